@@ -1,0 +1,277 @@
+//! The local, in-memory [`DataFrame`]: a schema and one [`Column`] per schema entry,
+//! all cut into chunks at the same rows.
+
+use std::sync::Arc;
+
+use super::chunk::{Chunk, Value};
+use super::column::{Column, ColumnBuilder, DEFAULT_CHUNK_LEN};
+use super::types::{DataType, Schema};
+use crate::error::{Error, Result};
+
+/// A read-only table of typed columns with missing values.
+///
+/// Row chunk `i` of every column covers the same rows, so a chunk index names a block of
+/// whole rows: the unit of parallel work and of distribution.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataFrame {
+    schema: Schema,
+    columns: Vec<Column>,
+    /// `starts[i]` is the first row of chunk `i`; the last entry is the row count.
+    starts: Vec<u64>,
+}
+
+impl DataFrame {
+    /// A frame of `columns`, which must match `schema` and share one chunk layout.
+    pub fn new(schema: Schema, columns: Vec<Column>) -> Result<DataFrame> {
+        if columns.len() != schema.width() {
+            return Err(Error::Schema(format!(
+                "{} columns given for a schema of {}",
+                columns.len(),
+                schema.width()
+            )));
+        }
+        for (i, (col, &dtype)) in columns.iter().zip(schema.types()).enumerate() {
+            if col.dtype() != dtype {
+                return Err(Error::Schema(format!(
+                    "column {i} is {} but the schema says {dtype}",
+                    col.dtype()
+                )));
+            }
+        }
+        let starts = match columns.first() {
+            None => vec![0],
+            Some(first) => layout_of(first),
+        };
+        if let Some(i) = columns.iter().position(|c| layout_of(c) != starts) {
+            return Err(Error::Schema(format!(
+                "column {i} is chunked differently from column 0"
+            )));
+        }
+        Ok(DataFrame {
+            schema,
+            columns,
+            starts,
+        })
+    }
+
+    /// A frame with the given schema and no rows.
+    pub fn empty(schema: Schema) -> DataFrame {
+        let columns = schema
+            .types()
+            .iter()
+            .map(|&t| ColumnBuilder::new(t, DEFAULT_CHUNK_LEN).finish())
+            .collect();
+        DataFrame {
+            schema,
+            columns,
+            starts: vec![0],
+        }
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The number of rows.
+    pub fn nrows(&self) -> u64 {
+        *self.starts.last().unwrap_or(&0)
+    }
+
+    /// The number of columns.
+    pub fn ncols(&self) -> usize {
+        self.schema.width()
+    }
+
+    /// Column `col`.
+    pub fn column(&self, col: usize) -> Result<&Column> {
+        self.schema.dtype(col)?;
+        Ok(&self.columns[col])
+    }
+
+    /// All columns, in schema order.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The number of row chunks.
+    pub fn chunk_count(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// The rows covered by chunk `i`, as `start..end`. Panics when `i >= chunk_count()`.
+    pub fn chunk_rows(&self, i: usize) -> std::ops::Range<u64> {
+        self.starts[i]..self.starts[i + 1]
+    }
+
+    /// Chunk `chunk` of column `col`. Panics when either index is out of range.
+    pub fn chunk(&self, col: usize, chunk: usize) -> &Arc<Chunk> {
+        &self.columns[col].chunks()[chunk]
+    }
+
+    /// The chunk holding `row` and the row's offset inside it.
+    pub fn locate(&self, row: u64) -> Result<(usize, usize)> {
+        if row >= self.nrows() {
+            return Err(Error::OutOfRange {
+                what: "row",
+                index: row,
+                len: self.nrows(),
+            });
+        }
+        // The first chunk whose end lies past `row`.
+        let chunk = self.starts[1..].partition_point(|&end| end <= row);
+        Ok((chunk, (row - self.starts[chunk]) as usize))
+    }
+
+    /// The value at (`col`, `row`): `Ok(None)` when missing, an error when out of range.
+    pub fn get(&self, col: usize, row: u64) -> Result<Option<Value<'_>>> {
+        self.schema.dtype(col)?;
+        let (chunk, offset) = self.locate(row)?;
+        Ok(self.chunk(col, chunk).value(offset))
+    }
+
+    /// True when the value at (`col`, `row`) is missing.
+    pub fn is_missing(&self, col: usize, row: u64) -> Result<bool> {
+        Ok(self.get(col, row)?.is_none())
+    }
+
+    fn typed(&self, col: usize, row: u64, want: DataType) -> Result<Option<Value<'_>>> {
+        let found = self.schema.dtype(col)?;
+        if found != want {
+            return Err(Error::TypeMismatch {
+                column: col,
+                expected: want,
+                found,
+            });
+        }
+        self.get(col, row)
+    }
+
+    /// The BOOL at (`col`, `row`); an error when the column is not BOOL.
+    pub fn get_bool(&self, col: usize, row: u64) -> Result<Option<bool>> {
+        Ok(match self.typed(col, row, DataType::Bool)? {
+            Some(Value::Bool(b)) => Some(b),
+            _ => None,
+        })
+    }
+
+    /// The INT at (`col`, `row`); an error when the column is not INT.
+    pub fn get_int(&self, col: usize, row: u64) -> Result<Option<i32>> {
+        Ok(match self.typed(col, row, DataType::Int)? {
+            Some(Value::Int(i)) => Some(i),
+            _ => None,
+        })
+    }
+
+    /// The FLOAT at (`col`, `row`); an error when the column is not FLOAT.
+    pub fn get_float(&self, col: usize, row: u64) -> Result<Option<f32>> {
+        Ok(match self.typed(col, row, DataType::Float)? {
+            Some(Value::Float(f)) => Some(f),
+            _ => None,
+        })
+    }
+
+    /// The STRING at (`col`, `row`); an error when the column is not STRING.
+    pub fn get_str(&self, col: usize, row: u64) -> Result<Option<&[u8]>> {
+        Ok(match self.typed(col, row, DataType::String)? {
+            Some(Value::Str(s)) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// A frame of the columns `cols`, in that order, sharing this frame's chunks.
+    pub fn project(&self, cols: &[usize]) -> Result<DataFrame> {
+        let schema = self.schema.project(cols)?;
+        let columns = cols.iter().map(|&c| self.columns[c].clone()).collect();
+        Ok(DataFrame {
+            schema,
+            columns,
+            starts: self.starts.clone(),
+        })
+    }
+
+    /// The rows of `parts`, in order, as one frame sharing their chunks. All parts must
+    /// have the same column types; names are taken from the first.
+    pub fn concat(parts: Vec<DataFrame>) -> Result<DataFrame> {
+        let mut parts = parts.into_iter();
+        let Some(mut out) = parts.next() else {
+            return Err(Error::Schema("cannot concatenate zero frames".into()));
+        };
+        for part in parts {
+            if part.schema.types() != out.schema.types() {
+                return Err(Error::Schema(format!(
+                    "cannot concatenate a frame of schema {} to one of schema {}",
+                    part.schema.codes(),
+                    out.schema.codes()
+                )));
+            }
+            let base = out.nrows();
+            out.starts
+                .extend(part.starts[1..].iter().map(|&s| base + s));
+            for (mine, theirs) in out.columns.iter_mut().zip(part.columns) {
+                mine.append(theirs)?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The row starts of a column's chunks, plus the total, skipping empty chunks' duplicates
+/// is not needed: empty chunks are legal and simply cover no rows.
+fn layout_of(col: &Column) -> Vec<u64> {
+    let mut starts = Vec::with_capacity(col.chunks().len() + 1);
+    let mut at = 0u64;
+    starts.push(0);
+    for c in col.chunks() {
+        at += c.len() as u64;
+        starts.push(at);
+    }
+    starts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ints(values: &[Option<i32>], chunk_len: usize) -> Column {
+        let mut b = ColumnBuilder::new(DataType::Int, chunk_len);
+        for v in values {
+            b.push(v.map(Value::Int)).unwrap();
+        }
+        b.finish()
+    }
+
+    #[test]
+    fn locate_and_get() {
+        let col = ints(&[Some(1), None, Some(3), Some(4), Some(5)], 2);
+        let df = DataFrame::new(Schema::new(vec![DataType::Int]), vec![col]).unwrap();
+        assert_eq!(df.nrows(), 5);
+        assert_eq!(df.chunk_count(), 3);
+        assert_eq!(df.locate(4).unwrap(), (2, 0));
+        assert_eq!(df.get_int(0, 3).unwrap(), Some(4));
+        assert_eq!(df.get_int(0, 1).unwrap(), None);
+        assert!(df.get_int(0, 5).is_err());
+        assert!(df.get_float(0, 0).is_err());
+        assert!(df.get(1, 0).is_err());
+    }
+
+    #[test]
+    fn rejects_mismatched_layouts() {
+        let a = ints(&[Some(1), Some(2), Some(3)], 2);
+        let b = ints(&[Some(1), Some(2), Some(3)], 3);
+        let schema = Schema::new(vec![DataType::Int, DataType::Int]);
+        assert!(DataFrame::new(schema, vec![a, b]).is_err());
+    }
+
+    #[test]
+    fn concat_keeps_rows_in_order() {
+        let schema = Schema::new(vec![DataType::Int]);
+        let a =
+            DataFrame::new(schema.clone(), vec![ints(&[Some(1), Some(2), Some(3)], 2)]).unwrap();
+        let b = DataFrame::new(schema, vec![ints(&[Some(4)], 2)]).unwrap();
+        let all = DataFrame::concat(vec![a, b]).unwrap();
+        assert_eq!(all.nrows(), 4);
+        let got: Vec<_> = (0..4).map(|r| all.get_int(0, r).unwrap()).collect();
+        assert_eq!(got, vec![Some(1), Some(2), Some(3), Some(4)]);
+    }
+}

@@ -1,0 +1,1 @@
+//! Reading SoR (schema-on-read) files into data frames.

@@ -75,18 +75,27 @@ fn master(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
                 continue;
             }
         };
-        let Control::Hello {
-            rank,
-            size,
-            listen,
-            token,
-        } = hello
-        else {
-            log(
-                cfg.rank,
-                &format!("rejected connection from {from}: expected a hello"),
-            );
-            continue;
+        let (rank, size, listen, token) = match hello {
+            Control::Hello {
+                rank,
+                size,
+                listen,
+                token,
+            } => (rank, size, listen, token),
+            Control::PeerHello { token, .. } if token != cfg.token => {
+                log(
+                    cfg.rank,
+                    &format!("rejected connection from {from}: wrong job token"),
+                );
+                continue;
+            }
+            other => {
+                log(
+                    cfg.rank,
+                    &format!("rejected connection from {from}: expected a hello, got {other:?}"),
+                );
+                continue;
+            }
         };
         if token != cfg.token {
             log(
@@ -331,7 +340,10 @@ fn read_control(stream: &mut TcpStream, deadline: Instant) -> io::Result<Control
     if header_len > HELLO_LIMITS.max_header || body_len > HELLO_LIMITS.max_body {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("oversized frame ({header_len} + {body_len} bytes) during rendezvous"),
+            format!(
+                "frame of {header_len} header bytes and {body_len} body bytes exceeds the limit \
+                 during rendezvous"
+            ),
         ));
     }
     let mut header = vec![0u8; header_len as usize];

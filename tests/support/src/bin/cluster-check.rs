@@ -2,7 +2,7 @@
 //! eau2-launch as `cluster-check SCENARIO [ARGS]`; every rank checks what it sees and the
 //! job fails (non-zero exit) on any mismatch. Rank 0 prints `SCENARIO ok` on success.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(scenario) = args.first().cloned() else {
         eprintln!(
-            "usage: cluster-check kv|wait|big MIB|concurrent|collectives|panic RANK|strangers FILE"
+            "usage: cluster-check kv|wait|big MIB|concurrent|collectives|panic RANK|strangers READY_FILE GO_FILE"
         );
         return ExitCode::from(2);
     };
@@ -25,10 +25,7 @@ fn main() -> ExitCode {
             "concurrent" => concurrent(node)?,
             "collectives" => collectives(node)?,
             "panic" => panic_at(node, arg(&args, 1)?)?,
-            "strangers" => strangers(
-                node,
-                Path::new(args.get(1).map(String::as_str).unwrap_or("")),
-            )?,
+            "strangers" => strangers(node, &path_arg(&args, 1)?, &path_arg(&args, 2)?)?,
             other => return Err(Error::Config(format!("unknown scenario {other:?}"))),
         }
         if node.rank() == 0 {
@@ -42,6 +39,12 @@ fn arg(args: &[String], i: usize) -> Result<usize> {
     args.get(i)
         .and_then(|a| a.parse().ok())
         .ok_or_else(|| Error::Config(format!("argument {i} must be a number")))
+}
+
+fn path_arg(args: &[String], i: usize) -> Result<PathBuf> {
+    args.get(i)
+        .map(PathBuf::from)
+        .ok_or_else(|| Error::Config(format!("argument {i} must be a path")))
 }
 
 fn check(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
@@ -266,11 +269,13 @@ fn panic_at(node: &Node, victim: usize) -> Result<()> {
     Err(Error::App("a key that was never put arrived".into()))
 }
 
-/// Rank 0 announces the master address and waits until the test has thrown bad
-/// connections at it (the test then creates `go_file`); the job must still work after.
-fn strangers(node: &Node, go_file: &Path) -> Result<()> {
+/// Rank 0 creates `ready_file` once the job is assembled and waits until the test has
+/// thrown bad connections at it (the test then creates `go_file`); the job must still
+/// work after.
+fn strangers(node: &Node, ready_file: &Path, go_file: &Path) -> Result<()> {
     if node.rank() == 0 {
-        println!("READY");
+        std::fs::write(ready_file, b"ready")
+            .map_err(|e| Error::io_path("writing", ready_file, e))?;
         let deadline = Instant::now() + Duration::from_secs(60);
         while !go_file.exists() {
             if Instant::now() > deadline {

@@ -1,24 +1,5 @@
-//! Printing a [`DataFrame`] as SoR text that reads back to the same values.
-//!
-//! One line per row, fields `<...>` separated by one space, `\n` after every row:
-//!
-//! | type    | written as                                                        |
-//! |---------|-------------------------------------------------------------------|
-//! | missing | `<>`                                                              |
-//! | BOOL    | `<0>`, `<1>`                                                      |
-//! | INT     | decimal, but `<+0>` and `<+1>` so that inference sees INT, not BOOL |
-//! | FLOAT   | shortest text that parses back to the same `f32`, always with a `.` or an exponent (`<1.0>`, `<2.5e-9>`) so that inference sees FLOAT |
-//! | STRING  | always double-quoted (`<"a b">`), so that inference sees STRING    |
-//!
-//! Some values have no SoR spelling; printing a frame that holds one is an error naming
-//! its row and column, found before anything is written: non-finite floats, and strings
-//! containing `"`, `\n` or `\r` (SoR has no escapes).
-//!
-//! What does not survive a round trip through the SoR reader with schema inference:
-//! - a column whose values in the first 500 rows are all missing is inferred as BOOL;
-//!   read such a file with the frame's schema instead;
-//! - a frame without rows prints nothing, which reads back as a frame without columns;
-//! - column names (SoR has no header) and the chunk layout (the reader picks its own).
+//! Printing a [`DataFrame`] as SoR text that reads back to the same values. The format
+//! is documented on [`DataFrame::write_sor`], the one place users see it.
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -32,9 +13,40 @@ use crate::error::{Error, Result};
 const FLUSH_AT: usize = 1 << 16;
 
 impl DataFrame {
-    /// Writes the frame as SoR text to `out` (see the [module docs](self) for the
-    /// format). Unwritable values are reported before anything is written; an I/O
-    /// error may leave partial output.
+    /// Writes the frame as SoR text to `out`: one line per row, fields `<...>`
+    /// separated by one space, `\n` after every row.
+    ///
+    /// | type    | written as |
+    /// |---------|------------|
+    /// | missing | `<>` |
+    /// | BOOL    | `<0>`, `<1>` |
+    /// | INT     | decimal, but `<+0>` and `<+1>` so that inference sees INT, not BOOL |
+    /// | FLOAT   | the shortest text that parses back to the same `f32`, always with a `.` or an exponent (`<1.0>`, `<2.5e-9>`) so that inference sees FLOAT |
+    /// | STRING  | always double-quoted (`<"a b">`) so that inference sees STRING; the bytes are written as they are |
+    ///
+    /// Some values have no SoR spelling: non-finite floats, and strings containing `"`,
+    /// `\n` or `\r` (SoR has no escapes). Printing a frame that holds one is an error
+    /// naming the first such value's row and column, found before anything is written.
+    /// An I/O error may leave partial output.
+    ///
+    /// The text reads back, through the SoR reader with schema inference, to the same
+    /// values, except:
+    /// - a column whose values in the first 500 rows are all missing is inferred as
+    ///   BOOL; read such text with the frame's schema instead;
+    /// - a frame without rows prints nothing, which reads back as a frame without
+    ///   columns;
+    /// - column names are not written (SoR has no header), and the chunk layout is the
+    ///   reader's choice.
+    ///
+    /// ```
+    /// use eau2::frame::{DataFrame, FrameBuilder, Schema, Value};
+    ///
+    /// let mut b = FrameBuilder::new(Schema::from_codes("IFSB")?, 1024);
+    /// b.push_row(&[Some(Value::Int(1)), Some(Value::Float(1.5)), Some(Value::Str(b"a b")), None])?;
+    /// let df = b.finish();
+    /// assert_eq!(df.to_sor_string()?, "<+1> <1.5> <\"a b\"> <>\n");
+    /// # Ok::<(), eau2::Error>(())
+    /// ```
     pub fn write_sor<W: Write>(&self, mut out: W) -> Result<()> {
         self.check_writable()?;
         let io_err = |e| Error::io("writing SoR text", e);

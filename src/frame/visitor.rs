@@ -19,6 +19,42 @@ use crate::error::{Error, Result};
 /// For `pmap` and `filter` the rower is cloned: every task starts from a clone of the
 /// rower as it was at the call, visits a run of consecutive rows, and the clones are
 /// merged with [`Rower::join`] in row order.
+///
+/// ```
+/// use eau2::frame::{DataFrame, Row, Rower};
+///
+/// /// Sums column 0 and remembers the rows holding negative values.
+/// #[derive(Clone, Default)]
+/// struct Sum {
+///     total: i64,
+///     negative: Vec<u64>,
+/// }
+///
+/// impl Rower for Sum {
+///     fn accept(&mut self, row: &Row<'_>) -> bool {
+///         let v = row.get_int(0).unwrap_or(0);
+///         self.total += i64::from(v);
+///         if v < 0 {
+///             self.negative.push(row.index());
+///         }
+///         v < 0
+///     }
+///     fn join(&mut self, other: Self) {
+///         self.total += other.total;
+///         self.negative.extend(other.negative); // `other` saw later rows
+///     }
+/// }
+///
+/// let df = DataFrame::from_array_chunked(&[Some(3), None, Some(-1), Some(5), Some(-2)], 2);
+/// let mut sum = Sum::default();
+/// df.pmap(&mut sum);
+/// assert_eq!(sum.total, 5);
+/// assert_eq!(sum.negative, [2, 4]);
+///
+/// let negatives = df.filter(&Sum::default())?;
+/// assert_eq!(negatives.to_sor_string()?, "<-1>\n<-2>\n");
+/// # Ok::<(), eau2::Error>(())
+/// ```
 pub trait Rower {
     /// Visits one row. The result drives `filter` (true keeps the row); `map` and
     /// `pmap` ignore it.

@@ -1,1 +1,320 @@
 //! Reading SoR (schema-on-read) files into data frames.
+//!
+//! [`SorReader`] is a builder of read options; [`SorReader::read_path`] (or
+//! [`SorReader::read_bytes`]) returns a [`SorFile`]: the [`DataFrame`], the file's
+//! [`Schema`] and the [`Deviations`] report. The format is described in `SOR.md`.
+//!
+//! How bytes flow: the file is memory-mapped; the `from`/`len` byte range is moved to
+//! whole lines (a line belongs to the range holding its first byte); the schema is
+//! given or inferred from the first rows of that range; the range is cut into about
+//! four pieces per rayon thread, again at line starts, and each piece is lexed field by
+//! field and converted straight into typed column builders; the pieces' frames are
+//! then concatenated without copying. Line numbers, needed only to report deviations,
+//! are counted afterwards and only for the first deviating row.
+//!
+//! ```
+//! use eau2::frame::{DataType, Value};
+//! use eau2::sor::SorReader;
+//!
+//! let text = b"<1> <hi> <1.5>\n<0> <\"ho ho\"> <2>\n<1> <x> <oops>\n";
+//! let file = SorReader::new().read_bytes(text)?;
+//! assert_eq!(file.schema.types(), &[DataType::Bool, DataType::String, DataType::Float]);
+//! assert_eq!(file.frame.get(1, 1)?, Some(Value::Str(b"ho ho")));
+//! assert_eq!(file.frame.get_float(2, 1)?, Some(2.0));
+//! // `oops` is not a FLOAT: stored as missing and reported.
+//! assert_eq!(file.frame.get_float(2, 2)?, None);
+//! assert_eq!((file.deviations.rows, file.deviations.first_line), (1, Some(3)));
+//!
+//! // Strict mode turns that deviation into an error naming line, column and text.
+//! let err = SorReader::new().strict(true).read_bytes(text).unwrap_err();
+//! assert_eq!(err.to_string(), "<bytes>:3: column 2: a STRING value does not fit a FLOAT column: \"<oops>\"");
+//! # Ok::<(), eau2::Error>(())
+//! ```
+
+mod field;
+mod infer;
+mod literal;
+mod parse;
+mod range;
+
+use std::fs::File;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::frame::{DataFrame, Schema, DEFAULT_CHUNK_LEN};
+use parse::{Cancel, Part, Plan, Stop};
+
+/// The default number of rows that schema inference looks at.
+pub const DEFAULT_INFER_ROWS: usize = 500;
+
+/// Below this many bytes per piece, splitting a read for parallel parsing costs more
+/// than it saves.
+const DEFAULT_MIN_PART_LEN: usize = 256 * 1024;
+
+/// Options for reading a SoR file; a builder. `SorReader::new()` infers the schema,
+/// reads the whole file in parallel, builds every column and keeps deviating rows.
+#[derive(Clone, Debug)]
+pub struct SorReader {
+    schema: Option<Schema>,
+    strict: bool,
+    from: u64,
+    len: Option<u64>,
+    columns: Option<Vec<usize>>,
+    chunk_len: usize,
+    parallel: bool,
+    infer_rows: usize,
+    min_part_len: usize,
+}
+
+impl Default for SorReader {
+    fn default() -> Self {
+        SorReader {
+            schema: None,
+            strict: false,
+            from: 0,
+            len: None,
+            columns: None,
+            chunk_len: DEFAULT_CHUNK_LEN,
+            parallel: true,
+            infer_rows: DEFAULT_INFER_ROWS,
+            min_part_len: DEFAULT_MIN_PART_LEN,
+        }
+    }
+}
+
+/// The result of a read.
+#[derive(Clone, Debug)]
+pub struct SorFile {
+    /// The rows read, with the projected columns only.
+    pub frame: DataFrame,
+    /// The schema of the whole file (every column, before projection).
+    pub schema: Schema,
+    /// The rows that did not fit the schema.
+    pub deviations: Deviations,
+}
+
+/// How many rows deviated from the schema (had a field that did not fit its column,
+/// was malformed, or lay past the last column), and where the first one is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Deviations {
+    /// The number of deviating rows (each counted once, however many bad fields it has).
+    pub rows: u64,
+    /// The 1-based line number, in the whole file, of the first deviating row.
+    pub first_line: Option<u64>,
+}
+
+impl SorReader {
+    /// A reader with the default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Uses `schema` instead of inferring one.
+    pub fn schema(mut self, schema: Schema) -> Self {
+        self.schema = Some(schema);
+        self
+    }
+
+    /// In strict mode the first deviating field fails the read with [`Error::Parse`];
+    /// otherwise (the default) it is stored as missing and counted.
+    pub fn strict(mut self, yes: bool) -> Self {
+        self.strict = yes;
+        self
+    }
+
+    /// Reads only the lines that begin in the byte range `from .. from + len` (to the
+    /// end of the file when `len` is `None`). A partial first line is skipped, and the
+    /// last line is kept even if it ends past the range, so adjacent ranges read every
+    /// line exactly once.
+    pub fn range(mut self, from: u64, len: Option<u64>) -> Self {
+        self.from = from;
+        self.len = len;
+        self
+    }
+
+    /// Builds only the file columns `cols`, in this order, as the frame's columns (a
+    /// column may be named twice). The others are still checked for deviations.
+    pub fn columns(mut self, cols: &[usize]) -> Self {
+        self.columns = Some(cols.to_vec());
+        self
+    }
+
+    /// Cuts column chunks every `rows` rows (at least 1). Parallel reads may end a
+    /// chunk early at the end of each piece of the file.
+    pub fn chunk_len(mut self, rows: usize) -> Self {
+        self.chunk_len = rows.max(1);
+        self
+    }
+
+    /// Whether to parse pieces of the range on rayon's threads (the default). The result
+    /// is the same either way, up to where chunks are cut.
+    pub fn parallel(mut self, yes: bool) -> Self {
+        self.parallel = yes;
+        self
+    }
+
+    /// How many rows (from the start of the range) schema inference looks at.
+    pub fn infer_rows(mut self, rows: usize) -> Self {
+        self.infer_rows = rows;
+        self
+    }
+
+    /// The smallest piece, in bytes, that a parallel read cuts the range into. Only for
+    /// tests that need small inputs to be split.
+    #[doc(hidden)]
+    pub fn min_part_len(mut self, bytes: usize) -> Self {
+        self.min_part_len = bytes.max(1);
+        self
+    }
+
+    /// Infers the schema of the file at `path`, over the configured range, without
+    /// reading the rest of the file.
+    pub fn infer_path(&self, path: &Path) -> Result<Schema> {
+        let map = map_file(path)?;
+        self.infer_bytes(map.bytes())
+    }
+
+    /// Infers the schema of `bytes` over the configured range (or returns the given
+    /// schema).
+    pub fn infer_bytes(&self, bytes: &[u8]) -> Result<Schema> {
+        let (start, end) = range::resolve(bytes, self.from, self.len);
+        Ok(self.schema_of(bytes, start, end))
+    }
+
+    /// Reads the file at `path`, memory-mapped.
+    pub fn read_path(&self, path: &Path) -> Result<SorFile> {
+        let map = map_file(path)?;
+        self.read_labeled(map.bytes(), &path.display().to_string())
+    }
+
+    /// Reads SoR text from memory; errors name the input `<bytes>`.
+    pub fn read_bytes(&self, bytes: &[u8]) -> Result<SorFile> {
+        self.read_labeled(bytes, "<bytes>")
+    }
+
+    fn schema_of(&self, bytes: &[u8], start: usize, end: usize) -> Schema {
+        match &self.schema {
+            Some(schema) => schema.clone(),
+            None => infer::infer(bytes, start, end, self.infer_rows),
+        }
+    }
+
+    fn read_labeled(&self, bytes: &[u8], label: &str) -> Result<SorFile> {
+        let (start, end) = range::resolve(bytes, self.from, self.len);
+        let schema = self.schema_of(bytes, start, end);
+        let width = schema.width();
+        let cols: Vec<usize> = match &self.columns {
+            Some(cols) => cols.clone(),
+            None => (0..width).collect(),
+        };
+        let mut build = vec![false; width];
+        for &c in &cols {
+            if c >= width {
+                return Err(Error::OutOfRange {
+                    what: "column",
+                    index: c as u64,
+                    len: width as u64,
+                });
+            }
+            build[c] = true;
+        }
+        let plan = Plan {
+            types: schema.types(),
+            build: &build,
+            chunk_len: self.chunk_len,
+            strict: self.strict,
+        };
+        let pieces = if self.parallel {
+            let parts = 4 * rayon::current_num_threads();
+            range::split(bytes, start, end, parts, self.min_part_len)
+        } else {
+            vec![(start, end)]
+        };
+        let cancel = Cancel::new();
+        let parse = |(i, &(s, e)): (usize, &(usize, usize))| {
+            parse::parse_part(bytes, s, e, &plan, i, &cancel)
+        };
+        let results: Vec<Result<Part, Stop>> = if pieces.len() > 1 {
+            pieces.par_iter().enumerate().map(parse).collect()
+        } else {
+            pieces.iter().enumerate().map(parse).collect()
+        };
+
+        let projected = schema.project(&cols)?;
+        let mut frames = Vec::with_capacity(results.len());
+        let mut deviations = Deviations::default();
+        let mut first_offset = None;
+        for result in results {
+            let part = match result {
+                Ok(part) => part,
+                Err(Stop::Deviation(d)) => {
+                    return Err(Error::Parse {
+                        file: label.to_string(),
+                        line: range::line_number(bytes, d.line_start),
+                        column: d.column,
+                        text: String::from_utf8_lossy(&d.text).into_owned(),
+                        reason: d.problem.to_string(),
+                    })
+                }
+                // Only parts after a failed one are cancelled, and that failure comes
+                // first in this loop.
+                Err(Stop::Cancelled) => unreachable!("a part was cancelled but none failed"),
+            };
+            deviations.rows += part.deviated_rows;
+            first_offset = first_offset.or(part.first_deviation);
+            let built = part.columns;
+            let columns = cols
+                .iter()
+                .map(|&c| built[c].clone())
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| Error::Schema("a projected column was not built".into()))?;
+            frames.push(DataFrame::new(projected.clone(), columns)?);
+        }
+        deviations.first_line = first_offset.map(|o| range::line_number(bytes, o));
+        Ok(SorFile {
+            frame: DataFrame::concat(frames)?,
+            schema,
+            deviations,
+        })
+    }
+}
+
+/// A memory-mapped file, or nothing for an empty file (which cannot be mapped).
+enum Mapped {
+    Map(memmap2::Mmap),
+    Empty,
+}
+
+impl Mapped {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Mapped::Map(map) => map,
+            Mapped::Empty => &[],
+        }
+    }
+}
+
+fn map_file(path: &Path) -> Result<Mapped> {
+    let file = File::open(path).map_err(|e| Error::io_path("opening", path, e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io_path("reading the metadata of", path, e))?;
+    if meta.is_dir() {
+        return Err(Error::io_path(
+            "reading",
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "is a directory"),
+        ));
+    }
+    if meta.len() == 0 {
+        return Ok(Mapped::Empty);
+    }
+    // SAFETY: the map is only read while this read runs. Another process truncating or
+    // rewriting the file meanwhile would break that; like every mmap-based reader we
+    // assume input files are not modified while they are being read.
+    let map =
+        unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io_path("mapping", path, e))?;
+    Ok(Mapped::Map(map))
+}

@@ -318,3 +318,223 @@ fn map_file(path: &Path) -> Result<Mapped> {
         unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io_path("mapping", path, e))?;
     Ok(Mapped::Map(map))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{DataType, Value};
+
+    /// Every value of a frame, row by row, in a form that compares across chunk layouts.
+    fn rows(frame: &DataFrame) -> Vec<Vec<Option<String>>> {
+        (0..frame.nrows())
+            .map(|r| {
+                (0..frame.ncols())
+                    .map(|c| {
+                        frame.get(c, r).unwrap().map(|v| match v {
+                            Value::Bool(b) => format!("{}", b as u8),
+                            Value::Int(i) => format!("{i}"),
+                            Value::Float(f) => format!("{f:?}"),
+                            Value::Str(s) => format!("{:?}", String::from_utf8_lossy(s)),
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn cell(text: &str) -> Option<String> {
+        (text != "-").then(|| text.to_string())
+    }
+
+    fn table(rows: &[&[&str]]) -> Vec<Vec<Option<String>>> {
+        rows.iter().map(|r| r.iter().map(|s| cell(s)).collect()).collect()
+    }
+
+    const SUITE_2: &[u8] = b"<1> <>   <1.2> <hi>\n<0> <12> <-.2> < \"ho ho ho\" >\n";
+
+    #[test]
+    fn reads_the_suite_file_2() {
+        let file = SorReader::new().read_bytes(SUITE_2).unwrap();
+        assert_eq!(file.schema.codes(), "BIFS");
+        assert_eq!(
+            rows(&file.frame),
+            table(&[
+                &["1", "-", "1.2", "\"hi\""],
+                &["0", "12", "-0.2", "\"ho ho ho\""]
+            ])
+        );
+        assert_eq!(file.deviations, Deviations::default());
+    }
+
+    #[test]
+    fn zero_sor_is_a_missing_row_and_a_blank_row() {
+        let file = SorReader::new().read_bytes(b"<>\n\n").unwrap();
+        assert_eq!(file.schema.codes(), "B");
+        assert_eq!(rows(&file.frame), table(&[&["-"], &["-"]]));
+    }
+
+    #[test]
+    fn crlf_and_no_final_newline() {
+        let file = SorReader::new()
+            .read_bytes(b"<1><a>\r\n<0><\"b c\">\r\n<1>")
+            .unwrap();
+        assert_eq!(
+            rows(&file.frame),
+            table(&[&["1", "\"a\""], &["0", "\"b c\""], &["1", "-"]])
+        );
+    }
+
+    #[test]
+    fn given_schema_skips_inference() {
+        let reader = SorReader::new().schema(Schema::from_codes("FS").unwrap());
+        let file = reader.read_bytes(b"<1><2>\n<x><y>\n").unwrap();
+        assert_eq!(file.schema.codes(), "FS");
+        assert_eq!(rows(&file.frame), table(&[&["1.0", "\"2\""], &["-", "\"y\""]]));
+        assert_eq!(file.deviations.rows, 1);
+        assert_eq!(file.deviations.first_line, Some(2));
+        assert_eq!(reader.infer_bytes(b"<1>").unwrap().codes(), "FS");
+    }
+
+    #[test]
+    fn rows_after_inference_may_deviate() {
+        let text = b"<1><2>\n<1><3>\n<x><4><5>\n<0><2.5>\n";
+        let file = SorReader::new().infer_rows(2).read_bytes(text).unwrap();
+        assert_eq!(file.schema.codes(), "BI");
+        assert_eq!(file.deviations.rows, 2);
+        assert_eq!(file.deviations.first_line, Some(3));
+        assert_eq!(
+            rows(&file.frame),
+            table(&[&["1", "2"], &["1", "3"], &["-", "4"], &["0", "-"]])
+        );
+        match SorReader::new().infer_rows(2).strict(true).read_bytes(text) {
+            Err(Error::Parse {
+                file,
+                line,
+                column,
+                text,
+                reason,
+            }) => {
+                assert_eq!((file.as_str(), line, column), ("<bytes>", 3, 0));
+                assert_eq!(text, "<x>");
+                assert_eq!(reason, "a STRING value does not fit a BOOL column");
+            }
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn projection_builds_only_the_asked_columns() {
+        let text = b"<1><2><a>\n<0><x><b>\n";
+        let reader = SorReader::new().infer_rows(1);
+        let file = reader.clone().columns(&[2, 0, 2]).read_bytes(text).unwrap();
+        assert_eq!(file.schema.codes(), "BIS");
+        assert_eq!(file.frame.schema().codes(), "SBS");
+        assert_eq!(
+            rows(&file.frame),
+            table(&[&["\"a\"", "1", "\"a\""], &["\"b\"", "0", "\"b\""]])
+        );
+        // Column 1 is not built, but its deviation is still reported.
+        assert_eq!(file.deviations.rows, 1);
+        assert!(matches!(
+            SorReader::new().columns(&[3]).read_bytes(text),
+            Err(Error::OutOfRange { index: 3, len: 3, .. })
+        ));
+        let none = SorReader::new().columns(&[]).read_bytes(text).unwrap();
+        assert_eq!(none.frame.ncols(), 0);
+    }
+
+    #[test]
+    fn ranges_infer_and_number_lines_in_the_whole_file() {
+        // The first line would make column 0 a STRING; the range starts after it.
+        let text = b"<abc>\n<1>\n<2>\n<x>\n<3>\n";
+        let reader = SorReader::new().range(1, Some(10)).infer_rows(1);
+        assert_eq!(reader.infer_bytes(text).unwrap().codes(), "B");
+        let file = reader.read_bytes(text).unwrap();
+        assert_eq!(rows(&file.frame), table(&[&["1"], &["-"]]));
+        assert_eq!(file.deviations.first_line, Some(3));
+        let tail = SorReader::new().range(14, None).read_bytes(text).unwrap();
+        assert_eq!(rows(&tail.frame), table(&[&["\"x\""], &["\"3\""]]));
+    }
+
+    #[test]
+    fn empty_inputs() {
+        for text in [&b""[..], b"\n\n", b"  \r\n"] {
+            let file = SorReader::new().read_bytes(text).unwrap();
+            assert_eq!(file.schema.width(), 0);
+            assert_eq!(file.frame.nrows(), 0);
+        }
+        let dir = std::env::temp_dir().join(format!("eau2-sor-empty-{}", std::process::id()));
+        std::fs::write(&dir, b"").unwrap();
+        let file = SorReader::new().read_path(&dir).unwrap();
+        assert_eq!(file.frame.nrows(), 0);
+        std::fs::remove_file(&dir).unwrap();
+    }
+
+    #[test]
+    fn missing_files_are_io_errors() {
+        let err = SorReader::new()
+            .read_path(Path::new("/no/such/file.sor"))
+            .unwrap_err();
+        assert!(matches!(err, Error::Io { .. }));
+        assert!(err.to_string().contains("/no/such/file.sor"), "{err}");
+    }
+
+    fn generated(rows: usize) -> Vec<u8> {
+        let mut text = Vec::new();
+        for i in 0..rows {
+            let line = match i % 7 {
+                0 => format!("<{}> <{}> <{}.5> <\"s {i}\">\n", i % 2, i, i),
+                1 => format!("<1><-{i}><{i}e-3><w{i}>\r\n"),
+                2 => "\n".to_string(),
+                3 => format!("<0><{i}>\n"),
+                4 if i % 5 == 0 => format!("<0><bad><1><x><extra>\n"),
+                5 if i % 3 == 0 => format!("<1><2><3><\"unclosed\n"),
+                _ => format!("< 1 > < {i} > < .{i} > < \"<{i}>\" >\n"),
+            };
+            text.extend_from_slice(line.as_bytes());
+        }
+        text
+    }
+
+    #[test]
+    fn parallel_equals_sequential() {
+        let text = generated(5000);
+        let seq = SorReader::new().parallel(false).read_bytes(&text).unwrap();
+        assert!(seq.deviations.rows > 0);
+        for min_part_len in [1, 100, 5000] {
+            for chunk_len in [1, 7, 1000] {
+                let par = SorReader::new()
+                    .min_part_len(min_part_len)
+                    .chunk_len(chunk_len)
+                    .read_bytes(&text)
+                    .unwrap();
+                assert_eq!(par.schema, seq.schema);
+                assert_eq!(rows(&par.frame), rows(&seq.frame));
+                assert_eq!(par.deviations, seq.deviations);
+            }
+        }
+    }
+
+    #[test]
+    fn parallel_strict_reports_the_first_deviation() {
+        let mut text = generated(3000);
+        text.extend_from_slice(b"<1><1><1><1><1>\n");
+        let reader = SorReader::new().infer_rows(3).strict(true);
+        let seq = reader.clone().parallel(false).read_bytes(&text).unwrap_err();
+        let par = reader.min_part_len(64).read_bytes(&text).unwrap_err();
+        assert_eq!(seq.to_string(), par.to_string());
+        assert_eq!(
+            seq.to_string(),
+            "<bytes>:13: column 3: malformed field (no closing quote on the line): \"<\\\"unclosed\""
+        );
+    }
+
+    #[test]
+    fn chunks_are_cut_at_chunk_len() {
+        let text = generated(100);
+        let file = SorReader::new().chunk_len(16).read_bytes(&text).unwrap();
+        let col = file.frame.column(0).unwrap();
+        assert!(col.chunks().iter().all(|c| c.len() <= 16));
+        assert_eq!(col.dtype(), DataType::Bool);
+    }
+}

@@ -347,7 +347,9 @@ mod tests {
     }
 
     fn table(rows: &[&[&str]]) -> Vec<Vec<Option<String>>> {
-        rows.iter().map(|r| r.iter().map(|s| cell(s)).collect()).collect()
+        rows.iter()
+            .map(|r| r.iter().map(|s| cell(s)).collect())
+            .collect()
     }
 
     const SUITE_2: &[u8] = b"<1> <>   <1.2> <hi>\n<0> <12> <-.2> < \"ho ho ho\" >\n";
@@ -389,7 +391,10 @@ mod tests {
         let reader = SorReader::new().schema(Schema::from_codes("FS").unwrap());
         let file = reader.read_bytes(b"<1><2>\n<x><y>\n").unwrap();
         assert_eq!(file.schema.codes(), "FS");
-        assert_eq!(rows(&file.frame), table(&[&["1.0", "\"2\""], &["-", "\"y\""]]));
+        assert_eq!(
+            rows(&file.frame),
+            table(&[&["1.0", "\"2\""], &["-", "\"y\""]])
+        );
         assert_eq!(file.deviations.rows, 1);
         assert_eq!(file.deviations.first_line, Some(2));
         assert_eq!(reader.infer_bytes(b"<1>").unwrap().codes(), "FS");
@@ -437,7 +442,11 @@ mod tests {
         assert_eq!(file.deviations.rows, 1);
         assert!(matches!(
             SorReader::new().columns(&[3]).read_bytes(text),
-            Err(Error::OutOfRange { index: 3, len: 3, .. })
+            Err(Error::OutOfRange {
+                index: 3,
+                len: 3,
+                ..
+            })
         ));
         let none = SorReader::new().columns(&[]).read_bytes(text).unwrap();
         assert_eq!(none.frame.ncols(), 0);
@@ -520,7 +529,11 @@ mod tests {
         let mut text = generated(3000);
         text.extend_from_slice(b"<1><1><1><1><1>\n");
         let reader = SorReader::new().infer_rows(3).strict(true);
-        let seq = reader.clone().parallel(false).read_bytes(&text).unwrap_err();
+        let seq = reader
+            .clone()
+            .parallel(false)
+            .read_bytes(&text)
+            .unwrap_err();
         let par = reader.min_part_len(64).read_bytes(&text).unwrap_err();
         assert_eq!(seq.to_string(), par.to_string());
         assert_eq!(

@@ -139,7 +139,8 @@ where
     }
 
     let file = file.ok_or("missing -f FILE")?;
-    let query = query.ok_or("missing a query (-print_col_type, -print_col_idx or -is_missing_idx)")?;
+    let query =
+        query.ok_or("missing a query (-print_col_type, -print_col_idx or -is_missing_idx)")?;
     Ok(Command::Run(Args {
         file,
         from: from.unwrap_or(0),
@@ -199,7 +200,10 @@ mod tests {
         assert_eq!((a.from, a.len, a.strict), (1, Some(74), false));
         assert_eq!(a.query, Query::Value(0, 6));
         assert_eq!(args("-f x -print_col_type 3").query, Query::ColType(3));
-        assert_eq!(args("-is_missing_idx 1 2 -f x").query, Query::IsMissing(1, 2));
+        assert_eq!(
+            args("-is_missing_idx 1 2 -f x").query,
+            Query::IsMissing(1, 2)
+        );
     }
 
     #[test]
@@ -207,7 +211,10 @@ mod tests {
         let a = args("--file=x --from=5 --len 9 --strict --print-col-idx 2 10");
         assert_eq!((a.from, a.len, a.strict), (5, Some(9), true));
         assert_eq!(a.query, Query::Value(2, 10));
-        assert_eq!(args("--f x --is_missing_idx 0 0").query, Query::IsMissing(0, 0));
+        assert_eq!(
+            args("--f x --is_missing_idx 0 0").query,
+            Query::IsMissing(0, 0)
+        );
         assert_eq!(args("-f x -strict -print_col_type 0").strict, true);
     }
 
@@ -217,7 +224,13 @@ mod tests {
         assert_eq!(run("-f x --help"), Ok(Command::Help));
         assert_eq!(run("-help"), Ok(Command::Help));
         for flag in [
-            "-f", "-from", "-len", "-strict", "-help", "-print_col_type", "-print_col_idx",
+            "-f",
+            "-from",
+            "-len",
+            "-strict",
+            "-help",
+            "-print_col_type",
+            "-print_col_idx",
             "-is_missing_idx",
         ] {
             assert!(USAGE.contains(flag), "{flag}");
@@ -231,7 +244,10 @@ mod tests {
             ("-print_col_type 0", "missing -f"),
             ("-f x", "missing a query"),
             ("-f x -print_col_type", "expects a column index"),
-            ("-f x -print_col_idx 1", "expects a column index and a row index"),
+            (
+                "-f x -print_col_idx 1",
+                "expects a column index and a row index",
+            ),
             ("-f x -print_col_type -1", "non-negative integer"),
             ("-f x -print_col_type abc", "non-negative integer"),
             ("-f x -from -3 -print_col_type 0", "non-negative integer"),

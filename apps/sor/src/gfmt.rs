@@ -11,7 +11,12 @@ pub fn format_g(value: f32) -> String {
 /// `%.{precision}g` of `value` (precision 0 counts as 1, as in C).
 pub fn format_g_precision(value: f64, precision: usize) -> String {
     if value.is_nan() {
-        return if value.is_sign_negative() { "-nan" } else { "nan" }.to_string();
+        return if value.is_sign_negative() {
+            "-nan"
+        } else {
+            "nan"
+        }
+        .to_string();
     }
     if value.is_infinite() {
         return if value < 0.0 { "-inf" } else { "inf" }.to_string();

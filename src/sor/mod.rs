@@ -12,12 +12,31 @@
 //! then concatenated without copying. Line numbers, needed only to report deviations,
 //! are counted afterwards and only for the first deviating row.
 //!
+//! Where `SOR.md` leaves room, this reader decides:
+//! - Every line is a row: a blank (or white-space-only) line is a row whose fields are
+//!   all missing, so `<>\n\n` (the suite's `0.sor`) has two rows. A final `\n` does
+//!   not start another row.
+//! - A row belongs to the range holding its first byte (see [`SorReader::range`]). This
+//!   skips a partial first line, as `SOR.md` says, but keeps a last line that runs past
+//!   the range's end: the literal rule ("keep the last line only when its `\n` lies
+//!   inside the range") would let a line that straddles two adjacent ranges be read by
+//!   neither, and exact tiling is what parallel and distributed reads rely on.
+//! - Any field past the schema's last column makes its row deviate, even `<>`.
+//! - Missing and malformed fields do not type a column during inference; a malformed
+//!   field still counts towards the width. An unsigned integer of value 0 or 1 with
+//!   leading zeros (`001`) is a BOOL literal.
+//! - Columns left out by [`SorReader::columns`] are not built but are still checked, so
+//!   the deviation report and strict mode do not depend on the projection.
+//! - A FLOAT literal beyond f32's range reads as an infinity.
+//!
 //! ```
 //! use eau2::frame::{DataType, Value};
 //! use eau2::sor::SorReader;
 //!
 //! let text = b"<1> <hi> <1.5>\n<0> <\"ho ho\"> <2>\n<1> <x> <oops>\n";
-//! let file = SorReader::new().read_bytes(text)?;
+//! // Infer the schema from the first two rows only; the third then deviates.
+//! let reader = SorReader::new().infer_rows(2);
+//! let file = reader.read_bytes(text)?;
 //! assert_eq!(file.schema.types(), &[DataType::Bool, DataType::String, DataType::Float]);
 //! assert_eq!(file.frame.get(1, 1)?, Some(Value::Str(b"ho ho")));
 //! assert_eq!(file.frame.get_float(2, 1)?, Some(2.0));
@@ -26,7 +45,7 @@
 //! assert_eq!((file.deviations.rows, file.deviations.first_line), (1, Some(3)));
 //!
 //! // Strict mode turns that deviation into an error naming line, column and text.
-//! let err = SorReader::new().strict(true).read_bytes(text).unwrap_err();
+//! let err = reader.strict(true).read_bytes(text).unwrap_err();
 //! assert_eq!(err.to_string(), "<bytes>:3: column 2: a STRING value does not fit a FLOAT column: \"<oops>\"");
 //! # Ok::<(), eau2::Error>(())
 //! ```
@@ -496,8 +515,8 @@ mod tests {
                 1 => format!("<1><-{i}><{i}e-3><w{i}>\r\n"),
                 2 => "\n".to_string(),
                 3 => format!("<0><{i}>\n"),
-                4 if i % 5 == 0 => format!("<0><bad><1><x><extra>\n"),
-                5 if i % 3 == 0 => format!("<1><2><3><\"unclosed\n"),
+                4 if i % 5 == 0 => "<0><bad><1><x><extra>\n".to_string(),
+                5 if i % 3 == 0 => "<1><2><3><\"unclosed\n".to_string(),
                 _ => format!("< 1 > < {i} > < .{i} > < \"<{i}>\" >\n"),
             };
             text.extend_from_slice(line.as_bytes());

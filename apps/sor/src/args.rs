@@ -215,7 +215,7 @@ mod tests {
             args("--f x --is_missing_idx 0 0").query,
             Query::IsMissing(0, 0)
         );
-        assert_eq!(args("-f x -strict -print_col_type 0").strict, true);
+        assert!(args("-f x -strict -print_col_type 0").strict);
     }
 
     #[test]

@@ -132,9 +132,9 @@ mod tests {
     fn f32_values_are_widened_first() {
         // 0.1f32 is 0.100000001490116..., which %g shows as 0.1; 16777217 is not an f32.
         assert_eq!(format_g(0.1), "0.1");
-        assert_eq!(format_g(3.4028235e38), "3.40282e+38");
+        assert_eq!(format_g(f32::MAX), "3.40282e+38");
         assert_eq!(format_g(16777216.0), "1.67772e+07");
-        assert_eq!(format_g(1.17549435e-38), "1.17549e-38");
+        assert_eq!(format_g(f32::MIN_POSITIVE), "1.17549e-38");
     }
 
     #[test]

@@ -168,6 +168,10 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
         .map(|t| (Instant::now() + t.duration, t.text.as_str()));
     let mut job = Job::new();
     for rank in 0..cli.ranks {
+        if signals::first().is_some() {
+            // Interrupted while starting: start no more; `watch` stops those already running.
+            break;
+        }
         match spawn::spawn_rank(&spec, rank, job.group()) {
             Ok(started) => job.add(started),
             Err(e) => {

@@ -155,9 +155,6 @@ impl Job {
                 self.stop(libc::SIGTERM);
                 return Outcome::Failed;
             }
-            if self.running() == 0 {
-                return Outcome::Success;
-            }
             if let Some(signal) = signals::first() {
                 eprintln!(
                     "eau2-launch: caught {}; forwarding it to {}",
@@ -166,6 +163,9 @@ impl Job {
                 );
                 self.stop(signal);
                 return Outcome::Signaled(signal);
+            }
+            if self.running() == 0 {
+                return Outcome::Success;
             }
             if let Some((deadline, timeout_text)) = deadline {
                 if Instant::now() >= deadline {

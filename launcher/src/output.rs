@@ -198,8 +198,7 @@ pub fn frame_lines(prefix: &[u8], lines: &[u8], out: &mut Vec<u8>) {
 /// unfinished pump is waiting for input and none has read anything for a while, the rest
 /// are abandoned with a note saying whose output may be cut short. A pump busy *writing*
 /// is always waited for: it is only slowed by whoever reads our output.
-pub fn drain(pumps: Vec<Pump>) {
-    let mut pumps = pumps;
+pub fn drain(mut pumps: Vec<Pump>) {
     let mut last_bytes = BYTES_READ.load(Ordering::Relaxed);
     let mut quiet_since = Instant::now();
     loop {

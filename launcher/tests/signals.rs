@@ -61,3 +61,48 @@ fn ranks_ignoring_a_forwarded_signal_are_still_stopped() {
     // SIGKILL after the grace period, long before the ranks' sleep would end.
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
+
+/// Whether process `pid` has terminated (gone, or a zombie nobody has reaped yet).
+#[cfg(target_os = "linux")]
+fn is_dead(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesized command name, which may itself hold spaces.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => true,
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn ranks_die_with_a_launcher_killed_outright() {
+    use std::time::{Duration, Instant};
+
+    // `exec` makes the rank itself the sleeper, so its death is what is observed.
+    let script = r#"echo "pid $$"; exec sleep 60"#;
+    let mut job = Running::start(&["-n", "2", "/bin/sh", "-c", script]);
+    job.wait_for_lines(2, |l| l.contains("] pid "));
+    let pids: Vec<u32> = job
+        .seen()
+        .iter()
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, p)| p.parse().ok()))
+        .collect();
+    assert_eq!(pids.len(), 2, "{:?}", job.seen());
+
+    // SIGKILL leaves the launcher no chance to clean up; the parent-death signal must.
+    job.signal(libc::SIGKILL);
+    let (status, _, _) = job.finish();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL)
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !pids.iter().all(|&pid| is_dead(pid)) {
+        assert!(
+            Instant::now() < deadline,
+            "ranks {pids:?} outlived the launcher"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

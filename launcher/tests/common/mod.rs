@@ -175,6 +175,11 @@ impl Running {
         }
     }
 
+    /// The stdout lines seen so far.
+    pub fn seen(&self) -> &[String] {
+        &self.seen
+    }
+
     /// Sends `signal` to the launcher process only.
     pub fn signal(&self, signal: libc::c_int) {
         // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child's.

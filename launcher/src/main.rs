@@ -6,8 +6,9 @@
 //!    built from it. Mistakes end here, before any process exists.
 //! 2. **Prepare.** The launcher takes over SIGINT, SIGTERM and SIGHUP ([`signals`]), draws
 //!    a fresh secret token ([`token`]) and settles rank 0's rendezvous address ([`master`]).
-//! 3. **Spawn.** Ranks 0 to N-1 start in that order ([`spawn`]), rank 0 first because the
-//!    others connect to its listener (the runtime still has them retry until it is up). Each gets
+//! 3. **Spawn.** Ranks 0 to N-1 start in that order ([`spawn`]). Rank 0 goes first so that
+//!    its rendezvous listener has the best chance of being up when the others say hello;
+//!    nothing here waits for it, so they must still be ready to retry. Each rank gets
 //!    `EAU2_RANK`, `EAU2_SIZE`, `EAU2_MASTER` and `EAU2_TOKEN`, and all share one process
 //!    group so the job can be signalled as a whole.
 //! 4. **Run.** Two threads per rank copy its stdout and stderr to the launcher's, whole
@@ -20,7 +21,8 @@
 //!
 //! # Exit status
 //! 0 all ranks exited 0; 1 a rank failed or the job could not start; 2 a usage error;
-//! 124 `--timeout` passed; 128 + n the launcher caught signal n (130 SIGINT, 143 SIGTERM).
+//! 124 `--timeout` passed; 128 + n the launcher caught signal n (129 SIGHUP, 130 SIGINT,
+//! 143 SIGTERM).
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
@@ -47,8 +49,8 @@ use spawn::JobSpec;
 /// Every rank gets EAU2_RANK (0..N-1), EAU2_SIZE (N), EAU2_MASTER (rank 0's rendezvous
 /// address) and EAU2_TOKEN (a secret fresh for each job). Their output is copied to the
 /// launcher's, line by line, each line prefixed with "[RANK] ". If a rank fails, the others
-/// are stopped. Exit status: 0 all ranks exited 0; 1 a rank failed; 2 usage error; 124
-/// timeout; 130/143 interrupted by SIGINT/SIGTERM.
+/// are stopped. Exit status: 0 all ranks exited 0; 1 a rank failed or could not be started;
+/// 2 usage error; 124 timeout; 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.
 #[derive(Parser, Debug)]
 #[command(
     name = "eau2-launch",
@@ -161,11 +163,12 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
         prefix: !cli.no_prefix,
     };
 
-    // The timeout covers the whole job, starting and stopping included.
-    let deadline = cli
-        .timeout
-        .as_ref()
-        .map(|t| (Instant::now() + t.duration, t.text.as_str()));
+    // The timeout counts from just before rank 0 starts. One too far in the future to be
+    // represented is as good as none.
+    let deadline = cli.timeout.as_ref().and_then(|t| {
+        let at = Instant::now().checked_add(t.duration)?;
+        Some((at, t.text.as_str()))
+    });
     let mut job = Job::new();
     for rank in 0..cli.ranks {
         if signals::first().is_some() {

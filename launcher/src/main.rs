@@ -48,7 +48,7 @@ use spawn::JobSpec;
 ///
 /// Every rank gets EAU2_RANK (0..N-1), EAU2_SIZE (N), EAU2_MASTER (rank 0's rendezvous
 /// address) and EAU2_TOKEN (a secret fresh for each job). Their output is copied to the
-/// launcher's, line by line, each line prefixed with "[RANK] ". If a rank fails, the others
+/// launcher's, line by line, each line prefixed with `[RANK] `. If a rank fails, the others
 /// are stopped. Exit status: 0 all ranks exited 0; 1 a rank failed or could not be started;
 /// 2 usage error; 124 timeout; 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.
 #[derive(Parser, Debug)]
@@ -71,7 +71,7 @@ struct Cli {
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     timeout: Option<Timeout>,
 
-    /// Copy the ranks' output without the "[RANK] " prefix.
+    /// Copy the ranks' output without the `[RANK] ` prefix.
     #[arg(long)]
     no_prefix: bool,
 

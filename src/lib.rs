@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod cluster;
+pub mod dist;
 pub mod error;
 pub mod frame;
 pub mod kv;

@@ -116,7 +116,11 @@ impl<'n> DistFrame<'n> {
     }
 
     /// A one-column frame of `values`, published under `key`.
-    pub fn from_array<T: Element>(node: &'n Node, key: &Key, values: &[T]) -> Result<DistFrame<'n>> {
+    pub fn from_array<T: Element>(
+        node: &'n Node,
+        key: &Key,
+        values: &[T],
+    ) -> Result<DistFrame<'n>> {
         DistFrame::publish(node, key, &DataFrame::from_array(values))
     }
 
@@ -270,7 +274,12 @@ impl<'n> DistFrame<'n> {
                 len: self.chunk_count() as u64,
             });
         }
-        if let Some((_, c)) = self.recent.lock().iter().find(|(at, _)| *at == (col, chunk)) {
+        if let Some((_, c)) = self
+            .recent
+            .lock()
+            .iter()
+            .find(|(at, _)| *at == (col, chunk))
+        {
             return Ok(Arc::clone(c));
         }
         let key = self.desc.chunk_key(&self.key, col, chunk);
@@ -299,12 +308,23 @@ impl<'n> DistFrame<'n> {
     }
 
     /// Calls `f` with the value at (`col`, `row`) (`None` when missing).
-    pub fn with_value<T>(&self, col: usize, row: u64, f: impl FnOnce(Option<Value<'_>>) -> T) -> Result<T> {
+    pub fn with_value<T>(
+        &self,
+        col: usize,
+        row: u64,
+        f: impl FnOnce(Option<Value<'_>>) -> T,
+    ) -> Result<T> {
         let (chunk, offset) = self.desc.locate(row)?;
         Ok(f(self.chunk(col, chunk)?.value(offset)))
     }
 
-    fn typed<T>(&self, col: usize, row: u64, want: crate::frame::DataType, f: impl FnOnce(Value<'_>) -> Option<T>) -> Result<Option<T>> {
+    fn typed<T>(
+        &self,
+        col: usize,
+        row: u64,
+        want: crate::frame::DataType,
+        f: impl FnOnce(Value<'_>) -> Option<T>,
+    ) -> Result<Option<T>> {
         let found = self.desc.schema.dtype(col)?;
         if found != want {
             return Err(Error::TypeMismatch {
@@ -379,10 +399,14 @@ impl<'n> DistFrame<'n> {
         let mut current = self.row_chunk(0)?;
         for i in 0..self.chunk_count() {
             let next = std::thread::scope(|s| {
-                let prefetch = (i + 1 < self.chunk_count()).then(|| s.spawn(move || self.row_chunk(i + 1)));
+                let prefetch =
+                    (i + 1 < self.chunk_count()).then(|| s.spawn(move || self.row_chunk(i + 1)));
                 visit_chunk_rows(self.schema(), &current, self.desc.chunks[i].start, rower)?;
                 prefetch
-                    .map(|p| p.join().map_err(|_| Error::App("a chunk prefetch panicked".into()))?)
+                    .map(|p| {
+                        p.join()
+                            .map_err(|_| Error::App("a chunk prefetch panicked".into()))?
+                    })
                     .transpose()
             })?;
             match next {
@@ -396,14 +420,19 @@ impl<'n> DistFrame<'n> {
     /// Collective: the rows for which `rower.accept` is true, as a new distributed frame
     /// under `key`. Each rank filters the chunks it stores (on all cores) and keeps the
     /// result at home; the order of rows is kept.
-    pub fn filter<R: Rower + Clone + Send + Sync>(&self, key: &Key, rower: &R) -> Result<DistFrame<'n>> {
+    pub fn filter<R: Rower + Clone + Send + Sync>(
+        &self,
+        key: &Key,
+        rower: &R,
+    ) -> Result<DistFrame<'n>> {
         let parts: Vec<DataFrame> = self
             .local_chunks()
             .par_iter()
             .map(|&i| {
                 let chunks = self.row_chunk(i)?;
                 let mut r = rower.clone();
-                let keep = filter_chunk_rows(self.schema(), &chunks, self.desc.chunks[i].start, &mut r)?;
+                let keep =
+                    filter_chunk_rows(self.schema(), &chunks, self.desc.chunks[i].start, &mut r)?;
                 let mut out = FrameBuilder::new(self.schema().clone(), DEFAULT_CHUNK_LEN);
                 let mut row = Vec::with_capacity(chunks.len());
                 for offset in keep.ones() {

@@ -153,6 +153,11 @@ impl SorReader {
         self
     }
 
+    /// The schema given with [`SorReader::schema`], if any.
+    pub fn given_schema(&self) -> Option<&Schema> {
+        self.schema.as_ref()
+    }
+
     /// Builds only the file columns `cols`, in this order, as the frame's columns (a
     /// column may be named twice). The others are still checked for deviations.
     pub fn columns(mut self, cols: &[usize]) -> Self {

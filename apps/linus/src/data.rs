@@ -35,7 +35,11 @@ impl IdRange {
         }
     }
 
-    fn per_column(frame: &DistFrame<'_>, node: &Node, col: usize) -> Result<(Option<i32>, Option<i32>, u64)> {
+    fn per_column(
+        frame: &DistFrame<'_>,
+        node: &Node,
+        col: usize,
+    ) -> Result<(Option<i32>, Option<i32>, u64)> {
         let mut r = IdRange::of(&[col]);
         frame.local_map(&mut r)?;
         node.all_reduce((r.min, r.max, r.missing), |a, b| {
@@ -84,7 +88,8 @@ fn reader(codes: &str, cols: &[usize], chunk_rows: usize) -> Result<SorReader> {
 fn id_space(node: &Node, dir: &Path, file: &str, chunk_rows: usize) -> Result<usize> {
     let path = dir.join(file);
     let key = Key::new(format!("linus/{file}"), 0);
-    let (frame, deviations) = DistFrame::load_sor(node, &key, &path, &reader("IS", &[0], chunk_rows)?)?;
+    let (frame, deviations) =
+        DistFrame::load_sor(node, &key, &path, &reader("IS", &[0], chunk_rows)?)?;
     report_deviations(node, &path, deviations.rows, deviations.first_line);
     let (min, max, missing) = IdRange::per_column(&frame, node, 0)?;
     if missing > 0 || min.is_some_and(|m| m < 0) {

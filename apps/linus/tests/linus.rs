@@ -85,7 +85,7 @@ fn reference(dir: &Path, start: usize, degrees: usize) -> Vec<String> {
     let commits = read_ids(&dir.join("commits.ltgt"), 2);
     let mut users: HashSet<usize> = HashSet::from([start]);
     let mut frontier = users.clone();
-    let mut projects = HashSet::new();
+    let mut projects: HashSet<usize> = HashSet::new();
     let mut lines = Vec::new();
     for stage in 0..degrees {
         let new_projects: HashSet<usize> = commits

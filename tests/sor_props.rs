@@ -1,5 +1,6 @@
-//! Properties of the SoR reader on random input: parallel and range-split reads equal
-//! the sequential read, and no input makes it panic.
+//! Properties of the SoR reader on random input: parallel reads equal the sequential
+//! read, parts concatenate to the whole, ranges follow `SOR.md`'s rule as an
+//! independent oracle reads it, and no input makes it panic.
 
 use eau2::frame::{DataFrame, Schema, Value};
 use eau2::sor::{SorFile, SorReader};
@@ -100,6 +101,48 @@ fn summary(file: &SorFile) -> (Schema, Vec<Vec<Option<Cell>>>, u64, Option<u64>)
     )
 }
 
+/// `SOR.md`'s "Reading part of a file", applied line by line: the lines of `text` that
+/// `range(from, len)` reads, as text (with their line ends), and their 1-based line
+/// numbers in `text`.
+fn oracle(text: &[u8], from: u64, len: Option<u64>) -> (Vec<u8>, Vec<u64>) {
+    // Each line: where it starts, where its `\n` is (if it has one), and its bytes.
+    let mut lines: Vec<(usize, Option<usize>, &[u8])> = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        match text[start..].iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                lines.push((start, Some(start + i), &text[start..=start + i]));
+                start += i + 1;
+            }
+            None => {
+                lines.push((start, None, &text[start..]));
+                start = text.len();
+            }
+        }
+    }
+    let reaches_end = match len {
+        None => true,
+        Some(len) => u128::from(from) + u128::from(len) >= text.len() as u128,
+    };
+    let mut kept = Vec::new();
+    let mut numbers = Vec::new();
+    for (number, &(start, newline, bytes)) in lines.iter().enumerate() {
+        // Reading starts after the first `\n` at or after `from`: a line is read when a
+        // `\n` at or after `from` comes before it.
+        let after_from =
+            from == 0 || (from as usize) < start && text[from as usize..start].contains(&b'\n');
+        // The last line is kept when its `\n` is inside the range, or the range reaches
+        // the end of the file.
+        let before_end = reaches_end
+            || newline.is_some_and(|nl| (nl as u128) < u128::from(from) + u128::from(len.unwrap()));
+        if after_from && before_end {
+            kept.extend_from_slice(bytes);
+            numbers.push(number as u64 + 1);
+        }
+    }
+    (kept, numbers)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
@@ -134,30 +177,53 @@ proptest! {
     }
 
     #[test]
-    fn ranges_concatenate_to_the_whole(
+    fn parts_concatenate_to_the_whole(
         text in sor_text(),
-        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..5),
+        count in 1usize..=8,
         parallel in any::<bool>(),
     ) {
         let schema = SorReader::new().infer_bytes(&text).unwrap();
         let reader = SorReader::new().schema(schema).parallel(parallel).min_part_len(8);
         let whole = reader.read_bytes(&text).unwrap();
-        let mut cuts: Vec<u64> = cuts.iter().map(|i| i.index(text.len() + 1) as u64).collect();
-        cuts.sort_unstable();
-        cuts.insert(0, 0);
         let mut rows = Vec::new();
         let mut deviated = 0;
-        let mut first_line = None;
-        for (i, &from) in cuts.iter().enumerate() {
-            let len = cuts.get(i + 1).map(|&to| to - from);
-            let part = reader.clone().range(from, len).read_bytes(&text).unwrap();
+        let mut first_lines = Vec::new();
+        for index in 0..count {
+            let part = reader.clone().part(index, count).read_bytes(&text).unwrap();
             rows.extend(cells(&part.frame));
             deviated += part.deviations.rows;
-            first_line = first_line.or(part.deviations.first_line);
+            first_lines.extend(part.deviations.first_line);
         }
         prop_assert_eq!(rows, cells(&whole.frame));
         prop_assert_eq!(deviated, whole.deviations.rows);
-        prop_assert_eq!(first_line, whole.deviations.first_line);
+        prop_assert_eq!(first_lines.into_iter().min(), whole.deviations.first_line);
+    }
+
+    #[test]
+    fn range_follows_the_sor_md_rules(
+        text in sor_text(),
+        from in any::<prop::sample::Index>(),
+        len in prop::option::of(any::<prop::sample::Index>()),
+        huge_len in any::<bool>(),
+        infer_rows in prop::sample::select(vec![1usize, 2, 500]),
+        parallel in any::<bool>(),
+    ) {
+        // Offsets up to a little past the end; sometimes a length that overflows.
+        let from = from.index(text.len() + 3) as u64;
+        let len = len.map(|l| if huge_len { u64::MAX } else { l.index(text.len() + 3) as u64 });
+        let (kept, line_numbers) = oracle(&text, from, len);
+        let reader = SorReader::new()
+            .infer_rows(infer_rows)
+            .parallel(parallel)
+            .min_part_len(8);
+        let got = reader.clone().range(from, len).read_bytes(&text).unwrap();
+        let want = reader.read_bytes(&kept).unwrap();
+        prop_assert_eq!(&got.schema, &want.schema);
+        prop_assert_eq!(cells(&got.frame), cells(&want.frame));
+        prop_assert_eq!(got.deviations.rows, want.deviations.rows);
+        // The oracle's text numbers its lines from 1; the range reports whole-file lines.
+        let want_first = want.deviations.first_line.map(|l| line_numbers[l as usize - 1]);
+        prop_assert_eq!(got.deviations.first_line, want_first);
     }
 
     #[test]
@@ -166,6 +232,7 @@ proptest! {
         strict in any::<bool>(),
         from in 0u64..500,
         len in prop::option::of(0u64..500),
+        part in prop::option::of((1usize..=8, any::<prop::sample::Index>())),
         min_part_len in 1usize..50,
         columns in prop::option::of(prop::collection::vec(0usize..4, 0..3)),
     ) {
@@ -174,6 +241,9 @@ proptest! {
             .range(from, len)
             .min_part_len(min_part_len)
             .chunk_len(7);
+        if let Some((count, index)) = part {
+            reader = reader.part(index.index(count), count);
+        }
         if let Some(cols) = &columns {
             reader = reader.columns(cols);
         }

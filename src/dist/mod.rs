@@ -68,13 +68,17 @@ pub use descriptor::{ChunkInfo, Descriptor};
 /// How many decoded chunks a handle keeps for random access by (column, row).
 const DECODED_CHUNKS: usize = 16;
 
+/// Decoded chunks keyed by (column, chunk index), oldest first; a named type because
+/// clippy finds the spelled-out one too complex for a field.
+type RecentChunks = VecDeque<((usize, usize), Arc<Chunk>)>;
+
 /// A handle on a distributed frame, bound to this rank's [`Node`].
 pub struct DistFrame<'n> {
     node: &'n Node,
     key: Key,
     desc: Arc<Descriptor>,
     /// Recently decoded chunks, for getters that walk rows one by one.
-    recent: Mutex<VecDeque<((usize, usize), Arc<Chunk>)>>,
+    recent: Mutex<RecentChunks>,
 }
 
 impl<'n> DistFrame<'n> {
@@ -191,7 +195,8 @@ impl<'n> DistFrame<'n> {
         Ok(DistFrame::new(node, key, desc))
     }
 
-    /// Collective: every rank parses its own byte range of the SoR file at `path` with
+    /// Collective: every rank parses its own piece of the SoR file at `path` (rank `r` of
+    /// `n` reads [`SorReader::part`]`(r, n)`, so every row is read once) with
     /// `reader`'s options (schema, projection, strictness, chunk length) and keeps its
     /// chunks at home. Without a given schema, every rank infers the same one from the
     /// first rows of the file. Returns the frame and the deviations of the whole file.
@@ -201,20 +206,16 @@ impl<'n> DistFrame<'n> {
         path: &Path,
         reader: &SorReader,
     ) -> Result<(DistFrame<'n>, Deviations)> {
-        let len = std::fs::metadata(path)
-            .map_err(|e| Error::io_path("reading the size of", path, e))?
-            .len();
         let schema = match reader.given_schema() {
             Some(s) => s.clone(),
             None => reader.clone().range(0, None).infer_path(path)?,
         };
-        let (rank, size) = (node.rank() as u64, node.size() as u64);
-        let from = len * rank / size;
-        let to = len * (rank + 1) / size;
+        // `part`, not `range`: SOR.md's `from`/`len` rule would drop the line at each
+        // cut between ranks, while parts read every line exactly once.
         let read = reader
             .clone()
             .schema(schema)
-            .range(from, Some(to - from))
+            .part(node.rank(), node.size())
             .read_path(path)?;
         let local = (read.deviations.rows, read.deviations.first_line);
         let all: Vec<(u64, Option<u64>)> = node.all_gather(&local)?;

@@ -4,23 +4,27 @@
 //! [`SorReader::read_bytes`]) returns a [`SorFile`]: the [`DataFrame`], the file's
 //! [`Schema`] and the [`Deviations`] report. The format is described in `SOR.md`.
 //!
-//! How bytes flow: the file is memory-mapped; the `from`/`len` byte range is moved to
-//! whole lines (a line belongs to the range holding its first byte); the schema is
-//! given or inferred from the first rows of that range; the range is cut into about
-//! four pieces per rayon thread, again at line starts, and each piece is lexed field by
-//! field and converted straight into typed column builders; the pieces' frames are
-//! then concatenated without copying. Line numbers, needed only to report deviations,
-//! are counted afterwards and only for the first deviating row.
+//! How bytes flow: the file is memory-mapped; the lines to read are found (by
+//! `SOR.md`'s rule for a [`SorReader::range`], or as the lines beginning in an even
+//! byte piece for a [`SorReader::part`]); the schema is given or inferred from the first
+//! of those rows; they are cut into about four pieces per rayon thread, at line starts,
+//! and each piece is lexed field by field and converted straight into typed column
+//! builders; the pieces' frames are then concatenated without copying. Line numbers,
+//! needed only to report deviations, are counted afterwards and only for the first
+//! deviating row, and are always numbers in the whole file.
 //!
 //! Where `SOR.md` leaves room, this reader decides:
 //! - Every line is a row: a blank (or white-space-only) line is a row whose fields are
 //!   all missing, so `<>\n\n` (the suite's `0.sor`) has two rows. A final `\n` does
 //!   not start another row.
-//! - A row belongs to the range holding its first byte (see [`SorReader::range`]). This
-//!   skips a partial first line, as `SOR.md` says, but keeps a last line that runs past
-//!   the range's end: the literal rule ("keep the last line only when its `\n` lies
-//!   inside the range") would let a line that straddles two adjacent ranges be read by
-//!   neither, and exact tiling is what parallel and distributed reads rely on.
+//! - [`SorReader::range`] follows `SOR.md` literally: when `from` is not 0, reading
+//!   starts after the first `\n` at or after `from` (so a range starting exactly at a
+//!   line's first byte skips that line too), and the last line is kept only when its
+//!   `\n` lies inside `from .. from + len` or the range reaches the end of the file.
+//!   That rule does not tile a file exactly: of two adjacent ranges, the line holding
+//!   the byte where they meet is read by neither. So a file cut into byte ranges for
+//!   several workers is read with [`SorReader::part`] instead, where a line belongs to
+//!   the piece holding its first byte and every line is read exactly once.
 //! - Any field past the schema's last column makes its row deviate, even `<>`.
 //! - Missing and malformed fields do not type a column during inference; a malformed
 //!   field still counts towards the width. An unsigned integer of value 0 or 1 with
@@ -78,8 +82,7 @@ const DEFAULT_MIN_PART_LEN: usize = 256 * 1024;
 pub struct SorReader {
     schema: Option<Schema>,
     strict: bool,
-    from: u64,
-    len: Option<u64>,
+    span: Span,
     columns: Option<Vec<usize>>,
     chunk_len: usize,
     parallel: bool,
@@ -92,13 +95,41 @@ impl Default for SorReader {
         SorReader {
             schema: None,
             strict: false,
-            from: 0,
-            len: None,
+            span: Span::WHOLE,
             columns: None,
             chunk_len: DEFAULT_CHUNK_LEN,
             parallel: true,
             infer_rows: DEFAULT_INFER_ROWS,
             min_part_len: DEFAULT_MIN_PART_LEN,
+        }
+    }
+}
+
+/// Which lines of the input a read covers: the last of [`SorReader::range`] and
+/// [`SorReader::part`] called wins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Span {
+    /// `SOR.md`'s rule over the bytes `from .. from + len` (to the end when `None`).
+    Range { from: u64, len: Option<u64> },
+    /// The lines beginning in the `index`-th of `count` even byte pieces.
+    Part { index: usize, count: usize },
+}
+
+impl Span {
+    /// The whole input.
+    const WHOLE: Span = Span::Range { from: 0, len: None };
+
+    /// The lines of `bytes` this span covers, as `start..end` offsets of whole lines; an
+    /// error for a part that does not exist.
+    fn resolve(self, bytes: &[u8]) -> Result<(usize, usize)> {
+        match self {
+            Span::Range { from, len } => Ok(range::literal(bytes, from, len)),
+            Span::Part { index, count } if index < count => Ok(range::part(bytes, index, count)),
+            Span::Part { index, count } => Err(Error::OutOfRange {
+                what: "part",
+                index: index as u64,
+                len: count as u64,
+            }),
         }
     }
 }
@@ -143,13 +174,68 @@ impl SorReader {
         self
     }
 
-    /// Reads only the lines that begin in the byte range `from .. from + len` (to the
-    /// end of the file when `len` is `None`). A partial first line is skipped, and the
-    /// last line is kept even if it ends past the range, so adjacent ranges read every
-    /// line exactly once.
+    /// Reads the lines of the byte range `from .. from + len` (to the end of the file
+    /// when `len` is `None`) by `SOR.md`'s rule, which `eau2-sor -from/-len` follows:
+    /// - when `from` is not 0, reading starts after the first `\n` at or after `from`,
+    ///   so a partial first line is skipped, and so is a line that begins exactly at
+    ///   `from` (the first `\n` at or after `from` is its own);
+    /// - the last line is kept only when its `\n` lies inside the range (before
+    ///   `from + len`), or when the range reaches the end of the file (`len` is `None`
+    ///   or `from + len` is at least the file's length); a last line without `\n` is
+    ///   kept only in that second case.
+    ///
+    /// Adjacent ranges do not tile a file: the line holding the byte where they meet is
+    /// read by neither. To read a file in pieces, one per worker, use
+    /// [`SorReader::part`]. Replaces an earlier `range` or `part`; the default,
+    /// `range(0, None)`, is the whole file.
+    ///
+    /// ```
+    /// use eau2::sor::SorReader;
+    ///
+    /// let text = b"<1>\n<2>\n<3>\n<4>\n";
+    /// // Bytes 4..12: line <2> starts at 4 and is skipped; <3>'s `\n` is at 11, inside;
+    /// // <4>'s is at 15, outside.
+    /// let file = SorReader::new().range(4, Some(8)).read_bytes(text)?;
+    /// assert_eq!(file.frame.nrows(), 1);
+    /// assert_eq!(file.frame.get_int(0, 0)?, Some(3));
+    /// # Ok::<(), eau2::Error>(())
+    /// ```
     pub fn range(mut self, from: u64, len: Option<u64>) -> Self {
-        self.from = from;
-        self.len = len;
+        self.span = Span::Range { from, len };
+        self
+    }
+
+    /// Reads piece `index` (from 0) of `count` even pieces of the input: the lines whose
+    /// first byte lies in bytes `L * index / count .. L * (index + 1) / count` of an
+    /// input of `L` bytes. Because a line belongs to the piece holding its first byte,
+    /// reading parts `0..count` and concatenating them reads every row of the input
+    /// exactly once, in order; `part(0, 1)` is the whole input. This is how `count`
+    /// workers load one file, e.g. `SorReader::new().schema(s).part(rank, size)`.
+    ///
+    /// Without a given schema, the schema is inferred from the first rows of this part,
+    /// so different parts may infer different schemas; for a distributed load, infer
+    /// the file's schema once with `range(0, None)` and give it to every part. Line
+    /// numbers in errors and deviation reports are numbers in the whole file.
+    ///
+    /// Replaces an earlier `range` or `part`. A read fails with [`Error::OutOfRange`]
+    /// when `index >= count` (so always when `count` is 0).
+    ///
+    /// ```
+    /// use eau2::sor::SorReader;
+    ///
+    /// let text = b"<1>\n<22>\n<333>\n<4444>\n";
+    /// let mut rows = Vec::new();
+    /// for rank in 0..3 {
+    ///     let part = SorReader::new().part(rank, 3).read_bytes(text)?;
+    ///     for row in 0..part.frame.nrows() {
+    ///         rows.push(part.frame.get_int(0, row)?.unwrap());
+    ///     }
+    /// }
+    /// assert_eq!(rows, [1, 22, 333, 4444]);
+    /// # Ok::<(), eau2::Error>(())
+    /// ```
+    pub fn part(mut self, index: usize, count: usize) -> Self {
+        self.span = Span::Part { index, count };
         self
     }
 
@@ -179,7 +265,7 @@ impl SorReader {
         self
     }
 
-    /// How many rows (from the start of the range) schema inference looks at.
+    /// How many rows (from the start of the range or part) schema inference looks at.
     pub fn infer_rows(mut self, rows: usize) -> Self {
         self.infer_rows = rows;
         self
@@ -193,17 +279,17 @@ impl SorReader {
         self
     }
 
-    /// Infers the schema of the file at `path`, over the configured range, without
+    /// Infers the schema of the file at `path`, over the configured range or part, without
     /// reading the rest of the file.
     pub fn infer_path(&self, path: &Path) -> Result<Schema> {
         let map = map_file(path)?;
         self.infer_bytes(map.bytes())
     }
 
-    /// Infers the schema of `bytes` over the configured range (or returns the given
-    /// schema).
+    /// Infers the schema of `bytes` over the configured range or part (or returns the
+    /// given schema).
     pub fn infer_bytes(&self, bytes: &[u8]) -> Result<Schema> {
-        let (start, end) = range::resolve(bytes, self.from, self.len);
+        let (start, end) = self.span.resolve(bytes)?;
         Ok(self.schema_of(bytes, start, end))
     }
 
@@ -226,7 +312,7 @@ impl SorReader {
     }
 
     fn read_labeled(&self, bytes: &[u8], label: &str) -> Result<SorFile> {
-        let (start, end) = range::resolve(bytes, self.from, self.len);
+        let (start, end) = self.span.resolve(bytes)?;
         let schema = self.schema_of(bytes, start, end);
         let width = schema.width();
         let cols: Vec<usize> = match &self.columns {
@@ -479,14 +565,81 @@ mod tests {
     #[test]
     fn ranges_infer_and_number_lines_in_the_whole_file() {
         // The first line would make column 0 a STRING; the range starts after it.
+        // Lines start at 0, 6, 10, 14 and 18.
         let text = b"<abc>\n<1>\n<2>\n<x>\n<3>\n";
-        let reader = SorReader::new().range(1, Some(10)).infer_rows(1);
+        // Bytes 1..15 hold the `\n`s of <1> (9) and <2> (13), not that of <x> (17).
+        let reader = SorReader::new().range(1, Some(14)).infer_rows(1);
         assert_eq!(reader.infer_bytes(text).unwrap().codes(), "B");
         let file = reader.read_bytes(text).unwrap();
         assert_eq!(rows(&file.frame), table(&[&["1"], &["-"]]));
         assert_eq!(file.deviations.first_line, Some(3));
-        let tail = SorReader::new().range(14, None).read_bytes(text).unwrap();
+        // From <2>'s `\n` (13): the next line on.
+        let tail = SorReader::new().range(13, None).read_bytes(text).unwrap();
         assert_eq!(rows(&tail.frame), table(&[&["\"x\""], &["\"3\""]]));
+        // From <x>'s first byte (14): <x> is skipped too.
+        let tail = SorReader::new().range(14, None).read_bytes(text).unwrap();
+        assert_eq!(rows(&tail.frame), table(&[&["3"]]));
+    }
+
+    #[test]
+    fn parts_infer_from_their_own_rows_and_number_lines_in_the_whole_file() {
+        // 22 bytes; in 2 parts the cut is at byte 11, inside <2>, which part 0 keeps.
+        let text = b"<abc>\n<1>\n<2>\n<x>\n<3>\n";
+        let part = |i| SorReader::new().part(i, 2).infer_rows(2);
+        assert_eq!(part(0).infer_bytes(text).unwrap().codes(), "S");
+        let first = part(0).read_bytes(text).unwrap();
+        assert_eq!(
+            rows(&first.frame),
+            table(&[&["\"abc\""], &["\"1\""], &["\"2\""]])
+        );
+        // Part 1's schema comes from <x> and <3>; with BOOL given, <x> deviates on line 4.
+        let second = part(1).read_bytes(text).unwrap();
+        assert_eq!(second.schema.codes(), "S");
+        let given = part(1).schema(Schema::from_codes("B").unwrap());
+        let second = given.read_bytes(text).unwrap();
+        assert_eq!(rows(&second.frame), table(&[&["-"], &["-"]]));
+        assert_eq!(second.deviations.rows, 2);
+        assert_eq!(second.deviations.first_line, Some(4));
+        let err = given.strict(true).read_bytes(text).unwrap_err();
+        assert!(err.to_string().starts_with("<bytes>:4: column 0:"), "{err}");
+    }
+
+    #[test]
+    fn part_and_range_replace_each_other() {
+        let text = b"<1>\n<2>\n<3>\n<4>\n";
+        let ints = |reader: SorReader| {
+            let file = reader.read_bytes(text).unwrap();
+            (0..file.frame.nrows())
+                .map(|r| file.frame.get_int(0, r).unwrap().unwrap())
+                .collect::<Vec<_>>()
+        };
+        let schema = Schema::from_codes("I").unwrap();
+        let reader = SorReader::new().schema(schema);
+        assert_eq!(ints(reader.clone()), [1, 2, 3, 4]);
+        assert_eq!(ints(reader.clone().part(0, 1)), [1, 2, 3, 4]);
+        assert_eq!(ints(reader.clone().part(1, 2)), [3, 4]);
+        assert_eq!(ints(reader.clone().range(0, Some(8)).part(1, 2)), [3, 4]);
+        assert_eq!(ints(reader.clone().part(1, 2).range(0, Some(8))), [1, 2]);
+        assert_eq!(ints(reader.clone().part(3, 4).range(0, None)), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn parts_that_do_not_exist_are_errors() {
+        for (index, count) in [(2, 2), (0, 0), (usize::MAX, 3)] {
+            let reader = SorReader::new().part(index, count);
+            for result in [
+                reader.read_bytes(b"<1>\n").map(|f| f.schema),
+                reader.infer_bytes(b"<1>\n"),
+                reader.read_bytes(b"").map(|f| f.schema),
+            ] {
+                assert!(
+                    matches!(result, Err(Error::OutOfRange { what: "part", .. })),
+                    "{result:?}"
+                );
+            }
+        }
+        let err = SorReader::new().part(2, 2).read_bytes(b"").unwrap_err();
+        assert_eq!(err.to_string(), "part 2 is out of range (there are 2)");
     }
 
     #[test]

@@ -163,14 +163,9 @@ pub fn resolve_start(node: &Node, dir: &Path, start: &str, users: usize) -> Resu
         return Ok(uid);
     }
     let path = dir.join("users.ltgt");
-    let len = std::fs::metadata(&path)
-        .map_err(|e| Error::io_path("reading the size of", &path, e))?
-        .len();
-    let (rank, size) = (node.rank() as u64, node.size() as u64);
-    let from = len * rank / size;
-    let to = len * (rank + 1) / size;
+    // `part` reads every line in exactly one rank, which SOR.md's `range` rule does not.
     let part = reader("IS", &[0, 1], eau2::frame::DEFAULT_CHUNK_LEN)?
-        .range(from, Some(to - from))
+        .part(node.rank(), node.size())
         .read_path(&path)?
         .frame;
     let mut found: Option<i32> = None;

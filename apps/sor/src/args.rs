@@ -14,8 +14,10 @@ Answers one query about a SoR (schema-on-read) file.
 
 Options:
   -f, -file FILE          the SoR file to read (required)
-  -from N                 start at byte N, skipping a partial first line (default 0)
-  -len N                  read the lines that begin in the next N bytes (default: to the end)
+  -from N                 start after the first line end at or after byte N, so the
+                          line holding byte N is skipped (default 0: the first line)
+  -len N                  keep only the lines whose line end lies in the N bytes from
+                          -from on, or all when they reach the file's end (default: to the end)
   -strict                 fail on the first field that does not fit the schema, instead
                           of reading it as missing
   -h, -help               print this help

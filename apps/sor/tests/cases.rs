@@ -82,6 +82,35 @@ fn conformance_suite() {
     assert!(ran >= 25, "only {ran} cases ran");
 }
 
+/// `-from`/`-len` follow SOR.md's rule on 1.sor (76 bytes; lines start at 0, 6, 10, 14,
+/// ..., 64, 70 and the last line's `\n` is its last byte, 75).
+#[test]
+fn from_and_len_follow_sor_md() {
+    let file = suite_file("1.sor");
+    let ask = |args: &str| {
+        let mut all = vec!["-f", file.as_str()];
+        all.extend(args.split_whitespace());
+        let out = sor(&all);
+        if out.status.success() {
+            text(&out.stdout).trim_end().to_string()
+        } else {
+            format!("exit {:?}", out.status.code())
+        }
+    };
+    // 1..75 leaves out the last line, whose `\n` is at 75; 1..76 reaches the end.
+    assert_eq!(ask("-from 1 -len 74 -print_col_idx 0 10"), "\"lo\"");
+    assert_eq!(ask("-from 1 -len 74 -print_col_idx 0 11"), "exit Some(1)");
+    assert_eq!(ask("-from 1 -len 75 -print_col_idx 0 11"), "\"bye\"");
+    // From the first byte of <1> (6), that line is skipped; from its `\n` (9), it is not
+    // read either, but the next one is.
+    assert_eq!(ask("-from 6 -print_col_idx 0 0"), "\"2\"");
+    assert_eq!(ask("-from 9 -print_col_idx 0 0"), "\"2\"");
+    assert_eq!(ask("-from 5 -print_col_idx 0 0"), "\"1\"");
+    // Ending on <2>'s `\n` (13) drops <2>; ending just after it keeps it.
+    assert_eq!(ask("-from 5 -len 8 -is_missing_idx 0 1"), "exit Some(1)");
+    assert_eq!(ask("-from 5 -len 9 -print_col_idx 0 1"), "2");
+}
+
 #[test]
 fn missing_file_exits_1_naming_it() {
     let out = sor(&["-f", "/no/such/dir/x.sor", "-print_col_type", "0"]);

@@ -47,7 +47,7 @@
 
 mod descriptor;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -79,6 +79,9 @@ pub struct DistFrame<'n> {
     desc: Arc<Descriptor>,
     /// Recently decoded chunks, for getters that walk rows one by one.
     recent: Mutex<RecentChunks>,
+    /// The chunks this rank built itself, indexed `[chunk][column]`, kept decoded: the
+    /// store holds their bytes for other ranks, and local scans skip decoding them again.
+    built: HashMap<usize, Vec<Arc<Chunk>>>,
 }
 
 impl<'n> DistFrame<'n> {
@@ -88,7 +91,20 @@ impl<'n> DistFrame<'n> {
             key: key.clone(),
             desc: Arc::new(desc),
             recent: Mutex::new(VecDeque::new()),
+            built: HashMap::new(),
         }
+    }
+
+    /// Keeps the decoded chunks of `frame`, whose chunk `i` is this frame's chunk
+    /// `first + i`.
+    fn keep_built(mut self, frame: &DataFrame, first: usize) -> DistFrame<'n> {
+        let me = self.node.rank() as u32;
+        for i in 0..frame.chunk_count() {
+            if self.desc.chunks[first + i].home == me {
+                self.built.insert(first + i, frame.row_chunk(i));
+            }
+        }
+        self
     }
 
     /// The frame stored under `key`, waiting until it has been stored.
@@ -116,7 +132,7 @@ impl<'n> DistFrame<'n> {
                 .put(&desc.chunk_key(key, c, i), frame.chunk(c, i).to_bytes())
         })?;
         node.kv().put(key, desc.encode())?;
-        Ok(DistFrame::new(node, key, desc))
+        Ok(DistFrame::new(node, key, desc).keep_built(frame, 0))
     }
 
     /// A one-column frame of `values`, published under `key`.
@@ -192,7 +208,7 @@ impl<'n> DistFrame<'n> {
         if node.rank() == 0 {
             node.kv().put(key, desc.encode())?;
         }
-        Ok(DistFrame::new(node, key, desc))
+        Ok(DistFrame::new(node, key, desc).keep_built(local, first_chunk))
     }
 
     /// Collective: every rank parses its own piece of the SoR file at `path` (rank `r` of
@@ -274,6 +290,9 @@ impl<'n> DistFrame<'n> {
                 index: chunk as u64,
                 len: self.chunk_count() as u64,
             });
+        }
+        if let Some(row) = self.built.get(&chunk) {
+            return Ok(Arc::clone(&row[col]));
         }
         if let Some((_, c)) = self
             .recent

@@ -26,6 +26,71 @@ pub struct Row<'a> {
     index: u64,
 }
 
+/// A block of whole rows: one chunk per column, all of one length, starting at a known
+/// global row. What [`Rower::accept_block`](super::Rower::accept_block) receives.
+#[derive(Clone, Copy, Debug)]
+pub struct RowBlock<'a> {
+    schema: &'a Schema,
+    chunks: &'a [Arc<Chunk>],
+    len: usize,
+    first_row: u64,
+}
+
+impl<'a> RowBlock<'a> {
+    /// A block over chunks already checked to fit `schema` and to be `len` rows long.
+    pub(crate) fn unchecked(
+        schema: &'a Schema,
+        chunks: &'a [Arc<Chunk>],
+        len: usize,
+        first_row: u64,
+    ) -> RowBlock<'a> {
+        RowBlock {
+            schema,
+            chunks,
+            len,
+            first_row,
+        }
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the block has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The global index of the first row.
+    pub fn first_row(&self) -> u64 {
+        self.first_row
+    }
+
+    /// The schema of the columns.
+    pub fn schema(&self) -> &'a Schema {
+        self.schema
+    }
+
+    /// Column `col`'s chunk: its values for these rows. Panics when `col` is out of
+    /// range, like slice indexing.
+    pub fn column(&self, col: usize) -> &'a Chunk {
+        &self.chunks[col]
+    }
+
+    /// The rows, in order.
+    pub fn rows(&self) -> impl Iterator<Item = Row<'a>> + '_ {
+        (0..self.len).map(|offset| {
+            Row::unchecked(
+                self.schema,
+                self.chunks,
+                offset,
+                self.first_row + offset as u64,
+            )
+        })
+    }
+}
+
 impl<'a> Row<'a> {
     /// The row at `offset` in `chunks` (one chunk per column of `schema`), whose global
     /// row number is `index`.

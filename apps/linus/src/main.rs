@@ -38,6 +38,13 @@ struct Args {
     chunk_rows: usize,
 }
 
+/// This process's peak resident set size (Linux's `VmHWM`), when the OS reports it.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     eau2::run(|node| {
@@ -74,6 +81,9 @@ fn main() -> ExitCode {
                 loaded.as_secs_f64(),
                 (started.elapsed() - loaded).as_secs_f64()
             );
+        }
+        if let Some(kib) = peak_rss_kib() {
+            eprintln!("linus: rank {} peak RSS {} MiB", node.rank(), kib / 1024);
         }
         Ok(())
     })

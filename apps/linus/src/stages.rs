@@ -1,7 +1,7 @@
 //! The stages of the search: two scans of the local commits per stage, each followed by
 //! an all-reduce of what was newly found.
 
-use eau2::frame::{Bitmap, Row, Rower};
+use eau2::frame::{Bitmap, Row, RowBlock, Rower};
 use eau2::{Node, Result};
 
 use crate::data::Graph;
@@ -28,6 +28,27 @@ pub struct Search<'g, 'n> {
     frontier: Bitmap,
 }
 
+/// Calls `f(project, author)` for every commit of `block` that has both ids. Ids were
+/// checked to be in range when the graph was loaded.
+fn each_commit(block: &RowBlock<'_>, mut f: impl FnMut(usize, usize)) {
+    let (projects, authors) = (block.column(0), block.column(1));
+    match (projects.ints(), authors.ints()) {
+        // The common case, a block without missing ids: a plain loop over two slices.
+        (Some(p), Some(a)) if projects.missing_count() == 0 && authors.missing_count() == 0 => {
+            for (&p, &a) in p.iter().zip(a) {
+                f(p as usize, a as usize);
+            }
+        }
+        _ => {
+            for row in block.rows() {
+                if let (Some(p), Some(a)) = (row.get_int(0), row.get_int(1)) {
+                    f(p as usize, a as usize);
+                }
+            }
+        }
+    }
+}
+
 /// Marks the projects that a frontier user authored a commit in, unless tagged already.
 #[derive(Clone)]
 struct ProjectsOf<'a> {
@@ -38,17 +59,27 @@ struct ProjectsOf<'a> {
 
 impl Rower for ProjectsOf<'_> {
     fn accept(&mut self, row: &Row<'_>) -> bool {
-        if let (Some(project), Some(author)) = (row.get_int(0), row.get_int(1)) {
-            let (project, author) = (project as usize, author as usize);
-            if self.frontier.get(author) && !self.tagged.get(project) {
-                self.found.set(project, true);
-            }
+        if let (Some(p), Some(a)) = (row.get_int(0), row.get_int(1)) {
+            self.mark(p as usize, a as usize);
         }
         true
     }
 
+    fn accept_block(&mut self, block: &RowBlock<'_>) {
+        each_commit(block, |p, a| self.mark(p, a));
+    }
+
     fn join(&mut self, other: Self) {
         self.found.union_with(&other.found);
+    }
+}
+
+impl ProjectsOf<'_> {
+    #[inline]
+    fn mark(&mut self, project: usize, author: usize) {
+        if self.frontier.get(author) && !self.tagged.get(project) {
+            self.found.set(project, true);
+        }
     }
 }
 
@@ -62,17 +93,27 @@ struct AuthorsIn<'a> {
 
 impl Rower for AuthorsIn<'_> {
     fn accept(&mut self, row: &Row<'_>) -> bool {
-        if let (Some(project), Some(author)) = (row.get_int(0), row.get_int(1)) {
-            let (project, author) = (project as usize, author as usize);
-            if self.new_projects.get(project) && !self.tagged.get(author) {
-                self.found.set(author, true);
-            }
+        if let (Some(p), Some(a)) = (row.get_int(0), row.get_int(1)) {
+            self.mark(p as usize, a as usize);
         }
         true
     }
 
+    fn accept_block(&mut self, block: &RowBlock<'_>) {
+        each_commit(block, |p, a| self.mark(p, a));
+    }
+
     fn join(&mut self, other: Self) {
         self.found.union_with(&other.found);
+    }
+}
+
+impl AuthorsIn<'_> {
+    #[inline]
+    fn mark(&mut self, project: usize, author: usize) {
+        if self.new_projects.get(project) && !self.tagged.get(author) {
+            self.found.set(author, true);
+        }
     }
 }
 

@@ -49,71 +49,52 @@ fn each_commit(block: &RowBlock<'_>, mut f: impl FnMut(usize, usize)) {
     }
 }
 
-/// Marks the projects that a frontier user authored a commit in, unless tagged already.
+/// Which way a scan crosses the bipartite graph.
+#[derive(Clone, Copy, Debug)]
+enum Direction {
+    /// From tagged users to the projects they authored commits in.
+    UsersToProjects,
+    /// From tagged projects to the users who authored commits in them.
+    ProjectsToUsers,
+}
+
+/// One half of a stage: marks every id on the far side of a commit whose near side is in
+/// `from`, unless it is tagged already.
 #[derive(Clone)]
-struct ProjectsOf<'a> {
-    frontier: &'a Bitmap,
+struct Expand<'a> {
+    direction: Direction,
+    from: &'a Bitmap,
     tagged: &'a Bitmap,
     found: Bitmap,
 }
 
-impl Rower for ProjectsOf<'_> {
+impl Expand<'_> {
+    #[inline]
+    fn commit(&mut self, project: usize, author: usize) {
+        let (near, far) = match self.direction {
+            Direction::UsersToProjects => (author, project),
+            Direction::ProjectsToUsers => (project, author),
+        };
+        if self.from.get(near) && !self.tagged.get(far) {
+            self.found.set(far, true);
+        }
+    }
+}
+
+impl Rower for Expand<'_> {
     fn accept(&mut self, row: &Row<'_>) -> bool {
         if let (Some(p), Some(a)) = (row.get_int(0), row.get_int(1)) {
-            self.mark(p as usize, a as usize);
+            self.commit(p as usize, a as usize);
         }
         true
     }
 
     fn accept_block(&mut self, block: &RowBlock<'_>) {
-        each_commit(block, |p, a| self.mark(p, a));
+        each_commit(block, |p, a| self.commit(p, a));
     }
 
     fn join(&mut self, other: Self) {
         self.found.union_with(&other.found);
-    }
-}
-
-impl ProjectsOf<'_> {
-    #[inline]
-    fn mark(&mut self, project: usize, author: usize) {
-        if self.frontier.get(author) && !self.tagged.get(project) {
-            self.found.set(project, true);
-        }
-    }
-}
-
-/// Marks the authors of commits in newly tagged projects, unless tagged already.
-#[derive(Clone)]
-struct AuthorsIn<'a> {
-    new_projects: &'a Bitmap,
-    tagged: &'a Bitmap,
-    found: Bitmap,
-}
-
-impl Rower for AuthorsIn<'_> {
-    fn accept(&mut self, row: &Row<'_>) -> bool {
-        if let (Some(p), Some(a)) = (row.get_int(0), row.get_int(1)) {
-            self.mark(p as usize, a as usize);
-        }
-        true
-    }
-
-    fn accept_block(&mut self, block: &RowBlock<'_>) {
-        each_commit(block, |p, a| self.mark(p, a));
-    }
-
-    fn join(&mut self, other: Self) {
-        self.found.union_with(&other.found);
-    }
-}
-
-impl AuthorsIn<'_> {
-    #[inline]
-    fn mark(&mut self, project: usize, author: usize) {
-        if self.new_projects.get(project) && !self.tagged.get(author) {
-            self.found.set(author, true);
-        }
     }
 }
 
@@ -146,24 +127,36 @@ impl<'g, 'n> Search<'g, 'n> {
             .sum()
     }
 
+    /// Collective: scans the local commits in `direction` and merges what every rank
+    /// found.
+    fn expand(
+        &self,
+        node: &Node,
+        direction: Direction,
+        from: &Bitmap,
+        tagged: &Bitmap,
+    ) -> Result<Bitmap> {
+        let mut scan = Expand {
+            direction,
+            from,
+            tagged,
+            found: Bitmap::filled(tagged.len(), false),
+        };
+        self.graph.commits.local_map(&mut scan)?;
+        node.all_reduce(scan.found, union)
+    }
+
     /// Collective: runs one stage.
     pub fn step(&mut self, node: &Node) -> Result<Totals> {
-        let mut projects_of = ProjectsOf {
-            frontier: &self.frontier,
-            tagged: &self.projects,
-            found: Bitmap::filled(self.graph.projects, false),
-        };
-        self.graph.commits.local_map(&mut projects_of)?;
-        let new_projects = node.all_reduce(projects_of.found, union)?;
+        let new_projects = self.expand(
+            node,
+            Direction::UsersToProjects,
+            &self.frontier,
+            &self.projects,
+        )?;
         self.projects.union_with(&new_projects);
-
-        let mut authors_in = AuthorsIn {
-            new_projects: &new_projects,
-            tagged: &self.users,
-            found: Bitmap::filled(self.graph.users, false),
-        };
-        self.graph.commits.local_map(&mut authors_in)?;
-        let new_users = node.all_reduce(authors_in.found, union)?;
+        let new_users =
+            self.expand(node, Direction::ProjectsToUsers, &new_projects, &self.users)?;
         self.users.union_with(&new_users);
 
         let totals = Totals {

@@ -57,30 +57,53 @@ impl TextConfig {
     }
 }
 
-/// The words of the vocabulary, in rank order, stored back to back.
+/// The longest spelling: 5 syllables cover every rank below 90^5, far more than the
+/// largest vocabulary allowed (2^26).
+const MAX_WORD: usize = 10;
+
+/// A word in a fixed-size slot, so that copying it out is one constant-size copy rather
+/// than a variable-length `memcpy` call (which dominated the text generator's time).
+const SLOT: usize = 16;
+
+/// The words of the vocabulary, in rank order, each in a zero-padded slot.
 #[derive(Clone, Debug)]
 pub struct Vocabulary {
-    text: Vec<u8>,
-    ends: Vec<u32>,
+    slots: Vec<[u8; SLOT]>,
+    lens: Vec<u8>,
 }
 
 impl Vocabulary {
     /// The first `n` words.
     pub fn new(n: u64) -> Vocabulary {
-        let mut text = Vec::new();
-        let mut ends = Vec::with_capacity(n as usize);
+        let mut slots = Vec::with_capacity(n as usize);
+        let mut lens = Vec::with_capacity(n as usize);
+        let mut word = Vec::with_capacity(SLOT);
         for rank in 0..n {
-            spell(rank, &mut text);
-            ends.push(text.len() as u32);
+            word.clear();
+            spell(rank, &mut word);
+            assert!(
+                word.len() <= MAX_WORD,
+                "rank {rank} is past the largest vocabulary"
+            );
+            let mut slot = [0u8; SLOT];
+            slot[..word.len()].copy_from_slice(&word);
+            slots.push(slot);
+            lens.push(word.len() as u8);
         }
-        Vocabulary { text, ends }
+        Vocabulary { slots, lens }
     }
 
     /// The word of rank `rank`.
     pub fn word(&self, rank: u64) -> &[u8] {
         let r = rank as usize;
-        let start = if r == 0 { 0 } else { self.ends[r - 1] as usize };
-        &self.text[start..self.ends[r] as usize]
+        &self.slots[r][..self.lens[r] as usize]
+    }
+
+    /// The word of rank `rank` in its padded slot, and its length.
+    #[inline]
+    fn slot(&self, rank: u64) -> (&[u8; SLOT], usize) {
+        let r = rank as usize;
+        (&self.slots[r], self.lens[r] as usize)
     }
 }
 
@@ -126,34 +149,39 @@ fn text_block(
     law: &PowerLaw,
     size: usize,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(size);
+    // `SLOT` bytes of slack past the end so every word can be copied as a whole slot;
+    // the slack (and any padding copied with a word) is overwritten or cut off below.
+    let mut out = vec![0u8; size + SLOT];
+    let mut len = 0usize;
     let mut words_left = 0u64;
     let mut line_empty = true;
     loop {
-        let word = vocabulary.word(law.sample(rng));
+        let (slot, word_len) = vocabulary.slot(law.sample(rng));
         let sep = usize::from(!line_empty);
         // Keep one byte for the block's final newline.
-        if out.len() + sep + word.len() + 1 > size {
+        if len + sep + word_len + 1 > size {
             break;
         }
         if words_left == 0 {
             words_left = 4 + rng.below(12);
         }
-        if sep == 1 {
-            out.push(b' ');
-        }
-        out.extend_from_slice(word);
+        out[len] = b' ';
+        len += sep;
+        out[len..len + SLOT].copy_from_slice(slot);
+        len += word_len;
         line_empty = false;
         words_left -= 1;
-        if words_left == 0 && out.len() + 1 < size {
-            out.push(b'\n');
+        if words_left == 0 && len + 1 < size {
+            out[len] = b'\n';
+            len += 1;
             line_empty = true;
         }
     }
     // Pad the last line with spaces so every block has its exact size: blocks must not
     // depend on one another, so none can borrow bytes from the next.
-    out.resize(size - 1, b' ');
-    out.push(b'\n');
+    out[len..size - 1].fill(b' ');
+    out[size - 1] = b'\n';
+    out.truncate(size);
     out
 }
 

@@ -31,14 +31,18 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// A collaboration graph in git-small's shape, for the Linus job: projects.ltgt
-    /// (<pid> <"owner/name">), users.ltgt (<uid> <"name">) and commits.ltgt (<pid> <author
-    /// uid> <committer uid>).
-    ///
-    /// Projects and authors are drawn from power laws: a few are very active, most are
-    /// not. The most active user is named "Linus Torvalds" and the most active project
-    /// "torvalds/linux"; their ids are printed at the end and written to DIR/README.md.
-    /// About 10% of commits have a committer other than the author.
+    /// A collaboration graph in git-small's shape, for the Linus job.
+    // The long help is an attribute, not a doc comment, because its `<pid>` notation
+    // would read as HTML tags to rustdoc.
+    #[command(
+        long_about = "A collaboration graph in git-small's shape, for the Linus job: \
+        projects.ltgt (<pid> <\"owner/name\">), users.ltgt (<uid> <\"name\">) and \
+        commits.ltgt (<pid> <author uid> <committer uid>).\n\n\
+        Projects and authors are drawn from power laws: a few are very active, most are \
+        not. The most active user is named \"Linus Torvalds\" and the most active project \
+        \"torvalds/linux\"; their ids are printed at the end and written to DIR/README.md. \
+        About 10% of commits have a committer other than the author."
+    )]
     Linus {
         /// Rows of commits.ltgt.
         #[arg(long, value_name = "N", value_parser = parse_count)]

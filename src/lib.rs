@@ -7,8 +7,14 @@
 
 #![warn(missing_docs)]
 
+pub mod cluster;
+pub mod dist;
 pub mod error;
 pub mod frame;
+pub mod kv;
+pub mod net;
 pub mod sor;
 
+pub use bytes::Bytes;
+pub use cluster::{run, Node};
 pub use error::{Error, Result};

@@ -1,1 +1,277 @@
-fn main() {}
+//! `eau2-launch`: starts an eau2 job, N ranked processes of one program, and sees it through.
+//!
+//! # A job's life
+//! 1. **Parse and resolve.** The command line is checked and PROGRAM resolved to one
+//!    executable ([`resolve`]), an app folder such as `apps/linus` naming the binary cargo
+//!    built from it. Mistakes end here, before any process exists.
+//! 2. **Prepare.** The launcher takes over SIGINT, SIGTERM and SIGHUP ([`signals`]), draws
+//!    a fresh secret token ([`token`]) and settles rank 0's rendezvous address ([`master`]).
+//! 3. **Spawn.** Ranks 0 to N-1 start in that order ([`spawn`]). Rank 0 goes first so that
+//!    its rendezvous listener has the best chance of being up when the others say hello;
+//!    nothing here waits for it, so they must still be ready to retry. Each rank gets
+//!    `EAU2_RANK`, `EAU2_SIZE`, `EAU2_MASTER` and `EAU2_TOKEN`, and all share one process
+//!    group so the job can be signalled as a whole.
+//! 4. **Run.** Two threads per rank copy its stdout and stderr to the launcher's, whole
+//!    lines at a time, prefixed `[RANK] ` ([`output`]). The main thread watches the ranks
+//!    ([`monitor`]).
+//! 5. **End.** When every rank has exited 0, the job succeeded. When one fails, the
+//!    launcher is signalled, or `--timeout` passes, the others are sent SIGTERM (or the
+//!    caught signal), then SIGKILL if they linger. Either way the launcher reaps every rank,
+//!    waits for their output to be written and exits with a status saying how it went.
+//!
+//! # Exit status
+//! 0 all ranks exited 0; 1 a rank failed or the job could not start; 2 a usage error;
+//! 124 `--timeout` passed; 128 + n the launcher caught signal n (129 SIGHUP, 130 SIGINT,
+//! 143 SIGTERM).
+
+use std::ffi::{OsStr, OsString};
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+
+mod master;
+mod monitor;
+mod output;
+mod resolve;
+mod signals;
+mod spawn;
+mod status;
+mod token;
+
+use monitor::{Job, Outcome};
+use spawn::JobSpec;
+
+/// Start an eau2 job: N ranks of PROGRAM that meet through rank 0.
+///
+/// Every rank gets EAU2_RANK (0..N-1), EAU2_SIZE (N), EAU2_MASTER (rank 0's rendezvous
+/// address) and EAU2_TOKEN (a secret fresh for each job). Their output is copied to the
+/// launcher's, line by line, each line prefixed with `[RANK] `. If a rank fails, the others
+/// are stopped. Exit status: 0 all ranks exited 0; 1 a rank failed or could not be started;
+/// 2 usage error; 124 timeout; 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.
+#[derive(Parser, Debug)]
+#[command(
+    name = "eau2-launch",
+    version,
+    override_usage = "eau2-launch [OPTIONS] -n <N> PROGRAM [ARGS]..."
+)]
+struct Cli {
+    /// Number of ranks (processes) to start, at least 1.
+    #[arg(short = 'n', long = "ranks", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    ranks: u32,
+
+    /// Address rank 0 listens on for the rendezvous [default: 127.0.0.1 on a free port].
+    #[arg(long, value_name = "HOST:PORT", value_parser = master::parse)]
+    master: Option<String>,
+
+    /// Stop the job (exit status 124) if it is still running after SECS seconds; fractions
+    /// allowed.
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    timeout: Option<Timeout>,
+
+    /// Copy the ranks' output without the `[RANK] ` prefix.
+    #[arg(long)]
+    no_prefix: bool,
+
+    /// The program every rank runs, then its arguments.
+    ///
+    /// PROGRAM is an executable's path, an app folder such as apps/linus (runs the binary
+    /// built from it, found next to eau2-launch), or a name looked up next to eau2-launch and
+    /// then on PATH. The ARGS are passed unchanged to every rank, even those that look like
+    /// flags of eau2-launch.
+    // One list rather than two positionals: clap stops looking for its own flags only once
+    // the last positional has begun, and PROGRAM's arguments must never be taken as ours.
+    #[arg(
+        value_name = "PROGRAM [ARGS]",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true
+    )]
+    command: Vec<OsString>,
+}
+
+impl Cli {
+    /// PROGRAM; clap guarantees the command has at least this one word.
+    fn program(&self) -> &OsStr {
+        &self.command[0]
+    }
+
+    /// The ARGS after PROGRAM.
+    fn args(&self) -> &[OsString] {
+        &self.command[1..]
+    }
+}
+
+/// A `--timeout` value: the duration, and the text given, to quote it back unchanged.
+#[derive(Clone, Debug)]
+struct Timeout {
+    duration: Duration,
+    text: String,
+}
+
+/// clap's value parser for `--timeout`: a positive, finite number of seconds.
+fn parse_timeout(s: &str) -> Result<Timeout, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    let duration = Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("`{s}` is not a positive number of seconds"))?;
+    Ok(Timeout {
+        duration,
+        text: s.to_string(),
+    })
+}
+
+fn main() {
+    // Usage errors exit with 2 and --help / --version with 0, as clap does by default.
+    let cli = Cli::parse();
+    let code = match launch(&cli) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(message) => {
+            eprintln!("eau2-launch: {message}");
+            1
+        }
+    };
+    // The output pumps write whole lines, so nothing should be buffered; flush regardless.
+    let _ = io::stdout().flush();
+    process::exit(code);
+}
+
+/// Runs the job described by `cli`. An `Err` is a message for a job that could not start.
+fn launch(cli: &Cli) -> Result<Outcome, String> {
+    let bin_dir = launcher_dir()?;
+    let program = resolve::resolve(cli.program(), &bin_dir, std::env::var_os("PATH").as_deref())
+        .map_err(|e| e.to_string())?;
+
+    signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let token = token::fresh().map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
+    let master = match &cli.master {
+        Some(master) => master.clone(),
+        None => master::pick_free()
+            .map_err(|e| format!("cannot find a free port for the rendezvous: {e}"))?,
+    };
+    let spec = JobSpec {
+        program: &program,
+        args: cli.args(),
+        size: cli.ranks,
+        master: &master,
+        token: &token,
+        prefix: !cli.no_prefix,
+    };
+
+    // The timeout counts from just before rank 0 starts. One too far in the future to be
+    // represented is as good as none.
+    let deadline = cli.timeout.as_ref().and_then(|t| {
+        let at = Instant::now().checked_add(t.duration)?;
+        Some((at, t.text.as_str()))
+    });
+    let mut job = Job::new();
+    for rank in 0..cli.ranks {
+        if signals::first().is_some() {
+            // Interrupted while starting: start no more; `watch` stops those already running.
+            break;
+        }
+        match spawn::spawn_rank(&spec, rank, job.group()) {
+            Ok(started) => job.add(started),
+            Err(e) => {
+                eprintln!(
+                    "eau2-launch: cannot start rank {rank} ({}): {e}",
+                    program.display()
+                );
+                job.stop(libc::SIGTERM);
+                job.finish();
+                return Ok(Outcome::Failed);
+            }
+        }
+    }
+    let outcome = job.watch(deadline);
+    job.finish();
+    Ok(outcome)
+}
+
+/// The directory holding the running `eau2-launch`, where cargo also puts the apps.
+fn launcher_dir() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot tell where eau2-launch is installed: {e}"))?;
+    exe.parent()
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("`{}` has no parent directory", exe.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("eau2-launch").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn everything_after_program_belongs_to_the_program() {
+        let cli = parse(&[
+            "-n",
+            "2",
+            "prog",
+            "-n",
+            "5",
+            "--timeout",
+            "x",
+            "--",
+            "-v",
+            "a b",
+        ])
+        .unwrap();
+        assert_eq!(cli.ranks, 2);
+        assert_eq!(cli.program(), "prog");
+        let args: Vec<&str> = cli.args().iter().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(args, ["-n", "5", "--timeout", "x", "--", "-v", "a b"]);
+        assert!(cli.timeout.is_none());
+    }
+
+    #[test]
+    fn flag_like_first_argument_is_passed_through() {
+        let cli = parse(&["-n", "1", "--no-prefix", "/bin/sh", "-c", "echo hi"]).unwrap();
+        assert!(cli.no_prefix);
+        assert_eq!(cli.program(), "/bin/sh");
+        assert_eq!(cli.args(), ["-c", "echo hi"]);
+    }
+
+    #[test]
+    fn options_parse() {
+        let cli = parse(&["--ranks", "3", "--master", "h:1", "--timeout", "0.25", "p"]).unwrap();
+        assert_eq!(cli.master.as_deref(), Some("h:1"));
+        let timeout = cli.timeout.unwrap();
+        assert_eq!(timeout.duration, Duration::from_millis(250));
+        assert_eq!(timeout.text, "0.25");
+    }
+
+    #[test]
+    fn bad_usage_is_rejected() {
+        for bad in [
+            &["-n", "0", "p"][..],
+            &["-n", "-1", "p"],
+            &["-n", "two", "p"],
+            &["p"],
+            &["-n", "2"],
+            &["-n", "2", "--master", "nohost", "p"],
+            &["-n", "2", "--timeout", "0", "p"],
+            &["-n", "2", "--timeout", "-1", "p"],
+            &["-n", "2", "--timeout", "inf", "p"],
+            &["-n", "2", "--timeout", "NaN", "p"],
+            &["-n", "2", "--bogus", "p"],
+        ] {
+            let err = parse(bad).expect_err(&format!("{bad:?} was accepted"));
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
+    }
+}

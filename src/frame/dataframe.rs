@@ -109,6 +109,24 @@ impl DataFrame {
         &self.columns[col].chunks()[chunk]
     }
 
+    /// Row chunk `i`: chunk `i` of every column, in column order (the `Arc`s are
+    /// cloned, the values are not). This is the slice a [`Row`](super::Row) views.
+    /// Panics when `i >= chunk_count()`.
+    pub fn row_chunk(&self, i: usize) -> Vec<Arc<Chunk>> {
+        self.columns.iter().map(|c| c.chunks()[i].clone()).collect()
+    }
+
+    /// The longest chunk's row count: the chunk length the frame was built with (all
+    /// chunks but the last have it, unless frames of other lengths were concatenated).
+    /// 0 when the frame has no rows.
+    pub fn chunk_len(&self) -> usize {
+        self.starts
+            .windows(2)
+            .map(|w| (w[1] - w[0]) as usize)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The chunk holding `row` and the row's offset inside it.
     pub fn locate(&self, row: u64) -> Result<(usize, usize)> {
         if row >= self.nrows() {

@@ -1,1 +1,730 @@
 //! Reading SoR (schema-on-read) files into data frames.
+//!
+//! [`SorReader`] is a builder of read options; [`SorReader::read_path`] (or
+//! [`SorReader::read_bytes`]) returns a [`SorFile`]: the [`DataFrame`], the file's
+//! [`Schema`] and the [`Deviations`] report. The format is described in `SOR.md`.
+//!
+//! How bytes flow: the file is memory-mapped; the lines to read are found (by
+//! `SOR.md`'s rule for a [`SorReader::range`], or as the lines beginning in an even
+//! byte piece for a [`SorReader::part`]); the schema is given or inferred from the first
+//! of those rows; they are cut into about four pieces per rayon thread, at line starts,
+//! and each piece is lexed field by field and converted straight into typed column
+//! builders; the pieces' frames are then concatenated without copying. Line numbers,
+//! needed only to report deviations, are counted afterwards and only for the first
+//! deviating row, and are always numbers in the whole file.
+//!
+//! Where `SOR.md` leaves room, this reader decides:
+//! - Every line is a row: a blank (or white-space-only) line is a row whose fields are
+//!   all missing, so `<>\n\n` (the suite's `0.sor`) has two rows. A final `\n` does
+//!   not start another row.
+//! - [`SorReader::range`] follows `SOR.md` literally: when `from` is not 0, reading
+//!   starts after the first `\n` at or after `from` (so a range starting exactly at a
+//!   line's first byte skips that line too), and the last line is kept only when its
+//!   `\n` lies inside `from .. from + len` or the range reaches the end of the file.
+//!   That rule does not tile a file exactly: of two adjacent ranges, the line holding
+//!   the byte where they meet is read by neither. So a file cut into byte ranges for
+//!   several workers is read with [`SorReader::part`] instead, where a line belongs to
+//!   the piece holding its first byte and every line is read exactly once.
+//! - Any field past the schema's last column makes its row deviate, even `<>`.
+//! - Missing and malformed fields do not type a column during inference; a malformed
+//!   field still counts towards the width. An unsigned integer of value 0 or 1 with
+//!   leading zeros (`001`) is a BOOL literal.
+//! - Columns left out by [`SorReader::columns`] are not built but are still checked, so
+//!   the deviation report and strict mode do not depend on the projection.
+//! - A FLOAT literal beyond f32's range reads as an infinity.
+//!
+//! ```
+//! use eau2::frame::{DataType, Value};
+//! use eau2::sor::SorReader;
+//!
+//! let text = b"<1> <hi> <1.5>\n<0> <\"ho ho\"> <2>\n<1> <x> <oops>\n";
+//! // Infer the schema from the first two rows only; the third then deviates.
+//! let reader = SorReader::new().infer_rows(2);
+//! let file = reader.read_bytes(text)?;
+//! assert_eq!(file.schema.types(), &[DataType::Bool, DataType::String, DataType::Float]);
+//! assert_eq!(file.frame.get(1, 1)?, Some(Value::Str(b"ho ho")));
+//! assert_eq!(file.frame.get_float(2, 1)?, Some(2.0));
+//! // `oops` is not a FLOAT: stored as missing and reported.
+//! assert_eq!(file.frame.get_float(2, 2)?, None);
+//! assert_eq!((file.deviations.rows, file.deviations.first_line), (1, Some(3)));
+//!
+//! // Strict mode turns that deviation into an error naming line, column and text.
+//! let err = reader.strict(true).read_bytes(text).unwrap_err();
+//! assert_eq!(err.to_string(), "<bytes>:3: column 2: a STRING value does not fit a FLOAT column: \"<oops>\"");
+//! # Ok::<(), eau2::Error>(())
+//! ```
+
+mod field;
+mod infer;
+mod literal;
+mod parse;
+mod range;
+
+use std::fs::File;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::frame::{DataFrame, Schema, DEFAULT_CHUNK_LEN};
+use parse::{Cancel, Part, Plan, Stop};
+
+/// The default number of rows that schema inference looks at.
+pub const DEFAULT_INFER_ROWS: usize = 500;
+
+/// Below this many bytes per piece, splitting a read for parallel parsing costs more
+/// than it saves.
+const DEFAULT_MIN_PART_LEN: usize = 256 * 1024;
+
+/// Options for reading a SoR file; a builder. `SorReader::new()` infers the schema,
+/// reads the whole file in parallel, builds every column and keeps deviating rows.
+#[derive(Clone, Debug)]
+pub struct SorReader {
+    schema: Option<Schema>,
+    strict: bool,
+    span: Span,
+    columns: Option<Vec<usize>>,
+    chunk_len: usize,
+    parallel: bool,
+    infer_rows: usize,
+    min_part_len: usize,
+}
+
+impl Default for SorReader {
+    fn default() -> Self {
+        SorReader {
+            schema: None,
+            strict: false,
+            span: Span::WHOLE,
+            columns: None,
+            chunk_len: DEFAULT_CHUNK_LEN,
+            parallel: true,
+            infer_rows: DEFAULT_INFER_ROWS,
+            min_part_len: DEFAULT_MIN_PART_LEN,
+        }
+    }
+}
+
+/// Which lines of the input a read covers: the last of [`SorReader::range`] and
+/// [`SorReader::part`] called wins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Span {
+    /// `SOR.md`'s rule over the bytes `from .. from + len` (to the end when `None`).
+    Range { from: u64, len: Option<u64> },
+    /// The lines beginning in the `index`-th of `count` even byte pieces.
+    Part { index: usize, count: usize },
+}
+
+impl Span {
+    /// The whole input.
+    const WHOLE: Span = Span::Range { from: 0, len: None };
+
+    /// The lines of `bytes` this span covers, as `start..end` offsets of whole lines; an
+    /// error for a part that does not exist.
+    fn resolve(self, bytes: &[u8]) -> Result<(usize, usize)> {
+        match self {
+            Span::Range { from, len } => Ok(range::literal(bytes, from, len)),
+            Span::Part { index, count } if index < count => Ok(range::part(bytes, index, count)),
+            Span::Part { index, count } => Err(Error::OutOfRange {
+                what: "part",
+                index: index as u64,
+                len: count as u64,
+            }),
+        }
+    }
+}
+
+/// The result of a read.
+#[derive(Clone, Debug)]
+pub struct SorFile {
+    /// The rows read, with the projected columns only.
+    pub frame: DataFrame,
+    /// The schema of the whole file (every column, before projection).
+    pub schema: Schema,
+    /// The rows that did not fit the schema.
+    pub deviations: Deviations,
+}
+
+/// How many rows deviated from the schema (had a field that did not fit its column,
+/// was malformed, or lay past the last column), and where the first one is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Deviations {
+    /// The number of deviating rows (each counted once, however many bad fields it has).
+    pub rows: u64,
+    /// The 1-based line number, in the whole file, of the first deviating row.
+    pub first_line: Option<u64>,
+}
+
+impl SorReader {
+    /// A reader with the default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Uses `schema` instead of inferring one.
+    pub fn schema(mut self, schema: Schema) -> Self {
+        self.schema = Some(schema);
+        self
+    }
+
+    /// In strict mode the first deviating field fails the read with [`Error::Parse`];
+    /// otherwise (the default) it is stored as missing and counted.
+    pub fn strict(mut self, yes: bool) -> Self {
+        self.strict = yes;
+        self
+    }
+
+    /// Reads the lines of the byte range `from .. from + len` (to the end of the file
+    /// when `len` is `None`) by `SOR.md`'s rule, which `eau2-sor -from/-len` follows:
+    /// - when `from` is not 0, reading starts after the first `\n` at or after `from`,
+    ///   so a partial first line is skipped, and so is a line that begins exactly at
+    ///   `from` (the first `\n` at or after `from` is its own);
+    /// - the last line is kept only when its `\n` lies inside the range (before
+    ///   `from + len`), or when the range reaches the end of the file (`len` is `None`
+    ///   or `from + len` is at least the file's length); a last line without `\n` is
+    ///   kept only in that second case.
+    ///
+    /// Adjacent ranges do not tile a file: the line holding the byte where they meet is
+    /// read by neither. To read a file in pieces, one per worker, use
+    /// [`SorReader::part`]. Replaces an earlier `range` or `part`; the default,
+    /// `range(0, None)`, is the whole file.
+    ///
+    /// ```
+    /// use eau2::sor::SorReader;
+    ///
+    /// let text = b"<1>\n<2>\n<3>\n<4>\n";
+    /// // Bytes 4..12: line <2> starts at 4 and is skipped; <3>'s `\n` is at 11, inside;
+    /// // <4>'s is at 15, outside.
+    /// let file = SorReader::new().range(4, Some(8)).read_bytes(text)?;
+    /// assert_eq!(file.frame.nrows(), 1);
+    /// assert_eq!(file.frame.get_int(0, 0)?, Some(3));
+    /// # Ok::<(), eau2::Error>(())
+    /// ```
+    pub fn range(mut self, from: u64, len: Option<u64>) -> Self {
+        self.span = Span::Range { from, len };
+        self
+    }
+
+    /// Reads piece `index` (from 0) of `count` even pieces of the input: the lines whose
+    /// first byte lies in bytes `L * index / count .. L * (index + 1) / count` of an
+    /// input of `L` bytes. Because a line belongs to the piece holding its first byte,
+    /// reading parts `0..count` and concatenating them reads every row of the input
+    /// exactly once, in order; `part(0, 1)` is the whole input. This is how `count`
+    /// workers load one file, e.g. `SorReader::new().schema(s).part(rank, size)`.
+    ///
+    /// Without a given schema, the schema is inferred from the first rows of this part,
+    /// so different parts may infer different schemas; for a distributed load, infer
+    /// the file's schema once with `range(0, None)` and give it to every part. Line
+    /// numbers in errors and deviation reports are numbers in the whole file.
+    ///
+    /// Replaces an earlier `range` or `part`. A read fails with [`Error::OutOfRange`]
+    /// when `index >= count` (so always when `count` is 0).
+    ///
+    /// ```
+    /// use eau2::sor::SorReader;
+    ///
+    /// let text = b"<1>\n<22>\n<333>\n<4444>\n";
+    /// let mut rows = Vec::new();
+    /// for rank in 0..3 {
+    ///     let part = SorReader::new().part(rank, 3).read_bytes(text)?;
+    ///     for row in 0..part.frame.nrows() {
+    ///         rows.push(part.frame.get_int(0, row)?.unwrap());
+    ///     }
+    /// }
+    /// assert_eq!(rows, [1, 22, 333, 4444]);
+    /// # Ok::<(), eau2::Error>(())
+    /// ```
+    pub fn part(mut self, index: usize, count: usize) -> Self {
+        self.span = Span::Part { index, count };
+        self
+    }
+
+    /// The schema given with [`SorReader::schema`], if any.
+    pub fn given_schema(&self) -> Option<&Schema> {
+        self.schema.as_ref()
+    }
+
+    /// Builds only the file columns `cols`, in this order, as the frame's columns (a
+    /// column may be named twice). The others are still checked for deviations.
+    pub fn columns(mut self, cols: &[usize]) -> Self {
+        self.columns = Some(cols.to_vec());
+        self
+    }
+
+    /// Cuts column chunks every `rows` rows (at least 1). Parallel reads may end a
+    /// chunk early at the end of each piece of the file.
+    pub fn chunk_len(mut self, rows: usize) -> Self {
+        self.chunk_len = rows.max(1);
+        self
+    }
+
+    /// Whether to parse pieces of the range on rayon's threads (the default). The result
+    /// is the same either way, up to where chunks are cut.
+    pub fn parallel(mut self, yes: bool) -> Self {
+        self.parallel = yes;
+        self
+    }
+
+    /// How many rows (from the start of the range or part) schema inference looks at.
+    pub fn infer_rows(mut self, rows: usize) -> Self {
+        self.infer_rows = rows;
+        self
+    }
+
+    /// The smallest piece, in bytes, that a parallel read cuts the range into. Only for
+    /// tests that need small inputs to be split.
+    #[doc(hidden)]
+    pub fn min_part_len(mut self, bytes: usize) -> Self {
+        self.min_part_len = bytes.max(1);
+        self
+    }
+
+    /// Infers the schema of the file at `path`, over the configured range or part, without
+    /// reading the rest of the file.
+    pub fn infer_path(&self, path: &Path) -> Result<Schema> {
+        let map = map_file(path)?;
+        self.infer_bytes(map.bytes())
+    }
+
+    /// Infers the schema of `bytes` over the configured range or part (or returns the
+    /// given schema).
+    pub fn infer_bytes(&self, bytes: &[u8]) -> Result<Schema> {
+        let (start, end) = self.span.resolve(bytes)?;
+        Ok(self.schema_of(bytes, start, end))
+    }
+
+    /// Reads the file at `path`, memory-mapped.
+    pub fn read_path(&self, path: &Path) -> Result<SorFile> {
+        let map = map_file(path)?;
+        self.read_labeled(map.bytes(), &path.display().to_string())
+    }
+
+    /// Reads SoR text from memory; errors name the input `<bytes>`.
+    pub fn read_bytes(&self, bytes: &[u8]) -> Result<SorFile> {
+        self.read_labeled(bytes, "<bytes>")
+    }
+
+    fn schema_of(&self, bytes: &[u8], start: usize, end: usize) -> Schema {
+        match &self.schema {
+            Some(schema) => schema.clone(),
+            None => infer::infer(bytes, start, end, self.infer_rows),
+        }
+    }
+
+    fn read_labeled(&self, bytes: &[u8], label: &str) -> Result<SorFile> {
+        let (start, end) = self.span.resolve(bytes)?;
+        let schema = self.schema_of(bytes, start, end);
+        let width = schema.width();
+        let cols: Vec<usize> = match &self.columns {
+            Some(cols) => cols.clone(),
+            None => (0..width).collect(),
+        };
+        let mut build = vec![false; width];
+        for &c in &cols {
+            if c >= width {
+                return Err(Error::OutOfRange {
+                    what: "column",
+                    index: c as u64,
+                    len: width as u64,
+                });
+            }
+            build[c] = true;
+        }
+        let plan = Plan {
+            types: schema.types(),
+            build: &build,
+            chunk_len: self.chunk_len,
+            strict: self.strict,
+        };
+        let pieces = if self.parallel {
+            let parts = 4 * rayon::current_num_threads();
+            range::split(bytes, start, end, parts, self.min_part_len)
+        } else {
+            vec![(start, end)]
+        };
+        let cancel = Cancel::new();
+        let parse = |(i, &(s, e)): (usize, &(usize, usize))| {
+            parse::parse_part(bytes, s, e, &plan, i, &cancel)
+        };
+        let results: Vec<Result<Part, Stop>> = if pieces.len() > 1 {
+            pieces.par_iter().enumerate().map(parse).collect()
+        } else {
+            pieces.iter().enumerate().map(parse).collect()
+        };
+
+        let projected = schema.project(&cols)?;
+        let mut frames = Vec::with_capacity(results.len());
+        let mut deviations = Deviations::default();
+        let mut first_offset = None;
+        for result in results {
+            let part = match result {
+                Ok(part) => part,
+                Err(Stop::Deviation(d)) => {
+                    return Err(Error::Parse {
+                        file: label.to_string(),
+                        line: range::line_number(bytes, d.line_start),
+                        column: d.column,
+                        text: String::from_utf8_lossy(&d.text).into_owned(),
+                        reason: d.problem.to_string(),
+                    })
+                }
+                // Only parts after a failed one are cancelled, and that failure comes
+                // first in this loop.
+                Err(Stop::Cancelled) => unreachable!("a part was cancelled but none failed"),
+            };
+            deviations.rows += part.deviated_rows;
+            first_offset = first_offset.or(part.first_deviation);
+            let built = part.columns;
+            let columns = cols
+                .iter()
+                .map(|&c| built[c].clone())
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| Error::Schema("a projected column was not built".into()))?;
+            frames.push(DataFrame::new(projected.clone(), columns)?);
+        }
+        deviations.first_line = first_offset.map(|o| range::line_number(bytes, o));
+        Ok(SorFile {
+            frame: DataFrame::concat(frames)?,
+            schema,
+            deviations,
+        })
+    }
+}
+
+/// A memory-mapped file, or nothing for an empty file (which cannot be mapped).
+enum Mapped {
+    Map(memmap2::Mmap),
+    Empty,
+}
+
+impl Mapped {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Mapped::Map(map) => map,
+            Mapped::Empty => &[],
+        }
+    }
+}
+
+fn map_file(path: &Path) -> Result<Mapped> {
+    let file = File::open(path).map_err(|e| Error::io_path("opening", path, e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io_path("reading the metadata of", path, e))?;
+    if meta.is_dir() {
+        return Err(Error::io_path(
+            "reading",
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "is a directory"),
+        ));
+    }
+    if meta.len() == 0 {
+        return Ok(Mapped::Empty);
+    }
+    // SAFETY: the map is only read while this read runs. Another process truncating or
+    // rewriting the file meanwhile would break that; like every mmap-based reader we
+    // assume input files are not modified while they are being read.
+    let map =
+        unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io_path("mapping", path, e))?;
+    Ok(Mapped::Map(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{DataType, Value};
+
+    /// Every value of a frame, row by row, in a form that compares across chunk layouts.
+    fn rows(frame: &DataFrame) -> Vec<Vec<Option<String>>> {
+        (0..frame.nrows())
+            .map(|r| {
+                (0..frame.ncols())
+                    .map(|c| {
+                        frame.get(c, r).unwrap().map(|v| match v {
+                            Value::Bool(b) => format!("{}", b as u8),
+                            Value::Int(i) => format!("{i}"),
+                            Value::Float(f) => format!("{f:?}"),
+                            Value::Str(s) => format!("{:?}", String::from_utf8_lossy(s)),
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn cell(text: &str) -> Option<String> {
+        (text != "-").then(|| text.to_string())
+    }
+
+    fn table(rows: &[&[&str]]) -> Vec<Vec<Option<String>>> {
+        rows.iter()
+            .map(|r| r.iter().map(|s| cell(s)).collect())
+            .collect()
+    }
+
+    const SUITE_2: &[u8] = b"<1> <>   <1.2> <hi>\n<0> <12> <-.2> < \"ho ho ho\" >\n";
+
+    #[test]
+    fn reads_the_suite_file_2() {
+        let file = SorReader::new().read_bytes(SUITE_2).unwrap();
+        assert_eq!(file.schema.codes(), "BIFS");
+        assert_eq!(
+            rows(&file.frame),
+            table(&[
+                &["1", "-", "1.2", "\"hi\""],
+                &["0", "12", "-0.2", "\"ho ho ho\""]
+            ])
+        );
+        assert_eq!(file.deviations, Deviations::default());
+    }
+
+    #[test]
+    fn zero_sor_is_a_missing_row_and_a_blank_row() {
+        let file = SorReader::new().read_bytes(b"<>\n\n").unwrap();
+        assert_eq!(file.schema.codes(), "B");
+        assert_eq!(rows(&file.frame), table(&[&["-"], &["-"]]));
+    }
+
+    #[test]
+    fn crlf_and_no_final_newline() {
+        let file = SorReader::new()
+            .read_bytes(b"<1><a>\r\n<0><\"b c\">\r\n<1>")
+            .unwrap();
+        assert_eq!(
+            rows(&file.frame),
+            table(&[&["1", "\"a\""], &["0", "\"b c\""], &["1", "-"]])
+        );
+    }
+
+    #[test]
+    fn given_schema_skips_inference() {
+        let reader = SorReader::new().schema(Schema::from_codes("FS").unwrap());
+        let file = reader.read_bytes(b"<1><2>\n<x><y>\n").unwrap();
+        assert_eq!(file.schema.codes(), "FS");
+        assert_eq!(
+            rows(&file.frame),
+            table(&[&["1.0", "\"2\""], &["-", "\"y\""]])
+        );
+        assert_eq!(file.deviations.rows, 1);
+        assert_eq!(file.deviations.first_line, Some(2));
+        assert_eq!(reader.infer_bytes(b"<1>").unwrap().codes(), "FS");
+    }
+
+    #[test]
+    fn rows_after_inference_may_deviate() {
+        let text = b"<1><2>\n<1><3>\n<x><4><5>\n<0><2.5>\n";
+        let file = SorReader::new().infer_rows(2).read_bytes(text).unwrap();
+        assert_eq!(file.schema.codes(), "BI");
+        assert_eq!(file.deviations.rows, 2);
+        assert_eq!(file.deviations.first_line, Some(3));
+        assert_eq!(
+            rows(&file.frame),
+            table(&[&["1", "2"], &["1", "3"], &["-", "4"], &["0", "-"]])
+        );
+        match SorReader::new().infer_rows(2).strict(true).read_bytes(text) {
+            Err(Error::Parse {
+                file,
+                line,
+                column,
+                text,
+                reason,
+            }) => {
+                assert_eq!((file.as_str(), line, column), ("<bytes>", 3, 0));
+                assert_eq!(text, "<x>");
+                assert_eq!(reason, "a STRING value does not fit a BOOL column");
+            }
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn projection_builds_only_the_asked_columns() {
+        let text = b"<1><2><a>\n<0><x><b>\n";
+        let reader = SorReader::new().infer_rows(1);
+        let file = reader.clone().columns(&[2, 0, 2]).read_bytes(text).unwrap();
+        assert_eq!(file.schema.codes(), "BIS");
+        assert_eq!(file.frame.schema().codes(), "SBS");
+        assert_eq!(
+            rows(&file.frame),
+            table(&[&["\"a\"", "1", "\"a\""], &["\"b\"", "0", "\"b\""]])
+        );
+        // Column 1 is not built, but its deviation is still reported.
+        assert_eq!(file.deviations.rows, 1);
+        assert!(matches!(
+            SorReader::new().columns(&[3]).read_bytes(text),
+            Err(Error::OutOfRange {
+                index: 3,
+                len: 3,
+                ..
+            })
+        ));
+        let none = SorReader::new().columns(&[]).read_bytes(text).unwrap();
+        assert_eq!(none.frame.ncols(), 0);
+    }
+
+    #[test]
+    fn ranges_infer_and_number_lines_in_the_whole_file() {
+        // The first line would make column 0 a STRING; the range starts after it.
+        // Lines start at 0, 6, 10, 14 and 18.
+        let text = b"<abc>\n<1>\n<2>\n<x>\n<3>\n";
+        // Bytes 1..15 hold the `\n`s of <1> (9) and <2> (13), not that of <x> (17).
+        let reader = SorReader::new().range(1, Some(14)).infer_rows(1);
+        assert_eq!(reader.infer_bytes(text).unwrap().codes(), "B");
+        let file = reader.read_bytes(text).unwrap();
+        assert_eq!(rows(&file.frame), table(&[&["1"], &["-"]]));
+        assert_eq!(file.deviations.first_line, Some(3));
+        // From <2>'s `\n` (13): the next line on.
+        let tail = SorReader::new().range(13, None).read_bytes(text).unwrap();
+        assert_eq!(rows(&tail.frame), table(&[&["\"x\""], &["\"3\""]]));
+        // From <x>'s first byte (14): <x> is skipped too.
+        let tail = SorReader::new().range(14, None).read_bytes(text).unwrap();
+        assert_eq!(rows(&tail.frame), table(&[&["3"]]));
+    }
+
+    #[test]
+    fn parts_infer_from_their_own_rows_and_number_lines_in_the_whole_file() {
+        // 22 bytes; in 2 parts the cut is at byte 11, inside <2>, which part 0 keeps.
+        let text = b"<abc>\n<1>\n<2>\n<x>\n<3>\n";
+        let part = |i| SorReader::new().part(i, 2).infer_rows(2);
+        assert_eq!(part(0).infer_bytes(text).unwrap().codes(), "S");
+        let first = part(0).read_bytes(text).unwrap();
+        assert_eq!(
+            rows(&first.frame),
+            table(&[&["\"abc\""], &["\"1\""], &["\"2\""]])
+        );
+        // Part 1's schema comes from <x> and <3>; with BOOL given, <x> deviates on line 4.
+        let second = part(1).read_bytes(text).unwrap();
+        assert_eq!(second.schema.codes(), "S");
+        let given = part(1).schema(Schema::from_codes("B").unwrap());
+        let second = given.read_bytes(text).unwrap();
+        assert_eq!(rows(&second.frame), table(&[&["-"], &["-"]]));
+        assert_eq!(second.deviations.rows, 2);
+        assert_eq!(second.deviations.first_line, Some(4));
+        let err = given.strict(true).read_bytes(text).unwrap_err();
+        assert!(err.to_string().starts_with("<bytes>:4: column 0:"), "{err}");
+    }
+
+    #[test]
+    fn part_and_range_replace_each_other() {
+        let text = b"<1>\n<2>\n<3>\n<4>\n";
+        let ints = |reader: SorReader| {
+            let file = reader.read_bytes(text).unwrap();
+            (0..file.frame.nrows())
+                .map(|r| file.frame.get_int(0, r).unwrap().unwrap())
+                .collect::<Vec<_>>()
+        };
+        let schema = Schema::from_codes("I").unwrap();
+        let reader = SorReader::new().schema(schema);
+        assert_eq!(ints(reader.clone()), [1, 2, 3, 4]);
+        assert_eq!(ints(reader.clone().part(0, 1)), [1, 2, 3, 4]);
+        assert_eq!(ints(reader.clone().part(1, 2)), [3, 4]);
+        assert_eq!(ints(reader.clone().range(0, Some(8)).part(1, 2)), [3, 4]);
+        assert_eq!(ints(reader.clone().part(1, 2).range(0, Some(8))), [1, 2]);
+        assert_eq!(ints(reader.clone().part(3, 4).range(0, None)), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn parts_that_do_not_exist_are_errors() {
+        for (index, count) in [(2, 2), (0, 0), (usize::MAX, 3)] {
+            let reader = SorReader::new().part(index, count);
+            for result in [
+                reader.read_bytes(b"<1>\n").map(|f| f.schema),
+                reader.infer_bytes(b"<1>\n"),
+                reader.read_bytes(b"").map(|f| f.schema),
+            ] {
+                assert!(
+                    matches!(result, Err(Error::OutOfRange { what: "part", .. })),
+                    "{result:?}"
+                );
+            }
+        }
+        let err = SorReader::new().part(2, 2).read_bytes(b"").unwrap_err();
+        assert_eq!(err.to_string(), "part 2 is out of range (there are 2)");
+    }
+
+    #[test]
+    fn empty_inputs() {
+        for text in [&b""[..], b"\n\n", b"  \r\n"] {
+            let file = SorReader::new().read_bytes(text).unwrap();
+            assert_eq!(file.schema.width(), 0);
+            assert_eq!(file.frame.nrows(), 0);
+        }
+        let dir = std::env::temp_dir().join(format!("eau2-sor-empty-{}", std::process::id()));
+        std::fs::write(&dir, b"").unwrap();
+        let file = SorReader::new().read_path(&dir).unwrap();
+        assert_eq!(file.frame.nrows(), 0);
+        std::fs::remove_file(&dir).unwrap();
+    }
+
+    #[test]
+    fn missing_files_are_io_errors() {
+        let err = SorReader::new()
+            .read_path(Path::new("/no/such/file.sor"))
+            .unwrap_err();
+        assert!(matches!(err, Error::Io { .. }));
+        assert!(err.to_string().contains("/no/such/file.sor"), "{err}");
+    }
+
+    fn generated(rows: usize) -> Vec<u8> {
+        let mut text = Vec::new();
+        for i in 0..rows {
+            let line = match i % 7 {
+                0 => format!("<{}> <{}> <{}.5> <\"s {i}\">\n", i % 2, i, i),
+                1 => format!("<1><-{i}><{i}e-3><w{i}>\r\n"),
+                2 => "\n".to_string(),
+                3 => format!("<0><{i}>\n"),
+                4 if i % 5 == 0 => "<0><bad><1><x><extra>\n".to_string(),
+                5 if i % 3 == 0 => "<1><2><3><\"unclosed\n".to_string(),
+                _ => format!("< 1 > < {i} > < .{i} > < \"<{i}>\" >\n"),
+            };
+            text.extend_from_slice(line.as_bytes());
+        }
+        text
+    }
+
+    #[test]
+    fn parallel_equals_sequential() {
+        let text = generated(5000);
+        let seq = SorReader::new().parallel(false).read_bytes(&text).unwrap();
+        assert!(seq.deviations.rows > 0);
+        for min_part_len in [1, 100, 5000] {
+            for chunk_len in [1, 7, 1000] {
+                let par = SorReader::new()
+                    .min_part_len(min_part_len)
+                    .chunk_len(chunk_len)
+                    .read_bytes(&text)
+                    .unwrap();
+                assert_eq!(par.schema, seq.schema);
+                assert_eq!(rows(&par.frame), rows(&seq.frame));
+                assert_eq!(par.deviations, seq.deviations);
+            }
+        }
+    }
+
+    #[test]
+    fn parallel_strict_reports_the_first_deviation() {
+        let mut text = generated(3000);
+        text.extend_from_slice(b"<1><1><1><1><1>\n");
+        let reader = SorReader::new().infer_rows(3).strict(true);
+        let seq = reader
+            .clone()
+            .parallel(false)
+            .read_bytes(&text)
+            .unwrap_err();
+        let par = reader.min_part_len(64).read_bytes(&text).unwrap_err();
+        assert_eq!(seq.to_string(), par.to_string());
+        assert_eq!(
+            seq.to_string(),
+            "<bytes>:13: column 3: malformed field (no closing quote on the line): \"<\\\"unclosed\""
+        );
+    }
+
+    #[test]
+    fn chunks_are_cut_at_chunk_len() {
+        let text = generated(100);
+        let file = SorReader::new().chunk_len(16).read_bytes(&text).unwrap();
+        let col = file.frame.column(0).unwrap();
+        assert!(col.chunks().iter().all(|c| c.len() <= 16));
+        assert_eq!(col.dtype(), DataType::Bool);
+    }
+}

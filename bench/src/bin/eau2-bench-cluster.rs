@@ -1,0 +1,284 @@
+//! Benchmarks of the cluster runtime, run through eau2-launch:
+//!
+//! - `latency`: `get` of a small value homed at rank 1, from rank 0, against a raw TCP
+//!   ping-pong of the same sizes between the same two processes, in the same run;
+//! - `throughput`: `get` of 1-64 MiB values against a raw TCP stream of the same sizes;
+//! - `pipelined`: every rank's threads issue gets to the other ranks at once.
+//!
+//! Rank 0 prints a Markdown report. Example:
+//! `target/release/eau2-launch -n 2 target/release/eau2-bench-cluster latency`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use eau2::kv::Key;
+use eau2::{Bytes, Error, Node, Result};
+use eau2_bench::measure::{time_once, Latencies, Stat, Timing};
+use eau2_bench::report::Report;
+
+/// Benchmarks of the cluster runtime (run under eau2-launch with at least 2 ranks).
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Subcommand, Debug)]
+enum Bench {
+    /// KV get latency of small values vs a raw TCP ping-pong (ranks 0 and 1).
+    Latency {
+        /// Value size in bytes.
+        #[arg(long, default_value_t = 64)]
+        size: usize,
+        /// Measured operations of each kind.
+        #[arg(long, default_value_t = 20_000)]
+        ops: usize,
+    },
+    /// Bulk transfer rate of large values vs a raw TCP stream (ranks 0 and 1).
+    Throughput {
+        /// Value sizes in MiB.
+        #[arg(long, value_delimiter = ',', default_values_t = [1, 4, 16, 64])]
+        mib: Vec<usize>,
+        /// Timed transfers per size and kind; the median is reported.
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+    },
+    /// Gets per second with many requests in flight from every rank.
+    Pipelined {
+        /// Requesting threads per rank.
+        #[arg(long, default_value_t = 16)]
+        threads: usize,
+        /// Gets per thread.
+        #[arg(long, default_value_t = 5_000)]
+        ops: usize,
+        /// Value size in bytes.
+        #[arg(long, default_value_t = 64)]
+        size: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    eau2::run(|node| {
+        if node.size() < 2 {
+            return Err(Error::Config(
+                "run under eau2-launch with -n 2 or more".into(),
+            ));
+        }
+        match args.bench {
+            Bench::Latency { size, ops } => latency(node, size, ops),
+            Bench::Throughput { ref mib, runs } => throughput(node, mib, runs),
+            Bench::Pipelined { threads, ops, size } => pipelined(node, threads, ops, size),
+        }
+    })
+}
+
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!(
+        "eau2-launch -n {} eau2-bench-cluster {}",
+        std::env::var("EAU2_SIZE").unwrap_or_else(|_| "?".into()),
+        args.join(" ")
+    )
+}
+
+/// The raw TCP baseline's server, on rank 1: answers each 8-byte request `n` with `n`
+/// bytes. Its address is published in the store for rank 0.
+fn serve_raw(node: &Node) -> Result<std::thread::JoinHandle<()>> {
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| Error::io("binding the raw server", e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("reading the raw server's address", e))?;
+    node.kv()
+        .put(&Key::new("bench/raw-addr", 1), addr.to_string())?;
+    Ok(std::thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else { return };
+        let _ = stream.set_nodelay(true);
+        let mut reply = Vec::new();
+        let mut request = [0u8; 8];
+        while stream.read_exact(&mut request).is_ok() {
+            let n = u64::from_le_bytes(request) as usize;
+            reply.resize(n, 0xab);
+            if stream.write_all(&reply).is_err() {
+                return;
+            }
+        }
+    }))
+}
+
+/// Rank 0's side of the raw baseline.
+struct RawClient {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawClient {
+    fn connect(node: &Node) -> Result<RawClient> {
+        let addr = node.kv().wait_and_get(&Key::new("bench/raw-addr", 1))?;
+        let addr = String::from_utf8_lossy(&addr).into_owned();
+        let stream =
+            TcpStream::connect(&addr).map_err(|e| Error::io(format!("connecting to {addr}"), e))?;
+        stream
+            .set_nodelay(true)
+            .map_err(|e| Error::io("setting TCP_NODELAY", e))?;
+        Ok(RawClient {
+            stream,
+            buf: Vec::new(),
+        })
+    }
+
+    fn fetch(&mut self, n: usize) -> Result<()> {
+        self.buf.resize(n, 0);
+        self.stream
+            .write_all(&(n as u64).to_le_bytes())
+            .and_then(|_| self.stream.read_exact(&mut self.buf))
+            .map_err(|e| Error::io("raw ping-pong", e))
+    }
+}
+
+fn latency(node: &Node, size: usize, ops: usize) -> Result<()> {
+    let key = Key::new("bench/small", 1);
+    let server = if node.rank() == 1 {
+        node.kv().put(&key, vec![7u8; size])?;
+        Some(serve_raw(node)?)
+    } else {
+        None
+    };
+    node.barrier()?;
+    if node.rank() == 0 {
+        let kv = node.kv();
+        kv.set_cache_budget(0); // every get must cross the network
+        let mut raw = RawClient::connect(node)?;
+        let (mut raw_lat, mut kv_lat) = (Latencies::new(), Latencies::new());
+        // Warm up both paths, then alternate blocks so that machine noise hits both alike.
+        for _ in 0..1000 {
+            raw.fetch(size)?;
+            kv.get(&key)?;
+        }
+        const BLOCK: usize = 500;
+        for _ in 0..ops.div_ceil(BLOCK) {
+            for _ in 0..BLOCK {
+                raw_lat.time(|| raw.fetch(size))?;
+            }
+            for _ in 0..BLOCK {
+                let got = kv_lat.time(|| kv.get(&key))?;
+                if got.map(|v| v.len()) != Some(size) {
+                    return Err(Error::App("the benchmark value went missing".into()));
+                }
+            }
+        }
+        let (r, k) = (raw_lat.summary(), kv_lat.summary());
+        let mut report = Report::new(format!("KV get latency, {size}-byte values, rank 0 -> rank 1"));
+        report.command(command_line());
+        for (name, s) in [("raw TCP ping-pong", r), ("kv get", k)] {
+            report.add(name, "p50 us", Stat::single(s.p50 as f64));
+            report.add(name, "p99 us", Stat::single(s.p99 as f64));
+            report.add(name, "p99.9 us", Stat::single(s.p999 as f64));
+        }
+        report.ratio("kv get p50 / raw p50", "kv get", "raw TCP ping-pong", "p50 us");
+        report.ratio("kv get p99 / raw p99", "kv get", "raw TCP ping-pong", "p99 us");
+        report.note(format!("{} operations of each kind, in alternating blocks of {BLOCK}", r.count));
+        report.print();
+    }
+    node.barrier()?;
+    drop(server); // the raw server thread ends when rank 0's connection closes
+    Ok(())
+}
+
+fn throughput(node: &Node, sizes: &[usize], runs: usize) -> Result<()> {
+    let key = |mib: usize| Key::new(format!("bench/big/{mib}"), 1);
+    let server = if node.rank() == 1 {
+        for &mib in sizes {
+            node.kv().put(&key(mib), vec![3u8; mib << 20])?;
+        }
+        Some(serve_raw(node)?)
+    } else {
+        None
+    };
+    node.barrier()?;
+    if node.rank() == 0 {
+        let kv = node.kv();
+        kv.set_cache_budget(0);
+        let mut raw = RawClient::connect(node)?;
+        let mut report = Report::new("Large value transfer, rank 1 -> rank 0");
+        report.command(command_line());
+        for &mib in sizes {
+            let bytes = (mib << 20) as u64;
+            let (mut raw_t, mut kv_t) = (Vec::new(), Vec::new());
+            raw.fetch(mib << 20)?; // warm-up
+            for _ in 0..runs {
+                raw_t.push(time_once(|| raw.fetch(mib << 20)).1);
+                let (got, took) = time_once(|| kv.get(&key(mib)));
+                if got?.map(|v| v.len() as u64) != Some(bytes) {
+                    return Err(Error::App("the benchmark value went missing".into()));
+                }
+                kv_t.push(took);
+            }
+            let gbps = |t: Vec<Duration>| {
+                let s = Timing::new(t).throughput(bytes);
+                Stat {
+                    value: s.value / 1000.0,
+                    min: s.min / 1000.0,
+                    max: s.max / 1000.0,
+                }
+            };
+            let (raw_name, kv_name) = (format!("raw TCP {mib} MiB"), format!("kv get {mib} MiB"));
+            report.add(&raw_name, "GB/s", gbps(raw_t));
+            report.add_vs(&kv_name, "GB/s", gbps(kv_t), &raw_name);
+        }
+        report.note(format!("median of {runs} transfers per size; the kv get includes allocating the value"));
+        report.print();
+    }
+    node.barrier()?;
+    drop(server);
+    Ok(())
+}
+
+fn pipelined(node: &Node, threads: usize, ops: usize, size: usize) -> Result<()> {
+    let (rank, size_n) = (node.rank(), node.size());
+    const KEYS: usize = 64;
+    for i in 0..KEYS {
+        node.kv()
+            .put(&Key::new(format!("bench/p{i}"), rank), Bytes::from(vec![1u8; size]))?;
+    }
+    node.kv().set_cache_budget(0);
+    node.barrier()?;
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || -> Result<()> {
+                    for j in 0..ops {
+                        // Any rank but this one, round robin.
+                        let home = (rank + 1 + (t + j) % (size_n - 1)) % size_n;
+                        node.kv().get(&Key::new(format!("bench/p{}", (t * 31 + j) % KEYS), home))?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().map_err(|_| Error::App("a worker panicked".into()))?)
+    })?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let slowest = node.all_reduce(elapsed, f64::max)?;
+    node.barrier()?;
+    if rank == 0 {
+        let total = (threads * ops * size_n) as f64;
+        let mut report = Report::new(format!(
+            "Pipelined gets, {size_n} ranks x {threads} threads, {size}-byte values"
+        ));
+        report.command(command_line());
+        report.add("gets per second (all ranks)", "ops/s", Stat::single(total / slowest));
+        report.add("gets per second per rank", "ops/s", Stat::single(total / slowest / size_n as f64));
+        report.note(format!("{total} gets in {slowest:.3} s (slowest rank)"));
+        report.print();
+    }
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! Where rank 0 listens for the rendezvous.
+//!
+//! Either the user names it (`--master HOST:PORT`, e.g. to use a routable interface), or the
+//! launcher picks a free loopback port. Picking means binding port 0, reading the port the
+//! kernel chose and releasing it so rank 0 can bind it. Another process could take the port
+//! in between; that window is tiny, and rank 0 then fails to bind with a clear error rather
+//! than the job misbehaving silently.
+
+use std::io;
+use std::net::{Ipv4Addr, TcpListener};
+
+/// Checks a user-given `HOST:PORT`; used as clap's value parser for `--master`.
+///
+/// The host is not resolved here: the ranks resolve it, possibly on other machines. Port 0
+/// is refused because rank 0 would bind a random port that no other rank could know.
+pub fn parse(s: &str) -> Result<String, String> {
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return Err(format!("`{s}` is not HOST:PORT (no `:`)"));
+    };
+    if host.is_empty() {
+        return Err(format!("`{s}` has an empty host"));
+    }
+    match port.parse::<u16>() {
+        Ok(0) => Err("port 0 cannot be used: the other ranks could not know it".to_string()),
+        Ok(_) => Ok(s.to_string()),
+        Err(_) => Err(format!("`{port}` is not a port number (1-65535)")),
+    }
+}
+
+/// Picks a currently free port on 127.0.0.1 and returns `127.0.0.1:PORT`.
+pub fn pick_free() -> io::Result<String> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let port = listener.local_addr()?.port();
+    // The listener is dropped here, freeing the port for rank 0.
+    Ok(format!("{}:{port}", Ipv4Addr::LOCALHOST))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_host_port_pairs() {
+        assert_eq!(parse("node7:7000").unwrap(), "node7:7000");
+        assert_eq!(parse("10.0.0.1:1").unwrap(), "10.0.0.1:1");
+        assert_eq!(parse("[::1]:65535").unwrap(), "[::1]:65535");
+    }
+
+    #[test]
+    fn rejects_malformed_addresses() {
+        for bad in [
+            "node7",
+            ":7000",
+            "node7:",
+            "node7:0",
+            "node7:65536",
+            "node7:http",
+        ] {
+            assert!(parse(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn picks_a_loopback_port() {
+        let addr = pick_free().unwrap();
+        let port: u16 = addr.strip_prefix("127.0.0.1:").unwrap().parse().unwrap();
+        assert_ne!(port, 0);
+    }
+}

@@ -1,0 +1,237 @@
+//! Watching a running job and deciding when, and how, it ends.
+//!
+//! A [`Job`] holds the started ranks. [`Job::watch`] polls them every [`POLL`] until one of
+//! four things happens: every rank exited 0; some rank failed (non-zero exit or a signal);
+//! the launcher caught a signal; or the timeout passed. Except for the first, the remaining
+//! ranks are then stopped by [`Job::stop`]: a polite signal to the job's process group,
+//! [`GRACE`] to comply, then SIGKILL. [`Job::finish`] clears out anything the ranks left
+//! behind, reaps them and waits for their output to be written.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use libc::{c_int, pid_t};
+
+use crate::output::{self, Pump};
+use crate::signals;
+use crate::spawn::Rank;
+use crate::status::{self, signal_name, Status};
+
+/// How often the ranks are looked at: quick enough to feel instant, slow enough to cost
+/// nothing.
+pub const POLL: Duration = Duration::from_millis(20);
+
+/// How long stopping ranks get between the polite signal and SIGKILL.
+pub const GRACE: Duration = Duration::from_secs(1);
+
+/// How long to wait for a failed rank's last output before reporting its failure.
+const LAST_WORDS: Duration = Duration::from_millis(200);
+
+/// Why a job ended; decides the launcher's exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every rank exited 0.
+    Success,
+    /// A rank failed, or the job could not be started; the others were stopped.
+    Failed,
+    /// The launcher caught this signal and forwarded it.
+    Signaled(c_int),
+    /// `--timeout` passed.
+    TimedOut,
+}
+
+impl Outcome {
+    /// The launcher's exit status: 0, 1, 128 + signal as shells report signal deaths, or
+    /// 124 for a timeout as coreutils' `timeout` does.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Failed => 1,
+            Outcome::Signaled(signal) => 128 + signal,
+            Outcome::TimedOut => 124,
+        }
+    }
+}
+
+/// One started rank and what is known about its end.
+struct Member {
+    rank: Rank,
+    /// Set once the rank has exited (it stays unreaped until [`Job::finish`]).
+    status: Option<Status>,
+}
+
+impl Member {
+    fn pid(&self) -> pid_t {
+        self.rank.child.id() as pid_t
+    }
+}
+
+/// The ranks of one job.
+#[derive(Default)]
+pub struct Job {
+    members: Vec<Member>,
+    /// The job's process group: rank 0's pid, once rank 0 is started.
+    group: Option<pid_t>,
+}
+
+impl Job {
+    /// An empty job; ranks are added as they start.
+    pub fn new() -> Job {
+        Job::default()
+    }
+
+    /// The process group later ranks must join, `None` before rank 0 is added.
+    pub fn group(&self) -> Option<pid_t> {
+        self.group
+    }
+
+    /// Adds a started rank. Rank 0 must come first: its pid names the group.
+    pub fn add(&mut self, rank: Rank) {
+        if self.group.is_none() {
+            self.group = Some(rank.child.id() as pid_t);
+        }
+        self.members.push(Member { rank, status: None });
+    }
+
+    /// How many ranks have not exited yet.
+    fn running(&self) -> usize {
+        self.members.iter().filter(|m| m.status.is_none()).count()
+    }
+
+    /// Records the end of every rank that has exited since the last look; returns the
+    /// indices of those that failed.
+    fn sweep(&mut self) -> Vec<usize> {
+        let mut failed = Vec::new();
+        for (i, member) in self.members.iter_mut().enumerate() {
+            if member.status.is_some() {
+                continue;
+            }
+            // The launcher never reaps a rank before `finish`, and `signals::install` keeps
+            // the kernel from doing so, so the pid is always our unreaped child here.
+            let status = status::peek_exit(member.pid())
+                .expect("a rank was reaped before the launcher was done with it");
+            if let Some(status) = status {
+                member.status = Some(status);
+                if !status.success() {
+                    failed.push(i);
+                }
+            }
+        }
+        failed
+    }
+
+    /// Sends `signal` to the job: its process group, which holds every rank and whatever it
+    /// started, plus any running rank that has moved to a group of its own.
+    fn signal_all(&self, signal: c_int) {
+        let Some(group) = self.group else { return };
+        // SAFETY: kill and getpgid have no memory-safety preconditions. Neither the group
+        // id nor a rank's pid can have been recycled: the ranks, rank 0 (the group's
+        // leader) included, stay unreaped until `finish` is done signalling. Failures
+        // (ESRCH) only mean there is nobody left to signal.
+        unsafe {
+            libc::kill(-group, signal);
+            for member in self.members.iter().filter(|m| m.status.is_none()) {
+                if libc::getpgid(member.pid()) != group {
+                    libc::kill(member.pid(), signal);
+                }
+            }
+        }
+    }
+
+    /// Watches the job until it ends; stops the remaining ranks if it ends badly.
+    ///
+    /// `deadline` is when `--timeout` expires, with `timeout_text` the value as the user
+    /// gave it, for the message.
+    pub fn watch(&mut self, deadline: Option<(Instant, &str)>) -> Outcome {
+        loop {
+            let failed = self.sweep();
+            if !failed.is_empty() {
+                for &i in &failed {
+                    let member = &self.members[i];
+                    output::settle(&member.rank.pumps, LAST_WORDS);
+                    let status = member.status.expect("failed ranks have a status");
+                    eprintln!("eau2-launch: rank {} failed: {status}", member.rank.rank);
+                }
+                self.stop(libc::SIGTERM);
+                return Outcome::Failed;
+            }
+            if let Some(signal) = signals::first() {
+                eprintln!(
+                    "eau2-launch: caught {}; forwarding it to {}",
+                    signal_name(signal),
+                    ranks(self.running())
+                );
+                self.stop(signal);
+                return Outcome::Signaled(signal);
+            }
+            if self.running() == 0 {
+                return Outcome::Success;
+            }
+            if let Some((deadline, timeout_text)) = deadline {
+                if Instant::now() >= deadline {
+                    eprintln!(
+                        "eau2-launch: job timed out after {timeout_text} s; stopping {}",
+                        ranks(self.running())
+                    );
+                    self.stop(libc::SIGTERM);
+                    return Outcome::TimedOut;
+                }
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Stops every rank still running: `signal` first, SIGKILL for those still running
+    /// after [`GRACE`]. Returns once all ranks have exited.
+    ///
+    /// A further signal to the launcher while it waits (Ctrl-C pressed again) skips the rest
+    /// of the grace period.
+    pub fn stop(&mut self, signal: c_int) {
+        if self.running() == 0 {
+            return;
+        }
+        let signals_before = signals::count();
+        self.signal_all(signal);
+        let deadline = Instant::now() + GRACE;
+        loop {
+            self.sweep();
+            if self.running() == 0 {
+                return;
+            }
+            if Instant::now() >= deadline || signals::count() > signals_before {
+                break;
+            }
+            thread::sleep(POLL);
+        }
+        self.signal_all(libc::SIGKILL);
+        while self.running() > 0 {
+            thread::sleep(POLL);
+            self.sweep();
+        }
+    }
+
+    /// Ends the job once every rank has exited: kills what the ranks left running in the
+    /// job's group (it would hold their output pipes open, or outlive the job), reaps the
+    /// ranks and waits until their output has been written.
+    pub fn finish(self) {
+        debug_assert_eq!(self.running(), 0, "finish called with ranks still running");
+        self.signal_all(libc::SIGKILL);
+        let mut pumps: Vec<Pump> = Vec::new();
+        for mut member in self.members {
+            // Every rank is a zombie by now, so this returns at once; an error would mean
+            // it was reaped already, and there is nothing more to do for it either way.
+            let _ = member.rank.child.wait();
+            pumps.append(&mut member.rank.pumps);
+        }
+        output::drain(pumps);
+    }
+}
+
+/// "1 rank", "4 ranks".
+fn ranks(n: usize) -> String {
+    if n == 1 {
+        "1 rank".to_string()
+    } else {
+        format!("{n} ranks")
+    }
+}

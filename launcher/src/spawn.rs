@@ -1,0 +1,115 @@
+//! Starting one rank: its environment, its process group, its output pumps.
+//!
+//! All ranks of a job share one process group, led by rank 0, separate from the launcher's.
+//! That lets the launcher signal the whole job, including anything the ranks started, with
+//! one `kill(-pgid, …)`; and it keeps a terminal's Ctrl-C from hitting the ranks directly,
+//! so they get exactly one signal, the one the launcher forwards. Being outside the
+//! terminal's foreground group, a rank reading the terminal would be stopped, so the ranks'
+//! stdin is `/dev/null`.
+//!
+//! Should the launcher itself die without cleaning up (SIGKILL), Linux's parent-death
+//! signal kills each rank so that no job runs on unsupervised.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use libc::pid_t;
+
+use crate::output::{Dest, Pump};
+
+/// What every rank of a job shares.
+pub struct JobSpec<'a> {
+    /// The resolved executable.
+    pub program: &'a Path,
+    /// Passed unchanged to every rank.
+    pub args: &'a [OsString],
+    /// The number of ranks, `EAU2_SIZE`.
+    pub size: u32,
+    /// Rank 0's rendezvous address, `EAU2_MASTER`.
+    pub master: &'a str,
+    /// The job's secret, `EAU2_TOKEN`.
+    pub token: &'a str,
+    /// Whether output lines get a `[RANK] ` prefix.
+    pub prefix: bool,
+}
+
+/// A started rank.
+pub struct Rank {
+    /// Its number, 0-based.
+    pub rank: u32,
+    /// Its process.
+    pub child: Child,
+    /// The threads copying its stdout and stderr.
+    pub pumps: Vec<Pump>,
+}
+
+/// Starts rank `rank`. `group` is the job's process group, `None` when starting rank 0,
+/// which then founds the group with its own pid as the id.
+pub fn spawn_rank(spec: &JobSpec<'_>, rank: u32, group: Option<pid_t>) -> io::Result<Rank> {
+    let mut command = Command::new(spec.program);
+    command
+        .args(spec.args)
+        .env("EAU2_RANK", rank.to_string())
+        .env("EAU2_SIZE", spec.size.to_string())
+        .env("EAU2_MASTER", spec.master)
+        .env("EAU2_TOKEN", spec.token)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(group.unwrap_or(0));
+    die_with_launcher(&mut command);
+
+    let mut child = command.spawn()?;
+    let pipes = (child.stdout.take(), child.stderr.take());
+    let (Some(stdout), Some(stderr)) = pipes else {
+        unreachable!("stdout and stderr were both configured as pipes");
+    };
+    let pumps = Pump::start(rank, stdout, Dest::Stdout, spec.prefix).and_then(|out| {
+        let err = Pump::start(rank, stderr, Dest::Stderr, spec.prefix)?;
+        Ok(vec![out, err])
+    });
+    match pumps {
+        Ok(pumps) => Ok(Rank { rank, child, pumps }),
+        Err(e) => {
+            // Without pumps its output would fill the pipe and block it; better not to run.
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(e)
+        }
+    }
+}
+
+/// Arranges for the child to be killed if the launcher dies first (Linux only).
+#[cfg(target_os = "linux")]
+fn die_with_launcher(command: &mut Command) {
+    let launcher = std::process::id() as pid_t;
+    let hook = move || {
+        // SAFETY: prctl and getppid are async-signal-safe and touch no memory of ours.
+        unsafe {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The launcher may have died before the prctl took effect, in which case no
+            // signal will come; the child has been re-parented and must not start. (An OS
+            // error code, because allocating a message between fork and exec could deadlock
+            // on an allocator lock held by another thread at the time of the fork.)
+            if libc::getppid() != launcher {
+                return Err(io::Error::from_raw_os_error(libc::ESRCH));
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs between fork and exec; it makes only async-signal-safe calls
+    // and never allocates.
+    unsafe {
+        command.pre_exec(hook);
+    }
+}
+
+/// Elsewhere there is no parent-death signal; the process group still lets the launcher
+/// stop the job whenever it is itself able to.
+#[cfg(not(target_os = "linux"))]
+fn die_with_launcher(_command: &mut Command) {}

@@ -1,0 +1,313 @@
+//! [`Row`]: a read-only view of one row, over the chunks that hold it.
+//!
+//! A row does not copy values: it is a schema, one chunk per column (chunk `i` of every
+//! column covers the same rows) and an offset into those chunks. Building one needs no
+//! [`DataFrame`](super::DataFrame), so the distributed layer can visit rows of chunks it
+//! fetched from the store exactly as the local frame visits its own.
+
+use std::sync::Arc;
+
+use super::chunk::{Chunk, Value};
+use super::types::{DataType, Schema};
+use super::visitor::Fielder;
+use crate::error::{Error, Result};
+
+/// One row of a frame, borrowed from its chunks.
+///
+/// Accessors take a column index and never fail: a column past the last one reads as
+/// missing, the way SoR treats the absent trailing fields of a short row. The typed
+/// getters also return `None` when the column has another type; use [`Row::dtype`] or
+/// [`Row::get`] to tell a missing value from a type mismatch.
+#[derive(Clone, Copy, Debug)]
+pub struct Row<'a> {
+    schema: &'a Schema,
+    chunks: &'a [Arc<Chunk>],
+    offset: usize,
+    index: u64,
+}
+
+impl<'a> Row<'a> {
+    /// The row at `offset` in `chunks` (one chunk per column of `schema`), whose global
+    /// row number is `index`.
+    ///
+    /// # Panics
+    /// When the chunks do not fit the schema (count or types) or `offset` is past the
+    /// end of a chunk: the caller assembled an impossible row. Use [`Row::try_new`] for
+    /// chunks that come from outside (the network), or validate them once and build
+    /// many rows, as [`visit_chunk_rows`](super::visit_chunk_rows) does.
+    pub fn new(schema: &'a Schema, chunks: &'a [Arc<Chunk>], offset: usize, index: u64) -> Self {
+        match Row::try_new(schema, chunks, offset, index) {
+            Ok(row) => row,
+            Err(e) => panic!("Row::new: {e}"),
+        }
+    }
+
+    /// Like [`Row::new`], but returns an error instead of panicking when the chunks do
+    /// not fit the schema or `offset` is out of range.
+    pub fn try_new(
+        schema: &'a Schema,
+        chunks: &'a [Arc<Chunk>],
+        offset: usize,
+        index: u64,
+    ) -> Result<Self> {
+        let len = check_chunks(schema, chunks)?;
+        if offset >= len {
+            return Err(Error::OutOfRange {
+                what: "row offset",
+                index: offset as u64,
+                len: len as u64,
+            });
+        }
+        Ok(Row::unchecked(schema, chunks, offset, index))
+    }
+
+    /// A row over chunks already known to fit the schema, with `offset` in range. Hot
+    /// loops validate the chunks once and then build one of these per row; a wrong
+    /// offset here panics on access (it is memory safe, just a bug).
+    #[inline]
+    pub(crate) fn unchecked(
+        schema: &'a Schema,
+        chunks: &'a [Arc<Chunk>],
+        offset: usize,
+        index: u64,
+    ) -> Self {
+        Row {
+            schema,
+            chunks,
+            offset,
+            index,
+        }
+    }
+
+    /// The global row number: the row's index in the whole frame.
+    #[inline]
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// The number of columns.
+    #[inline]
+    pub fn width(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// The schema of the row's frame.
+    #[inline]
+    pub fn schema(&self) -> &'a Schema {
+        self.schema
+    }
+
+    /// The type of column `col`, or `None` past the last column.
+    #[inline]
+    pub fn dtype(&self, col: usize) -> Option<DataType> {
+        self.schema.types().get(col).copied()
+    }
+
+    #[inline]
+    fn chunk(&self, col: usize) -> Option<&'a Chunk> {
+        self.chunks.get(col).map(|c| &**c)
+    }
+
+    /// The value in column `col`; `None` when missing or past the last column.
+    #[inline]
+    pub fn get(&self, col: usize) -> Option<Value<'a>> {
+        self.chunk(col)?.value(self.offset)
+    }
+
+    /// True when column `col` has no value (also past the last column).
+    #[inline]
+    pub fn is_missing(&self, col: usize) -> bool {
+        // Written as a match: `Option::is_none_or` is newer than the crate's MSRV.
+        match self.chunk(col) {
+            Some(c) => c.is_missing(self.offset),
+            None => true,
+        }
+    }
+
+    /// The BOOL in column `col`; `None` when missing, past the last column, or when the
+    /// column is not BOOL.
+    #[inline]
+    pub fn get_bool(&self, col: usize) -> Option<bool> {
+        self.chunk(col)?.get_bool(self.offset)
+    }
+
+    /// The INT in column `col`; `None` when missing, past the last column, or when the
+    /// column is not INT.
+    #[inline]
+    pub fn get_int(&self, col: usize) -> Option<i32> {
+        self.chunk(col)?.get_int(self.offset)
+    }
+
+    /// The FLOAT in column `col`; `None` when missing, past the last column, or when
+    /// the column is not FLOAT.
+    #[inline]
+    pub fn get_float(&self, col: usize) -> Option<f32> {
+        self.chunk(col)?.get_float(self.offset)
+    }
+
+    /// The STRING in column `col` (bytes, not validated as UTF-8); `None` when missing,
+    /// past the last column, or when the column is not STRING.
+    #[inline]
+    pub fn get_str(&self, col: usize) -> Option<&'a [u8]> {
+        self.chunk(col)?.get_str(self.offset)
+    }
+
+    /// Calls `f.start(index)`, then `f.accept` with each field in column order, then
+    /// `f.done()`.
+    pub fn visit(&self, f: &mut impl Fielder) {
+        f.start(self.index);
+        for c in self.chunks {
+            f.accept(c.value(self.offset));
+        }
+        f.done();
+    }
+}
+
+/// Checks that `chunks` has one chunk per column of `schema`, of the column's type, all
+/// of one length; returns that length (0 for a schema without columns).
+pub(crate) fn check_chunks(schema: &Schema, chunks: &[Arc<Chunk>]) -> Result<usize> {
+    if chunks.len() != schema.width() {
+        return Err(Error::Schema(format!(
+            "{} chunks given for a schema of {} columns",
+            chunks.len(),
+            schema.width()
+        )));
+    }
+    for (col, (chunk, &dtype)) in chunks.iter().zip(schema.types()).enumerate() {
+        if chunk.dtype() != dtype {
+            return Err(Error::TypeMismatch {
+                column: col,
+                expected: dtype,
+                found: chunk.dtype(),
+            });
+        }
+    }
+    let len = chunks.first().map_or(0, |c| c.len());
+    if let Some(col) = chunks.iter().position(|c| c.len() != len) {
+        return Err(Error::Schema(format!(
+            "chunk of column {col} has {} rows, chunk of column 0 has {len}",
+            chunks[col].len()
+        )));
+    }
+    Ok(len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::ChunkBuilder;
+
+    /// Columns B I F S; row 0 full, row 1 all missing.
+    fn sample() -> (Schema, Vec<Arc<Chunk>>) {
+        let schema = Schema::from_codes("BIFS").unwrap();
+        let mut b = ChunkBuilder::new(DataType::Bool, 2);
+        let mut i = ChunkBuilder::new(DataType::Int, 2);
+        let mut f = ChunkBuilder::new(DataType::Float, 2);
+        let mut s = ChunkBuilder::new(DataType::String, 2);
+        b.push_bool(true);
+        i.push_int(-7);
+        f.push_float(2.5);
+        s.push_str(b"hi there");
+        for builder in [&mut b, &mut i, &mut f, &mut s] {
+            builder.push_missing();
+        }
+        let chunks = [b, i, f, s]
+            .into_iter()
+            .map(|c| Arc::new(c.finish()))
+            .collect();
+        (schema, chunks)
+    }
+
+    #[test]
+    fn getters_read_values() {
+        let (schema, chunks) = sample();
+        let row = Row::new(&schema, &chunks, 0, 100);
+        assert_eq!(row.index(), 100);
+        assert_eq!(row.width(), 4);
+        assert_eq!(row.dtype(2), Some(DataType::Float));
+        assert_eq!(row.get_bool(0), Some(true));
+        assert_eq!(row.get_int(1), Some(-7));
+        assert_eq!(row.get_float(2), Some(2.5));
+        assert_eq!(row.get_str(3), Some(&b"hi there"[..]));
+        assert_eq!(row.get(1), Some(Value::Int(-7)));
+        assert!((0..4).all(|c| !row.is_missing(c)));
+    }
+
+    #[test]
+    fn missing_values_and_type_mismatch_are_none() {
+        let (schema, chunks) = sample();
+        let row = Row::new(&schema, &chunks, 1, 101);
+        assert!((0..4).all(|c| row.is_missing(c) && row.get(c).is_none()));
+        assert_eq!(row.get_bool(0), None);
+        assert_eq!(row.get_str(3), None);
+        // A present value read with the wrong type is None too, but get() sees it.
+        let row = Row::new(&schema, &chunks, 0, 100);
+        assert_eq!(row.get_int(0), None);
+        assert_eq!(row.get_float(1), None);
+        assert_eq!(row.get_str(2), None);
+        assert_eq!(row.get_bool(3), None);
+        // Past the last column: missing, no type.
+        assert!(row.is_missing(4));
+        assert_eq!(row.get(4), None);
+        assert_eq!(row.dtype(4), None);
+    }
+
+    #[test]
+    fn try_new_rejects_bad_chunks() {
+        let (schema, chunks) = sample();
+        assert!(Row::try_new(&schema, &chunks, 2, 0).is_err());
+        assert!(Row::try_new(&schema, &chunks[..3], 0, 0).is_err());
+        let ints = Schema::from_codes("IIFS").unwrap();
+        assert!(matches!(
+            Row::try_new(&ints, &chunks, 0, 0),
+            Err(Error::TypeMismatch { column: 0, .. })
+        ));
+        let mut short = chunks.clone();
+        short[3] = Arc::new(ChunkBuilder::new(DataType::String, 0).finish());
+        assert!(Row::try_new(&schema, &short, 0, 0).is_err());
+    }
+
+    #[test]
+    #[should_panic(expected = "Row::new")]
+    fn new_panics_on_bad_offset() {
+        let (schema, chunks) = sample();
+        let _ = Row::new(&schema, &chunks, 5, 0);
+    }
+
+    #[test]
+    fn visit_feeds_every_field() {
+        struct Collect(Vec<String>);
+        impl Fielder for Collect {
+            fn start(&mut self, row: u64) {
+                self.0.push(format!("start {row}"));
+            }
+            fn accept(&mut self, value: Option<Value<'_>>) {
+                self.0.push(format!("{value:?}"));
+            }
+            fn done(&mut self) {
+                self.0.push("done".into());
+            }
+        }
+        let (schema, chunks) = sample();
+        let mut c = Collect(Vec::new());
+        Row::new(&schema, &chunks, 0, 9).visit(&mut c);
+        Row::new(&schema, &chunks, 1, 10).visit(&mut c);
+        assert_eq!(
+            c.0,
+            [
+                "start 9",
+                "Some(Bool(true))",
+                "Some(Int(-7))",
+                "Some(Float(2.5))",
+                "Some(Str([104, 105, 32, 116, 104, 101, 114, 101]))",
+                "done",
+                "start 10",
+                "None",
+                "None",
+                "None",
+                "None",
+                "done",
+            ]
+        );
+    }
+}

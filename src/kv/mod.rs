@@ -1,0 +1,431 @@
+//! The distributed key/value store: immutable values, each at its key's home rank.
+//!
+//! A [`Kv`] is one rank's view of the store. Its principal types:
+//! - [`Key`]: a name plus a home rank;
+//! - [`Kv`]: `put` sends a value to its key's home, `get` asks the home (or the local
+//!   cache), `wait_and_get` waits at the home until the key is put.
+//!
+//! Requests travel through the network thread ([`crate::net`]); the home answers on its
+//! own network thread from its local store, so a rank busy computing still serves its
+//! values. Keys are write-once: putting different bytes to a key is an error, putting the
+//! same bytes again is a no-op. Because values never change, any copy (the cache) is
+//! always correct. If any rank leaves the job unexpectedly, every pending and later
+//! operation fails with [`Error::PeerLost`] naming it: an SPMD job cannot go on without
+//! one of its ranks, and failing fast beats hanging.
+//!
+//! ```
+//! use eau2::kv::{Key, Kv};
+//! use eau2::net::NetConfig;
+//!
+//! // A job of one rank: every key's home is rank 0.
+//! let kv = Kv::connect(&NetConfig::new(0, 1, "127.0.0.1:0", "")).unwrap();
+//! let key = Key::new("greeting", 0);
+//! kv.put(&key, "hello").unwrap();
+//! assert_eq!(&kv.wait_and_get(&key).unwrap()[..], b"hello");
+//! assert!(kv.get(&Key::new("nothing", 0)).unwrap().is_none());
+//! ```
+
+mod cache;
+mod key;
+mod message;
+mod store;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use crate::error::{Error, Result};
+use crate::net::{self, Handler, NetConfig, NetHandle, Outbox};
+use cache::Cache;
+use message::Message;
+use store::{Lookup, Store, Waiter};
+
+pub use key::Key;
+
+/// The default byte budget of the cache of remote values.
+pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
+
+/// One rank's handle on the distributed store. Shared by reference between threads.
+pub struct Kv {
+    shared: Arc<Shared>,
+    net: NetHandle,
+}
+
+/// A reply to one of our requests.
+enum Reply {
+    Found(Bytes),
+    Missing,
+    PutDone { conflict: bool },
+}
+
+/// State shared between program threads and the network thread.
+struct Shared {
+    rank: usize,
+    size: usize,
+    store: Mutex<Store>,
+    pending: Mutex<HashMap<u64, SyncSender<Result<Reply>>>>,
+    cache: Mutex<Cache>,
+    next_id: AtomicU64,
+    /// Set (before waiters are failed) once any rank is lost; see `fail`.
+    broken: AtomicBool,
+    broken_by: Mutex<Option<(usize, String)>>,
+}
+
+impl Shared {
+    fn check(&self) -> Result<()> {
+        if self.broken.load(Ordering::SeqCst) {
+            Err(self.broken_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn broken_error(&self) -> Error {
+        match &*self.broken_by.lock() {
+            Some((rank, reason)) => Error::PeerLost {
+                rank: *rank,
+                reason: reason.clone(),
+            },
+            None => Error::Shutdown("the store has failed".into()),
+        }
+    }
+
+    /// Marks the job broken and fails every waiting operation. The flag is set first, and
+    /// new waits check it after registering, so no wait can slip between the two.
+    fn fail(&self, rank: usize, reason: &str) {
+        {
+            let mut by = self.broken_by.lock();
+            if by.is_none() {
+                *by = Some((rank, reason.to_string()));
+            }
+        }
+        self.broken.store(true, Ordering::SeqCst);
+        let pending: Vec<_> = self.pending.lock().drain().collect();
+        for (_, tx) in pending {
+            let _ = tx.try_send(Err(self.broken_error()));
+        }
+        let waiters = self.store.lock().drain_waiters();
+        for waiter in waiters {
+            if let Waiter::Local(tx) = waiter {
+                let _ = tx.try_send(Err(self.broken_error()));
+            }
+        }
+    }
+
+    /// Stores a value homed here and wakes its waiters; remote waiters are answered
+    /// through `send`.
+    fn put_local(
+        &self,
+        name: &str,
+        value: Bytes,
+        mut send: impl FnMut(usize, Vec<u8>, Bytes),
+    ) -> Result<()> {
+        let waiters = self.store.lock().put(name, value.clone())?;
+        for waiter in waiters {
+            match waiter {
+                Waiter::Local(tx) => {
+                    let _ = tx.try_send(Ok(value.clone()));
+                }
+                Waiter::Remote { rank, id } => {
+                    send(rank, Message::Found { id }.encode(), value.clone())
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn complete(&self, id: u64, reply: Reply) {
+        if let Some(tx) = self.pending.lock().remove(&id) {
+            let _ = tx.try_send(Ok(reply));
+        }
+    }
+}
+
+/// Serves the store on the network thread.
+struct StoreService {
+    shared: Arc<Shared>,
+}
+
+impl Handler for StoreService {
+    fn on_message(&mut self, from: usize, header: Vec<u8>, body: Bytes, out: &mut Outbox) {
+        let message = match Message::decode(&header) {
+            Ok(m) => m,
+            Err(e) => {
+                // A peer speaking another protocol version is a bug we cannot recover
+                // from locally; say so loudly and drop the message.
+                eprintln!(
+                    "eau2 kv (rank {}): ignoring a message from rank {from}: {e}",
+                    self.shared.rank
+                );
+                return;
+            }
+        };
+        match message {
+            Message::Put { id, name } => {
+                let result = self
+                    .shared
+                    .put_local(&name, body, |to, h, b| out.send(to, h, b));
+                let conflict = matches!(result, Err(Error::KeyConflict(_)));
+                out.send(
+                    from,
+                    Message::PutDone { id, conflict }.encode(),
+                    Bytes::new(),
+                );
+            }
+            Message::Get { id, name, wait } => {
+                let waiter = wait.then_some(Waiter::Remote { rank: from, id });
+                match self.shared.store.lock().get(&name, waiter) {
+                    Lookup::Ready(v) => out.send(from, Message::Found { id }.encode(), v),
+                    Lookup::Absent if wait => {}
+                    Lookup::Absent => {
+                        out.send(from, Message::Missing { id }.encode(), Bytes::new())
+                    }
+                }
+            }
+            Message::PutDone { id, conflict } => {
+                self.shared.complete(id, Reply::PutDone { conflict })
+            }
+            Message::Found { id } => self.shared.complete(id, Reply::Found(body)),
+            Message::Missing { id } => self.shared.complete(id, Reply::Missing),
+        }
+    }
+
+    fn on_peer_lost(&mut self, rank: usize, reason: &str) {
+        self.shared.fail(rank, reason);
+    }
+}
+
+impl Kv {
+    /// Joins the job described by `cfg` (rendezvous included) and starts serving this
+    /// rank's part of the store.
+    pub fn connect(cfg: &NetConfig) -> Result<Kv> {
+        let shared = Arc::new(Shared {
+            rank: cfg.rank,
+            size: cfg.size,
+            store: Mutex::new(Store::default()),
+            pending: Mutex::new(HashMap::new()),
+            cache: Mutex::new(Cache::new(DEFAULT_CACHE_BYTES)),
+            next_id: AtomicU64::new(1),
+            broken: AtomicBool::new(false),
+            broken_by: Mutex::new(None),
+        });
+        let service = StoreService {
+            shared: Arc::clone(&shared),
+        };
+        let net = net::connect(cfg, Box::new(service))?;
+        Ok(Kv { shared, net })
+    }
+
+    /// This rank.
+    pub fn rank(&self) -> usize {
+        self.shared.rank
+    }
+
+    /// The number of ranks.
+    pub fn size(&self) -> usize {
+        self.shared.size
+    }
+
+    /// Sets the byte budget of the cache of remote values (0 disables caching).
+    pub fn set_cache_budget(&self, bytes: usize) {
+        self.shared.cache.lock().set_budget(bytes);
+    }
+
+    /// How many values this rank stores as their home, and their total bytes.
+    pub fn local_usage(&self) -> (usize, usize) {
+        self.shared.store.lock().usage()
+    }
+
+    /// How many waits (from any rank) are registered here for keys not yet put: a
+    /// diagnostic, and how tests make sure a wait is in place before the put.
+    pub fn waiting(&self) -> usize {
+        self.shared.store.lock().waiter_count()
+    }
+
+    fn check_home(&self, key: &Key) -> Result<()> {
+        if key.home() < self.shared.size {
+            Ok(())
+        } else {
+            Err(Error::Config(format!(
+                "key {key} names home rank {} in a job of {} ranks",
+                key.home(),
+                self.shared.size
+            )))
+        }
+    }
+
+    /// Stores `value` under `key`, at the key's home. Returns once the home has it.
+    /// Putting different bytes to a key that has a value is [`Error::KeyConflict`].
+    pub fn put(&self, key: &Key, value: impl Into<Bytes>) -> Result<()> {
+        self.check_home(key)?;
+        self.shared.check()?;
+        let value = value.into();
+        if key.home() == self.shared.rank {
+            return self.shared.put_local(key.name(), value, |to, h, b| {
+                // A failed send means the network is down; the waiter then fails with the
+                // job, so there is nothing more to do here.
+                let _ = self.net.send(to, h, b);
+            });
+        }
+        let name = key.name().to_string();
+        match self.request(key, None, |id| Message::Put { id, name }, value)? {
+            Reply::PutDone { conflict: false } => Ok(()),
+            Reply::PutDone { conflict: true } => Err(Error::KeyConflict(key.to_string())),
+            _ => Err(Error::Protocol(format!(
+                "unexpected reply to a put of {key}"
+            ))),
+        }
+    }
+
+    /// The value of `key`, or `None` when it has not been put (yet).
+    pub fn get(&self, key: &Key) -> Result<Option<Bytes>> {
+        self.check_home(key)?;
+        self.shared.check()?;
+        if key.home() == self.shared.rank {
+            return Ok(match self.shared.store.lock().get(key.name(), None) {
+                Lookup::Ready(v) => Some(v),
+                Lookup::Absent => None,
+            });
+        }
+        if let Some(v) = self.shared.cache.lock().get(key) {
+            return Ok(Some(v));
+        }
+        let name = key.name().to_string();
+        let get = |id| Message::Get {
+            id,
+            name,
+            wait: false,
+        };
+        match self.request(key, None, get, Bytes::new())? {
+            Reply::Found(v) => {
+                self.shared.cache.lock().insert(key.clone(), v.clone());
+                Ok(Some(v))
+            }
+            Reply::Missing => Ok(None),
+            Reply::PutDone { .. } => Err(Error::Protocol(format!(
+                "unexpected reply to a get of {key}"
+            ))),
+        }
+    }
+
+    /// The value of `key`, waiting at its home until someone puts it.
+    pub fn wait_and_get(&self, key: &Key) -> Result<Bytes> {
+        self.wait(key, None)
+    }
+
+    /// Like [`Kv::wait_and_get`], giving up with [`Error::Timeout`] after `timeout`.
+    pub fn wait_and_get_timeout(&self, key: &Key, timeout: Duration) -> Result<Bytes> {
+        self.wait(key, Some(timeout))
+    }
+
+    fn wait(&self, key: &Key, timeout: Option<Duration>) -> Result<Bytes> {
+        self.check_home(key)?;
+        self.shared.check()?;
+        if key.home() == self.shared.rank {
+            let (tx, rx) = sync_channel(1);
+            let found = self
+                .shared
+                .store
+                .lock()
+                .get(key.name(), Some(Waiter::Local(tx)));
+            if let Lookup::Ready(v) = found {
+                return Ok(v);
+            }
+            self.shared.check()?;
+            return receive(&rx, timeout, || format!("waiting for key {key}"));
+        }
+        if let Some(v) = self.shared.cache.lock().get(key) {
+            return Ok(v);
+        }
+        let name = key.name().to_string();
+        let get = |id| Message::Get {
+            id,
+            name,
+            wait: true,
+        };
+        match self.request(key, timeout, get, Bytes::new())? {
+            Reply::Found(v) => {
+                self.shared.cache.lock().insert(key.clone(), v.clone());
+                Ok(v)
+            }
+            _ => Err(Error::Protocol(format!(
+                "unexpected reply to a wait for {key}"
+            ))),
+        }
+    }
+
+    /// Waits for `key`, which must be homed at this rank, and removes it from the store.
+    /// A taken key may be put again: this is how ranks pass one-off messages (the
+    /// collectives are built on it).
+    pub fn wait_and_take(&self, key: &Key, timeout: Option<Duration>) -> Result<Bytes> {
+        if key.home() != self.shared.rank {
+            return Err(Error::Config(format!(
+                "rank {} cannot take key {key}: only its home can",
+                self.shared.rank
+            )));
+        }
+        let value = self.wait(key, timeout)?;
+        self.shared.store.lock().take(key.name());
+        Ok(value)
+    }
+
+    /// Sends a request for `key` to its home and waits for the reply.
+    fn request(
+        &self,
+        key: &Key,
+        timeout: Option<Duration>,
+        message: impl FnOnce(u64) -> Message,
+        body: Bytes,
+    ) -> Result<Reply> {
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = sync_channel(1);
+        self.shared.pending.lock().insert(id, tx);
+        if let Err(e) = self.shared.check() {
+            self.shared.pending.lock().remove(&id);
+            return Err(e);
+        }
+        if let Err(e) = self.net.send(key.home(), message(id).encode(), body) {
+            self.shared.pending.lock().remove(&id);
+            return Err(e);
+        }
+        let result = receive(&rx, timeout, || {
+            format!("waiting for rank {} to answer about key {key}", key.home())
+        });
+        if result.is_err() {
+            self.shared.pending.lock().remove(&id);
+        }
+        result
+    }
+
+    /// Leaves the job: says goodbye to every peer and stops the network thread. Call it
+    /// only when no rank needs this one any more (after a final barrier).
+    pub fn shutdown(&self) -> Result<()> {
+        self.net.shutdown()
+    }
+}
+
+/// Waits on a reply slot, with an optional deadline.
+fn receive<T>(
+    rx: &Receiver<Result<T>>,
+    timeout: Option<Duration>,
+    what: impl FnOnce() -> String,
+) -> Result<T> {
+    match timeout {
+        None => rx
+            .recv()
+            .map_err(|_| Error::Shutdown(format!("{}: the store was dropped", what())))?,
+        Some(t) => match rx.recv_timeout(t) {
+            Ok(r) => r,
+            Err(RecvTimeoutError::Timeout) => Err(Error::Timeout(format!("{} for {t:?}", what()))),
+            Err(RecvTimeoutError::Disconnected) => Err(Error::Shutdown(format!(
+                "{}: the store was dropped",
+                what()
+            ))),
+        },
+    }
+}

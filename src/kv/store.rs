@@ -1,0 +1,172 @@
+//! The values homed at this rank, and who is waiting for the ones not yet put.
+
+use std::collections::HashMap;
+use std::sync::mpsc::SyncSender;
+
+use bytes::Bytes;
+
+use crate::error::{Error, Result};
+
+/// Someone blocked in `wait_and_get` on a key that has not been put yet.
+pub(crate) enum Waiter {
+    /// A thread of this process.
+    Local(SyncSender<Result<Bytes>>),
+    /// A request from another rank, answered with a `Value` message.
+    Remote { rank: usize, id: u64 },
+}
+
+enum Slot {
+    Ready(Bytes),
+    Waiting(Vec<Waiter>),
+}
+
+/// What a lookup found.
+pub(crate) enum Lookup {
+    Ready(Bytes),
+    /// Not there; with `wait`, the waiter was registered.
+    Absent,
+}
+
+/// Key name -> value or waiters, for the keys homed here.
+#[derive(Default)]
+pub(crate) struct Store {
+    slots: HashMap<String, Slot>,
+}
+
+impl Store {
+    /// Stores `value` under `name`. Returns the waiters to wake. Putting the same bytes
+    /// again is a no-op; different bytes are a conflict (keys are write-once).
+    pub(crate) fn put(&mut self, name: &str, value: Bytes) -> Result<Vec<Waiter>> {
+        match self.slots.get_mut(name) {
+            Some(Slot::Ready(existing)) => {
+                if *existing == value {
+                    Ok(Vec::new())
+                } else {
+                    Err(Error::KeyConflict(name.to_string()))
+                }
+            }
+            Some(slot @ Slot::Waiting(_)) => {
+                let Slot::Waiting(waiters) = std::mem::replace(slot, Slot::Ready(value)) else {
+                    unreachable!("matched Waiting above")
+                };
+                Ok(waiters)
+            }
+            None => {
+                self.slots.insert(name.to_string(), Slot::Ready(value));
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// Looks `name` up; when absent and `waiter` is given, registers it.
+    pub(crate) fn get(&mut self, name: &str, waiter: Option<Waiter>) -> Lookup {
+        match (self.slots.get_mut(name), waiter) {
+            (Some(Slot::Ready(v)), _) => Lookup::Ready(v.clone()),
+            (Some(Slot::Waiting(ws)), Some(w)) => {
+                ws.push(w);
+                Lookup::Absent
+            }
+            (None, Some(w)) => {
+                self.slots.insert(name.to_string(), Slot::Waiting(vec![w]));
+                Lookup::Absent
+            }
+            (_, None) => Lookup::Absent,
+        }
+    }
+
+    /// Removes and returns `name`'s value if it is there.
+    pub(crate) fn take(&mut self, name: &str) -> Option<Bytes> {
+        match self.slots.remove(name) {
+            Some(Slot::Ready(v)) => Some(v),
+            Some(waiting) => {
+                self.slots.insert(name.to_string(), waiting);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Removes every waiter (to fail them when the job breaks).
+    pub(crate) fn drain_waiters(&mut self) -> Vec<Waiter> {
+        let mut out = Vec::new();
+        self.slots.retain(|_, slot| match slot {
+            Slot::Ready(_) => true,
+            Slot::Waiting(ws) => {
+                out.append(ws);
+                false
+            }
+        });
+        out
+    }
+
+    /// How many waiters (local and remote) are registered for keys not yet put.
+    pub(crate) fn waiter_count(&self) -> usize {
+        self.slots
+            .values()
+            .map(|s| match s {
+                Slot::Ready(_) => 0,
+                Slot::Waiting(ws) => ws.len(),
+            })
+            .sum()
+    }
+
+    /// How many values are stored, and their total size in bytes.
+    pub(crate) fn usage(&self) -> (usize, usize) {
+        self.slots
+            .values()
+            .filter_map(|s| match s {
+                Slot::Ready(v) => Some(v.len()),
+                Slot::Waiting(_) => None,
+            })
+            .fold((0, 0), |(n, b), len| (n + 1, b + len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::sync_channel;
+
+    #[test]
+    fn write_once_semantics() {
+        let mut s = Store::default();
+        assert!(s.put("k", Bytes::from_static(b"a")).unwrap().is_empty());
+        assert!(s.put("k", Bytes::from_static(b"a")).unwrap().is_empty());
+        assert!(matches!(
+            s.put("k", Bytes::from_static(b"b")),
+            Err(Error::KeyConflict(_))
+        ));
+        assert_eq!(s.usage(), (1, 1));
+    }
+
+    #[test]
+    fn waiters_are_returned_on_put() {
+        let mut s = Store::default();
+        let (tx, _rx) = sync_channel(1);
+        assert!(matches!(
+            s.get("k", Some(Waiter::Local(tx))),
+            Lookup::Absent
+        ));
+        assert!(matches!(
+            s.get("k", Some(Waiter::Remote { rank: 1, id: 7 })),
+            Lookup::Absent
+        ));
+        let waiters = s.put("k", Bytes::from_static(b"v")).unwrap();
+        assert_eq!(waiters.len(), 2);
+        assert!(matches!(s.get("k", None), Lookup::Ready(v) if &v[..] == b"v"));
+    }
+
+    #[test]
+    fn take_removes_only_ready_values() {
+        let mut s = Store::default();
+        let (tx, _rx) = sync_channel(1);
+        s.get("w", Some(Waiter::Local(tx)));
+        assert!(s.take("w").is_none());
+        assert_eq!(s.drain_waiters().len(), 1);
+        s.put("k", Bytes::from_static(b"v")).unwrap();
+        assert_eq!(s.take("k").as_deref(), Some(&b"v"[..]));
+        assert!(s.take("k").is_none());
+        // A taken key can be put again.
+        s.put("k", Bytes::from_static(b"w")).unwrap();
+    }
+}

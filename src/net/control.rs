@@ -1,0 +1,43 @@
+//! The messages the network layer itself speaks. Everything above it rides in
+//! [`Control::Data`] as opaque bytes.
+
+use speedy::{Readable, Writable};
+
+/// A frame's header.
+#[derive(Clone, Debug, PartialEq, Eq, Readable, Writable)]
+#[speedy(tag_type = u8)]
+pub enum Control {
+    /// A rank introduces itself to the master during rendezvous.
+    Hello {
+        /// The sender's rank.
+        rank: u32,
+        /// The job size the sender was told.
+        size: u32,
+        /// Where the sender accepts peer connections (`host:port`).
+        listen: String,
+        /// The job's secret.
+        token: String,
+    },
+    /// The master's answer once every rank has said hello: the listening address of each
+    /// rank, indexed by rank.
+    Directory {
+        /// `host:port` per rank.
+        addrs: Vec<String>,
+    },
+    /// The master's answer to a hello it refuses, with the reason.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+    /// A rank introduces itself to a peer it dialled.
+    PeerHello {
+        /// The sender's rank.
+        rank: u32,
+        /// The job's secret.
+        token: String,
+    },
+    /// Upper-layer payload: an encoded message header; the frame body carries bulk bytes.
+    Data(Vec<u8>),
+    /// The sender is leaving normally; the connection closing next is not a failure.
+    Goodbye,
+}

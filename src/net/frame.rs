@@ -1,0 +1,362 @@
+//! Length-prefixed frames on a byte stream.
+//!
+//! A frame is a 12-byte prefix (`header_len: u32`, `body_len: u64`, little-endian), a
+//! speedy-encoded [`Control`] header, then `body_len` raw bytes. Bulk values travel as the
+//! body, so they are written straight from the caller's buffer and read straight into
+//! one allocation of the right size: no per-element encoding, no quadratic copying.
+
+use std::io::{self, IoSlice, Read, Write};
+
+use bytes::Bytes;
+use speedy::{Readable, Writable};
+
+use super::control::Control;
+
+/// Size of the fixed prefix.
+pub const PREFIX_LEN: usize = 12;
+
+/// Limits applied to incoming frames; a frame over them closes the connection.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The largest accepted header.
+    pub max_header: u32,
+    /// The largest accepted body.
+    pub max_body: u64,
+}
+
+/// A frame ready to be written: prefix and header in one buffer, then the body.
+#[derive(Debug)]
+pub struct OutFrame {
+    head: Vec<u8>,
+    body: Bytes,
+    written: usize,
+}
+
+impl OutFrame {
+    /// Encodes `control` and attaches `body`.
+    pub fn new(control: &Control, body: Bytes) -> OutFrame {
+        let header = control
+            .write_to_vec()
+            .expect("encoding a control message into memory cannot fail");
+        let mut head = Vec::with_capacity(PREFIX_LEN + header.len());
+        head.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        head.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        head.extend_from_slice(&header);
+        OutFrame {
+            head,
+            body,
+            written: 0,
+        }
+    }
+
+    fn total(&self) -> usize {
+        self.head.len() + self.body.len()
+    }
+
+    /// Writes as much as the stream takes. `Ok(true)` when the frame is complete;
+    /// `WouldBlock` surfaces as `Ok(false)`.
+    pub fn write_to(&mut self, stream: &mut impl Write) -> io::Result<bool> {
+        while self.written < self.total() {
+            let result = if self.written < self.head.len() {
+                let slices = [
+                    IoSlice::new(&self.head[self.written..]),
+                    IoSlice::new(&self.body),
+                ];
+                stream.write_vectored(&slices)
+            } else {
+                stream.write(&self.body[self.written - self.head.len()..])
+            };
+            match result {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// One decoded incoming frame.
+#[derive(Debug)]
+pub struct InFrame {
+    /// The control header.
+    pub control: Control,
+    /// The body (empty for most control messages).
+    pub body: Bytes,
+}
+
+/// Why a connection's input is unusable.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The peer closed the connection (clean EOF between frames).
+    Closed,
+    /// An I/O error, or EOF in the middle of a frame.
+    Io(io::Error),
+    /// The bytes broke the protocol (too large, undecodable).
+    Protocol(String),
+}
+
+/// Reassembles frames from a non-blocking stream.
+#[derive(Debug)]
+pub struct FrameReader {
+    /// Received bytes live in `buf[start..end]`.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// A large body being read straight into its own allocation, `filled` bytes so far.
+    pending: Option<PendingBody>,
+    limits: Limits,
+}
+
+#[derive(Debug)]
+struct PendingBody {
+    control: Control,
+    body: Vec<u8>,
+    filled: usize,
+}
+
+/// Bodies at least this large are read directly into their final buffer.
+const DIRECT_BODY: usize = 64 * 1024;
+const BUFFER_SIZE: usize = 256 * 1024;
+
+impl FrameReader {
+    /// A reader enforcing `limits`.
+    pub fn new(limits: Limits) -> FrameReader {
+        FrameReader {
+            buf: vec![0; BUFFER_SIZE],
+            start: 0,
+            end: 0,
+            pending: None,
+            limits,
+        }
+    }
+
+    /// Reads what is available and appends complete frames to `out`. Returns
+    /// `Ok(())` when the stream would block; an error when it is closed or broken (frames
+    /// completed before that are still in `out`).
+    pub fn read_from(
+        &mut self,
+        stream: &mut impl Read,
+        out: &mut Vec<InFrame>,
+    ) -> Result<(), ReadError> {
+        loop {
+            self.decode_buffered(out)?;
+            let n = match &mut self.pending {
+                Some(p) => stream
+                    .read(&mut p.body[p.filled..])
+                    .inspect(|&n| p.filled += n),
+                None => {
+                    self.make_room();
+                    stream
+                        .read(&mut self.buf[self.end..])
+                        .inspect(|&n| self.end += n)
+                }
+            };
+            match n {
+                Ok(0) => {
+                    let mid_frame = self.pending.is_some() || self.start < self.end;
+                    return Err(if mid_frame {
+                        ReadError::Io(io::ErrorKind::UnexpectedEof.into())
+                    } else {
+                        ReadError::Closed
+                    });
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.decode_buffered(out)?;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(ReadError::Io(e)),
+            }
+        }
+    }
+
+    /// Decodes every complete frame in the buffer.
+    fn decode_buffered(&mut self, out: &mut Vec<InFrame>) -> Result<(), ReadError> {
+        if let Some(p) = &self.pending {
+            if p.filled < p.body.len() {
+                return Ok(());
+            }
+            let p = self.pending.take().expect("checked above");
+            out.push(InFrame {
+                control: p.control,
+                body: Bytes::from(p.body),
+            });
+        }
+        loop {
+            let avail = &self.buf[self.start..self.end];
+            if avail.len() < PREFIX_LEN {
+                return Ok(());
+            }
+            let header_len = u32::from_le_bytes(avail[0..4].try_into().expect("4 bytes"));
+            let body_len = u64::from_le_bytes(avail[4..12].try_into().expect("8 bytes"));
+            if header_len > self.limits.max_header || body_len > self.limits.max_body {
+                return Err(ReadError::Protocol(format!(
+                    "frame of {header_len} header bytes and {body_len} body bytes exceeds the limit ({} and {})",
+                    self.limits.max_header, self.limits.max_body
+                )));
+            }
+            let header_end = PREFIX_LEN + header_len as usize;
+            if avail.len() < header_end {
+                return Ok(());
+            }
+            let control = Control::read_from_buffer(&avail[PREFIX_LEN..header_end])
+                .map_err(|e| ReadError::Protocol(format!("undecodable message: {e}")))?;
+            let body_len = body_len as usize;
+            let in_buffer = avail.len() - header_end;
+            if in_buffer >= body_len {
+                let body = Bytes::copy_from_slice(&avail[header_end..header_end + body_len]);
+                self.start += header_end + body_len;
+                out.push(InFrame { control, body });
+            } else if body_len >= DIRECT_BODY {
+                // Big body: one zeroed allocation of the final size (fresh pages from the
+                // allocator, so no memset), and the socket reads straight into it.
+                let mut body = vec![0; body_len];
+                body[..in_buffer].copy_from_slice(&avail[header_end..]);
+                self.start = self.end;
+                self.pending = Some(PendingBody {
+                    control,
+                    body,
+                    filled: in_buffer,
+                });
+                return Ok(());
+            } else {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Makes free space at the end of the buffer: slides unread bytes to the front, and
+    /// grows the buffer when one frame's header and small body need more than it holds.
+    fn make_room(&mut self) {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.end < self.buf.len() {
+            return;
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            let grown = self.buf.len() * 2;
+            self.buf.resize(grown, 0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        max_header: 1 << 20,
+        max_body: 1 << 30,
+    };
+
+    /// A stream that hands out at most `step` bytes per read, then WouldBlock once.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        step: usize,
+        block_next: bool,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.block_next {
+                self.block_next = false;
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            self.block_next = true;
+            let n = self.step.min(buf.len()).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn encode(frames: &[(Control, Vec<u8>)]) -> Vec<u8> {
+        let mut wire = Vec::new();
+        for (c, b) in frames {
+            let mut f = OutFrame::new(c, Bytes::from(b.clone()));
+            assert!(f.write_to(&mut wire).unwrap());
+        }
+        wire
+    }
+
+    #[test]
+    fn frames_survive_any_fragmentation() {
+        let big: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+        let frames = vec![
+            (Control::Goodbye, vec![]),
+            (Control::Data(vec![1, 2, 3]), vec![9; 10]),
+            (Control::Data(vec![]), big.clone()),
+            (Control::Goodbye, vec![]),
+        ];
+        let wire = encode(&frames);
+        for step in [1, 7, 4096, 1 << 20] {
+            let mut stream = Trickle {
+                data: wire.clone(),
+                at: 0,
+                step,
+                block_next: false,
+            };
+            let mut reader = FrameReader::new(LIMITS);
+            let mut out = Vec::new();
+            loop {
+                match reader.read_from(&mut stream, &mut out) {
+                    Ok(()) => continue,
+                    Err(ReadError::Closed) => break,
+                    Err(e) => panic!("step {step}: {e:?}"),
+                }
+            }
+            assert_eq!(out.len(), frames.len(), "step {step}");
+            for (got, (control, body)) in out.iter().zip(&frames) {
+                assert_eq!(&got.control, control);
+                assert_eq!(&got.body[..], &body[..]);
+            }
+        }
+    }
+
+    #[test]
+    fn oversized_frames_are_rejected() {
+        let mut wire = Vec::new();
+        wire.extend_from_slice(&4u32.to_le_bytes());
+        wire.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        let mut reader = FrameReader::new(LIMITS);
+        let mut out = Vec::new();
+        let err = reader.read_from(&mut &wire[..], &mut out).unwrap_err();
+        assert!(matches!(err, ReadError::Protocol(_)), "{err:?}");
+    }
+
+    #[test]
+    fn eof_mid_frame_is_an_error_not_a_clean_close() {
+        let wire = encode(&[(Control::Data(vec![5; 40]), vec![1; 100])]);
+        let mut reader = FrameReader::new(LIMITS);
+        let mut out = Vec::new();
+        let err = reader
+            .read_from(&mut &wire[..wire.len() - 1], &mut out)
+            .unwrap_err();
+        assert!(matches!(err, ReadError::Io(_)), "{err:?}");
+    }
+
+    #[test]
+    fn garbage_headers_are_protocol_errors() {
+        let mut wire = Vec::new();
+        wire.extend_from_slice(&3u32.to_le_bytes());
+        wire.extend_from_slice(&0u64.to_le_bytes());
+        wire.extend_from_slice(&[0xff, 0xff, 0xff]);
+        let mut reader = FrameReader::new(LIMITS);
+        let err = reader
+            .read_from(&mut &wire[..], &mut Vec::new())
+            .unwrap_err();
+        assert!(matches!(err, ReadError::Protocol(_)), "{err:?}");
+    }
+}

@@ -1,0 +1,222 @@
+//! The communication layer: rendezvous, then one event-loop thread that owns every socket.
+//!
+//! A rank's network life has three steps:
+//! 1. [`connect`] runs rendezvous (every rank meets rank 0, learns the directory of
+//!    listening addresses and dials its peers, all proving the job's token);
+//! 2. it then starts the network thread, a mio `Poll` loop over the peer links and the
+//!    listener, and returns a [`NetHandle`];
+//! 3. program threads [`NetHandle::send`] opaque messages (a small header plus a bulk
+//!    body) to ranks; the loop hands incoming ones to the upper layer's [`Handler`] on the
+//!    network thread, and [`NetHandle::shutdown`] says goodbye to every peer and closes.
+//!
+//! Bytes on the wire are length-prefixed frames; bodies are written from and read into
+//! single buffers. A frame over the size limit, an unknown message or a wrong token closes
+//! that connection with a logged reason. A peer that disappears without saying goodbye is
+//! reported through [`Handler::on_peer_lost`]. Nothing above this module sees a socket.
+//!
+//! ```
+//! use std::sync::mpsc;
+//! use std::time::Duration;
+//! use eau2::net::{connect, Handler, NetConfig, Outbox};
+//!
+//! struct Echo;
+//! impl Handler for Echo {
+//!     fn on_message(&mut self, from: usize, header: Vec<u8>, body: eau2::Bytes, out: &mut Outbox) {
+//!         out.send(from, header, body); // echo it back
+//!     }
+//!     fn on_peer_lost(&mut self, _rank: usize, _reason: &str) {}
+//! }
+//!
+//! // A job of one rank has no peers: the loop runs, with nothing to talk to.
+//! let cfg = NetConfig::new(0, 1, "127.0.0.1:0", "secret");
+//! let net = connect(&cfg, Box::new(Echo)).unwrap();
+//! net.shutdown().unwrap();
+//! ```
+
+mod control;
+mod event_loop;
+mod frame;
+mod rendezvous;
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+use mio::Waker;
+use parking_lot::Mutex;
+
+use crate::error::{Error, Result};
+use event_loop::{poll_with_waker, Command, EventLoop};
+use frame::Limits;
+
+/// The default largest frame body: values of hundreds of MiB fit.
+pub const DEFAULT_MAX_FRAME: u64 = 2 << 30;
+
+/// Where and how a rank joins its job.
+#[derive(Clone, Debug)]
+pub struct NetConfig {
+    /// This process's rank, `0..size`.
+    pub rank: usize,
+    /// The number of ranks.
+    pub size: usize,
+    /// `host:port` of rank 0's rendezvous listener.
+    pub master: String,
+    /// The job's shared secret; connections that do not present it are refused.
+    pub token: String,
+    /// How long rendezvous may take before failing with the missing ranks named.
+    pub rendezvous_timeout: Duration,
+    /// The largest frame body accepted from a peer.
+    pub max_frame: u64,
+}
+
+impl NetConfig {
+    /// A configuration with the default timeout (30 s) and frame limit.
+    pub fn new(rank: usize, size: usize, master: &str, token: &str) -> NetConfig {
+        NetConfig {
+            rank,
+            size,
+            master: master.to_string(),
+            token: token.to_string(),
+            rendezvous_timeout: Duration::from_secs(30),
+            max_frame: DEFAULT_MAX_FRAME,
+        }
+    }
+}
+
+/// The upper layer's side of the network thread. Its methods run on that thread, so they
+/// must not block: look things up, queue replies, wake waiters, return.
+pub trait Handler: Send + 'static {
+    /// A message from rank `from`: the header bytes it sent and its body.
+    fn on_message(&mut self, from: usize, header: Vec<u8>, body: Bytes, out: &mut Outbox);
+    /// Rank `rank` is gone without saying goodbye (or the network failed).
+    fn on_peer_lost(&mut self, rank: usize, reason: &str);
+}
+
+/// Messages a [`Handler`] queues for sending when it returns.
+#[derive(Default)]
+pub struct Outbox {
+    frames: Vec<(usize, Vec<u8>, Bytes)>,
+}
+
+impl Outbox {
+    /// Queues a message to rank `to`.
+    pub fn send(&mut self, to: usize, header: Vec<u8>, body: Bytes) {
+        self.frames.push((to, header, body));
+    }
+}
+
+/// The program threads' handle on the network thread.
+pub struct NetHandle {
+    rank: usize,
+    size: usize,
+    commands: mpsc::Sender<Command>,
+    waker: Option<Arc<Waker>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Joins the job described by `cfg` and starts the network thread, which hands incoming
+/// messages to `handler`. A job of one rank skips rendezvous.
+pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> {
+    if cfg.size == 0 || cfg.rank >= cfg.size {
+        return Err(Error::Config(format!(
+            "rank {} is not in a job of {} ranks",
+            cfg.rank, cfg.size
+        )));
+    }
+    let (tx, rx) = mpsc::channel();
+    if cfg.size == 1 {
+        // Nobody to talk to: no sockets, no thread. Sends have no valid destination.
+        return Ok(NetHandle {
+            rank: 0,
+            size: 1,
+            commands: tx,
+            waker: None,
+            thread: Mutex::new(None),
+        });
+    }
+    let joined = rendezvous::rendezvous(cfg)?;
+    let (poll, waker) = poll_with_waker().map_err(|e| Error::io("creating the event loop", e))?;
+    let limits = Limits {
+        max_header: 1 << 20,
+        max_body: cfg.max_frame,
+    };
+    let event_loop = EventLoop::new(
+        cfg.rank,
+        cfg.token.clone(),
+        poll,
+        joined.listener,
+        joined.links,
+        limits,
+        rx,
+        handler,
+    )
+    .map_err(|e| Error::io("registering connections with the event loop", e))?;
+    let thread = std::thread::Builder::new()
+        .name(format!("eau2-net-{}", cfg.rank))
+        .spawn(move || event_loop.run())
+        .map_err(|e| Error::io("starting the network thread", e))?;
+    Ok(NetHandle {
+        rank: cfg.rank,
+        size: cfg.size,
+        commands: tx,
+        waker: Some(Arc::new(waker)),
+        thread: Mutex::new(Some(thread)),
+    })
+}
+
+impl NetHandle {
+    /// This rank.
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+
+    /// The number of ranks.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Queues a message to rank `to`. Returns once queued, not once delivered; frames to a
+    /// given rank arrive in the order they were sent.
+    pub fn send(&self, to: usize, header: Vec<u8>, body: Bytes) -> Result<()> {
+        if to >= self.size || to == self.rank {
+            return Err(Error::Config(format!(
+                "rank {} cannot send to rank {to} in a job of {}",
+                self.rank, self.size
+            )));
+        }
+        self.commands
+            .send(Command::Send { to, header, body })
+            .map_err(|_| Error::Shutdown("the network thread has stopped".into()))?;
+        self.wake()
+    }
+
+    fn wake(&self) -> Result<()> {
+        match &self.waker {
+            Some(waker) => waker
+                .wake()
+                .map_err(|e| Error::io("waking the network thread", e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Says goodbye to every peer, flushes what is queued and stops the network thread.
+    /// Call it once every rank is done with this one (after a final barrier). A process
+    /// that fails should exit without calling it: its peers then see the connections drop
+    /// and fail too, instead of waiting for it.
+    pub fn shutdown(&self) -> Result<()> {
+        let Some(thread) = self.thread.lock().take() else {
+            return Ok(());
+        };
+        let (done, finished) = mpsc::channel();
+        if self.commands.send(Command::Shutdown { done }).is_ok() {
+            self.wake()?;
+            // The loop answers once flushed (or after its own flush deadline).
+            let _ = finished.recv_timeout(Duration::from_secs(30));
+        }
+        thread
+            .join()
+            .map_err(|_| Error::Shutdown("the network thread panicked".into()))
+    }
+}

@@ -1,0 +1,161 @@
+//! Helpers for eau2's multi-process tests: where the built binaries are, and running a
+//! job through `eau2-launch` with a deadline so that no test can hang.
+//!
+//! The binaries come from `cargo test --workspace`, which builds every workspace binary
+//! before it runs any test.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The repository's root folder.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository root exists")
+}
+
+/// `../shared` beside the repository, when present (the course material and big files).
+pub fn shared_dir() -> Option<PathBuf> {
+    let dir = repo_root().join("../shared");
+    dir.is_dir().then_some(dir)
+}
+
+/// The folder holding the binaries of the running test's build (target/debug or
+/// target/release).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    // Test executables live in <target>/<profile>/deps/.
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test executables live two levels below the profile folder")
+        .to_path_buf()
+}
+
+/// The path of the workspace binary `name`, which must have been built.
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run the tests with `cargo test --workspace`, which builds every binary",
+        path.display()
+    );
+    path
+}
+
+/// What a finished process printed and how it ended.
+#[derive(Debug)]
+pub struct Finished {
+    /// The exit status.
+    pub status: ExitStatus,
+    /// Everything written to standard output.
+    pub stdout: String,
+    /// Everything written to standard error.
+    pub stderr: String,
+    /// How long it ran.
+    pub elapsed: Duration,
+}
+
+impl Finished {
+    /// Panics with the whole output unless the process succeeded.
+    pub fn assert_success(&self) -> &Self {
+        assert!(
+            self.status.success(),
+            "process failed with {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Standard output lines with the launcher's `[rank] ` prefix removed, in order.
+    pub fn unprefixed_lines(&self) -> Vec<String> {
+        self.stdout
+            .lines()
+            .map(
+                |l| match l.strip_prefix('[').and_then(|r| r.split_once("] ")) {
+                    Some((rank, rest)) if rank.chars().all(|c| c.is_ascii_digit()) => {
+                        rest.to_string()
+                    }
+                    _ => l.to_string(),
+                },
+            )
+            .collect()
+    }
+}
+
+/// Runs `cmd` to completion, killing it and panicking if it outlives `deadline`.
+pub fn run_with_deadline(cmd: &mut Command, deadline: Duration) -> Finished {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = wait_until(&mut child, started + deadline);
+    let stdout = stdout.join().expect("reader thread");
+    let stderr = stderr.join().expect("reader thread");
+    let Some(status) = status else {
+        panic!(
+            "{cmd:?} did not finish within {deadline:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+        );
+    };
+    Finished {
+        status,
+        stdout,
+        stderr,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Waits for `child` until `deadline`; kills it and returns `None` when that passes.
+pub fn wait_until(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for a child") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn drain(stream: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut s) = stream {
+            let _ = s.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// A `Command` running `program` with `args` on `n` ranks through `eau2-launch`.
+pub fn launch_command(n: usize, program: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(bin("eau2-launch"));
+    cmd.arg("-n").arg(n.to_string()).arg(program).args(args);
+    cmd
+}
+
+/// Runs `program args` on `n` ranks through `eau2-launch`, within `deadline`.
+pub fn launch(n: usize, program: &Path, args: &[&str], deadline: Duration) -> Finished {
+    run_with_deadline(&mut launch_command(n, program, args), deadline)
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; the caller binds it soon after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding an ephemeral port on 127.0.0.1")
+}

@@ -238,17 +238,21 @@ fn bench_file(
         path.file_name().unwrap_or_default().to_string_lossy(),
         bytes as f64 / 1e6
     ));
-    let cmd = format!(
-        "cargo bench -p eau2-bench --bench sor -- --mb {} --runs {}",
-        args.mb, args.runs
-    );
+    let cmd = if args.bench {
+        format!(
+            "cargo bench -p eau2-bench --bench sor -- --mb {} --runs {}",
+            args.mb, args.runs
+        )
+    } else {
+        "cargo test -p eau2-bench --bench sor (smoke test)".to_string()
+    };
     report.command(cmd);
     for ((name, _), times) in contenders.iter().zip(samples) {
         let stat = Timing::new(times).throughput(bytes);
-        if *name == memchr_name {
-            report.add(name, "MB/s", stat);
-        } else {
+        if name.starts_with("eau2") {
             report.add_vs(name, "MB/s", stat, &sorer_name);
+        } else {
+            report.add(name, "MB/s", stat);
         }
     }
     report

@@ -97,7 +97,9 @@ fn serve_raw(node: &Node) -> Result<std::thread::JoinHandle<()>> {
     node.kv()
         .put(&Key::new("bench/raw-addr", 1), addr.to_string())?;
     Ok(std::thread::spawn(move || {
-        let Ok((mut stream, _)) = listener.accept() else { return };
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
         let _ = stream.set_nodelay(true);
         let mut reply = Vec::new();
         let mut request = [0u8; 8];
@@ -173,16 +175,31 @@ fn latency(node: &Node, size: usize, ops: usize) -> Result<()> {
             }
         }
         let (r, k) = (raw_lat.summary(), kv_lat.summary());
-        let mut report = Report::new(format!("KV get latency, {size}-byte values, rank 0 -> rank 1"));
+        let mut report = Report::new(format!(
+            "KV get latency, {size}-byte values, rank 0 -> rank 1"
+        ));
         report.command(command_line());
         for (name, s) in [("raw TCP ping-pong", r), ("kv get", k)] {
             report.add(name, "p50 us", Stat::single(s.p50 as f64));
             report.add(name, "p99 us", Stat::single(s.p99 as f64));
             report.add(name, "p99.9 us", Stat::single(s.p999 as f64));
         }
-        report.ratio("kv get p50 / raw p50", "kv get", "raw TCP ping-pong", "p50 us");
-        report.ratio("kv get p99 / raw p99", "kv get", "raw TCP ping-pong", "p99 us");
-        report.note(format!("{} operations of each kind, in alternating blocks of {BLOCK}", r.count));
+        report.ratio(
+            "kv get p50 / raw p50",
+            "kv get",
+            "raw TCP ping-pong",
+            "p50 us",
+        );
+        report.ratio(
+            "kv get p99 / raw p99",
+            "kv get",
+            "raw TCP ping-pong",
+            "p99 us",
+        );
+        report.note(format!(
+            "{} operations of each kind, in alternating blocks of {BLOCK}",
+            r.count
+        ));
         report.print();
     }
     node.barrier()?;
@@ -231,7 +248,9 @@ fn throughput(node: &Node, sizes: &[usize], runs: usize) -> Result<()> {
             report.add(&raw_name, "GB/s", gbps(raw_t));
             report.add_vs(&kv_name, "GB/s", gbps(kv_t), &raw_name);
         }
-        report.note(format!("median of {runs} transfers per size; the kv get includes allocating the value"));
+        report.note(format!(
+            "median of {runs} transfers per size; the kv get includes allocating the value"
+        ));
         report.print();
     }
     node.barrier()?;
@@ -243,8 +262,10 @@ fn pipelined(node: &Node, threads: usize, ops: usize, size: usize) -> Result<()>
     let (rank, size_n) = (node.rank(), node.size());
     const KEYS: usize = 64;
     for i in 0..KEYS {
-        node.kv()
-            .put(&Key::new(format!("bench/p{i}"), rank), Bytes::from(vec![1u8; size]))?;
+        node.kv().put(
+            &Key::new(format!("bench/p{i}"), rank),
+            Bytes::from(vec![1u8; size]),
+        )?;
     }
     node.kv().set_cache_budget(0);
     node.barrier()?;
@@ -256,15 +277,17 @@ fn pipelined(node: &Node, threads: usize, ops: usize, size: usize) -> Result<()>
                     for j in 0..ops {
                         // Any rank but this one, round robin.
                         let home = (rank + 1 + (t + j) % (size_n - 1)) % size_n;
-                        node.kv().get(&Key::new(format!("bench/p{}", (t * 31 + j) % KEYS), home))?;
+                        node.kv()
+                            .get(&Key::new(format!("bench/p{}", (t * 31 + j) % KEYS), home))?;
                     }
                     Ok(())
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .try_for_each(|w| w.join().map_err(|_| Error::App("a worker panicked".into()))?)
+        workers.into_iter().try_for_each(|w| {
+            w.join()
+                .map_err(|_| Error::App("a worker panicked".into()))?
+        })
     })?;
     let elapsed = started.elapsed().as_secs_f64();
     let slowest = node.all_reduce(elapsed, f64::max)?;
@@ -275,8 +298,16 @@ fn pipelined(node: &Node, threads: usize, ops: usize, size: usize) -> Result<()>
             "Pipelined gets, {size_n} ranks x {threads} threads, {size}-byte values"
         ));
         report.command(command_line());
-        report.add("gets per second (all ranks)", "ops/s", Stat::single(total / slowest));
-        report.add("gets per second per rank", "ops/s", Stat::single(total / slowest / size_n as f64));
+        report.add(
+            "gets per second (all ranks)",
+            "ops/s",
+            Stat::single(total / slowest),
+        );
+        report.add(
+            "gets per second per rank",
+            "ops/s",
+            Stat::single(total / slowest / size_n as f64),
+        );
         report.note(format!("{total} gets in {slowest:.3} s (slowest rank)"));
         report.print();
     }

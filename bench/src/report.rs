@@ -219,6 +219,15 @@ pub fn machine() -> String {
     )
 }
 
+/// The 1, 5 and 15 minute load averages (from `/proc/loadavg`), for a report's notes: on
+/// a shared machine they say how much of it a benchmark really had. `None` where the
+/// system does not publish them.
+pub fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let fields: Vec<&str> = text.split_whitespace().take(3).collect();
+    (fields.len() == 3).then(|| fields.join(" "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,21 +1,27 @@
 //! The network thread: one mio `Poll` over the listener, the waker and every peer link.
 //!
-//! It never blocks and never runs user code. Program threads hand it [`Command`]s through
-//! a channel and wake it with a `mio::Waker`; incoming data frames go to the upper layer's
-//! [`Handler`], which may queue replies through an [`Outbox`].
+//! It never blocks and never runs user code. It reads every socket; incoming data frames
+//! go to the upper layer's [`Handler`], which may answer through an [`Outbox`]. Writing is
+//! shared: any thread writes a frame to an idle connection itself (see [`Link`]), and the
+//! loop finishes the frames that had to wait when their socket turns writable. Program
+//! threads reach the loop itself only to shut it down, through a channel and a
+//! `mio::Waker`.
 
-use std::collections::VecDeque;
 use std::io;
 use std::net::TcpListener as StdListener;
+use std::os::fd::AsRawFd;
 use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mio::net::{TcpListener, TcpStream};
+use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::control::Control;
 use super::frame::{FrameReader, InFrame, Limits, OutFrame, ReadError};
+use super::link::Link;
 use super::rendezvous::{log, HELLO_LIMITS};
 use super::{Handler, Outbox};
 
@@ -28,12 +34,6 @@ const FLUSH_DEADLINE: Duration = Duration::from_secs(10);
 
 /// What program threads ask of the network thread.
 pub(crate) enum Command {
-    /// Queue a data frame to a rank.
-    Send {
-        to: usize,
-        header: Vec<u8>,
-        body: Bytes,
-    },
     /// Say goodbye to every peer, flush, close, and report on the channel.
     Shutdown { done: Sender<()> },
 }
@@ -47,10 +47,11 @@ enum Peer {
 }
 
 struct Conn {
-    stream: TcpStream,
+    stream: Arc<TcpStream>,
     peer: Peer,
     reader: FrameReader,
-    queue: VecDeque<OutFrame>,
+    /// The writing side, for ranks (strangers are never written to).
+    link: Option<Arc<Link>>,
     said_goodbye: bool,
 }
 
@@ -68,8 +69,9 @@ pub(crate) struct EventLoop {
 }
 
 impl EventLoop {
-    /// Registers the rendezvous connections with a fresh poll. The waker must have been
-    /// created on `poll`'s registry with token [`WAKER`].
+    /// Registers the rendezvous connections with a fresh poll, and returns the loop with
+    /// the link to each rank (`None` at our own index). The waker must have been created
+    /// on `poll`'s registry with token [`WAKER`].
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         rank: usize,
@@ -80,13 +82,14 @@ impl EventLoop {
         limits: Limits,
         commands: Receiver<Command>,
         handler: Box<dyn Handler>,
-    ) -> io::Result<EventLoop> {
+    ) -> io::Result<(EventLoop, Vec<Option<Arc<Link>>>)> {
         listener.set_nonblocking(true)?;
         let mut listener = TcpListener::from_std(listener);
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let mut conns = Vec::new();
         let mut by_rank = vec![None; links.len()];
+        let mut shared = vec![None; links.len()];
         for (peer, link) in links.into_iter().enumerate() {
             let Some(link) = link else { continue };
             link.set_nonblocking(true)?;
@@ -98,16 +101,19 @@ impl EventLoop {
                 Token(FIRST_CONN + index),
                 Interest::READABLE | Interest::WRITABLE,
             )?;
+            let stream = Arc::new(stream);
+            let link = Arc::new(Link::new(Arc::clone(&stream)));
+            shared[peer] = Some(Arc::clone(&link));
             conns.push(Some(Conn {
                 stream,
                 peer: Peer::Rank(peer),
                 reader: FrameReader::new(limits),
-                queue: VecDeque::new(),
+                link: Some(link),
                 said_goodbye: false,
             }));
             by_rank[peer] = Some(index);
         }
-        Ok(EventLoop {
+        let event_loop = EventLoop {
             rank,
             token,
             poll,
@@ -117,7 +123,8 @@ impl EventLoop {
             commands,
             handler,
             shutting_down: None,
-        })
+        };
+        Ok((event_loop, shared))
     }
 
     /// Runs until shutdown completes or the poll itself fails.
@@ -139,7 +146,9 @@ impl EventLoop {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept_strangers(),
-                    WAKER => {}
+                    // A sender found its socket full: make sure its queue gets flushed even
+                    // if the socket's writable edge came and went before the frame was queued.
+                    WAKER => (0..self.conns.len()).for_each(|i| self.flush(i)),
                     Token(t) => {
                         let index = t - FIRST_CONN;
                         if event.is_readable() || event.is_read_closed() || event.is_error() {
@@ -155,9 +164,17 @@ impl EventLoop {
             // drain them on every turn; the channel is cheap to poll.
             self.drain_commands();
             if let Some((_, started)) = &self.shutting_down {
-                let flushed = self.conns.iter().flatten().all(|c| c.queue.is_empty());
+                let flushed = self
+                    .conns
+                    .iter()
+                    .flatten()
+                    .all(|c| c.link.as_ref().is_none_or(|l| l.is_idle()));
                 if flushed || started.elapsed() > FLUSH_DEADLINE {
                     let (done, _) = self.shutting_down.take().expect("checked above");
+                    // Peers' goodbyes may still be in flight; leaving is not losing them.
+                    for index in 0..self.conns.len() {
+                        self.disconnect(index);
+                    }
                     let _ = done.send(());
                     return;
                 }
@@ -168,9 +185,6 @@ impl EventLoop {
     fn drain_commands(&mut self) {
         while let Ok(command) = self.commands.try_recv() {
             match command {
-                Command::Send { to, header, body } => {
-                    self.queue(to, OutFrame::new(&Control::Data(header), body))
-                }
                 Command::Shutdown { done } => {
                     for rank in 0..self.by_rank.len() {
                         self.queue(rank, OutFrame::new(&Control::Goodbye, Bytes::new()));
@@ -181,36 +195,31 @@ impl EventLoop {
         }
     }
 
-    /// Queues a frame to `rank` and starts writing it. Frames to ranks that are gone are
-    /// dropped: the handler has already been told the rank is lost.
+    /// Sends a frame to `rank`. Frames to ranks that are gone are dropped: the handler
+    /// has already been told the rank is lost.
     fn queue(&mut self, rank: usize, frame: OutFrame) {
         let Some(Some(index)) = self.by_rank.get(rank).copied() else {
             return;
         };
-        if let Some(conn) = &mut self.conns[index] {
-            conn.queue.push_back(frame);
-            if conn.queue.len() == 1 {
-                self.flush(index);
-            }
+        if let Some(Conn {
+            link: Some(link), ..
+        }) = &self.conns[index]
+        {
+            link.send(frame);
         }
     }
 
+    /// Writes what waits in a connection's queue, now that its socket takes more.
     fn flush(&mut self, index: usize) {
-        let Some(conn) = self.conns[index].as_mut() else {
+        let Some(Conn {
+            link: Some(link), ..
+        }) = &self.conns[index]
+        else {
             return;
         };
-        while let Some(front) = conn.queue.front_mut() {
-            match front.write_to(&mut conn.stream) {
-                Ok(true) => {
-                    conn.queue.pop_front();
-                }
-                Ok(false) => return,
-                Err(e) => {
-                    let reason = format!("write failed: {e}");
-                    self.close(index, &reason);
-                    return;
-                }
-            }
+        if let Err(e) = link.flush() {
+            let reason = format!("write failed: {e}");
+            self.close(index, &reason);
         }
     }
 
@@ -220,7 +229,7 @@ impl EventLoop {
             let Some(conn) = self.conns[index].as_mut() else {
                 return;
             };
-            conn.reader.read_from(&mut conn.stream, &mut frames)
+            conn.reader.read_from(&mut &*conn.stream, &mut frames)
         };
         for frame in frames {
             if self.conns[index].is_none() {
@@ -297,10 +306,10 @@ impl EventLoop {
                         continue;
                     }
                     self.conns[index] = Some(Conn {
-                        stream,
+                        stream: Arc::new(stream),
                         peer: Peer::Stranger,
                         reader: FrameReader::new(HELLO_LIMITS),
-                        queue: VecDeque::new(),
+                        link: None,
                         said_goodbye: false,
                     });
                 }
@@ -341,16 +350,32 @@ impl EventLoop {
     /// Drops a connection. Losing a rank that did not say goodbye is a failure the upper
     /// layer must hear about; losing a stranger is not.
     fn close(&mut self, index: usize, reason: &str) {
-        let Some(mut conn) = self.conns[index].take() else {
+        let Some(conn) = self.disconnect(index) else {
             return;
         };
-        let _ = self.poll.registry().deregister(&mut conn.stream);
         if let Peer::Rank(rank) = conn.peer {
-            self.by_rank[rank] = None;
             if !conn.said_goodbye {
                 self.handler.on_peer_lost(rank, reason);
             }
         }
+    }
+
+    /// Removes a connection from the loop and closes it, reporting nothing.
+    fn disconnect(&mut self, index: usize) -> Option<Conn> {
+        let conn = self.conns[index].take()?;
+        // The stream may be shared with a link that other threads hold, so it is
+        // deregistered by descriptor and shut down explicitly: dropping our handle alone
+        // would not close it.
+        let fd = conn.stream.as_raw_fd();
+        let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
+        let _ = conn.stream.shutdown(std::net::Shutdown::Both);
+        if let Some(link) = &conn.link {
+            link.close();
+        }
+        if let Peer::Rank(rank) = conn.peer {
+            self.by_rank[rank] = None;
+        }
+        Some(conn)
     }
 
     fn fail_everyone(&mut self, reason: &str) {

@@ -55,6 +55,21 @@ fn every_collective_for_any_size() {
 }
 
 #[test]
+fn distributed_frames_for_any_size() {
+    let dir = std::env::temp_dir().join(format!("eau2-frames-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sor = dir.join("rows.sor");
+    let text: String = (0..30_000)
+        .map(|i| format!("<{i}> <\"w{i}\"> <{}>\n", i as f32 * 0.5))
+        .collect();
+    std::fs::write(&sor, text).unwrap();
+    for n in [1, 2, 3, 4] {
+        check(n, &["frames", sor.to_str().unwrap()]);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_rank_that_panics_fails_the_job_quickly_and_is_named() {
     let out = launch(4, &bin("cluster-check"), &["panic", "2"], DEADLINE);
     assert!(!out.status.success(), "job succeeded:\n{}", out.stderr);

@@ -96,12 +96,12 @@ impl<'n> DistFrame<'n> {
     }
 
     /// Keeps the decoded chunks of `frame`, whose chunk `i` is this frame's chunk
-    /// `first + i`.
-    fn keep_built(mut self, frame: &DataFrame, first: usize) -> DistFrame<'n> {
+    /// `global[i]`, when they are homed here.
+    fn keep_built(mut self, frame: &DataFrame, global: &[usize]) -> DistFrame<'n> {
         let me = self.node.rank() as u32;
-        for i in 0..frame.chunk_count() {
-            if self.desc.chunks[first + i].home == me {
-                self.built.insert(first + i, frame.row_chunk(i));
+        for (i, &g) in global.iter().enumerate() {
+            if self.desc.chunks[g].home == me {
+                self.built.insert(g, frame.row_chunk(i));
             }
         }
         self
@@ -132,7 +132,8 @@ impl<'n> DistFrame<'n> {
                 .put(&desc.chunk_key(key, c, i), frame.chunk(c, i).to_bytes())
         })?;
         node.kv().put(key, desc.encode())?;
-        Ok(DistFrame::new(node, key, desc).keep_built(frame, 0))
+        let all: Vec<usize> = (0..frame.chunk_count()).collect();
+        Ok(DistFrame::new(node, key, desc).keep_built(frame, &all))
     }
 
     /// A one-column frame of `values`, published under `key`.
@@ -175,13 +176,27 @@ impl<'n> DistFrame<'n> {
     /// the frame's rows are rank 0's, then rank 1's, and so on. Every rank must call it
     /// with the same key and frames of the same column types; each gets the handle.
     pub fn from_local_parts(node: &'n Node, key: &Key, local: &DataFrame) -> Result<DistFrame<'n>> {
-        let rows: Vec<u64> = (0..local.chunk_count())
+        let order = vec![node.rank() as u64; local.chunk_count()];
+        DistFrame::assemble(node, key, local, &order)
+    }
+
+    /// Collective: stores every rank's `local` chunks at that rank as one frame, whose
+    /// chunks are ordered by `order[i]` (one entry per local chunk), then by rank, then by
+    /// local position. Every rank computes the same layout from the gathered orders.
+    fn assemble(
+        node: &'n Node,
+        key: &Key,
+        local: &DataFrame,
+        order: &[u64],
+    ) -> Result<DistFrame<'n>> {
+        let rows: Vec<(u64, u64)> = (0..local.chunk_count())
             .map(|i| {
                 let r = local.chunk_rows(i);
-                r.end - r.start
+                (order[i], r.end - r.start)
             })
             .collect();
-        let parts: Vec<(Schema, Vec<u64>)> = node.all_gather(&(local.schema().clone(), rows))?;
+        let parts: Vec<(Schema, Vec<(u64, u64)>)> =
+            node.all_gather(&(local.schema().clone(), rows))?;
         let schema = parts[0].0.clone();
         if let Some(r) = parts.iter().position(|(s, _)| s.types() != schema.types()) {
             return Err(Error::Schema(format!(
@@ -190,25 +205,39 @@ impl<'n> DistFrame<'n> {
                 schema.codes()
             )));
         }
-        let first_chunk: usize = parts[..node.rank()].iter().map(|(_, r)| r.len()).sum();
-        let layout = parts
+        // (order, rank, local index, rows) of every chunk of the job, in frame order.
+        let mut all: Vec<(u64, usize, usize, u64)> = parts
             .iter()
             .enumerate()
-            .flat_map(|(rank, (_, rows))| rows.iter().map(move |&n| (n, rank)));
-        let desc = Descriptor::new(schema, layout);
+            .flat_map(|(rank, (_, chunks))| {
+                chunks
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, &(o, n))| (o, rank, i, n))
+            })
+            .collect();
+        all.sort_unstable();
+        let desc = Descriptor::new(schema, all.iter().map(|&(_, rank, _, n)| (n, rank)));
+        // Where each of this rank's chunks sits in the frame.
+        let mut global = vec![0; local.chunk_count()];
+        for (g, &(_, rank, i, _)) in all.iter().enumerate() {
+            if rank == node.rank() {
+                global[i] = g;
+            }
+        }
         let cells: Vec<(usize, usize)> = (0..local.chunk_count())
             .flat_map(|i| (0..local.ncols()).map(move |c| (c, i)))
             .collect();
         cells.par_iter().try_for_each(|&(c, i)| {
             node.kv().put(
-                &desc.chunk_key(key, c, first_chunk + i),
+                &desc.chunk_key(key, c, global[i]),
                 local.chunk(c, i).to_bytes(),
             )
         })?;
         if node.rank() == 0 {
             node.kv().put(key, desc.encode())?;
         }
-        Ok(DistFrame::new(node, key, desc).keep_built(local, first_chunk))
+        Ok(DistFrame::new(node, key, desc).keep_built(local, &global))
     }
 
     /// Collective: every rank parses its own piece of the SoR file at `path` (rank `r` of
@@ -445,8 +474,8 @@ impl<'n> DistFrame<'n> {
         key: &Key,
         rower: &R,
     ) -> Result<DistFrame<'n>> {
-        let parts: Vec<DataFrame> = self
-            .local_chunks()
+        let local = self.local_chunks();
+        let parts: Vec<DataFrame> = local
             .par_iter()
             .map(|&i| {
                 let chunks = self.row_chunk(i)?;
@@ -463,12 +492,19 @@ impl<'n> DistFrame<'n> {
                 Ok(out.finish())
             })
             .collect::<Result<_>>()?;
-        let local = if parts.is_empty() {
+        // Each kept piece stays where its source chunk lives and takes its place in the
+        // frame's order.
+        let order: Vec<u64> = local
+            .iter()
+            .zip(&parts)
+            .flat_map(|(&i, part)| std::iter::repeat_n(i as u64, part.chunk_count()))
+            .collect();
+        let kept = if parts.is_empty() {
             DataFrame::empty(self.schema().clone())
         } else {
             DataFrame::concat(parts)?
         };
-        DistFrame::from_local_parts(self.node, key, &local)
+        DistFrame::assemble(self.node, key, &kept, &order)
     }
 
     /// The whole frame, fetched to this rank.

@@ -6,14 +6,17 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use eau2::dist::DistFrame;
+use eau2::frame::{DataFrame, Row, RowWriter, Rower, Schema, Writer};
 use eau2::kv::Key;
+use eau2::sor::SorReader;
 use eau2::{Bytes, Error, Node, Result};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(scenario) = args.first().cloned() else {
         eprintln!(
-            "usage: cluster-check kv|wait|big MIB|concurrent|collectives|panic RANK|strangers READY_FILE GO_FILE"
+            "usage: cluster-check kv|wait|big MIB|concurrent|collectives|panic RANK|frames SOR_FILE|strangers READY_FILE GO_FILE"
         );
         return ExitCode::from(2);
     };
@@ -25,6 +28,7 @@ fn main() -> ExitCode {
             "concurrent" => concurrent(node)?,
             "collectives" => collectives(node)?,
             "panic" => panic_at(node, arg(&args, 1)?)?,
+            "frames" => frames(node, &path_arg(&args, 1)?)?,
             "strangers" => strangers(node, &path_arg(&args, 1)?, &path_arg(&args, 2)?)?,
             other => return Err(Error::Config(format!("unknown scenario {other:?}"))),
         }
@@ -255,6 +259,171 @@ fn collectives(node: &Node) -> Result<()> {
     for _ in 0..20 {
         node.barrier()?;
     }
+    Ok(())
+}
+
+/// Sums column 0 (INT) and records which rows it saw, in order.
+#[derive(Clone, Default)]
+struct SumRows {
+    sum: i64,
+    rows: Vec<u64>,
+}
+
+impl Rower for SumRows {
+    fn accept(&mut self, row: &Row<'_>) -> bool {
+        self.sum += i64::from(row.get_int(0).unwrap_or(0));
+        self.rows.push(row.index());
+        row.get_int(0).is_some_and(|v| v % 2 == 0)
+    }
+    fn join(&mut self, other: Self) {
+        self.sum += other.sum;
+        self.rows.extend(other.rows);
+    }
+}
+
+/// Fills `n` rows of (INT i, STRING "s{i}").
+struct Rows {
+    next: i32,
+    n: i32,
+}
+
+impl Writer for Rows {
+    fn visit(&mut self, row: &mut RowWriter<'_>) {
+        let _ = row.set_int(0, self.next);
+        let _ = row.set_str(1, format!("s{}", self.next));
+        self.next += 1;
+    }
+    fn done(&self) -> bool {
+        self.next == self.n
+    }
+}
+
+/// Distributed frames: built by one rank and read by all; built collectively from a SoR
+/// file `sor` of rows `<i> <"w{i}"> <i*0.5>`; mapped, filtered and read by (column, row).
+fn frames(node: &Node, sor: &Path) -> Result<()> {
+    let (rank, size) = (node.rank(), node.size());
+    // Each builder on a different rank; every rank reads every frame.
+    let values: Vec<Option<i32>> = (0..200_000).map(|i| (i % 7 != 3).then_some(i)).collect();
+    if rank == 0 {
+        DistFrame::publish(
+            node,
+            &Key::new("array", 0),
+            &DataFrame::from_array_chunked(&values, 1000),
+        )?;
+    }
+    if rank == 1 % size {
+        DistFrame::from_scalar(node, &Key::new("scalar", size - 1), 2.5f32)?;
+    }
+    if rank == 2 % size {
+        DistFrame::from_writer(
+            node,
+            &Key::new("written", 0),
+            Schema::from_codes("IS")?,
+            &mut Rows { next: 0, n: 5000 },
+        )?;
+    }
+    let array = DistFrame::get(node, &Key::new("array", 0))?;
+    check(
+        array.nrows() == 200_000 && array.chunk_count() == 200,
+        || "array layout".into(),
+    )?;
+    for row in [0u64, 3, 999, 1000, 123_456, 199_999] {
+        let got = array.get_int(0, row)?;
+        check(got == values[row as usize], || {
+            format!("array row {row}: {got:?}")
+        })?;
+    }
+    check(
+        array.get_float(0, 0).is_err() && array.get_int(0, 200_000).is_err(),
+        || "bad access accepted".into(),
+    )?;
+    let scalar = DistFrame::get(node, &Key::new("scalar", size - 1))?;
+    check(scalar.get_float(0, 0)? == Some(2.5), || "scalar".into())?;
+    let written = DistFrame::get(node, &Key::new("written", 0))?;
+    check(
+        written.get_str(1, 4321)?.as_deref() == Some(&b"s4321"[..]),
+        || "writer frame".into(),
+    )?;
+
+    // map: every row, in order, on this rank.
+    let expected: i64 = values.iter().flatten().map(|&v| i64::from(v)).sum();
+    let mut all = SumRows::default();
+    array.map(&mut all)?;
+    check(
+        all.sum == expected && all.rows == (0..200_000).collect::<Vec<_>>(),
+        || "map".into(),
+    )?;
+    // local_map: only this rank's rows; together, every row once.
+    let mut mine = SumRows::default();
+    array.local_map(&mut mine)?;
+    check(mine.rows.windows(2).all(|w| w[0] < w[1]), || {
+        "local_map order".into()
+    })?;
+    let total = node.all_reduce((mine.sum, mine.rows.len() as u64), |a, b| {
+        (a.0 + b.0, a.1 + b.1)
+    })?;
+    check(total == (expected, 200_000), || {
+        format!("local_map totals {total:?}")
+    })?;
+    // filter (collective): the even values, in order.
+    let evens = array.filter(&Key::new("evens", 0), &SumRows::default())?;
+    let want: Vec<i32> = values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v % 2 == 0)
+        .collect();
+    check(evens.nrows() == want.len() as u64, || {
+        format!("filter kept {}", evens.nrows())
+    })?;
+    for (i, &v) in want.iter().enumerate().step_by(997) {
+        let got = evens.get_int(0, i as u64)?;
+        check(got == Some(v), || {
+            format!("filtered row {i}: {got:?}, expected {v}")
+        })?;
+    }
+
+    // Collective SoR load, whole and projected; every rank keeps its own rows.
+    let (loaded, deviations) =
+        DistFrame::load_sor(node, &Key::new("sor", 0), sor, &SorReader::new())?;
+    let n = loaded.nrows();
+    check(
+        deviations.rows == 0 && loaded.schema().codes() == "ISF",
+        || "sor schema".into(),
+    )?;
+    for row in [0, n / 2, n - 1] {
+        let i = row as i32;
+        check(loaded.get_int(0, row)? == Some(i), || {
+            format!("sor row {row}")
+        })?;
+        check(
+            loaded.get_str(1, row)? == Some(format!("w{i}").into_bytes()),
+            || format!("sor row {row} str"),
+        )?;
+        check(loaded.get_float(2, row)? == Some(i as f32 * 0.5), || {
+            format!("sor row {row} float")
+        })?;
+    }
+    let homes: Vec<usize> = loaded.local_chunks();
+    check(
+        homes
+            .iter()
+            .all(|&c| loaded.descriptor().chunks[c].home as usize == rank),
+        || "homes".into(),
+    )?;
+    let (names, _) = DistFrame::load_sor(
+        node,
+        &Key::new("sor-names", 0),
+        sor,
+        &SorReader::new().columns(&[1]),
+    )?;
+    check(names.ncols() == 1 && names.nrows() == n, || {
+        "projection".into()
+    })?;
+    check(
+        names.get_str(0, n - 1)? == Some(format!("w{}", n - 1).into_bytes()),
+        || "projected value".into(),
+    )?;
     Ok(())
 }
 

@@ -124,6 +124,44 @@ fn a_worker_without_its_master_fails_rendezvous() {
     );
 }
 
+#[test]
+fn other_launchers_variables_start_a_job_without_eau2_launch() {
+    for (rank_var, size_var) in [
+        ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"),
+        ("PMI_RANK", "PMI_SIZE"),
+        ("SLURM_PROCID", "SLURM_NTASKS"),
+    ] {
+        let master = format!("127.0.0.1:{}", free_port());
+        let deadline = Instant::now() + DEADLINE;
+        let mut ranks: Vec<_> = (0..3)
+            .map(|rank| {
+                Command::new(bin("cluster-check"))
+                    .arg("collectives")
+                    .env(rank_var, rank.to_string())
+                    .env(size_var, "3")
+                    .env("EAU2_MASTER", &master)
+                    .env_remove("EAU2_RANK")
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("starting a rank")
+            })
+            .collect();
+        for (rank, child) in ranks.iter_mut().enumerate() {
+            let status = eau2_testkit::wait_until(child, deadline)
+                .unwrap_or_else(|| panic!("rank {rank} under {rank_var} did not finish"));
+            assert!(status.success(), "rank {rank} under {rank_var}: {status}");
+        }
+        let mut out = String::new();
+        ranks[0]
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out.trim(), "collectives ok", "under {rank_var}");
+    }
+}
+
 /// Encodes a frame the way the runtime does: prefix, then a speedy header.
 fn frame(header: &[u8], body_len: u64) -> Vec<u8> {
     let mut f = Vec::new();

@@ -54,6 +54,7 @@
 //! # Ok::<(), eau2::Error>(())
 //! ```
 
+mod fast;
 mod field;
 mod infer;
 mod literal;
@@ -335,6 +336,7 @@ impl SorReader {
             build: &build,
             chunk_len: self.chunk_len,
             strict: self.strict,
+            fast: true,
         };
         let pieces = if self.parallel {
             let parts = 4 * rayon::current_num_threads();

@@ -134,11 +134,9 @@ pub(crate) fn parse_line(
     let mut cursor = Cursor { bytes, pos: start };
     let mut filled = 0;
     for stage in stages.iter_mut() {
-        cursor.skip_space();
-        if cursor.peek() != Some(b'<') {
+        if !cursor.open() {
             break;
         }
-        cursor.pos += 1;
         cursor.field(stage, row)?;
         filled += 1;
     }
@@ -196,6 +194,22 @@ impl Cursor<'_> {
         }
     }
 
+    /// The `<` opening the next field, after optional white space; false (with only
+    /// white space skipped) when the line has no next field.
+    #[inline]
+    fn open(&mut self) -> bool {
+        // Fields are nearly always one space apart, or none (the line's first field).
+        match self.peek() {
+            Some(b'<') => self.pos += 1,
+            Some(b' ') if self.bytes.get(self.pos + 1) == Some(&b'<') => self.pos += 2,
+            _ => {
+                self.skip_space();
+                return self.eat(b'<');
+            }
+        }
+        true
+    }
+
     /// The `>` closing a field, after optional white space.
     #[inline]
     fn close(&mut self) -> Option<()> {
@@ -206,6 +220,18 @@ impl Cursor<'_> {
     /// One field, just after its `<`, staged as row `row` of its column's `stage`.
     #[inline]
     fn field(&mut self, stage: &mut Stage, row: usize) -> Option<()> {
+        // Most fields are written tightly, with no white space inside the brackets;
+        // those are read a word at a time. The rest take the byte-wise reading below.
+        let tight = match &mut stage.values {
+            Values::Bool(bits) => self.tight_bool().map(|v| *bits |= u64::from(v) << row),
+            Values::Int(v) => self.tight_int().map(|x| v[row] = x),
+            Values::Float(v) => self.tight_float().map(|x| v[row] = x),
+            Values::Str(_) => None,
+        };
+        if tight.is_some() {
+            stage.valid |= 1 << row;
+            return Some(());
+        }
         self.skip_space();
         if self.eat(b'>') {
             stage.set_missing(row);
@@ -219,6 +245,76 @@ impl Cursor<'_> {
         }
         stage.valid |= 1 << row;
         Some(())
+    }
+
+    /// `0>` or `1>` right after the `<`: the BOOL, with the cursor past the `>`. `None`,
+    /// the cursor unmoved, for anything else.
+    #[inline]
+    fn tight_bool(&mut self) -> Option<bool> {
+        let value = match self.bytes.get(self.pos..self.pos + 2)? {
+            b"0>" => false,
+            b"1>" => true,
+            _ => return None,
+        };
+        self.pos += 2;
+        Some(value)
+    }
+
+    /// An optional sign, 1 to 10 digits and `>` right after the `<`: the INT, with the
+    /// cursor past the `>`. `None`, the cursor unmoved, for anything else, and for
+    /// values that do not fit an `i32` (the byte-wise reading then decides).
+    #[inline]
+    fn tight_int(&mut self) -> Option<i32> {
+        let first = self.peek()?;
+        let negative = first == b'-';
+        let start = self.pos + usize::from(negative || first == b'+');
+        let (magnitude, end) = tight_digits(self.bytes, start)?;
+        if self.bytes.get(end) != Some(&b'>') {
+            return None;
+        }
+        let magnitude = magnitude as i64;
+        let value = i32::try_from(if negative { -magnitude } else { magnitude }).ok()?;
+        self.pos = end + 1;
+        Some(value)
+    }
+
+    /// An optional sign, digits, optionally `.` and more digits (at least one digit in
+    /// all, at most 7 before and 7 after the point), and `>` right after the `<`: the
+    /// FLOAT, when [`exact_f32`] rounds it, with the cursor past the `>`. `None`, the
+    /// cursor unmoved, for anything else (exponents included).
+    #[inline]
+    fn tight_float(&mut self) -> Option<f32> {
+        let first = self.peek()?;
+        let negative = first == b'-';
+        let start = self.pos + usize::from(negative || first == b'+');
+        let int_word = word_at(self.bytes, start)?;
+        let int_digits = leading_digits(int_word);
+        let mut mantissa = some_digits_value(int_word, int_digits);
+        let mut frac_digits = 0;
+        let mut end = start + int_digits;
+        if int_digits == 8 {
+            return None;
+        }
+        match (int_word >> (8 * int_digits)) as u8 {
+            b'>' => {}
+            b'.' => {
+                let frac_word = word_at(self.bytes, end + 1)?;
+                frac_digits = leading_digits(frac_word);
+                if frac_digits == 8 || (frac_word >> (8 * frac_digits)) as u8 != b'>' {
+                    return None;
+                }
+                mantissa =
+                    mantissa * POW10[frac_digits] + some_digits_value(frac_word, frac_digits);
+                end += 1 + frac_digits;
+            }
+            _ => return None,
+        }
+        if int_digits + frac_digits == 0 {
+            return None;
+        }
+        let magnitude = exact_f32(mantissa, -(frac_digits as i32))?;
+        self.pos = end + 1;
+        Some(if negative { -magnitude } else { magnitude })
     }
 
     /// `0` or `1`, and the closing `>`. Other BOOL spellings (`001`) are left to the
@@ -316,7 +412,7 @@ impl Cursor<'_> {
         if self.eat(b'.') {
             let (frac, n) = self.digits(19 - int_digits);
             frac_digits = n;
-            mantissa = mantissa * 10u64.pow(n as u32) + frac;
+            mantissa = mantissa * POW10[n] + frac;
         }
         if int_digits + frac_digits == 0 {
             return None;
@@ -361,20 +457,29 @@ impl Cursor<'_> {
         // A bare word: any bytes but white space, `<` and `>`, up to the `>` (white space
         // may come only just before it).
         let start = self.pos;
-        while let Some(b) = self.peek() {
-            match b {
-                b'>' | b' ' | b'\t' => {
-                    let end = self.pos;
-                    self.close()?;
-                    return Some((start, end));
-                }
-                b'<' | b'\n' => return None,
-                _ => self.pos += 1,
+        self.pos += find_word_end(&self.bytes[start..])?;
+        match self.peek()? {
+            b'>' | b' ' | b'\t' => {
+                let end = self.pos;
+                self.close()?;
+                Some((start, end))
             }
+            // `<` or `\n`.
+            _ => None,
         }
-        None
     }
 }
+
+/// The powers of ten that fit a u64 (a table: `u64::pow` is a loop).
+const POW10: [u64; 20] = {
+    let mut table = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
 
 /// Powers of ten that f64 represents exactly (5^22 < 2^53).
 const EXACT_POW10: [f64; 23] = [
@@ -409,6 +514,75 @@ pub(crate) fn exact_f32(mantissa: u64, exponent: i32) -> Option<f32> {
         return None;
     }
     Some(d as f32)
+}
+
+/// The eight bytes of `bytes` from `at` as a little-endian word, when there are eight.
+#[inline]
+fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
+    let bytes = bytes.get(at..at + 8)?;
+    Some(u64::from_le_bytes(bytes.try_into().ok()?))
+}
+
+/// The value of the run of 1 to 10 digits at `bytes[start..]`, and where the run ends;
+/// `None` when there is no digit there, or more than 10, or too few bytes left to read
+/// them a word at a time.
+#[inline]
+fn tight_digits(bytes: &[u8], start: usize) -> Option<(u64, usize)> {
+    let word = word_at(bytes, start)?;
+    let n = leading_digits(word);
+    if n == 0 {
+        return None;
+    }
+    let value = digits_value(word, n);
+    if n < 8 {
+        return Some((value, start + n));
+    }
+    let next = word_at(bytes, start + 8)?;
+    let more = leading_digits(next);
+    if more > 2 {
+        return None;
+    }
+    let value = value * POW10[more] + some_digits_value(next, more);
+    Some((value, start + 8 + more))
+}
+
+/// A word's bytes that equal `byte` have their top bit set in the result, and so may
+/// bytes after the first such byte (a borrow runs up from it), but no byte before it:
+/// the lowest set bit is exact.
+#[inline]
+fn bytes_equal(word: u64, byte: u8) -> u64 {
+    let x = word ^ (LANES * u64::from(byte));
+    x.wrapping_sub(LANES) & !x & (LANES * 0x80)
+}
+
+/// The offset of the first byte that ends a bare word in `bytes` (`>`, white space,
+/// `<` or `\n`), or `None` when there is none.
+#[inline]
+fn find_word_end(bytes: &[u8]) -> Option<usize> {
+    let is_end = |b: u8| matches!(b, b'>' | b' ' | b'\t' | b'<' | b'\n');
+    let mut at = 0;
+    while let Some(word) = word_at(bytes, at) {
+        let found = bytes_equal(word, b'>')
+            | bytes_equal(word, b' ')
+            | bytes_equal(word, b'\t')
+            | bytes_equal(word, b'<')
+            | bytes_equal(word, b'\n');
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&b| is_end(b)).map(|i| at + i)
+}
+
+/// [`digits_value`], also for `n` = 0.
+#[inline]
+fn some_digits_value(word: u64, n: usize) -> u64 {
+    if n == 0 {
+        0
+    } else {
+        digits_value(word, n)
+    }
 }
 
 /// Each byte of a word, in every lane.

@@ -317,6 +317,61 @@ impl ChunkBuilder {
         self.valid.push(true);
     }
 
+    /// Appends up to 64 BOOLs at once: row `i` is bit `i` of `values`, present when bit
+    /// `i` of `valid` is set (a missing row's value bit should be clear, as
+    /// [`ChunkBuilder::push_missing`] leaves it). Panics if the builder is not BOOL.
+    #[inline]
+    pub fn extend_bools(&mut self, values: u64, valid: u64, n: usize) {
+        match &mut self.data {
+            ChunkData::Bool(b) => b.extend_from_word(values, n),
+            _ => panic!("extend_bools on a {} chunk", self.dtype()),
+        }
+        self.valid.extend_from_word(valid, n);
+    }
+
+    /// Appends up to 64 INTs at once, row `i` present when bit `i` of `valid` is set (a
+    /// missing row's value should be 0, as [`ChunkBuilder::push_missing`] leaves it).
+    /// Panics if the builder is not INT.
+    #[inline]
+    pub fn extend_ints(&mut self, values: &[i32], valid: u64) {
+        match &mut self.data {
+            ChunkData::Int(v) => v.extend_from_slice(values),
+            _ => panic!("extend_ints on a {} chunk", self.dtype()),
+        }
+        self.valid.extend_from_word(valid, values.len());
+    }
+
+    /// Appends up to 64 FLOATs at once, row `i` present when bit `i` of `valid` is set
+    /// (a missing row's value should be 0.0, as [`ChunkBuilder::push_missing`] leaves
+    /// it). Panics if the builder is not FLOAT.
+    #[inline]
+    pub fn extend_floats(&mut self, values: &[f32], valid: u64) {
+        match &mut self.data {
+            ChunkData::Float(v) => v.extend_from_slice(values),
+            _ => panic!("extend_floats on a {} chunk", self.dtype()),
+        }
+        self.valid.extend_from_word(valid, values.len());
+    }
+
+    /// Appends up to 64 STRINGs at once, row `i` present when bit `i` of `valid` is set
+    /// (a missing row's value should be empty, as [`ChunkBuilder::push_missing`] leaves
+    /// it). Panics if the builder is not STRING.
+    #[inline]
+    pub fn extend_strs<'a>(&mut self, values: impl ExactSizeIterator<Item = &'a [u8]>, valid: u64) {
+        let n = values.len();
+        match &mut self.data {
+            ChunkData::String { offsets, bytes } => {
+                offsets.reserve(n);
+                for value in values {
+                    bytes.extend_from_slice(value);
+                    offsets.push(bytes.len() as u64);
+                }
+            }
+            _ => panic!("extend_strs on a {} chunk", self.dtype()),
+        }
+        self.valid.extend_from_word(valid, n);
+    }
+
     /// Appends a value, or a missing value for `None`. A value of another type than the
     /// builder's is an error.
     pub fn push_value(&mut self, value: Option<Value<'_>>) -> Result<()> {
@@ -407,6 +462,70 @@ mod tests {
         flipped[last] ^= 0xff;
         // Either a clean decode of other bytes or an error, never a panic.
         let _ = Chunk::from_bytes(&flipped);
+    }
+
+    #[test]
+    fn bulk_extends_equal_pushes() {
+        // Rows 0..70 in blocks of 1, 5, 64: present unless a multiple of 3.
+        let present = |i: usize| i % 3 != 0;
+        for dtype in [
+            DataType::Bool,
+            DataType::Int,
+            DataType::Float,
+            DataType::String,
+        ] {
+            let mut pushed = ChunkBuilder::new(dtype, 4);
+            let mut bulk = ChunkBuilder::new(dtype, 4);
+            let texts: Vec<String> = (0..70).map(|i| format!("s{i}")).collect();
+            for (i, text) in texts.iter().enumerate() {
+                if !present(i) {
+                    pushed.push_missing();
+                    continue;
+                }
+                match dtype {
+                    DataType::Bool => pushed.push_bool(i % 2 == 1),
+                    DataType::Int => pushed.push_int(i as i32 - 35),
+                    DataType::Float => pushed.push_float(i as f32 / 4.0),
+                    DataType::String => pushed.push_str(text.as_bytes()),
+                }
+            }
+            let mut at = 0;
+            for n in [1, 5, 64] {
+                let rows = at..at + n;
+                let valid = rows
+                    .clone()
+                    .enumerate()
+                    .fold(0u64, |w, (b, i)| w | u64::from(present(i)) << b);
+                match dtype {
+                    DataType::Bool => {
+                        let values = rows.clone().enumerate().fold(0u64, |w, (b, i)| {
+                            w | u64::from(present(i) && i % 2 == 1) << b
+                        });
+                        bulk.extend_bools(values, valid, n);
+                    }
+                    DataType::Int => {
+                        let v: Vec<i32> = rows
+                            .map(|i| if present(i) { i as i32 - 35 } else { 0 })
+                            .collect();
+                        bulk.extend_ints(&v, valid);
+                    }
+                    DataType::Float => {
+                        let v: Vec<f32> = rows
+                            .map(|i| if present(i) { i as f32 / 4.0 } else { 0.0 })
+                            .collect();
+                        bulk.extend_floats(&v, valid);
+                    }
+                    DataType::String => {
+                        let v: Vec<&[u8]> = rows
+                            .map(|i| if present(i) { texts[i].as_bytes() } else { b"" })
+                            .collect();
+                        bulk.extend_strs(v.into_iter(), valid);
+                    }
+                }
+                at += n;
+            }
+            assert_eq!(bulk.finish(), pushed.finish(), "{dtype}");
+        }
     }
 
     #[test]

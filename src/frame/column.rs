@@ -99,15 +99,23 @@ impl ColumnBuilder {
     }
 
     /// The builder of the chunk being filled; call [`ColumnBuilder::row_done`] after
-    /// pushing exactly one value into it. This two-step form lets hot loops push typed
+    /// pushing exactly one value into it (or after a bulk extend of at most
+    /// [`ColumnBuilder::room`] rows). This two-step form lets hot loops push typed
     /// values without matching on a [`Value`].
     #[inline]
     pub fn current(&mut self) -> &mut ChunkBuilder {
         &mut self.current
     }
 
+    /// How many more rows the chunk being filled takes before it is cut (at least 1).
+    #[inline]
+    pub fn room(&self) -> usize {
+        self.chunk_len - self.current.len()
+    }
+
     /// Cuts the chunk when it is full. Call after each push through
-    /// [`ColumnBuilder::current`].
+    /// [`ColumnBuilder::current`], or after each bulk extend of at most
+    /// [`ColumnBuilder::room`] rows.
     #[inline]
     pub fn row_done(&mut self) {
         if self.current.len() == self.chunk_len {
@@ -160,6 +168,20 @@ mod tests {
         let lens: Vec<_> = col.chunks().iter().map(|c| c.len()).collect();
         assert_eq!(lens, vec![3, 3, 1]);
         assert_eq!(col.chunks()[2].get_int(0), Some(6));
+    }
+
+    #[test]
+    fn room_counts_down_to_the_cut() {
+        let mut b = ColumnBuilder::new(DataType::Int, 3);
+        assert_eq!(b.room(), 3);
+        b.current().extend_ints(&[1, 2], 0b11);
+        b.row_done();
+        assert_eq!(b.room(), 1);
+        b.current().extend_ints(&[3], 0b1);
+        b.row_done();
+        assert_eq!(b.room(), 3);
+        let lens: Vec<_> = b.finish().chunks().iter().map(|c| c.len()).collect();
+        assert_eq!(lens, vec![3]);
     }
 
     #[test]

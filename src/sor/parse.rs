@@ -8,9 +8,10 @@
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::fast::{self, Stage, BLOCK};
 use super::field::{Field, FieldLexer, Malformation};
 use super::literal::{classify, parse_bool, parse_float, parse_int};
-use super::range::Lines;
+use super::range::line_at;
 use crate::frame::{Column, ColumnBuilder, DataType};
 
 /// What to build from a range.
@@ -24,6 +25,9 @@ pub(crate) struct Plan<'a> {
     pub chunk_len: usize,
     /// Whether the first deviation stops the read.
     pub strict: bool,
+    /// Whether to try the fast path on each line before the general path (tests turn
+    /// it off to check that both read every input alike).
+    pub fast: bool,
 }
 
 /// Why a field deviates.
@@ -120,9 +124,6 @@ impl Cancel {
 /// How long error texts may get: a malformed field can run to the end of a huge line.
 const MAX_TEXT: usize = 120;
 
-/// How often (in rows) a part looks at the cancel flag.
-const CANCEL_CHECK_ROWS: usize = 4096;
-
 struct Slot {
     dtype: DataType,
     builder: Option<ColumnBuilder>,
@@ -200,6 +201,10 @@ impl Slot {
 
 /// Parses the lines of `bytes[start..end]` (a range of whole lines) by `plan`. `part`
 /// is this range's index among the ranges of one read, for `cancel`.
+///
+/// Each line is first tried on the fast path ([`fast::parse_line`]), which reads the
+/// plain lines that make up nearly all of a file; a line it gives up on is read again,
+/// from its start, by the general path ([`parse_line`]), which decides every deviation.
 pub(crate) fn parse_part(
     bytes: &[u8],
     start: usize,
@@ -208,7 +213,6 @@ pub(crate) fn parse_part(
     part: usize,
     cancel: &Cancel,
 ) -> Result<Part, Stop> {
-    let width = plan.types.len();
     let mut slots: Vec<Slot> = plan
         .types
         .iter()
@@ -218,52 +222,43 @@ pub(crate) fn parse_part(
             builder: build.then(|| ColumnBuilder::new(dtype, plan.chunk_len)),
         })
         .collect();
+    let mut stages: Vec<Stage> = plan.types.iter().map(|&t| Stage::new(t)).collect();
+    // The fast path must not look past the range's last line.
+    let bytes = &bytes[..end];
     let mut deviated_rows = 0u64;
     let mut first_deviation = None;
-    for (row, (line_start, line)) in Lines::new(bytes, start, end).enumerate() {
-        if plan.strict && row % CANCEL_CHECK_ROWS == 0 && cancel.should_stop(part) {
+    let mut pos = start;
+    while pos < end {
+        if plan.strict && cancel.should_stop(part) {
             return Err(Stop::Cancelled);
         }
-        let mut lexer = FieldLexer::new(line);
-        let mut col = 0;
-        let mut row_deviates = false;
-        while let Some((field, text)) = lexer.next_field() {
-            let problem = match slots.get_mut(col) {
-                None => Problem::BeyondSchema { width },
-                Some(slot) => match slot.push(field) {
-                    Ok(()) => {
-                        col += 1;
-                        continue;
+        if plan.fast {
+            // A block of rows, never past the end of the chunks being filled (the
+            // builders all hold the same number of rows).
+            let block = slots
+                .iter()
+                .find_map(|s| s.builder.as_ref())
+                .map_or(BLOCK, |b| b.room().min(BLOCK));
+            let (staged, next) = fast::parse_block(bytes, pos, &mut stages, block);
+            if staged > 0 {
+                for (slot, stage) in slots.iter_mut().zip(&stages) {
+                    if let Some(builder) = &mut slot.builder {
+                        stage.append_to(staged, builder, bytes);
                     }
-                    Err(problem) => {
-                        slot.push_missing();
-                        problem
-                    }
-                },
-            };
-            if plan.strict {
-                cancel.fail(part);
-                return Err(Stop::Deviation(Deviation {
-                    line_start,
-                    column: col,
-                    text: text[..text.len().min(MAX_TEXT)].to_vec(),
-                    problem,
-                }));
+                }
             }
-            row_deviates = true;
-            if col >= width {
-                // Nothing past the schema is stored, and the row is already counted.
-                break;
+            pos = next;
+            if staged == block || pos == end {
+                continue;
             }
-            col += 1;
         }
-        for slot in slots.iter_mut().skip(col) {
-            slot.push_missing();
-        }
-        if row_deviates {
+        // The fast path gave up on the line at `pos` (or is off).
+        let (line, next) = line_at(bytes, pos, end);
+        if parse_line(line, pos, &mut slots, plan, part, cancel)? {
             deviated_rows += 1;
-            first_deviation.get_or_insert(line_start);
+            first_deviation.get_or_insert(pos);
         }
+        pos = next;
     }
     Ok(Part {
         columns: slots
@@ -273,6 +268,57 @@ pub(crate) fn parse_part(
         deviated_rows,
         first_deviation,
     })
+}
+
+/// The general path: lexes `line` (which starts at `line_start` in the input) field by
+/// field and pushes one value per column, a deviating field as missing. Returns whether
+/// the row deviates; in strict mode a deviation is an error instead.
+fn parse_line(
+    line: &[u8],
+    line_start: usize,
+    slots: &mut [Slot],
+    plan: &Plan<'_>,
+    part: usize,
+    cancel: &Cancel,
+) -> Result<bool, Stop> {
+    let width = slots.len();
+    let mut lexer = FieldLexer::new(line);
+    let mut col = 0;
+    let mut row_deviates = false;
+    while let Some((field, text)) = lexer.next_field() {
+        let problem = match slots.get_mut(col) {
+            None => Problem::BeyondSchema { width },
+            Some(slot) => match slot.push(field) {
+                Ok(()) => {
+                    col += 1;
+                    continue;
+                }
+                Err(problem) => {
+                    slot.push_missing();
+                    problem
+                }
+            },
+        };
+        if plan.strict {
+            cancel.fail(part);
+            return Err(Stop::Deviation(Deviation {
+                line_start,
+                column: col,
+                text: text[..text.len().min(MAX_TEXT)].to_vec(),
+                problem,
+            }));
+        }
+        row_deviates = true;
+        if col >= width {
+            // Nothing past the schema is stored, and the row is already counted.
+            break;
+        }
+        col += 1;
+    }
+    for slot in slots.iter_mut().skip(col) {
+        slot.push_missing();
+    }
+    Ok(row_deviates)
 }
 
 #[cfg(test)]
@@ -288,6 +334,7 @@ mod tests {
             build: build.unwrap_or(&all),
             chunk_len: 3,
             strict,
+            fast: true,
         };
         let bytes = text.as_bytes();
         parse_part(bytes, 0, bytes.len(), &plan, 0, &Cancel::new())

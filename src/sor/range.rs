@@ -133,19 +133,27 @@ impl<'a> Iterator for Lines<'a> {
             return None;
         }
         let start = self.pos;
-        let rest = &self.bytes[start..self.end];
-        let (mut line, next) = match memchr::memchr(b'\n', rest) {
-            Some(i) => (&rest[..i], start + i + 1),
-            None => (rest, self.end),
-        };
-        // A `\r` before the `\n` is part of the line ending; so is one that ends a file
-        // whose final `\n` is missing.
-        if let [head @ .., b'\r'] = line {
-            line = head;
-        }
+        let (line, next) = line_at(self.bytes, start, self.end);
         self.pos = next;
         Some((start, line))
     }
+}
+
+/// The line of `bytes[start..end]` that begins at `start`, without its `\n` or `\r\n`,
+/// and where the next line begins (`end` for the last line).
+#[inline]
+pub(crate) fn line_at(bytes: &[u8], start: usize, end: usize) -> (&[u8], usize) {
+    let rest = &bytes[start..end];
+    let (mut line, next) = match memchr::memchr(b'\n', rest) {
+        Some(i) => (&rest[..i], start + i + 1),
+        None => (rest, end),
+    };
+    // A `\r` before the `\n` is part of the line ending; so is one that ends a file
+    // whose final `\n` is missing.
+    if let [head @ .., b'\r'] = line {
+        line = head;
+    }
+    (line, next)
 }
 
 /// The 1-based line number of the line containing byte `offset`. Counting newlines is

@@ -1,27 +1,21 @@
 //! The network thread: one mio `Poll` over the listener, the waker and every peer link.
 //!
-//! It never blocks and never runs user code. It reads every socket; incoming data frames
-//! go to the upper layer's [`Handler`], which may answer through an [`Outbox`]. Writing is
-//! shared: any thread writes a frame to an idle connection itself (see [`Link`]), and the
-//! loop finishes the frames that had to wait when their socket turns writable. Program
-//! threads reach the loop itself only to shut it down, through a channel and a
-//! `mio::Waker`.
+//! It never blocks and never runs user code. Program threads hand it [`Command`]s through
+//! a channel and wake it with a `mio::Waker`; incoming data frames go to the upper layer's
+//! [`Handler`], which may queue replies through an [`Outbox`].
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::TcpListener as StdListener;
-use std::os::fd::AsRawFd;
 use std::sync::mpsc::{Receiver, Sender};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mio::net::{TcpListener, TcpStream};
-use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::control::Control;
 use super::frame::{FrameReader, InFrame, Limits, OutFrame, ReadError};
-use super::link::Link;
 use super::rendezvous::{log, HELLO_LIMITS};
 use super::{Handler, Outbox};
 
@@ -34,6 +28,12 @@ const FLUSH_DEADLINE: Duration = Duration::from_secs(10);
 
 /// What program threads ask of the network thread.
 pub(crate) enum Command {
+    /// Queue a data frame to a rank.
+    Send {
+        to: usize,
+        header: Vec<u8>,
+        body: Bytes,
+    },
     /// Say goodbye to every peer, flush, close, and report on the channel.
     Shutdown { done: Sender<()> },
 }
@@ -47,11 +47,10 @@ enum Peer {
 }
 
 struct Conn {
-    stream: Arc<TcpStream>,
+    stream: TcpStream,
     peer: Peer,
     reader: FrameReader,
-    /// The writing side, for ranks (strangers are never written to).
-    link: Option<Arc<Link>>,
+    queue: VecDeque<OutFrame>,
     said_goodbye: bool,
 }
 
@@ -69,9 +68,8 @@ pub(crate) struct EventLoop {
 }
 
 impl EventLoop {
-    /// Registers the rendezvous connections with a fresh poll, and returns the loop with
-    /// the link to each rank (`None` at our own index). The waker must have been created
-    /// on `poll`'s registry with token [`WAKER`].
+    /// Registers the rendezvous connections with a fresh poll. The waker must have been
+    /// created on `poll`'s registry with token [`WAKER`].
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         rank: usize,
@@ -82,14 +80,13 @@ impl EventLoop {
         limits: Limits,
         commands: Receiver<Command>,
         handler: Box<dyn Handler>,
-    ) -> io::Result<(EventLoop, Vec<Option<Arc<Link>>>)> {
+    ) -> io::Result<EventLoop> {
         listener.set_nonblocking(true)?;
         let mut listener = TcpListener::from_std(listener);
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let mut conns = Vec::new();
         let mut by_rank = vec![None; links.len()];
-        let mut shared = vec![None; links.len()];
         for (peer, link) in links.into_iter().enumerate() {
             let Some(link) = link else { continue };
             link.set_nonblocking(true)?;
@@ -101,19 +98,16 @@ impl EventLoop {
                 Token(FIRST_CONN + index),
                 Interest::READABLE | Interest::WRITABLE,
             )?;
-            let stream = Arc::new(stream);
-            let link = Arc::new(Link::new(Arc::clone(&stream)));
-            shared[peer] = Some(Arc::clone(&link));
             conns.push(Some(Conn {
                 stream,
                 peer: Peer::Rank(peer),
                 reader: FrameReader::new(limits),
-                link: Some(link),
+                queue: VecDeque::new(),
                 said_goodbye: false,
             }));
             by_rank[peer] = Some(index);
         }
-        let event_loop = EventLoop {
+        Ok(EventLoop {
             rank,
             token,
             poll,
@@ -123,8 +117,7 @@ impl EventLoop {
             commands,
             handler,
             shutting_down: None,
-        };
-        Ok((event_loop, shared))
+        })
     }
 
     /// Runs until shutdown completes or the poll itself fails.
@@ -146,9 +139,7 @@ impl EventLoop {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept_strangers(),
-                    // A sender found its socket full: make sure its queue gets flushed even
-                    // if the socket's writable edge came and went before the frame was queued.
-                    WAKER => (0..self.conns.len()).for_each(|i| self.flush(i)),
+                    WAKER => {}
                     Token(t) => {
                         let index = t - FIRST_CONN;
                         if event.is_readable() || event.is_read_closed() || event.is_error() {
@@ -164,17 +155,9 @@ impl EventLoop {
             // drain them on every turn; the channel is cheap to poll.
             self.drain_commands();
             if let Some((_, started)) = &self.shutting_down {
-                let flushed = self
-                    .conns
-                    .iter()
-                    .flatten()
-                    .all(|c| c.link.as_ref().is_none_or(|l| l.is_idle()));
+                let flushed = self.conns.iter().flatten().all(|c| c.queue.is_empty());
                 if flushed || started.elapsed() > FLUSH_DEADLINE {
                     let (done, _) = self.shutting_down.take().expect("checked above");
-                    // Peers' goodbyes may still be in flight; leaving is not losing them.
-                    for index in 0..self.conns.len() {
-                        self.disconnect(index);
-                    }
                     let _ = done.send(());
                     return;
                 }
@@ -185,6 +168,9 @@ impl EventLoop {
     fn drain_commands(&mut self) {
         while let Ok(command) = self.commands.try_recv() {
             match command {
+                Command::Send { to, header, body } => {
+                    self.queue(to, OutFrame::new(&Control::Data(header), body))
+                }
                 Command::Shutdown { done } => {
                     for rank in 0..self.by_rank.len() {
                         self.queue(rank, OutFrame::new(&Control::Goodbye, Bytes::new()));
@@ -195,31 +181,36 @@ impl EventLoop {
         }
     }
 
-    /// Sends a frame to `rank`. Frames to ranks that are gone are dropped: the handler
-    /// has already been told the rank is lost.
+    /// Queues a frame to `rank` and starts writing it. Frames to ranks that are gone are
+    /// dropped: the handler has already been told the rank is lost.
     fn queue(&mut self, rank: usize, frame: OutFrame) {
         let Some(Some(index)) = self.by_rank.get(rank).copied() else {
             return;
         };
-        if let Some(Conn {
-            link: Some(link), ..
-        }) = &self.conns[index]
-        {
-            link.send(frame);
+        if let Some(conn) = &mut self.conns[index] {
+            conn.queue.push_back(frame);
+            if conn.queue.len() == 1 {
+                self.flush(index);
+            }
         }
     }
 
-    /// Writes what waits in a connection's queue, now that its socket takes more.
     fn flush(&mut self, index: usize) {
-        let Some(Conn {
-            link: Some(link), ..
-        }) = &self.conns[index]
-        else {
+        let Some(conn) = self.conns[index].as_mut() else {
             return;
         };
-        if let Err(e) = link.flush() {
-            let reason = format!("write failed: {e}");
-            self.close(index, &reason);
+        while let Some(front) = conn.queue.front_mut() {
+            match front.write_to(&mut conn.stream) {
+                Ok(true) => {
+                    conn.queue.pop_front();
+                }
+                Ok(false) => return,
+                Err(e) => {
+                    let reason = format!("write failed: {e}");
+                    self.close(index, &reason);
+                    return;
+                }
+            }
         }
     }
 
@@ -229,7 +220,7 @@ impl EventLoop {
             let Some(conn) = self.conns[index].as_mut() else {
                 return;
             };
-            conn.reader.read_from(&mut &*conn.stream, &mut frames)
+            conn.reader.read_from(&mut conn.stream, &mut frames)
         };
         for frame in frames {
             if self.conns[index].is_none() {
@@ -306,10 +297,10 @@ impl EventLoop {
                         continue;
                     }
                     self.conns[index] = Some(Conn {
-                        stream: Arc::new(stream),
+                        stream,
                         peer: Peer::Stranger,
                         reader: FrameReader::new(HELLO_LIMITS),
-                        link: None,
+                        queue: VecDeque::new(),
                         said_goodbye: false,
                     });
                 }
@@ -350,32 +341,16 @@ impl EventLoop {
     /// Drops a connection. Losing a rank that did not say goodbye is a failure the upper
     /// layer must hear about; losing a stranger is not.
     fn close(&mut self, index: usize, reason: &str) {
-        let Some(conn) = self.disconnect(index) else {
+        let Some(mut conn) = self.conns[index].take() else {
             return;
         };
+        let _ = self.poll.registry().deregister(&mut conn.stream);
         if let Peer::Rank(rank) = conn.peer {
+            self.by_rank[rank] = None;
             if !conn.said_goodbye {
                 self.handler.on_peer_lost(rank, reason);
             }
         }
-    }
-
-    /// Removes a connection from the loop and closes it, reporting nothing.
-    fn disconnect(&mut self, index: usize) -> Option<Conn> {
-        let conn = self.conns[index].take()?;
-        // The stream may be shared with a link that other threads hold, so it is
-        // deregistered by descriptor and shut down explicitly: dropping our handle alone
-        // would not close it.
-        let fd = conn.stream.as_raw_fd();
-        let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
-        let _ = conn.stream.shutdown(std::net::Shutdown::Both);
-        if let Some(link) = &conn.link {
-            link.close();
-        }
-        if let Peer::Rank(rank) = conn.peer {
-            self.by_rank[rank] = None;
-        }
-        Some(conn)
     }
 
     fn fail_everyone(&mut self, reason: &str) {

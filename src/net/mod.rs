@@ -36,7 +36,6 @@
 mod control;
 mod event_loop;
 mod frame;
-mod link;
 mod rendezvous;
 
 use std::sync::mpsc;
@@ -50,10 +49,7 @@ use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 use event_loop::{poll_with_waker, Command, EventLoop};
-use frame::{Limits, OutFrame};
-use link::{Link, Sent};
-
-use self::control::Control;
+use frame::Limits;
 
 /// The default largest frame body: values of hundreds of MiB fit.
 pub const DEFAULT_MAX_FRAME: u64 = 2 << 30;
@@ -118,8 +114,6 @@ pub struct NetHandle {
     commands: mpsc::Sender<Command>,
     waker: Option<Arc<Waker>>,
     thread: Mutex<Option<JoinHandle<()>>>,
-    /// The writing side of the connection to each rank (`None` at our own index).
-    links: Vec<Option<Arc<Link>>>,
 }
 
 /// Joins the job described by `cfg` and starts the network thread, which hands incoming
@@ -140,7 +134,6 @@ pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> 
             commands: tx,
             waker: None,
             thread: Mutex::new(None),
-            links: vec![None],
         });
     }
     let joined = rendezvous::rendezvous(cfg)?;
@@ -149,7 +142,7 @@ pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> 
         max_header: 1 << 20,
         max_body: cfg.max_frame,
     };
-    let (event_loop, links) = EventLoop::new(
+    let event_loop = EventLoop::new(
         cfg.rank,
         cfg.token.clone(),
         poll,
@@ -170,7 +163,6 @@ pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> 
         commands: tx,
         waker: Some(Arc::new(waker)),
         thread: Mutex::new(Some(thread)),
-        links,
     })
 }
 
@@ -185,23 +177,19 @@ impl NetHandle {
         self.size
     }
 
-    /// Sends a message to rank `to`: written at once when the connection is idle, else
-    /// queued for the network thread. Returns once written or queued, not once delivered;
-    /// messages to a given rank arrive in the order they were sent. A message to a rank
-    /// that is gone is dropped (the [`Handler`] has been told of the loss).
+    /// Queues a message to rank `to`. Returns once queued, not once delivered; frames to a
+    /// given rank arrive in the order they were sent.
     pub fn send(&self, to: usize, header: Vec<u8>, body: Bytes) -> Result<()> {
-        let Some(Some(link)) = self.links.get(to).filter(|_| to != self.rank) else {
+        if to >= self.size || to == self.rank {
             return Err(Error::Config(format!(
                 "rank {} cannot send to rank {to} in a job of {}",
                 self.rank, self.size
             )));
-        };
-        match link.send(OutFrame::new(&Control::Data(header), body)) {
-            Sent::Written | Sent::Dropped => Ok(()),
-            // The socket is full: the network thread writes the rest when it drains, and
-            // is woken in case it is not watching this socket's writability right now.
-            Sent::Queued => self.wake(),
         }
+        self.commands
+            .send(Command::Send { to, header, body })
+            .map_err(|_| Error::Shutdown("the network thread has stopped".into()))?;
+        self.wake()
     }
 
     fn wake(&self) -> Result<()> {

@@ -166,70 +166,92 @@ fn block_count(rows: u64) -> u64 {
 
 /// Writes `projects.ltgt` to `path`; returns its size in bytes.
 pub fn write_projects(cfg: &LinusConfig, path: &Path, progress: &mut Progress) -> Result<u64> {
-    let top = cfg.top_project();
-    let make = |block: u64| {
-        let mut rng = Xoshiro256::for_block(cfg.seed, PROJECTS_STREAM, block);
-        let range = block_rows(block, cfg.projects);
-        let mut out = Vec::with_capacity(range.clone().count() * 40);
-        let mut name = Vec::with_capacity(64);
-        for pid in range.clone() {
-            name.clear();
-            if Some(pid) == top {
-                name.extend_from_slice(b"torvalds/linux");
-            } else {
-                // The pid suffix makes names unique; the words make them look real.
-                name.extend_from_slice(rng.pick(OWNERS).as_bytes());
-                name.push(b'/');
-                name.extend_from_slice(rng.pick(ADJECTIVES).as_bytes());
-                name.push(b'-');
-                name.extend_from_slice(rng.pick(NOUNS).as_bytes());
-                name.push(b'-');
-                push_u64(&mut name, pid);
-            }
-            push_int_field(&mut out, pid);
-            out.push(b' ');
-            push_quoted_field(&mut out, &name);
-            out.push(b'\n');
-        }
-        Block {
-            bytes: out,
-            units: range.end - range.start,
-        }
+    let table = NameTable {
+        seed: cfg.seed,
+        stream: PROJECTS_STREAM,
+        rows: cfg.projects,
+        top: cfg.top_project(),
+        top_name: b"torvalds/linux",
+        row_bytes: 40,
     };
-    write_blocks(path, block_count(cfg.projects), make, progress)
+    table.write(path, progress, |rng, pid, name| {
+        // The pid suffix makes names unique; the words make them look real.
+        name.extend_from_slice(rng.pick(OWNERS).as_bytes());
+        name.push(b'/');
+        name.extend_from_slice(rng.pick(ADJECTIVES).as_bytes());
+        name.push(b'-');
+        name.extend_from_slice(rng.pick(NOUNS).as_bytes());
+        name.push(b'-');
+        push_u64(name, pid);
+    })
 }
 
 /// Writes `users.ltgt` to `path`; returns its size in bytes.
 pub fn write_users(cfg: &LinusConfig, path: &Path, progress: &mut Progress) -> Result<u64> {
-    let top = cfg.top_user();
-    let make = |block: u64| {
-        let mut rng = Xoshiro256::for_block(cfg.seed, USERS_STREAM, block);
-        let range = block_rows(block, cfg.users);
-        let mut out = Vec::with_capacity(range.clone().count() * 32);
-        let mut name = Vec::with_capacity(64);
-        for uid in range.clone() {
-            name.clear();
-            if Some(uid) == top {
-                name.extend_from_slice(b"Linus Torvalds");
-            } else {
-                // "Ada Lovelace 17": the uid suffix makes every name unique.
-                name.extend_from_slice(rng.pick(FIRST_NAMES).as_bytes());
-                name.push(b' ');
-                name.extend_from_slice(rng.pick(LAST_NAMES).as_bytes());
-                name.push(b' ');
-                push_u64(&mut name, uid);
-            }
-            push_int_field(&mut out, uid);
-            out.push(b' ');
-            push_quoted_field(&mut out, &name);
-            out.push(b'\n');
-        }
-        Block {
-            bytes: out,
-            units: range.end - range.start,
-        }
+    let table = NameTable {
+        seed: cfg.seed,
+        stream: USERS_STREAM,
+        rows: cfg.users,
+        top: cfg.top_user(),
+        top_name: b"Linus Torvalds",
+        row_bytes: 32,
     };
-    write_blocks(path, block_count(cfg.users), make, progress)
+    table.write(path, progress, |rng, uid, name| {
+        // "Ada Lovelace 17": the uid suffix makes every name unique.
+        name.extend_from_slice(rng.pick(FIRST_NAMES).as_bytes());
+        name.push(b' ');
+        name.extend_from_slice(rng.pick(LAST_NAMES).as_bytes());
+        name.push(b' ');
+        push_u64(name, uid);
+    })
+}
+
+/// A table of `<id> <"name">` rows for ids `0..rows`, such as users.ltgt.
+struct NameTable {
+    seed: u64,
+    /// The PRNG stream of this file.
+    stream: u64,
+    rows: u64,
+    /// The heaviest id, which gets `top_name` instead of a made-up one.
+    top: Option<u64>,
+    top_name: &'static [u8],
+    /// A guess of the bytes per row, for buffer sizes.
+    row_bytes: usize,
+}
+
+impl NameTable {
+    /// Writes the table; `name_of` appends the made-up name of an id, drawing from the
+    /// block's PRNG (never called for the top id, so its draws do not shift).
+    fn write(
+        &self,
+        path: &Path,
+        progress: &mut Progress,
+        name_of: impl Fn(&mut Xoshiro256, u64, &mut Vec<u8>) + Sync,
+    ) -> Result<u64> {
+        let make = |block: u64| {
+            let mut rng = Xoshiro256::for_block(self.seed, self.stream, block);
+            let range = block_rows(block, self.rows);
+            let mut out = Vec::with_capacity(range.clone().count() * self.row_bytes);
+            let mut name = Vec::with_capacity(64);
+            for id in range.clone() {
+                name.clear();
+                if Some(id) == self.top {
+                    name.extend_from_slice(self.top_name);
+                } else {
+                    name_of(&mut rng, id, &mut name);
+                }
+                push_int_field(&mut out, id);
+                out.push(b' ');
+                push_quoted_field(&mut out, &name);
+                out.push(b'\n');
+            }
+            Block {
+                bytes: out,
+                units: range.end - range.start,
+            }
+        };
+        write_blocks(path, block_count(self.rows), make, progress)
+    }
 }
 
 /// Writes `commits.ltgt` to `path`; returns its size in bytes.

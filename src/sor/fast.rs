@@ -310,12 +310,12 @@ impl Cursor<'_> {
         let start = self.pos + usize::from(negative || first == b'+');
         let int_word = word_at(self.bytes, start)?;
         let int_digits = leading_digits(int_word);
-        let mut mantissa = some_digits_value(int_word, int_digits);
-        let mut frac_digits = 0;
-        let mut end = start + int_digits;
         if int_digits == 8 {
             return None;
         }
+        let mut mantissa = some_digits_value(int_word, int_digits);
+        let mut frac_digits = 0;
+        let mut end = start + int_digits;
         match (int_word >> (8 * int_digits)) as u8 {
             b'>' => {}
             b'.' => {
@@ -968,6 +968,11 @@ mod tests {
             "\r",
             "<1><2><3><ab\r>",
             "<1><2><3><a\"b>\n",
+            // Tight fields, read a word at a time, at their limits.
+            "<1><2147483647><1234567.1234567><a>\n",
+            "<0><-2147483648><-.5><a>\n",
+            "<0><+7><+1.><a>\n",
+            "<0><-0><-0.0><a>\n",
         ] {
             let end = plain.find('\n').map_or(plain.len(), |i| i + 1);
             assert_eq!(try_line(plain), Some(end), "{plain:?}");
@@ -986,6 +991,11 @@ mod tests {
             "<1><2",
             "<1><\"2\">",
             "<2>",
+            "<1><2147483648><3><a>\n",
+            "<1><-2147483649><3><a>\n",
+            "<1><2><1.5e><a>\n",
+            "<1><2><1.5.><a>\n",
+            "<1><2><+-1><a>\n",
         ] {
             assert_eq!(try_line(unusual), None, "{unusual:?}");
         }

@@ -220,31 +220,52 @@ impl Cursor<'_> {
     /// One field, just after its `<`, staged as row `row` of its column's `stage`.
     #[inline]
     fn field(&mut self, stage: &mut Stage, row: usize) -> Option<()> {
-        // Most fields are written tightly, with no white space inside the brackets;
-        // those are read a word at a time. The rest take the byte-wise reading below.
-        let tight = match &mut stage.values {
-            Values::Bool(bits) => self.tight_bool().map(|v| *bits |= u64::from(v) << row),
-            Values::Int(v) => self.tight_int().map(|x| v[row] = x),
-            Values::Float(v) => self.tight_float().map(|x| v[row] = x),
-            Values::Str(_) => None,
+        // Each arm stages a value and says whether it is present; a missing one is
+        // staged as what a missing push leaves (the BOOL bits start clear).
+        let present = match &mut stage.values {
+            Values::Bool(bits) => {
+                let value = self.value(Self::tight_bool, Self::bool_value)?;
+                *bits |= u64::from(value == Some(true)) << row;
+                value.is_some()
+            }
+            Values::Int(v) => {
+                let value = self.value(Self::tight_int, Self::int_value)?;
+                v[row] = value.unwrap_or(0);
+                value.is_some()
+            }
+            Values::Float(v) => {
+                let value = self.value(Self::tight_float, Self::float_value)?;
+                v[row] = value.unwrap_or(0.0);
+                value.is_some()
+            }
+            Values::Str(v) => {
+                let value = self.value(|_| None, Self::string_value)?;
+                v[row] = value.unwrap_or((0, 0));
+                value.is_some()
+            }
         };
-        if tight.is_some() {
-            stage.valid |= 1 << row;
-            return Some(());
+        stage.valid |= u64::from(present) << row;
+        Some(())
+    }
+
+    /// A field's value, just after its `<`: `Some(None)` for a missing one (`<>`),
+    /// `None` when the field needs the general path. Most fields are written tightly,
+    /// with no white space inside the brackets, and `tight` reads those a word at a time;
+    /// `spaced` reads the rest byte by byte after the white space.
+    #[inline]
+    fn value<T>(
+        &mut self,
+        tight: impl FnOnce(&mut Self) -> Option<T>,
+        spaced: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<Option<T>> {
+        if let Some(value) = tight(self) {
+            return Some(Some(value));
         }
         self.skip_space();
         if self.eat(b'>') {
-            stage.set_missing(row);
-            return Some(());
+            return Some(None);
         }
-        match &mut stage.values {
-            Values::Bool(bits) => *bits |= u64::from(self.bool_value()?) << row,
-            Values::Int(v) => v[row] = self.int_value()?,
-            Values::Float(v) => v[row] = self.float_value()?,
-            Values::Str(v) => v[row] = self.string_value()?,
-        }
-        stage.valid |= 1 << row;
-        Some(())
+        spaced(self).map(Some)
     }
 
     /// `0>` or `1>` right after the `<`: the BOOL, with the cursor past the `>`. `None`,
@@ -289,12 +310,12 @@ impl Cursor<'_> {
         let start = self.pos + usize::from(negative || first == b'+');
         let int_word = word_at(self.bytes, start)?;
         let int_digits = leading_digits(int_word);
-        let mut mantissa = some_digits_value(int_word, int_digits);
-        let mut frac_digits = 0;
-        let mut end = start + int_digits;
         if int_digits == 8 {
             return None;
         }
+        let mut mantissa = some_digits_value(int_word, int_digits);
+        let mut frac_digits = 0;
+        let mut end = start + int_digits;
         match (int_word >> (8 * int_digits)) as u8 {
             b'>' => {}
             b'.' => {
@@ -947,6 +968,11 @@ mod tests {
             "\r",
             "<1><2><3><ab\r>",
             "<1><2><3><a\"b>\n",
+            // Tight fields, read a word at a time, at their limits.
+            "<1><2147483647><1234567.1234567><a>\n",
+            "<0><-2147483648><-.5><a>\n",
+            "<0><+7><+1.><a>\n",
+            "<0><-0><-0.0><a>\n",
         ] {
             let end = plain.find('\n').map_or(plain.len(), |i| i + 1);
             assert_eq!(try_line(plain), Some(end), "{plain:?}");
@@ -965,6 +991,11 @@ mod tests {
             "<1><2",
             "<1><\"2\">",
             "<2>",
+            "<1><2147483648><3><a>\n",
+            "<1><-2147483649><3><a>\n",
+            "<1><2><1.5e><a>\n",
+            "<1><2><1.5.><a>\n",
+            "<1><2><+-1><a>\n",
         ] {
             assert_eq!(try_line(unusual), None, "{unusual:?}");
         }

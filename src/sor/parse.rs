@@ -121,6 +121,13 @@ impl Cancel {
     }
 }
 
+/// After this many lines in a row that the fast path gave up on, a part reads the next
+/// [`SKIPPED_LINES`] lines with the general path only, then tries the fast path again.
+const MISSES_BEFORE_SKIP: usize = 8;
+
+/// See [`MISSES_BEFORE_SKIP`].
+const SKIPPED_LINES: usize = 64;
+
 /// How long error texts may get: a malformed field can run to the end of a huge line.
 const MAX_TEXT: usize = 120;
 
@@ -228,11 +235,17 @@ pub(crate) fn parse_part(
     let mut deviated_rows = 0u64;
     let mut first_deviation = None;
     let mut pos = start;
+    // Lines the fast path gave up on in a row, and lines to read without trying it: where
+    // nearly every line deviates, trying first only adds to the general path's work.
+    let mut misses = 0;
+    let mut skip = 0;
     while pos < end {
         if plan.strict && cancel.should_stop(part) {
             return Err(Stop::Cancelled);
         }
-        if plan.fast {
+        if skip > 0 {
+            skip -= 1;
+        } else if plan.fast {
             // A block of rows, never past the end of the chunks being filled (the
             // builders all hold the same number of rows).
             let block = slots
@@ -249,7 +262,13 @@ pub(crate) fn parse_part(
             }
             pos = next;
             if staged == block || pos == end {
+                misses = 0;
                 continue;
+            }
+            misses = if staged > 0 { 1 } else { misses + 1 };
+            if misses == MISSES_BEFORE_SKIP {
+                misses = 0;
+                skip = SKIPPED_LINES;
             }
         }
         // The fast path gave up on the line at `pos` (or is off).

@@ -5,6 +5,27 @@
 //! `i` of every column covers the same rows, so a chunk index names a block of whole rows;
 //! that block is what rayon maps over locally and what the distributed layer stores in
 //! the key/value store, one value per column chunk.
+//!
+//! Bytes flow in through a builder ([`FrameBuilder`], [`DataFrame::from_array`], a
+//! [`Writer`], or the SoR reader in [`crate::sor`]), sit in chunks, and flow out through
+//! getters, visitors ([`Rower`] over rows, [`Fielder`] over one row's fields) and
+//! [`DataFrame::write_sor`].
+//!
+//! ```
+//! use eau2::frame::{DataFrame, DataType, FrameBuilder, Schema, Value};
+//!
+//! let schema = Schema::new(vec![DataType::Int, DataType::String]);
+//! let mut b = FrameBuilder::new(schema, 2); // two rows per chunk
+//! b.push_row(&[Some(Value::Int(7)), Some(Value::Str(b"seven"))])?;
+//! b.push_row(&[None, Some(Value::Str(b"a b"))])?;
+//! b.push_row(&[Some(Value::Int(-1)), None])?;
+//! let df = b.finish();
+//! assert_eq!((df.nrows(), df.chunk_count()), (3, 2));
+//! assert_eq!(df.get_int(0, 1)?, None); // missing
+//! assert_eq!(df.get_str(1, 0)?, Some(&b"seven"[..]));
+//! assert_eq!(df.to_sor_string()?, "<7> <\"seven\">\n<> <\"a b\">\n<-1> <>\n");
+//! # Ok::<(), eau2::Error>(())
+//! ```
 
 mod bitmap;
 mod build;

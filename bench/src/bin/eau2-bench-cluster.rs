@@ -154,19 +154,36 @@ impl RawClient {
     }
 }
 
-fn latency(node: &Node, size: usize, ops: usize) -> Result<()> {
-    let key = Key::new("bench/small", 1);
+/// Runs a rank-1-serves, rank-0-measures benchmark: rank 1 stores its values with
+/// `store` and starts the raw baseline's server; rank 0, with its cache off so that every
+/// get crosses the network, runs `measure` with a client of that server. Other ranks
+/// only take part in the barriers.
+fn serve_and_measure(
+    node: &Node,
+    store: impl FnOnce() -> Result<()>,
+    measure: impl FnOnce(&mut RawClient) -> Result<()>,
+) -> Result<()> {
     let server = if node.rank() == 1 {
-        node.kv().put(&key, vec![7u8; size])?;
+        store()?;
         Some(serve_raw(node)?)
     } else {
         None
     };
     node.barrier()?;
     if node.rank() == 0 {
+        node.kv().set_cache_budget(0);
+        measure(&mut RawClient::connect(node)?)?;
+    }
+    node.barrier()?;
+    drop(server); // the raw server thread ends when rank 0's connection closes
+    Ok(())
+}
+
+fn latency(node: &Node, size: usize, ops: usize) -> Result<()> {
+    let key = Key::new("bench/small", 1);
+    let store = || node.kv().put(&key, vec![7u8; size]);
+    serve_and_measure(node, store, |raw| {
         let kv = node.kv();
-        kv.set_cache_budget(0); // every get must cross the network
-        let mut raw = RawClient::connect(node)?;
         let (mut raw_lat, mut kv_lat) = (Latencies::new(), Latencies::new());
         // Warm up both paths, then alternate blocks so that machine noise hits both alike.
         for _ in 0..1000 {
@@ -212,27 +229,19 @@ fn latency(node: &Node, size: usize, ops: usize) -> Result<()> {
             r.count
         ));
         report.print();
-    }
-    node.barrier()?;
-    drop(server); // the raw server thread ends when rank 0's connection closes
-    Ok(())
+        Ok(())
+    })
 }
 
 fn throughput(node: &Node, sizes: &[usize], runs: usize) -> Result<()> {
     let key = |mib: usize| Key::new(format!("bench/big/{mib}"), 1);
-    let server = if node.rank() == 1 {
-        for &mib in sizes {
-            node.kv().put(&key(mib), vec![3u8; mib << 20])?;
-        }
-        Some(serve_raw(node)?)
-    } else {
-        None
+    let store = || {
+        sizes
+            .iter()
+            .try_for_each(|&mib| node.kv().put(&key(mib), vec![3u8; mib << 20]))
     };
-    node.barrier()?;
-    if node.rank() == 0 {
+    serve_and_measure(node, store, |raw| {
         let kv = node.kv();
-        kv.set_cache_budget(0);
-        let mut raw = RawClient::connect(node)?;
         let mut report = Report::new("Large value transfer, rank 1 -> rank 0");
         report.command(command_line());
         for &mib in sizes {
@@ -276,10 +285,8 @@ fn throughput(node: &Node, sizes: &[usize], runs: usize) -> Result<()> {
              raw transfer, receives into new memory (page faults included) and frees it after"
         ));
         report.print();
-    }
-    node.barrier()?;
-    drop(server);
-    Ok(())
+        Ok(())
+    })
 }
 
 fn pipelined(node: &Node, threads: usize, ops: usize, size: usize) -> Result<()> {

@@ -15,8 +15,6 @@
 //! reported through [`Handler::on_peer_lost`]. Nothing above this module sees a socket.
 //!
 //! ```
-//! use std::sync::mpsc;
-//! use std::time::Duration;
 //! use eau2::net::{connect, Handler, NetConfig, Outbox};
 //!
 //! struct Echo;

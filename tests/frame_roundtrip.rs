@@ -5,49 +5,8 @@
 
 use eau2::frame::{DataFrame, DataType, FrameBuilder, Schema, Value};
 use eau2::sor::{Deviations, SorReader};
+use eau2_testkit::cells::{table_of, Cell, Table};
 use proptest::prelude::*;
-
-/// An owned value; floats by bits, so that -0.0 and 0.0 differ and precision is exact.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Cell {
-    Bool(bool),
-    Int(i32),
-    Float(u32),
-    Str(Vec<u8>),
-}
-
-impl Cell {
-    fn of(value: Value<'_>) -> Cell {
-        match value {
-            Value::Bool(b) => Cell::Bool(b),
-            Value::Int(i) => Cell::Int(i),
-            Value::Float(f) => Cell::Float(f.to_bits()),
-            Value::Str(s) => Cell::Str(s.to_vec()),
-        }
-    }
-
-    fn value(&self) -> Value<'_> {
-        match self {
-            Cell::Bool(b) => Value::Bool(*b),
-            Cell::Int(i) => Value::Int(*i),
-            Cell::Float(bits) => Value::Float(f32::from_bits(*bits)),
-            Cell::Str(s) => Value::Str(s),
-        }
-    }
-}
-
-/// Rows of optional cells (`None` = missing).
-type Table = Vec<Vec<Option<Cell>>>;
-
-fn table_of(frame: &DataFrame) -> Table {
-    (0..frame.nrows())
-        .map(|r| {
-            (0..frame.ncols())
-                .map(|c| frame.get(c, r).expect("in range").map(Cell::of))
-                .collect()
-        })
-        .collect()
-}
 
 fn frame_of(types: &[DataType], rows: &Table, chunk_len: usize) -> DataFrame {
     let mut builder = FrameBuilder::new(Schema::new(types.to_vec()), chunk_len);

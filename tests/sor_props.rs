@@ -2,36 +2,10 @@
 //! read, parts concatenate to the whole, ranges follow `SOR.md`'s rule as an
 //! independent oracle reads it, and no input makes it panic.
 
-use eau2::frame::{DataFrame, Schema, Value};
+use eau2::frame::Schema;
 use eau2::sor::{SorFile, SorReader};
+use eau2_testkit::cells::{table_of, Table};
 use proptest::prelude::*;
-
-/// A value in a form that compares across chunk layouts (floats by bits, so that -0.0
-/// and NaN compare exactly).
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Cell {
-    Bool(bool),
-    Int(i32),
-    Float(u32),
-    Str(Vec<u8>),
-}
-
-fn cells(frame: &DataFrame) -> Vec<Vec<Option<Cell>>> {
-    (0..frame.nrows())
-        .map(|r| {
-            (0..frame.ncols())
-                .map(|c| {
-                    frame.get(c, r).expect("in range").map(|v| match v {
-                        Value::Bool(b) => Cell::Bool(b),
-                        Value::Int(i) => Cell::Int(i),
-                        Value::Float(f) => Cell::Float(f.to_bits()),
-                        Value::Str(s) => Cell::Str(s.to_vec()),
-                    })
-                })
-                .collect()
-        })
-        .collect()
-}
 
 /// One field as written, covering every kind of literal and some malformed ones.
 fn field() -> impl Strategy<Value = String> {
@@ -92,10 +66,10 @@ fn noise() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(byte, 0..400)
 }
 
-fn summary(file: &SorFile) -> (Schema, Vec<Vec<Option<Cell>>>, u64, Option<u64>) {
+fn summary(file: &SorFile) -> (Schema, Table, u64, Option<u64>) {
     (
         file.schema.clone(),
-        cells(&file.frame),
+        table_of(&file.frame),
         file.deviations.rows,
         file.deviations.first_line,
     )
@@ -190,11 +164,11 @@ proptest! {
         let mut first_lines = Vec::new();
         for index in 0..count {
             let part = reader.clone().part(index, count).read_bytes(&text).unwrap();
-            rows.extend(cells(&part.frame));
+            rows.extend(table_of(&part.frame));
             deviated += part.deviations.rows;
             first_lines.extend(part.deviations.first_line);
         }
-        prop_assert_eq!(rows, cells(&whole.frame));
+        prop_assert_eq!(rows, table_of(&whole.frame));
         prop_assert_eq!(deviated, whole.deviations.rows);
         prop_assert_eq!(first_lines.into_iter().min(), whole.deviations.first_line);
     }
@@ -219,7 +193,7 @@ proptest! {
         let got = reader.clone().range(from, len).read_bytes(&text).unwrap();
         let want = reader.read_bytes(&kept).unwrap();
         prop_assert_eq!(&got.schema, &want.schema);
-        prop_assert_eq!(cells(&got.frame), cells(&want.frame));
+        prop_assert_eq!(table_of(&got.frame), table_of(&want.frame));
         prop_assert_eq!(got.deviations.rows, want.deviations.rows);
         // The oracle's text numbers its lines from 1; the range reports whole-file lines.
         let want_first = want.deviations.first_line.map(|l| line_numbers[l as usize - 1]);

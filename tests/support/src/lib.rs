@@ -4,6 +4,8 @@
 //! The binaries come from `cargo test --workspace`, which builds every workspace binary
 //! before it runs any test.
 
+pub mod cells;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};

@@ -1,0 +1,54 @@
+//! Frames as plain tables of owned values, for comparing frames whose chunk layouts
+//! differ (a reader chooses its own chunks).
+
+use eau2::frame::{DataFrame, Value};
+
+/// An owned value; floats by bits, so that -0.0 and 0.0 differ, NaNs compare, and
+/// precision is exact.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cell {
+    /// A BOOL.
+    Bool(bool),
+    /// An INT.
+    Int(i32),
+    /// A FLOAT's bits.
+    Float(u32),
+    /// A STRING's bytes.
+    Str(Vec<u8>),
+}
+
+impl Cell {
+    /// The owned form of `value`.
+    pub fn of(value: Value<'_>) -> Cell {
+        match value {
+            Value::Bool(b) => Cell::Bool(b),
+            Value::Int(i) => Cell::Int(i),
+            Value::Float(f) => Cell::Float(f.to_bits()),
+            Value::Str(s) => Cell::Str(s.to_vec()),
+        }
+    }
+
+    /// The borrowed value again.
+    pub fn value(&self) -> Value<'_> {
+        match self {
+            Cell::Bool(b) => Value::Bool(*b),
+            Cell::Int(i) => Value::Int(*i),
+            Cell::Float(bits) => Value::Float(f32::from_bits(*bits)),
+            Cell::Str(s) => Value::Str(s),
+        }
+    }
+}
+
+/// Rows of optional cells (`None` = missing).
+pub type Table = Vec<Vec<Option<Cell>>>;
+
+/// Every value of `frame`, row by row.
+pub fn table_of(frame: &DataFrame) -> Table {
+    (0..frame.nrows())
+        .map(|r| {
+            (0..frame.ncols())
+                .map(|c| frame.get(c, r).expect("in range").map(Cell::of))
+                .collect()
+        })
+        .collect()
+}

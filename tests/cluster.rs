@@ -86,18 +86,23 @@ fn a_rank_that_panics_fails_the_job_quickly_and_is_named() {
     );
 }
 
+/// Runs rank `rank` of a job of `size` alone, with nobody listening at its master
+/// address and a rendezvous deadline of 1 s.
+fn lone_rank(rank: usize, size: usize) -> Finished {
+    let mut cmd = Command::new(bin("cluster-check"));
+    cmd.arg("kv")
+        .env("EAU2_RANK", rank.to_string())
+        .env("EAU2_SIZE", size.to_string())
+        .env("EAU2_MASTER", format!("127.0.0.1:{}", free_port()))
+        .env("EAU2_TOKEN", "t")
+        .env("EAU2_RENDEZVOUS_TIMEOUT", "1");
+    run_with_deadline(&mut cmd, DEADLINE)
+}
+
 #[test]
 fn a_missing_rank_fails_rendezvous_naming_it() {
     // Only rank 0 of a job of 3 is started.
-    let port = free_port();
-    let mut cmd = Command::new(bin("cluster-check"));
-    cmd.arg("kv")
-        .env("EAU2_RANK", "0")
-        .env("EAU2_SIZE", "3")
-        .env("EAU2_MASTER", format!("127.0.0.1:{port}"))
-        .env("EAU2_TOKEN", "t")
-        .env("EAU2_RENDEZVOUS_TIMEOUT", "1");
-    let out = run_with_deadline(&mut cmd, DEADLINE);
+    let out = lone_rank(0, 3);
     assert!(!out.status.success());
     assert!(
         out.stderr.contains("ranks 1, 2 never arrived"),
@@ -108,14 +113,7 @@ fn a_missing_rank_fails_rendezvous_naming_it() {
 
 #[test]
 fn a_worker_without_its_master_fails_rendezvous() {
-    let port = free_port();
-    let mut cmd = Command::new(bin("cluster-check"));
-    cmd.arg("kv")
-        .env("EAU2_RANK", "1")
-        .env("EAU2_SIZE", "2")
-        .env("EAU2_MASTER", format!("127.0.0.1:{port}"))
-        .env("EAU2_RENDEZVOUS_TIMEOUT", "1");
-    let out = run_with_deadline(&mut cmd, DEADLINE);
+    let out = lone_rank(1, 2);
     assert!(!out.status.success());
     assert!(
         out.stderr.contains("could not reach the master"),

@@ -57,7 +57,7 @@ use rayon::prelude::*;
 use crate::cluster::Node;
 use crate::error::{Error, Result};
 use crate::frame::{
-    filter_chunk_rows, visit_chunk_rows, Chunk, Column, DataFrame, Element, FrameBuilder, Rower,
+    filter_chunk_rows, take_rows, visit_chunk_rows, Chunk, Column, DataFrame, Element, Rower,
     Schema, Value, Writer, DEFAULT_CHUNK_LEN,
 };
 use crate::kv::Key;
@@ -482,14 +482,16 @@ impl<'n> DistFrame<'n> {
                 let mut r = rower.clone();
                 let keep =
                     filter_chunk_rows(self.schema(), &chunks, self.desc.chunks[i].start, &mut r)?;
-                let mut out = FrameBuilder::new(self.schema().clone(), DEFAULT_CHUNK_LEN);
-                let mut row = Vec::with_capacity(chunks.len());
-                for offset in keep.ones() {
-                    row.clear();
-                    row.extend(chunks.iter().map(|c| c.value(offset)));
-                    out.push_row(&row)?;
+                if keep.count_ones() == 0 {
+                    // No chunk at all rather than an empty one: each would cost keys.
+                    return Ok(DataFrame::empty(self.schema().clone()));
                 }
-                Ok(out.finish())
+                let columns = take_rows(&chunks, &keep)
+                    .into_iter()
+                    .zip(self.schema().types())
+                    .map(|(chunk, &dtype)| Column::from_chunks(dtype, vec![Arc::new(chunk)]))
+                    .collect::<Result<Vec<_>>>()?;
+                DataFrame::new(self.schema().clone(), columns)
             })
             .collect::<Result<_>>()?;
         // Each kept piece stays where its source chunk lives and takes its place in the

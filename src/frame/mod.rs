@@ -43,6 +43,7 @@ pub use build::{Element, FrameBuilder};
 pub use chunk::{Chunk, ChunkBuilder, ChunkData, Value};
 pub use column::{Column, ColumnBuilder, DEFAULT_CHUNK_LEN};
 pub use dataframe::DataFrame;
+pub(crate) use ops::take_rows;
 pub use row::{Row, RowBlock};
 pub use types::{DataType, Schema};
 pub use visitor::{filter_chunk_rows, visit_chunk_rows, Fielder, RowWriter, Rower, Writer};

@@ -6,6 +6,8 @@
 //! right, so a rower whose `join` is not commutative (one that appends) still sees rows
 //! in order.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
 use super::bitmap::Bitmap;
@@ -103,7 +105,7 @@ impl DataFrame {
         let mut per_column: Vec<Vec<_>> = vec![Vec::with_capacity(out_chunks.len()); self.ncols()];
         for row_chunk in out_chunks {
             for (col, chunk) in row_chunk.into_iter().enumerate() {
-                per_column[col].push(std::sync::Arc::new(chunk));
+                per_column[col].push(Arc::new(chunk));
             }
         }
         let columns = per_column
@@ -158,6 +160,20 @@ impl DataFrame {
         }
         builders.into_iter().map(ChunkBuilder::finish).collect()
     }
+}
+
+/// The rows of one row chunk (`chunks`, one per column) that `keep` marks, as new
+/// chunks in the same column order. What a filter keeps of a chunk.
+pub(crate) fn take_rows(chunks: &[Arc<Chunk>], keep: &Bitmap) -> Vec<Chunk> {
+    let offsets: Vec<usize> = keep.ones().collect();
+    chunks
+        .iter()
+        .map(|chunk| {
+            let mut out = ChunkBuilder::new(chunk.dtype(), offsets.len());
+            gather(chunk, &offsets, &mut out);
+            out.finish()
+        })
+        .collect()
 }
 
 /// Appends the values of `src` at `offsets` to `out`, which has `src`'s type. Matches

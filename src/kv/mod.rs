@@ -28,11 +28,11 @@
 mod cache;
 mod key;
 mod message;
+mod oneshot;
 mod store;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,7 +68,7 @@ struct Shared {
     rank: usize,
     size: usize,
     store: Mutex<Store>,
-    pending: Mutex<HashMap<u64, SyncSender<Result<Reply>>>>,
+    pending: Mutex<HashMap<u64, ReplySender<Reply>>>,
     cache: Mutex<Cache>,
     next_id: AtomicU64,
     /// Set (before waiters are failed) once any rank is lost; see `fail`.
@@ -107,12 +107,12 @@ impl Shared {
         self.broken.store(true, Ordering::SeqCst);
         let pending: Vec<_> = self.pending.lock().drain().collect();
         for (_, tx) in pending {
-            let _ = tx.try_send(Err(self.broken_error()));
+            tx.send(Err(self.broken_error()));
         }
         let waiters = self.store.lock().drain_waiters();
         for waiter in waiters {
             if let Waiter::Local(tx) = waiter {
-                let _ = tx.try_send(Err(self.broken_error()));
+                tx.send(Err(self.broken_error()));
             }
         }
     }
@@ -128,9 +128,7 @@ impl Shared {
         let waiters = self.store.lock().put(name, value.clone())?;
         for waiter in waiters {
             match waiter {
-                Waiter::Local(tx) => {
-                    let _ = tx.try_send(Ok(value.clone()));
-                }
+                Waiter::Local(tx) => tx.send(Ok(value.clone())),
                 Waiter::Remote { rank, id } => {
                     send(rank, Message::Found { id }.encode(), value.clone())
                 }
@@ -141,7 +139,7 @@ impl Shared {
 
     fn complete(&self, id: u64, reply: Reply) {
         if let Some(tx) = self.pending.lock().remove(&id) {
-            let _ = tx.try_send(Ok(reply));
+            tx.send(Ok(reply));
         }
     }
 }
@@ -327,7 +325,7 @@ impl Kv {
         self.check_home(key)?;
         self.shared.check()?;
         if key.home() == self.shared.rank {
-            let (tx, rx) = sync_channel(1);
+            let (tx, rx) = reply_channel()?;
             let found = self
                 .shared
                 .store
@@ -383,7 +381,7 @@ impl Kv {
         body: Bytes,
     ) -> Result<Reply> {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = sync_channel(1);
+        let (tx, rx) = reply_channel()?;
         self.shared.pending.lock().insert(id, tx);
         if let Err(e) = self.shared.check() {
             self.shared.pending.lock().remove(&id);
@@ -409,23 +407,32 @@ impl Kv {
     }
 }
 
-/// Waits on a reply slot, with an optional deadline.
+/// The answering half of a reply channel.
+type ReplySender<T> = oneshot::Sender<Result<T>>;
+/// The waiting half of a reply channel.
+type ReplyReceiver<T> = oneshot::Receiver<Result<T>>;
+
+/// A reply channel for the calling thread to wait on.
+fn reply_channel<T>() -> Result<(ReplySender<T>, ReplyReceiver<T>)> {
+    oneshot::channel().map_err(|e| Error::io("making a reply channel", e))
+}
+
+/// Waits on a reply channel, with an optional deadline.
 fn receive<T>(
-    rx: &Receiver<Result<T>>,
+    rx: &ReplyReceiver<T>,
     timeout: Option<Duration>,
     what: impl FnOnce() -> String,
 ) -> Result<T> {
-    match timeout {
-        None => rx
-            .recv()
-            .map_err(|_| Error::Shutdown(format!("{}: the store was dropped", what())))?,
-        Some(t) => match rx.recv_timeout(t) {
-            Ok(r) => r,
-            Err(RecvTimeoutError::Timeout) => Err(Error::Timeout(format!("{} for {t:?}", what()))),
-            Err(RecvTimeoutError::Disconnected) => Err(Error::Shutdown(format!(
-                "{}: the store was dropped",
-                what()
-            ))),
-        },
+    match rx.recv(timeout) {
+        Ok(r) => r,
+        Err(oneshot::RecvError::Timeout) => Err(Error::Timeout(format!(
+            "{} for {:?}",
+            what(),
+            timeout.unwrap_or_default()
+        ))),
+        Err(oneshot::RecvError::Closed) => Err(Error::Shutdown(format!(
+            "{}: the store was dropped",
+            what()
+        ))),
     }
 }

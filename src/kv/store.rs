@@ -1,16 +1,15 @@
 //! The values homed at this rank, and who is waiting for the ones not yet put.
 
-use std::collections::HashMap;
-use std::sync::mpsc::SyncSender;
-
 use bytes::Bytes;
+use std::collections::HashMap;
 
+use super::oneshot;
 use crate::error::{Error, Result};
 
 /// Someone blocked in `wait_and_get` on a key that has not been put yet.
 pub(crate) enum Waiter {
     /// A thread of this process.
-    Local(SyncSender<Result<Bytes>>),
+    Local(oneshot::Sender<Result<Bytes>>),
     /// A request from another rank, answered with a `Value` message.
     Remote { rank: usize, id: u64 },
 }
@@ -125,7 +124,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::mpsc::sync_channel;
+    use crate::kv::oneshot::channel;
 
     #[test]
     fn write_once_semantics() {
@@ -142,7 +141,7 @@ mod tests {
     #[test]
     fn waiters_are_returned_on_put() {
         let mut s = Store::default();
-        let (tx, _rx) = sync_channel(1);
+        let (tx, _rx) = channel().unwrap();
         assert!(matches!(
             s.get("k", Some(Waiter::Local(tx))),
             Lookup::Absent
@@ -159,7 +158,7 @@ mod tests {
     #[test]
     fn take_removes_only_ready_values() {
         let mut s = Store::default();
-        let (tx, _rx) = sync_channel(1);
+        let (tx, _rx) = channel().unwrap();
         s.get("w", Some(Waiter::Local(tx)));
         assert!(s.take("w").is_none());
         assert_eq!(s.drain_waiters().len(), 1);

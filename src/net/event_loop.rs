@@ -4,18 +4,21 @@
 //! a channel and wake it with a `mio::Waker`; incoming data frames go to the upper layer's
 //! [`Handler`], which may queue replies through an [`Outbox`].
 
-use std::collections::VecDeque;
 use std::io;
 use std::net::TcpListener as StdListener;
+use std::os::fd::AsRawFd;
 use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mio::net::{TcpListener, TcpStream};
+use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::control::Control;
 use super::frame::{FrameReader, InFrame, Limits, OutFrame, ReadError};
+use super::link::{Link, Sent};
 use super::rendezvous::{log, HELLO_LIMITS};
 use super::{Handler, Outbox};
 
@@ -28,30 +31,32 @@ const FLUSH_DEADLINE: Duration = Duration::from_secs(10);
 
 /// What program threads ask of the network thread.
 pub(crate) enum Command {
-    /// Queue a data frame to a rank.
-    Send {
-        to: usize,
-        header: Vec<u8>,
-        body: Bytes,
-    },
+    /// A sender left frames queued on the link to this rank: write them.
+    Flush { to: usize },
     /// Say goodbye to every peer, flush, close, and report on the channel.
     Shutdown { done: Sender<()> },
 }
 
 /// Who is at the other end of a connection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Peer {
-    Rank(usize),
-    /// Connected after rendezvous and not yet rejected.
-    Stranger,
+    Rank(Arc<Link>),
+    /// Connected after rendezvous and not yet rejected. Nothing is ever sent to it.
+    Stranger(TcpStream),
 }
 
 struct Conn {
-    stream: TcpStream,
     peer: Peer,
     reader: FrameReader,
-    queue: VecDeque<OutFrame>,
     said_goodbye: bool,
+}
+
+impl Conn {
+    fn stream(&self) -> &TcpStream {
+        match &self.peer {
+            Peer::Rank(link) => link.stream(),
+            Peer::Stranger(stream) => stream,
+        }
+    }
 }
 
 /// The state owned by the network thread.
@@ -61,6 +66,9 @@ pub(crate) struct EventLoop {
     poll: Poll,
     listener: TcpListener,
     conns: Vec<Option<Conn>>,
+    /// Rank -> its link, for routing replies; `None` for this rank.
+    links: Vec<Option<Arc<Link>>>,
+    /// Rank -> index of its connection while it is open.
     by_rank: Vec<Option<usize>>,
     commands: Receiver<Command>,
     handler: Box<dyn Handler>,
@@ -68,56 +76,60 @@ pub(crate) struct EventLoop {
 }
 
 impl EventLoop {
-    /// Registers the rendezvous connections with a fresh poll. The waker must have been
-    /// created on `poll`'s registry with token [`WAKER`].
+    /// Registers the rendezvous connections with a fresh poll and returns the loop with
+    /// the links (by rank), which senders share. The waker must have been created on
+    /// `poll`'s registry with token [`WAKER`].
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         rank: usize,
         token: String,
         poll: Poll,
         listener: StdListener,
-        links: Vec<Option<std::net::TcpStream>>,
+        streams: Vec<Option<std::net::TcpStream>>,
         limits: Limits,
         commands: Receiver<Command>,
         handler: Box<dyn Handler>,
-    ) -> io::Result<EventLoop> {
+    ) -> io::Result<(EventLoop, Vec<Option<Arc<Link>>>)> {
         listener.set_nonblocking(true)?;
         let mut listener = TcpListener::from_std(listener);
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let mut conns = Vec::new();
-        let mut by_rank = vec![None; links.len()];
-        for (peer, link) in links.into_iter().enumerate() {
-            let Some(link) = link else { continue };
-            link.set_nonblocking(true)?;
-            link.set_read_timeout(None)?;
-            let mut stream = TcpStream::from_std(link);
+        let mut links = vec![None; streams.len()];
+        let mut by_rank = vec![None; streams.len()];
+        for (peer, stream) in streams.into_iter().enumerate() {
+            let Some(stream) = stream else { continue };
+            stream.set_nonblocking(true)?;
+            stream.set_read_timeout(None)?;
+            let mut stream = TcpStream::from_std(stream);
             let index = conns.len();
             poll.registry().register(
                 &mut stream,
                 Token(FIRST_CONN + index),
                 Interest::READABLE | Interest::WRITABLE,
             )?;
+            let link = Arc::new(Link::new(peer, stream));
             conns.push(Some(Conn {
-                stream,
-                peer: Peer::Rank(peer),
+                peer: Peer::Rank(Arc::clone(&link)),
                 reader: FrameReader::new(limits),
-                queue: VecDeque::new(),
                 said_goodbye: false,
             }));
+            links[peer] = Some(link);
             by_rank[peer] = Some(index);
         }
-        Ok(EventLoop {
+        let event_loop = EventLoop {
             rank,
             token,
             poll,
             listener,
             conns,
+            links: links.clone(),
             by_rank,
             commands,
             handler,
             shutting_down: None,
-        })
+        };
+        Ok((event_loop, links))
     }
 
     /// Runs until shutdown completes or the poll itself fails.
@@ -155,8 +167,9 @@ impl EventLoop {
             // drain them on every turn; the channel is cheap to poll.
             self.drain_commands();
             if let Some((_, started)) = &self.shutting_down {
-                let flushed = self.conns.iter().flatten().all(|c| c.queue.is_empty());
+                let flushed = self.links.iter().flatten().all(|link| link.is_flushed());
                 if flushed || started.elapsed() > FLUSH_DEADLINE {
+                    self.close_links();
                     let (done, _) = self.shutting_down.take().expect("checked above");
                     let _ = done.send(());
                     return;
@@ -168,12 +181,10 @@ impl EventLoop {
     fn drain_commands(&mut self) {
         while let Ok(command) = self.commands.try_recv() {
             match command {
-                Command::Send { to, header, body } => {
-                    self.queue(to, OutFrame::new(&Control::Data(header), body))
-                }
+                Command::Flush { to } => self.flush_rank(to),
                 Command::Shutdown { done } => {
-                    for rank in 0..self.by_rank.len() {
-                        self.queue(rank, OutFrame::new(&Control::Goodbye, Bytes::new()));
+                    for rank in 0..self.links.len() {
+                        self.send(rank, OutFrame::new(&Control::Goodbye, Bytes::new()));
                     }
                     self.shutting_down = Some((done, Instant::now()));
                 }
@@ -181,36 +192,33 @@ impl EventLoop {
         }
     }
 
-    /// Queues a frame to `rank` and starts writing it. Frames to ranks that are gone are
-    /// dropped: the handler has already been told the rank is lost.
-    fn queue(&mut self, rank: usize, frame: OutFrame) {
-        let Some(Some(index)) = self.by_rank.get(rank).copied() else {
+    /// Sends a frame to `rank` from the network thread. Frames to ranks that are gone
+    /// are dropped: the handler has already been told the rank is lost.
+    fn send(&mut self, rank: usize, frame: OutFrame) {
+        let Some(Some(link)) = self.links.get(rank) else {
             return;
         };
-        if let Some(conn) = &mut self.conns[index] {
-            conn.queue.push_back(frame);
-            if conn.queue.len() == 1 {
-                self.flush(index);
-            }
+        if link.send(frame) == Sent::Queued {
+            self.flush_rank(rank);
+        }
+    }
+
+    fn flush_rank(&mut self, rank: usize) {
+        if let Some(Some(index)) = self.by_rank.get(rank).copied() {
+            self.flush(index);
         }
     }
 
     fn flush(&mut self, index: usize) {
-        let Some(conn) = self.conns[index].as_mut() else {
-            return;
+        let result = match &self.conns[index] {
+            Some(Conn {
+                peer: Peer::Rank(link),
+                ..
+            }) => link.flush(),
+            _ => return,
         };
-        while let Some(front) = conn.queue.front_mut() {
-            match front.write_to(&mut conn.stream) {
-                Ok(true) => {
-                    conn.queue.pop_front();
-                }
-                Ok(false) => return,
-                Err(e) => {
-                    let reason = format!("write failed: {e}");
-                    self.close(index, &reason);
-                    return;
-                }
-            }
+        if let Err(e) = result {
+            self.close(index, &format!("write failed: {e}"));
         }
     }
 
@@ -220,7 +228,11 @@ impl EventLoop {
             let Some(conn) = self.conns[index].as_mut() else {
                 return;
             };
-            conn.reader.read_from(&mut conn.stream, &mut frames)
+            let mut stream = match &conn.peer {
+                Peer::Rank(link) => link.stream(),
+                Peer::Stranger(stream) => stream,
+            };
+            conn.reader.read_from(&mut stream, &mut frames)
         };
         for frame in frames {
             if self.conns[index].is_none() {
@@ -247,24 +259,28 @@ impl EventLoop {
         let Some(conn) = self.conns[index].as_mut() else {
             return;
         };
-        match (conn.peer, frame.control) {
-            (Peer::Rank(from), Control::Data(header)) => {
+        let from = match &conn.peer {
+            Peer::Rank(link) => Some(link.rank()),
+            Peer::Stranger(_) => None,
+        };
+        match (from, frame.control) {
+            (Some(from), Control::Data(header)) => {
                 let mut outbox = Outbox::default();
                 self.handler
                     .on_message(from, header, frame.body, &mut outbox);
                 for (to, header, body) in outbox.frames {
-                    self.queue(to, OutFrame::new(&Control::Data(header), body));
+                    self.send(to, OutFrame::new(&Control::Data(header), body));
                 }
             }
-            (Peer::Rank(_), Control::Goodbye) => conn.said_goodbye = true,
-            (Peer::Rank(from), other) => {
+            (Some(_), Control::Goodbye) => conn.said_goodbye = true,
+            (Some(from), other) => {
                 log(
                     self.rank,
                     &format!("closing the connection with rank {from}: unexpected {other:?}"),
                 );
                 self.close(index, "protocol error: unexpected message");
             }
-            (Peer::Stranger, control) => {
+            (None, control) => {
                 let who = self.describe(index);
                 let why = match control {
                     Control::Hello { token, .. } | Control::PeerHello { token, .. }
@@ -297,10 +313,8 @@ impl EventLoop {
                         continue;
                     }
                     self.conns[index] = Some(Conn {
-                        stream,
-                        peer: Peer::Stranger,
+                        peer: Peer::Stranger(stream),
                         reader: FrameReader::new(HELLO_LIMITS),
-                        queue: VecDeque::new(),
                         said_goodbye: false,
                     });
                 }
@@ -326,11 +340,11 @@ impl EventLoop {
     fn describe(&self, index: usize) -> String {
         match &self.conns[index] {
             Some(Conn {
-                peer: Peer::Rank(r),
+                peer: Peer::Rank(link),
                 ..
-            }) => format!("rank {r}"),
+            }) => format!("rank {}", link.rank()),
             Some(conn) => conn
-                .stream
+                .stream()
                 .peer_addr()
                 .map(|a| a.to_string())
                 .unwrap_or_else(|_| "an unknown peer".into()),
@@ -341,15 +355,24 @@ impl EventLoop {
     /// Drops a connection. Losing a rank that did not say goodbye is a failure the upper
     /// layer must hear about; losing a stranger is not.
     fn close(&mut self, index: usize, reason: &str) {
-        let Some(mut conn) = self.conns[index].take() else {
+        let Some(conn) = self.conns[index].take() else {
             return;
         };
-        let _ = self.poll.registry().deregister(&mut conn.stream);
-        if let Peer::Rank(rank) = conn.peer {
-            self.by_rank[rank] = None;
+        let fd = conn.stream().as_raw_fd();
+        let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
+        if let Peer::Rank(link) = conn.peer {
+            link.close();
+            self.by_rank[link.rank()] = None;
             if !conn.said_goodbye {
-                self.handler.on_peer_lost(rank, reason);
+                self.handler.on_peer_lost(link.rank(), reason);
             }
+        }
+    }
+
+    /// Shuts every link down, so that peers see the end of the stream at once.
+    fn close_links(&mut self) {
+        for link in self.links.iter().flatten() {
+            link.close();
         }
     }
 
@@ -359,6 +382,7 @@ impl EventLoop {
                 self.handler.on_peer_lost(rank, reason);
             }
         }
+        self.close_links();
         if let Some((done, _)) = self.shutting_down.take() {
             let _ = done.send(());
         }

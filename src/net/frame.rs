@@ -11,6 +11,7 @@ use bytes::Bytes;
 use speedy::{Readable, Writable};
 
 use super::control::Control;
+use super::pool;
 
 /// Size of the fixed prefix.
 pub const PREFIX_LEN: usize = 12;
@@ -183,7 +184,7 @@ impl FrameReader {
             let p = self.pending.take().expect("checked above");
             out.push(InFrame {
                 control: p.control,
-                body: Bytes::from(p.body),
+                body: pool::into_bytes(p.body),
             });
         }
         loop {
@@ -212,9 +213,9 @@ impl FrameReader {
                 self.start += header_end + body_len;
                 out.push(InFrame { control, body });
             } else if body_len >= DIRECT_BODY {
-                // Big body: one zeroed allocation of the final size (fresh pages from the
-                // allocator, so no memset), and the socket reads straight into it.
-                let mut body = vec![0; body_len];
+                // Big body: one buffer of the final size (recycled, or fresh zeroed pages
+                // from the allocator, so no memset), and the socket reads straight into it.
+                let mut body = pool::take(body_len);
                 body[..in_buffer].copy_from_slice(&avail[header_end..]);
                 self.start = self.end;
                 self.pending = Some(PendingBody {

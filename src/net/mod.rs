@@ -34,8 +34,11 @@
 mod control;
 mod event_loop;
 mod frame;
+mod link;
+mod pool;
 mod rendezvous;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -46,8 +49,10 @@ use mio::Waker;
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
+use control::Control;
 use event_loop::{poll_with_waker, Command, EventLoop};
-use frame::Limits;
+use frame::{Limits, OutFrame};
+use link::{Link, Sent};
 
 /// The default largest frame body: values of hundreds of MiB fit.
 pub const DEFAULT_MAX_FRAME: u64 = 2 << 30;
@@ -109,6 +114,9 @@ impl Outbox {
 pub struct NetHandle {
     rank: usize,
     size: usize,
+    /// Rank -> the link to it (`None` for this rank), written to directly by senders.
+    links: Vec<Option<Arc<Link>>>,
+    stopped: AtomicBool,
     commands: mpsc::Sender<Command>,
     waker: Option<Arc<Waker>>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -129,6 +137,8 @@ pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> 
         return Ok(NetHandle {
             rank: 0,
             size: 1,
+            links: vec![None],
+            stopped: AtomicBool::new(false),
             commands: tx,
             waker: None,
             thread: Mutex::new(None),
@@ -140,7 +150,7 @@ pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> 
         max_header: 1 << 20,
         max_body: cfg.max_frame,
     };
-    let event_loop = EventLoop::new(
+    let (event_loop, links) = EventLoop::new(
         cfg.rank,
         cfg.token.clone(),
         poll,
@@ -158,6 +168,8 @@ pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> 
     Ok(NetHandle {
         rank: cfg.rank,
         size: cfg.size,
+        links,
+        stopped: AtomicBool::new(false),
         commands: tx,
         waker: Some(Arc::new(waker)),
         thread: Mutex::new(Some(thread)),
@@ -175,19 +187,27 @@ impl NetHandle {
         self.size
     }
 
-    /// Queues a message to rank `to`. Returns once queued, not once delivered; frames to a
-    /// given rank arrive in the order they were sent.
+    /// Sends a message to rank `to`. Returns once it is written to the socket or queued
+    /// for the network thread, not once delivered; messages to a given rank arrive in
+    /// the order they were sent. A message to a rank already lost is dropped: that loss
+    /// has been reported to the [`Handler`].
     pub fn send(&self, to: usize, header: Vec<u8>, body: Bytes) -> Result<()> {
-        if to >= self.size || to == self.rank {
+        let Some(Some(link)) = self.links.get(to) else {
             return Err(Error::Config(format!(
                 "rank {} cannot send to rank {to} in a job of {}",
                 self.rank, self.size
             )));
+        };
+        if self.stopped.load(Ordering::Acquire) {
+            return Err(Error::Shutdown("the network has been shut down".into()));
         }
-        self.commands
-            .send(Command::Send { to, header, body })
-            .map_err(|_| Error::Shutdown("the network thread has stopped".into()))?;
-        self.wake()
+        if link.send(OutFrame::new(&Control::Data(header), body)) == Sent::Queued {
+            self.commands
+                .send(Command::Flush { to })
+                .map_err(|_| Error::Shutdown("the network thread has stopped".into()))?;
+            self.wake()?;
+        }
+        Ok(())
     }
 
     fn wake(&self) -> Result<()> {
@@ -207,6 +227,7 @@ impl NetHandle {
         let Some(thread) = self.thread.lock().take() else {
             return Ok(());
         };
+        self.stopped.store(true, Ordering::Release);
         let (done, finished) = mpsc::channel();
         if self.commands.send(Command::Shutdown { done }).is_ok() {
             self.wake()?;

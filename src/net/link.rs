@@ -79,8 +79,15 @@ impl Link {
 
     /// Writes queued frames until the socket would block. An error means the link is
     /// broken and should be closed.
+    ///
+    /// When a sender holds the lock, this returns at once: that sender either leaves
+    /// nothing queued or asks for another flush after releasing it. Waiting instead would
+    /// be costly, since epoll reports the link writable along with every arrival, and the
+    /// sender may have been preempted right after its write woke the peer.
     pub(crate) fn flush(&self) -> io::Result<()> {
-        let mut out = self.out.lock();
+        let Some(mut out) = self.out.try_lock() else {
+            return Ok(());
+        };
         while let Some(front) = out.queue.front_mut() {
             if !front.write_to(&mut &self.stream)? {
                 return Ok(());

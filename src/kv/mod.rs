@@ -28,11 +28,11 @@
 mod cache;
 mod key;
 mod message;
-mod oneshot;
 mod store;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,7 +68,7 @@ struct Shared {
     rank: usize,
     size: usize,
     store: Mutex<Store>,
-    pending: Mutex<HashMap<u64, ReplySender<Reply>>>,
+    pending: Mutex<HashMap<u64, SyncSender<Result<Reply>>>>,
     cache: Mutex<Cache>,
     next_id: AtomicU64,
     /// Set (before waiters are failed) once any rank is lost; see `fail`.
@@ -107,12 +107,12 @@ impl Shared {
         self.broken.store(true, Ordering::SeqCst);
         let pending: Vec<_> = self.pending.lock().drain().collect();
         for (_, tx) in pending {
-            tx.send(Err(self.broken_error()));
+            let _ = tx.try_send(Err(self.broken_error()));
         }
         let waiters = self.store.lock().drain_waiters();
         for waiter in waiters {
             if let Waiter::Local(tx) = waiter {
-                tx.send(Err(self.broken_error()));
+                let _ = tx.try_send(Err(self.broken_error()));
             }
         }
     }
@@ -128,7 +128,9 @@ impl Shared {
         let waiters = self.store.lock().put(name, value.clone())?;
         for waiter in waiters {
             match waiter {
-                Waiter::Local(tx) => tx.send(Ok(value.clone())),
+                Waiter::Local(tx) => {
+                    let _ = tx.try_send(Ok(value.clone()));
+                }
                 Waiter::Remote { rank, id } => {
                     send(rank, Message::Found { id }.encode(), value.clone())
                 }
@@ -139,7 +141,7 @@ impl Shared {
 
     fn complete(&self, id: u64, reply: Reply) {
         if let Some(tx) = self.pending.lock().remove(&id) {
-            tx.send(Ok(reply));
+            let _ = tx.try_send(Ok(reply));
         }
     }
 }
@@ -325,7 +327,7 @@ impl Kv {
         self.check_home(key)?;
         self.shared.check()?;
         if key.home() == self.shared.rank {
-            let (tx, rx) = reply_channel()?;
+            let (tx, rx) = sync_channel(1);
             let found = self
                 .shared
                 .store
@@ -381,7 +383,7 @@ impl Kv {
         body: Bytes,
     ) -> Result<Reply> {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = reply_channel()?;
+        let (tx, rx) = sync_channel(1);
         self.shared.pending.lock().insert(id, tx);
         if let Err(e) = self.shared.check() {
             self.shared.pending.lock().remove(&id);
@@ -407,32 +409,23 @@ impl Kv {
     }
 }
 
-/// The answering half of a reply channel.
-type ReplySender<T> = oneshot::Sender<Result<T>>;
-/// The waiting half of a reply channel.
-type ReplyReceiver<T> = oneshot::Receiver<Result<T>>;
-
-/// A reply channel for the calling thread to wait on.
-fn reply_channel<T>() -> Result<(ReplySender<T>, ReplyReceiver<T>)> {
-    oneshot::channel().map_err(|e| Error::io("making a reply channel", e))
-}
-
-/// Waits on a reply channel, with an optional deadline.
+/// Waits on a reply slot, with an optional deadline.
 fn receive<T>(
-    rx: &ReplyReceiver<T>,
+    rx: &Receiver<Result<T>>,
     timeout: Option<Duration>,
     what: impl FnOnce() -> String,
 ) -> Result<T> {
-    match rx.recv(timeout) {
-        Ok(r) => r,
-        Err(oneshot::RecvError::Timeout) => Err(Error::Timeout(format!(
-            "{} for {:?}",
-            what(),
-            timeout.unwrap_or_default()
-        ))),
-        Err(oneshot::RecvError::Closed) => Err(Error::Shutdown(format!(
-            "{}: the store was dropped",
-            what()
-        ))),
+    match timeout {
+        None => rx
+            .recv()
+            .map_err(|_| Error::Shutdown(format!("{}: the store was dropped", what())))?,
+        Some(t) => match rx.recv_timeout(t) {
+            Ok(r) => r,
+            Err(RecvTimeoutError::Timeout) => Err(Error::Timeout(format!("{} for {t:?}", what()))),
+            Err(RecvTimeoutError::Disconnected) => Err(Error::Shutdown(format!(
+                "{}: the store was dropped",
+                what()
+            ))),
+        },
     }
 }

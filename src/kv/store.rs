@@ -1,15 +1,16 @@
 //! The values homed at this rank, and who is waiting for the ones not yet put.
 
-use bytes::Bytes;
 use std::collections::HashMap;
+use std::sync::mpsc::SyncSender;
 
-use super::oneshot;
+use bytes::Bytes;
+
 use crate::error::{Error, Result};
 
 /// Someone blocked in `wait_and_get` on a key that has not been put yet.
 pub(crate) enum Waiter {
     /// A thread of this process.
-    Local(oneshot::Sender<Result<Bytes>>),
+    Local(SyncSender<Result<Bytes>>),
     /// A request from another rank, answered with a `Value` message.
     Remote { rank: usize, id: u64 },
 }
@@ -124,7 +125,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kv::oneshot::channel;
+    use std::sync::mpsc::sync_channel;
 
     #[test]
     fn write_once_semantics() {
@@ -141,7 +142,7 @@ mod tests {
     #[test]
     fn waiters_are_returned_on_put() {
         let mut s = Store::default();
-        let (tx, _rx) = channel().unwrap();
+        let (tx, _rx) = sync_channel(1);
         assert!(matches!(
             s.get("k", Some(Waiter::Local(tx))),
             Lookup::Absent
@@ -158,7 +159,7 @@ mod tests {
     #[test]
     fn take_removes_only_ready_values() {
         let mut s = Store::default();
-        let (tx, _rx) = channel().unwrap();
+        let (tx, _rx) = sync_channel(1);
         s.get("w", Some(Waiter::Local(tx)));
         assert!(s.take("w").is_none());
         assert_eq!(s.drain_waiters().len(), 1);

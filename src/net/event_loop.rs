@@ -1,8 +1,10 @@
 //! The network thread: one mio `Poll` over the listener, the waker and every peer link.
 //!
-//! It never blocks and never runs user code. Program threads hand it [`Command`]s through
-//! a channel and wake it with a `mio::Waker`; incoming data frames go to the upper layer's
-//! [`Handler`], which may queue replies through an [`Outbox`].
+//! It never blocks and never runs user code. It alone reads the links; incoming data
+//! frames go to the upper layer's [`Handler`], which may queue replies through an
+//! [`Outbox`]. Senders write to links themselves ([`Link::send`]) and hand the network
+//! thread [`Command`]s through a channel, with a `mio::Waker`, only to finish writes the
+//! socket did not take at once, and to shut down.
 
 use std::io;
 use std::net::TcpListener as StdListener;

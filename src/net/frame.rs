@@ -1,9 +1,17 @@
 //! Length-prefixed frames on a byte stream.
 //!
 //! A frame is a 12-byte prefix (`header_len: u32`, `body_len: u64`, little-endian), a
-//! speedy-encoded [`Control`] header, then `body_len` raw bytes. Bulk values travel as the
-//! body, so they are written straight from the caller's buffer and read straight into
-//! one allocation of the right size: no per-element encoding, no quadratic copying.
+//! speedy-encoded [`Control`] header of `header_len` bytes, zeros up to the next multiple
+//! of [`ALIGN`] bytes, then `body_len` raw bytes and zeros up to the next multiple again.
+//! Bulk values travel as the body, so they are written straight from the caller's buffer
+//! and read straight into one allocation of the right size: no per-element encoding, no
+//! quadratic copying.
+//!
+//! Why the padding: the kernel copies a socket's outgoing bytes into pages at the offset
+//! where the writing thread's previous copy ended, and copies whose destination is not
+//! 64-byte aligned ran about 25% slower on the development machine (AMD EPYC). With every
+//! frame a multiple of 64 bytes and every body starting 64 bytes into it, bodies land
+//! aligned on both sides, at the cost of at most 126 bytes per frame.
 
 use std::io::{self, IoSlice, Read, Write};
 
@@ -16,6 +24,17 @@ use super::pool;
 /// Size of the fixed prefix.
 pub const PREFIX_LEN: usize = 12;
 
+/// Frames and the bodies in them start at multiples of this many bytes in the stream.
+pub const ALIGN: usize = 64;
+
+/// How many zero bytes follow `len` bytes to reach the next multiple of [`ALIGN`].
+pub fn padding(len: usize) -> usize {
+    (ALIGN - len % ALIGN) % ALIGN
+}
+
+/// Zeros to pad with.
+static ZEROS: [u8; ALIGN] = [0; ALIGN];
+
 /// Limits applied to incoming frames; a frame over them closes the connection.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -25,11 +44,13 @@ pub struct Limits {
     pub max_body: u64,
 }
 
-/// A frame ready to be written: prefix and header in one buffer, then the body.
+/// A frame ready to be written: prefix, header and padding in one buffer, then the body
+/// and its padding.
 #[derive(Debug)]
 pub struct OutFrame {
     head: Vec<u8>,
     body: Bytes,
+    tail: usize,
     written: usize,
 }
 
@@ -39,33 +60,45 @@ impl OutFrame {
         let header = control
             .write_to_vec()
             .expect("encoding a control message into memory cannot fail");
-        let mut head = Vec::with_capacity(PREFIX_LEN + header.len());
+        let head_len = PREFIX_LEN + header.len();
+        let mut head = Vec::with_capacity(head_len + padding(head_len));
         head.extend_from_slice(&(header.len() as u32).to_le_bytes());
         head.extend_from_slice(&(body.len() as u64).to_le_bytes());
         head.extend_from_slice(&header);
+        head.resize(head_len + padding(head_len), 0);
         OutFrame {
             head,
+            tail: padding(body.len()),
             body,
             written: 0,
         }
     }
 
     fn total(&self) -> usize {
-        self.head.len() + self.body.len()
+        self.head.len() + self.body.len() + self.tail
     }
 
     /// Writes as much as the stream takes. `Ok(true)` when the frame is complete;
     /// `WouldBlock` surfaces as `Ok(false)`.
     pub fn write_to(&mut self, stream: &mut impl Write) -> io::Result<bool> {
         while self.written < self.total() {
-            let result = if self.written < self.head.len() {
+            let (head, body) = (self.head.len(), self.body.len());
+            let tail = &ZEROS[..self.tail];
+            let result = if self.written < head {
                 let slices = [
                     IoSlice::new(&self.head[self.written..]),
                     IoSlice::new(&self.body),
+                    IoSlice::new(tail),
+                ];
+                stream.write_vectored(&slices)
+            } else if self.written < head + body {
+                let slices = [
+                    IoSlice::new(&self.body[self.written - head..]),
+                    IoSlice::new(tail),
                 ];
                 stream.write_vectored(&slices)
             } else {
-                stream.write(&self.body[self.written - self.head.len()..])
+                stream.write(&tail[self.written - head - body..])
             };
             match result {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -108,14 +141,18 @@ pub struct FrameReader {
     end: usize,
     /// A large body being read straight into its own allocation, `filled` bytes so far.
     pending: Option<PendingBody>,
+    /// Padding still to be discarded from the stream.
+    skip: usize,
     limits: Limits,
 }
 
 #[derive(Debug)]
 struct PendingBody {
     control: Control,
-    body: Vec<u8>,
+    body: pool::BodyBuf,
     filled: usize,
+    /// The padding after the body.
+    tail: usize,
 }
 
 /// Bodies at least this large are read directly into their final buffer.
@@ -130,6 +167,7 @@ impl FrameReader {
             start: 0,
             end: 0,
             pending: None,
+            skip: 0,
             limits,
         }
     }
@@ -146,7 +184,7 @@ impl FrameReader {
             self.decode_buffered(out)?;
             let n = match &mut self.pending {
                 Some(p) => stream
-                    .read(&mut p.body[p.filled..])
+                    .read(&mut p.body.as_mut_slice()[p.filled..])
                     .inspect(|&n| p.filled += n),
                 None => {
                     self.make_room();
@@ -157,7 +195,8 @@ impl FrameReader {
             };
             match n {
                 Ok(0) => {
-                    let mid_frame = self.pending.is_some() || self.start < self.end;
+                    let mid_frame =
+                        self.pending.is_some() || self.start < self.end || self.skip > 0;
                     return Err(if mid_frame {
                         ReadError::Io(io::ErrorKind::UnexpectedEof.into())
                     } else {
@@ -182,14 +221,18 @@ impl FrameReader {
                 return Ok(());
             }
             let p = self.pending.take().expect("checked above");
+            self.skip = p.tail;
             out.push(InFrame {
                 control: p.control,
                 body: pool::into_bytes(p.body),
             });
         }
         loop {
+            let skipped = self.skip.min(self.end - self.start);
+            self.start += skipped;
+            self.skip -= skipped;
             let avail = &self.buf[self.start..self.end];
-            if avail.len() < PREFIX_LEN {
+            if self.skip > 0 || avail.len() < PREFIX_LEN {
                 return Ok(());
             }
             let header_len = u32::from_le_bytes(avail[0..4].try_into().expect("4 bytes"));
@@ -204,24 +247,35 @@ impl FrameReader {
             if avail.len() < header_end {
                 return Ok(());
             }
+            // Decoded before its padding arrives, so that garbage is refused at once.
             let control = Control::read_from_buffer(&avail[PREFIX_LEN..header_end])
                 .map_err(|e| ReadError::Protocol(format!("undecodable message: {e}")))?;
+            let body_start = header_end + padding(header_end);
+            if avail.len() < body_start {
+                return Ok(());
+            }
             let body_len = body_len as usize;
-            let in_buffer = avail.len() - header_end;
+            let body_end = body_start + body_len;
+            let in_buffer = avail.len() - body_start;
             if in_buffer >= body_len {
-                let body = Bytes::copy_from_slice(&avail[header_end..header_end + body_len]);
-                self.start += header_end + body_len;
+                let body = Bytes::copy_from_slice(&avail[body_start..body_end]);
+                // The padding after the body may not all have arrived yet.
+                let frame_end = body_end + padding(body_len);
+                let consumed = frame_end.min(avail.len());
+                self.skip = frame_end - consumed;
+                self.start += consumed;
                 out.push(InFrame { control, body });
             } else if body_len >= DIRECT_BODY {
-                // Big body: one buffer of the final size (recycled, or fresh zeroed pages
-                // from the allocator, so no memset), and the socket reads straight into it.
+                // Big body: one page-aligned buffer of the final size, recycled or new,
+                // and the socket reads straight into it.
                 let mut body = pool::take(body_len);
-                body[..in_buffer].copy_from_slice(&avail[header_end..]);
+                body.as_mut_slice()[..in_buffer].copy_from_slice(&avail[body_start..]);
                 self.start = self.end;
                 self.pending = Some(PendingBody {
                     control,
                     body,
                     filled: in_buffer,
+                    tail: padding(body_len),
                 });
                 return Ok(());
             } else {
@@ -346,6 +400,18 @@ mod tests {
             .read_from(&mut &wire[..wire.len() - 1], &mut out)
             .unwrap_err();
         assert!(matches!(err, ReadError::Io(_)), "{err:?}");
+    }
+
+    #[test]
+    fn frames_and_bodies_start_at_multiples_of_align() {
+        for (header, body_len) in [(vec![], 0), (vec![7; 40], 1), (vec![1; 60], 100_000)] {
+            let body: Vec<u8> = (0..body_len).map(|i| (i % 251) as u8 + 1).collect();
+            let wire = encode(&[(Control::Data(header), body.clone())]);
+            assert_eq!(wire.len() % ALIGN, 0);
+            let body_start = wire.len() - body_len - padding(body_len);
+            assert_eq!(body_start % ALIGN, 0);
+            assert_eq!(&wire[body_start..body_start + body_len], &body[..]);
+        }
     }
 
     #[test]

@@ -1,15 +1,19 @@
-//! Recycled receive buffers for large message bodies.
+//! Receive buffers for large message bodies: page-aligned, and recycled when large.
 //!
-//! A large body is read straight into one buffer of its final size. When that buffer is
-//! new memory, the transfer pays a page fault per 4 KiB page, and in a VM a fault may
-//! also fault in the host: on the development VM a 64 MiB raw TCP transfer into fresh
-//! memory ran at 27-64% of the same transfer into a reused buffer (bench/RESULTS.md).
-//! Received values are usually short-lived (a chunk is decoded into a column and
-//! dropped), so the buffer of a large body comes back here when the last [`Bytes`]
-//! referring to it drops, and the next large body of a similar size reuses it.
-//!
-//! The pool holds a few buffers and a bounded number of bytes; past that, returned
-//! buffers are simply freed.
+//! A large body is read straight into one buffer of its final size. Two things about that
+//! buffer decide how fast the kernel can copy into it, both measured on the development
+//! VM (bench/RESULTS.md):
+//! - Where it starts. The allocator puts large blocks 16 bytes into a page, and copies
+//!   to such an address ran at about half the speed of copies to a page boundary. Every
+//!   body buffer is therefore over-allocated by up to a page and used from the first
+//!   page boundary in it.
+//! - Whether it is new memory. New memory pays a page fault per 4 KiB page (in a VM,
+//!   sometimes one in the host as well): a 64 MiB raw TCP transfer into fresh memory ran
+//!   at 27-67% of the same transfer into a reused buffer. Received values are usually
+//!   short-lived (a chunk is decoded into a column and dropped), so the buffer of a body
+//!   of [`RECYCLED_MIN`] or more comes back here when the last [`Bytes`] referring to it
+//!   drops, and the next body of a similar size reuses it. The pool keeps a few buffers
+//!   and a bounded number of bytes; past that, returned buffers are freed.
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -21,12 +25,59 @@ pub(crate) const RECYCLED_MIN: usize = 1 << 20;
 const POOL_BYTES: usize = 256 << 20;
 /// The most buffers the pool keeps.
 const POOL_BUFFERS: usize = 8;
+/// Where in its allocation a body starts: a page boundary.
+const ALIGN: usize = 4096;
 
-static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+static POOL: Mutex<Vec<BodyBuf>> = Mutex::new(Vec::new());
 
-/// A buffer of exactly `len` bytes whose contents the caller will overwrite in full: a
-/// recycled one when the pool has one of a fitting size, else a new zeroed one.
-pub(crate) fn take(len: usize) -> Vec<u8> {
+/// A buffer for one body: `len` bytes starting at a page boundary inside `buf`.
+pub(crate) struct BodyBuf {
+    buf: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl BodyBuf {
+    /// A zeroed buffer (fresh pages from the allocator, so no memset) of `len` bytes.
+    fn new(len: usize) -> BodyBuf {
+        let buf = vec![0; len + ALIGN - 1];
+        let start = (ALIGN - buf.as_ptr() as usize % ALIGN) % ALIGN;
+        BodyBuf { buf, start, len }
+    }
+
+    /// The most bytes a body in this buffer can have.
+    fn capacity(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// The body's bytes.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut self.buf[self.start..self.start + self.len]
+    }
+
+    /// The body's length.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl std::fmt::Debug for BodyBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyBuf")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AsRef<[u8]> for BodyBuf {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[self.start..self.start + self.len]
+    }
+}
+
+/// A buffer for a body of exactly `len` bytes, whose contents the caller will overwrite
+/// in full: a recycled one when the pool has one of a fitting size, else a new one.
+pub(crate) fn take(len: usize) -> BodyBuf {
     if len >= RECYCLED_MIN {
         let mut pool = POOL.lock();
         // The smallest buffer that is large enough; one over twice the size would pin
@@ -34,43 +85,51 @@ pub(crate) fn take(len: usize) -> Vec<u8> {
         let fitting = pool
             .iter()
             .enumerate()
-            .filter(|(_, b)| b.len() >= len && b.len() / 2 <= len)
-            .min_by_key(|(_, b)| b.len())
+            .filter(|(_, b)| b.capacity() >= len && b.capacity() / 2 <= len)
+            .min_by_key(|(_, b)| b.capacity())
             .map(|(i, _)| i);
         if let Some(i) = fitting {
             let mut buf = pool.swap_remove(i);
-            buf.truncate(len);
+            buf.len = len;
             return buf;
         }
     }
-    vec![0; len]
+    BodyBuf::new(len)
 }
 
 /// Turns a filled body into the value handed to the upper layer; a large one returns its
 /// buffer to the pool once the last reference to it drops.
-pub(crate) fn into_bytes(body: Vec<u8>) -> Bytes {
-    if body.len() >= RECYCLED_MIN {
+pub(crate) fn into_bytes(body: BodyBuf) -> Bytes {
+    if body.len >= RECYCLED_MIN {
         Bytes::from_owner(Recycled(body))
     } else {
-        Bytes::from(body)
+        let window = body.start..body.start + body.len;
+        Bytes::from(body.buf).slice(window)
     }
 }
 
 /// The owner of a large received body; dropping it gives the buffer back.
-struct Recycled(Vec<u8>);
+struct Recycled(BodyBuf);
 
 impl AsRef<[u8]> for Recycled {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        self.0.as_ref()
     }
 }
 
 impl Drop for Recycled {
     fn drop(&mut self) {
-        let buf = std::mem::take(&mut self.0);
+        let buf = std::mem::replace(
+            &mut self.0,
+            BodyBuf {
+                buf: Vec::new(),
+                start: 0,
+                len: 0,
+            },
+        );
         let mut pool = POOL.lock();
-        let kept: usize = pool.iter().map(Vec::capacity).sum();
-        if pool.len() < POOL_BUFFERS && kept + buf.capacity() <= POOL_BYTES {
+        let kept: usize = pool.iter().map(|b| b.buf.capacity()).sum();
+        if pool.len() < POOL_BUFFERS && kept + buf.buf.capacity() <= POOL_BYTES {
             pool.push(buf);
         }
     }
@@ -85,23 +144,25 @@ mod tests {
     fn recycles_large_buffers_of_fitting_sizes() {
         let small = into_bytes(take(1000));
         assert_eq!(small.len(), 1000);
+        assert_eq!(small.as_ptr() as usize % ALIGN, 0);
 
         let big = take(RECYCLED_MIN * 4);
-        let address = big.as_ptr();
+        let address = big.as_ref().as_ptr();
+        assert_eq!(address as usize % ALIGN, 0);
         let value = into_bytes(big);
         let alias = value.slice(10..20);
         drop(value);
         // A slice still refers to the buffer: nothing is back yet.
         let fresh = take(RECYCLED_MIN * 4);
-        assert_ne!(fresh.as_ptr(), address);
+        assert_ne!(fresh.as_ref().as_ptr(), address);
         drop(alias);
         // Back now; a request for under half its size does not take it...
         let smaller = take(RECYCLED_MIN + 1);
-        assert_ne!(smaller.as_ptr(), address);
+        assert_ne!(smaller.as_ref().as_ptr(), address);
         // ...a slightly smaller one does, at the requested length.
         let again = take(RECYCLED_MIN * 4 - 100);
         assert_eq!(
-            (again.as_ptr(), again.len()),
+            (again.as_ref().as_ptr(), again.len()),
             (address, RECYCLED_MIN * 4 - 100)
         );
     }

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use speedy::Readable;
 
 use super::control::Control;
-use super::frame::{Limits, OutFrame, PREFIX_LEN};
+use super::frame::{padding, Limits, OutFrame, PREFIX_LEN};
 use super::NetConfig;
 use crate::error::{Error, Result};
 
@@ -346,9 +346,11 @@ fn read_control(stream: &mut TcpStream, deadline: Instant) -> io::Result<Control
             ),
         ));
     }
-    let mut header = vec![0u8; header_len as usize];
+    // The header, then the padding that ends the frame (these frames have no body).
+    let header_len = header_len as usize;
+    let mut header = vec![0u8; header_len + padding(PREFIX_LEN + header_len)];
     read_exact_until(stream, &mut header, deadline)?;
-    Control::read_from_buffer(&header)
+    Control::read_from_buffer(&header[..header_len])
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("undecodable: {e}")))
 }
 

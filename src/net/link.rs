@@ -139,16 +139,22 @@ mod tests {
         )
     }
 
+    /// A link to rank 1 over loopback TCP, and the blocking stream at its other end.
+    fn loopback_link() -> (Link, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let sending = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (receiving, _) = listener.accept().unwrap();
+        sending.set_nonblocking(true).unwrap();
+        (Link::new(1, TcpStream::from_std(sending)), receiving)
+    }
+
     /// Several threads send through one link over real loopback TCP while another
     /// plays the network thread's part, flushing what they leave queued; every frame
     /// must arrive whole, and each sender's frames in the order it sent them.
     #[test]
     fn concurrent_senders_never_interleave_frames() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let sending = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (mut receiving, _) = listener.accept().unwrap();
-        sending.set_nonblocking(true).unwrap();
-        let link = Arc::new(Link::new(1, TcpStream::from_std(sending)));
+        let (link, mut receiving) = loopback_link();
+        let link = Arc::new(link);
 
         let receiver = std::thread::spawn(move || {
             let deadline = Instant::now() + Duration::from_secs(60);
@@ -203,11 +209,7 @@ mod tests {
 
     #[test]
     fn a_closed_link_drops_frames_and_ends_the_stream() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let sending = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (mut receiving, _) = listener.accept().unwrap();
-        sending.set_nonblocking(true).unwrap();
-        let link = Link::new(1, TcpStream::from_std(sending));
+        let (link, mut receiving) = loopback_link();
         link.close();
         let (header, body) = frame(0, 0);
         assert_eq!(

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use eau2::dist::DistFrame;
-use eau2::frame::{Row, Rower, Schema};
+use eau2::frame::{Row, RowBlock, Rower, Schema};
 use eau2::kv::Key;
 use eau2::sor::SorReader;
 use eau2::{Error, Node, Result};
@@ -18,33 +18,40 @@ pub struct Graph<'n> {
     pub projects: usize,
 }
 
-/// The smallest and largest values of some INT columns, and how many rows miss one.
-#[derive(Clone, Debug, Default)]
+/// The smallest and largest value of an INT column, and how many rows miss one.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct IdRange {
-    cols: Vec<usize>,
     min: Option<i32>,
     max: Option<i32>,
     missing: u64,
 }
 
 impl IdRange {
-    fn of(cols: &[usize]) -> IdRange {
-        IdRange {
-            cols: cols.to_vec(),
-            ..IdRange::default()
+    fn add(&mut self, value: Option<i32>) {
+        match value {
+            Some(v) => {
+                self.min = min_opt(self.min, Some(v));
+                self.max = max_opt(self.max, Some(v));
+            }
+            None => self.missing += 1,
         }
     }
 
-    fn per_column(
-        frame: &DistFrame<'_>,
-        node: &Node,
-        col: usize,
-    ) -> Result<(Option<i32>, Option<i32>, u64)> {
-        let mut r = IdRange::of(&[col]);
-        frame.local_map(&mut r)?;
-        node.all_reduce((r.min, r.max, r.missing), |a, b| {
-            (min_opt(a.0, b.0), max_opt(a.1, b.1), a.2 + b.2)
-        })
+    fn merge(self, other: IdRange) -> IdRange {
+        IdRange {
+            min: min_opt(self.min, other.min),
+            max: max_opt(self.max, other.max),
+            missing: self.missing + other.missing,
+        }
+    }
+
+    /// The form the collectives carry.
+    fn to_wire(self) -> (Option<i32>, Option<i32>, u64) {
+        (self.min, self.max, self.missing)
+    }
+
+    fn from_wire((min, max, missing): (Option<i32>, Option<i32>, u64)) -> IdRange {
+        IdRange { min, max, missing }
     }
 }
 
@@ -56,24 +63,62 @@ fn max_opt(a: Option<i32>, b: Option<i32>) -> Option<i32> {
     a.into_iter().chain(b).max()
 }
 
-impl Rower for IdRange {
+/// The [`IdRange`] of each of some INT columns, gathered in one scan of the rows.
+#[derive(Clone)]
+struct IdRanges {
+    cols: Vec<usize>,
+    ranges: Vec<IdRange>,
+}
+
+impl IdRanges {
+    /// Collective: the range of each of `cols` over the whole frame, in `cols` order.
+    fn of(frame: &DistFrame<'_>, node: &Node, cols: &[usize]) -> Result<Vec<IdRange>> {
+        let mut scan = IdRanges {
+            cols: cols.to_vec(),
+            ranges: vec![IdRange::default(); cols.len()],
+        };
+        frame.local_map(&mut scan)?;
+        let local: Vec<_> = scan.ranges.into_iter().map(IdRange::to_wire).collect();
+        let merged = node.all_reduce(local, |a, b| {
+            a.into_iter()
+                .zip(b)
+                .map(|(x, y)| IdRange::from_wire(x).merge(IdRange::from_wire(y)).to_wire())
+                .collect()
+        })?;
+        Ok(merged.into_iter().map(IdRange::from_wire).collect())
+    }
+}
+
+impl Rower for IdRanges {
     fn accept(&mut self, row: &Row<'_>) -> bool {
-        for &c in &self.cols {
-            match row.get_int(c) {
-                Some(v) => {
-                    self.min = min_opt(self.min, Some(v));
-                    self.max = max_opt(self.max, Some(v));
-                }
-                None => self.missing += 1,
-            }
+        for (range, &col) in self.ranges.iter_mut().zip(&self.cols) {
+            range.add(row.get_int(col));
         }
         true
     }
 
+    fn accept_block(&mut self, block: &RowBlock<'_>) {
+        for (range, &col) in self.ranges.iter_mut().zip(&self.cols) {
+            let chunk = block.column(col);
+            match chunk.ints() {
+                // The common case, no missing ids: min and max of a plain slice.
+                Some(ints) if chunk.missing_count() == 0 => {
+                    let block_range = IdRange {
+                        min: ints.iter().copied().min(),
+                        max: ints.iter().copied().max(),
+                        missing: 0,
+                    };
+                    *range = range.merge(block_range);
+                }
+                _ => block.rows().for_each(|row| range.add(row.get_int(col))),
+            }
+        }
+    }
+
     fn join(&mut self, other: Self) {
-        self.min = min_opt(self.min, other.min);
-        self.max = max_opt(self.max, other.max);
-        self.missing += other.missing;
+        for (range, theirs) in self.ranges.iter_mut().zip(other.ranges) {
+            *range = range.merge(theirs);
+        }
     }
 }
 
@@ -91,7 +136,7 @@ fn id_space(node: &Node, dir: &Path, file: &str, chunk_rows: usize) -> Result<us
     let (frame, deviations) =
         DistFrame::load_sor(node, &key, &path, &reader("IS", &[0], chunk_rows)?)?;
     report_deviations(node, &path, deviations.rows, deviations.first_line);
-    let (min, max, missing) = IdRange::per_column(&frame, node, 0)?;
+    let IdRange { min, max, missing } = IdRanges::of(&frame, node, &[0])?[0];
     if missing > 0 || min.is_some_and(|m| m < 0) {
         return Err(Error::App(format!(
             "{}: ids must be present and non-negative ({missing} missing, smallest {min:?})",
@@ -125,11 +170,13 @@ impl<'n> Graph<'n> {
             &reader("III", &[0, 1], chunk_rows)?,
         )?;
         report_deviations(node, &path, deviations.rows, deviations.first_line);
-        for (col, what, limit, file) in [
-            (0, "project", projects, "projects.ltgt"),
-            (1, "author", users, "users.ltgt"),
+        // Both id columns are checked in one scan of the local rows.
+        let ranges = IdRanges::of(&commits, node, &[0, 1])?;
+        for (range, what, limit, file) in [
+            (ranges[0], "project", projects, "projects.ltgt"),
+            (ranges[1], "author", users, "users.ltgt"),
         ] {
-            let (min, max, missing) = IdRange::per_column(&commits, node, col)?;
+            let IdRange { min, max, missing } = range;
             if min.is_some_and(|m| m < 0) || max.is_some_and(|m| m as usize >= limit) {
                 return Err(Error::App(format!(
                     "{}: {what} ids range over {}..={} but {file} has ids below {limit}",

@@ -184,3 +184,38 @@ fn a_missing_data_folder_is_a_clear_error() {
         out.stderr
     );
 }
+
+#[test]
+fn commits_naming_unknown_ids_are_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("eau2-linus-bad-ids-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("projects.ltgt"), "<0> <\"p0\">\n<1> <\"p1\">\n").unwrap();
+    std::fs::write(
+        dir.join("users.ltgt"),
+        "<0> <\"u0\">\n<1> <\"u1\">\n<2> <\"u2\">\n",
+    )
+    .unwrap();
+    for (commits, message) in [
+        (
+            "<0> <1> <1>\n<1> <7> <7>\n",
+            "author ids range over 1..=7 but users.ltgt has ids below 3",
+        ),
+        (
+            "<0> <1> <1>\n<2> <0> <0>\n",
+            "project ids range over 0..=2 but projects.ltgt has ids below 2",
+        ),
+    ] {
+        std::fs::write(dir.join("commits.ltgt"), commits).unwrap();
+        for n in [1, 2] {
+            let out = launch(
+                n,
+                &bin("linus"),
+                &["--data", dir.to_str().unwrap()],
+                DEADLINE,
+            );
+            assert!(!out.status.success(), "n = {n}: {commits:?} was accepted");
+            assert!(out.stderr.contains(message), "n = {n}: {}", out.stderr);
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -4,7 +4,7 @@
 use speedy::{Readable, Writable};
 
 use crate::error::{Error, Result};
-use crate::frame::Schema;
+use crate::frame::{locate_row, Schema};
 use crate::kv::Key;
 
 /// One row chunk of a distributed frame.
@@ -61,15 +61,7 @@ impl Descriptor {
 
     /// The chunk holding `row`.
     pub fn locate(&self, row: u64) -> Result<(usize, usize)> {
-        if row >= self.nrows() {
-            return Err(Error::OutOfRange {
-                what: "row",
-                index: row,
-                len: self.nrows(),
-            });
-        }
-        let i = self.chunks.partition_point(|c| c.start + c.rows <= row);
-        Ok((i, (row - self.chunks[i].start) as usize))
+        locate_row(row, self.nrows(), &self.chunks, |c| c.start)
     }
 
     pub(crate) fn encode(&self) -> Vec<u8> {

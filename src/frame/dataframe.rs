@@ -129,16 +129,8 @@ impl DataFrame {
 
     /// The chunk holding `row` and the row's offset inside it.
     pub fn locate(&self, row: u64) -> Result<(usize, usize)> {
-        if row >= self.nrows() {
-            return Err(Error::OutOfRange {
-                what: "row",
-                index: row,
-                len: self.nrows(),
-            });
-        }
-        // The first chunk whose end lies past `row`.
-        let chunk = self.starts[1..].partition_point(|&end| end <= row);
-        Ok((chunk, (row - self.starts[chunk]) as usize))
+        let chunk_starts = &self.starts[..self.starts.len() - 1];
+        locate_row(row, self.nrows(), chunk_starts, |&start| start)
     }
 
     /// The value at (`col`, `row`): `Ok(None)` when missing, an error when out of range.
@@ -247,6 +239,28 @@ fn layout_of(col: &Column) -> Vec<u64> {
     starts
 }
 
+/// The chunk holding `row` and the row's offset inside it, for chunks laid end to end
+/// that hold `nrows` rows in all and start at the rows `start` gives for each of `chunks`.
+/// Shared by local frames and the descriptors of distributed ones.
+pub(crate) fn locate_row<T>(
+    row: u64,
+    nrows: u64,
+    chunks: &[T],
+    start: impl Fn(&T) -> u64,
+) -> Result<(usize, usize)> {
+    if row >= nrows {
+        return Err(Error::OutOfRange {
+            what: "row",
+            index: row,
+            len: nrows,
+        });
+    }
+    // The last chunk starting at or before `row` (so empty chunks are passed over); the
+    // first starts at row 0, so there is one.
+    let chunk = chunks.partition_point(|c| start(c) <= row) - 1;
+    Ok((chunk, (row - start(&chunks[chunk])) as usize))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +271,19 @@ mod tests {
             b.push(v.map(Value::Int)).unwrap();
         }
         b.finish()
+    }
+
+    #[test]
+    fn locate_row_passes_over_empty_chunks() {
+        // Chunks of 0, 2, 0, 3 and 0 rows.
+        let starts = [0u64, 0, 2, 2, 5];
+        let at = |row| locate_row(row, 5, &starts, |&s| s).unwrap();
+        assert_eq!(
+            [at(0), at(1), at(2), at(4)],
+            [(1, 0), (1, 1), (3, 0), (3, 2)]
+        );
+        assert!(locate_row(5, 5, &starts, |&s| s).is_err());
+        assert!(locate_row(0, 0, &[0u64], |&s| s).is_err());
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub use bitmap::Bitmap;
 pub use build::{Element, FrameBuilder};
 pub use chunk::{Chunk, ChunkBuilder, ChunkData, Value};
 pub use column::{Column, ColumnBuilder, DEFAULT_CHUNK_LEN};
+pub(crate) use dataframe::locate_row;
 pub use dataframe::DataFrame;
 pub(crate) use ops::take_rows;
 pub use row::{Row, RowBlock};

@@ -3,8 +3,8 @@
 //! Only the network thread reads a link. Any thread may write to it: a sender whose
 //! frame finds the queue empty writes it to the socket itself, and only what the socket
 //! does not take at once is left queued for the network thread to finish. A small
-//! request thus leaves without waking the network thread, which in a VM saves a
-//! cross-CPU wake-up per message (see the latency benchmark in bench/RESULTS.md).
+//! request thus leaves without waking the network thread, one thread wake-up fewer per
+//! message (see the latency benchmark in bench/RESULTS.md).
 
 use std::collections::VecDeque;
 use std::io;

@@ -12,14 +12,16 @@
 //! Only the network thread reads sockets and runs the [`Handler`]. A sending thread whose
 //! frame finds nothing queued on the link writes it itself, and leaves the rest (when the
 //! socket is full) for the network thread, which it wakes through a channel and a
-//! `mio::Waker`. Waking the network thread for every small request cost a cross-CPU
-//! wake-up per get: kv get p50 went from 1.41x to 1.19x the raw TCP round trip when
-//! senders started writing (bench/RESULTS.md).
+//! `mio::Waker`. Handing every small request to the network thread cost one more
+//! thread wake-up per get: kv get p50 went from 1.41x to about 1.2x the raw TCP round
+//! trip when senders started writing (bench/RESULTS.md).
 //!
 //! Bytes on the wire are length-prefixed frames; bodies are written from and read into
-//! single buffers, and large bodies are received into recycled buffers (`pool`). A frame over the size limit, an unknown message or a wrong token closes
-//! that connection with a logged reason. A peer that disappears without saying goodbye is
-//! reported through [`Handler::on_peer_lost`]. Nothing above this module sees a socket.
+//! single buffers. Bodies of 1 MiB or more are received into recycled buffers: a process
+//! keeps up to 8 of them, 256 MiB at most, while no value uses them (`pool`). A frame
+//! over the size limit, an unknown message or a wrong token closes that connection with
+//! a logged reason. A peer that disappears without saying goodbye is reported through
+//! [`Handler::on_peer_lost`]. Nothing above this module sees a socket.
 //!
 //! ```
 //! use eau2::net::{connect, Handler, NetConfig, Outbox};

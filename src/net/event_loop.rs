@@ -68,8 +68,6 @@ pub(crate) struct EventLoop {
     poll: Poll,
     listener: TcpListener,
     conns: Vec<Option<Conn>>,
-    /// Rank -> its link, for routing replies; `None` for this rank.
-    links: Vec<Option<Arc<Link>>>,
     /// Rank -> index of its connection while it is open.
     by_rank: Vec<Option<usize>>,
     commands: Receiver<Command>,
@@ -125,7 +123,6 @@ impl EventLoop {
             poll,
             listener,
             conns,
-            links: links.clone(),
             by_rank,
             commands,
             handler,
@@ -169,7 +166,7 @@ impl EventLoop {
             // drain them on every turn; the channel is cheap to poll.
             self.drain_commands();
             if let Some((_, started)) = &self.shutting_down {
-                let flushed = self.links.iter().flatten().all(|link| link.is_flushed());
+                let flushed = self.rank_links().all(|link| link.is_flushed());
                 if flushed || started.elapsed() > FLUSH_DEADLINE {
                     self.close_links();
                     let (done, _) = self.shutting_down.take().expect("checked above");
@@ -185,7 +182,7 @@ impl EventLoop {
             match command {
                 Command::Flush { to } => self.flush_rank(to),
                 Command::Shutdown { done } => {
-                    for rank in 0..self.links.len() {
+                    for rank in 0..self.by_rank.len() {
                         self.send(rank, OutFrame::new(&Control::Goodbye, Bytes::new()));
                     }
                     self.shutting_down = Some((done, Instant::now()));
@@ -197,12 +194,30 @@ impl EventLoop {
     /// Sends a frame to `rank` from the network thread. Frames to ranks that are gone
     /// are dropped: the handler has already been told the rank is lost.
     fn send(&mut self, rank: usize, frame: OutFrame) {
-        let Some(Some(link)) = self.links.get(rank) else {
+        let Some(index) = self.by_rank.get(rank).copied().flatten() else {
             return;
         };
-        if link.send(frame) == Sent::Queued {
-            self.flush_rank(rank);
+        let queued = match &self.conns[index] {
+            Some(Conn {
+                peer: Peer::Rank(link),
+                ..
+            }) => link.send(frame) == Sent::Queued,
+            _ => return,
+        };
+        if queued {
+            self.flush(index);
         }
+    }
+
+    /// The links of the ranks still connected.
+    fn rank_links(&self) -> impl Iterator<Item = &Arc<Link>> {
+        self.conns
+            .iter()
+            .flatten()
+            .filter_map(|conn| match &conn.peer {
+                Peer::Rank(link) => Some(link),
+                Peer::Stranger(_) => None,
+            })
     }
 
     fn flush_rank(&mut self, rank: usize) {
@@ -373,7 +388,7 @@ impl EventLoop {
 
     /// Shuts every link down, so that peers see the end of the stream at once.
     fn close_links(&mut self) {
-        for link in self.links.iter().flatten() {
+        for link in self.rank_links() {
             link.close();
         }
     }

@@ -86,14 +86,21 @@ fn a_rank_that_panics_fails_the_job_quickly_and_is_named() {
     );
 }
 
-/// Runs rank `rank` of a job of `size` alone, with nobody listening at its master
-/// address and a rendezvous deadline of 1 s.
+/// Runs rank `rank` of a job of `size` alone, with a rendezvous deadline of 1 s. Rank 0
+/// listens on a port of its own choosing (a port picked beforehand could be taken by a
+/// concurrent test before rank 0 binds it); other ranks get an address where nobody
+/// listens.
 fn lone_rank(rank: usize, size: usize) -> Finished {
+    let master = if rank == 0 {
+        "127.0.0.1:0".to_string()
+    } else {
+        format!("127.0.0.1:{}", free_port())
+    };
     let mut cmd = Command::new(bin("cluster-check"));
     cmd.arg("kv")
         .env("EAU2_RANK", rank.to_string())
         .env("EAU2_SIZE", size.to_string())
-        .env("EAU2_MASTER", format!("127.0.0.1:{}", free_port()))
+        .env("EAU2_MASTER", master)
         .env("EAU2_TOKEN", "t")
         .env("EAU2_RENDEZVOUS_TIMEOUT", "1");
     run_with_deadline(&mut cmd, DEADLINE)

@@ -21,7 +21,7 @@ use super::blocks::{write_blocks, Block, Progress};
 use super::dist::{AffinePerm, PowerLaw};
 use super::fmt::{push_int_field, push_quoted_field, push_u64};
 use super::rng::Xoshiro256;
-use super::words::{ADJECTIVES, FIRST_NAMES, LAST_NAMES, NOUNS, OWNERS};
+use super::words::{push_person_name, ADJECTIVES, NOUNS, OWNERS};
 
 /// Rows per generated block. Part of the output's definition: changing it changes the
 /// bytes produced for a seed.
@@ -198,9 +198,7 @@ pub fn write_users(cfg: &LinusConfig, path: &Path, progress: &mut Progress) -> R
     };
     table.write(path, progress, |rng, uid, name| {
         // "Ada Lovelace 17": the uid suffix makes every name unique.
-        name.extend_from_slice(rng.pick(FIRST_NAMES).as_bytes());
-        name.push(b' ');
-        name.extend_from_slice(rng.pick(LAST_NAMES).as_bytes());
+        push_person_name(rng, name);
         name.push(b' ');
         push_u64(name, uid);
     })

@@ -15,7 +15,7 @@ use eau2::Result;
 use super::blocks::{write_blocks, Block, Progress};
 use super::fmt::{push_i64, push_u64};
 use super::rng::Xoshiro256;
-use super::words::{ADJECTIVES, FIRST_NAMES, LAST_NAMES, NOUNS};
+use super::words::{push_person_name, ADJECTIVES, NOUNS};
 
 /// The column types, as one-letter codes (`eau2::frame::Schema::from_codes` reads them).
 pub const MIXED_SCHEMA: &str = "BIFSISFB";
@@ -114,9 +114,7 @@ fn push_value(out: &mut Vec<u8>, rng: &mut Xoshiro256, code: u8, col: usize) {
         }
         b'S' if col == 3 => {
             out.push(b'"');
-            out.extend_from_slice(rng.pick(FIRST_NAMES).as_bytes());
-            out.push(b' ');
-            out.extend_from_slice(rng.pick(LAST_NAMES).as_bytes());
+            push_person_name(rng, out);
             out.extend_from_slice(b" likes ");
             out.extend_from_slice(rng.pick(NOUNS).as_bytes());
             out.push(b'"');

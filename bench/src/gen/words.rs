@@ -1,6 +1,15 @@
 //! Word lists for names: enough variety to look like people and projects, including
 //! non-ASCII UTF-8 (as real commit logs have), none holding a `"` or `>`.
 
+use super::rng::Xoshiro256;
+
+/// Appends a random "First Last" person's name.
+pub fn push_person_name(rng: &mut Xoshiro256, out: &mut Vec<u8>) {
+    out.extend_from_slice(rng.pick(FIRST_NAMES).as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(rng.pick(LAST_NAMES).as_bytes());
+}
+
 /// Given names. A few are non-ASCII on purpose: string columns must not assume ASCII.
 pub const FIRST_NAMES: &[&str] = &[
     "Ada",

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
-use eau2::kv::Key;
+use eau2::kv::{Key, Kv};
 use eau2::{Bytes, Error, Node, Result};
 use eau2_bench::measure::{time_once, Latencies, Stat, Timing};
 use eau2_bench::report::Report;
@@ -213,12 +213,7 @@ fn latency(node: &Node, size: usize, phases: usize, ops: usize, warmup: usize) -
     let store = || node.kv().put(&key, vec![7u8; size]);
     serve_and_measure(node, store, |raw| {
         let kv = node.kv();
-        let kv_get = || -> Result<()> {
-            match kv.get(&key)? {
-                Some(v) if v.len() == size => Ok(()),
-                _ => Err(Error::App("the benchmark value went missing".into())),
-            }
-        };
+        let kv_get = || get_expecting(kv, &key, size);
         let mut raw_phases = PhasedLatencies::default();
         let mut kv_phases = PhasedLatencies::default();
         for _ in 0..phases {
@@ -251,6 +246,16 @@ fn latency(node: &Node, size: usize, phases: usize, ops: usize, warmup: usize) -
         report.print();
         Ok(())
     })
+}
+
+/// Gets `key` and checks that its value has `len` bytes.
+fn get_expecting(kv: &Kv, key: &Key, len: usize) -> Result<()> {
+    match kv.get(key)? {
+        Some(v) if v.len() == len => Ok(()),
+        _ => Err(Error::App(format!(
+            "the benchmark value {key} went missing"
+        ))),
+    }
 }
 
 /// Latencies measured in phases: all of them together, and each phase's median.
@@ -309,12 +314,7 @@ fn throughput(node: &Node, sizes: &[usize], runs: usize) -> Result<()> {
             let batch = (64 / mib).max(1);
             let bytes = (len * batch) as u64;
             let (mut raw_t, mut fresh_t, mut kv_t) = (Vec::new(), Vec::new(), Vec::new());
-            let kv_get = || -> Result<()> {
-                match kv.get(&key(mib))? {
-                    Some(v) if v.len() == len => Ok(()),
-                    _ => Err(Error::App("the benchmark value went missing".into())),
-                }
-            };
+            let kv_get = || get_expecting(kv, &key(mib), len);
             // One unmeasured transfer of each kind first: it touches the memory that the
             // measured ones reuse (the raw buffer; the kv receive buffer it recycles).
             raw.fetch(len)?;

@@ -5,13 +5,13 @@
 //! - [`Kv`]: `put` sends a value to its key's home, `get` asks the home (or the local
 //!   cache), `wait_and_get` waits at the home until the key is put.
 //!
-//! Requests are written to the home's link by the requesting thread ([`crate::net`]); the
-//! home answers on its own network thread from its local store, so a rank busy computing still serves its
-//! values. Keys are write-once: putting different bytes to a key is an error, putting the
-//! same bytes again is a no-op. Because values never change, any copy (the cache) is
-//! always correct. If any rank leaves the job unexpectedly, every pending and later
-//! operation fails with [`Error::PeerLost`] naming it: an SPMD job cannot go on without
-//! one of its ranks, and failing fast beats hanging.
+//! Requests are written to the home's link by the requesting thread ([`crate::net`]);
+//! the home answers on its own network thread from its local store, so a rank busy
+//! computing still serves its values. Keys are write-once: putting different bytes to a
+//! key is an error, putting the same bytes again is a no-op. Because values never change,
+//! any copy (the cache) is always correct. If any rank leaves the job unexpectedly, every
+//! pending and later operation fails with [`Error::PeerLost`] naming it: an SPMD job
+//! cannot go on without one of its ranks, and failing fast beats hanging.
 //!
 //! ```
 //! use eau2::kv::{Key, Kv};

@@ -1,82 +1,36 @@
-//! The one error type of the library.
+//! The error type of the `eau2` crate: the data layer's and the communication layer's
+//! errors, plus those of the runtime and of applications.
 //!
-//! Every fallible operation returns [`Result`]. Variants carry enough context to say
-//! *what* went wrong and *where*: a file and line for input errors, a rank for network
-//! errors, a key for store errors.
+//! Every fallible operation returns [`Result`]. Lower layers keep their own error types
+//! ([`DataError`], [`CommError`]); `?` lifts them into [`Error`] unchanged, so a message
+//! still says *what* went wrong and *where* (file and line, rank, key).
 
 use std::fmt;
 use std::io;
 
+pub use eau2_comm::Error as CommError;
+pub use eau2_data::Error as DataError;
+
 /// Shorthand for `std::result::Result<T, eau2::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong in eau2.
+/// Everything that can go wrong in an eau2 program.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
+    /// Reading, parsing or using a data frame failed.
+    Data(DataError),
+    /// Talking to other ranks failed (a lost rank, a timeout, a bad message, ...).
+    Comm(CommError),
     /// An operating-system I/O error, with what we were doing when it happened.
     Io {
-        /// What was being done, e.g. "opening data/commits.ltgt".
+        /// What was being done, e.g. "writing the report".
         context: String,
         /// The underlying error.
         source: io::Error,
     },
-    /// A SoR field that is malformed or does not fit its column (strict mode).
-    Parse {
-        /// The file (or `<bytes>` for in-memory input).
-        file: String,
-        /// 1-based line number in the file.
-        line: u64,
-        /// 0-based column index.
-        column: usize,
-        /// The offending field text, as written.
-        text: String,
-        /// Why it was rejected.
-        reason: String,
-    },
-    /// A schema that does not fit the data or the request.
-    Schema(String),
-    /// A column or row index past the end.
-    OutOfRange {
-        /// "column" or "row" (or another noun).
-        what: &'static str,
-        /// The index asked for.
-        index: u64,
-        /// How many there are.
-        len: u64,
-    },
-    /// A typed access to a column of another type.
-    TypeMismatch {
-        /// The column index.
-        column: usize,
-        /// The type the caller asked for.
-        expected: crate::frame::DataType,
-        /// The column's actual type.
-        found: crate::frame::DataType,
-    },
-    /// Bytes that do not decode to the expected value (a chunk, a message, a descriptor).
-    Decode(String),
     /// A bad command line, environment variable or configuration value.
     Config(String),
-    /// The key is not in the store.
-    NoSuchKey(String),
-    /// A second put of different bytes to a write-once key.
-    KeyConflict(String),
-    /// A deadline passed before an operation finished.
-    Timeout(String),
-    /// A rank left the job (connection closed or reset) while it was still needed.
-    PeerLost {
-        /// The rank that is gone.
-        rank: usize,
-        /// What was observed, e.g. "connection reset".
-        reason: String,
-    },
-    /// Rendezvous could not assemble the job.
-    Rendezvous(String),
-    /// A peer broke the wire protocol.
-    Protocol(String),
-    /// The local runtime has shut down or failed; no further operations are possible.
-    Shutdown(String),
     /// A failure reported by user code or an application.
     App(String),
 }
@@ -95,45 +49,39 @@ impl Error {
         Error::io(format!("{action} {}", path.display()), source)
     }
 
-    /// A decode error with a message.
+    /// A value that does not decode, from the data layer's point of view.
     pub fn decode(msg: impl Into<String>) -> Error {
-        Error::Decode(msg.into())
+        Error::Data(DataError::decode(msg))
+    }
+
+    /// The rank whose loss caused this error, if that is what it is.
+    pub fn lost_rank(&self) -> Option<usize> {
+        match self {
+            Error::Comm(CommError::PeerLost { rank, .. }) => Some(*rank),
+            _ => None,
+        }
+    }
+}
+
+impl From<DataError> for Error {
+    fn from(e: DataError) -> Error {
+        Error::Data(e)
+    }
+}
+
+impl From<CommError> for Error {
+    fn from(e: CommError) -> Error {
+        Error::Comm(e)
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Error::Data(e) => e.fmt(f),
+            Error::Comm(e) => e.fmt(f),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
-            Error::Parse {
-                file,
-                line,
-                column,
-                text,
-                reason,
-            } => write!(f, "{file}:{line}: column {column}: {reason}: {:?}", text),
-            Error::Schema(msg) => write!(f, "schema: {msg}"),
-            Error::OutOfRange { what, index, len } => {
-                write!(f, "{what} {index} is out of range (there are {len})")
-            }
-            Error::TypeMismatch {
-                column,
-                expected,
-                found,
-            } => write!(f, "column {column} is {found}, not {expected}"),
-            Error::Decode(msg) => write!(f, "cannot decode: {msg}"),
-            Error::Config(msg) => write!(f, "{msg}"),
-            Error::NoSuchKey(key) => write!(f, "no such key: {key}"),
-            Error::KeyConflict(key) => write!(
-                f,
-                "key {key} was already put with different bytes (keys are write-once)"
-            ),
-            Error::Timeout(what) => write!(f, "timed out: {what}"),
-            Error::PeerLost { rank, reason } => write!(f, "rank {rank} is gone: {reason}"),
-            Error::Rendezvous(msg) => write!(f, "rendezvous failed: {msg}"),
-            Error::Protocol(msg) => write!(f, "protocol error: {msg}"),
-            Error::Shutdown(msg) => write!(f, "runtime is shut down: {msg}"),
-            Error::App(msg) => write!(f, "{msg}"),
+            Error::Config(msg) | Error::App(msg) => f.write_str(msg),
         }
     }
 }
@@ -141,6 +89,8 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
+            Error::Data(e) => e.source(),
+            Error::Comm(e) => e.source(),
             Error::Io { source, .. } => Some(source),
             _ => None,
         }

@@ -1,25 +1,27 @@
 //! eau2: data-parallel analysis of large tables across many processes.
 //!
-//! The layers, each calling only those below it:
-//! - [`net`]: rendezvous and one event-loop thread per process owning every socket;
-//! - [`kv`]: a distributed key/value store of immutable, write-once values;
-//! - [`frame`] and [`sor`]: columnar data frames with missing values, read from SoR files;
-//! - [`cluster`]: the SPMD runtime: a rank's [`Node`], collectives, and [`run`];
-//! - [`dist`]: distributed data frames whose chunks live in the store.
+//! The layers, each calling only those below it, with Cargo keeping them apart:
+//! - the data crate (`eau2-data`), re-exported as [`frame`] and [`sor`]: columnar data
+//!   frames with missing values, read from SoR files. It knows nothing of the network;
+//! - the communication crate (`eau2-comm`), re-exported as [`net`] and [`kv`]:
+//!   rendezvous, one event-loop thread per process owning every socket, and a
+//!   distributed key/value store of immutable, write-once values. It knows nothing of
+//!   data frames;
+//! - this crate: [`cluster`], the SPMD runtime (a rank's [`Node`], collectives, and
+//!   [`run`]), and [`table`], distributed data frames whose chunks live in the store.
 //!
 //! A program is a closure given to [`run`]; it runs unchanged as one process or as any
 //! number of ranks under `eau2-launch`, `mpirun` or `srun`. See `cluster` for a rank's
-//! life and `dist` for computing on distributed frames.
+//! life and `table` for computing on distributed frames.
 
 #![warn(missing_docs)]
 
 pub mod cluster;
-pub mod dist;
 pub mod error;
-pub mod frame;
-pub mod kv;
-pub mod net;
-pub mod sor;
+pub mod table;
+
+pub use eau2_comm::{kv, net};
+pub use eau2_data::{frame, sor};
 
 pub use bytes::Bytes;
 pub use cluster::{run, Node};

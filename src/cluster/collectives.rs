@@ -43,12 +43,13 @@ impl Node {
     }
 
     fn send_to(&self, seq: u64, to: usize, value: Bytes) -> Result<()> {
-        self.kv().put(&message_key(seq, self.rank(), to), value)
+        Ok(self.kv().put(&message_key(seq, self.rank(), to), value)?)
     }
 
     fn receive_from(&self, seq: u64, from: usize) -> Result<Bytes> {
-        self.kv()
-            .wait_and_take(&message_key(seq, from, self.rank()), None)
+        Ok(self
+            .kv()
+            .wait_and_take(&message_key(seq, from, self.rank()), None)?)
     }
 
     fn check_root(&self, root: usize) -> Result<()> {

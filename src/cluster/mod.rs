@@ -79,7 +79,7 @@ impl Node {
     /// ask it for data, then goodbyes to every peer.
     pub fn shutdown(self) -> Result<()> {
         self.barrier()?;
-        self.kv.shutdown()
+        Ok(self.kv.shutdown()?)
     }
 }
 

@@ -10,9 +10,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use eau2::dist::DistFrame;
 use eau2::frame::{Row, Rower};
 use eau2::kv::Key;
+use eau2::table::DistFrame;
 use eau2::{Error, Node, Result};
 
 /// The producer / counter / summarizer demo.

@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use eau2::dist::DistFrame;
 use eau2::frame::{Row, RowBlock, Rower, Schema};
 use eau2::kv::Key;
 use eau2::sor::SorReader;
+use eau2::table::DistFrame;
 use eau2::{Error, Node, Result};
 
 /// The loaded graph: the commits, distributed by rows, and the sizes of the id spaces.

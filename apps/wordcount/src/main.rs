@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use eau2::dist::DistFrame;
 use eau2::frame::{ColumnBuilder, DataFrame, DataType, Row, Rower, Schema};
 use eau2::kv::Key;
+use eau2::table::DistFrame;
 use eau2::{Error, Node, Result};
 
 /// Counts the words of a text file.

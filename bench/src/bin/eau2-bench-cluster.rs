@@ -210,7 +210,7 @@ fn serve_and_measure(
 
 fn latency(node: &Node, size: usize, phases: usize, ops: usize, warmup: usize) -> Result<()> {
     let key = Key::new("bench/small", 1);
-    let store = || node.kv().put(&key, vec![7u8; size]);
+    let store = || Ok(node.kv().put(&key, vec![7u8; size])?);
     serve_and_measure(node, store, |raw| {
         let kv = node.kv();
         let kv_get = || get_expecting(kv, &key, size);
@@ -301,6 +301,7 @@ fn throughput(node: &Node, sizes: &[usize], runs: usize) -> Result<()> {
         sizes
             .iter()
             .try_for_each(|&mib| node.kv().put(&key(mib), vec![3u8; mib << 20]))
+            .map_err(Into::into)
     };
     serve_and_measure(node, store, |raw| {
         let kv = node.kv();

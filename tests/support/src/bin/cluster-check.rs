@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use eau2::dist::DistFrame;
+use eau2::error::CommError;
 use eau2::frame::{DataFrame, Row, RowWriter, Rower, Schema, Writer};
 use eau2::kv::Key;
 use eau2::sor::SorReader;
+use eau2::table::DistFrame;
 use eau2::{Bytes, Error, Node, Result};
 
 fn main() -> ExitCode {
@@ -85,11 +86,11 @@ fn kv(node: &Node) -> Result<()> {
     kv.put(&mine, "a")?;
     kv.put(&mine, "a")?;
     match kv.put(&mine, "b") {
-        Err(Error::KeyConflict(_)) => {}
+        Err(CommError::KeyConflict(_)) => {}
         other => return Err(Error::App(format!("second put of {mine} gave {other:?}"))),
     }
     match kv.put(&Key::new("x", size), "v") {
-        Err(Error::Config(_)) => {}
+        Err(CommError::Config(_)) => {}
         other => {
             return Err(Error::App(format!(
                 "put to a home past the job gave {other:?}"
@@ -111,7 +112,7 @@ fn wait_before_put(node: &Node) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while kv.waiting() == 0 {
             if Instant::now() > deadline {
-                return Err(Error::Timeout("no wait was registered here".into()));
+                return Err(CommError::Timeout("no wait was registered here".into()).into());
             }
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -119,6 +120,7 @@ fn wait_before_put(node: &Node) -> Result<()> {
         waiter
             .join()
             .map_err(|_| Error::App("waiter panicked".into()))?
+            .map_err(Error::from)
     })?;
     let expected = format!("late from {}", (rank + 1) % size);
     check(value == expected.as_bytes(), || {
@@ -129,7 +131,7 @@ fn wait_before_put(node: &Node) -> Result<()> {
         &Key::new("never", (rank + 1) % size),
         Duration::from_millis(50),
     ) {
-        Err(Error::Timeout(_)) => Ok(()),
+        Err(CommError::Timeout(_)) => Ok(()),
         other => Err(Error::App(format!(
             "waiting for a key never put gave {other:?}"
         ))),
@@ -448,10 +450,9 @@ fn strangers(node: &Node, ready_file: &Path, go_file: &Path) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while !go_file.exists() {
             if Instant::now() > deadline {
-                return Err(Error::Timeout(format!(
-                    "{} never appeared",
-                    go_file.display()
-                )));
+                return Err(
+                    CommError::Timeout(format!("{} never appeared", go_file.display())).into(),
+                );
             }
             std::thread::sleep(Duration::from_millis(5));
         }

@@ -242,7 +242,7 @@ fn layout_of(col: &Column) -> Vec<u64> {
 /// The chunk holding `row` and the row's offset inside it, for chunks laid end to end
 /// that hold `nrows` rows in all and start at the rows `start` gives for each of `chunks`.
 /// Shared by local frames and the descriptors of distributed ones.
-pub(crate) fn locate_row<T>(
+pub fn locate_row<T>(
     row: u64,
     nrows: u64,
     chunks: &[T],

@@ -61,7 +61,7 @@ impl Descriptor {
 
     /// The chunk holding `row`.
     pub fn locate(&self, row: u64) -> Result<(usize, usize)> {
-        locate_row(row, self.nrows(), &self.chunks, |c| c.start)
+        Ok(locate_row(row, self.nrows(), &self.chunks, |c| c.start)?)
     }
 
     pub(crate) fn encode(&self) -> Vec<u8> {

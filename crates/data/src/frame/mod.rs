@@ -12,7 +12,7 @@
 //! [`DataFrame::write_sor`].
 //!
 //! ```
-//! use eau2::frame::{DataFrame, DataType, FrameBuilder, Schema, Value};
+//! use eau2_data::frame::{DataFrame, DataType, FrameBuilder, Schema, Value};
 //!
 //! let schema = Schema::new(vec![DataType::Int, DataType::String]);
 //! let mut b = FrameBuilder::new(schema, 2); // two rows per chunk
@@ -24,7 +24,7 @@
 //! assert_eq!(df.get_int(0, 1)?, None); // missing
 //! assert_eq!(df.get_str(1, 0)?, Some(&b"seven"[..]));
 //! assert_eq!(df.to_sor_string()?, "<7> <\"seven\">\n<> <\"a b\">\n<-1> <>\n");
-//! # Ok::<(), eau2::Error>(())
+//! # Ok::<(), eau2_data::Error>(())
 //! ```
 
 mod bitmap;
@@ -42,9 +42,9 @@ pub use bitmap::Bitmap;
 pub use build::{Element, FrameBuilder};
 pub use chunk::{Chunk, ChunkBuilder, ChunkData, Value};
 pub use column::{Column, ColumnBuilder, DEFAULT_CHUNK_LEN};
-pub(crate) use dataframe::locate_row;
+pub use dataframe::locate_row;
 pub use dataframe::DataFrame;
-pub(crate) use ops::take_rows;
+pub use ops::take_rows;
 pub use row::{Row, RowBlock};
 pub use types::{DataType, Schema};
 pub use visitor::{filter_chunk_rows, visit_chunk_rows, Fielder, RowWriter, Rower, Writer};

@@ -14,8 +14,8 @@
 //! cannot go on without one of its ranks, and failing fast beats hanging.
 //!
 //! ```
-//! use eau2::kv::{Key, Kv};
-//! use eau2::net::NetConfig;
+//! use eau2_comm::kv::{Key, Kv};
+//! use eau2_comm::net::NetConfig;
 //!
 //! // A job of one rank: every key's home is rank 0.
 //! let kv = Kv::connect(&NetConfig::new(0, 1, "127.0.0.1:0", "")).unwrap();

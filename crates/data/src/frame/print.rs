@@ -39,13 +39,13 @@ impl DataFrame {
     ///   reader's choice.
     ///
     /// ```
-    /// use eau2::frame::{DataFrame, FrameBuilder, Schema, Value};
+    /// use eau2_data::frame::{DataFrame, FrameBuilder, Schema, Value};
     ///
     /// let mut b = FrameBuilder::new(Schema::from_codes("IFSB")?, 1024);
     /// b.push_row(&[Some(Value::Int(1)), Some(Value::Float(1.5)), Some(Value::Str(b"a b")), None])?;
     /// let df = b.finish();
     /// assert_eq!(df.to_sor_string()?, "<+1> <1.5> <\"a b\"> <>\n");
-    /// # Ok::<(), eau2::Error>(())
+    /// # Ok::<(), eau2_data::Error>(())
     /// ```
     pub fn write_sor<W: Write>(&self, mut out: W) -> Result<()> {
         self.check_writable()?;

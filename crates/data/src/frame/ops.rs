@@ -164,7 +164,7 @@ impl DataFrame {
 
 /// The rows of one row chunk (`chunks`, one per column) that `keep` marks, as new
 /// chunks in the same column order. What a filter keeps of a chunk.
-pub(crate) fn take_rows(chunks: &[Arc<Chunk>], keep: &Bitmap) -> Vec<Chunk> {
+pub fn take_rows(chunks: &[Arc<Chunk>], keep: &Bitmap) -> Vec<Chunk> {
     let offsets: Vec<usize> = keep.ones().collect();
     chunks
         .iter()

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 /// merged with [`Rower::join`] in row order.
 ///
 /// ```
-/// use eau2::frame::{DataFrame, Row, Rower};
+/// use eau2_data::frame::{DataFrame, Row, Rower};
 ///
 /// /// Sums column 0 and remembers the rows holding negative values.
 /// #[derive(Clone, Default)]
@@ -53,7 +53,7 @@ use crate::error::{Error, Result};
 ///
 /// let negatives = df.filter(&Sum::default())?;
 /// assert_eq!(negatives.to_sor_string()?, "<-1>\n<-2>\n");
-/// # Ok::<(), eau2::Error>(())
+/// # Ok::<(), eau2_data::Error>(())
 /// ```
 pub trait Rower {
     /// Visits one row. The result drives `filter` (true keeps the row); `map` and

@@ -17,7 +17,7 @@
 //! on all cores; [`DistFrame::map`] visits every row in order, fetching chunks ahead.
 //!
 //! ```
-//! use eau2::dist::DistFrame;
+//! use eau2::table::DistFrame;
 //! use eau2::frame::{Row, Rower};
 //! use eau2::kv::Key;
 //! use eau2::Node;
@@ -55,7 +55,7 @@ use parking_lot::Mutex;
 use rayon::prelude::*;
 
 use crate::cluster::Node;
-use crate::error::{Error, Result};
+use crate::error::{DataError, Error, Result};
 use crate::frame::{
     filter_chunk_rows, take_rows, visit_chunk_rows, Chunk, Column, DataFrame, Element, Rower,
     Schema, Value, Writer, DEFAULT_CHUNK_LEN,
@@ -199,11 +199,12 @@ impl<'n> DistFrame<'n> {
             node.all_gather(&(local.schema().clone(), rows))?;
         let schema = parts[0].0.clone();
         if let Some(r) = parts.iter().position(|(s, _)| s.types() != schema.types()) {
-            return Err(Error::Schema(format!(
+            return Err(DataError::Schema(format!(
                 "frame {key}: rank {r} contributed columns {} but rank 0 contributed {}",
                 parts[r].0.codes(),
                 schema.codes()
-            )));
+            ))
+            .into());
         }
         // (order, rank, local index, rows) of every chunk of the job, in frame order.
         let mut all: Vec<(u64, usize, usize, u64)> = parts
@@ -314,11 +315,12 @@ impl<'n> DistFrame<'n> {
     pub fn chunk(&self, col: usize, chunk: usize) -> Result<Arc<Chunk>> {
         let dtype = self.desc.schema.dtype(col)?;
         if chunk >= self.chunk_count() {
-            return Err(Error::OutOfRange {
+            return Err(DataError::OutOfRange {
                 what: "chunk",
                 index: chunk as u64,
                 len: self.chunk_count() as u64,
-            });
+            }
+            .into());
         }
         if let Some(row) = self.built.get(&chunk) {
             return Ok(Arc::clone(&row[col]));
@@ -376,11 +378,12 @@ impl<'n> DistFrame<'n> {
     ) -> Result<Option<T>> {
         let found = self.desc.schema.dtype(col)?;
         if found != want {
-            return Err(Error::TypeMismatch {
+            return Err(DataError::TypeMismatch {
                 column: col,
                 expected: want,
                 found,
-            });
+            }
+            .into());
         }
         self.with_value(col, row, |v| v.and_then(f))
     }
@@ -490,8 +493,8 @@ impl<'n> DistFrame<'n> {
                     .into_iter()
                     .zip(self.schema().types())
                     .map(|(chunk, &dtype)| Column::from_chunks(dtype, vec![Arc::new(chunk)]))
-                    .collect::<Result<Vec<_>>>()?;
-                DataFrame::new(self.schema().clone(), columns)
+                    .collect::<Result<Vec<_>, DataError>>()?;
+                Ok(DataFrame::new(self.schema().clone(), columns)?)
             })
             .collect::<Result<_>>()?;
         // Each kept piece stays where its source chunk lives and takes its place in the
@@ -516,9 +519,9 @@ impl<'n> DistFrame<'n> {
                 let chunks = (0..self.chunk_count())
                     .map(|i| self.chunk(c, i))
                     .collect::<Result<Vec<_>>>()?;
-                Column::from_chunks(self.desc.schema.dtype(c)?, chunks)
+                Ok(Column::from_chunks(self.desc.schema.dtype(c)?, chunks)?)
             })
             .collect::<Result<Vec<_>>>()?;
-        DataFrame::new(self.schema().clone(), columns)
+        Ok(DataFrame::new(self.schema().clone(), columns)?)
     }
 }

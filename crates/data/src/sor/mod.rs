@@ -36,8 +36,8 @@
 //! - A FLOAT literal beyond f32's range reads as an infinity.
 //!
 //! ```
-//! use eau2::frame::{DataType, Value};
-//! use eau2::sor::SorReader;
+//! use eau2_data::frame::{DataType, Value};
+//! use eau2_data::sor::SorReader;
 //!
 //! let text = b"<1> <hi> <1.5>\n<0> <\"ho ho\"> <2>\n<1> <x> <oops>\n";
 //! // Infer the schema from the first two rows only; the third then deviates.
@@ -53,7 +53,7 @@
 //! // Strict mode turns that deviation into an error naming line, column and text.
 //! let err = reader.strict(true).read_bytes(text).unwrap_err();
 //! assert_eq!(err.to_string(), "<bytes>:3: column 2: a STRING value does not fit a FLOAT column: \"<oops>\"");
-//! # Ok::<(), eau2::Error>(())
+//! # Ok::<(), eau2_data::Error>(())
 //! ```
 
 mod fast;
@@ -201,7 +201,7 @@ impl SorReader {
     /// `range(0, None)`, is the whole file.
     ///
     /// ```
-    /// use eau2::sor::SorReader;
+    /// use eau2_data::sor::SorReader;
     ///
     /// let text = b"<1>\n<2>\n<3>\n<4>\n";
     /// // Bytes 4..12: line <2> starts at 4 and is skipped; <3>'s `\n` is at 11, inside;
@@ -209,7 +209,7 @@ impl SorReader {
     /// let file = SorReader::new().range(4, Some(8)).read_bytes(text)?;
     /// assert_eq!(file.frame.nrows(), 1);
     /// assert_eq!(file.frame.get_int(0, 0)?, Some(3));
-    /// # Ok::<(), eau2::Error>(())
+    /// # Ok::<(), eau2_data::Error>(())
     /// ```
     pub fn range(mut self, from: u64, len: Option<u64>) -> Self {
         self.span = Span::Range { from, len };
@@ -232,7 +232,7 @@ impl SorReader {
     /// when `index >= count` (so always when `count` is 0).
     ///
     /// ```
-    /// use eau2::sor::SorReader;
+    /// use eau2_data::sor::SorReader;
     ///
     /// let text = b"<1>\n<22>\n<333>\n<4444>\n";
     /// let mut rows = Vec::new();
@@ -243,7 +243,7 @@ impl SorReader {
     ///     }
     /// }
     /// assert_eq!(rows, [1, 22, 333, 4444]);
-    /// # Ok::<(), eau2::Error>(())
+    /// # Ok::<(), eau2_data::Error>(())
     /// ```
     pub fn part(mut self, index: usize, count: usize) -> Self {
         self.span = Span::Part { index, count };

@@ -24,11 +24,11 @@
 //! [`Handler::on_peer_lost`]. Nothing above this module sees a socket.
 //!
 //! ```
-//! use eau2::net::{connect, Handler, NetConfig, Outbox};
+//! use eau2_comm::net::{connect, Handler, NetConfig, Outbox};
 //!
 //! struct Echo;
 //! impl Handler for Echo {
-//!     fn on_message(&mut self, from: usize, header: Vec<u8>, body: eau2::Bytes, out: &mut Outbox) {
+//!     fn on_message(&mut self, from: usize, header: Vec<u8>, body: eau2_comm::Bytes, out: &mut Outbox) {
 //!         out.send(from, header, body); // echo it back
 //!     }
 //!     fn on_peer_lost(&mut self, _rank: usize, _reason: &str) {}

@@ -1,0 +1,30 @@
+//! eau2's data layer: columnar, typed data frames and the readers that fill them.
+//!
+//! Two modules, no network:
+//! - [`frame`]: a [`frame::DataFrame`] is a schema and typed columns cut into row chunks
+//!   (a vector and a validity bitmap each), with builders, getters, visitors, `map`,
+//!   `pmap`, `filter`, and printing as SoR;
+//! - [`sor`]: the schema-on-read file reader ([`sor::SorReader`]), which parses bytes
+//!   (memory-mapped or given) in parallel into those chunks.
+//!
+//! Bytes flow in through the readers or a builder, sit in [`frame::Chunk`]s, and flow out
+//! through getters and visitors; a chunk encodes to one byte string for the store
+//! ([`frame::Chunk::to_bytes`]). The `eau2` crate re-exports both modules.
+//!
+//! ```
+//! use eau2_data::sor::SorReader;
+//!
+//! let file = SorReader::new().read_bytes(b"<1> <\"one\">\n<2> <>\n")?;
+//! assert_eq!(file.frame.nrows(), 2);
+//! assert_eq!(file.frame.get_int(0, 1)?, Some(2));
+//! assert_eq!(file.frame.get_str(1, 1)?, None);
+//! # Ok::<(), eau2_data::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod frame;
+pub mod sor;
+
+pub use error::{Error, Result};

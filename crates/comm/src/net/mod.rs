@@ -77,6 +77,9 @@ pub struct NetConfig {
     pub master: String,
     /// The job's shared secret; connections that do not present it are refused.
     pub token: String,
+    /// The job's identity (e.g. a launcher's job id, or a random one per job); ranks of
+    /// two jobs never join each other even if they share a port and a token.
+    pub job_id: String,
     /// How long rendezvous may take before failing with the missing ranks named.
     pub rendezvous_timeout: Duration,
     /// The largest frame body accepted from a peer.
@@ -91,6 +94,7 @@ impl NetConfig {
             size,
             master: master.to_string(),
             token: token.to_string(),
+            job_id: String::new(),
             rendezvous_timeout: Duration::from_secs(30),
             max_frame: DEFAULT_MAX_FRAME,
         }

@@ -13,12 +13,16 @@
 //! pending and later operation fails with [`Error::PeerLost`] naming it: an SPMD job
 //! cannot go on without one of its ranks, and failing fast beats hanging.
 //!
+//! The store is not a mailbox: a key is never removed or put again with other bytes.
+//! One-off messages between ranks go over [`crate::msg`].
+//!
 //! ```
-//! use eau2_comm::kv::{Key, Kv};
-//! use eau2_comm::net::NetConfig;
+//! use eau2_comm::kv::Key;
+//! use eau2_comm::{net::NetConfig, Comm};
 //!
 //! // A job of one rank: every key's home is rank 0.
-//! let kv = Kv::connect(&NetConfig::new(0, 1, "127.0.0.1:0", "")).unwrap();
+//! let comm = Comm::connect(&NetConfig::new(0, 1, "127.0.0.1:0", "")).unwrap();
+//! let kv = comm.kv();
 //! let key = Key::new("greeting", 0);
 //! kv.put(&key, "hello").unwrap();
 //! assert_eq!(&kv.wait_and_get(&key).unwrap()[..], b"hello");
@@ -40,7 +44,8 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
-use crate::net::{self, Handler, NetConfig, NetHandle, Outbox};
+use crate::net::NetHandle;
+use crate::route::{self, Replies, Service, ServiceId};
 use cache::Cache;
 use message::Message;
 use store::{Lookup, Store, Waiter};
@@ -53,7 +58,7 @@ pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
 /// One rank's handle on the distributed store. Shared by reference between threads.
 pub struct Kv {
     shared: Arc<Shared>,
-    net: NetHandle,
+    net: Arc<NetHandle>,
 }
 
 /// A reply to one of our requests.
@@ -64,7 +69,7 @@ enum Reply {
 }
 
 /// State shared between program threads and the network thread.
-struct Shared {
+pub(crate) struct Shared {
     rank: usize,
     size: usize,
     store: Mutex<Store>,
@@ -147,13 +152,13 @@ impl Shared {
 }
 
 /// Serves the store on the network thread.
-struct StoreService {
-    shared: Arc<Shared>,
+pub(crate) struct StoreService {
+    pub(crate) shared: Arc<Shared>,
 }
 
-impl Handler for StoreService {
-    fn on_message(&mut self, from: usize, header: Vec<u8>, body: Bytes, out: &mut Outbox) {
-        let message = match Message::decode(&header) {
+impl Service for StoreService {
+    fn on_message(&self, from: usize, header: &[u8], body: Bytes, out: &mut Replies<'_>) {
+        let message = match Message::decode(header) {
             Ok(m) => m,
             Err(e) => {
                 // A peer speaking another protocol version is a bug we cannot recover
@@ -169,21 +174,21 @@ impl Handler for StoreService {
             Message::Put { id, name } => {
                 let result = self
                     .shared
-                    .put_local(&name, body, |to, h, b| out.send(to, h, b));
+                    .put_local(&name, body, |to, h, b| out.send(to, &h, b));
                 let conflict = matches!(result, Err(Error::KeyConflict(_)));
                 out.send(
                     from,
-                    Message::PutDone { id, conflict }.encode(),
+                    &Message::PutDone { id, conflict }.encode(),
                     Bytes::new(),
                 );
             }
             Message::Get { id, name, wait } => {
                 let waiter = wait.then_some(Waiter::Remote { rank: from, id });
                 match self.shared.store.lock().get(&name, waiter) {
-                    Lookup::Ready(v) => out.send(from, Message::Found { id }.encode(), v),
+                    Lookup::Ready(v) => out.send(from, &Message::Found { id }.encode(), v),
                     Lookup::Absent if wait => {}
                     Lookup::Absent => {
-                        out.send(from, Message::Missing { id }.encode(), Bytes::new())
+                        out.send(from, &Message::Missing { id }.encode(), Bytes::new())
                     }
                 }
             }
@@ -195,18 +200,18 @@ impl Handler for StoreService {
         }
     }
 
-    fn on_peer_lost(&mut self, rank: usize, reason: &str) {
+    fn on_peer_lost(&self, rank: usize, reason: &str) {
         self.shared.fail(rank, reason);
     }
 }
 
 impl Kv {
-    /// Joins the job described by `cfg` (rendezvous included) and starts serving this
-    /// rank's part of the store.
-    pub fn connect(cfg: &NetConfig) -> Result<Kv> {
+    /// The state of `rank`'s part of the store in a job of `size`, and the service
+    /// that serves it on the network thread.
+    pub(crate) fn service(rank: usize, size: usize) -> StoreService {
         let shared = Arc::new(Shared {
-            rank: cfg.rank,
-            size: cfg.size,
+            rank,
+            size,
             store: Mutex::new(Store::default()),
             pending: Mutex::new(HashMap::new()),
             cache: Mutex::new(Cache::new(DEFAULT_CACHE_BYTES)),
@@ -214,11 +219,15 @@ impl Kv {
             broken: AtomicBool::new(false),
             broken_by: Mutex::new(None),
         });
-        let service = StoreService {
-            shared: Arc::clone(&shared),
-        };
-        let net = net::connect(cfg, Box::new(service))?;
-        Ok(Kv { shared, net })
+        StoreService { shared }
+    }
+
+    /// This rank's handle on the store that `service` serves, sending through `net`.
+    pub(crate) fn new(service: &StoreService, net: Arc<NetHandle>) -> Kv {
+        Kv {
+            shared: Arc::clone(&service.shared),
+            net,
+        }
     }
 
     /// This rank.
@@ -269,7 +278,7 @@ impl Kv {
             return self.shared.put_local(key.name(), value, |to, h, b| {
                 // A failed send means the network is down; the waiter then fails with the
                 // job, so there is nothing more to do here.
-                let _ = self.net.send(to, h, b);
+                let _ = route::send(&self.net, ServiceId::Store, to, &h, b);
             });
         }
         let name = key.name().to_string();
@@ -359,21 +368,6 @@ impl Kv {
         }
     }
 
-    /// Waits for `key`, which must be homed at this rank, and removes it from the store.
-    /// A taken key may be put again: this is how ranks pass one-off messages (the
-    /// collectives are built on it).
-    pub fn wait_and_take(&self, key: &Key, timeout: Option<Duration>) -> Result<Bytes> {
-        if key.home() != self.shared.rank {
-            return Err(Error::Config(format!(
-                "rank {} cannot take key {key}: only its home can",
-                self.shared.rank
-            )));
-        }
-        let value = self.wait(key, timeout)?;
-        self.shared.store.lock().take(key.name());
-        Ok(value)
-    }
-
     /// Sends a request for `key` to its home and waits for the reply.
     fn request(
         &self,
@@ -389,7 +383,8 @@ impl Kv {
             self.shared.pending.lock().remove(&id);
             return Err(e);
         }
-        if let Err(e) = self.net.send(key.home(), message(id).encode(), body) {
+        let header = message(id).encode();
+        if let Err(e) = route::send(&self.net, ServiceId::Store, key.home(), &header, body) {
             self.shared.pending.lock().remove(&id);
             return Err(e);
         }
@@ -400,12 +395,6 @@ impl Kv {
             self.shared.pending.lock().remove(&id);
         }
         result
-    }
-
-    /// Leaves the job: says goodbye to every peer and stops the network thread. Call it
-    /// only when no rank needs this one any more (after a final barrier).
-    pub fn shutdown(&self) -> Result<()> {
-        self.net.shutdown()
     }
 }
 

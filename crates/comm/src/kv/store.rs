@@ -74,18 +74,6 @@ impl Store {
         }
     }
 
-    /// Removes and returns `name`'s value if it is there.
-    pub(crate) fn take(&mut self, name: &str) -> Option<Bytes> {
-        match self.slots.remove(name) {
-            Some(Slot::Ready(v)) => Some(v),
-            Some(waiting) => {
-                self.slots.insert(name.to_string(), waiting);
-                None
-            }
-            None => None,
-        }
-    }
-
     /// Removes every waiter (to fail them when the job breaks).
     pub(crate) fn drain_waiters(&mut self) -> Vec<Waiter> {
         let mut out = Vec::new();
@@ -154,19 +142,5 @@ mod tests {
         let waiters = s.put("k", Bytes::from_static(b"v")).unwrap();
         assert_eq!(waiters.len(), 2);
         assert!(matches!(s.get("k", None), Lookup::Ready(v) if &v[..] == b"v"));
-    }
-
-    #[test]
-    fn take_removes_only_ready_values() {
-        let mut s = Store::default();
-        let (tx, _rx) = sync_channel(1);
-        s.get("w", Some(Waiter::Local(tx)));
-        assert!(s.take("w").is_none());
-        assert_eq!(s.drain_waiters().len(), 1);
-        s.put("k", Bytes::from_static(b"v")).unwrap();
-        assert_eq!(s.take("k").as_deref(), Some(&b"v"[..]));
-        assert!(s.take("k").is_none());
-        // A taken key can be put again.
-        s.put("k", Bytes::from_static(b"w")).unwrap();
     }
 }

@@ -66,6 +66,9 @@ use link::{Link, Sent};
 /// The default largest frame body: values of hundreds of MiB fit.
 pub const DEFAULT_MAX_FRAME: u64 = 2 << 30;
 
+/// The default message window per peer (see [`NetConfig::msg_window`]).
+pub const DEFAULT_MSG_WINDOW: u64 = 64 << 20;
+
 /// Where and how a rank joins its job.
 #[derive(Clone, Debug)]
 pub struct NetConfig {
@@ -84,6 +87,9 @@ pub struct NetConfig {
     pub rendezvous_timeout: Duration,
     /// The largest frame body accepted from a peer.
     pub max_frame: u64,
+    /// How many bytes of unconsumed messages a rank holds from each peer before that
+    /// peer's sends wait (see [`crate::msg`]).
+    pub msg_window: u64,
 }
 
 impl NetConfig {
@@ -97,6 +103,7 @@ impl NetConfig {
             job_id: String::new(),
             rendezvous_timeout: Duration::from_secs(30),
             max_frame: DEFAULT_MAX_FRAME,
+            msg_window: DEFAULT_MSG_WINDOW,
         }
     }
 }

@@ -34,6 +34,9 @@ pub struct LaunchEnv {
     pub rendezvous_timeout: Duration,
     /// Which launcher's variables gave the rank and size, or "standalone".
     pub source: &'static str,
+    /// Unconsumed message bytes a rank holds from each peer before that peer's sends
+    /// wait (`EAU2_MSG_WINDOW`, bytes; default 64 MiB).
+    pub msg_window: u64,
 }
 
 impl LaunchEnv {
@@ -91,6 +94,10 @@ impl LaunchEnv {
             token: get("EAU2_TOKEN").unwrap_or_default(),
             rendezvous_timeout,
             source,
+            msg_window: match get("EAU2_MSG_WINDOW") {
+                None => eau2_comm::net::DEFAULT_MSG_WINDOW,
+                Some(text) => parse_count("EAU2_MSG_WINDOW", &text)? as u64,
+            },
         })
     }
 
@@ -99,6 +106,7 @@ impl LaunchEnv {
         let master = self.master.as_deref().unwrap_or("127.0.0.1:0");
         let mut cfg = NetConfig::new(self.rank, self.size, master, &self.token);
         cfg.rendezvous_timeout = self.rendezvous_timeout;
+        cfg.msg_window = self.msg_window;
         cfg
     }
 }

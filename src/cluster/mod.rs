@@ -101,6 +101,7 @@ pub fn run(program: impl FnOnce(&Node) -> Result<()>) -> ExitCode {
     };
     if let Err(e) = program(&node) {
         eprintln!("eau2: rank {}: error: {e}", env.rank);
+        node.abort();
         return ExitCode::FAILURE;
     }
     match node.shutdown() {

@@ -72,6 +72,13 @@ impl Comm {
         self.collective_seq.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Prepares this process to exit on an error: waits (briefly, at most half a
+    /// second) until what it has sent is written, so that its peers learn which rank
+    /// failed first, and says no goodbye, so that they fail too.
+    pub fn abort(&self) {
+        self.net.drain(std::time::Duration::from_millis(500));
+    }
+
     /// Leaves the job: says goodbye to every peer and stops the network thread. Call it
     /// only when no rank needs this one any more (after a final barrier).
     pub fn shutdown(&self) -> Result<()> {

@@ -239,6 +239,19 @@ impl NetHandle {
         }
     }
 
+    /// Waits up to `timeout` for everything sent so far to be written to the sockets,
+    /// without saying goodbye: for a process about to exit on an error, so that its
+    /// last frames (such as a report of which rank was lost) reach its peers.
+    pub fn drain(&self, timeout: Duration) {
+        if self.thread.lock().is_none() {
+            return;
+        }
+        let (done, drained) = mpsc::channel();
+        if self.commands.send(Command::Drain { done }).is_ok() && self.wake().is_ok() {
+            let _ = drained.recv_timeout(timeout);
+        }
+    }
+
     /// Says goodbye to every peer, flushes what is queued and stops the network thread.
     /// Call it once every rank is done with this one (after a final barrier). A process
     /// that fails should exit without calling it: its peers then see the connections drop

@@ -33,6 +33,7 @@ mod cache;
 mod key;
 mod message;
 mod store;
+mod value;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -51,6 +52,8 @@ use message::Message;
 use store::{Lookup, Store, Waiter};
 
 pub use key::Key;
+pub use value::Object;
+use value::Value;
 
 /// The default byte budget of the cache of remote values.
 pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
@@ -127,10 +130,15 @@ impl Shared {
     fn put_local(
         &self,
         name: &str,
-        value: Bytes,
+        value: Value,
         mut send: impl FnMut(usize, Vec<u8>, Bytes),
     ) -> Result<()> {
         let waiters = self.store.lock().put(name, value.clone())?;
+        if waiters.is_empty() {
+            return Ok(());
+        }
+        // Waiters want bytes: encode an object once for all of them.
+        let value = value.bytes();
         for waiter in waiters {
             match waiter {
                 Waiter::Local(tx) => {
@@ -174,7 +182,7 @@ impl Service for StoreService {
             Message::Put { id, name } => {
                 let result = self
                     .shared
-                    .put_local(&name, body, |to, h, b| out.send(to, &h, b));
+                    .put_local(&name, Value::Bytes(body), |to, h, b| out.send(to, &h, b));
                 let conflict = matches!(result, Err(Error::KeyConflict(_)));
                 out.send(
                     from,
@@ -185,7 +193,7 @@ impl Service for StoreService {
             Message::Get { id, name, wait } => {
                 let waiter = wait.then_some(Waiter::Remote { rank: from, id });
                 match self.shared.store.lock().get(&name, waiter) {
-                    Lookup::Ready(v) => out.send(from, &Message::Found { id }.encode(), v),
+                    Lookup::Ready(v) => out.send(from, &Message::Found { id }.encode(), v.bytes()),
                     Lookup::Absent if wait => {}
                     Lookup::Absent => {
                         out.send(from, &Message::Missing { id }.encode(), Bytes::new())
@@ -275,11 +283,7 @@ impl Kv {
         self.shared.check()?;
         let value = value.into();
         if key.home() == self.shared.rank {
-            return self.shared.put_local(key.name(), value, |to, h, b| {
-                // A failed send means the network is down; the waiter then fails with the
-                // job, so there is nothing more to do here.
-                let _ = route::send(&self.net, ServiceId::Store, to, &h, b);
-            });
+            return self.put_here(key, Value::Bytes(value));
         }
         let name = key.name().to_string();
         match self.request(key, None, |id| Message::Put { id, name }, value)? {
@@ -291,13 +295,45 @@ impl Kv {
         }
     }
 
+    /// Stores `value` under `key`, kept decoded if the key is homed here: this rank's
+    /// [`Kv::local_object`] then returns the same object, and it is encoded only for
+    /// ranks that ask for its bytes. A key homed elsewhere gets the encoded bytes.
+    pub fn put_object<T: Object>(&self, key: &Key, value: Arc<T>) -> Result<()> {
+        if key.home() != self.shared.rank {
+            return self.put(key, value.encode());
+        }
+        self.shared.check()?;
+        self.put_here(key, Value::object(value))
+    }
+
+    /// Stores a value homed at this rank; remote waiters get its bytes over the network.
+    fn put_here(&self, key: &Key, value: Value) -> Result<()> {
+        self.shared.put_local(key.name(), value, |to, h, b| {
+            // A failed send means the network is down; the waiter then fails with the
+            // job, so there is nothing more to do here.
+            let _ = route::send(&self.net, ServiceId::Store, to, &h, b);
+        })
+    }
+
+    /// The object of type `T` stored under `key` at this rank by [`Kv::put_object`], or
+    /// `None` (not homed here, not put yet, put as bytes, or of another type).
+    pub fn local_object<T: Object>(&self, key: &Key) -> Option<Arc<T>> {
+        if key.home() != self.shared.rank {
+            return None;
+        }
+        match self.shared.store.lock().get(key.name(), None) {
+            Lookup::Ready(v) => v.downcast(),
+            Lookup::Absent => None,
+        }
+    }
+
     /// The value of `key`, or `None` when it has not been put (yet).
     pub fn get(&self, key: &Key) -> Result<Option<Bytes>> {
         self.check_home(key)?;
         self.shared.check()?;
         if key.home() == self.shared.rank {
             return Ok(match self.shared.store.lock().get(key.name(), None) {
-                Lookup::Ready(v) => Some(v),
+                Lookup::Ready(v) => Some(v.bytes()),
                 Lookup::Absent => None,
             });
         }
@@ -343,7 +379,7 @@ impl Kv {
                 .lock()
                 .get(key.name(), Some(Waiter::Local(tx)));
             if let Lookup::Ready(v) = found {
-                return Ok(v);
+                return Ok(v.bytes());
             }
             self.shared.check()?;
             return receive(&rx, timeout, || format!("waiting for key {key}"));

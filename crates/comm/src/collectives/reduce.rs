@@ -113,9 +113,10 @@ fn as_elements<'b, T: Pod>(bytes: &'b [u8], what: &str) -> Result<std::borrow::C
     })
 }
 
-/// The bytes of a slice of `T`, copied into a buffer that can travel.
+/// The bytes of a slice of `T`, copied into a buffer that can travel (a recycled one
+/// when large: a ring sends such blocks every step).
 fn to_bytes<T: Pod>(elements: &[T]) -> Bytes {
-    Bytes::copy_from_slice(bytemuck::cast_slice(elements))
+    crate::net::copy_of(bytemuck::cast_slice(elements))
 }
 
 /// The element range of block `i` when `len` elements are cut into `n` near-equal

@@ -34,6 +34,19 @@ fn every_collective_matches_a_sequential_fold_for_1_to_8_ranks() {
     }
 }
 
+/// With a 4 KiB window nearly every message waits for credit: no collective may
+/// deadlock on its own flow control.
+#[test]
+fn every_collective_completes_when_windows_are_tiny() {
+    for n in [2, 3, 5, 8] {
+        comm_check(
+            n,
+            &["collectives", &(77 + n).to_string()],
+            &[("EAU2_MSG_WINDOW", "4096")],
+        );
+    }
+}
+
 #[test]
 fn messages_arrive_in_order_per_sender_and_tag() {
     for n in [2, 3, 4] {

@@ -5,24 +5,12 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use eau2_testkit::{bin, free_port, launch_command, run_with_deadline, wait_until, Finished};
+use eau2_testkit::{bin, free_port, launch_probe, wait_until, Finished};
 
 const DEADLINE: Duration = Duration::from_secs(180);
 
 fn comm_check(n: usize, args: &[&str], env: &[(&str, &str)]) -> Finished {
-    let mut cmd = launch_command(n, &bin("comm-check"), args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = run_with_deadline(&mut cmd, DEADLINE);
-    out.assert_success();
-    let expected = format!("[0] {} ok", args[0]);
-    assert!(
-        out.stdout.lines().any(|l| l == expected),
-        "no {expected:?} line in:\n{}",
-        out.stdout
-    );
-    out
+    launch_probe(n, &bin("comm-check"), args, env, DEADLINE)
 }
 
 #[test]

@@ -27,8 +27,10 @@ fn main() -> ExitCode {
                 node.recv(last, 1)?;
             }
             "strict" => {
+                // Line 15 holds a string in a FLOAT column; inferring the schema from
+                // the first 10 rows only makes it deviate.
                 let path = Path::new("tests/sor-suite/sor_terator.sor");
-                let reader = SorReader::new().strict(true);
+                let reader = SorReader::new().infer_rows(10).strict(true);
                 DistFrame::load_sor(node, &Key::new("strict", 0), path, &reader)?;
             }
             "type" => {

@@ -112,7 +112,7 @@ fn main() -> ExitCode {
             println!(
                 "parts: {} rows: {}",
                 frame.nrows(),
-                all.to_sor_string()?.replace('\n', " ")
+                all.to_sor_string()?.replace('\n', " ").trim_end()
             );
         }
         Ok(())

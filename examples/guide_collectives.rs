@@ -30,7 +30,7 @@ fn main() -> ExitCode {
         node.all_reduce_slice(&mut histogram, |acc, other| {
             acc.iter_mut().zip(other).for_each(|(a, b)| *a += b)
         })?;
-        lines.push(format!("all_reduce_slice (ranks by rank % 4): {histogram:?}"));
+        lines.push(format!("all_reduce_slice of rank % 4: {histogram:?}"));
 
         // all_gather: one value from every rank, in rank order, on every rank.
         let squares: Vec<u64> = node.all_gather(&(rank * rank))?;

@@ -48,7 +48,8 @@ impl Rower for FirstRows {
             let ids: Vec<String> = (0..row.width())
                 .map(|c| format!("{:?}", row.get_int(c)))
                 .collect();
-            self.1.push(format!("row {}: {}", row.index(), ids.join(" ")));
+            let line = format!("row {}: {}", row.index(), ids.join(" "));
+            self.1.push(line);
         }
         true
     }
@@ -66,8 +67,9 @@ fn main() -> ExitCode {
 
         // Every rank parses its own part of the file; no row crosses the network.
         let reader = SorReader::new().chunk_len(16_384);
+        let path = dir.join("commits.ltgt");
         let (commits, deviations) =
-            DistFrame::load_sor(node, &Key::new("commits", 0), &dir.join("commits.ltgt"), &reader)?;
+            DistFrame::load_sor(node, &Key::new("commits", 0), &path, &reader)?;
 
         // The small file of project names: read by rank 0 alone and published.
         let names = Key::new("projects", 0);

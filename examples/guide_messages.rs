@@ -17,9 +17,11 @@ fn main() -> ExitCode {
         // A ring: every rank greets its right neighbour and hears from its left one.
         let right = (rank + 1) % n;
         let left = (rank + n - 1) % n;
-        node.send(right, GREETING, Bytes::from(format!("hello from rank {rank}")))?;
+        let hello = Bytes::from(format!("hello from rank {rank}"));
+        node.send(right, GREETING, hello)?;
         let greeting = node.recv(left, GREETING)?;
-        println!("rank {rank} of {n} heard: {}", String::from_utf8_lossy(&greeting));
+        let greeting = String::from_utf8_lossy(&greeting);
+        println!("rank {rank} of {n} heard: {greeting}");
 
         // Every rank sends 0, 1, 2 to rank 0 under one tag. Rank 0 takes them as they
         // come, from any rank; from each sender they arrive in the order sent.

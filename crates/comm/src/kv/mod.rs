@@ -308,10 +308,15 @@ impl Kv {
 
     /// Stores a value homed at this rank; remote waiters get its bytes over the network.
     fn put_here(&self, key: &Key, value: Value) -> Result<()> {
-        self.shared.put_local(key.name(), value, |to, h, b| {
+        let put = self.shared.put_local(key.name(), value, |to, h, b| {
             // A failed send means the network is down; the waiter then fails with the
             // job, so there is nothing more to do here.
             let _ = route::send(&self.net, ServiceId::Store, to, &h, b);
+        });
+        // Name the key as a remote put's conflict does: with its home.
+        put.map_err(|e| match e {
+            Error::KeyConflict(_) => Error::KeyConflict(key.to_string()),
+            other => other,
         })
     }
 

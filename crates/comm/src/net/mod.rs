@@ -84,6 +84,11 @@ pub struct NetConfig {
     pub rendezvous_timeout: Duration,
     /// The largest frame body accepted from a peer.
     pub max_frame: u64,
+    /// For rank 0: a listener already bound, used instead of binding `master`. A launch
+    /// environment binds port 0 itself so that it can publish the real port (through
+    /// PMI, say) before rendezvous starts, with no window in which another process could
+    /// take the port.
+    pub listener: Option<Arc<std::net::TcpListener>>,
 }
 
 impl NetConfig {
@@ -97,6 +102,7 @@ impl NetConfig {
             job_id: String::new(),
             rendezvous_timeout: Duration::from_secs(30),
             max_frame: DEFAULT_MAX_FRAME,
+            listener: None,
         }
     }
 }

@@ -1,0 +1,213 @@
+//! Starting a rank on another host: `RSH HOST COMMAND...`, as Open MPI calls its
+//! `plm_rsh_agent` (`ssh` by default).
+//!
+//! COMMAND is a small POSIX shell script, quoted word by word so that `ssh`, which joins
+//! its arguments with spaces for the remote shell, and an rsh script that runs `sh -c "$*"`
+//! both hand the remote shell the same text. It
+//! 1. goes to the launcher's working directory (when the host has it), so relative paths
+//!    in the arguments mean the same everywhere, as under `mpirun`;
+//! 2. starts the program with the job's variables and stdin from `/dev/null`;
+//! 3. reads signal names (`TERM`, `INT`, `HUP`, `KILL`), one per line, from its own stdin,
+//!    which is a pipe from the launcher carried by the rsh command, and sends each to the
+//!    program: that is how a signal is forwarded to a rank on another host;
+//! 4. kills the program when that stdin reaches end of file: the launcher, or the rsh
+//!    connection, is gone, and no rank may run on unsupervised;
+//! 5. exits with the program's status (128 + N when it died of signal N).
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::Command;
+
+/// The words of the remote command for one rank.
+pub fn remote_words(
+    cwd: Option<&Path>,
+    env: &[(&str, String)],
+    program: &Path,
+    args: &[OsString],
+) -> Vec<OsString> {
+    let mut script: Vec<u8> = Vec::new();
+    if let Some(cwd) = cwd {
+        script.extend_from_slice(b"cd ");
+        script.extend_from_slice(&quote(cwd.as_os_str()));
+        script.extend_from_slice(b" 2>/dev/null || cd; ");
+    }
+    // Keep our stdin (the signal pipe) on fd 3: a background list's stdin is /dev/null.
+    script.extend_from_slice(b"exec 3<&0; ");
+    for (name, value) in env {
+        script.extend_from_slice(name.as_bytes());
+        script.push(b'=');
+        script.extend_from_slice(&quote(OsStr::new(value)));
+        script.push(b' ');
+    }
+    script.extend_from_slice(&quote(program.as_os_str()));
+    for arg in args {
+        script.push(b' ');
+        script.extend_from_slice(&quote(arg));
+    }
+    script.extend_from_slice(
+        b" </dev/null 3<&- & p=$!; \
+          (while read -r s; do kill -s \"$s\" \"$p\"; done; kill -s KILL \"$p\") <&3 >/dev/null 2>&1 & \
+          w=$!; exec 3<&-; wait \"$p\"; r=$?; kill \"$w\" 2>/dev/null; exit \"$r\"",
+    );
+    // One word: `ssh` joins words with spaces anyway, and `sh -c "$*"` sees the same text.
+    vec![OsString::from(std::ffi::OsStr::from_bytes(&script))]
+}
+
+/// The rsh command line for `host`: the words of `rsh` (split on white space, so
+/// `--rsh "ssh -p 2222"` works), the host, then the remote command.
+pub fn rsh_command(rsh: &[String], host: &str, words: &[OsString]) -> Option<Command> {
+    let (program, fixed) = rsh.split_first()?;
+    let mut command = Command::new(program);
+    command.args(fixed).arg(host).args(words);
+    Some(command)
+}
+
+/// The words of the rsh command (`--rsh`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rsh(pub Vec<String>);
+
+/// Splits `--rsh`'s value into words; an error when it has none.
+pub fn parse_rsh(text: &str) -> Result<Rsh, String> {
+    let words: Vec<String> = text.split_ascii_whitespace().map(str::to_string).collect();
+    if words.is_empty() {
+        return Err("--rsh needs a command".into());
+    }
+    Ok(Rsh(words))
+}
+
+/// Whether `host` names this machine, so that its ranks are started directly.
+pub fn is_local(host: &str, this_host: &str) -> bool {
+    host == "localhost"
+        || host == "127.0.0.1"
+        || host == "::1"
+        || (!this_host.is_empty()
+            && (host == this_host || host.split('.').next() == this_host.split('.').next()))
+}
+
+/// This machine's host name, or "" when it cannot be read.
+pub fn this_host() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into buf.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// Quotes a word for a POSIX shell: `'...'`, each `'` inside written `'\''`.
+fn quote(word: &OsStr) -> Vec<u8> {
+    let mut out = vec![b'\''];
+    for &b in word.as_bytes() {
+        if b == b'\'' {
+            out.extend_from_slice(b"'\\''");
+        } else {
+            out.push(b);
+        }
+    }
+    out.push(b'\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::process::Stdio;
+
+    fn run_holding_stdin(script: &OsStr) -> std::process::Output {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let out = child.wait_with_output().unwrap();
+        drop(stdin);
+        out
+    }
+
+    #[test]
+    fn quoting_survives_a_shell() {
+        let args: Vec<OsString> = ["a b", "it's", "$HOME", "", "-n"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let words = remote_words(
+            Some(Path::new("/")),
+            &[("EAU2_RANK", "3".into())],
+            Path::new("/bin/sh"),
+            &[
+                OsString::from("-c"),
+                OsString::from("printf '<%s>' \"$EAU2_RANK\" \"$@\""),
+                OsString::from("sh"),
+            ]
+            .into_iter()
+            .chain(args)
+            .collect::<Vec<_>>(),
+        );
+        // As an rsh script would: sh -c "$*". The launcher holds stdin open while the
+        // rank runs (end of file means "the launcher is gone").
+        let out = run_holding_stdin(&words[0]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "<3><a b><it's><$HOME><><-n>"
+        );
+        assert!(out.status.success());
+    }
+
+    #[test]
+    fn signals_arrive_through_stdin_and_eof_kills() {
+        let words = remote_words(None, &[], Path::new("/bin/sleep"), &["30".into()]);
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(&words[0])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.as_mut().unwrap().write_all(b"TERM\n").unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{status:?}");
+
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(&words[0])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdin.take());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(128 + libc::SIGKILL), "{status:?}");
+    }
+
+    #[test]
+    fn exit_status_is_the_programs() {
+        let words = remote_words(
+            None,
+            &[],
+            Path::new("/bin/sh"),
+            &["-c".into(), "exit 7".into()],
+        );
+        assert_eq!(run_holding_stdin(&words[0]).status.code(), Some(7));
+    }
+
+    #[test]
+    fn rsh_words_and_local_names() {
+        assert_eq!(
+            parse_rsh(" ssh  -p 2222 ").unwrap().0,
+            ["ssh", "-p", "2222"]
+        );
+        assert!(parse_rsh("  ").is_err());
+        let cmd = rsh_command(&["ssh".into(), "-x".into()], "h1", &["cmd".into()]).unwrap();
+        let argv: Vec<&OsStr> = cmd.get_args().collect();
+        assert_eq!(cmd.get_program(), "ssh");
+        assert_eq!(argv, ["-x", "h1", "cmd"]);
+        assert!(is_local("localhost", "vm"));
+        assert!(is_local("vm.example", "vm"));
+        assert!(!is_local("198.18.0.2", "vm"));
+    }
+}

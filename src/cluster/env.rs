@@ -15,11 +15,10 @@ use crate::net::NetConfig;
 
 /// The rank/size variable pairs understood, in order of preference, with the launcher
 /// that sets them.
-const RANK_SIZE_VARS: [(&str, &str, &str); 5] = [
+const RANK_SIZE_VARS: [(&str, &str, &str); 4] = [
     ("EAU2_RANK", "EAU2_SIZE", "eau2-launch"),
     ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "Open MPI"),
     ("PMI_RANK", "PMI_SIZE", "MPICH/Hydra"),
-    ("PMIX_RANK", "PMIX_SIZE", "PMIx"),
     ("SLURM_PROCID", "SLURM_NTASKS", "Slurm"),
 ];
 
@@ -248,7 +247,8 @@ mod tests {
             pmi.wireup,
             Some(Service::Pmi {
                 fd: 5,
-                version: wireup::pmi::PmiVersion::V1
+                version: wireup::pmi::PmiVersion::V1,
+                jobid: None
             })
         );
         let pmi2 = [

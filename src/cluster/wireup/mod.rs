@@ -49,6 +49,8 @@ pub enum Service {
         fd: i32,
         /// The protocol to speak.
         version: PmiVersion,
+        /// `PMI_JOBID`, which Slurm's PMI-2 server wants back in `fullinit`.
+        jobid: Option<String>,
     },
     /// PMIx, through the PMIx client library (`PMIX_NAMESPACE` is set).
     Pmix,
@@ -80,7 +82,8 @@ impl Service {
                     )))
                 }
             };
-            return Ok(Some(Service::Pmi { fd, version }));
+            let jobid = get("PMI_JOBID").filter(|j| !j.is_empty());
+            return Ok(Some(Service::Pmi { fd, version, jobid }));
         }
         if get("PMIX_NAMESPACE").is_some() {
             return Ok(Some(Service::Pmix));
@@ -195,12 +198,12 @@ impl Kvs for Pmix {
 
 fn exchange(service: &Service, rank: usize, timeout: Duration) -> Result<Settled> {
     let mut kvs: Box<dyn Kvs> = match service {
-        Service::Pmi { fd, version } => {
+        Service::Pmi { fd, version, jobid } => {
             let stream = pmi_socket(*fd)?;
             stream
                 .set_read_timeout(Some(timeout))
                 .map_err(|e| Error::io("setting a timeout on the PMI socket", e))?;
-            Box::new(PmiClient::init(stream, *version, rank)?)
+            Box::new(PmiClient::init(stream, *version, rank, jobid.as_deref())?)
         }
         Service::Pmix => Box::new(Pmix::init()?),
         Service::Slurm {

@@ -36,8 +36,14 @@ pub struct PmiClient<S: Read + Write> {
 
 impl<S: Read + Write> PmiClient<S> {
     /// Greets the server on `stream` as `rank`, in the protocol `version`, and learns the
-    /// job's name.
-    pub fn init(stream: S, version: PmiVersion, rank: usize) -> Result<PmiClient<S>> {
+    /// job's name. `jobid` is `PMI_JOBID` when the launcher set it (Slurm's PMI-2 server
+    /// requires it back in `fullinit`).
+    pub fn init(
+        stream: S,
+        version: PmiVersion,
+        rank: usize,
+        jobid: Option<&str>,
+    ) -> Result<PmiClient<S>> {
         let mut client = PmiClient {
             conn: BufReader::new(stream),
             version,
@@ -65,11 +71,12 @@ impl<S: Read + Write> PmiClient<S> {
             }
             PmiVersion::V2 => {
                 let rank_field = rank.to_string();
-                client.send_v2(&[
-                    ("cmd", "fullinit"),
-                    ("pmirank", &rank_field),
-                    ("threaded", "FALSE"),
-                ])?;
+                let mut fullinit = vec![("cmd", "fullinit")];
+                if let Some(jobid) = jobid {
+                    fullinit.push(("pmijobid", jobid));
+                }
+                fullinit.extend([("pmirank", rank_field.as_str()), ("threaded", "FALSE")]);
+                client.send_v2(&fullinit)?;
                 let reply = client.read_v2_reply("fullinit-response")?;
                 check_rc(&reply, "fullinit")?;
                 client.send_v2(&[("cmd", "job-getid")])?;
@@ -368,7 +375,7 @@ mod tests {
                        cmd=barrier_out\n\
                        cmd=get_result rc=0 msg=success value=1234/10.0.0.1\n\
                        cmd=finalize_ack\n";
-        let mut c = PmiClient::init(script(replies), PmiVersion::V1, 0).unwrap();
+        let mut c = PmiClient::init(script(replies), PmiVersion::V1, 0, None).unwrap();
         assert_eq!(c.job(), "kvs_42_0");
         c.put("eau2-master", "1234/10.0.0.1").unwrap();
         c.fence().unwrap();
@@ -393,13 +400,13 @@ mod tests {
             + &v2("cmd=kvs-fence-response;rc=0;")
             + &v2("cmd=kvs-get-response;rc=0;found=TRUE;value=a;;b;")
             + &v2("cmd=finalize-response;rc=0;");
-        let mut c = PmiClient::init(script(&replies), PmiVersion::V2, 1).unwrap();
+        let mut c = PmiClient::init(script(&replies), PmiVersion::V2, 1, Some("7.0")).unwrap();
         assert_eq!(c.job(), "7.0");
         c.fence().unwrap();
         assert_eq!(c.get(0, "k").unwrap(), "a;b");
         let written = String::from_utf8(c.conn.get_ref().written.clone()).unwrap();
         c.finalize().unwrap();
-        let fullinit = "cmd=fullinit;pmirank=1;threaded=FALSE;";
+        let fullinit = "cmd=fullinit;pmijobid=7.0;pmirank=1;threaded=FALSE;";
         assert!(written.starts_with("cmd=init pmi_version=2 pmi_subversion=0\n"));
         assert!(written.contains(&v2(fullinit)), "{written}");
         assert!(written.contains(&v2("cmd=kvs-get;jobid=7.0;srcid=0;key=k;")));
@@ -410,7 +417,7 @@ mod tests {
         let replies = "cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=0\n\
                        cmd=my_kvsname kvsname=k rc=0\n\
                        cmd=get_result rc=-1 msg=key_not_found\n";
-        let mut c = PmiClient::init(script(replies), PmiVersion::V1, 0).unwrap();
+        let mut c = PmiClient::init(script(replies), PmiVersion::V1, 0, None).unwrap();
         let err = c.get(0, "missing").unwrap_err().to_string();
         assert!(
             err.contains("key_not_found") && err.contains("missing"),
@@ -421,12 +428,13 @@ mod tests {
             script("cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=0\n"),
             PmiVersion::V2,
             0,
+            None,
         )
         .err()
         .unwrap()
         .to_string();
         assert!(err.contains("PMI-2"), "{err}");
-        let closed = PmiClient::init(script(""), PmiVersion::V1, 0)
+        let closed = PmiClient::init(script(""), PmiVersion::V1, 0, None)
             .err()
             .unwrap();
         assert!(closed.to_string().contains("closed"), "{closed}");
@@ -440,7 +448,7 @@ mod tests {
         assert_eq!(encode_v2(&[("v", "x;y")]), "v=x;;y;");
         let replies = "cmd=response_to_init pmi_version=1 pmi_subversion=1\n\
                        cmd=my_kvsname kvsname=k\n";
-        let mut c = PmiClient::init(script(replies), PmiVersion::V1, 0).unwrap();
+        let mut c = PmiClient::init(script(replies), PmiVersion::V1, 0, None).unwrap();
         assert!(c.put("a key", "v").is_err());
         assert!(c.put("k", "").is_err());
     }

@@ -6,13 +6,23 @@
 //! both hand the remote shell the same text. It
 //! 1. goes to the launcher's working directory (when the host has it), so relative paths
 //!    in the arguments mean the same everywhere, as under `mpirun`;
-//! 2. starts the program with the job's variables and stdin from `/dev/null`;
-//! 3. reads signal names (`TERM`, `INT`, `HUP`, `KILL`), one per line, from its own stdin,
-//!    which is a pipe from the launcher carried by the rsh command, and sends each to the
-//!    program: that is how a signal is forwarded to a rank on another host;
-//! 4. kills the program when that stdin reaches end of file: the launcher, or the rsh
-//!    connection, is gone, and no rank may run on unsupervised;
-//! 5. exits with the program's status (128 + N when it died of signal N).
+//! 2. starts a watcher in the background that reads signal names (`TERM`, `INT`, `HUP`,
+//!    `KILL`), one per line, from the script's stdin, which is a pipe from the launcher
+//!    carried by the rsh command, and sends each to the script's process group (the rank
+//!    and whatever it started, as a local job's group signal does); at end of file (the
+//!    launcher, or the rsh connection, is gone) it kills the group, so no rank runs on
+//!    unsupervised. (A signal it forwards reaches the watcher too: it catches it, and a
+//!    `read` so interrupted, status above 128, is no end of file.)
+//! 3. runs the program in the foreground with the job's variables and stdin from
+//!    `/dev/null`. Not in the background: a non-interactive shell starts background
+//!    commands with SIGINT ignored, and a forwarded Ctrl-C would then do nothing. The
+//!    script itself catches the signals it forwards (a no-op trap, reset for the program
+//!    by exec) so that it lives on to report the program's status;
+//! 4. exits with the program's status (128 + N when it died of signal N).
+//!
+//! The rsh command must give the script a process group of its own, as `ssh` does (sshd
+//! starts each command in a new session); the launcher starts the rsh command in its own
+//! group too, for rsh commands that stay on this machine.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -33,7 +43,12 @@ pub fn remote_words(
         script.extend_from_slice(b" 2>/dev/null || cd; ");
     }
     // Keep our stdin (the signal pipe) on fd 3: a background list's stdin is /dev/null.
-    script.extend_from_slice(b"exec 3<&0; ");
+    script.extend_from_slice(
+        b"exec 3<&0; trap : INT TERM HUP QUIT; \
+          (trap : INT TERM HUP QUIT; while :; do if read -r s; then kill -s \"$s\" 0; \
+          elif [ $? -le 128 ]; then break; fi; done; kill -s KILL 0) \
+          <&3 >/dev/null 2>&1 & w=$!; exec 3<&-; ",
+    );
     for (name, value) in env {
         script.extend_from_slice(name.as_bytes());
         script.push(b'=');
@@ -45,11 +60,7 @@ pub fn remote_words(
         script.push(b' ');
         script.extend_from_slice(&quote(arg));
     }
-    script.extend_from_slice(
-        b" </dev/null 3<&- & p=$!; \
-          (while read -r s; do kill -s \"$s\" \"$p\"; done; kill -s KILL \"$p\") <&3 >/dev/null 2>&1 & \
-          w=$!; exec 3<&-; wait \"$p\"; r=$?; kill \"$w\" 2>/dev/null; exit \"$r\"",
-    );
+    script.extend_from_slice(b" </dev/null; r=$?; kill -s KILL \"$w\" 2>/dev/null; exit \"$r\"");
     // One word: `ssh` joins words with spaces anyway, and `sh -c "$*"` sees the same text.
     vec![OsString::from(std::ffi::OsStr::from_bytes(&script))]
 }
@@ -115,12 +126,14 @@ fn quote(word: &OsStr) -> Vec<u8> {
 mod tests {
     use super::*;
     use std::io::Write;
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
     use std::process::Stdio;
 
     fn run_holding_stdin(script: &OsStr) -> std::process::Output {
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(script)
+            .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -162,26 +175,39 @@ mod tests {
 
     #[test]
     fn signals_arrive_through_stdin_and_eof_kills() {
-        let words = remote_words(None, &[], Path::new("/bin/sleep"), &["30".into()]);
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(&words[0])
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.as_mut().unwrap().write_all(b"TERM\n").unwrap();
+        use std::io::{BufRead, BufReader};
+        let args = ["-c".into(), "echo ready; exec sleep 30".into()];
+        let words = remote_words(None, &[], Path::new("/bin/sh"), &args);
+        let start = || {
+            let mut child = Command::new("sh")
+                .arg("-c")
+                .arg(&words[0])
+                .process_group(0)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            // Signals are forwarded once the program runs (the launcher sends none sooner
+            // than a poll after the start; one sent before the program's exec would be lost,
+            // and the launcher's SIGKILL after its grace period still ends the rank).
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            assert_eq!(line, "ready\n");
+            child
+        };
+        let mut child = start();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"TERM\n").unwrap();
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{status:?}");
+        drop(stdin);
 
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(&words[0])
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = start();
         drop(child.stdin.take());
         let status = child.wait().unwrap();
-        assert_eq!(status.code(), Some(128 + libc::SIGKILL), "{status:?}");
+        assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
     }
 
     #[test]

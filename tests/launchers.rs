@@ -96,9 +96,13 @@ fn mpirun_open_mpi_pmix() {
 /// Whether a Slurm controller answers and has a node ready; `Err` says why not.
 fn slurm_ready() -> Result<std::path::PathBuf, String> {
     let srun = which("srun").ok_or("srun is not installed (Debian package slurm-wlm)")?;
-    let mut sinfo = Command::new("sinfo");
-    sinfo.args(["-h", "-o", "%t"]).stdin(Stdio::null());
-    let out = run_with_deadline(&mut sinfo, Duration::from_secs(20));
+    // A Slurm whose controller is down can keep sinfo retrying for long: `timeout` bounds
+    // it, and a silent Slurm means "skip", not "fail".
+    let mut sinfo = Command::new("timeout");
+    sinfo
+        .args(["15", "sinfo", "-h", "-o", "%t"])
+        .stdin(Stdio::null());
+    let out = run_with_deadline(&mut sinfo, Duration::from_secs(30));
     let ready = out
         .stdout
         .lines()

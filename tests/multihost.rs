@@ -5,9 +5,13 @@
 //! Checked: linus gives the right answer with one rank per host (so every rank listens on,
 //! and advertises, its host's address); ranks really run on their hosts; a rank killed
 //! on a remote host fails the whole job at once, naming it, and leaves nothing running;
-//! `--timeout` and a forwarded SIGINT reach the remote ranks.
+//! `--timeout` and a forwarded SIGINT reach the remote ranks. The same hosts also run
+//! linus under `mpiexec.hydra` (PMI-1) and Open MPI's `mpirun` (PMIx) with no eau2
+//! variables, both started from host 1 with the same rsh script: the wire-up across
+//! hosts, where each rank must pick the address of rank 0 that reaches it.
 //!
-//! Needs root and `ip`; without them each test prints `SKIPPED: <why>` and passes.
+//! Needs root and `ip`; without them (or the MPI launchers) each test prints
+//! `SKIPPED: <why>` and passes.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -211,6 +215,88 @@ fn linus_over_four_hosts() {
     let run = run_with_deadline(&mut cmd, DEADLINE);
     assert!(
         run.status.success() && run.stdout.lines().any(|l| l == format!("[0] {LAST_STAGE}")),
+        "{}",
+        show(&run)
+    );
+    cluster.assert_empty();
+}
+
+/// Where `program` is on PATH, if anywhere.
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A command run on host 1 (`ip netns exec`), with no eau2 variables.
+fn on_host1(cluster: &Cluster, program: &std::path::Path) -> Command {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &cluster.host_ns(1)])
+        .arg(program)
+        .current_dir(repo_root());
+    for var in [
+        "EAU2_RANK",
+        "EAU2_SIZE",
+        "EAU2_MASTER",
+        "EAU2_TOKEN",
+        "EAU2_JOB_ID",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn all_hosts() -> String {
+    (1..=HOSTS).map(Cluster::addr).collect::<Vec<_>>().join(",")
+}
+
+#[test]
+fn mpiexec_hydra_over_four_hosts() {
+    let Some(hydra) = which("mpiexec.hydra") else {
+        println!("SKIPPED: mpiexec.hydra is not installed (Debian package mpich)");
+        return;
+    };
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let mut cmd = on_host1(&cluster, &hydra);
+    // Hydra's proxies call back to mpiexec on host 1's interface.
+    cmd.args(["-hosts", &all_hosts(), "-n", "4", "-launcher", "rsh"])
+        .arg("-launcher-exec")
+        .arg(cluster.rsh())
+        .args(["-iface", &format!("e{}h1", cluster.id)])
+        .arg(bin("linus"));
+    let run = run_with_deadline(&mut cmd, DEADLINE);
+    assert!(
+        run.status.success() && run.stdout.lines().any(|l| l == LAST_STAGE),
+        "{}",
+        show(&run)
+    );
+    cluster.assert_empty();
+}
+
+#[test]
+fn mpirun_over_four_hosts() {
+    let Some(mpirun) = which("mpirun.openmpi") else {
+        println!("SKIPPED: mpirun.openmpi is not installed (Debian package openmpi-bin)");
+        return;
+    };
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let mut cmd = on_host1(&cluster, &mpirun);
+    // Open MPI's daemons talk over the hosts' subnet; root needs its consent twice.
+    cmd.args(["--host", &all_hosts(), "-n", "4", "--mca", "plm_rsh_agent"])
+        .arg(cluster.rsh())
+        .args(["--mca", "oob_tcp_if_include", "198.18.0.0/24"])
+        .arg(bin("linus"))
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    let run = run_with_deadline(&mut cmd, DEADLINE);
+    assert!(
+        run.status.success() && run.stdout.lines().any(|l| l == LAST_STAGE),
         "{}",
         show(&run)
     );

@@ -316,3 +316,108 @@ fn pmi_socket(fd: i32) -> Result<UnixStream> {
     let owned = unsafe { OwnedFd::from_raw_fd(fd) };
     Ok(UnixStream::from(owned))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::fd::IntoRawFd;
+    use std::sync::{Barrier, Mutex};
+
+    /// A PMI-1 server for one client connection, sharing `kvs` and `barrier` with the
+    /// servers of the job's other ranks, as Hydra's proxies do.
+    fn serve_pmi1(
+        conn: UnixStream,
+        kvs: Arc<Mutex<HashMap<String, String>>>,
+        barrier: Arc<Barrier>,
+    ) {
+        let mut out = conn.try_clone().expect("cloning the fake server's socket");
+        for line in BufReader::new(conn).lines() {
+            let Ok(line) = line else { return };
+            let fields = pmi::parse_v1(&line).expect("the client sends key=value pairs");
+            let reply = match fields["cmd"].as_str() {
+                "init" => "cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=0".into(),
+                "get_my_kvsname" => "cmd=my_kvsname kvsname=kvs_fake rc=0".into(),
+                "put" => {
+                    let mut kvs = kvs.lock().expect("kvs lock");
+                    kvs.insert(fields["key"].clone(), fields["value"].clone());
+                    "cmd=put_result rc=0".into()
+                }
+                "barrier_in" => {
+                    barrier.wait();
+                    "cmd=barrier_out".into()
+                }
+                "get" => match kvs.lock().expect("kvs lock").get(&fields["key"]) {
+                    Some(v) => format!("cmd=get_result rc=0 value={v}"),
+                    None => "cmd=get_result rc=-1 msg=key_not_found".into(),
+                },
+                "finalize" => "cmd=finalize_ack".into(),
+                other => panic!("unexpected PMI command {other}"),
+            };
+            writeln!(out, "{reply}").expect("answering the client");
+        }
+    }
+
+    #[test]
+    fn two_ranks_settle_through_a_pmi1_server() {
+        let kvs = Arc::new(Mutex::new(HashMap::new()));
+        let barrier = Arc::new(Barrier::new(2));
+        let timeout = Duration::from_secs(20);
+        let ranks: Vec<_> = (0..2)
+            .map(|rank| {
+                let (client, server) = UnixStream::pair().expect("a socket pair");
+                let (kvs, barrier) = (Arc::clone(&kvs), Arc::clone(&barrier));
+                std::thread::spawn(move || serve_pmi1(server, kvs, barrier));
+                let service = Service::Pmi {
+                    fd: client.into_raw_fd(),
+                    version: PmiVersion::V1,
+                    jobid: None,
+                };
+                std::thread::spawn(move || settle(&service, rank, timeout))
+            })
+            .collect();
+        let mut settled: Vec<Settled> = ranks
+            .into_iter()
+            .map(|t| t.join().expect("a settling rank").expect("settled"))
+            .collect();
+        let worker = settled.pop().expect("rank 1");
+        let master = settled.pop().expect("rank 0");
+        let listener = master.listener.expect("rank 0 has its listener");
+        let port = listener.local_addr().expect("bound").port();
+        assert_ne!(port, 0);
+        assert_eq!(master.master, format!("0.0.0.0:{port}"));
+        assert!(worker.master.ends_with(&format!(":{port}")), "{worker:?}");
+        // Rank 1 can really reach rank 0 at the address it chose.
+        std::net::TcpStream::connect(&worker.master).expect("dialing rank 0");
+        assert_eq!(master.token, worker.token);
+        assert_eq!(master.token.len(), 32);
+        assert_eq!(
+            (master.job_id.as_str(), worker.job_id.as_str()),
+            ("pmi:kvs_fake", "pmi:kvs_fake")
+        );
+    }
+
+    #[test]
+    fn a_silent_service_times_out() {
+        let (client, _server) = UnixStream::pair().expect("a socket pair");
+        let service = Service::Pmi {
+            fd: client.into_raw_fd(),
+            version: PmiVersion::V1,
+            jobid: None,
+        };
+        let err = settle(&service, 1, Duration::from_millis(200)).unwrap_err();
+        assert!(err.to_string().contains("PMI"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_pmi_fd_is_named() {
+        let service = Service::Pmi {
+            fd: 1_000_000,
+            version: PmiVersion::V1,
+            jobid: None,
+        };
+        let err = settle(&service, 0, Duration::from_secs(5)).unwrap_err();
+        assert!(err.to_string().contains("PMI_FD=1000000"), "{err}");
+    }
+}

@@ -132,6 +132,15 @@ impl Cluster {
         out.split_whitespace().map(str::to_string).collect()
     }
 
+    /// A process on host `k` whose command line (NUL-separated) is `cmdline`.
+    fn find(&self, k: usize, cmdline: &str) -> Option<String> {
+        self.pids(k).into_iter().find(|pid| {
+            fs::read(PathBuf::from("/proc").join(pid).join("cmdline"))
+                .map(|c| c.strip_suffix(b"\0").unwrap_or(&c) == cmdline.as_bytes())
+                .unwrap_or(false)
+        })
+    }
+
     /// Waits (at most 10 s) until no process is left on any host.
     fn assert_empty(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -341,21 +350,41 @@ fn a_rank_killed_on_a_remote_host_fails_the_job() {
     };
     let hostfile = cluster.hostfile();
     let mut cmd = cluster.launcher(&["--hostfile", hostfile.to_str().expect("utf-8 path")]);
-    // Every rank waits for a minute, except rank 2 (on host 3), which is killed once up.
-    cmd.args([
-        "/bin/sh",
-        "-c",
-        "echo up; if [ \"$EAU2_RANK\" = 2 ]; then sleep 0.3; kill -9 $$; fi; sleep 60",
-    ]);
-    let run = run_with_deadline(&mut cmd, DEADLINE);
-    assert_eq!(run.status.code(), Some(1), "{}", show(&run));
+    // Every rank waits a minute; the test kills rank 2 (on host 3) from outside.
+    cmd.args(["/bin/sh", "-c", "exec sleep 60"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("starting eau2-launch");
+    let stderr = child.stderr.take().expect("piped");
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut { stderr }, &mut text);
+        text
+    });
+    let deadline = started + DEADLINE;
+    let victim = loop {
+        if let Some(pid) = cluster.find(3, "sleep\u{0}60") {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "rank 2 never started on host 3");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let killed = Command::new("kill").args(["-9", &victim]).status();
     assert!(
-        run.stderr.contains("rank 2 on 198.18.0.3 failed")
-            && run.stderr.contains("killed by SIGKILL"),
-        "{}",
-        show(&run)
+        killed.map(|s| s.success()).unwrap_or(false),
+        "kill -9 {victim}"
     );
-    assert!(run.elapsed < Duration::from_secs(30), "{}", show(&run));
+    let status = wait_until(&mut child, deadline).expect("eau2-launch ended before the deadline");
+    let stderr = stderr.join().expect("stderr reader");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("rank 2 on 198.18.0.3 failed") && stderr.contains("killed by SIGKILL"),
+        "{stderr}"
+    );
+    // The other ranks were stopped at once, not after their minute.
+    assert!(started.elapsed() < Duration::from_secs(30), "{stderr}");
     cluster.assert_empty();
 }
 

@@ -41,6 +41,9 @@ pub struct LaunchEnv {
     pub rendezvous_timeout: Duration,
     /// Which launcher's variables gave the rank and size, or "standalone".
     pub source: &'static str,
+    /// Unconsumed message bytes a rank holds from each peer before that peer's sends
+    /// wait (`EAU2_MSG_WINDOW`, bytes; default 64 MiB).
+    pub msg_window: u64,
 }
 
 impl LaunchEnv {
@@ -104,6 +107,10 @@ impl LaunchEnv {
             wireup,
             rendezvous_timeout,
             source,
+            msg_window: match get("EAU2_MSG_WINDOW") {
+                None => eau2_comm::net::DEFAULT_MSG_WINDOW,
+                Some(text) => parse_count("EAU2_MSG_WINDOW", &text)? as u64,
+            },
         })
     }
 
@@ -127,6 +134,7 @@ impl LaunchEnv {
             }
         };
         cfg.rendezvous_timeout = self.rendezvous_timeout;
+        cfg.msg_window = self.msg_window;
         Ok(cfg)
     }
 }

@@ -40,4 +40,13 @@ pub enum Control {
     Data(Vec<u8>),
     /// The sender is leaving normally; the connection closing next is not a failure.
     Goodbye,
+    /// The sender lost rank `rank` and is about to fail: its peers fail naming the rank
+    /// that was lost first, not the sender, whose own exit they may see before they
+    /// notice the first loss themselves.
+    Lost {
+        /// The rank that was lost.
+        rank: u32,
+        /// What the sender observed.
+        reason: String,
+    },
 }

@@ -37,6 +37,9 @@ pub(crate) enum Command {
     Flush { to: usize },
     /// Say goodbye to every peer, flush, close, and report on the channel.
     Shutdown { done: Sender<()> },
+    /// Report on the channel once everything queued so far is written (the process is
+    /// about to exit on an error, and its last words should reach its peers).
+    Drain { done: Sender<()> },
 }
 
 /// Who is at the other end of a connection.
@@ -73,6 +76,10 @@ pub(crate) struct EventLoop {
     commands: Receiver<Command>,
     handler: Box<dyn Handler>,
     shutting_down: Option<(Sender<()>, Instant)>,
+    /// Whether this rank has told its peers about a lost rank (it does so once).
+    relayed_loss: bool,
+    /// Who waits for every link to be flushed.
+    draining: Vec<Sender<()>>,
 }
 
 impl EventLoop {
@@ -127,6 +134,8 @@ impl EventLoop {
             commands,
             handler,
             shutting_down: None,
+            relayed_loss: false,
+            draining: Vec::new(),
         };
         Ok((event_loop, links))
     }
@@ -135,10 +144,8 @@ impl EventLoop {
     pub(crate) fn run(mut self) {
         let mut events = Events::with_capacity(256);
         loop {
-            let timeout = self
-                .shutting_down
-                .as_ref()
-                .map(|_| Duration::from_millis(20));
+            let waiting = self.shutting_down.is_some() || !self.draining.is_empty();
+            let timeout = waiting.then_some(Duration::from_millis(20));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
@@ -165,6 +172,11 @@ impl EventLoop {
             // Commands may arrive without a wake-up being distinct from other events, so
             // drain them on every turn; the channel is cheap to poll.
             self.drain_commands();
+            if !self.draining.is_empty() && self.rank_links().all(|link| link.is_flushed()) {
+                for done in self.draining.drain(..) {
+                    let _ = done.send(());
+                }
+            }
             if let Some((_, started)) = &self.shutting_down {
                 let flushed = self.rank_links().all(|link| link.is_flushed());
                 if flushed || started.elapsed() > FLUSH_DEADLINE {
@@ -181,6 +193,12 @@ impl EventLoop {
         while let Ok(command) = self.commands.try_recv() {
             match command {
                 Command::Flush { to } => self.flush_rank(to),
+                Command::Drain { done } => {
+                    for index in 0..self.conns.len() {
+                        self.flush(index);
+                    }
+                    self.draining.push(done);
+                }
                 Command::Shutdown { done } => {
                     for rank in 0..self.by_rank.len() {
                         self.send(rank, OutFrame::new(&Control::Goodbye, Bytes::new()));
@@ -235,6 +253,9 @@ impl EventLoop {
             _ => return,
         };
         if let Err(e) = result {
+            // Read what the peer sent before it went: its last words may say which rank
+            // failed first (a `Lost` relay), which is the better reason to report.
+            self.read(index);
             self.close(index, &format!("write failed: {e}"));
         }
     }
@@ -290,6 +311,10 @@ impl EventLoop {
                 }
             }
             (Some(_), Control::Goodbye) => conn.said_goodbye = true,
+            (Some(from), Control::Lost { rank, reason }) => {
+                let reason = format!("{reason} (reported by rank {from})");
+                self.lose(rank as usize, &reason);
+            }
             (Some(from), other) => {
                 log(
                     self.rank,
@@ -381,7 +406,28 @@ impl EventLoop {
             link.close();
             self.by_rank[link.rank()] = None;
             if !conn.said_goodbye {
-                self.handler.on_peer_lost(link.rank(), reason);
+                self.lose(link.rank(), reason);
+            }
+        }
+    }
+
+    /// Rank `rank` is lost: tells the upper layer, and the first time, every other peer,
+    /// so that all of them fail naming this rank rather than whichever rank they
+    /// happen to see fail next.
+    fn lose(&mut self, rank: usize, reason: &str) {
+        // The upper layer hears first: sending the relay may meet other broken links,
+        // whose losses must not be reported ahead of this one.
+        self.handler.on_peer_lost(rank, reason);
+        if !self.relayed_loss {
+            self.relayed_loss = true;
+            let lost = Control::Lost {
+                rank: rank as u32,
+                reason: reason.to_string(),
+            };
+            for peer in 0..self.by_rank.len() {
+                if peer != rank {
+                    self.send(peer, OutFrame::new(&lost, Bytes::new()));
+                }
             }
         }
     }

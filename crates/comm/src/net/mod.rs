@@ -66,6 +66,9 @@ use link::{Link, Sent};
 /// The default largest frame body: values of hundreds of MiB fit.
 pub const DEFAULT_MAX_FRAME: u64 = 2 << 30;
 
+/// The default message window per peer (see [`NetConfig::msg_window`]).
+pub const DEFAULT_MSG_WINDOW: u64 = 64 << 20;
+
 /// Where and how a rank joins its job.
 #[derive(Clone, Debug)]
 pub struct NetConfig {
@@ -84,6 +87,9 @@ pub struct NetConfig {
     pub rendezvous_timeout: Duration,
     /// The largest frame body accepted from a peer.
     pub max_frame: u64,
+    /// How many bytes of unconsumed messages a rank holds from each peer before that
+    /// peer's sends wait (see [`crate::msg`]).
+    pub msg_window: u64,
     /// For rank 0: a listener already bound, used instead of binding `master`. A launch
     /// environment binds port 0 itself so that it can publish the real port (through
     /// PMI, say) before rendezvous starts, with no window in which another process could
@@ -102,6 +108,7 @@ impl NetConfig {
             job_id: String::new(),
             rendezvous_timeout: Duration::from_secs(30),
             max_frame: DEFAULT_MAX_FRAME,
+            msg_window: DEFAULT_MSG_WINDOW,
             listener: None,
         }
     }
@@ -235,6 +242,19 @@ impl NetHandle {
                 .wake()
                 .map_err(|e| Error::io("waking the network thread", e)),
             None => Ok(()),
+        }
+    }
+
+    /// Waits up to `timeout` for everything sent so far to be written to the sockets,
+    /// without saying goodbye: for a process about to exit on an error, so that its
+    /// last frames (such as a report of which rank was lost) reach its peers.
+    pub fn drain(&self, timeout: Duration) {
+        if self.thread.lock().is_none() {
+            return;
+        }
+        let (done, drained) = mpsc::channel();
+        if self.commands.send(Command::Drain { done }).is_ok() && self.wake().is_ok() {
+            let _ = drained.recv_timeout(timeout);
         }
     }
 

@@ -32,7 +32,7 @@ use std::process::Command;
 /// The words of the remote command for one rank.
 pub fn remote_words(
     cwd: Option<&Path>,
-    env: &[(&str, String)],
+    env: &[(String, String)],
     program: &Path,
     args: &[OsString],
 ) -> Vec<OsString> {
@@ -63,6 +63,22 @@ pub fn remote_words(
     script.extend_from_slice(b" </dev/null; r=$?; kill -s KILL \"$w\" 2>/dev/null; exit \"$r\"");
     // One word: `ssh` joins words with spaces anyway, and `sh -c "$*"` sees the same text.
     vec![OsString::from(std::ffi::OsStr::from_bytes(&script))]
+}
+
+/// The variables of the launcher's environment that remote ranks get too: every `EAU2_*`
+/// one but those the launcher sets itself (`ours`), and `RUST_BACKTRACE`. Names that are
+/// not plain shell identifiers, and values that are not UTF-8, are left out.
+pub fn forwarded_vars(
+    vars: impl Iterator<Item = (OsString, OsString)>,
+    ours: &[&str],
+) -> Vec<(String, String)> {
+    vars.filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| {
+            (k.starts_with("EAU2_") || k == "RUST_BACKTRACE")
+                && !ours.contains(&k.as_str())
+                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+        .collect()
 }
 
 /// The rsh command line for `host`: the words of `rsh` (split on white space, so
@@ -152,7 +168,7 @@ mod tests {
             .collect();
         let words = remote_words(
             Some(Path::new("/")),
-            &[("EAU2_RANK", "3".into())],
+            &[("EAU2_RANK".into(), "3".into())],
             Path::new("/bin/sh"),
             &[
                 OsString::from("-c"),
@@ -219,6 +235,23 @@ mod tests {
             &["-c".into(), "exit 7".into()],
         );
         assert_eq!(run_holding_stdin(&words[0]).status.code(), Some(7));
+    }
+
+    #[test]
+    fn user_settings_are_forwarded() {
+        let vars = [
+            ("EAU2_LOG", "debug"),
+            ("EAU2_RANK", "9"),
+            ("PATH", "/bin"),
+            ("RUST_BACKTRACE", "1"),
+            ("EAU2_X-Y", "bad name"),
+        ]
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+        let got = forwarded_vars(vars.into_iter(), &["EAU2_RANK"]);
+        assert_eq!(
+            got,
+            [("EAU2_LOG", "debug"), ("RUST_BACKTRACE", "1")].map(|(k, v)| (k.into(), v.into()))
+        );
     }
 
     #[test]

@@ -86,7 +86,17 @@ pub fn spawn_rank(spec: &JobSpec<'_>, rank: u32, group: Option<pid_t>) -> io::Re
             command
         }
         Some(host) => {
-            let words = remote::remote_words(spec.cwd, &env, spec.program, spec.args);
+            // ssh passes no environment: carry the job's variables and the user's other
+            // EAU2_* settings (EAU2_LOG, EAU2_RENDEZVOUS_TIMEOUT, ...) explicitly.
+            let mut all: Vec<(String, String)> = env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
+            all.extend(remote::forwarded_vars(
+                std::env::vars_os(),
+                &env.map(|(k, _)| k),
+            ));
+            let words = remote::remote_words(spec.cwd, &all, spec.program, spec.args);
             let mut command = remote::rsh_command(spec.rsh, host, &words).ok_or_else(|| {
                 io::Error::new(io::ErrorKind::InvalidInput, "the rsh command is empty")
             })?;

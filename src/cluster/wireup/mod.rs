@@ -411,6 +411,36 @@ mod tests {
     }
 
     #[test]
+    fn plain_srun_rule() {
+        // Hold a port, and point the rule's range at it alone: rank 0 cannot listen.
+        let held = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0)).expect("a free port");
+        let port = held.local_addr().expect("bound").port();
+        let step = SlurmStep {
+            job: 42,
+            step: 1,
+            first_node: "localhost".into(),
+            this_node: Some("localhost".into()),
+            ports: (port, port),
+        };
+        let key = std::env::temp_dir().join(format!("eau2-rule-{}", secret::fresh().unwrap()));
+        let err = slurm_rule(&step, None, &key, 0).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("port {port}")) && err.contains("SLURM_JOB_ID=42"),
+            "{err}"
+        );
+        drop(held);
+
+        let rank0 = slurm_rule(&step, None, &key, 0).expect("rank 0 listens");
+        let rank1 = slurm_rule(&step, None, &key, 1).expect("rank 1 knows where");
+        assert_eq!(rank1.master, format!("localhost:{port}"));
+        assert_eq!(rank0.token, rank1.token, "both derive the same token");
+        assert_eq!(rank0.job_id, "slurm-42.1");
+        let given = slurm_rule(&step, Some("exported"), &key, 1).expect("an exported token");
+        assert_eq!(given.token, "exported");
+        let _ = std::fs::remove_file(&key);
+    }
+
+    #[test]
     fn a_bad_pmi_fd_is_named() {
         let service = Service::Pmi {
             fd: 1_000_000,

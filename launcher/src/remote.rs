@@ -1,9 +1,10 @@
 //! Starting a rank on another host: `RSH HOST COMMAND...`, as Open MPI calls its
 //! `plm_rsh_agent` (`ssh` by default).
 //!
-//! COMMAND is a small POSIX shell script, quoted word by word so that `ssh`, which joins
-//! its arguments with spaces for the remote shell, and an rsh script that runs `sh -c "$*"`
-//! both hand the remote shell the same text. It
+//! COMMAND is `exec /bin/sh -c SCRIPT`, whatever the user's login shell, with SCRIPT a
+//! small POSIX shell script quoted so that `ssh`, which joins its arguments with spaces
+//! for the remote shell, and an rsh script that runs `sh -c "$*"` both hand it over
+//! unchanged. It
 //! 1. goes to the launcher's working directory (when the host has it), so relative paths
 //!    in the arguments mean the same everywhere, as under `mpirun`;
 //! 2. starts a watcher in the background that reads signal names (`TERM`, `INT`, `HUP`,
@@ -61,8 +62,12 @@ pub fn remote_words(
         script.extend_from_slice(&quote(arg));
     }
     script.extend_from_slice(b" </dev/null; r=$?; kill -s KILL \"$w\" 2>/dev/null; exit \"$r\"");
-    // One word: `ssh` joins words with spaces anyway, and `sh -c "$*"` sees the same text.
-    vec![OsString::from(std::ffi::OsStr::from_bytes(&script))]
+    // Handed to `sh` explicitly: ssh runs the command with the user's login shell, which
+    // may be csh or another that does not read this script's syntax. One word: `ssh` joins
+    // words with spaces anyway, and `sh -c "$*"` sees the same text.
+    let mut command = b"exec /bin/sh -c ".to_vec();
+    command.extend_from_slice(&quote(OsStr::from_bytes(&script)));
+    vec![OsString::from(OsStr::from_bytes(&command))]
 }
 
 /// The variables of the launcher's environment that remote ranks get too: every `EAU2_*`

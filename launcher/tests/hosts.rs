@@ -71,15 +71,21 @@ fn the_rsh_command_gets_the_host_then_the_command() {
     let lines = run.stdout_lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
     let line = &lines[0];
-    assert!(line.starts_with("[0] 198.18.0.9 "), "{line}");
+    // The script goes to /bin/sh whatever the login shell, so it is quoted once more:
+    // each of its own quotes reads '\''.
+    assert!(
+        line.starts_with("[0] 198.18.0.9 exec /bin/sh -c '"),
+        "{line}"
+    );
+    let q = |s: &str| format!("'\\''{s}");
     for part in [
-        "EAU2_RANK='0'",
-        "EAU2_SIZE='1'",
-        "EAU2_JOB_ID='eau2-launch-",
-        "'/bin/true'",
+        format!("EAU2_RANK={}", q("0")),
+        format!("EAU2_SIZE={}", q("1")),
+        format!("EAU2_JOB_ID={}", q("eau2-launch-")),
+        q("/bin/true"),
+        // Rank 0 is remote: it listens on its host, on a port drawn for the job.
+        format!("EAU2_MASTER={}", q("198.18.0.9:2")),
     ] {
-        assert!(line.contains(part), "{part} missing from {line}");
+        assert!(line.contains(&part), "{part} missing from {line}");
     }
-    // Rank 0 is remote: it listens on its host, on a port drawn for the job.
-    assert!(line.contains("EAU2_MASTER='198.18.0.9:2"), "{line}");
 }

@@ -5,24 +5,12 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use eau2_testkit::{bin, free_port, launch_command, run_with_deadline, wait_until, Finished};
+use eau2_testkit::{bin, free_port, launch_probe, wait_until, Finished};
 
 const DEADLINE: Duration = Duration::from_secs(180);
 
 fn comm_check(n: usize, args: &[&str], env: &[(&str, &str)]) -> Finished {
-    let mut cmd = launch_command(n, &bin("comm-check"), args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = run_with_deadline(&mut cmd, DEADLINE);
-    out.assert_success();
-    let expected = format!("[0] {} ok", args[0]);
-    assert!(
-        out.stdout.lines().any(|l| l == expected),
-        "no {expected:?} line in:\n{}",
-        out.stdout
-    );
-    out
+    launch_probe(n, &bin("comm-check"), args, env, DEADLINE)
 }
 
 #[test]
@@ -31,6 +19,19 @@ fn every_collective_matches_a_sequential_fold_for_1_to_8_ranks() {
         for seed in [1, 2] {
             comm_check(n, &["collectives", &(seed * 1000 + n).to_string()], &[]);
         }
+    }
+}
+
+/// With a 4 KiB window nearly every message waits for credit: no collective may
+/// deadlock on its own flow control.
+#[test]
+fn every_collective_completes_when_windows_are_tiny() {
+    for n in [2, 3, 5, 8] {
+        comm_check(
+            n,
+            &["collectives", &(77 + n).to_string()],
+            &[("EAU2_MSG_WINDOW", "4096")],
+        );
     }
 }
 

@@ -8,9 +8,18 @@ use super::{decode, encode, Call, Pod, Wire};
 use crate::endpoint::Comm;
 use crate::error::{Error, Result};
 
-/// Plain vectors of at least this many bytes are all-reduced on a ring; smaller ones by
-/// recursive doubling, which takes fewer steps but sends the whole vector in each.
+/// Plain vectors are all-reduced by recursive doubling while that sends under this many
+/// bytes per rank in all (the vector once per round), else on a ring. Doubling takes
+/// fewer steps; the ring sends about twice the vector whatever n is. So no rank sends or
+/// receives more than max(this, about 2S) bytes for a vector of S bytes.
 pub(crate) const RING_FROM: usize = 256 << 10;
+
+/// Whether a plain vector of `bytes` bytes and `len` elements goes around the ring in a
+/// job of `n` ranks (else by recursive doubling, or a binomial tree for a reduce).
+fn use_ring(bytes: usize, len: usize, n: usize) -> bool {
+    let rounds = n.next_power_of_two().trailing_zeros() as usize;
+    len >= n && bytes.saturating_mul(rounds) >= RING_FROM
+}
 
 /// How the ranks of a job of `n` pair up for recursive doubling when `n` is not a power
 /// of two: the first `2 * rem` ranks fold in pairs (even into odd) before and get the
@@ -113,9 +122,10 @@ fn as_elements<'b, T: Pod>(bytes: &'b [u8], what: &str) -> Result<std::borrow::C
     })
 }
 
-/// The bytes of a slice of `T`, copied into a buffer that can travel.
+/// The bytes of a slice of `T`, copied into a buffer that can travel (a recycled one
+/// when large: a ring sends such blocks every step).
 fn to_bytes<T: Pod>(elements: &[T]) -> Bytes {
-    Bytes::copy_from_slice(bytemuck::cast_slice(elements))
+    crate::net::copy_of(bytemuck::cast_slice(elements))
 }
 
 /// The element range of block `i` when `len` elements are cut into `n` near-equal
@@ -207,10 +217,11 @@ impl Comm {
     /// associative element by element (bitwise OR, min, integer sums; float sums may
     /// round differently than a sequential fold). Every rank passes the same length.
     ///
-    /// Vectors under 256 KiB go by recursive doubling; larger ones around a ring: a
-    /// reduce-scatter (n - 1 steps, each rank combining one block per step) then an
-    /// all-gather of the combined blocks, so each rank sends and receives about twice the
-    /// vector whatever n is. Elements travel as their bytes.
+    /// Small vectors go by recursive doubling (while it sends under 256 KiB per rank in
+    /// all); larger ones around a ring: a reduce-scatter (n - 1 steps, each rank
+    /// combining one block per step) then an all-gather of the combined blocks, so each
+    /// rank sends and receives about twice the vector whatever n is. Elements travel as
+    /// their bytes.
     pub fn all_reduce_slice<T: Pod + Send + Sync>(
         &self,
         data: &mut [T],
@@ -221,7 +232,7 @@ impl Comm {
         if n == 1 {
             return Ok(());
         }
-        if size_of_val(data) < RING_FROM || data.len() < n {
+        if !use_ring(size_of_val(data), data.len(), n) {
             let len = data.len();
             let combined = doubling(
                 &call,
@@ -259,7 +270,7 @@ impl Comm {
         if n == 1 {
             return Ok(());
         }
-        if size_of_val(data) < RING_FROM || data.len() < n {
+        if !use_ring(size_of_val(data), data.len(), n) {
             // Small: a tree over whole vectors, in the generic reduce.
             let len = data.len();
             let mismatch = std::cell::Cell::new(None);

@@ -47,6 +47,8 @@ mod link;
 mod pool;
 mod rendezvous;
 
+pub(crate) use pool::copy_of;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;

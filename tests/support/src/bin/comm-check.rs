@@ -74,7 +74,8 @@ impl Rng {
 }
 
 /// Lengths that cover the empty case, odd sizes, and both sides of the algorithms'
-/// thresholds (256 KiB switches broadcast to a chain and all-reduce to a ring).
+/// thresholds (256 KiB switches all-reduce to a ring; 32 MiB, tested apart, broadcast
+/// to a chain).
 const ELEMENTS: [usize; 7] = [0, 1, 7, 1000, 40_000, 70_001, 300_000];
 const BYTE_LENS: [usize; 7] = [0, 1, 100, 65_537, 262_144, 700_001, 2_500_000];
 
@@ -152,6 +153,14 @@ fn collectives(node: &Node, seed: u64) -> Result<()> {
         check(got == value(root), || {
             format!("broadcast of {blen} bytes from {root} differs")
         })?;
+        if round == 0 {
+            // Large enough for the pipelined chain (from 32 MiB), with a partial segment.
+            let big = |r: usize| input(r).bytes((32 << 20) + 12_345);
+            let got = node.broadcast_bytes(root, big(rank))?;
+            check(got == big(root), || {
+                format!("a chained broadcast from {root} differs")
+            })?;
+        }
         // Different sizes per rank for gather, all-gather and scatter.
         let sized = |r: usize| {
             let mut g = input(r);

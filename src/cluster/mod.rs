@@ -2,8 +2,9 @@
 //!
 //! A program's life, as [`run`] drives it:
 //! 1. **configure**: [`LaunchEnv`] reads the rank, the size, rank 0's address and the
-//!    job's token from the environment (`eau2-launch`, `mpirun`, `srun`, or none at all
-//!    for a single process);
+//!    job's token from the environment (`eau2-launch`, or none at all for a single
+//!    process); under `mpirun`, `mpiexec` or `srun` rank 0 publishes its address and a
+//!    fresh token through the launcher's wire-up service (`wireup`);
 //! 2. **join**: [`Node::join`] runs rendezvous and starts the network thread, which serves
 //!    this rank's part of the key/value store from then on;
 //! 3. **compute and exchange**: the program gets a [`Node`]: its `rank()` and `size()`,
@@ -30,6 +31,7 @@
 //! ```
 
 mod env;
+mod wireup;
 
 use std::ops::Deref;
 use std::process::ExitCode;
@@ -51,7 +53,7 @@ impl Node {
     /// Joins the job described by `env`.
     pub fn join(env: &LaunchEnv) -> Result<Node> {
         Ok(Node {
-            comm: Comm::connect(&env.net_config())?,
+            comm: Comm::connect(&env.net_config()?)?,
         })
     }
 

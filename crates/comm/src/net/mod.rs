@@ -92,6 +92,11 @@ pub struct NetConfig {
     /// How many bytes of unconsumed messages a rank holds from each peer before that
     /// peer's sends wait (see [`crate::msg`]).
     pub msg_window: u64,
+    /// For rank 0: a listener already bound, used instead of binding `master`. A launch
+    /// environment binds port 0 itself so that it can publish the real port (through
+    /// PMI, say) before rendezvous starts, with no window in which another process could
+    /// take the port.
+    pub listener: Option<Arc<std::net::TcpListener>>,
 }
 
 impl NetConfig {
@@ -106,6 +111,7 @@ impl NetConfig {
             rendezvous_timeout: Duration::from_secs(30),
             max_frame: DEFAULT_MAX_FRAME,
             msg_window: DEFAULT_MSG_WINDOW,
+            listener: None,
         }
     }
 }

@@ -47,9 +47,14 @@ pub(crate) fn rendezvous(cfg: &NetConfig) -> Result<Joined> {
 }
 
 fn master(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
-    let addr = resolve(&cfg.master)?;
-    let listener = TcpListener::bind(addr)
-        .map_err(|e| Error::Rendezvous(format!("rank 0 cannot listen on {}: {e}", cfg.master)))?;
+    let listener = match &cfg.listener {
+        Some(bound) => bound
+            .try_clone()
+            .map_err(|e| Error::io("sharing rank 0's pre-bound listener", e))?,
+        None => TcpListener::bind(resolve(&cfg.master)?).map_err(|e| {
+            Error::Rendezvous(format!("rank 0 cannot listen on {}: {e}", cfg.master))
+        })?,
+    };
     listener
         .set_nonblocking(true)
         .map_err(|e| Error::io("setting the master listener non-blocking", e))?;

@@ -32,6 +32,9 @@ pub struct LaunchEnv {
     pub token: String,
     /// How long rendezvous may take (`EAU2_RENDEZVOUS_TIMEOUT`, seconds; default 30).
     pub rendezvous_timeout: Duration,
+    /// How long a peer may be silent before the job fails naming it
+    /// (`EAU2_PEER_TIMEOUT`, seconds; default 10).
+    pub peer_timeout: Duration,
     /// Which launcher's variables gave the rank and size, or "standalone".
     pub source: &'static str,
 }
@@ -69,27 +72,15 @@ impl LaunchEnv {
                  (eau2-launch sets it; under {source}, export it yourself)"
             )));
         }
-        let rendezvous_timeout = match get("EAU2_RENDEZVOUS_TIMEOUT") {
-            None => Duration::from_secs(30),
-            Some(text) => {
-                let secs: f64 = text.trim().parse().map_err(|_| {
-                    Error::Config(format!(
-                        "EAU2_RENDEZVOUS_TIMEOUT={text:?} is not a number of seconds"
-                    ))
-                })?;
-                Duration::try_from_secs_f64(secs).map_err(|_| {
-                    Error::Config(format!(
-                        "EAU2_RENDEZVOUS_TIMEOUT={text:?} is not a valid duration"
-                    ))
-                })?
-            }
-        };
+        let rendezvous_timeout = seconds(&get, "EAU2_RENDEZVOUS_TIMEOUT", 30.0)?;
+        let peer_timeout = seconds(&get, "EAU2_PEER_TIMEOUT", 10.0)?;
         Ok(LaunchEnv {
             rank,
             size,
             master,
             token: get("EAU2_TOKEN").unwrap_or_default(),
             rendezvous_timeout,
+            peer_timeout,
             source,
         })
     }
@@ -99,7 +90,25 @@ impl LaunchEnv {
         let master = self.master.as_deref().unwrap_or("127.0.0.1:0");
         let mut cfg = NetConfig::new(self.rank, self.size, master, &self.token);
         cfg.rendezvous_timeout = self.rendezvous_timeout;
+        cfg.peer_timeout = self.peer_timeout;
         cfg
+    }
+}
+
+/// The duration in seconds that variable `var` gives, or `default` seconds.
+fn seconds(get: &impl Fn(&str) -> Option<String>, var: &str, default: f64) -> Result<Duration> {
+    let Some(text) = get(var) else {
+        return Ok(Duration::from_secs_f64(default));
+    };
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| Error::Config(format!("{var}={text:?} is not a number of seconds")))?;
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(Error::Config(format!(
+            "{var}={text:?} is not a valid duration (a positive number of seconds)"
+        ))),
     }
 }
 
@@ -187,6 +196,10 @@ mod tests {
         let err = env(&[("SLURM_PROCID", "0"), ("SLURM_NTASKS", "4")]).unwrap_err();
         assert!(err.to_string().contains("EAU2_MASTER"), "{err}");
         assert!(env(&[("EAU2_RENDEZVOUS_TIMEOUT", "soon")]).is_err());
+        assert!(env(&[("EAU2_PEER_TIMEOUT", "-1")]).is_err());
+        let e = env(&[("EAU2_PEER_TIMEOUT", "2.5")]).unwrap();
+        assert_eq!(e.net_config().peer_timeout, Duration::from_millis(2500));
+        assert_eq!(env(&[]).unwrap().peer_timeout, Duration::from_secs(10));
     }
 
     #[test]

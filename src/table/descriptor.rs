@@ -69,7 +69,10 @@ impl Descriptor {
             .expect("encoding a descriptor into memory cannot fail")
     }
 
-    pub(crate) fn decode(bytes: &[u8], key: &Key) -> Result<Descriptor> {
+    /// Decodes a descriptor stored under `key` (named in errors), checking that its
+    /// chunks tile the rows. Public for the fuzz targets only.
+    #[doc(hidden)]
+    pub fn decode(bytes: &[u8], key: &Key) -> Result<Descriptor> {
         let d = Descriptor::read_from_buffer(bytes)
             .map_err(|e| Error::decode(format!("frame descriptor under {key}: {e}")))?;
         let contiguous = d

@@ -378,11 +378,8 @@ fn four_thousand_idle_strangers_cost_little_memory_and_few_log_lines() {
             strangers.push(s);
         }
     }
-    assert!(
-        strangers.len() >= 3000,
-        "only {} strangers connected",
-        strangers.len()
-    );
+    let opened = strangers.len();
+    assert!(opened >= 3000, "only {opened} strangers connected");
     thread::sleep(Duration::from_millis(300));
     let (peak_after, _) = memory_kib(&pid);
     drop(strangers);
@@ -391,15 +388,19 @@ fn four_thousand_idle_strangers_cost_little_memory_and_few_log_lines() {
     let _ = std::fs::remove_dir_all(&dir);
     out.assert_success();
     let grown_mib = (peak_after.saturating_sub(peak_before)) as f64 / 1024.0;
-    assert!(
-        grown_mib < 20.0,
-        "4,000 strangers grew rank 0's peak RSS by {grown_mib:.1} MiB"
-    );
     let lines = out
         .stderr
         .lines()
         .filter(|l| l.contains("rejected"))
         .count();
+    eprintln!(
+        "{opened} strangers: rank 0's peak RSS grew by {grown_mib:.1} MiB; \
+         {lines} log lines about rejections"
+    );
+    assert!(
+        grown_mib < 20.0,
+        "4,000 strangers grew rank 0's peak RSS by {grown_mib:.1} MiB"
+    );
     assert!(
         lines <= 20,
         "{lines} lines about rejections:\n{}",

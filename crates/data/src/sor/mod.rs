@@ -4,7 +4,9 @@
 //! [`SorReader::read_bytes`]) returns a [`SorFile`]: the [`DataFrame`], the file's
 //! [`Schema`] and the [`Deviations`] report. The format is described in `SOR.md`.
 //!
-//! How bytes flow: the file is memory-mapped; the lines to read are found (by
+//! How bytes flow: the bytes the read needs are read from the file with `pread` (the
+//! whole file, or for a part or range only its window; see `source` for why not a
+//! memory map by default, and [`SorReader::memory_map`] to opt in); the lines to read are found (by
 //! `SOR.md`'s rule for a [`SorReader::range`], or as the lines beginning in an even
 //! byte piece for a [`SorReader::part`]); the schema is given or inferred from the first
 //! of those rows; they are cut into about sixteen pieces per rayon thread, at line starts,
@@ -62,6 +64,7 @@ mod infer;
 mod literal;
 mod parse;
 mod range;
+mod source;
 
 use std::fs::File;
 use std::path::Path;
@@ -99,6 +102,7 @@ pub struct SorReader {
     parallel: bool,
     infer_rows: usize,
     min_part_len: usize,
+    memory_map: bool,
 }
 
 impl Default for SorReader {
@@ -112,6 +116,7 @@ impl Default for SorReader {
             parallel: true,
             infer_rows: DEFAULT_INFER_ROWS,
             min_part_len: DEFAULT_MIN_PART_LEN,
+            memory_map: false,
         }
     }
 }
@@ -290,11 +295,24 @@ impl SorReader {
         self
     }
 
+    /// Maps files into memory instead of reading them (`false` by default). A map skips
+    /// one copy of the bytes, but each rank then maps the whole file even to read a part
+    /// of it, and a file that another process truncates during the read kills this
+    /// process with SIGBUS, with no message: use it only for files nothing writes.
+    pub fn memory_map(mut self, yes: bool) -> Self {
+        self.memory_map = yes;
+        self
+    }
+
     /// Infers the schema of the file at `path`, over the configured range or part, without
     /// reading the rest of the file.
     pub fn infer_path(&self, path: &Path) -> Result<Schema> {
-        let map = map_file(path)?;
-        self.infer_bytes(map.bytes())
+        if self.memory_map {
+            let map = map_file(path)?;
+            return self.infer_bytes(map.bytes());
+        }
+        let window = source::Window::read(path, self.span)?;
+        Ok(self.schema_of(&window.bytes, window.start, window.end))
     }
 
     /// Infers the schema of `bytes` over the configured range or part (or returns the
@@ -304,10 +322,19 @@ impl SorReader {
         Ok(self.schema_of(bytes, start, end))
     }
 
-    /// Reads the file at `path`, memory-mapped.
+    /// Reads the file at `path`: the bytes its range or part needs, with `pread` (or a
+    /// memory map, see [`SorReader::memory_map`]). A file that changes during the read
+    /// is an error naming it, never a partial result.
     pub fn read_path(&self, path: &Path) -> Result<SorFile> {
-        let map = map_file(path)?;
-        self.read_labeled(map.bytes(), &path.display().to_string())
+        let label = path.display().to_string();
+        if self.memory_map {
+            let map = map_file(path)?;
+            return self.read_labeled(map.bytes(), &label);
+        }
+        let window = source::Window::read(path, self.span)?;
+        self.read_lines(&window.bytes, (window.start, window.end), &label, &|| {
+            window.lines_before()
+        })
     }
 
     /// Reads SoR text from memory; errors name the input `<bytes>`.
@@ -323,7 +350,19 @@ impl SorReader {
     }
 
     fn read_labeled(&self, bytes: &[u8], label: &str) -> Result<SorFile> {
-        let (start, end) = self.span.resolve(bytes)?;
+        let lines = self.span.resolve(bytes)?;
+        self.read_lines(bytes, lines, label, &|| Ok(0))
+    }
+
+    /// Reads the whole lines `start..end` of `bytes`, which are a window of the input
+    /// with `lines_before()` lines before it (counted only to number a deviation).
+    fn read_lines(
+        &self,
+        bytes: &[u8],
+        (start, end): (usize, usize),
+        label: &str,
+        lines_before: &dyn Fn() -> Result<u64>,
+    ) -> Result<SorFile> {
         let schema = self.schema_of(bytes, start, end);
         let width = schema.width();
         let cols: Vec<usize> = match &self.columns {
@@ -374,7 +413,7 @@ impl SorReader {
                 Err(Stop::Deviation(d)) => {
                     return Err(Error::Parse {
                         file: label.to_string(),
-                        line: range::line_number(bytes, d.line_start),
+                        line: range::line_number(bytes, d.line_start) + lines_before()?,
                         column: d.column,
                         text: String::from_utf8_lossy(&d.text).into_owned(),
                         reason: d.problem.to_string(),
@@ -394,7 +433,10 @@ impl SorReader {
                 .ok_or_else(|| Error::Schema("a projected column was not built".into()))?;
             frames.push(DataFrame::new(projected.clone(), columns)?);
         }
-        deviations.first_line = first_offset.map(|o| range::line_number(bytes, o));
+        deviations.first_line = match first_offset {
+            Some(o) => Some(range::line_number(bytes, o) + lines_before()?),
+            None => None,
+        };
         Ok(SorFile {
             frame: DataFrame::concat(frames)?,
             schema,

@@ -408,3 +408,160 @@ fn four_thousand_idle_strangers_cost_little_memory_and_few_log_lines() {
     );
     assert!(out.stderr.contains("more connection(s)"), "{}", out.stderr);
 }
+
+/// A sysfs file: its length says 4096 bytes and it holds a few, as a file truncated
+/// after the reader looked at it does. `None` where /sys differs.
+fn short_file() -> Option<&'static Path> {
+    let path = Path::new("/sys/devices/system/cpu/online");
+    let len = std::fs::metadata(path).map(|m| m.len()).ok();
+    if len == Some(4096) {
+        Some(path)
+    } else {
+        eprintln!(
+            "SKIPPED: {} is not a 4096-byte sysfs file here",
+            path.display()
+        );
+        None
+    }
+}
+
+/// Exited by itself (not killed by a signal) with a failure.
+fn failed_cleanly(out: &Finished) -> bool {
+    !out.status.success() && out.status.code().is_some()
+}
+
+#[test]
+fn a_file_shorter_than_it_says_fails_wordcount_and_eau2_sor_clearly() {
+    let Some(path) = short_file() else { return };
+    let file = path.to_str().unwrap();
+    let wc = run_with_deadline(
+        Command::new(bin("eau2-launch"))
+            .args(["-n", "2"])
+            .arg(bin("wordcount"))
+            .arg(file),
+        DEADLINE,
+    );
+    assert!(failed_cleanly(&wc), "{wc:?}");
+    assert!(
+        wc.stderr.contains("changed while it was being read"),
+        "{}",
+        wc.stderr
+    );
+    let sor = run_with_deadline(
+        Command::new(bin("eau2-sor")).args(["-f", file, "-print_col_type", "0"]),
+        DEADLINE,
+    );
+    assert!(failed_cleanly(&sor), "{sor:?}");
+    assert!(
+        sor.stderr.contains("changed during the read"),
+        "{}",
+        sor.stderr
+    );
+}
+
+/// Truncates `path` to half its length after `delay`, on another thread.
+fn truncate_later(path: &Path, delay: Duration) -> thread::JoinHandle<()> {
+    let path = path.to_path_buf();
+    thread::spawn(move || {
+        thread::sleep(delay);
+        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(len / 2).unwrap();
+    })
+}
+
+/// Writes a SoR file of `rows` rows of 3 columns; every word is `w<i % 97>`. Returns
+/// its word counts whole and cut to half its length, the two answers a word count may
+/// give.
+fn write_big_sor(path: &Path, rows: usize) -> [usize; 2] {
+    let mut text = Vec::with_capacity(rows * 24);
+    for i in 0..rows {
+        text.extend_from_slice(format!("<{}> <w{}> <{}.5>\n", i % 2, i % 97, i % 1000).as_bytes());
+    }
+    let words = |t: &[u8]| {
+        t.split(|b| b.is_ascii_whitespace())
+            .filter(|w| !w.is_empty())
+            .count()
+    };
+    let counts = [words(&text), words(&text[..text.len() / 2])];
+    std::fs::write(path, text).unwrap();
+    counts
+}
+
+/// A file truncated at some point during (or before, or after) a read: whatever the
+/// moment, the program either gives the answer of the file it saw whole, or fails with
+/// a clear error; it never dies of a signal and never answers from part of the file.
+#[test]
+fn a_file_truncated_during_a_read_never_kills_or_misleads() {
+    let dir = scratch("truncate");
+    let path = dir.join("big.sor");
+    let rows = 1_500_000;
+    for delay_ms in [0u64, 10, 40, 120] {
+        // eau2-sor: the last row's value, or a clear error.
+        write_big_sor(&path, rows);
+        let cutter = truncate_later(&path, Duration::from_millis(delay_ms));
+        let out = run_with_deadline(
+            Command::new(bin("eau2-sor")).args([
+                "-f",
+                path.to_str().unwrap(),
+                "-print_col_idx",
+                "2",
+                &(rows - 1).to_string(),
+            ]),
+            DEADLINE,
+        );
+        cutter.join().unwrap();
+        assert!(
+            out.status.code().is_some(),
+            "eau2-sor died of a signal: {out:?}"
+        );
+        if out.status.success() {
+            // It read the file before the cut, whole, or after it: then the row is gone.
+            assert_eq!(out.stdout.trim(), "999.5", "{out:?}");
+        } else {
+            let clear = out.stderr.contains("changed during the read")
+                || out.stderr.contains("out of range");
+            assert!(clear, "delay {delay_ms} ms: {}", out.stderr);
+        }
+
+        // wordcount: every word counted, or a clear error.
+        let counts = write_big_sor(&path, rows);
+        let cutter = truncate_later(&path, Duration::from_millis(delay_ms));
+        let out = run_with_deadline(
+            Command::new(bin("eau2-launch"))
+                .args(["-n", "2"])
+                .arg(bin("wordcount"))
+                .arg(&path),
+            DEADLINE,
+        );
+        cutter.join().unwrap();
+        assert!(
+            out.status.code().is_some(),
+            "wordcount died of a signal: {out:?}"
+        );
+        if out.status.success() {
+            // The file whole, or already cut when it was first looked at.
+            let said = counts.map(|n| format!("words: {n}"));
+            assert!(
+                said.iter().any(|line| out.stdout.contains(line.as_str())),
+                "delay {delay_ms} ms: a count from part of the file: {}",
+                out.stdout
+            );
+        } else {
+            assert!(
+                out.stderr.contains("changed while it was being read"),
+                "delay {delay_ms} ms: {}",
+                out.stderr
+            );
+        }
+        eprintln!(
+            "truncated after {delay_ms} ms: wordcount {}",
+            if out.status.success() {
+                "finished first"
+            } else {
+                "failed clearly"
+            }
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -311,15 +311,15 @@ impl SorReader {
             let map = map_file(path)?;
             return self.infer_bytes(map.bytes());
         }
-        let window = source::Window::read(path, self.span)?;
-        Ok(self.schema_of(&window.bytes, window.start, window.end))
+        let span = source::FileSpan::open(path, self.span)?;
+        self.schema_for(&span)
     }
 
     /// Infers the schema of `bytes` over the configured range or part (or returns the
     /// given schema).
     pub fn infer_bytes(&self, bytes: &[u8]) -> Result<Schema> {
         let (start, end) = self.span.resolve(bytes)?;
-        Ok(self.schema_of(bytes, start, end))
+        self.schema_for(&InMemory { bytes, start, end })
     }
 
     /// Reads the file at `path`: the bytes its range or part needs, with `pread` (or a
@@ -331,10 +331,8 @@ impl SorReader {
             let map = map_file(path)?;
             return self.read_labeled(map.bytes(), &label);
         }
-        let window = source::Window::read(path, self.span)?;
-        self.read_lines(&window.bytes, (window.start, window.end), &label, &|| {
-            window.lines_before()
-        })
+        let span = source::FileSpan::open(path, self.span)?;
+        self.read_input(&span, &label)
     }
 
     /// Reads SoR text from memory; errors name the input `<bytes>`.
@@ -342,28 +340,21 @@ impl SorReader {
         self.read_labeled(bytes, "<bytes>")
     }
 
-    fn schema_of(&self, bytes: &[u8], start: usize, end: usize) -> Schema {
+    fn schema_for(&self, input: &impl Input) -> Result<Schema> {
         match &self.schema {
-            Some(schema) => schema.clone(),
-            None => infer::infer(bytes, start, end, self.infer_rows),
+            Some(schema) => Ok(schema.clone()),
+            None => input.infer(self.infer_rows),
         }
     }
 
     fn read_labeled(&self, bytes: &[u8], label: &str) -> Result<SorFile> {
-        let lines = self.span.resolve(bytes)?;
-        self.read_lines(bytes, lines, label, &|| Ok(0))
+        let (start, end) = self.span.resolve(bytes)?;
+        self.read_input(&InMemory { bytes, start, end }, label)
     }
 
-    /// Reads the whole lines `start..end` of `bytes`, which are a window of the input
-    /// with `lines_before()` lines before it (counted only to number a deviation).
-    fn read_lines(
-        &self,
-        bytes: &[u8],
-        (start, end): (usize, usize),
-        label: &str,
-        lines_before: &dyn Fn() -> Result<u64>,
-    ) -> Result<SorFile> {
-        let schema = self.schema_of(bytes, start, end);
+    /// Reads the lines of `input`, in parallel pieces unless told otherwise.
+    fn read_input(&self, input: &impl Input, label: &str) -> Result<SorFile> {
+        let schema = self.schema_for(input)?;
         let width = schema.width();
         let cols: Vec<usize> = match &self.columns {
             Some(cols) => cols.clone(),
@@ -387,17 +378,15 @@ impl SorReader {
             strict: self.strict,
             fast: true,
         };
-        let pieces = if self.parallel {
-            let parts = PIECES_PER_THREAD * rayon::current_num_threads();
-            range::split(bytes, start, end, parts, self.min_part_len)
+        let parts = if self.parallel {
+            PIECES_PER_THREAD * rayon::current_num_threads()
         } else {
-            vec![(start, end)]
+            1
         };
+        let pieces = input.pieces(parts, self.min_part_len);
         let cancel = Cancel::new();
-        let parse = |(i, &(s, e)): (usize, &(usize, usize))| {
-            parse::parse_part(bytes, s, e, &plan, i, &cancel)
-        };
-        let results: Vec<Result<Part, Stop>> = if pieces.len() > 1 {
+        let parse = |(i, &piece): (usize, &(usize, usize))| input.parse(piece, &plan, i, &cancel);
+        let results: Vec<Result<Result<Part, Stop>>> = if self.parallel && pieces.len() > 1 {
             pieces.par_iter().enumerate().map(parse).collect()
         } else {
             pieces.iter().enumerate().map(parse).collect()
@@ -408,12 +397,12 @@ impl SorReader {
         let mut deviations = Deviations::default();
         let mut first_offset = None;
         for result in results {
-            let part = match result {
+            let part = match result? {
                 Ok(part) => part,
                 Err(Stop::Deviation(d)) => {
                     return Err(Error::Parse {
                         file: label.to_string(),
-                        line: range::line_number(bytes, d.line_start) + lines_before()?,
+                        line: input.line_number(d.line_start)?,
                         column: d.column,
                         text: String::from_utf8_lossy(&d.text).into_owned(),
                         reason: d.problem.to_string(),
@@ -434,14 +423,72 @@ impl SorReader {
             frames.push(DataFrame::new(projected.clone(), columns)?);
         }
         deviations.first_line = match first_offset {
-            Some(o) => Some(range::line_number(bytes, o) + lines_before()?),
+            Some(o) => Some(input.line_number(o)?),
             None => None,
         };
+        input.finish()?;
         Ok(SorFile {
             frame: DataFrame::concat(frames)?,
             schema,
             deviations,
         })
+    }
+}
+
+/// Where the lines of a read come from: bytes in memory, or a file read piece by piece
+/// ([`source::FileSpan`]). Offsets are in the input's own terms.
+trait Input: Sync {
+    /// The schema of the first `rows` lines.
+    fn infer(&self, rows: usize) -> Result<Schema>;
+    /// The lines cut into at most `parts` pieces for parallel parsing, each (but the
+    /// last) at least `min_len` bytes, at the offsets `range::split` would cut.
+    fn pieces(&self, parts: usize, min_len: usize) -> Vec<(usize, usize)>;
+    /// Parses piece number `index`.
+    fn parse(
+        &self,
+        piece: (usize, usize),
+        plan: &Plan<'_>,
+        index: usize,
+        cancel: &Cancel,
+    ) -> Result<Result<Part, Stop>>;
+    /// The 1-based line number, in the whole input, of the line holding `offset`.
+    fn line_number(&self, offset: usize) -> Result<u64>;
+    /// Called once every piece is parsed: an error if the input changed meanwhile.
+    fn finish(&self) -> Result<()>;
+}
+
+/// The whole lines `start..end` of bytes in memory.
+struct InMemory<'a> {
+    bytes: &'a [u8],
+    start: usize,
+    end: usize,
+}
+
+impl Input for InMemory<'_> {
+    fn infer(&self, rows: usize) -> Result<Schema> {
+        Ok(infer::infer(self.bytes, self.start, self.end, rows))
+    }
+
+    fn pieces(&self, parts: usize, min_len: usize) -> Vec<(usize, usize)> {
+        range::split(self.bytes, self.start, self.end, parts, min_len)
+    }
+
+    fn parse(
+        &self,
+        (s, e): (usize, usize),
+        plan: &Plan<'_>,
+        index: usize,
+        cancel: &Cancel,
+    ) -> Result<Result<Part, Stop>> {
+        Ok(parse::parse_part(self.bytes, s, e, plan, index, cancel))
+    }
+
+    fn line_number(&self, offset: usize) -> Result<u64> {
+        Ok(range::line_number(self.bytes, offset))
+    }
+
+    fn finish(&self) -> Result<()> {
+        Ok(())
     }
 }
 

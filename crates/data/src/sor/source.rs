@@ -1,52 +1,54 @@
-//! Reading the bytes of a file that a read needs, with `pread`, and noticing when the
-//! file changes underneath.
+//! Reading SoR files with `pread`, piece by piece, and noticing when a file changes
+//! underneath.
 //!
 //! A memory-mapped file that another process truncates kills the reader with SIGBUS on
 //! the first page past the new end, and one rewritten in place feeds it a mix of old and
-//! new bytes. So files are read into memory instead, and only the window of bytes the
-//! read's span needs: a part of a file reads its own piece (plus the byte before it and
-//! the rest of its last line), not the whole file. The length and modification time
-//! taken when the file is opened are checked when the read ends: a file that shrank (a
-//! short read), grew or was rewritten meanwhile is an error naming it, never a silent
-//! partial result. Line numbers before the window, needed only to report a deviation,
-//! are counted by streaming that prefix, after the fact.
-//!
-//! Pieces of the window are read in parallel: on a warm page cache, copying is what
-//! costs, and rayon's threads share it.
+//! new bytes. So files are read, not mapped, and never whole up front: the span's first
+//! and last lines are found with small reads at its ends, then each parallel piece reads
+//! its own bytes (plus the byte before it and the rest of its last line) right before it
+//! parses them, while they are still in the cache, so the copy costs little. A part of a
+//! file reads only its part. The length and modification time taken when the file is
+//! opened are checked when the read ends: a file that shrank (a short read), grew or was
+//! rewritten meanwhile is an error naming it, never a silent partial result. Line
+//! numbers, needed only to report a deviation, are counted afterwards by streaming the
+//! file up to it.
 
+use std::cell::RefCell;
 use std::fs::{File, Metadata};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use rayon::prelude::*;
-
+use super::infer;
+use super::parse::{self, Cancel, Part, Plan, Stop};
 use super::range;
-use super::Span;
+use super::{Input, Span};
 use crate::error::{Error, Result};
+use crate::frame::Schema;
 
-/// Pieces read by one `pread` each, in parallel.
-const READ_PIECE: usize = 8 << 20;
-/// How much more is read at a time to finish a part's last line.
+/// The largest piece a file is cut into: small enough that a piece read by one thread
+/// is still in its cache when the same thread parses it.
+const MAX_PIECE: usize = 2 << 20;
+/// A piece buffer larger than this is not kept for the next read.
+const KEEP_BUFFER: usize = 64 << 20;
+/// How much is read at a time when looking for a line end.
 const LINE_STEP: usize = 64 << 10;
+/// How much is read at a time when counting lines.
+const COUNT_STEP: usize = 8 << 20;
 
-/// The bytes of a file that a span needs, and where its lines are in them.
-pub(crate) struct Window {
-    /// The bytes `offset .. offset + bytes.len()` of the file.
-    pub bytes: Vec<u8>,
-    /// The span's whole lines, as offsets into `bytes`.
-    pub start: usize,
-    pub end: usize,
-    offset: u64,
+/// The whole lines of a file that a span covers, `start..end` in file offsets.
+pub(crate) struct FileSpan {
     file: Opened,
+    start: usize,
+    end: usize,
 }
 
 /// An open file and what it looked like when opened.
 struct Opened {
     file: File,
     path: PathBuf,
-    len: u64,
+    len: usize,
     modified: Option<SystemTime>,
 }
 
@@ -61,21 +63,46 @@ impl Opened {
                 io::Error::new(io::ErrorKind::InvalidInput, "is a directory"),
             ));
         }
+        let len = usize::try_from(meta.len()).map_err(|_| {
+            Error::io_path(
+                "reading",
+                path,
+                io::Error::other("the file is larger than this machine's address space"),
+            )
+        })?;
         Ok(Opened {
             file,
             path: path.to_path_buf(),
-            len: meta.len(),
+            len,
             modified: meta.modified().ok(),
         })
     }
 
-    /// Fills `buf` from `at`; a short read means the file shrank.
-    fn read_at(&self, buf: &mut [u8], at: u64) -> Result<()> {
-        self.file.read_exact_at(buf, at).map_err(|e| {
+    /// The bytes `from..to`; a short read means the file shrank.
+    fn read(&self, from: usize, to: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; to.saturating_sub(from)];
+        self.read_into(&mut buf, from)?;
+        Ok(buf)
+    }
+
+    /// Reads `from..to` into `buf` (which only grows, so a reused buffer is neither
+    /// zeroed nor faulted in again), replacing what it held.
+    fn read_reusing(&self, buf: &mut Vec<u8>, from: usize, to: usize) -> Result<()> {
+        let n = to.saturating_sub(from);
+        if buf.len() < n {
+            buf.resize(n, 0);
+        }
+        self.read_into(&mut buf[..n], from)?;
+        buf.truncate(n);
+        Ok(())
+    }
+
+    fn read_into(&self, buf: &mut [u8], at: usize) -> Result<()> {
+        self.file.read_exact_at(buf, at as u64).map_err(|e| {
             if e.kind() == io::ErrorKind::UnexpectedEof {
                 self.changed(&format!(
                     "it ended before byte {} although it had {} bytes when the read began",
-                    at + buf.len() as u64,
+                    at + buf.len(),
                     self.len
                 ))
             } else {
@@ -84,11 +111,50 @@ impl Opened {
         })
     }
 
+    /// The offset of the first `\n` in `at..limit`.
+    fn newline_after(&self, at: usize, limit: usize) -> Result<Option<usize>> {
+        let mut from = at;
+        while from < limit {
+            let to = limit.min(from + LINE_STEP);
+            let block = self.read(from, to)?;
+            if let Some(i) = memchr::memchr(b'\n', &block) {
+                return Ok(Some(from + i));
+            }
+            from = to;
+        }
+        Ok(None)
+    }
+
+    /// The offset of the last `\n` in `floor..at`.
+    fn newline_before(&self, floor: usize, at: usize) -> Result<Option<usize>> {
+        let mut to = at;
+        while to > floor {
+            let from = floor.max(to.saturating_sub(LINE_STEP));
+            let block = self.read(from, to)?;
+            if let Some(i) = memchr::memrchr(b'\n', &block) {
+                return Ok(Some(from + i));
+            }
+            to = from;
+        }
+        Ok(None)
+    }
+
+    /// Where the first line beginning at or after `offset` starts (as
+    /// [`range::line_start_at_or_after`] says for the whole file).
+    fn line_start_at_or_after(&self, offset: usize) -> Result<usize> {
+        if offset == 0 || offset >= self.len {
+            return Ok(offset.min(self.len));
+        }
+        Ok(self
+            .newline_after(offset - 1, self.len)?
+            .map_or(self.len, |p| p + 1))
+    }
+
     /// An error unless the file still has the length and modification time it had when
     /// opened.
     fn check_unchanged(&self) -> Result<()> {
         let meta = metadata(&self.file, &self.path)?;
-        if meta.len() != self.len {
+        if meta.len() != self.len as u64 {
             return Err(self.changed(&format!(
                 "it had {} bytes when the read began and has {} now",
                 self.len,
@@ -119,37 +185,33 @@ fn metadata(file: &File, path: &Path) -> Result<Metadata> {
         .map_err(|e| Error::io_path("reading the metadata of", path, e))
 }
 
-impl Window {
-    /// Opens `path` and reads the bytes `span` needs.
-    pub(crate) fn read(path: &Path, span: Span) -> Result<Window> {
+impl FileSpan {
+    /// Opens `path` and finds the lines `span` covers, by `SOR.md`'s rules applied to the
+    /// whole file (as `Span::resolve` applies them to bytes in memory).
+    pub(crate) fn open(path: &Path, span: Span) -> Result<FileSpan> {
         let file = Opened::open(path)?;
-        let len = usize::try_from(file.len).map_err(|_| {
-            Error::io_path(
-                "reading",
-                path,
-                io::Error::other("the file is larger than this machine's address space"),
-            )
-        })?;
-        let window = match span {
-            Span::Range {
-                from,
-                len: range_len,
-            } => {
-                let from = usize::try_from(from).map_or(len, |f| f.min(len));
-                // The lines whose `\n` lies before `stop`, or to the end.
+        let len = file.len;
+        let (start, end) = match span {
+            Span::Range { from, len: range_len } => {
+                let at = usize::try_from(from).map_or(len, |f| f.min(len));
+                // `stop` is where the range ends, or the end of the file when it reaches it.
                 let stop = range_len
-                    .and_then(|l| (from as u64).checked_add(l))
+                    .and_then(|l| from.checked_add(l))
                     .and_then(|s| usize::try_from(s).ok())
-                    .map_or(len, |s| s.min(len));
-                let bytes = read_span(&file, from, stop)?;
-                let (start, end) = range_in_window(&bytes, from == 0, stop >= len);
-                Window {
-                    bytes,
-                    start,
-                    end,
-                    offset: from as u64,
-                    file,
-                }
+                    .filter(|&s| s < len);
+                let start = if from == 0 {
+                    0
+                } else {
+                    // Past the first `\n` at or after `from`; when there is none before
+                    // `stop`, no line of the range is whole and the range is empty.
+                    let limit = stop.unwrap_or(len);
+                    file.newline_after(at, limit)?.map_or(limit, |p| p + 1)
+                };
+                let end = match stop {
+                    None => len,
+                    Some(stop) => file.newline_before(at, stop)?.map_or(0, |p| p + 1),
+                };
+                (start, end.max(start))
             }
             Span::Part { index, count } => {
                 if index >= count {
@@ -160,102 +222,135 @@ impl Window {
                     });
                 }
                 let at = |i: usize| (len as u128 * i as u128 / count as u128) as usize;
-                let (a, b) = (at(index), at(index + 1));
-                // The byte before the piece says whether a line begins at its start; its
-                // last line runs past its end to a `\n`.
-                let w0 = a.saturating_sub(1);
-                let mut bytes = read_span(&file, w0, b)?;
-                finish_line(&file, &mut bytes, w0, len)?;
-                let rel = |x: usize| {
-                    if x == 0 || x >= len {
-                        x.min(len) - w0
-                    } else {
-                        range::line_start_at_or_after(&bytes, x - w0)
-                    }
-                };
-                let start = rel(a);
-                let end = rel(b).max(start);
-                Window {
-                    bytes,
-                    start,
-                    end,
-                    offset: w0 as u64,
-                    file,
-                }
+                let start = file.line_start_at_or_after(at(index))?;
+                let end = file.line_start_at_or_after(at(index + 1))?;
+                (start, end.max(start))
             }
         };
-        window.file.check_unchanged()?;
-        Ok(window)
+        Ok(FileSpan { file, start, end })
+    }
+}
+
+/// Where a piece's lines are in its buffer, which holds file offsets `offset..`.
+struct Piece {
+    offset: usize,
+    start: usize,
+    end: usize,
+}
+
+thread_local! {
+    /// Each thread reads its pieces into one buffer, reused from piece to piece: a fresh
+    /// allocation per piece costs a page fault and a zeroed page per 4 KiB, as much as
+    /// the copy itself.
+    static PIECE_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+impl FileSpan {
+    /// Reads the lines whose first byte lies in `from..to`, which lie within the span,
+    /// into `bytes`.
+    fn piece(&self, bytes: &mut Vec<u8>, from: usize, to: usize) -> Result<Piece> {
+        // The byte before `from` says whether a line begins there; the span's own start
+        // is a line start.
+        let offset = if from > self.start { from - 1 } else { from };
+        self.file.read_reusing(bytes, offset, to)?;
+        // Finish the last line (the span's end is a line start, so not past it).
+        if to < self.end && bytes.last() != Some(&b'\n') {
+            let rest = self
+                .file
+                .newline_after(to, self.end)?
+                .map_or(self.end, |p| p + 1);
+            let more = self.file.read(to, rest)?;
+            bytes.extend_from_slice(&more);
+        }
+        let start = if from > self.start {
+            range::line_start_at_or_after(bytes, from - offset)
+        } else {
+            0
+        };
+        let end = if to < self.end {
+            range::line_start_at_or_after(bytes, to - offset)
+        } else {
+            bytes.len()
+        };
+        Ok(Piece {
+            offset,
+            start,
+            end: end.max(start),
+        })
+    }
+}
+
+impl Input for FileSpan {
+    fn infer(&self, rows: usize) -> Result<Schema> {
+        // The first `rows` lines, a block at a time.
+        let mut bytes = Vec::new();
+        let mut lines = 0;
+        while self.start + bytes.len() < self.end && lines < rows {
+            let from = self.start + bytes.len();
+            let block = self.file.read(from, self.end.min(from + LINE_STEP))?;
+            lines += memchr::memchr_iter(b'\n', &block).count();
+            bytes.extend_from_slice(&block);
+        }
+        Ok(infer::infer(&bytes, 0, bytes.len(), rows))
     }
 
-    /// The number of lines before the window (its `\n`s), read from the file now.
-    pub(crate) fn lines_before(&self) -> Result<u64> {
-        let mut count = 0u64;
-        let mut buf = vec![0u8; READ_PIECE.min(self.offset as usize)];
-        let mut at = 0u64;
-        while at < self.offset {
-            let n = buf.len().min((self.offset - at) as usize);
-            self.file.read_at(&mut buf[..n], at)?;
-            count += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
-            at += n as u64;
+    fn pieces(&self, parts: usize, min_len: usize) -> Vec<(usize, usize)> {
+        // Cut as `range::split` does, into pieces whose lines begin in even byte ranges;
+        // a large file into more of them, so that each piece stays in the cache.
+        let total = self.end - self.start;
+        let parts = parts
+            .max(total.div_ceil(MAX_PIECE))
+            .clamp(1, (total / min_len.max(1)).max(1));
+        let at = |i: usize| self.start + (total as u128 * i as u128 / parts as u128) as usize;
+        (0..parts).map(|i| (at(i), at(i + 1))).collect()
+    }
+
+    fn parse(
+        &self,
+        (from, to): (usize, usize),
+        plan: &Plan<'_>,
+        index: usize,
+        cancel: &Cancel,
+    ) -> Result<Result<Part, Stop>> {
+        let (piece, result) = PIECE_BUFFER.with(|buffer| {
+            let mut bytes = buffer.borrow_mut();
+            let piece = self.piece(&mut bytes, from, to)?;
+            let result = parse::parse_part(&bytes, piece.start, piece.end, plan, index, cancel);
+            if bytes.capacity() > KEEP_BUFFER {
+                *bytes = Vec::new();
+            }
+            Ok::<_, Error>((piece, result))
+        })?;
+        // Offsets in file terms.
+        Ok(match result {
+            Ok(mut part) => {
+                part.first_deviation = part.first_deviation.map(|o| o + piece.offset);
+                Ok(part)
+            }
+            Err(Stop::Deviation(mut d)) => {
+                d.line_start += piece.offset;
+                Err(Stop::Deviation(d))
+            }
+            Err(Stop::Cancelled) => Err(Stop::Cancelled),
+        })
+    }
+
+    fn line_number(&self, offset: usize) -> Result<u64> {
+        let mut count = 1u64;
+        let mut at = 0;
+        while at < offset {
+            let to = offset.min(at + COUNT_STEP);
+            let block = self.file.read(at, to)?;
+            count += memchr::memchr_iter(b'\n', &block).count() as u64;
+            at = to;
         }
         self.file.check_unchanged()?;
         Ok(count)
     }
-}
 
-/// The bytes `from..to` of the file, read in parallel pieces.
-fn read_span(file: &Opened, from: usize, to: usize) -> Result<Vec<u8>> {
-    let mut bytes = vec![0u8; to.saturating_sub(from)];
-    bytes
-        .par_chunks_mut(READ_PIECE)
-        .enumerate()
-        .try_for_each(|(i, piece)| file.read_at(piece, (from + i * READ_PIECE) as u64))?;
-    Ok(bytes)
-}
-
-/// Reads on from the end of `bytes` (which start at `w0`) to just past the next `\n`,
-/// or the end of the file, so that the window's last line is whole. When `bytes` is
-/// empty nothing needs finishing.
-fn finish_line(file: &Opened, bytes: &mut Vec<u8>, w0: usize, len: usize) -> Result<()> {
-    if bytes.is_empty() {
-        return Ok(());
+    fn finish(&self) -> Result<()> {
+        self.file.check_unchanged()
     }
-    let mut searched = bytes.len() - 1;
-    loop {
-        if memchr::memchr(b'\n', &bytes[searched..]).is_some() {
-            return Ok(());
-        }
-        let at = w0 + bytes.len();
-        if at >= len {
-            return Ok(());
-        }
-        searched = bytes.len();
-        let n = LINE_STEP.min(len - at);
-        bytes.resize(bytes.len() + n, 0);
-        let tail = bytes.len() - n;
-        file.read_at(&mut bytes[tail..], at as u64)?;
-    }
-}
-
-/// `SOR.md`'s rule for a range, applied to the window `from..stop` of the file that
-/// holds its bytes (`reaches_end` when `stop` is the file's end): the lines
-/// [`range::literal`] finds in the whole file, as offsets into the window.
-fn range_in_window(bytes: &[u8], from_zero: bool, reaches_end: bool) -> (usize, usize) {
-    let n = bytes.len();
-    let start = if from_zero {
-        0
-    } else {
-        // Past the first `\n` at or after `from`; none in the window means none before
-        // `stop`, so no line of the range is whole.
-        memchr::memchr(b'\n', bytes).map_or(n, |i| i + 1)
-    };
-    let end = if reaches_end {
-        n
-    } else {
-        memchr::memrchr(b'\n', bytes).map_or(0, |i| i + 1)
-    };
-    (start, end.max(start))
 }
 
 #[cfg(test)]

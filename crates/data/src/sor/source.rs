@@ -20,6 +20,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use super::guard::Guard;
 use super::infer;
 use super::parse::{self, Cancel, Part, Plan, Stop};
 use super::range;
@@ -185,6 +186,57 @@ fn metadata(file: &File, path: &Path) -> Result<Metadata> {
         .map_err(|e| Error::io_path("reading the metadata of", path, e))
 }
 
+/// A file mapped into memory, guarded against shrinking while it is read.
+pub(crate) struct MappedFile {
+    // Declared before the map: the guard must stop watching before the map goes.
+    guard: Option<Guard>,
+    map: Option<memmap2::Mmap>,
+    file: Opened,
+}
+
+impl MappedFile {
+    /// Maps `path` (an empty file maps to nothing); `None` when the file cannot be
+    /// mapped (special files such as those under /sys), which can still be read.
+    pub(crate) fn open(path: &Path) -> Result<Option<MappedFile>> {
+        let file = Opened::open(path)?;
+        if file.len == 0 {
+            return Ok(Some(MappedFile {
+                guard: None,
+                map: None,
+                file,
+            }));
+        }
+        // SAFETY: the map is only read during this read. Another process may truncate or
+        // rewrite the file meanwhile: a truncation makes reads past the new end fault,
+        // which the guard turns into zeros and a failed read; any change at all is then
+        // caught by `check` and the result discarded.
+        let Ok(map) = (unsafe { memmap2::Mmap::map(&file.file) }) else {
+            return Ok(None);
+        };
+        Ok(Some(MappedFile {
+            guard: Some(Guard::new(&map)),
+            map: Some(map),
+            file,
+        }))
+    }
+
+    /// The file's bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or(&[])
+    }
+
+    /// An error if the file changed since it was mapped (whatever the read made of it).
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.guard.as_ref().is_some_and(Guard::hit) {
+            return Err(self.file.changed(&format!(
+                "it became shorter than the {} bytes it had when the read began",
+                self.file.len
+            )));
+        }
+        self.file.check_unchanged()
+    }
+}
+
 impl FileSpan {
     /// Opens `path` and finds the lines `span` covers, by `SOR.md`'s rules applied to the
     /// whole file (as `Span::resolve` applies them to bytes in memory).
@@ -192,7 +244,10 @@ impl FileSpan {
         let file = Opened::open(path)?;
         let len = file.len;
         let (start, end) = match span {
-            Span::Range { from, len: range_len } => {
+            Span::Range {
+                from,
+                len: range_len,
+            } => {
                 let at = usize::try_from(from).map_or(len, |f| f.min(len));
                 // `stop` is where the range ends, or the end of the file when it reaches it.
                 let stop = range_len
@@ -396,7 +451,7 @@ mod tests {
         text.extend_from_slice(b"<1> <no newline> <0.5>");
         let path = temp_file("windows", &text);
         let base = SorReader::new().infer_rows(3).min_part_len(16);
-        let same = |reader: SorReader, what: &str| {
+        let same_one = |reader: SorReader, what: &str| {
             let from_file = reader.read_path(&path).unwrap();
             let from_memory = reader.read_bytes(&text).unwrap();
             assert_eq!(from_file.schema, from_memory.schema, "{what}");
@@ -404,6 +459,13 @@ mod tests {
             assert_eq!(from_file.deviations, from_memory.deviations, "{what}");
             let inferred = reader.infer_path(&path).unwrap();
             assert_eq!(inferred, from_memory.schema, "{what}");
+        };
+        let same = |reader: SorReader, what: &str| {
+            for map in [false, true] {
+                let reader = reader.clone().memory_map(map);
+                let what = format!("{what}, memory map {map}");
+                same_one(reader, &what);
+            }
         };
         same(base.clone(), "whole");
         for count in [1, 2, 3, 7, 50, 2000] {

@@ -30,8 +30,15 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let consumed = stream.len() - pieces.rest().len();
-    assert!(consumed <= 12 + MAX_HELLO_HEADER as usize + 64, "read past a hello");
-    assert_eq!(consumed % 64, 0, "a hello frame ends at a multiple of 64 bytes");
+    assert!(
+        consumed <= 12 + MAX_HELLO_HEADER as usize + 64,
+        "read past a hello"
+    );
+    assert_eq!(
+        consumed % 64,
+        0,
+        "a hello frame ends at a multiple of 64 bytes"
+    );
     let (token, job_id) = match &control {
         Control::Hello { token, job_id, .. } | Control::PeerHello { token, job_id, .. } => {
             (token.clone(), job_id.clone())
@@ -42,11 +49,17 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(secrets_match(&job_id, &token), job_id == token);
     if let Ok((rank, _)) = judge_hello(control.clone(), EXPECT) {
         assert!(matches!(control, Control::Hello { .. }));
-        assert!(rank >= 1 && rank < EXPECT.size);
-        assert_eq!((token.as_str(), job_id.as_str()), (EXPECT.token, EXPECT.job_id));
+        assert!((1..EXPECT.size).contains(&rank));
+        assert_eq!(
+            (token.as_str(), job_id.as_str()),
+            (EXPECT.token, EXPECT.job_id)
+        );
     }
     if judge_peer_hello(control.clone(), EXPECT).is_ok() {
         assert!(matches!(control, Control::PeerHello { .. }));
-        assert_eq!((token.as_str(), job_id.as_str()), (EXPECT.token, EXPECT.job_id));
+        assert_eq!(
+            (token.as_str(), job_id.as_str()),
+            (EXPECT.token, EXPECT.job_id)
+        );
     }
 });

@@ -20,7 +20,9 @@ fn outcome(frames: &[InFrame], end: &Option<String>) -> (Vec<(String, Vec<u8>)>,
         .map(|f| (format!("{:?}", f.control), f.body.to_vec()))
         .collect();
     // The kind of ending, not its wording.
-    let end = end.as_ref().map(|e| e.split(':').next().unwrap_or("").to_string());
+    let end = end
+        .as_ref()
+        .map(|e| e.split(':').next().unwrap_or("").to_string());
     (frames, end)
 }
 

@@ -459,6 +459,30 @@ fn a_file_shorter_than_it_says_fails_wordcount_and_eau2_sor_clearly() {
     );
 }
 
+#[test]
+fn a_file_shorter_than_it_says_fails_linus_clearly() {
+    let Some(short) = short_file() else { return };
+    let dir = scratch("linus-short");
+    for name in ["projects.ltgt", "users.ltgt", "commits.ltgt"] {
+        std::os::unix::fs::symlink(short, dir.join(name)).unwrap();
+    }
+    let out = run_with_deadline(
+        Command::new(bin("eau2-launch"))
+            .args(["-n", "2"])
+            .arg(bin("linus"))
+            .arg("--data")
+            .arg(&dir),
+        DEADLINE,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(failed_cleanly(&out), "{out:?}");
+    assert!(
+        out.stderr.contains("changed during the read"),
+        "{}",
+        out.stderr
+    );
+}
+
 /// Truncates `path` to half its length after `delay`, on another thread.
 fn truncate_later(path: &Path, delay: Duration) -> thread::JoinHandle<()> {
     let path = path.to_path_buf();

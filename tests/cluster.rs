@@ -170,12 +170,14 @@ fn frame(header: &[u8], body_len: u64) -> Vec<u8> {
     f
 }
 
-/// The header of a `PeerHello { rank, token }` (variant 3 of the control enum).
+/// The header of a `PeerHello { rank, token, job_id }` (variant 3 of the control enum),
+/// with an empty job id.
 fn peer_hello(rank: u32, token: &str) -> Vec<u8> {
     let mut h = vec![3u8];
     h.extend_from_slice(&rank.to_le_bytes());
     h.extend_from_slice(&(token.len() as u32).to_le_bytes());
     h.extend_from_slice(token.as_bytes());
+    h.extend_from_slice(&0u32.to_le_bytes());
     h
 }
 

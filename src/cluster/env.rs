@@ -39,6 +39,9 @@ pub struct LaunchEnv {
     pub wireup: Option<Service>,
     /// How long rendezvous may take (`EAU2_RENDEZVOUS_TIMEOUT`, seconds; default 30).
     pub rendezvous_timeout: Duration,
+    /// How long a peer may be silent before the job fails naming it
+    /// (`EAU2_PEER_TIMEOUT`, seconds; default 10).
+    pub peer_timeout: Duration,
     /// Which launcher's variables gave the rank and size, or "standalone".
     pub source: &'static str,
     /// Unconsumed message bytes a rank holds from each peer before that peer's sends
@@ -83,21 +86,8 @@ impl LaunchEnv {
             })?),
             _ => None,
         };
-        let rendezvous_timeout = match get("EAU2_RENDEZVOUS_TIMEOUT") {
-            None => Duration::from_secs(30),
-            Some(text) => {
-                let secs: f64 = text.trim().parse().map_err(|_| {
-                    Error::Config(format!(
-                        "EAU2_RENDEZVOUS_TIMEOUT={text:?} is not a number of seconds"
-                    ))
-                })?;
-                Duration::try_from_secs_f64(secs).map_err(|_| {
-                    Error::Config(format!(
-                        "EAU2_RENDEZVOUS_TIMEOUT={text:?} is not a valid duration"
-                    ))
-                })?
-            }
-        };
+        let rendezvous_timeout = seconds(&get, "EAU2_RENDEZVOUS_TIMEOUT", 30.0)?;
+        let peer_timeout = seconds(&get, "EAU2_PEER_TIMEOUT", 10.0)?;
         Ok(LaunchEnv {
             rank,
             size,
@@ -106,6 +96,7 @@ impl LaunchEnv {
             job_id: job_id_from(&get),
             wireup,
             rendezvous_timeout,
+            peer_timeout,
             source,
             msg_window: match get("EAU2_MSG_WINDOW") {
                 None => eau2_comm::net::DEFAULT_MSG_WINDOW,
@@ -135,6 +126,7 @@ impl LaunchEnv {
         };
         cfg.rendezvous_timeout = self.rendezvous_timeout;
         cfg.msg_window = self.msg_window;
+        cfg.peer_timeout = self.peer_timeout;
         Ok(cfg)
     }
 }
@@ -152,6 +144,23 @@ fn job_id_from(get: &impl Fn(&str) -> Option<String>) -> String {
         return format!("slurm-{job}.{step}");
     }
     String::new()
+}
+
+/// A positive number of seconds from variable `var`, or `default` when it is not set.
+fn seconds(get: &impl Fn(&str) -> Option<String>, var: &str, default: f64) -> Result<Duration> {
+    let Some(text) = get(var) else {
+        return Ok(Duration::from_secs_f64(default));
+    };
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| Error::Config(format!("{var}={text:?} is not a number of seconds")))?;
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(Error::Config(format!(
+            "{var}={text:?} is not a valid duration (a positive number of seconds)"
+        ))),
+    }
 }
 
 fn parse_count(var: &str, text: &str) -> Result<usize> {
@@ -246,6 +255,13 @@ mod tests {
         ];
         assert!(env(&bad_version).is_err());
         assert!(env(&[("EAU2_RENDEZVOUS_TIMEOUT", "soon")]).is_err());
+        assert!(env(&[("EAU2_PEER_TIMEOUT", "-1")]).is_err());
+        let e = env(&[("EAU2_PEER_TIMEOUT", "2.5")]).unwrap();
+        assert_eq!(
+            e.net_config().unwrap().peer_timeout,
+            Duration::from_millis(2500)
+        );
+        assert_eq!(env(&[]).unwrap().peer_timeout, Duration::from_secs(10));
     }
 
     #[test]

@@ -55,7 +55,7 @@ fn load_words<'n>(node: &'n Node, args: &Args) -> Result<DistFrame<'n>> {
         .len();
     let (rank, size) = (node.rank() as u64, node.size() as u64);
     let (from, to) = (len * rank / size, len * (rank + 1) / size);
-    let (text, from, to) = split::read_part(&args.file, from, to)
+    let (text, from, to) = split::read_part(&args.file, from, to, len)
         .map_err(|e| Error::io_path("reading", &args.file, e))?;
     let mut column = ColumnBuilder::new(DataType::String, args.chunk_rows);
     for word in split::words_starting_in(&text, from, to) {

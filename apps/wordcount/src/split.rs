@@ -41,12 +41,29 @@ pub fn words_starting_in(text: &[u8], from: usize, to: usize) -> impl Iterator<I
 /// Reads the part of the file at `path` needed for the words starting in `from..to`:
 /// one byte before `from` (to see whether a word runs into the range) and past `to`
 /// until the last word ends. Returns the bytes and where `from` and `to` fall in them.
-pub fn read_part(path: &Path, from: u64, to: u64) -> io::Result<(Vec<u8>, usize, usize)> {
+///
+/// `len` is the file's length when the job looked at it. A file that is not that long
+/// when opened, ends early, or changes while it is read is an error: counting what was
+/// there would give a partial, timing-dependent answer.
+pub fn read_part(path: &Path, from: u64, to: u64, len: u64) -> io::Result<(Vec<u8>, usize, usize)> {
     let mut file = File::open(path)?;
+    let before = Snapshot::of(&file)?;
+    if before.len != len {
+        return Err(changed(&format!(
+            "it had {len} bytes when the job began and {} when this rank opened it",
+            before.len
+        )));
+    }
     let start = from.saturating_sub(1);
     file.seek(SeekFrom::Start(start))?;
     let mut buf = Vec::with_capacity((to - start) as usize + 4096);
     (&mut file).take(to - start).read_to_end(&mut buf)?;
+    if (buf.len() as u64) < to - start {
+        return Err(changed(&format!(
+            "it ended at byte {} although it had {len} bytes",
+            start + buf.len() as u64
+        )));
+    }
     // Finish the word that straddles `to`, a block at a time.
     if buf.last().is_some_and(|&b| !is_space(b)) && to > from {
         let mut block = [0u8; 4096];
@@ -59,7 +76,34 @@ pub fn read_part(path: &Path, from: u64, to: u64) -> io::Result<(Vec<u8>, usize,
             }
         }
     }
+    if Snapshot::of(&file)? != before {
+        return Err(changed("it was modified while this rank read it"));
+    }
     Ok((buf, (from - start) as usize, (to - start) as usize))
+}
+
+/// What a file looked like: a change of either means someone wrote it.
+#[derive(PartialEq)]
+struct Snapshot {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Snapshot {
+    fn of(file: &File) -> io::Result<Snapshot> {
+        let meta = file.metadata()?;
+        Ok(Snapshot {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
+}
+
+fn changed(how: &str) -> io::Error {
+    io::Error::other(format!(
+        "the file changed while it was being read ({how}); the counts would be partial, \
+         so none are given: count it again once nothing writes to it"
+    ))
 }
 
 #[cfg(test)]
@@ -103,6 +147,27 @@ mod tests {
         }
     }
 
+    /// Files under /sys say 4096 bytes and hold fewer, as a file truncated after the job
+    /// looked at it does.
+    #[test]
+    fn a_file_shorter_than_it_said_is_an_error() {
+        let path = Path::new("/sys/devices/system/cpu/online");
+        if std::fs::metadata(path).map(|m| m.len()).ok() != Some(4096) {
+            eprintln!(
+                "SKIPPED: {} is not a 4096-byte sysfs file here",
+                path.display()
+            );
+            return;
+        }
+        let err = read_part(path, 0, 4096, 4096).unwrap_err().to_string();
+        assert!(
+            err.contains("the file changed while it was being read"),
+            "{err}"
+        );
+        let err = read_part(path, 0, 10, 9999).unwrap_err().to_string();
+        assert!(err.contains("when this rank opened it"), "{err}");
+    }
+
     #[test]
     fn file_parts_join_up() {
         let text = b"the quick  brown fox\njumps over\tthe lazy dog ".repeat(300);
@@ -113,7 +178,7 @@ mod tests {
             let mut words: Vec<Vec<u8>> = Vec::new();
             for p in 0..parts {
                 let (from, to) = (len * p / parts, len * (p + 1) / parts);
-                let (buf, a, b) = read_part(&path, from, to).unwrap();
+                let (buf, a, b) = read_part(&path, from, to, len).unwrap();
                 words.extend(words_starting_in(&buf, a, b).map(<[u8]>::to_vec));
             }
             let expected: Vec<Vec<u8>> = all(&text).into_iter().map(<[u8]>::to_vec).collect();

@@ -1,5 +1,7 @@
 //! The messages the network layer itself speaks. Everything above it rides in
 //! [`Control::Data`] as opaque bytes.
+//!
+//! New variants go at the end: a variant's tag is its position.
 
 use speedy::{Readable, Writable};
 
@@ -17,6 +19,8 @@ pub enum Control {
         listen: String,
         /// The job's secret.
         token: String,
+        /// The job's id: ranks of two jobs never mix, even sharing a port and a token.
+        job_id: String,
     },
     /// The master's answer once every rank has said hello: the listening address of each
     /// rank, indexed by rank.
@@ -35,11 +39,16 @@ pub enum Control {
         rank: u32,
         /// The job's secret.
         token: String,
+        /// The job's id.
+        job_id: String,
     },
     /// Upper-layer payload: an encoded message header; the frame body carries bulk bytes.
     Data(Vec<u8>),
     /// The sender is leaving normally; the connection closing next is not a failure.
     Goodbye,
+    /// The sender's network thread is alive; sent on links idle for a while, so that a
+    /// frozen or unreachable rank is noticed (see `NetConfig::peer_timeout`).
+    Heartbeat,
     /// The sender lost rank `rank` and is about to fail: its peers fail naming the rank
     /// that was lost first, not the sender, whose own exit they may see before they
     /// notice the first loss themselves.
@@ -49,4 +58,21 @@ pub enum Control {
         /// What the sender observed.
         reason: String,
     },
+}
+
+impl Control {
+    /// The variant's name, for messages about frames from untrusted senders (whose
+    /// contents are not worth echoing).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Control::Hello { .. } => "a hello",
+            Control::Directory { .. } => "a directory",
+            Control::Refused { .. } => "a refusal",
+            Control::PeerHello { .. } => "a peer greeting",
+            Control::Data(_) => "a data frame",
+            Control::Goodbye => "a goodbye",
+            Control::Heartbeat => "a heartbeat",
+            Control::Lost { .. } => "a report of a lost rank",
+        }
+    }
 }

@@ -5,8 +5,16 @@
 //! [`Outbox`]. Senders write to links themselves ([`Link::send`]) and hand the network
 //! thread [`Command`]s through a channel, with a `mio::Waker`, only to finish writes the
 //! socket did not take at once, and to shut down.
+//!
+//! Every tick (a fraction of the peer timeout) it also keeps the job honest:
+//! - **liveness**: a [`Control::Heartbeat`] goes on every link idle for a while, so a
+//!   rank computing for minutes still shows it is alive; a rank not heard from for longer
+//!   than the peer timeout is declared lost ([`Handler::on_peer_lost`]), naming it;
+//! - **strangers** (connections after rendezvous) get a [`HelloReader`] of a few KiB, a
+//!   short deadline, and a cap on how many may wait at once; their rejections are
+//!   logged through a [`RejectLog`], a count rather than a line each in a flood.
 
-use std::io;
+use std::io::{self, Read};
 use std::net::TcpListener as StdListener;
 use std::os::fd::AsRawFd;
 use std::sync::mpsc::{Receiver, Sender};
@@ -20,8 +28,10 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::control::Control;
 use super::frame::{FrameReader, InFrame, Limits, OutFrame, ReadError};
+use super::hello::{proves_job, Expect, HelloRead, HelloReader};
 use super::link::{Link, Sent};
-use super::rendezvous::{log, HELLO_LIMITS};
+use super::ratelog::RejectLog;
+use super::rendezvous::log;
 use super::{Handler, Outbox};
 
 pub(crate) const LISTENER: Token = Token(0);
@@ -30,6 +40,14 @@ const FIRST_CONN: usize = 2;
 
 /// How long a normal shutdown may spend flushing queued frames to peers.
 const FLUSH_DEADLINE: Duration = Duration::from_secs(10);
+
+/// How long a connection made after rendezvous may take to say hello.
+const STRANGER_WAIT: Duration = Duration::from_secs(2);
+
+/// How many connections made after rendezvous may wait to say hello at once; more are
+/// closed as they arrive. No rank connects after rendezvous, so this costs the job
+/// nothing and bounds what strangers can make a rank hold.
+pub(crate) const MAX_STRANGERS: usize = 256;
 
 /// What program threads ask of the network thread.
 pub(crate) enum Command {
@@ -40,39 +58,98 @@ pub(crate) enum Command {
     /// Report on the channel once everything queued so far is written (the process is
     /// about to exit on an error, and its last words should reach its peers).
     Drain { done: Sender<()> },
+    /// Close every link without a goodbye and stop, as if the process had died: for a
+    /// rank that fails while other ranks live on in the same process (`run_local`).
+    Abort { done: Sender<()> },
 }
 
-/// Who is at the other end of a connection.
-enum Peer {
-    Rank(Arc<Link>),
-    /// Connected after rendezvous and not yet rejected. Nothing is ever sent to it.
-    Stranger(TcpStream),
+/// The settings of one rank's network thread.
+pub(crate) struct LoopConfig {
+    /// This rank.
+    pub rank: usize,
+    /// The job's size.
+    pub size: usize,
+    /// The job's secret.
+    pub token: String,
+    /// The job's id.
+    pub job_id: String,
+    /// Frame limits for peer ranks.
+    pub limits: Limits,
+    /// How long a peer may stay silent before it is declared lost.
+    pub peer_timeout: Duration,
 }
 
-struct Conn {
-    peer: Peer,
+impl LoopConfig {
+    /// How often the loop looks at the clock: often enough to notice silence within a
+    /// small fraction of the timeout.
+    fn tick(&self) -> Duration {
+        (self.peer_timeout / 8).clamp(Duration::from_millis(10), Duration::from_millis(500))
+    }
+
+    /// After how long without writing a link gets a heartbeat.
+    fn heartbeat_every(&self) -> Duration {
+        (self.peer_timeout / 4).min(Duration::from_secs(1))
+    }
+}
+
+/// A connection to a peer rank, as the network thread sees it.
+struct RankConn {
+    link: Arc<Link>,
     reader: FrameReader,
     said_goodbye: bool,
+    /// When a byte last came from the peer.
+    last_heard: Instant,
+}
+
+/// A connection made after rendezvous, not yet rejected. Nothing is ever sent to it.
+struct Stranger {
+    stream: TcpStream,
+    hello: HelloReader,
+    since: Instant,
+    from: String,
+}
+
+enum Conn {
+    Rank(RankConn),
+    Stranger(Stranger),
 }
 
 impl Conn {
     fn stream(&self) -> &TcpStream {
-        match &self.peer {
-            Peer::Rank(link) => link.stream(),
-            Peer::Stranger(stream) => stream,
+        match self {
+            Conn::Rank(c) => c.link.stream(),
+            Conn::Stranger(s) => &s.stream,
         }
+    }
+}
+
+/// A reader that notes whether any byte came through.
+struct Heard<'a, R> {
+    inner: &'a mut R,
+    any: bool,
+}
+
+impl<R: Read> Read for Heard<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.any |= n > 0;
+        Ok(n)
     }
 }
 
 /// The state owned by the network thread.
 pub(crate) struct EventLoop {
-    rank: usize,
-    token: String,
+    cfg: LoopConfig,
     poll: Poll,
     listener: TcpListener,
     conns: Vec<Option<Conn>>,
     /// Rank -> index of its connection while it is open.
     by_rank: Vec<Option<usize>>,
+    strangers: usize,
+    rejects: RejectLog,
+    /// Accepting failed (out of file descriptors, say): try again at the next tick,
+    /// since the edge-triggered listener will not report the queued connections again.
+    retry_accept: bool,
     commands: Receiver<Command>,
     handler: Box<dyn Handler>,
     shutting_down: Option<(Sender<()>, Instant)>,
@@ -80,20 +157,19 @@ pub(crate) struct EventLoop {
     relayed_loss: bool,
     /// Who waits for every link to be flushed.
     draining: Vec<Sender<()>>,
+    /// Set by [`Command::Abort`]: the loop ends at the end of this turn.
+    aborted: bool,
 }
 
 impl EventLoop {
     /// Registers the rendezvous connections with a fresh poll and returns the loop with
     /// the links (by rank), which senders share. The waker must have been created on
     /// `poll`'s registry with token [`WAKER`].
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
-        rank: usize,
-        token: String,
+        cfg: LoopConfig,
         poll: Poll,
         listener: StdListener,
         streams: Vec<Option<std::net::TcpStream>>,
-        limits: Limits,
         commands: Receiver<Command>,
         handler: Box<dyn Handler>,
     ) -> io::Result<(EventLoop, Vec<Option<Arc<Link>>>)> {
@@ -116,26 +192,30 @@ impl EventLoop {
                 Interest::READABLE | Interest::WRITABLE,
             )?;
             let link = Arc::new(Link::new(peer, stream));
-            conns.push(Some(Conn {
-                peer: Peer::Rank(Arc::clone(&link)),
-                reader: FrameReader::new(limits),
+            conns.push(Some(Conn::Rank(RankConn {
+                link: Arc::clone(&link),
+                reader: FrameReader::new(cfg.limits),
                 said_goodbye: false,
-            }));
+                last_heard: Instant::now(),
+            })));
             links[peer] = Some(link);
             by_rank[peer] = Some(index);
         }
         let event_loop = EventLoop {
-            rank,
-            token,
+            rejects: RejectLog::new(cfg.rank),
+            cfg,
             poll,
             listener,
             conns,
             by_rank,
+            strangers: 0,
+            retry_accept: false,
             commands,
             handler,
             shutting_down: None,
             relayed_loss: false,
             draining: Vec::new(),
+            aborted: false,
         };
         Ok((event_loop, links))
     }
@@ -143,15 +223,27 @@ impl EventLoop {
     /// Runs until shutdown completes or the poll itself fails.
     pub(crate) fn run(mut self) {
         let mut events = Events::with_capacity(256);
+        let tick = self.cfg.tick();
+        let mut last_tick = Instant::now();
         loop {
             let waiting = self.shutting_down.is_some() || !self.draining.is_empty();
-            let timeout = waiting.then_some(Duration::from_millis(20));
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
+            let timeout = if waiting {
+                Duration::from_millis(20)
+            } else {
+                tick
+            };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
-                log(self.rank, &format!("poll failed: {e}; the network is down"));
-                self.fail_everyone(&format!("rank {}'s network thread failed: {e}", self.rank));
+                log(
+                    self.cfg.rank,
+                    &format!("poll failed: {e}; the network is down"),
+                );
+                self.fail_everyone(&format!(
+                    "rank {}'s network thread failed: {e}",
+                    self.cfg.rank
+                ));
                 return;
             }
             for event in events.iter() {
@@ -172,10 +264,17 @@ impl EventLoop {
             // Commands may arrive without a wake-up being distinct from other events, so
             // drain them on every turn; the channel is cheap to poll.
             self.drain_commands();
+            if self.aborted {
+                return;
+            }
             if !self.draining.is_empty() && self.rank_links().all(|link| link.is_flushed()) {
                 for done in self.draining.drain(..) {
                     let _ = done.send(());
                 }
+            }
+            if last_tick.elapsed() >= tick {
+                last_tick = Instant::now();
+                self.tick();
             }
             if let Some((_, started)) = &self.shutting_down {
                 let flushed = self.rank_links().all(|link| link.is_flushed());
@@ -193,19 +292,81 @@ impl EventLoop {
         while let Ok(command) = self.commands.try_recv() {
             match command {
                 Command::Flush { to } => self.flush_rank(to),
-                Command::Drain { done } => {
-                    for index in 0..self.conns.len() {
-                        self.flush(index);
-                    }
-                    self.draining.push(done);
-                }
                 Command::Shutdown { done } => {
                     for rank in 0..self.by_rank.len() {
                         self.send(rank, OutFrame::new(&Control::Goodbye, Bytes::new()));
                     }
                     self.shutting_down = Some((done, Instant::now()));
                 }
+                Command::Drain { done } => {
+                    for index in 0..self.conns.len() {
+                        self.flush(index);
+                    }
+                    self.draining.push(done);
+                }
+                Command::Abort { done } => {
+                    self.close_links();
+                    self.aborted = true;
+                    let _ = done.send(());
+                }
             }
+        }
+    }
+
+    /// The periodic work: heartbeats out, silent ranks and slow strangers dropped.
+    fn tick(&mut self) {
+        self.rejects.roll();
+        if self.retry_accept {
+            self.retry_accept = false;
+            self.accept_strangers();
+        }
+        let heartbeat_every = self.cfg.heartbeat_every();
+        for index in 0..self.conns.len() {
+            match &self.conns[index] {
+                Some(Conn::Stranger(s)) if s.since.elapsed() >= STRANGER_WAIT => {
+                    let from = s.from.clone();
+                    let why = format!("said no hello within {} s", STRANGER_WAIT.as_secs());
+                    self.rejects.reject(&from, &why);
+                    self.close(index, &why);
+                }
+                Some(Conn::Rank(c)) if !c.said_goodbye => {
+                    let idle = c.link.idle_for().is_some_and(|d| d >= heartbeat_every);
+                    if idle && self.shutting_down.is_none() {
+                        let rank = c.link.rank();
+                        self.send(rank, OutFrame::new(&Control::Heartbeat, Bytes::new()));
+                    }
+                    self.check_heard(index);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Declares the rank on connection `index` lost if nothing came from it for longer
+    /// than the peer timeout. Reads first: bytes may be waiting that this thread, busy
+    /// with other links, has not read yet.
+    fn check_heard(&mut self, index: usize) {
+        let silent = |conn: &Option<Conn>, limit| match conn {
+            Some(Conn::Rank(c)) => c.last_heard.elapsed() > limit,
+            _ => false,
+        };
+        if !silent(&self.conns[index], self.cfg.peer_timeout) {
+            return;
+        }
+        self.read(index);
+        let Some(Conn::Rank(c)) = &self.conns[index] else {
+            return;
+        };
+        if c.last_heard.elapsed() > self.cfg.peer_timeout {
+            let rank = c.link.rank();
+            let reason = format!(
+                "no sign of life from rank {rank} for {:.1} s (the limit, EAU2_PEER_TIMEOUT, \
+                 is {:.1} s): it is frozen (stopped, or its machine hangs) or unreachable",
+                c.last_heard.elapsed().as_secs_f64(),
+                self.cfg.peer_timeout.as_secs_f64()
+            );
+            log(self.cfg.rank, &reason);
+            self.close(index, &reason);
         }
     }
 
@@ -216,10 +377,7 @@ impl EventLoop {
             return;
         };
         let queued = match &self.conns[index] {
-            Some(Conn {
-                peer: Peer::Rank(link),
-                ..
-            }) => link.send(frame) == Sent::Queued,
+            Some(Conn::Rank(c)) => c.link.send(frame) == Sent::Queued,
             _ => return,
         };
         if queued {
@@ -229,13 +387,10 @@ impl EventLoop {
 
     /// The links of the ranks still connected.
     fn rank_links(&self) -> impl Iterator<Item = &Arc<Link>> {
-        self.conns
-            .iter()
-            .flatten()
-            .filter_map(|conn| match &conn.peer {
-                Peer::Rank(link) => Some(link),
-                Peer::Stranger(_) => None,
-            })
+        self.conns.iter().flatten().filter_map(|conn| match conn {
+            Conn::Rank(c) => Some(&c.link),
+            Conn::Stranger(_) => None,
+        })
     }
 
     fn flush_rank(&mut self, rank: usize) {
@@ -246,10 +401,7 @@ impl EventLoop {
 
     fn flush(&mut self, index: usize) {
         let result = match &self.conns[index] {
-            Some(Conn {
-                peer: Peer::Rank(link),
-                ..
-            }) => link.flush(),
+            Some(Conn::Rank(c)) => c.link.flush(),
             _ => return,
         };
         if let Err(e) = result {
@@ -261,16 +413,29 @@ impl EventLoop {
     }
 
     fn read(&mut self, index: usize) {
+        match &self.conns[index] {
+            Some(Conn::Rank(_)) => self.read_rank(index),
+            Some(Conn::Stranger(_)) => self.read_stranger(index),
+            None => {}
+        }
+    }
+
+    fn read_rank(&mut self, index: usize) {
         let mut frames = Vec::new();
         let result = {
-            let Some(conn) = self.conns[index].as_mut() else {
+            let Some(Conn::Rank(conn)) = self.conns[index].as_mut() else {
                 return;
             };
-            let mut stream = match &conn.peer {
-                Peer::Rank(link) => link.stream(),
-                Peer::Stranger(stream) => stream,
+            let mut stream = conn.link.stream();
+            let mut heard = Heard {
+                inner: &mut stream,
+                any: false,
             };
-            conn.reader.read_from(&mut stream, &mut frames)
+            let result = conn.reader.read_from(&mut heard, &mut frames);
+            if heard.any {
+                conn.last_heard = Instant::now();
+            }
+            result
         };
         for frame in frames {
             if self.conns[index].is_none() {
@@ -285,7 +450,7 @@ impl EventLoop {
             Err(ReadError::Protocol(why)) => {
                 let who = self.describe(index);
                 log(
-                    self.rank,
+                    self.cfg.rank,
                     &format!("closing the connection with {who}: {why}"),
                 );
                 self.close(index, &format!("protocol error: {why}"));
@@ -294,15 +459,12 @@ impl EventLoop {
     }
 
     fn dispatch(&mut self, index: usize, frame: InFrame) {
-        let Some(conn) = self.conns[index].as_mut() else {
+        let Some(Conn::Rank(conn)) = self.conns[index].as_mut() else {
             return;
         };
-        let from = match &conn.peer {
-            Peer::Rank(link) => Some(link.rank()),
-            Peer::Stranger(_) => None,
-        };
-        match (from, frame.control) {
-            (Some(from), Control::Data(header)) => {
+        let from = conn.link.rank();
+        match frame.control {
+            Control::Data(header) => {
                 let mut outbox = Outbox::default();
                 self.handler
                     .on_message(from, header, frame.body, &mut outbox);
@@ -310,60 +472,107 @@ impl EventLoop {
                     self.send(to, OutFrame::new(&Control::Data(header), body));
                 }
             }
-            (Some(_), Control::Goodbye) => conn.said_goodbye = true,
-            (Some(from), Control::Lost { rank, reason }) => {
+            Control::Heartbeat => {}
+            Control::Goodbye => conn.said_goodbye = true,
+            Control::Lost { rank, reason } => {
                 let reason = format!("{reason} (reported by rank {from})");
                 self.lose(rank as usize, &reason);
             }
-            (Some(from), other) => {
+            other => {
                 log(
-                    self.rank,
-                    &format!("closing the connection with rank {from}: unexpected {other:?}"),
+                    self.cfg.rank,
+                    &format!(
+                        "closing the connection with rank {from}: unexpected {}",
+                        other.kind()
+                    ),
                 );
                 self.close(index, "protocol error: unexpected message");
             }
-            (None, control) => {
-                let who = self.describe(index);
-                let why = match control {
-                    Control::Hello { token, .. } | Control::PeerHello { token, .. }
-                        if token != self.token =>
-                    {
-                        "wrong job token".to_string()
-                    }
-                    Control::Hello { rank, .. } | Control::PeerHello { rank, .. } => {
-                        format!("rank {rank} arrived after rendezvous was over")
-                    }
-                    other => format!("expected a hello, got {other:?}"),
-                };
-                log(self.rank, &format!("rejected connection from {who}: {why}"));
-                self.close(index, &why);
-            }
         }
+    }
+
+    /// Reads a stranger's hello and rejects it with the reason: after rendezvous nobody
+    /// may join, so even a rank of this job is turned away (saying so, for the logs).
+    fn read_stranger(&mut self, index: usize) {
+        let Some(Conn::Stranger(s)) = self.conns[index].as_mut() else {
+            return;
+        };
+        let why = match s.hello.read_from(&mut s.stream) {
+            Ok(HelloRead::Waiting) => return,
+            Ok(HelloRead::Done(control)) => {
+                let expect = Expect {
+                    size: self.cfg.size,
+                    token: &self.cfg.token,
+                    job_id: &self.cfg.job_id,
+                };
+                match control {
+                    Control::Hello {
+                        rank,
+                        token,
+                        job_id,
+                        ..
+                    }
+                    | Control::PeerHello {
+                        rank,
+                        token,
+                        job_id,
+                    } => match proves_job(&token, &job_id, expect) {
+                        Ok(()) => format!("rank {rank} arrived after rendezvous was over"),
+                        Err(rejection) => rejection.reason().to_string(),
+                    },
+                    other => format!("expected a hello, got {}", other.kind()),
+                }
+            }
+            Err(e) => e.to_string(),
+        };
+        let from = s.from.clone();
+        self.rejects.reject(&from, &why);
+        self.close(index, &why);
     }
 
     fn accept_strangers(&mut self) {
         loop {
             match self.listener.accept() {
-                Ok((mut stream, _)) => {
+                Ok((mut stream, addr)) => {
+                    let from = addr.to_string();
+                    if self.strangers >= MAX_STRANGERS {
+                        // Dropping the stream closes it.
+                        self.rejects.reject(
+                            &from,
+                            &format!(
+                                "more than {MAX_STRANGERS} connections were waiting to say hello"
+                            ),
+                        );
+                        continue;
+                    }
                     let index = self.free_slot();
                     if let Err(e) = self.poll.registry().register(
                         &mut stream,
                         Token(FIRST_CONN + index),
                         Interest::READABLE,
                     ) {
-                        log(self.rank, &format!("cannot watch a new connection: {e}"));
+                        self.rejects
+                            .reject(&from, &format!("cannot watch the connection: {e}"));
                         continue;
                     }
-                    self.conns[index] = Some(Conn {
-                        peer: Peer::Stranger(stream),
-                        reader: FrameReader::new(HELLO_LIMITS),
-                        said_goodbye: false,
-                    });
+                    self.conns[index] = Some(Conn::Stranger(Stranger {
+                        stream,
+                        hello: HelloReader::new(),
+                        since: Instant::now(),
+                        from,
+                    }));
+                    self.strangers += 1;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                    ) => {}
                 Err(e) => {
-                    log(self.rank, &format!("accept failed: {e}"));
+                    self.rejects
+                        .reject("a connection not accepted", &format!("accept failed: {e}"));
+                    self.retry_accept = true;
                     return;
                 }
             }
@@ -381,15 +590,8 @@ impl EventLoop {
 
     fn describe(&self, index: usize) -> String {
         match &self.conns[index] {
-            Some(Conn {
-                peer: Peer::Rank(link),
-                ..
-            }) => format!("rank {}", link.rank()),
-            Some(conn) => conn
-                .stream()
-                .peer_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_else(|_| "an unknown peer".into()),
+            Some(Conn::Rank(c)) => format!("rank {}", c.link.rank()),
+            Some(Conn::Stranger(s)) => s.from.clone(),
             None => "a closed connection".into(),
         }
     }
@@ -402,12 +604,15 @@ impl EventLoop {
         };
         let fd = conn.stream().as_raw_fd();
         let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
-        if let Peer::Rank(link) = conn.peer {
-            link.close();
-            self.by_rank[link.rank()] = None;
-            if !conn.said_goodbye {
-                self.lose(link.rank(), reason);
+        match conn {
+            Conn::Rank(c) => {
+                c.link.close();
+                self.by_rank[c.link.rank()] = None;
+                if !c.said_goodbye {
+                    self.lose(c.link.rank(), reason);
+                }
             }
+            Conn::Stranger(_) => self.strangers -= 1,
         }
     }
 
@@ -441,7 +646,7 @@ impl EventLoop {
 
     fn fail_everyone(&mut self, reason: &str) {
         for rank in 0..self.by_rank.len() {
-            if rank != self.rank {
+            if rank != self.cfg.rank {
                 self.handler.on_peer_lost(rank, reason);
             }
         }

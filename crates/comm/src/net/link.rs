@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::net::Shutdown;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use parking_lot::Mutex;
@@ -24,10 +25,11 @@ pub(crate) struct Link {
 
 /// Frames not yet fully written, oldest first. The lock is held across each write so
 /// that frames never interleave on the wire.
-#[derive(Default)]
 struct Outgoing {
     queue: VecDeque<OutFrame>,
     closed: bool,
+    /// When the last frame was written in full: heartbeats go on links idle for a while.
+    last_write: Instant,
 }
 
 /// What [`Link::send`] did with a frame.
@@ -46,7 +48,11 @@ impl Link {
         Link {
             rank,
             stream,
-            out: Mutex::new(Outgoing::default()),
+            out: Mutex::new(Outgoing {
+                queue: VecDeque::new(),
+                closed: false,
+                last_write: Instant::now(),
+            }),
         }
     }
 
@@ -70,6 +76,7 @@ impl Link {
         }
         if out.queue.is_empty() {
             if let Ok(true) = frame.write_to(&mut &self.stream) {
+                out.last_write = Instant::now();
                 return Sent::Done;
             }
         }
@@ -93,8 +100,16 @@ impl Link {
                 return Ok(());
             }
             out.queue.pop_front();
+            out.last_write = Instant::now();
         }
         Ok(())
+    }
+
+    /// How long nothing has been written, or `None` while frames are queued (the link is
+    /// busy, not idle) or it is closed, or when a sender holds it right now.
+    pub(crate) fn idle_for(&self) -> Option<Duration> {
+        let out = self.out.try_lock()?;
+        (out.queue.is_empty() && !out.closed).then(|| out.last_write.elapsed())
     }
 
     /// Whether every frame sent so far has been written (or dropped by a close).

@@ -21,7 +21,15 @@
 //! keeps up to 8 of them, 256 MiB at most, while no value uses them (`pool`). A frame
 //! over the size limit, an unknown message or a wrong token closes that connection with
 //! a logged reason. A peer that disappears without saying goodbye is reported through
-//! [`Handler::on_peer_lost`]. Nothing above this module sees a socket.
+//! [`Handler::on_peer_lost`], and so is one that stays silent for longer than
+//! [`NetConfig::peer_timeout`]: the network threads send heartbeats on idle links, so
+//! silence means a frozen or unreachable process, never a long computation. Nothing above
+//! this module sees a socket.
+//!
+//! Trust: a connection is a stranger until its first frame, read into a buffer of a few
+//! KiB with a deadline of a couple of seconds, proves the job's token (compared in
+//! constant time) and job id. Strangers delay no rendezvous (hellos are read side by
+//! side), are capped in number after it, and their rejections are logged as counts.
 //!
 //! ```
 //! use eau2_comm::net::{connect, Handler, NetConfig, Outbox};
@@ -43,11 +51,17 @@
 mod control;
 mod event_loop;
 mod frame;
+mod greet;
+mod hello;
 mod link;
 mod pool;
+mod ratelog;
 mod rendezvous;
 
 pub(crate) use pool::copy_of;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -61,7 +75,7 @@ use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
 use control::Control;
-use event_loop::{poll_with_waker, Command, EventLoop};
+use event_loop::{poll_with_waker, Command, EventLoop, LoopConfig};
 use frame::{Limits, OutFrame};
 use link::{Link, Sent};
 
@@ -70,6 +84,8 @@ pub const DEFAULT_MAX_FRAME: u64 = 2 << 30;
 
 /// The default message window per peer (see [`NetConfig::msg_window`]).
 pub const DEFAULT_MSG_WINDOW: u64 = 64 << 20;
+/// The default [`NetConfig::peer_timeout`].
+pub const DEFAULT_PEER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where and how a rank joins its job.
 #[derive(Clone, Debug)]
@@ -97,10 +113,14 @@ pub struct NetConfig {
     /// PMI, say) before rendezvous starts, with no window in which another process could
     /// take the port.
     pub listener: Option<Arc<std::net::TcpListener>>,
+    /// How long a peer may send nothing at all (not even the heartbeats its network
+    /// thread sends on idle links) before it is declared lost (`EAU2_PEER_TIMEOUT`).
+    pub peer_timeout: Duration,
 }
 
 impl NetConfig {
-    /// A configuration with the default timeout (30 s) and frame limit.
+    /// A configuration with the default timeouts (rendezvous 30 s, peers 10 s) and frame
+    /// limit.
     pub fn new(rank: usize, size: usize, master: &str, token: &str) -> NetConfig {
         NetConfig {
             rank,
@@ -112,6 +132,7 @@ impl NetConfig {
             max_frame: DEFAULT_MAX_FRAME,
             msg_window: DEFAULT_MSG_WINDOW,
             listener: None,
+            peer_timeout: DEFAULT_PEER_TIMEOUT,
         }
     }
 }
@@ -174,21 +195,20 @@ pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> 
     }
     let joined = rendezvous::rendezvous(cfg)?;
     let (poll, waker) = poll_with_waker().map_err(|e| Error::io("creating the event loop", e))?;
-    let limits = Limits {
-        max_header: 1 << 20,
-        max_body: cfg.max_frame,
+    let loop_cfg = LoopConfig {
+        rank: cfg.rank,
+        size: cfg.size,
+        token: cfg.token.clone(),
+        job_id: cfg.job_id.clone(),
+        limits: Limits {
+            max_header: 1 << 20,
+            max_body: cfg.max_frame,
+        },
+        peer_timeout: cfg.peer_timeout,
     };
-    let (event_loop, links) = EventLoop::new(
-        cfg.rank,
-        cfg.token.clone(),
-        poll,
-        joined.listener,
-        joined.links,
-        limits,
-        rx,
-        handler,
-    )
-    .map_err(|e| Error::io("registering connections with the event loop", e))?;
+    let (event_loop, links) =
+        EventLoop::new(loop_cfg, poll, joined.listener, joined.links, rx, handler)
+            .map_err(|e| Error::io("registering connections with the event loop", e))?;
     let thread = std::thread::Builder::new()
         .name(format!("eau2-net-{}", cfg.rank))
         .spawn(move || event_loop.run())
@@ -258,6 +278,21 @@ impl NetHandle {
         if self.commands.send(Command::Drain { done }).is_ok() && self.wake().is_ok() {
             let _ = drained.recv_timeout(timeout);
         }
+    }
+
+    /// Closes every link without a goodbye and stops the network thread: the peers see
+    /// this rank vanish, as they would a process that died. For a rank that fails while
+    /// its process lives on (ranks run as threads); a process exits instead.
+    pub fn abort(&self) {
+        let Some(thread) = self.thread.lock().take() else {
+            return;
+        };
+        self.stopped.store(true, Ordering::Release);
+        let (done, closed) = mpsc::channel();
+        if self.commands.send(Command::Abort { done }).is_ok() && self.wake().is_ok() {
+            let _ = closed.recv_timeout(Duration::from_secs(10));
+        }
+        let _ = thread.join();
     }
 
     /// Says goodbye to every peer, flushes what is queued and stops the network thread.

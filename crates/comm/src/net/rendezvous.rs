@@ -1,15 +1,20 @@
 //! Assembling a job: every rank meets rank 0, learns where the others listen, and dials
-//! its peers. This runs once, with blocking sockets and deadlines, before the event loop
-//! takes the connections over.
+//! its peers. This runs once, before the event loop takes the connections over.
 //!
 //! - Rank 0 listens on the master address and collects one [`Control::Hello`] per rank.
 //! - Every other rank binds its own listener (port 0), dials the master, says hello with
-//!   its listening address and the job's token, and waits for the [`Control::Directory`].
+//!   its listening address, the job's token and the job's id, and waits for the
+//!   [`Control::Directory`].
 //! - Then rank `k` dials ranks `1..k` (the master link already joins it to rank 0) and
 //!   accepts ranks `k+1..size`, each greeting with a [`Control::PeerHello`].
+//!
+//! Hellos are received by a [`Greeter`], which reads every connection side by side with
+//! a short deadline each: strangers, silent or not, neither delay nor fail a rendezvous,
+//! and a timeout names only the ranks that never said hello. Dialling and the master's
+//! answers use blocking sockets with deadlines.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -17,16 +22,15 @@ use bytes::Bytes;
 use speedy::Readable;
 
 use super::control::Control;
-use super::frame::{padding, Limits, OutFrame, PREFIX_LEN};
+use super::frame::{padding, OutFrame, PREFIX_LEN};
+use super::greet::Greeter;
+use super::hello::{judge_hello, judge_peer_hello, Expect, Rejection};
 use super::NetConfig;
 use crate::error::{Error, Result};
 
-/// Limits for frames from connections that have not proved they belong to the job: a
-/// stranger cannot make us allocate much.
-pub(crate) const HELLO_LIMITS: Limits = Limits {
-    max_header: 64 * 1024,
-    max_body: 0,
-};
+/// The largest frame a rank accepts from the master during rendezvous (the directory
+/// holds one address per rank).
+const MAX_DIRECTORY: u32 = 16 << 20;
 
 /// The connections of an assembled job.
 pub(crate) struct Joined {
@@ -46,24 +50,28 @@ pub(crate) fn rendezvous(cfg: &NetConfig) -> Result<Joined> {
     }
 }
 
+fn expect(cfg: &NetConfig) -> Expect<'_> {
+    Expect {
+        size: cfg.size,
+        token: &cfg.token,
+        job_id: &cfg.job_id,
+    }
+}
+
 fn master(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
     let listener = match &cfg.listener {
         Some(bound) => bound
             .try_clone()
             .map_err(|e| Error::io("sharing rank 0's pre-bound listener", e))?,
-        None => TcpListener::bind(resolve(&cfg.master)?).map_err(|e| {
-            Error::Rendezvous(format!("rank 0 cannot listen on {}: {e}", cfg.master))
-        })?,
+        None => bind_master(&cfg.master)?,
     };
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| Error::io("setting the master listener non-blocking", e))?;
     let mut links: Vec<Option<TcpStream>> = (0..cfg.size).map(|_| None).collect();
     let mut addrs = vec![String::new(); cfg.size];
     addrs[0] = cfg.master.clone();
     let mut arrived = 1;
+    let mut greeter = Greeter::new(cfg.rank, &listener)?;
     while arrived < cfg.size {
-        let Some(mut stream) = accept_until(&listener, deadline)? else {
+        let Some(mut greeted) = greeter.next(deadline)? else {
             let missing: Vec<usize> = (1..cfg.size).filter(|&r| links[r].is_none()).collect();
             return Err(Error::Rendezvous(format!(
                 "{} never arrived at the master {} within {:.1} s",
@@ -72,68 +80,24 @@ fn master(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
                 cfg.rendezvous_timeout.as_secs_f64()
             )));
         };
-        let from = peer_label(&stream);
-        let hello = match read_control(&mut stream, hello_deadline(deadline)) {
-            Ok(c) => c,
-            Err(e) => {
-                log(cfg.rank, &format!("rejected connection from {from}: {e}"));
+        let reason = match judge_hello(greeted.control, expect(cfg)) {
+            Ok((rank, _)) if links[rank].is_some() => format!("rank {rank} arrived twice"),
+            Ok((rank, listen)) => {
+                addrs[rank] = listen;
+                links[rank] = Some(greeted.stream);
+                arrived += 1;
                 continue;
             }
-        };
-        let (rank, size, listen, token) = match hello {
-            Control::Hello {
-                rank,
-                size,
-                listen,
-                token,
-            } => (rank, size, listen, token),
-            Control::PeerHello { token, .. } if token != cfg.token => {
-                log(
-                    cfg.rank,
-                    &format!("rejected connection from {from}: wrong job token"),
-                );
+            Err(Rejection::Stranger(why)) => {
+                greeter.reject(&greeted.from, &why);
                 continue;
             }
-            other => {
-                log(
-                    cfg.rank,
-                    &format!("rejected connection from {from}: expected a hello, got {other:?}"),
-                );
-                continue;
-            }
+            Err(Rejection::Refused(reason)) => reason,
         };
-        if token != cfg.token {
-            log(
-                cfg.rank,
-                &format!("rejected connection from {from}: wrong job token"),
-            );
-            continue;
-        }
-        let rank = rank as usize;
-        let refusal = if size as usize != cfg.size {
-            Some(format!(
-                "rank {rank} was told the job has {size} ranks, the master has {}",
-                cfg.size
-            ))
-        } else if rank == 0 || rank >= cfg.size {
-            Some(format!(
-                "rank {rank} is out of range for a job of {}",
-                cfg.size
-            ))
-        } else if links[rank].is_some() {
-            Some(format!("rank {rank} arrived twice"))
-        } else {
-            None
-        };
-        if let Some(reason) = refusal {
-            log(cfg.rank, &format!("refused {from}: {reason}"));
-            let _ = write_control(&mut stream, &Control::Refused { reason });
-            continue;
-        }
-        addrs[rank] = listen;
-        links[rank] = Some(stream);
-        arrived += 1;
+        log(cfg.rank, &format!("refused {}: {reason}", greeted.from));
+        let _ = write_control(&mut greeted.stream, &Control::Refused { reason });
     }
+    drop(greeter);
     for (rank, link) in links.iter_mut().enumerate() {
         if let Some(stream) = link {
             write_control(
@@ -142,7 +106,12 @@ fn master(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
                     addrs: addrs.clone(),
                 },
             )
-            .map_err(|e| Error::Rendezvous(format!("sending the directory to rank {rank}: {e}")))?;
+            .map_err(|e| {
+                Error::Rendezvous(format!(
+                    "rank {rank} went away before it got the directory: {}",
+                    plain_io(&e)
+                ))
+            })?;
         }
     }
     Ok(Joined { links, listener })
@@ -172,10 +141,11 @@ fn worker(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
             size: cfg.size as u32,
             listen: listen.to_string(),
             token: cfg.token.clone(),
+            job_id: cfg.job_id.clone(),
         },
     )
-    .map_err(|e| Error::Rendezvous(format!("saying hello to the master: {e}")))?;
-    let addrs = match read_control(&mut master, deadline) {
+    .map_err(|e| master_gone(cfg, "while rank {rank} said hello", &e))?;
+    let addrs = match read_control(&mut master, MAX_DIRECTORY, deadline) {
         Ok(Control::Directory { addrs }) if addrs.len() == cfg.size => addrs,
         Ok(Control::Refused { reason }) => {
             return Err(Error::Rendezvous(format!(
@@ -185,14 +155,25 @@ fn worker(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
         }
         Ok(other) => {
             return Err(Error::Rendezvous(format!(
-                "expected the directory from the master, got {other:?}"
+                "expected the directory from the master at {}, got {}",
+                cfg.master,
+                other.kind()
+            )))
+        }
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+            return Err(Error::Rendezvous(format!(
+                "rank {} said hello to the master (rank 0 at {}) but got no directory within                  {:.1} s: other ranks did not arrive (rank 0 names them)",
+                cfg.rank,
+                cfg.master,
+                cfg.rendezvous_timeout.as_secs_f64()
             )))
         }
         Err(e) => {
-            return Err(Error::Rendezvous(format!(
-                "waiting for the directory from the master at {}: {e}",
-                cfg.master
-            )))
+            return Err(master_gone(
+                cfg,
+                "while rank {rank} waited for the directory",
+                &e,
+            ))
         }
     };
 
@@ -210,18 +191,23 @@ fn worker(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
             &Control::PeerHello {
                 rank: cfg.rank as u32,
                 token: cfg.token.clone(),
+                job_id: cfg.job_id.clone(),
             },
         )
-        .map_err(|e| Error::Rendezvous(format!("greeting rank {peer}: {e}")))?;
+        .map_err(|e| {
+            Error::Rendezvous(format!(
+                "rank {peer} at {addr} went away while rank {} greeted it: {}",
+                cfg.rank,
+                plain_io(&e)
+            ))
+        })?;
         links[peer] = Some(stream);
     }
 
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| Error::io("setting the peer listener non-blocking", e))?;
     let mut waiting: Vec<usize> = (cfg.rank + 1..cfg.size).collect();
+    let mut greeter = Greeter::new(cfg.rank, &listener)?;
     while !waiting.is_empty() {
-        let Some(mut stream) = accept_until(&listener, deadline)? else {
+        let Some(greeted) = greeter.next(deadline)? else {
             return Err(Error::Rendezvous(format!(
                 "{} never connected to rank {} within {:.1} s",
                 ranks_phrase(&waiting),
@@ -229,66 +215,119 @@ fn worker(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
                 cfg.rendezvous_timeout.as_secs_f64()
             )));
         };
-        let from = peer_label(&stream);
-        match read_control(&mut stream, hello_deadline(deadline)) {
-            Ok(Control::PeerHello { rank, token }) if token == cfg.token => {
-                let rank = rank as usize;
-                if let Some(i) = waiting.iter().position(|&r| r == rank) {
+        match judge_peer_hello(greeted.control, expect(cfg)) {
+            Ok(rank) => match waiting.iter().position(|&r| r == rank) {
+                Some(i) => {
                     waiting.swap_remove(i);
-                    links[rank] = Some(stream);
-                } else {
-                    log(
-                        cfg.rank,
-                        &format!(
-                            "rejected connection from {from}: rank {rank} is not expected here"
-                        ),
-                    );
+                    links[rank] = Some(greeted.stream);
                 }
+                None => greeter.reject(
+                    &greeted.from,
+                    &format!(
+                        "rank {rank} is not expected to connect to rank {}",
+                        cfg.rank
+                    ),
+                ),
+            },
+            Err(Rejection::Stranger(why) | Rejection::Refused(why)) => {
+                greeter.reject(&greeted.from, &why)
             }
-            Ok(Control::PeerHello { .. }) => log(
-                cfg.rank,
-                &format!("rejected connection from {from}: wrong job token"),
-            ),
-            Ok(other) => log(
-                cfg.rank,
-                &format!("rejected connection from {from}: unexpected {other:?}"),
-            ),
-            Err(e) => log(cfg.rank, &format!("rejected connection from {from}: {e}")),
         }
     }
+    drop(greeter);
     Ok(Joined { links, listener })
 }
 
-/// How long a fresh connection may take to say hello: a silent stranger must not stall
-/// the whole rendezvous.
-const HELLO_WAIT: Duration = Duration::from_secs(2);
-
-fn hello_deadline(deadline: Instant) -> Instant {
-    deadline.min(Instant::now() + HELLO_WAIT)
+/// The error of a rank whose master link broke during rendezvous, in words: `during`
+/// says when, with `{rank}` standing for the rank.
+fn master_gone(cfg: &NetConfig, during: &str, e: &io::Error) -> Error {
+    Error::Rendezvous(format!(
+        "the master (rank 0 at {}) went away {}: {}; rank 0 failed or was stopped, and its          own output says why",
+        cfg.master,
+        during.replace("{rank}", &cfg.rank.to_string()),
+        plain_io(e)
+    ))
 }
 
-/// Waits for the next connection until `deadline`; `None` when it passes.
-fn accept_until(listener: &TcpListener, deadline: Instant) -> Result<Option<TcpStream>> {
-    loop {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                stream
-                    .set_nonblocking(false)
-                    .and_then(|_| stream.set_nodelay(true))
-                    .map_err(|e| Error::io("configuring an accepted connection", e))?;
-                return Ok(Some(stream));
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if Instant::now() >= deadline {
-                    return Ok(None);
-                }
-                thread::sleep(Duration::from_millis(2));
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {}
-            Err(e) => return Err(Error::io("accepting a connection", e)),
+/// An I/O error in words a user reads without knowing sockets.
+fn plain_io(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => "it closed the connection".into(),
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => "the connection was reset".into(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+            "it stopped answering before the deadline".into()
         }
+        _ => e.to_string(),
     }
+}
+
+/// Binds rank 0's rendezvous listener for the master address `master` (`host:port`).
+///
+/// An IP address is bound as given. A host name is bound on the wildcard address of its
+/// port (on loopback only, when the name resolves to loopback addresses only): a name
+/// may resolve here to another of this host's addresses than the one other hosts reach
+/// (Debian's `127.0.1.1 hostname` line), and the wildcard serves both. Either way the
+/// name must be this host's, or rank 0 says which host it is on.
+fn bind_master(master: &str) -> Result<TcpListener> {
+    let (host, port) = split_host_port(master)?;
+    let addrs: Vec<SocketAddr> = if let Ok(ip) = host.parse::<IpAddr>() {
+        vec![SocketAddr::new(ip, port)]
+    } else {
+        (host, port)
+            .to_socket_addrs()
+            .map_err(|e| Error::Config(format!("the master address {master:?}: {e}")))?
+            .collect()
+    };
+    let local: Vec<SocketAddr> = addrs
+        .iter()
+        .copied()
+        .filter(|a| TcpListener::bind((a.ip(), 0)).is_ok())
+        .collect();
+    let Some(first) = local.first() else {
+        let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+        return Err(Error::Rendezvous(format!(
+            "the master address {master} names {host} ({}), but rank 0 runs on host {}, \
+             which has none of those addresses: start rank 0 on {host}, or set EAU2_MASTER \
+             to an address of rank 0's host",
+            list.join(", "),
+            this_host()
+        )));
+    };
+    let bind_to = if host.parse::<IpAddr>().is_ok() || local.iter().all(|a| a.ip().is_loopback()) {
+        *first
+    } else if first.is_ipv4() {
+        SocketAddr::from(([0, 0, 0, 0], port))
+    } else {
+        SocketAddr::from(([0u16; 8], port))
+    };
+    TcpListener::bind(bind_to).map_err(|e| {
+        Error::Rendezvous(format!(
+            "rank 0 cannot listen on {bind_to} for the master address {master}: {e}"
+        ))
+    })
+}
+
+/// Splits `host:port` (or `[v6]:port`).
+fn split_host_port(addr: &str) -> Result<(&str, u16)> {
+    let bad = || Error::Config(format!("bad address {addr:?}: expected host:port"));
+    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let port = port.parse().map_err(|_| bad())?;
+    Ok((host, port))
+}
+
+/// This host's name, for messages.
+fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "(this host)".into())
 }
 
 /// Connects to `addr`, retrying while nobody listens there yet, until `deadline`.
@@ -336,13 +375,16 @@ fn write_control(stream: &mut TcpStream, control: &Control) -> io::Result<()> {
     stream.flush()
 }
 
-/// Reads one body-less frame from a blocking stream, giving up at `deadline`.
-fn read_control(stream: &mut TcpStream, deadline: Instant) -> io::Result<Control> {
+/// Reads one body-less frame of at most `max_header` header bytes from a blocking
+/// stream, giving up at `deadline`.
+fn read_control(stream: &mut TcpStream, max_header: u32, deadline: Instant) -> io::Result<Control> {
     let mut prefix = [0u8; PREFIX_LEN];
     read_exact_until(stream, &mut prefix, deadline)?;
-    let header_len = u32::from_le_bytes(prefix[0..4].try_into().expect("4 bytes"));
-    let body_len = u64::from_le_bytes(prefix[4..12].try_into().expect("8 bytes"));
-    if header_len > HELLO_LIMITS.max_header || body_len > HELLO_LIMITS.max_body {
+    let header_len = u32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
+    let mut body_len = [0u8; 8];
+    body_len.copy_from_slice(&prefix[4..12]);
+    let body_len = u64::from_le_bytes(body_len);
+    if header_len > max_header || body_len != 0 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
@@ -372,13 +414,6 @@ fn read_exact_until(stream: &mut TcpStream, buf: &mut [u8], deadline: Instant) -
             e
         }
     })
-}
-
-fn peer_label(stream: &TcpStream) -> String {
-    stream
-        .peer_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_else(|_| "an unknown address".into())
 }
 
 /// "rank 3" or "ranks 2, 5".

@@ -1,0 +1,160 @@
+//! The invariants the cargo-fuzz targets in `fuzz/` check, as plain functions: the
+//! targets call them on generated inputs, and `tests/fuzz_regressions.rs` on the seeds
+//! and on every input a fuzzer ever failed on, so a crash found once stays fixed.
+//!
+//! Each function panics when an invariant fails.
+
+use eau2::frame::Chunk;
+use eau2::kv::Key;
+use eau2::sor::{SorFile, SorReader};
+use eau2::table::Descriptor;
+
+use crate::cells::{table_of, Table};
+
+fn summary(file: &SorFile) -> (String, Table, u64, Option<u64>) {
+    (
+        file.schema.codes(),
+        table_of(&file.frame),
+        file.deviations.rows,
+        file.deviations.first_line,
+    )
+}
+
+/// The SoR reader on arbitrary bytes, checked against its own invariants:
+/// - a parallel read equals the sequential one (schema, values, deviation report);
+/// - strict mode fails exactly when the plain read reports deviating rows, and its error
+///   names the first deviating line;
+/// - the parts of a file, read one by one, concatenate to the whole;
+/// - printing a frame and reading the text back gives the same frame, and printing that
+///   gives the same text.
+///
+/// The first five bytes choose the options; the rest is the file.
+pub fn sor_reader(data: &[u8]) {
+    let Some((opts, text)) = data.split_first_chunk::<5>() else {
+        return;
+    };
+    let min_part_len = 1 + opts[0] as usize % 64;
+    let chunk_len = 1 + opts[1] as usize % 20;
+    let infer_rows = [1usize, 2, 3, 500][opts[2] as usize % 4];
+    let count = 1 + opts[3] as usize % 8;
+    let parallel_parts = opts[4] & 1 == 1;
+
+    let base = SorReader::new().infer_rows(infer_rows).chunk_len(chunk_len);
+    let seq = base
+        .clone()
+        .parallel(false)
+        .read_bytes(text)
+        .expect("a lenient read never fails");
+    let par = base
+        .clone()
+        .min_part_len(min_part_len)
+        .read_bytes(text)
+        .expect("a lenient parallel read never fails");
+    assert_eq!(summary(&par), summary(&seq), "parallel != sequential");
+
+    let strict_seq = base.clone().strict(true).parallel(false).read_bytes(text);
+    let strict_par = base
+        .strict(true)
+        .min_part_len(min_part_len)
+        .read_bytes(text);
+    match (strict_seq, strict_par) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(seq.deviations.rows, 0, "strict passed a deviating file");
+            assert_eq!(summary(&a), summary(&b));
+            assert_eq!(summary(&a), summary(&seq));
+        }
+        (Err(a), Err(b)) => {
+            assert!(seq.deviations.rows > 0, "strict failed a clean file: {a}");
+            assert_eq!(a.to_string(), b.to_string());
+            let line = seq
+                .deviations
+                .first_line
+                .expect("deviations have a first line");
+            let prefix = format!("<bytes>:{line}: ");
+            assert!(a.to_string().starts_with(&prefix), "{a} vs line {line}");
+        }
+        (a, b) => panic!("strict results differ: {a:?} / {b:?}"),
+    }
+
+    // Parts against the whole, with the schema fixed as a distributed read fixes it.
+    let schema = SorReader::new()
+        .infer_bytes(text)
+        .expect("inference never fails");
+    let reader = SorReader::new()
+        .schema(schema)
+        .parallel(parallel_parts)
+        .min_part_len(min_part_len);
+    let whole = reader
+        .read_bytes(text)
+        .expect("a read with a schema never fails");
+    let mut rows = Vec::new();
+    let mut deviated = 0;
+    let mut first = None::<u64>;
+    for index in 0..count {
+        let part = reader
+            .clone()
+            .part(index, count)
+            .read_bytes(text)
+            .expect("a part read never fails");
+        rows.extend(table_of(&part.frame));
+        deviated += part.deviations.rows;
+        if let Some(line) = part.deviations.first_line {
+            first = Some(first.map_or(line, |f| f.min(line)));
+        }
+    }
+    assert_eq!(rows, table_of(&whole.frame), "parts do not make the whole");
+    assert_eq!(deviated, whole.deviations.rows);
+    assert_eq!(first, whole.deviations.first_line);
+
+    // Print, read back, print again.
+    if let Ok(printed) = seq.frame.to_sor_bytes() {
+        let again = SorReader::new()
+            .schema(seq.schema.clone())
+            .strict(true)
+            .read_bytes(&printed)
+            .expect("printed SoR reads back without deviations");
+        assert_eq!(
+            table_of(&again.frame),
+            table_of(&seq.frame),
+            "print-then-read changed values"
+        );
+        let reprinted = again.frame.to_sor_bytes().expect("a read frame prints");
+        assert_eq!(reprinted, printed, "printing is not stable");
+    }
+}
+
+/// Column chunk decoding, as a rank decodes a value fetched from the store: arbitrary
+/// bytes either fail to decode or give a chunk whose every value can be read and that
+/// encodes back to bytes that decode to the same chunk.
+pub fn chunk_decode(data: &[u8]) {
+    let Ok(chunk) = Chunk::from_bytes(data) else {
+        return;
+    };
+    for row in 0..chunk.len() {
+        let _ = chunk.value(row);
+        let _ = chunk.is_missing(row);
+    }
+    let bytes = chunk.to_bytes();
+    let again = Chunk::from_bytes(&bytes).expect("a decoded chunk re-encodes");
+    // Compared as bytes: a FLOAT chunk may hold NaNs, which are unequal to themselves.
+    assert_eq!(again.to_bytes(), bytes);
+}
+
+/// Distributed frame descriptors, as a rank decodes one from the store: arbitrary bytes
+/// either fail to decode or give a descriptor whose rows can all be located.
+pub fn descriptor_decode(data: &[u8]) {
+    let key = Key::new("fuzz", 0);
+    let Ok(d) = Descriptor::decode(data, &key) else {
+        return;
+    };
+    let n = d.nrows();
+    // The first, last and a middle row, and one past the end (which must be an error).
+    for row in [0, n / 2, n.saturating_sub(1)] {
+        if row < n {
+            let (chunk, offset) = d.locate(row).expect("a row inside the frame is found");
+            assert!(chunk < d.chunks.len());
+            assert!((offset as u64) < d.chunks[chunk].rows);
+        }
+    }
+    assert!(d.locate(n).is_err());
+}

@@ -237,15 +237,19 @@ impl Edges {
                         .for_each(|seg| scan(seg, direction, &from, tagged, &found)),
                     // The far side of these commits is about to be tagged: drop them.
                     Direction::ProjectsToUsers => self.live.par_iter_mut().for_each(|seg| {
-                        seg.retain(|&c| {
-                            if !from.get(c.project as usize) {
-                                return true;
-                            }
-                            if !tagged.get(c.author as usize) {
+                        // Compaction without a branch on "keep": whether a
+                        // commit's project is new is close to a coin toss early on.
+                        let mut kept = 0;
+                        for k in 0..seg.len() {
+                            let c = seg[k];
+                            let hit = from.get(c.project as usize);
+                            if hit && !tagged.get(c.author as usize) {
                                 found.insert(c.author as usize);
                             }
-                            false
-                        });
+                            seg[kept] = c;
+                            kept += usize::from(!hit);
+                        }
+                        seg.truncate(kept);
                         // Return the memory of segments that shrank a lot.
                         if seg.len() < seg.capacity() / 4 {
                             seg.shrink_to_fit();

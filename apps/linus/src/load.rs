@@ -17,7 +17,9 @@ use std::path::Path;
 use eau2::{Error, Node, Result};
 use memchr::memmem;
 
-use crate::fields::{id_field, next_line, string_field, Id};
+use crate::fields::{
+    for_each_line_start, id_field, next_line, next_line_short, plain_id, string_field, Id,
+};
 use crate::lines::{LineFault, LineReader};
 
 /// One commit, as the search needs it.
@@ -160,16 +162,24 @@ fn scan_table(
     name: Option<&memmem::Finder<'_>>,
 ) -> std::result::Result<TableBlock, LineFault> {
     let mut out = TableBlock::default();
-    let mut i = 0;
-    while i < bytes.len() {
-        let start = i;
-        let (id, end) =
-            id_field(bytes, i).map_err(|m| LineFault::new(start, format!("field 0: {m}")))?;
+    let mut max = 0u32;
+    for_each_line_start(bytes, |start| {
+        let id = match plain_id(bytes, start) {
+            Some((v, _)) => Id::Value(v),
+            None => id_field(bytes, start)
+                .map_err(|m| LineFault::new(start, format!("field 0: {m}")))?
+                .0,
+        };
         match id {
-            Id::Value(v) => out.max = out.max.max(Some(v)),
-            Id::Missing | Id::Absent => return Err(LineFault::new(start, "a row without its id")),
+            Id::Value(v) => {
+                max = max.max(v);
+                Ok(())
+            }
+            Id::Missing | Id::Absent => Err(LineFault::new(start, "a row without its id")),
         }
-        i = next_line(bytes, end);
+    })?;
+    if !bytes.is_empty() {
+        out.max = Some(max);
     }
     // The name is looked for in the block as a whole and only its hits are read as
     // fields: a scan for one pattern costs far less than reading every name.
@@ -219,6 +229,18 @@ fn parse_commits(bytes: &[u8]) -> std::result::Result<CommitBlock, LineFault> {
     let mut i = 0;
     while i < bytes.len() {
         let start = i;
+        // The fast path: `<p> <a>` written plainly, the rest of the line skipped.
+        if let Some((project, end)) = plain_id(bytes, i) {
+            if bytes.get(end) == Some(&b' ') {
+                if let Some((author, end)) = plain_id(bytes, end + 1) {
+                    (pmin, pmax) = (pmin.min(project), pmax.max(project));
+                    (amin, amax) = (amin.min(author), amax.max(author));
+                    out.commits.push(Commit { project, author });
+                    i = next_line_short(bytes, end);
+                    continue;
+                }
+            }
+        }
         let fault = |field: usize, m: &str| LineFault::new(start, format!("field {field}: {m}"));
         let (project, end) = id_field(bytes, i).map_err(|m| fault(0, m))?;
         let (author, end) = id_field(bytes, end).map_err(|m| fault(1, m))?;

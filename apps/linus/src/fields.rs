@@ -73,82 +73,191 @@ pub fn id_field(line: &[u8], i: usize) -> Result<(Id, usize), &'static str> {
     Ok((Id::Value(value as u32), i + 1))
 }
 
+/// `0x0101...01` times a byte: that byte in every lane of a word.
+const fn lanes(byte: u8) -> u64 {
+    0x0101_0101_0101_0101 * byte as u64
+}
+
+/// The value of eight decimal digits, one per byte of `x` as values 0..=9, the first
+/// (most significant) in the lowest byte: three multiply-and-shift steps combine
+/// neighbouring digits, then pairs, then quads (the well-known SWAR parse).
+#[inline(always)]
+fn eight_digits(x: u64) -> u64 {
+    let x = (x & lanes(0x0F)).wrapping_mul(10 * 256 + 1) >> 8;
+    let x = (x & 0x00FF_00FF_00FF_00FF).wrapping_mul(100 * 65536 + 1) >> 16;
+    (x & 0x0000_FFFF_0000_FFFF).wrapping_mul(10000 * (1 << 32) + 1) >> 32
+}
+
+/// Reads the digits at `p` eight at a time; `None` when fewer than eight bytes are left
+/// or there is no digit. Returns the value (saturated far above `i32::MAX`) and the
+/// offset past the digits.
+#[inline(always)]
+fn swar_digits(line: &[u8], p: usize) -> Option<(u64, usize)> {
+    let word: [u8; 8] = line.get(p..p + 8)?.try_into().ok()?;
+    let x = u64::from_le_bytes(word) ^ lanes(b'0');
+    // A byte is a digit when it is below 10 after the xor: adding 0x76 then sets its
+    // high bit only if it was not. Carries only run past the first non-digit.
+    let non_digits = (x.wrapping_add(lanes(0x76)) | x) & lanes(0x80);
+    let n = (non_digits.trailing_zeros() / 8) as usize;
+    if n == 0 {
+        return None;
+    }
+    if n < 8 {
+        return Some((eight_digits(x << (8 * (8 - n))), p + n));
+    }
+    let mut value = eight_digits(x);
+    let mut end = p + 8;
+    while let Some(&b) = line.get(end) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        value = (value * 10 + u64::from(b - b'0')).min(1 << 40);
+        end += 1;
+    }
+    Some((value, end))
+}
+
+/// The digits at `p`, one byte at a time: the tail of a buffer, where a word does not
+/// fit.
+#[inline]
+fn scalar_digits(line: &[u8], p: usize) -> Option<(u64, usize)> {
+    let mut j = p;
+    let mut value: u64 = 0;
+    while let Some(&b) = line.get(j) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        value = (value * 10 + u64::from(b - b'0')).min(1 << 40);
+        j += 1;
+    }
+    (j > p).then_some((value, j))
+}
+
 /// The fast path of [`id_field`] for the form every generated file uses: `<digits>`
-/// exactly at `i`, with no white space and at most ten digits. `None` for any other
-/// form, which [`id_field`] then reads (or rejects) in full.
+/// exactly at `i`, with no white space. `None` for any other form, which [`id_field`]
+/// then reads (or rejects) in full.
 #[inline(always)]
 pub fn plain_id(line: &[u8], i: usize) -> Option<(u32, usize)> {
     if line.get(i) != Some(&b'<') {
         return None;
     }
-    let mut j = i + 1;
-    let mut value: u64 = 0;
-    while let Some(&b) = line.get(j) {
-        let digit = b.wrapping_sub(b'0');
-        if digit > 9 {
-            break;
-        }
-        value = value * 10 + u64::from(digit);
-        j += 1;
-        if j - i > 11 {
-            return None;
-        }
-    }
-    if j == i + 1 || line.get(j) != Some(&b'>') || value > i32::MAX as u64 {
+    let (value, end) = swar_digits(line, i + 1).or_else(|| scalar_digits(line, i + 1))?;
+    if line.get(end) != Some(&b'>') || value > i32::MAX as u64 {
         return None;
     }
-    Some((value as u32, j + 1))
+    Some((value as u32, end + 1))
 }
 
-/// The offset just past the `\n` ending the line that contains `i`, found byte by byte:
-/// for the few bytes left of a commit line that beats a call to `memchr`.
+/// The bit mask of the `\n` bytes of the first 64 bytes of `chunk` (bit `j` for byte
+/// `j`); `chunk` must hold at least 64 bytes.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub fn next_line_short(bytes: &[u8], mut i: usize) -> usize {
-    while i < bytes.len() {
-        if bytes[i] == b'\n' {
-            return i + 1;
+fn newline_mask(chunk: &[u8]) -> u64 {
+    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+    assert!(chunk.len() >= 64);
+    // SAFETY: SSE2 is part of x86_64, and each unaligned 16-byte load reads inside the
+    // first 64 bytes of `chunk`, which the assert above guarantees.
+    unsafe {
+        let newline = _mm_set1_epi8(b'\n' as i8);
+        let mut mask = 0u64;
+        for lane in 0..4 {
+            let v = _mm_loadu_si128(chunk.as_ptr().add(lane * 16).cast());
+            let hits = _mm_movemask_epi8(_mm_cmpeq_epi8(v, newline)) as u32 as u64;
+            mask |= hits << (lane * 16);
         }
-        i += 1;
+        mask
     }
-    bytes.len()
 }
 
-/// Calls `f` with the offset of every line start of `bytes` (0 first, unless `bytes` is
-/// empty). Line ends are found 64 bytes at a time as a bit mask, which the compiler turns
-/// into vector compares: a table row is ~45 bytes, so this replaces one search call per
-/// row by about one mask per row.
-pub fn for_each_line_start<E>(
-    bytes: &[u8],
-    mut f: impl FnMut(usize) -> Result<(), E>,
-) -> Result<(), E> {
-    if bytes.is_empty() {
-        return Ok(());
-    }
-    f(0)?;
-    let mut visit = |base: usize, mut mask: u64| -> Result<(), E> {
-        while mask != 0 {
-            let start = base + mask.trailing_zeros() as usize + 1;
-            if start < bytes.len() {
-                f(start)?;
-            }
-            mask &= mask - 1;
-        }
-        Ok(())
-    };
+/// The bit mask of the `\n` bytes of the first 64 bytes of `chunk` (bit `j` for byte
+/// `j`).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn newline_mask(chunk: &[u8]) -> u64 {
+    chunk[..64]
+        .iter()
+        .enumerate()
+        .fold(0, |m, (j, &b)| m | u64::from(b == b'\n') << j)
+}
+
+/// How many `\n` bytes `bytes` holds, 64 at a time.
+pub fn count_newlines(bytes: &[u8]) -> usize {
     let chunks = bytes.chunks_exact(64);
     let tail = chunks.remainder();
-    for (k, chunk) in chunks.enumerate() {
-        let mut mask = 0u64;
-        for (j, &b) in chunk.iter().enumerate() {
-            mask |= u64::from(b == b'\n') << j;
+    let full: usize = chunks
+        .map(|c| newline_mask(c).count_ones() as usize)
+        .sum();
+    full + tail.iter().filter(|&&b| b == b'\n').count()
+}
+
+/// The offsets of the line starts of a buffer (0 first, unless it is empty), found from
+/// 64-byte masks of its `\n`s. A table row is ~45 bytes, so this costs about one mask per
+/// row instead of one search call per row; and since no line start waits for the
+/// previous line to be parsed, the processor overlaps the parsing of neighbouring lines.
+pub struct LineStarts<'a> {
+    bytes: &'a [u8],
+    /// The offset of the chunk `mask` covers.
+    base: usize,
+    /// The `\n`s of that chunk not yet visited.
+    mask: u64,
+    started: bool,
+}
+
+impl<'a> LineStarts<'a> {
+    /// The line starts of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> LineStarts<'a> {
+        LineStarts {
+            bytes,
+            base: 0,
+            mask: 0,
+            started: false,
         }
-        visit(k * 64, mask)?;
     }
-    let mut mask = 0u64;
-    for (j, &b) in tail.iter().enumerate() {
-        mask |= u64::from(b == b'\n') << j;
+
+    /// The mask of the chunk at `base`, padded past the end of the bytes.
+    #[inline(always)]
+    fn mask_at(&self, base: usize) -> u64 {
+        match self.bytes.get(base..base + 64) {
+            Some(chunk) => newline_mask(chunk),
+            None => {
+                let mut last = [0u8; 64];
+                let tail = &self.bytes[base..];
+                last[..tail.len()].copy_from_slice(tail);
+                newline_mask(&last)
+            }
+        }
     }
-    visit(bytes.len() - tail.len(), mask)
+}
+
+impl Iterator for LineStarts<'_> {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        if !self.started {
+            self.started = true;
+            if self.bytes.is_empty() {
+                return None;
+            }
+            self.mask = self.mask_at(0);
+            return Some(0);
+        }
+        loop {
+            if self.mask != 0 {
+                let start = self.base + self.mask.trailing_zeros() as usize + 1;
+                self.mask &= self.mask - 1;
+                if start < self.bytes.len() {
+                    return Some(start);
+                }
+                continue;
+            }
+            self.base += 64;
+            if self.base >= self.bytes.len() {
+                return None;
+            }
+            self.mask = self.mask_at(self.base);
+        }
+    }
 }
 
 /// Reads the string field starting at or after `i`: the text between its quotes, or a
@@ -186,15 +295,6 @@ pub fn string_field(line: &[u8], i: usize) -> Result<(Option<&[u8]>, usize), &'s
         return Err("a field without its closing '>'");
     }
     Ok((text, i + 1))
-}
-
-/// The offset just past the `\n` that ends the line containing `i` (or `line.len()`).
-#[inline]
-pub fn next_line(bytes: &[u8], i: usize) -> usize {
-    match memchr::memchr(b'\n', &bytes[i.min(bytes.len())..]) {
-        Some(n) => i + n + 1,
-        None => bytes.len(),
-    }
 }
 
 #[cfg(test)]
@@ -249,14 +349,6 @@ mod tests {
     }
 
     #[test]
-    fn next_line_skips_past_the_newline() {
-        assert_eq!(next_line(b"ab\ncd", 0), 3);
-        assert_eq!(next_line(b"ab\ncd", 3), 5);
-        assert_eq!(next_line_short(b"ab\ncd", 0), 3);
-        assert_eq!(next_line_short(b"ab\ncd", 3), 5);
-    }
-
-    #[test]
     fn the_plain_form_agrees_with_the_general_reader() {
         for text in [&b"<17> "[..], b"<0>", b"<2147483647>", b"<2147483648>", b"< 1>", b"<+1>", b"<>", b"<12345678901>", b"x"] {
             match plain_id(text, 0) {
@@ -267,16 +359,30 @@ mod tests {
     }
 
     #[test]
+    fn word_at_a_time_ids_agree_with_the_general_reader() {
+        let mut values: Vec<u64> = vec![0, 1, 9, 10, 99, 12345678, 99999999, 100000000, 123456789, 2147483647, 2147483648, 9999999999, 12345678901];
+        values.extend((0..2000u64).map(|k| k.wrapping_mul(2654435761) % 3_000_000_000));
+        for v in values {
+            for suffix in [&b"> <5>\n"[..], b">", b">xxxxxxxxxxxxxxx", b" >", b"x>"] {
+                let mut text = b"<".to_vec();
+                text.extend_from_slice(v.to_string().as_bytes());
+                text.extend_from_slice(suffix);
+                let general = match id_field(&text, 0) {
+                    Ok((Id::Value(v), end)) if !suffix.starts_with(b" ") => Some((v, end)),
+                    _ => None,
+                };
+                assert_eq!(plain_id(&text, 0), general, "{:?}", String::from_utf8_lossy(&text));
+            }
+        }
+    }
+
+    #[test]
     fn line_starts_are_found_across_mask_boundaries() {
         let text: Vec<u8> = (0..300).flat_map(|i| "x".repeat(i % 70).into_bytes().into_iter().chain([b'\n'])).collect();
-        let mut starts = Vec::new();
-        for_each_line_start(&text, |s| -> Result<(), ()> {
-            starts.push(s);
-            Ok(())
-        })
-        .unwrap();
+        let starts: Vec<usize> = LineStarts::new(&text).collect();
         let mut expected = vec![0];
         expected.extend(text.iter().enumerate().filter(|(i, &b)| b == b'\n' && i + 1 < text.len()).map(|(i, _)| i + 1));
         assert_eq!(starts, expected);
+        assert_eq!(count_newlines(&text), 300);
     }
 }

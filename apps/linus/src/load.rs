@@ -13,12 +13,13 @@
 //! same message.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use eau2::{Error, Node, Result};
 use memchr::memmem;
 
 use crate::fields::{
-    for_each_line_start, id_field, next_line, next_line_short, plain_id, string_field, Id,
+    count_newlines, id_field, plain_id, string_field, Id, LineStarts,
 };
 use crate::lines::{LineFault, LineReader};
 
@@ -62,6 +63,8 @@ pub struct Graph {
     pub commits: u64,
     /// The start user's uid.
     pub start: usize,
+    /// How long this rank took to read each file.
+    pub times: Vec<(&'static str, Duration)>,
 }
 
 /// What a rank learns from its shares of the three files; merged over ranks.
@@ -163,7 +166,7 @@ fn scan_table(
 ) -> std::result::Result<TableBlock, LineFault> {
     let mut out = TableBlock::default();
     let mut max = 0u32;
-    for_each_line_start(bytes, |start| {
+    for start in LineStarts::new(bytes) {
         let id = match plain_id(bytes, start) {
             Some((v, _)) => Id::Value(v),
             None => id_field(bytes, start)
@@ -171,13 +174,10 @@ fn scan_table(
                 .0,
         };
         match id {
-            Id::Value(v) => {
-                max = max.max(v);
-                Ok(())
-            }
-            Id::Missing | Id::Absent => Err(LineFault::new(start, "a row without its id")),
+            Id::Value(v) => max = max.max(v),
+            Id::Missing | Id::Absent => return Err(LineFault::new(start, "a row without its id")),
         }
-    })?;
+    }
     if !bytes.is_empty() {
         out.max = Some(max);
     }
@@ -218,7 +218,7 @@ fn widen(range: &mut Option<(u32, u32)>, v: u32) {
 /// Parses a block of `<project> <author> ...` lines; later fields are skipped unread.
 fn parse_commits(bytes: &[u8]) -> std::result::Result<CommitBlock, LineFault> {
     // Counting lines first sizes the vector exactly: no regrowth copies, no slack.
-    let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    let lines = count_newlines(bytes) + 1;
     let mut out = CommitBlock {
         commits: Vec::with_capacity(lines),
         projects: None,
@@ -226,24 +226,23 @@ fn parse_commits(bytes: &[u8]) -> std::result::Result<CommitBlock, LineFault> {
         missing: 0,
     };
     let (mut pmin, mut pmax, mut amin, mut amax) = (u32::MAX, 0u32, u32::MAX, 0u32);
-    let mut i = 0;
-    while i < bytes.len() {
-        let start = i;
-        // The fast path: `<p> <a>` written plainly, the rest of the line skipped.
-        if let Some((project, end)) = plain_id(bytes, i) {
+    // Line starts come from a mask of the block's `\n`s, so no line waits for the
+    // previous one to be parsed: the processor overlaps their work.
+    for start in LineStarts::new(bytes) {
+        // The fast path: `<p> <a>` written plainly; the rest of the line is not read.
+        if let Some((project, end)) = plain_id(bytes, start) {
             if bytes.get(end) == Some(&b' ') {
-                if let Some((author, end)) = plain_id(bytes, end + 1) {
+                if let Some((author, _)) = plain_id(bytes, end + 1) {
                     (pmin, pmax) = (pmin.min(project), pmax.max(project));
                     (amin, amax) = (amin.min(author), amax.max(author));
                     out.commits.push(Commit { project, author });
-                    i = next_line_short(bytes, end);
                     continue;
                 }
             }
         }
         let fault = |field: usize, m: &str| LineFault::new(start, format!("field {field}: {m}"));
-        let (project, end) = id_field(bytes, i).map_err(|m| fault(0, m))?;
-        let (author, end) = id_field(bytes, end).map_err(|m| fault(1, m))?;
+        let (project, end) = id_field(bytes, start).map_err(|m| fault(0, m))?;
+        let (author, _) = id_field(bytes, end).map_err(|m| fault(1, m))?;
         match (project, author) {
             (Id::Value(project), Id::Value(author)) => {
                 (pmin, pmax) = (pmin.min(project), pmax.max(project));
@@ -252,7 +251,6 @@ fn parse_commits(bytes: &[u8]) -> std::result::Result<CommitBlock, LineFault> {
             }
             _ => out.missing += 1,
         }
-        i = next_line(bytes, end);
     }
     if !out.commits.is_empty() {
         widen(&mut out.projects, pmin);
@@ -278,11 +276,14 @@ impl Graph {
         let open = |file: &str| LineReader::open(&dir.join(file), rank, size, opts.block_bytes);
         let mut facts = Facts::default();
 
+        let mut times = Vec::with_capacity(3);
+        let clock = Instant::now();
         let projects = open("projects.ltgt")?;
         for b in projects.map_blocks(|bytes| scan_table(bytes, None))? {
             facts.projects_max = max_opt(facts.projects_max, b.max);
         }
         drop(projects);
+        times.push(("projects.ltgt", clock.elapsed()));
 
         let users = open("users.ltgt")?;
         let finder = match start {
@@ -294,6 +295,7 @@ impl Graph {
             facts.start = min_opt(facts.start, b.named);
         }
         drop(users);
+        times.push(("users.ltgt", clock.elapsed() - times[0].1));
 
         let commits = open("commits.ltgt")?;
         let mut segments = Vec::new();
@@ -306,6 +308,8 @@ impl Graph {
                 segments.push(b.commits);
             }
         }
+
+        times.push(("commits.ltgt", clock.elapsed() - times[0].1 - times[1].1));
 
         let merged = node.all_reduce(facts.to_wire(), |a, b| {
             match (Facts::from_wire(&a), Facts::from_wire(&b)) {
@@ -360,6 +364,7 @@ impl Graph {
             projects,
             commits: facts.commits,
             start,
+            times,
         })
     }
 }

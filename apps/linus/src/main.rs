@@ -94,6 +94,12 @@ fn main() -> ExitCode {
                 loaded.as_secs_f64(),
                 graph.start
             );
+            let times: Vec<String> = graph
+                .times
+                .iter()
+                .map(|(file, t)| format!("{file} {:.2} s", t.as_secs_f64()))
+                .collect();
+            eprintln!("linus: rank 0 read {}", times.join(", "));
         }
         let edges = Edges::new(graph.segments, args.strategy);
         let mut search = Search::new(edges, graph.users, graph.projects, graph.start);

@@ -184,9 +184,7 @@ fn newline_mask(chunk: &[u8]) -> u64 {
 pub fn count_newlines(bytes: &[u8]) -> usize {
     let chunks = bytes.chunks_exact(64);
     let tail = chunks.remainder();
-    let full: usize = chunks
-        .map(|c| newline_mask(c).count_ones() as usize)
-        .sum();
+    let full: usize = chunks.map(|c| newline_mask(c).count_ones() as usize).sum();
     full + tail.iter().filter(|&&b| b == b'\n').count()
 }
 
@@ -350,17 +348,45 @@ mod tests {
 
     #[test]
     fn the_plain_form_agrees_with_the_general_reader() {
-        for text in [&b"<17> "[..], b"<0>", b"<2147483647>", b"<2147483648>", b"< 1>", b"<+1>", b"<>", b"<12345678901>", b"x"] {
+        for text in [
+            &b"<17> "[..],
+            b"<0>",
+            b"<2147483647>",
+            b"<2147483648>",
+            b"< 1>",
+            b"<+1>",
+            b"<>",
+            b"<12345678901>",
+            b"x",
+        ] {
             match plain_id(text, 0) {
                 Some((v, end)) => assert_eq!(id_field(text, 0), Ok((Id::Value(v), end))),
-                None => assert!(!matches!(id_field(text, 0), Ok((Id::Value(_), _))) || text.contains(&b' ') || text.contains(&b'+')),
+                None => assert!(
+                    !matches!(id_field(text, 0), Ok((Id::Value(_), _)))
+                        || text.contains(&b' ')
+                        || text.contains(&b'+')
+                ),
             }
         }
     }
 
     #[test]
     fn word_at_a_time_ids_agree_with_the_general_reader() {
-        let mut values: Vec<u64> = vec![0, 1, 9, 10, 99, 12345678, 99999999, 100000000, 123456789, 2147483647, 2147483648, 9999999999, 12345678901];
+        let mut values: Vec<u64> = vec![
+            0,
+            1,
+            9,
+            10,
+            99,
+            12345678,
+            99999999,
+            100000000,
+            123456789,
+            2147483647,
+            2147483648,
+            9999999999,
+            12345678901,
+        ];
         values.extend((0..2000u64).map(|k| k.wrapping_mul(2654435761) % 3_000_000_000));
         for v in values {
             for suffix in [&b"> <5>\n"[..], b">", b">xxxxxxxxxxxxxxx", b" >", b"x>"] {
@@ -371,17 +397,29 @@ mod tests {
                     Ok((Id::Value(v), end)) if !suffix.starts_with(b" ") => Some((v, end)),
                     _ => None,
                 };
-                assert_eq!(plain_id(&text, 0), general, "{:?}", String::from_utf8_lossy(&text));
+                assert_eq!(
+                    plain_id(&text, 0),
+                    general,
+                    "{:?}",
+                    String::from_utf8_lossy(&text)
+                );
             }
         }
     }
 
     #[test]
     fn line_starts_are_found_across_mask_boundaries() {
-        let text: Vec<u8> = (0..300).flat_map(|i| "x".repeat(i % 70).into_bytes().into_iter().chain([b'\n'])).collect();
+        let text: Vec<u8> = (0..300)
+            .flat_map(|i| "x".repeat(i % 70).into_bytes().into_iter().chain([b'\n']))
+            .collect();
         let starts: Vec<usize> = LineStarts::new(&text).collect();
         let mut expected = vec![0];
-        expected.extend(text.iter().enumerate().filter(|(i, &b)| b == b'\n' && i + 1 < text.len()).map(|(i, _)| i + 1));
+        expected.extend(
+            text.iter()
+                .enumerate()
+                .filter(|(i, &b)| b == b'\n' && i + 1 < text.len())
+                .map(|(i, _)| i + 1),
+        );
         assert_eq!(starts, expected);
         assert_eq!(count_newlines(&text), 300);
     }

@@ -18,9 +18,7 @@ use std::time::{Duration, Instant};
 use eau2::{Error, Node, Result};
 use memchr::memmem;
 
-use crate::fields::{
-    count_newlines, id_field, plain_id, string_field, Id, LineStarts,
-};
+use crate::fields::{count_newlines, id_field, plain_id, string_field, Id, LineStarts};
 use crate::lines::{LineFault, LineReader};
 
 /// One commit, as the search needs it.
@@ -169,9 +167,11 @@ fn scan_table(
     for start in LineStarts::new(bytes) {
         let id = match plain_id(bytes, start) {
             Some((v, _)) => Id::Value(v),
-            None => id_field(bytes, start)
-                .map_err(|m| LineFault::new(start, format!("field 0: {m}")))?
-                .0,
+            None => {
+                id_field(bytes, start)
+                    .map_err(|m| LineFault::new(start, format!("field 0: {m}")))?
+                    .0
+            }
         };
         match id {
             Id::Value(v) => max = max.max(v),

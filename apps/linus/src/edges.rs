@@ -9,6 +9,9 @@
 //! the heavy projects, that is a few percent of the commits after stage 1. The list is
 //! compacted in place, so this costs no memory.
 //!
+//! The list is kept in the cells of a [`Grid`] (see [`cells`]), so that a scan of one
+//! piece touches a small slice of each bitmap.
+//!
 //! **Index.** Once the live list is short, it is sorted into two arrays, by author and by
 //! project (a CSR without offsets: an id's commits are found by binary search, so the
 //! index costs 16 bytes per live commit and nothing per id). A stage whose frontier's
@@ -23,6 +26,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::bits::{AtomicBits, Bits};
+use crate::cells::{self, Grid};
 use crate::load::Commit;
 
 /// Which way a half-stage crosses the graph.
@@ -128,11 +132,12 @@ pub struct Edges {
 }
 
 impl Edges {
-    /// The commits `segments`, walked as `strategy` says.
-    pub fn new(segments: Vec<Vec<Commit>>, strategy: Strategy) -> Edges {
+    /// The commits `segments`, grouped into the cells of `grid` and walked as `strategy`
+    /// says.
+    pub fn new(segments: Vec<Vec<Commit>>, grid: Grid, strategy: Strategy) -> Edges {
         let loaded = segments.iter().map(Vec::len).sum();
         let mut edges = Edges {
-            live: segments,
+            live: cells::group(segments, grid),
             index: None,
             loaded,
             strategy,
@@ -149,6 +154,11 @@ impl Edges {
             Some(index) => index.by_author.commits.len(),
             None => self.live.iter().map(Vec::len).sum(),
         }
+    }
+
+    /// How many pieces the live list is in (cells of [`Grid`]).
+    pub fn pieces(&self) -> usize {
+        self.live.len()
     }
 
     /// Whether the index has been built.
@@ -293,7 +303,7 @@ mod tests {
     #[test]
     fn every_strategy_finds_the_same_ids() {
         for strategy in [Strategy::Auto, Strategy::Dense, Strategy::Sparse] {
-            let mut edges = Edges::new(commits(), strategy);
+            let mut edges = Edges::new(commits(), Grid::new(5, 4, 1, 1), strategy);
             let (projects, _) = edges.expand(
                 Direction::UsersToProjects,
                 &Found::Ids(vec![0]),
@@ -315,7 +325,7 @@ mod tests {
 
     #[test]
     fn dense_scans_drop_the_commits_of_tagged_projects() {
-        let mut edges = Edges::new(commits(), Strategy::Dense);
+        let mut edges = Edges::new(commits(), Grid::new(5, 4, 1, 1), Strategy::Dense);
         let (_, walk) = edges.expand(
             Direction::ProjectsToUsers,
             &Found::Ids(vec![1]),

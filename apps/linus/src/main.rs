@@ -15,6 +15,7 @@
 //!   ([`found`]: id lists while small, bitmaps ([`bits`]) when large).
 
 mod bits;
+mod cells;
 mod edges;
 mod fields;
 mod found;
@@ -52,6 +53,32 @@ struct Args {
     /// frontiers (auto), dense scans only, or the index always (for tests).
     #[arg(long, value_enum, default_value_t = Strategy::Auto)]
     strategy: Strategy,
+    /// Commits are grouped by blocks of 2^BITS project ids (31: no grouping); see the
+    /// `cells` module.
+    #[arg(long, value_name = "BITS", default_value_t = cells::DEFAULT_BLOCK_BITS)]
+    project_cell_bits: u32,
+    /// Commits are grouped by blocks of 2^BITS uids (31: no grouping).
+    #[arg(long, value_name = "BITS", default_value_t = cells::DEFAULT_BLOCK_BITS)]
+    author_cell_bits: u32,
+}
+
+/// This process's CPU time (user + system) so far, from `/proc/self/stat` (in clock
+/// ticks, which Linux fixes at 100 per second for this interface).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// This process's peak resident set size (Linux's `VmHWM`), when the OS reports it.
@@ -99,9 +126,28 @@ fn main() -> ExitCode {
                 .iter()
                 .map(|(file, t)| format!("{file} {:.2} s", t.as_secs_f64()))
                 .collect();
-            eprintln!("linus: rank 0 read {}", times.join(", "));
+            eprintln!(
+                "linus: rank 0 read {} (cpu {:.2} s so far)",
+                times.join(", "),
+                cpu_seconds()
+            );
         }
-        let edges = Edges::new(graph.segments, args.strategy);
+        let grouping = Instant::now();
+        let grid = cells::Grid::new(
+            graph.users,
+            graph.projects,
+            args.project_cell_bits,
+            args.author_cell_bits,
+        );
+        let edges = Edges::new(graph.segments, grid, args.strategy);
+        if node.rank() == 0 {
+            eprintln!(
+                "linus: rank 0 grouped its commits into {} cells in {:.0} ms (cpu {:.2} s so far)",
+                edges.pieces(),
+                grouping.elapsed().as_secs_f64() * 1e3,
+                cpu_seconds()
+            );
+        }
         let mut search = Search::new(edges, graph.users, graph.projects, graph.start);
         for stage in 0..args.degrees {
             let stage_started = Instant::now();
@@ -112,8 +158,9 @@ fn main() -> ExitCode {
                     totals.projects, totals.users
                 );
                 eprintln!(
-                    "linus: stage {stage} in {:.0} ms: {} new projects ({}), {} new users ({}); rank 0 has {} live commits{}",
+                    "linus: stage {stage} in {:.0} ms (cpu {:.2} s so far): {} new projects ({}), {} new users ({}); rank 0 has {} live commits{}",
                     stage_started.elapsed().as_secs_f64() * 1e3,
+                    cpu_seconds(),
                     totals.new_projects,
                     describe(&to_projects),
                     totals.new_users,

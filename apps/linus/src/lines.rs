@@ -2,9 +2,9 @@
 //!
 //! A file of `L` bytes is cut into `size` even byte pieces; rank `r` reads the lines that
 //! *begin* in piece `r` (the rule of `SorReader::part`, so every line is read by exactly
-//! one rank). Its piece is cut again into blocks of about [`LineReader::block_bytes`],
-//! which rayon's threads read and hand to a parser one at a time, each block being the
-//! lines that begin in it.
+//! one rank). Its piece is cut again into blocks of about `block_bytes` bytes (linus's
+//! `--block-bytes`), which rayon's threads read and hand to a parser one at a time, each
+//! block being the lines that begin in it.
 //!
 //! Each block is memory-mapped on its own, with its pages mapped in one go, parsed in
 //! place and unmapped. Reading through a map saves copying every byte of 11 GB of text

@@ -4,14 +4,22 @@
 //!
 //! ```text
 //! cargo build --release && cargo bench -p eau2-bench --bench linus -- \
-//!     [--commits 10M] [--users 3M] [--projects 10M] [--ranks 1,2,4] [--runs 3]
+//!     [--scale 10m|full] [--commits N] [--users U] [--projects P] [--seed S] \
+//!     [--degrees K] [--ranks 1,2,4] [--runs 3] [--data-root DIR]
 //! ```
 //!
-//! The data set is generated once (deterministically) under `target/bench-data/` and
-//! reused. The reference is the plainest fast program for the job: one thread, the
-//! (project, author) pairs in one vector, two scans per stage with bit vectors. Its
-//! compute time is the baseline of the ranks' compute time; loading is reported apart.
-//! Every run's answer must equal the reference's, or the benchmark fails.
+//! `--scale 10m` (the default) is 10M commits, 3M users, 10M projects, seed 1, 4 degrees;
+//! `--scale full` is the real GHTorrent size the job was written for (117,936,711
+//! commits, 32,411,734 users, 125,486,231 projects, seed 7, 7 degrees; about 11 GB of
+//! text). The explicit flags override the scale's values. The data set is generated once
+//! (deterministically) under `target/bench-data/` (or `--data-root`) and reused.
+//!
+//! The reference is the plainest fast program for the job: one thread, the (project,
+//! author) pairs in one vector, two scans per stage with bit vectors. Its load and
+//! compute times are the baselines of the ranks' (which include starting the processes
+//! and the rendezvous). Every run's answer must equal the reference's, or the benchmark
+//! fails. Each run's peak RSS is reported for its largest rank and summed over its
+//! ranks; the data files are in the page cache, which no process's RSS counts.
 //!
 //! Run without `--bench` (as `cargo test --all-targets` does) it is a smoke test on a
 //! tiny data set.
@@ -26,21 +34,51 @@ use eau2_bench::gen::linus::{generate, LinusConfig};
 use eau2_bench::measure::{time_once, Stat, Timing};
 use eau2_bench::report::{load_average, machine, Report};
 
+/// The data sets the benchmark knows by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Scale {
+    /// 10M commits, 3M users, 10M projects, seed 1, 4 degrees: the quick loop.
+    #[value(name = "10m")]
+    TenMillion,
+    /// The GHTorrent size: 117,936,711 commits, 32,411,734 users, 125,486,231 projects,
+    /// seed 7, 7 degrees.
+    Full,
+}
+
+impl Scale {
+    /// (commits, users, projects, seed, degrees).
+    fn shape(self) -> (u64, u64, u64, u64, usize) {
+        match self {
+            Scale::TenMillion => (10_000_000, 3_000_000, 10_000_000, 1, 4),
+            Scale::Full => (117_936_711, 32_411_734, 125_486_231, 7, 7),
+        }
+    }
+}
+
 /// The Linus job at scale, against a single-process reference BFS.
 #[derive(Parser, Debug)]
 struct Args {
+    /// A named data set and degree count; the flags below override its values.
+    #[arg(long, value_enum, default_value_t = Scale::TenMillion)]
+    scale: Scale,
     /// Rows of commits.ltgt.
-    #[arg(long, default_value_t = 10_000_000)]
-    commits: u64,
+    #[arg(long)]
+    commits: Option<u64>,
     /// Rows of users.ltgt.
-    #[arg(long, default_value_t = 3_000_000)]
-    users: u64,
+    #[arg(long)]
+    users: Option<u64>,
     /// Rows of projects.ltgt.
-    #[arg(long, default_value_t = 10_000_000)]
-    projects: u64,
+    #[arg(long)]
+    projects: Option<u64>,
+    /// The generator's seed.
+    #[arg(long)]
+    seed: Option<u64>,
     /// Stages (degrees) to run.
-    #[arg(long, default_value_t = 4)]
-    degrees: usize,
+    #[arg(long)]
+    degrees: Option<usize>,
+    /// Where generated data sets are kept (default: `target/bench-data`).
+    #[arg(long)]
+    data_root: Option<PathBuf>,
     /// The numbers of ranks to run with.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 4])]
     ranks: Vec<usize>,
@@ -52,12 +90,41 @@ struct Args {
     bench: bool,
 }
 
-fn main() -> ExitCode {
-    let mut args = Args::parse();
-    if !args.bench {
-        (args.commits, args.users, args.projects, args.runs) = (20_000, 3_000, 2_000, 1);
-        args.ranks = vec![1, 2];
+/// The run's settings, with the scale's values filled in.
+struct Settings {
+    commits: u64,
+    users: u64,
+    projects: u64,
+    seed: u64,
+    degrees: usize,
+    ranks: Vec<usize>,
+    runs: usize,
+    data_root: Option<PathBuf>,
+}
+
+impl Settings {
+    fn new(args: Args) -> Settings {
+        let (commits, users, projects, seed, degrees) = args.scale.shape();
+        let mut s = Settings {
+            commits: args.commits.unwrap_or(commits),
+            users: args.users.unwrap_or(users),
+            projects: args.projects.unwrap_or(projects),
+            seed: args.seed.unwrap_or(seed),
+            degrees: args.degrees.unwrap_or(degrees),
+            ranks: args.ranks,
+            runs: args.runs,
+            data_root: args.data_root,
+        };
+        if !args.bench {
+            (s.commits, s.users, s.projects, s.runs) = (20_000, 3_000, 2_000, 1);
+            s.ranks = vec![1, 2];
+        }
+        s
     }
+}
+
+fn main() -> ExitCode {
+    let args = Settings::new(Args::parse());
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -76,7 +143,7 @@ fn bin_dir() -> Result<PathBuf, String> {
         .ok_or_else(|| "the bench binary is not under target/<profile>/deps".to_string())
 }
 
-fn run(args: &Args) -> Result<(), String> {
+fn run(args: &Settings) -> Result<(), String> {
     let bins = bin_dir()?;
     let (launcher, linus) = (bins.join("eau2-launch"), bins.join("linus"));
     for b in [&launcher, &linus] {
@@ -91,13 +158,20 @@ fn run(args: &Args) -> Result<(), String> {
         commits: args.commits,
         users: args.users,
         projects: args.projects,
-        seed: 1,
+        seed: args.seed,
         skew: 1.0,
         scramble: true,
     };
-    let dir = bins.parent().ok_or("target has no parent")?.join(format!(
-        "bench-data/linus-{}-{}-{}",
-        args.commits, args.users, args.projects
+    let root = match &args.data_root {
+        Some(root) => root.clone(),
+        None => bins
+            .parent()
+            .ok_or("target has no parent")?
+            .join("bench-data"),
+    };
+    let dir = root.join(format!(
+        "linus-{}-{}-{}-seed{}",
+        args.commits, args.users, args.projects, args.seed
     ));
     if !dir.join("commits.ltgt").is_file() {
         eprintln!("generating {} ...", dir.display());
@@ -107,6 +181,7 @@ fn run(args: &Args) -> Result<(), String> {
 
     let (commits, ref_load) = time_once(|| read_commits(&dir.join("commits.ltgt")));
     let commits = commits?;
+    let reference_rss = peak_rss_mib();
     let mut expected = Vec::new();
     let ref_compute = Timing::new(
         (0..args.runs.max(1))
@@ -124,23 +199,32 @@ fn run(args: &Args) -> Result<(), String> {
         args.commits, args.users, args.projects, args.degrees
     ));
     report.command(format!(
-        "cargo bench -p eau2-bench --bench linus -- --commits {} --users {} --projects {} --ranks {} --runs {}",
+        "cargo bench -p eau2-bench --bench linus -- --commits {} --users {} --projects {} --seed {} --degrees {} --ranks {} --runs {}",
         args.commits,
         args.users,
         args.projects,
+        args.seed,
+        args.degrees,
         args.ranks.iter().map(usize::to_string).collect::<Vec<_>>().join(","),
         args.runs
     ));
+    const REF_COMPUTE: &str = "reference BFS (1 thread) compute";
+    const REF_LOAD: &str = "reference BFS load (plain parse)";
+    const REF_TOTAL: &str = "reference BFS end to end (load + median compute)";
+    report.add(REF_COMPUTE, "s", ref_compute.seconds());
+    report.add(REF_LOAD, "s", Stat::single(ref_load.as_secs_f64()));
     report.add(
-        "reference BFS (1 thread) compute",
+        REF_TOTAL,
         "s",
-        ref_compute.seconds(),
+        Stat::single((ref_load + ref_compute.median()).as_secs_f64()),
     );
-    report.add(
-        "reference BFS load (plain parse)",
-        "s",
-        Stat::single(ref_load.as_secs_f64()),
-    );
+    if let Some(rss) = reference_rss {
+        report.add(
+            "reference BFS peak RSS (after its load)",
+            "MiB",
+            Stat::single(rss as f64),
+        );
+    }
     for &n in &args.ranks {
         let mut runs = Vec::new();
         for _ in 0..args.runs.max(1) {
@@ -156,29 +240,44 @@ fn run(args: &Args) -> Result<(), String> {
         }
         let pick = |f: fn(&Run) -> Duration| Timing::new(runs.iter().map(f).collect()).seconds();
         let name = |what: &str| format!("eau2 linus n={n} {what}");
-        report.add(&name("end to end"), "s", pick(|r| r.wall));
-        report.add(&name("load"), "s", pick(|r| r.load));
-        report.add_vs(
-            &name("compute"),
-            "s",
-            pick(|r| r.compute),
-            "reference BFS (1 thread) compute",
-        );
-        let rss = runs.iter().map(|r| r.peak_rss_mib).max().unwrap_or(0);
+        report.add_vs(&name("end to end"), "s", pick(|r| r.wall), REF_TOTAL);
+        report.add_vs(&name("load"), "s", pick(|r| r.load), REF_LOAD);
+        report.add_vs(&name("compute"), "s", pick(|r| r.compute), REF_COMPUTE);
+        let largest = runs.iter().map(|r| r.largest_rss_mib).max().unwrap_or(0);
+        let summed = runs.iter().map(|r| r.summed_rss_mib).max().unwrap_or(0);
         report.add(
             &name("peak RSS of the largest rank"),
             "MiB",
-            Stat::single(rss as f64),
+            Stat::single(largest as f64),
+        );
+        report.add(
+            &name("peak RSS summed over ranks"),
+            "MiB",
+            Stat::single(summed as f64),
         );
         report.ratio(
-            &format!("n={n} compute / reference compute (lower is faster)"),
-            &name("compute"),
-            "reference BFS (1 thread) compute",
+            &format!("n={n} end to end / reference end to end (lower is faster)"),
+            &name("end to end"),
+            REF_TOTAL,
             "s",
         );
     }
+    for &n in args.ranks.iter().filter(|&&n| n != 1) {
+        if args.ranks.contains(&1) {
+            report.ratio(
+                &format!("n={n} end to end / n=1 end to end"),
+                &format!("eau2 linus n={n} end to end"),
+                "eau2 linus n=1 end to end",
+                "s",
+            );
+        }
+    }
     let load = load_average().unwrap_or_else(|| "unknown".into());
     report.note(format!("{}; load average before: {load}", machine()));
+    report.note(format!(
+        "load average after: {}",
+        load_average().unwrap_or_else(|| "unknown".into())
+    ));
     report.note("each configuration's answer equals the reference's, stage by stage".to_string());
     report.note(format!("answer: {}", expected.join("; ")));
     report.print();
@@ -190,7 +289,19 @@ struct Run {
     wall: Duration,
     load: Duration,
     compute: Duration,
-    peak_rss_mib: u64,
+    /// The largest rank's peak RSS.
+    largest_rss_mib: u64,
+    /// The ranks' peak RSS, summed (an upper bound of the job's peak: the ranks need not
+    /// peak at the same moment).
+    summed_rss_mib: u64,
+}
+
+/// This process's peak resident set size (Linux's `VmHWM`), when the OS reports it.
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
 }
 
 fn run_linus(
@@ -238,7 +349,7 @@ fn run_linus(
     // "linus: load X s, compute Y s" and "linus: rank R peak RSS M MiB" on stderr.
     let mut load = None;
     let mut compute = None;
-    let mut rss = 0;
+    let (mut largest, mut summed) = (0, 0);
     for line in stderr.lines() {
         if let Some(rest) = line.split("linus: load ").nth(1) {
             let mut secs = rest
@@ -254,7 +365,8 @@ fn run_linus(
                 .next()
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(0);
-            rss = rss.max(mib);
+            largest = largest.max(mib);
+            summed += mib;
         }
     }
     let (Some(load), Some(compute)) = (load, compute) else {
@@ -264,15 +376,40 @@ fn run_linus(
         wall,
         load: Duration::from_secs_f64(load),
         compute: Duration::from_secs_f64(compute),
-        peak_rss_mib: rss,
+        largest_rss_mib: largest,
+        summed_rss_mib: summed,
     })
 }
 
 /// The (project, author) pairs of a commits file, read the plain way: the first two
-/// integers of every line.
+/// integers of every line, the file streamed in 16 MiB pieces (so that only the pairs
+/// stay in memory).
 fn read_commits(path: &Path) -> Result<Vec<(u32, u32)>, String> {
-    let text = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let mut pairs = Vec::with_capacity(text.len() / 24);
+    use std::io::Read;
+    let err = |e: std::io::Error| format!("reading {}: {e}", path.display());
+    let mut file = std::fs::File::open(path).map_err(err)?;
+    let len = file.metadata().map_err(err)?.len();
+    let mut pairs = Vec::with_capacity((len / 24) as usize);
+    let mut buf = vec![0u8; 16 << 20];
+    let mut carry = Vec::new();
+    loop {
+        let n = file.read(&mut buf).map_err(err)?;
+        if n == 0 {
+            break;
+        }
+        carry.extend_from_slice(&buf[..n]);
+        let Some(last) = carry.iter().rposition(|&b| b == b'\n') else {
+            continue;
+        };
+        parse_pairs(&carry[..=last], &mut pairs, path)?;
+        carry.drain(..=last);
+    }
+    parse_pairs(&carry, &mut pairs, path)?;
+    Ok(pairs)
+}
+
+/// Appends the first two integers of every line of `text` to `pairs`.
+fn parse_pairs(text: &[u8], pairs: &mut Vec<(u32, u32)>, path: &Path) -> Result<(), String> {
     for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         let mut ids = line
             .split(|&b| !b.is_ascii_digit())
@@ -283,12 +420,12 @@ fn read_commits(path: &Path) -> Result<Vec<(u32, u32)>, String> {
             _ => return Err(format!("{}: a line without two ids", path.display())),
         }
     }
-    Ok(pairs)
+    Ok(())
 }
 
 /// The single-process reference: per stage, one scan for the projects of the frontier
 /// users and one for the users of the new projects.
-fn reference_bfs(commits: &[(u32, u32)], args: &Args, start: usize) -> Vec<String> {
+fn reference_bfs(commits: &[(u32, u32)], args: &Settings, start: usize) -> Vec<String> {
     let mut users = vec![false; args.users as usize];
     let mut projects = vec![false; args.projects as usize];
     let mut frontier = vec![false; args.users as usize];

@@ -4,12 +4,24 @@
 //! the previous stage authored a commit, then every user who authored a commit in a newly
 //! tagged project. Rank 0 prints the totals tagged so far after each stage.
 //!
-//! Every rank parses its own byte range of `commits.ltgt` and keeps those rows at home;
-//! each stage is two scans of the local rows on all cores, each followed by an
-//! all-reduce of the newly tagged set (a bitmap) so that every rank knows it.
+//! How a run goes (see each module's notes):
+//! - [`load`]: every rank reads the lines that begin in its byte piece of each file, in
+//!   parallel blocks ([`lines`]), reading only the fields it needs ([`fields`]): the
+//!   largest id of `projects.ltgt` and `users.ltgt` (and the start user's uid, by name),
+//!   and the `(project, author)` pairs of `commits.ltgt`, kept once, as plain vectors.
+//! - [`search`]: every stage walks the rank's commits twice ([`edges`]: dense scans of a
+//!   list that drops the commits of tagged projects, or sparse walks of an index once
+//!   that list is short), and after each walk one all-reduce merges what the ranks found
+//!   ([`found`]: id lists while small, bitmaps ([`bits`]) when large).
 
-mod data;
-mod stages;
+mod bits;
+mod cells;
+mod edges;
+mod fields;
+mod found;
+mod lines;
+mod load;
+mod search;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,8 +29,9 @@ use std::time::Instant;
 
 use clap::Parser;
 
-use data::{resolve_start, Graph};
-use stages::Search;
+use edges::{Edges, Strategy, Walk};
+use load::{Graph, LoadOptions, Start};
+use search::{HalfReport, Search};
 
 /// Degrees of collaboration: who is how many projects away from a start user.
 #[derive(Parser, Debug)]
@@ -33,9 +46,39 @@ struct Args {
     /// How many stages (degrees) to run.
     #[arg(long, default_value_t = 4)]
     degrees: usize,
-    /// Rows per chunk of the loaded frames.
-    #[arg(long, default_value_t = eau2::frame::DEFAULT_CHUNK_LEN)]
-    chunk_rows: usize,
+    /// Bytes of a file each thread reads and parses at a time.
+    #[arg(long, default_value_t = 4 << 20)]
+    block_bytes: usize,
+    /// How stages walk the commits: dense scans that switch to an index for small
+    /// frontiers (auto), dense scans only, or the index always (for tests).
+    #[arg(long, value_enum, default_value_t = Strategy::Auto)]
+    strategy: Strategy,
+    /// Commits are grouped by blocks of 2^BITS project ids (31: no grouping); see the
+    /// `cells` module.
+    #[arg(long, value_name = "BITS", default_value_t = cells::DEFAULT_BLOCK_BITS)]
+    project_cell_bits: u32,
+    /// Commits are grouped by blocks of 2^BITS uids (31: no grouping).
+    #[arg(long, value_name = "BITS", default_value_t = cells::DEFAULT_BLOCK_BITS)]
+    author_cell_bits: u32,
+}
+
+/// This process's CPU time (user + system) so far, from `/proc/self/stat` (in clock
+/// ticks, which Linux fixes at 100 per second for this interface).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// This process's peak resident set size (Linux's `VmHWM`), when the OS reports it.
@@ -45,33 +88,85 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// A half-stage, in a few words for the progress report.
+fn describe(h: &HalfReport) -> String {
+    let walk = match h.walk {
+        Walk::Dense { scanned } => format!("dense scan of {scanned} commits"),
+        Walk::Sparse { visited } => format!("sparse walk of {visited} commits"),
+    };
+    let form = if h.as_list { "id list" } else { "bitmap" };
+    format!(
+        "{walk} {:.0} ms, union as {form} {:.0} ms",
+        h.walk_time.as_secs_f64() * 1e3,
+        h.union_time.as_secs_f64() * 1e3
+    )
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     eau2::run(|node| {
         let started = Instant::now();
-        let graph = Graph::load(node, &args.data, args.chunk_rows)?;
-        let start = resolve_start(node, &args.data, &args.start, graph.users)?;
+        let start = Start::parse(&args.start);
+        let opts = LoadOptions {
+            block_bytes: args.block_bytes,
+        };
+        let graph = Graph::load(node, &args.data, &start, opts)?;
         let loaded = started.elapsed();
         if node.rank() == 0 {
             eprintln!(
-                "linus: loaded {} commits, {} users, {} projects in {:.2} s; start uid {start}",
-                graph.commits.nrows(),
+                "linus: loaded {} commits, uids below {}, pids below {} in {:.2} s; start uid {}",
+                graph.commits,
                 graph.users,
                 graph.projects,
-                loaded.as_secs_f64()
+                loaded.as_secs_f64(),
+                graph.start
+            );
+            let times: Vec<String> = graph
+                .times
+                .iter()
+                .map(|(file, t)| format!("{file} {:.2} s", t.as_secs_f64()))
+                .collect();
+            eprintln!(
+                "linus: rank 0 read {} (cpu {:.2} s so far)",
+                times.join(", "),
+                cpu_seconds()
             );
         }
-        let mut search = Search::new(&graph, start);
+        let grouping = Instant::now();
+        let grid = cells::Grid::new(
+            graph.users,
+            graph.projects,
+            args.project_cell_bits,
+            args.author_cell_bits,
+        );
+        let edges = Edges::new(graph.segments, grid, args.strategy);
+        if node.rank() == 0 {
+            eprintln!(
+                "linus: rank 0 grouped its commits into {} cells in {:.0} ms (cpu {:.2} s so far)",
+                edges.pieces(),
+                grouping.elapsed().as_secs_f64() * 1e3,
+                cpu_seconds()
+            );
+        }
+        let mut search = Search::new(edges, graph.users, graph.projects, graph.start);
         for stage in 0..args.degrees {
-            let totals = search.step(node)?;
+            let stage_started = Instant::now();
+            let (totals, [to_projects, to_users]) = search.step(node)?;
             if node.rank() == 0 {
                 println!(
                     "stage {stage}: {} projects, {} users",
                     totals.projects, totals.users
                 );
                 eprintln!(
-                    "linus: stage {stage} done: {} new projects, {} new users, {} local commit rows scanned twice",
-                    totals.new_projects, totals.new_users, search.local_rows()
+                    "linus: stage {stage} in {:.0} ms (cpu {:.2} s so far): {} new projects ({}), {} new users ({}); rank 0 has {} live commits{}",
+                    stage_started.elapsed().as_secs_f64() * 1e3,
+                    cpu_seconds(),
+                    totals.new_projects,
+                    describe(&to_projects),
+                    totals.new_users,
+                    describe(&to_users),
+                    search.live_commits(),
+                    if search.indexed() { ", indexed" } else { "" }
                 );
             }
         }

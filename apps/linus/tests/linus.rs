@@ -19,9 +19,37 @@ fn stage_lines(stdout: &str) -> Vec<String> {
 }
 
 fn linus(n: usize, args: &[&str]) -> Vec<String> {
+    linus_with_log(n, args).0
+}
+
+/// The stage lines and the standard error of a successful run.
+fn linus_with_log(n: usize, args: &[&str]) -> (Vec<String>, String) {
     let out = launch(n, &bin("linus"), args, DEADLINE);
     out.assert_success();
-    stage_lines(&out.stdout)
+    (stage_lines(&out.stdout), out.stderr)
+}
+
+/// Writes a generated graph into a fresh temporary folder.
+fn generate(name: &str, seed: u64, commits: u64, users: u64, projects: u64) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("eau2-linus-{}-{name}-{seed}", std::process::id()));
+    let mut gen = std::process::Command::new(bin("eau2-gen"));
+    gen.args([
+        "linus",
+        "--commits",
+        &commits.to_string(),
+        "--users",
+        &users.to_string(),
+    ])
+    .args([
+        "--projects",
+        &projects.to_string(),
+        "--seed",
+        &seed.to_string(),
+    ])
+    .arg("--out")
+    .arg(&dir);
+    run_with_deadline(&mut gen, DEADLINE).assert_success();
+    dir
 }
 
 #[test]
@@ -116,27 +144,12 @@ fn generated_graphs_match_a_plain_bfs() {
         (7, 20000, 3000, 400),
         (42, 3000, 2000, 1500),
     ] {
-        let dir = std::env::temp_dir().join(format!("eau2-linus-{}-{seed}", std::process::id()));
-        let mut gen = std::process::Command::new(bin("eau2-gen"));
-        gen.args([
-            "linus",
-            "--commits",
-            &commits.to_string(),
-            "--users",
-            &users.to_string(),
-        ])
-        .args([
-            "--projects",
-            &projects.to_string(),
-            "--seed",
-            &seed.to_string(),
-        ])
-        .arg("--out")
-        .arg(&dir);
-        run_with_deadline(&mut gen, DEADLINE).assert_success();
+        let dir = generate("bfs", seed, commits, users, projects);
         for start in [0usize, 5] {
             let expected = reference(&dir, start, 5);
             for n in [1, 2, 3, 4] {
+                // Small blocks cut lines across block and rank boundaries; small cells
+                // spread the commits over many cells.
                 let got = linus(
                     n,
                     &[
@@ -146,8 +159,12 @@ fn generated_graphs_match_a_plain_bfs() {
                         &start.to_string(),
                         "--degrees",
                         "5",
-                        "--chunk-rows",
-                        "1000",
+                        "--block-bytes",
+                        "4096",
+                        "--project-cell-bits",
+                        "5",
+                        "--author-cell-bits",
+                        "6",
                     ],
                 );
                 assert_eq!(got, expected, "seed {seed}, start {start}, n = {n}");
@@ -155,6 +172,117 @@ fn generated_graphs_match_a_plain_bfs() {
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
+}
+
+/// Dense scans only, sparse walks of the index whenever the frontier is a list, and the
+/// automatic switch between them: the same answers, and the automatic run really takes
+/// both paths and sends both id lists and bitmaps.
+#[test]
+fn dense_and_sparse_walks_agree() {
+    let dir = generate("walks", 7, 20000, 3000, 400);
+    let data = dir.to_str().unwrap();
+    for start in [0usize, 17] {
+        let expected = reference(&dir, start, 6);
+        for n in [1, 2, 4] {
+            for strategy in ["auto", "dense", "sparse"] {
+                let (got, log) = linus_with_log(
+                    n,
+                    &[
+                        "--data",
+                        data,
+                        "--start",
+                        &start.to_string(),
+                        "--degrees",
+                        "6",
+                        "--strategy",
+                        strategy,
+                    ],
+                );
+                assert_eq!(got, expected, "start {start}, n = {n}, {strategy}");
+                let (dense, sparse) = (log.contains("dense scan"), log.contains("sparse walk"));
+                match strategy {
+                    "dense" => assert!(dense && !sparse, "{log}"),
+                    "sparse" => assert!(sparse, "{log}"),
+                    _ if start == 0 => {
+                        assert!(dense && sparse, "{log}");
+                        assert!(
+                            log.contains("as id list") && log.contains("as bitmap"),
+                            "{log}"
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Files written with the white space and signs SoR allows, with missing ids and a blank
+/// line, read like their plain twins.
+#[test]
+fn sor_spellings_of_ids_read_like_plain_ones() {
+    let dir = std::env::temp_dir().join(format!("eau2-linus-spelling-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("projects.ltgt"),
+        "<0> <\"p0\">\n< 1 > <p1>\n<+2> <\"p 2\">\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("users.ltgt"),
+        "<0> <\"Ada\">\n<1>\t<\"Linus Torvalds\">\n<2> <Bob>\n<3> <\"Linus Torvalds 2\">\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("commits.ltgt"),
+        "<0> <1> <1>\n< 1 >  <+0>\n<2> <> <2>\n\n<2> <3> <3>\n<1> <1>\n<2> <0>\n",
+    )
+    .unwrap();
+    for n in [1, 2, 3] {
+        let (got, log) = linus_with_log(n, &["--data", dir.to_str().unwrap(), "--degrees", "3"]);
+        assert_eq!(
+            got,
+            vec![
+                "stage 0: 2 projects, 2 users",
+                "stage 1: 3 projects, 3 users",
+                "stage 2: 3 projects, 3 users",
+            ],
+            "n = {n}: {log}"
+        );
+        assert!(
+            log.contains("2 commits miss a project or author id"),
+            "{log}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_malformed_commit_names_its_file_line_and_rank() {
+    let dir = std::env::temp_dir().join(format!("eau2-linus-malformed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("projects.ltgt"), "<0> <\"p0\">\n").unwrap();
+    std::fs::write(dir.join("users.ltgt"), "<0> <\"u0\">\n").unwrap();
+    std::fs::write(
+        dir.join("commits.ltgt"),
+        "<0> <0> <0>\n<0> <0> <0>\n<0> <zero> <0>\n",
+    )
+    .unwrap();
+    let out = launch(
+        1,
+        &bin("linus"),
+        &["--data", dir.to_str().unwrap(), "--start", "0"],
+        DEADLINE,
+    );
+    assert!(!out.status.success());
+    let path = dir.join("commits.ltgt");
+    let expected = format!(
+        "{}:3: field 1: an id that is not an integer (read by rank 0)",
+        path.display()
+    );
+    assert!(out.stderr.contains(&expected), "{}", out.stderr);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

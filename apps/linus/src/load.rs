@@ -1,0 +1,440 @@
+//! Loading a collaboration graph: each file read once, each rank its own share, and only
+//! what the search needs kept.
+//!
+//! - `projects.ltgt` and `users.ltgt` are scanned, never stored: the search needs only
+//!   the bound of each id space (one more than the largest id) and the start user's uid,
+//!   found by name in the same pass over `users.ltgt`.
+//! - `commits.ltgt` is parsed into plain `(project, author)` pairs, one vector per block
+//!   of the file (the committer column is skipped unread). Those vectors are the only
+//!   copy of the commits the rank ever holds.
+//!
+//! Everything a rank learns from its share (maxima, counts, the start uid) is merged in a
+//! single all-reduce, after which every rank checks the same facts and fails with the
+//! same message.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use eau2::{Error, Node, Result};
+use memchr::memmem;
+
+use crate::fields::{count_newlines, id_field, plain_id, string_field, Id, LineStarts};
+use crate::lines::{LineFault, LineReader};
+
+/// One commit, as the search needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Commit {
+    /// The project's id.
+    pub project: u32,
+    /// The author's uid.
+    pub author: u32,
+}
+
+/// How the start user is named on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// A uid.
+    Uid(usize),
+    /// A name to look up in `users.ltgt`.
+    Name(String),
+}
+
+impl Start {
+    /// A number is a uid; anything else is a name.
+    pub fn parse(text: &str) -> Start {
+        match text.trim().parse::<usize>() {
+            Ok(uid) => Start::Uid(uid),
+            Err(_) => Start::Name(text.to_string()),
+        }
+    }
+}
+
+/// A loaded graph: this rank's commits and what every rank knows about the id spaces.
+pub struct Graph {
+    /// This rank's commits, one vector per block of `commits.ltgt` it read.
+    pub segments: Vec<Vec<Commit>>,
+    /// One more than the largest uid of `users.ltgt`.
+    pub users: usize,
+    /// One more than the largest pid of `projects.ltgt`.
+    pub projects: usize,
+    /// Commits with both ids, over all ranks.
+    pub commits: u64,
+    /// The start user's uid.
+    pub start: usize,
+    /// How long this rank took to read each file.
+    pub times: Vec<(&'static str, Duration)>,
+}
+
+/// What a rank learns from its shares of the three files; merged over ranks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Facts {
+    /// Largest pid of projects.ltgt.
+    projects_max: Option<u32>,
+    /// Largest uid of users.ltgt.
+    users_max: Option<u32>,
+    /// Smallest and largest project id among commits.
+    commit_projects: Option<(u32, u32)>,
+    /// Smallest and largest author id among commits.
+    commit_authors: Option<(u32, u32)>,
+    /// Commits with both ids.
+    commits: u64,
+    /// Commits missing an id.
+    missing: u64,
+    /// The smallest uid named like the start user.
+    start: Option<u32>,
+}
+
+fn max_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
+    a.max(b)
+}
+
+fn min_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
+    a.into_iter().chain(b).min()
+}
+
+fn range_merge(a: Option<(u32, u32)>, b: Option<(u32, u32)>) -> Option<(u32, u32)> {
+    match (a, b) {
+        (Some((lo, hi)), Some((lo2, hi2))) => Some((lo.min(lo2), hi.max(hi2))),
+        (x, None) | (None, x) => x,
+    }
+}
+
+impl Facts {
+    fn merge(self, o: Facts) -> Facts {
+        Facts {
+            projects_max: max_opt(self.projects_max, o.projects_max),
+            users_max: max_opt(self.users_max, o.users_max),
+            commit_projects: range_merge(self.commit_projects, o.commit_projects),
+            commit_authors: range_merge(self.commit_authors, o.commit_authors),
+            commits: self.commits + o.commits,
+            missing: self.missing + o.missing,
+            start: min_opt(self.start, o.start),
+        }
+    }
+
+    /// The wire form: a flat vector, `u64::MAX` for "none".
+    fn to_wire(self) -> Vec<u64> {
+        let opt = |v: Option<u32>| v.map_or(u64::MAX, u64::from);
+        let lo = |r: Option<(u32, u32)>| opt(r.map(|r| r.0));
+        let hi = |r: Option<(u32, u32)>| opt(r.map(|r| r.1));
+        vec![
+            opt(self.projects_max),
+            opt(self.users_max),
+            lo(self.commit_projects),
+            hi(self.commit_projects),
+            lo(self.commit_authors),
+            hi(self.commit_authors),
+            self.commits,
+            self.missing,
+            opt(self.start),
+        ]
+    }
+
+    fn from_wire(w: &[u64]) -> Result<Facts> {
+        if w.len() != 9 {
+            return Err(Error::decode("linus: a load summary of the wrong length"));
+        }
+        let opt = |v: u64| u32::try_from(v).ok();
+        let range = |lo: u64, hi: u64| opt(lo).zip(opt(hi));
+        Ok(Facts {
+            projects_max: opt(w[0]),
+            users_max: opt(w[1]),
+            commit_projects: range(w[2], w[3]),
+            commit_authors: range(w[4], w[5]),
+            commits: w[6],
+            missing: w[7],
+            start: opt(w[8]),
+        })
+    }
+}
+
+/// What one block of an id table (projects.ltgt, users.ltgt) holds.
+#[derive(Clone, Copy, Debug, Default)]
+struct TableBlock {
+    max: Option<u32>,
+    /// The smallest uid whose name is the one searched for.
+    named: Option<u32>,
+}
+
+/// Scans a block of `<id> <"name"> ...` lines: the largest id, and the smallest id named
+/// `name` if one is given. Every line must have an id.
+fn scan_table(
+    bytes: &[u8],
+    name: Option<&memmem::Finder<'_>>,
+) -> std::result::Result<TableBlock, LineFault> {
+    let mut out = TableBlock::default();
+    let mut max = 0u32;
+    for start in LineStarts::new(bytes) {
+        let id = match plain_id(bytes, start) {
+            Some((v, _)) => Id::Value(v),
+            None => {
+                id_field(bytes, start)
+                    .map_err(|m| LineFault::new(start, format!("field 0: {m}")))?
+                    .0
+            }
+        };
+        match id {
+            Id::Value(v) => max = max.max(v),
+            Id::Missing | Id::Absent => return Err(LineFault::new(start, "a row without its id")),
+        }
+    }
+    if !bytes.is_empty() {
+        out.max = Some(max);
+    }
+    // The name is looked for in the block as a whole and only its hits are read as
+    // fields: a scan for one pattern costs far less than reading every name.
+    if let Some(finder) = name {
+        for hit in finder.find_iter(bytes) {
+            let start = memchr::memrchr(b'\n', &bytes[..hit]).map_or(0, |nl| nl + 1);
+            let fault = |m: &str| LineFault::new(start, m.to_string());
+            let (id, end) = id_field(bytes, start).map_err(fault)?;
+            let (text, _) =
+                string_field(bytes, end).map_err(|m| fault(&format!("field 1: {m}")))?;
+            if let (Id::Value(uid), Some(text)) = (id, text) {
+                if text == finder.needle() {
+                    out.named = min_opt(out.named, Some(uid));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One block of commits, parsed.
+struct CommitBlock {
+    commits: Vec<Commit>,
+    projects: Option<(u32, u32)>,
+    authors: Option<(u32, u32)>,
+    missing: u64,
+}
+
+fn widen(range: &mut Option<(u32, u32)>, v: u32) {
+    *range = Some(match *range {
+        Some((lo, hi)) => (lo.min(v), hi.max(v)),
+        None => (v, v),
+    });
+}
+
+/// Parses a block of `<project> <author> ...` lines; later fields are skipped unread.
+fn parse_commits(bytes: &[u8]) -> std::result::Result<CommitBlock, LineFault> {
+    // Counting lines first sizes the vector exactly: no regrowth copies, no slack.
+    let lines = count_newlines(bytes) + 1;
+    let mut out = CommitBlock {
+        commits: Vec::with_capacity(lines),
+        projects: None,
+        authors: None,
+        missing: 0,
+    };
+    let (mut pmin, mut pmax, mut amin, mut amax) = (u32::MAX, 0u32, u32::MAX, 0u32);
+    // Line starts come from a mask of the block's `\n`s, so no line waits for the
+    // previous one to be parsed: the processor overlaps their work.
+    for start in LineStarts::new(bytes) {
+        // The fast path: `<p> <a>` written plainly; the rest of the line is not read.
+        if let Some((project, end)) = plain_id(bytes, start) {
+            if bytes.get(end) == Some(&b' ') {
+                if let Some((author, _)) = plain_id(bytes, end + 1) {
+                    (pmin, pmax) = (pmin.min(project), pmax.max(project));
+                    (amin, amax) = (amin.min(author), amax.max(author));
+                    out.commits.push(Commit { project, author });
+                    continue;
+                }
+            }
+        }
+        let fault = |field: usize, m: &str| LineFault::new(start, format!("field {field}: {m}"));
+        let (project, end) = id_field(bytes, start).map_err(|m| fault(0, m))?;
+        let (author, _) = id_field(bytes, end).map_err(|m| fault(1, m))?;
+        match (project, author) {
+            (Id::Value(project), Id::Value(author)) => {
+                (pmin, pmax) = (pmin.min(project), pmax.max(project));
+                (amin, amax) = (amin.min(author), amax.max(author));
+                out.commits.push(Commit { project, author });
+            }
+            _ => out.missing += 1,
+        }
+    }
+    if !out.commits.is_empty() {
+        widen(&mut out.projects, pmin);
+        widen(&mut out.projects, pmax);
+        widen(&mut out.authors, amin);
+        widen(&mut out.authors, amax);
+    }
+    Ok(out)
+}
+
+/// How a graph is read.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadOptions {
+    /// Bytes per block of a file (each thread reads one block at a time).
+    pub block_bytes: usize,
+}
+
+impl Graph {
+    /// Collective: loads the graph in `dir`, each rank its own share of each file, and
+    /// checks that the commits name known ids and that the start user exists.
+    pub fn load(node: &Node, dir: &Path, start: &Start, opts: LoadOptions) -> Result<Graph> {
+        let (rank, size) = (node.rank(), node.size());
+        let open = |file: &str| LineReader::open(&dir.join(file), rank, size, opts.block_bytes);
+        let mut facts = Facts::default();
+
+        let mut times = Vec::with_capacity(3);
+        let clock = Instant::now();
+        let projects = open("projects.ltgt")?;
+        for b in projects.map_blocks(|bytes| scan_table(bytes, None))? {
+            facts.projects_max = max_opt(facts.projects_max, b.max);
+        }
+        drop(projects);
+        times.push(("projects.ltgt", clock.elapsed()));
+
+        let users = open("users.ltgt")?;
+        let finder = match start {
+            Start::Name(name) => Some(memmem::Finder::new(name.as_bytes())),
+            Start::Uid(_) => None,
+        };
+        for b in users.map_blocks(|bytes| scan_table(bytes, finder.as_ref()))? {
+            facts.users_max = max_opt(facts.users_max, b.max);
+            facts.start = min_opt(facts.start, b.named);
+        }
+        drop(users);
+        times.push(("users.ltgt", clock.elapsed() - times[0].1));
+
+        let commits = open("commits.ltgt")?;
+        let mut segments = Vec::new();
+        for b in commits.map_blocks(parse_commits)? {
+            facts.commit_projects = range_merge(facts.commit_projects, b.projects);
+            facts.commit_authors = range_merge(facts.commit_authors, b.authors);
+            facts.commits += b.commits.len() as u64;
+            facts.missing += b.missing;
+            if !b.commits.is_empty() {
+                segments.push(b.commits);
+            }
+        }
+
+        times.push(("commits.ltgt", clock.elapsed() - times[0].1 - times[1].1));
+
+        let merged = node.all_reduce(facts.to_wire(), |a, b| {
+            match (Facts::from_wire(&a), Facts::from_wire(&b)) {
+                (Ok(a), Ok(b)) => a.merge(b).to_wire(),
+                // Cannot happen between ranks of one build; keep the first and let the
+                // check below fail on every rank alike.
+                _ => a,
+            }
+        })?;
+        let facts = Facts::from_wire(&merged)?;
+        let bound = |max: Option<u32>| max.map_or(0, |m| m as usize + 1);
+        let (users, projects) = (bound(facts.users_max), bound(facts.projects_max));
+        let path = commits.path().display();
+        for (range, what, limit, file) in [
+            (facts.commit_projects, "project", projects, "projects.ltgt"),
+            (facts.commit_authors, "author", users, "users.ltgt"),
+        ] {
+            if let Some((lo, hi)) = range {
+                if hi as usize >= limit {
+                    return Err(Error::App(format!(
+                        "{path}: {what} ids range over {lo}..={hi} but {file} has ids below {limit}"
+                    )));
+                }
+            }
+        }
+        if facts.missing > 0 && rank == 0 {
+            eprintln!(
+                "linus: warning: {path}: {} commits miss a project or author id and are skipped",
+                facts.missing
+            );
+        }
+        let start = match start {
+            Start::Uid(uid) if *uid < users => *uid,
+            Start::Uid(uid) => {
+                return Err(Error::App(format!(
+                    "start uid {uid} is not a user id (users.ltgt has ids below {users})"
+                )))
+            }
+            Start::Name(name) => match facts.start {
+                Some(uid) => uid as usize,
+                None => {
+                    return Err(Error::App(format!(
+                        "no user named {name:?} in {}",
+                        dir.join("users.ltgt").display()
+                    )))
+                }
+            },
+        };
+        Ok(Graph {
+            segments,
+            users,
+            projects,
+            commits: facts.commits,
+            start,
+            times,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_keep_two_ids_and_count_the_missing() {
+        let b = parse_commits(b"<1> <2> <2>\n<3> <> <4>\n\n< 5 > <6>\n").unwrap();
+        assert_eq!(
+            b.commits,
+            vec![
+                Commit {
+                    project: 1,
+                    author: 2
+                },
+                Commit {
+                    project: 5,
+                    author: 6
+                }
+            ]
+        );
+        assert_eq!(
+            (b.projects, b.authors, b.missing),
+            (Some((1, 5)), Some((2, 6)), 2)
+        );
+    }
+
+    #[test]
+    fn a_bad_commit_field_is_a_fault_at_its_line() {
+        let text = b"<1> <2> <2>\n<3> <x> <4>\n";
+        let fault = parse_commits(text).err().unwrap();
+        assert_eq!(
+            fault,
+            LineFault::new(12, "field 1: an id that is not an integer")
+        );
+    }
+
+    #[test]
+    fn tables_give_their_largest_id_and_the_named_uid() {
+        let text = b"<0> <\"Ada\">\n<9> <\"Linus Torvalds\">\n<4> <\"Linus Torvalds 2\">\n<2> <\"Linus Torvalds\">\n";
+        let finder = memmem::Finder::new("Linus Torvalds");
+        let b = scan_table(text, Some(&finder)).unwrap();
+        assert_eq!((b.max, b.named), (Some(9), Some(2)));
+        assert!(scan_table(b"<1> <a>\n<> <b>\n", None).is_err());
+    }
+
+    #[test]
+    fn facts_survive_the_wire_and_merge() {
+        let a = Facts {
+            projects_max: Some(3),
+            commit_projects: Some((1, 3)),
+            commits: 5,
+            start: Some(7),
+            ..Facts::default()
+        };
+        let b = Facts {
+            users_max: Some(9),
+            commit_projects: Some((0, 2)),
+            commits: 1,
+            missing: 2,
+            ..Facts::default()
+        };
+        let m = Facts::from_wire(&a.merge(b).to_wire()).unwrap();
+        assert_eq!(m.commit_projects, Some((0, 3)));
+        assert_eq!(
+            (m.projects_max, m.users_max, m.commits, m.missing, m.start),
+            (Some(3), Some(9), 6, 2, Some(7))
+        );
+    }
+}

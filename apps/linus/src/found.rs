@@ -132,12 +132,28 @@ fn merge(a: Wire, b: Wire, bound: usize) -> Wire {
 }
 
 /// Collective: the union over all ranks of each rank's `local` set of ids below `bound`.
+///
+/// The ranks first agree on the form from the sum of their counts (a bound on the
+/// union's size): small unions merge as lists; large ones as bitmaps OR-ed word by word
+/// around a ring (`all_reduce_slice`), which sends each rank's bitmap about twice
+/// whatever the number of ranks.
 pub fn union_all(node: &Node, local: Found, bound: usize) -> Result<Found> {
     if node.size() == 1 {
         return Ok(local);
     }
-    let merged = node.all_reduce(local.into_wire(), |a, b| merge(a, b, bound))?;
-    Found::from_wire(merged, bound)
+    let most = node.all_reduce(local.count() as u64, |a, b| a + b)?;
+    if list_pays(most as usize, bound) {
+        let merged = node.all_reduce(local.into_wire(), |a, b| merge(a, b, bound))?;
+        return Found::from_wire(merged, bound);
+    }
+    let mut words = local.to_bits(bound).into_owned().into_words();
+    node.all_reduce_slice(&mut words, |acc, other| {
+        acc.iter_mut().zip(other).for_each(|(a, b)| *a |= b)
+    })?;
+    Found::from_wire((Vec::new(), words), bound).map(|found| match found {
+        Found::Bits(bits) => Found::from_bits(bits),
+        list => list,
+    })
 }
 
 #[cfg(test)]

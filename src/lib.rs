@@ -20,7 +20,7 @@ pub mod cluster;
 pub mod error;
 pub mod table;
 
-pub use eau2_comm::{kv, net};
+pub use eau2_comm::{collectives, kv, msg, net};
 pub use eau2_data::{frame, sor};
 
 pub use bytes::Bytes;

@@ -5,12 +5,15 @@
 //!    executable ([`resolve`]), an app folder such as `apps/linus` naming the binary cargo
 //!    built from it. Mistakes end here, before any process exists.
 //! 2. **Prepare.** The launcher takes over SIGINT, SIGTERM and SIGHUP ([`signals`]), draws
-//!    a fresh secret token ([`token`]) and settles rank 0's rendezvous address ([`master`]).
-//! 3. **Spawn.** Ranks 0 to N-1 start in that order ([`spawn`]). Rank 0 goes first so that
+//!    a fresh secret token and job id ([`token`]), places the ranks on the hosts of
+//!    `--hostfile` or `-H` ([`hosts`]), and settles rank 0's rendezvous address
+//!    ([`master`]).
+//! 3. **Spawn.** Ranks 0 to N-1 start in that order ([`spawn`]): here directly, or on
+//!    another host through the rsh command ([`remote`]). Rank 0 goes first so that
 //!    its rendezvous listener has the best chance of being up when the others say hello;
 //!    nothing here waits for it, so they must still be ready to retry. Each rank gets
-//!    `EAU2_RANK`, `EAU2_SIZE`, `EAU2_MASTER` and `EAU2_TOKEN`, and all share one process
-//!    group so the job can be signalled as a whole.
+//!    `EAU2_RANK`, `EAU2_SIZE`, `EAU2_MASTER`, `EAU2_TOKEN` and `EAU2_JOB_ID`, and the
+//!    local ones share one process group so the job can be signalled as a whole.
 //! 4. **Run.** Two threads per rank copy its stdout and stderr to the launcher's, whole
 //!    lines at a time, prefixed `[RANK] ` ([`output`]). The main thread watches the ranks
 //!    ([`monitor`]).
@@ -32,9 +35,11 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
+mod hosts;
 mod master;
 mod monitor;
 mod output;
+mod remote;
 mod resolve;
 mod signals;
 mod spawn;
@@ -55,14 +60,31 @@ use spawn::JobSpec;
 #[command(
     name = "eau2-launch",
     version,
-    override_usage = "eau2-launch [OPTIONS] -n <N> PROGRAM [ARGS]..."
+    override_usage = "eau2-launch [OPTIONS] -n <N> PROGRAM [ARGS]...\n       \
+                      eau2-launch [OPTIONS] (--hostfile FILE | -H HOST:SLOTS,...) [-n N] PROGRAM [ARGS]..."
 )]
 struct Cli {
-    /// Number of ranks (processes) to start, at least 1.
-    #[arg(short = 'n', long = "ranks", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    ranks: u32,
+    /// Number of ranks (processes) to start, at least 1 [default with --hostfile or -H:
+    /// every slot].
+    #[arg(short = 'n', long = "ranks", value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
+          required_unless_present_any = ["hostfile", "host"])]
+    ranks: Option<u32>,
 
-    /// Address rank 0 listens on for the rendezvous [default: 127.0.0.1 on a free port].
+    /// Run ranks on the hosts of FILE: lines `HOST [slots=N]` as Open MPI reads them; ranks
+    /// fill each host's slots in order.
+    #[arg(long, value_name = "FILE", conflicts_with = "host")]
+    hostfile: Option<PathBuf>,
+
+    /// Run ranks on these hosts, `host1:2,host2:2` (a host without `:N` has one slot).
+    #[arg(short = 'H', long = "host", value_name = "HOST[:SLOTS],...")]
+    host: Option<String>,
+
+    /// The command that starts a rank on another host, called as `CMD HOST COMMAND...`.
+    #[arg(long, value_name = "CMD", default_value = "ssh", value_parser = remote::parse_rsh)]
+    rsh: remote::Rsh,
+
+    /// Address rank 0 listens on for the rendezvous [default: 127.0.0.1 on a free port; with
+    /// remote hosts, rank 0's host on a random port in 20000-29999].
     #[arg(long, value_name = "HOST:PORT", value_parser = master::parse)]
     master: Option<String>,
 
@@ -147,20 +169,37 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
     let program = resolve::resolve(cli.program(), &bin_dir, std::env::var_os("PATH").as_deref())
         .map_err(|e| e.to_string())?;
 
+    let placement = place_ranks(cli)?;
+    let size = placement.len() as u32;
+    let remote_rank0 = placement.iter().position(Option::is_some).map(|_| {
+        // Rank 0's host as the others can reach it: its name in the host list, or this
+        // machine's name when rank 0 runs here.
+        placement[0].clone().unwrap_or_else(remote::this_host)
+    });
+
     signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let token = token::fresh().map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
-    let master = match &cli.master {
-        Some(master) => master.clone(),
-        None => master::pick_free()
+    let job_id = token::fresh()
+        .map(|id| format!("eau2-launch-{}", &id[..16]))
+        .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
+    let master = match (&cli.master, remote_rank0) {
+        (Some(master), _) => master.clone(),
+        (None, Some(host)) => master::pick_remote(&host, &token),
+        (None, None) => master::pick_free()
             .map_err(|e| format!("cannot find a free port for the rendezvous: {e}"))?,
     };
+    let cwd = std::env::current_dir().ok();
     let spec = JobSpec {
         program: &program,
         args: cli.args(),
-        size: cli.ranks,
+        size,
         master: &master,
         token: &token,
+        job_id: &job_id,
         prefix: !cli.no_prefix,
+        hosts: &placement,
+        rsh: &cli.rsh.0,
+        cwd: cwd.as_deref(),
     };
 
     // The timeout counts from just before rank 0 starts. One too far in the future to be
@@ -170,7 +209,7 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
         Some((at, t.text.as_str()))
     });
     let mut job = Job::new();
-    for rank in 0..cli.ranks {
+    for rank in 0..size {
         if signals::first().is_some() {
             // Interrupted while starting: start no more; `watch` stops those already running.
             break;
@@ -191,6 +230,26 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
     let outcome = job.watch(deadline);
     job.finish();
     Ok(outcome)
+}
+
+/// The host of each rank: `None` for those started here (no host list, or a host that
+/// names this machine), the host's name for the others.
+fn place_ranks(cli: &Cli) -> Result<Vec<Option<String>>, String> {
+    let hosts = match (&cli.hostfile, &cli.host) {
+        (Some(path), _) => hosts::read_hostfile(path).map_err(|e| e.to_string())?,
+        (None, Some(list)) => hosts::parse_host_list(list).map_err(|e| e.to_string())?,
+        (None, None) => {
+            let n = cli.ranks.unwrap_or(1);
+            return Ok(vec![None; n as usize]);
+        }
+    };
+    let n = cli.ranks.unwrap_or_else(|| hosts::total_slots(&hosts));
+    let here = remote::this_host();
+    Ok(hosts::place(&hosts, n)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|host| (!remote::is_local(&host, &here)).then_some(host))
+        .collect())
 }
 
 /// The directory holding the running `eau2-launch`, where cargo also puts the apps.
@@ -231,7 +290,7 @@ mod tests {
             "a b",
         ])
         .unwrap();
-        assert_eq!(cli.ranks, 2);
+        assert_eq!(cli.ranks, Some(2));
         assert_eq!(cli.program(), "prog");
         let args: Vec<&str> = cli.args().iter().map(|a| a.to_str().unwrap()).collect();
         assert_eq!(args, ["-n", "5", "--timeout", "x", "--", "-v", "a b"]);
@@ -256,6 +315,23 @@ mod tests {
     }
 
     #[test]
+    fn host_options_parse() {
+        let cli = parse(&["-H", "a:2,b:2", "--rsh", "ssh -p 22", "p"]).unwrap();
+        assert_eq!(cli.ranks, None);
+        assert_eq!(cli.rsh.0, ["ssh", "-p", "22"]);
+        let placed = place_ranks(&cli).unwrap();
+        assert_eq!(
+            placed,
+            [Some("a"), Some("a"), Some("b"), Some("b")].map(|h| h.map(String::from))
+        );
+        let cli = parse(&["-n", "3", "-H", "localhost:2,b", "p"]).unwrap();
+        assert_eq!(cli.rsh.0, ["ssh"]);
+        assert_eq!(place_ranks(&cli).unwrap(), [None, None, Some("b".into())]);
+        let cli = parse(&["-n", "5", "-H", "a:2,b:2", "p"]).unwrap();
+        assert!(place_ranks(&cli).unwrap_err().contains("slots"));
+    }
+
+    #[test]
     fn bad_usage_is_rejected() {
         for bad in [
             &["-n", "0", "p"][..],
@@ -269,6 +345,8 @@ mod tests {
             &["-n", "2", "--timeout", "inf", "p"],
             &["-n", "2", "--timeout", "NaN", "p"],
             &["-n", "2", "--bogus", "p"],
+            &["--hostfile", "f", "-H", "a", "p"],
+            &["-H", "a", "--rsh", " ", "p"],
         ] {
             let err = parse(bad).expect_err(&format!("{bad:?} was accepted"));
             assert_eq!(err.exit_code(), 2, "{bad:?}");

@@ -35,6 +35,21 @@ pub fn pick_free() -> io::Result<String> {
     Ok(format!("{}:{port}", Ipv4Addr::LOCALHOST))
 }
 
+/// For a rank 0 on another host, where no port can be checked from here: `HOST:PORT` with
+/// a port in 20000-29999 (below Linux's ephemeral ports) drawn from the job's `token`. Should
+/// another program hold it, rank 0 fails to listen, saying so, and the job stops at once.
+pub fn pick_remote(host: &str, token: &str) -> String {
+    let seed = token
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    let port = 20000 + seed % 10000;
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,6 +73,16 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad} was accepted");
         }
+    }
+
+    #[test]
+    fn remote_ports_stay_in_range() {
+        for token in ["", "00", "ffffffffffffffffffffffffffffffff"] {
+            let addr = pick_remote("h1", token);
+            let port: u16 = addr.strip_prefix("h1:").unwrap().parse().unwrap();
+            assert!((20000..30000).contains(&port), "{addr}");
+        }
+        assert!(pick_remote("::1", "a").starts_with("[::1]:"));
     }
 
     #[test]

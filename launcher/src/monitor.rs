@@ -85,9 +85,10 @@ impl Job {
         self.group
     }
 
-    /// Adds a started rank. Rank 0 must come first: its pid names the group.
+    /// Adds a started rank. The first rank started here (not through rsh) must come
+    /// before the other local ones: its pid names the group.
     pub fn add(&mut self, rank: Rank) {
-        if self.group.is_none() {
+        if self.group.is_none() && rank.remote.is_none() {
             self.group = Some(rank.child.id() as pid_t);
         }
         self.members.push(Member { rank, status: None });
@@ -120,9 +121,13 @@ impl Job {
         failed
     }
 
-    /// Sends `signal` to the job: its process group, which holds every rank and whatever it
-    /// started, plus any running rank that has moved to a group of its own.
+    /// Sends `signal` to the job: its process group, which holds every local rank and
+    /// whatever it started, plus any running rank that has moved to a group of its own;
+    /// and to each rank on another host, through its rsh command ([`forward_remote`]).
     fn signal_all(&self, signal: c_int) {
+        for member in &self.members {
+            forward_remote(member, signal);
+        }
         let Some(group) = self.group else { return };
         // SAFETY: kill and getpgid have no memory-safety preconditions. Neither the group
         // id nor a rank's pid can have been recycled: the ranks, rank 0 (the group's
@@ -130,7 +135,8 @@ impl Job {
         // (ESRCH) only mean there is nobody left to signal.
         unsafe {
             libc::kill(-group, signal);
-            for member in self.members.iter().filter(|m| m.status.is_none()) {
+            let local = |m: &&Member| m.status.is_none() && m.rank.remote.is_none();
+            for member in self.members.iter().filter(local) {
                 if libc::getpgid(member.pid()) != group {
                     libc::kill(member.pid(), signal);
                 }
@@ -150,7 +156,16 @@ impl Job {
                     let member = &self.members[i];
                     output::settle(&member.rank.pumps, LAST_WORDS);
                     let status = member.status.expect("failed ranks have a status");
-                    eprintln!("eau2-launch: rank {} failed: {status}", member.rank.rank);
+                    match &member.rank.remote {
+                        None => {
+                            eprintln!("eau2-launch: rank {} failed: {status}", member.rank.rank)
+                        }
+                        Some((host, _)) => eprintln!(
+                            "eau2-launch: rank {} on {host} failed: {status}{}",
+                            member.rank.rank,
+                            remote_hint(status)
+                        ),
+                    }
                 }
                 self.stop(libc::SIGTERM);
                 return Outcome::Failed;
@@ -224,6 +239,52 @@ impl Job {
             pumps.append(&mut member.rank.pumps);
         }
         output::drain(pumps);
+    }
+}
+
+/// Forwards `signal` to a running rank on another host: its name as a line on the rsh
+/// command's stdin, which the remote wrapper turns into a `kill`. SIGKILL also kills the
+/// local rsh command (its own process group), whose end of file makes the wrapper kill the
+/// rank even if the line never arrives.
+fn forward_remote(member: &Member, signal: c_int) {
+    let Some((_, control)) = &member.rank.remote else {
+        return;
+    };
+    if member.status.is_none() {
+        write_signal(control, signal);
+    }
+    if signal == libc::SIGKILL {
+        // SAFETY: kill has no memory-safety preconditions; the rsh command leads its own
+        // group and stays unreaped until `finish`, so the id cannot have been recycled.
+        // It also clears out anything the rsh command left in its group.
+        unsafe {
+            libc::kill(-member.pid(), libc::SIGKILL);
+        }
+    }
+}
+
+/// Writes the name of `signal` as a line for the remote wrapper.
+fn write_signal(control: &std::process::ChildStdin, signal: c_int) {
+    let name = match signal {
+        libc::SIGINT => "INT",
+        libc::SIGHUP => "HUP",
+        libc::SIGKILL => "KILL",
+        _ => "TERM",
+    };
+    // An error means the rsh command is gone already; its rank then dies of end of file.
+    let mut control = control;
+    let _ = std::io::Write::write_all(&mut control, format!("{name}\n").as_bytes());
+}
+
+/// What a remote rank's exit status tells beyond the number: the remote wrapper reports a
+/// rank killed by signal N as 128 + N, and ssh reports its own failure as 255.
+fn remote_hint(status: Status) -> String {
+    match status {
+        Status::Exited(255) => " (the rsh command failed: is the host reachable?)".into(),
+        Status::Exited(code) if code > 128 => {
+            format!(" (killed by {} there)", signal_name(code - 128))
+        }
+        _ => String::new(),
     }
 }
 

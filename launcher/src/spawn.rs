@@ -9,16 +9,23 @@
 //!
 //! Should the launcher itself die without cleaning up (SIGKILL), Linux's parent-death
 //! signal kills each rank so that no job runs on unsupervised.
+//!
+//! A rank on another host is started through the rsh command ([`remote`]); the local
+//! process is then that command, in a process group of its own, and signals reach the
+//! rank as lines on the command's stdin, which the launcher keeps ([`Rank::control`]).
+//!
+//! [`remote`]: crate::remote
 
 use std::ffi::OsString;
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 
 use libc::pid_t;
 
 use crate::output::{Dest, Pump};
+use crate::remote;
 
 /// What every rank of a job shares.
 pub struct JobSpec<'a> {
@@ -32,8 +39,16 @@ pub struct JobSpec<'a> {
     pub master: &'a str,
     /// The job's secret, `EAU2_TOKEN`.
     pub token: &'a str,
+    /// The job's id, `EAU2_JOB_ID`: fresh per job, checked in every hello.
+    pub job_id: &'a str,
     /// Whether output lines get a `[RANK] ` prefix.
     pub prefix: bool,
+    /// Each rank's host, `None` for a rank started here directly.
+    pub hosts: &'a [Option<String>],
+    /// The rsh command's words, for ranks on other hosts.
+    pub rsh: &'a [String],
+    /// The directory remote ranks start in (the launcher's), when known.
+    pub cwd: Option<&'a Path>,
 }
 
 /// A started rank.
@@ -44,22 +59,54 @@ pub struct Rank {
     pub child: Child,
     /// The threads copying its stdout and stderr.
     pub pumps: Vec<Pump>,
+    /// For a rank on another host: its host, and the rsh command's stdin, on which signal
+    /// names are written to forward them.
+    pub remote: Option<(String, ChildStdin)>,
 }
 
-/// Starts rank `rank`. `group` is the job's process group, `None` when starting rank 0,
-/// which then founds the group with its own pid as the id.
+/// Starts rank `rank`. `group` is the job's process group, `None` when starting the
+/// first local rank, which then founds the group with its own pid as the id.
 pub fn spawn_rank(spec: &JobSpec<'_>, rank: u32, group: Option<pid_t>) -> io::Result<Rank> {
-    let mut command = Command::new(spec.program);
-    command
-        .args(spec.args)
-        .env("EAU2_RANK", rank.to_string())
-        .env("EAU2_SIZE", spec.size.to_string())
-        .env("EAU2_MASTER", spec.master)
-        .env("EAU2_TOKEN", spec.token)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(group.unwrap_or(0));
+    let env = [
+        ("EAU2_RANK", rank.to_string()),
+        ("EAU2_SIZE", spec.size.to_string()),
+        ("EAU2_MASTER", spec.master.to_string()),
+        ("EAU2_TOKEN", spec.token.to_string()),
+        ("EAU2_JOB_ID", spec.job_id.to_string()),
+    ];
+    let host = spec.hosts.get(rank as usize).cloned().flatten();
+    let mut command = match &host {
+        None => {
+            let mut command = Command::new(spec.program);
+            command
+                .args(spec.args)
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .stdin(Stdio::null())
+                .process_group(group.unwrap_or(0));
+            command
+        }
+        Some(host) => {
+            // ssh passes no environment: carry the job's variables and the user's other
+            // EAU2_* settings (EAU2_LOG, EAU2_RENDEZVOUS_TIMEOUT, ...) explicitly.
+            let mut all: Vec<(String, String)> = env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
+            all.extend(remote::forwarded_vars(
+                std::env::vars_os(),
+                &env.map(|(k, _)| k),
+            ));
+            let words = remote::remote_words(spec.cwd, &all, spec.program, spec.args);
+            let mut command = remote::rsh_command(spec.rsh, host, &words).ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidInput, "the rsh command is empty")
+            })?;
+            // A group of its own: the job's group signals must not kill the rsh command,
+            // which forwards them as lines on its stdin instead.
+            command.stdin(Stdio::piped()).process_group(0);
+            command
+        }
+    };
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
     die_with_launcher(&mut command);
 
     let mut child = command.spawn()?;
@@ -71,8 +118,17 @@ pub fn spawn_rank(spec: &JobSpec<'_>, rank: u32, group: Option<pid_t>) -> io::Re
         let err = Pump::start(rank, stderr, Dest::Stderr, spec.prefix)?;
         Ok(vec![out, err])
     });
+    let remote = match (host, child.stdin.take()) {
+        (Some(host), Some(stdin)) => Some((host, stdin)),
+        _ => None,
+    };
     match pumps {
-        Ok(pumps) => Ok(Rank { rank, child, pumps }),
+        Ok(pumps) => Ok(Rank {
+            rank,
+            child,
+            pumps,
+            remote,
+        }),
         Err(e) => {
             // Without pumps its output would fill the pipe and block it; better not to run.
             let _ = child.kill();

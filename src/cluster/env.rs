@@ -1,12 +1,15 @@
 //! Reading a rank's place in the job from its environment.
 //!
-//! `eau2-launch` sets `EAU2_RANK`, `EAU2_SIZE`, `EAU2_MASTER` and `EAU2_TOKEN`. Other
-//! launchers set only a rank and a size, under their own names; those are accepted too,
-//! so the same binary runs under `mpirun` or `srun` once `EAU2_MASTER` is given. With
-//! none of them set, the process is rank 0 of a job of 1.
+//! `eau2-launch` sets `EAU2_RANK`, `EAU2_SIZE`, `EAU2_MASTER`, `EAU2_TOKEN` and
+//! `EAU2_JOB_ID`. Other launchers set only a rank and a size, under their own names; those
+//! are accepted too. Under them, rank 0's address and the token come from `EAU2_MASTER`
+//! (and `EAU2_TOKEN`) when the user exported them, and otherwise from the launcher's own
+//! wire-up service ([`super::wireup`]: PMI-1/PMI-2, PMIx, or Slurm's variables). With
+//! none of these variables set, the process is rank 0 of a job of 1.
 
 use std::time::Duration;
 
+use super::wireup::{self, Service};
 use crate::error::{Error, Result};
 use crate::net::NetConfig;
 
@@ -28,8 +31,12 @@ pub struct LaunchEnv {
     pub size: usize,
     /// Rank 0's rendezvous address; required when `size > 1`.
     pub master: Option<String>,
-    /// The job's secret (empty when the launcher set none).
+    /// The job's secret (empty when the launcher set none; the wire-up then draws one).
     pub token: String,
+    /// The job's id, checked in every hello: `EAU2_JOB_ID`, or the launcher's own.
+    pub job_id: String,
+    /// The launcher's wire-up service, used when `master` is not given.
+    pub wireup: Option<Service>,
     /// How long rendezvous may take (`EAU2_RENDEZVOUS_TIMEOUT`, seconds; default 30).
     pub rendezvous_timeout: Duration,
     /// How long a peer may be silent before the job fails naming it
@@ -37,6 +44,9 @@ pub struct LaunchEnv {
     pub peer_timeout: Duration,
     /// Which launcher's variables gave the rank and size, or "standalone".
     pub source: &'static str,
+    /// Unconsumed message bytes a rank holds from each peer before that peer's sends
+    /// wait (`EAU2_MSG_WINDOW`, bytes; default 64 MiB).
+    pub msg_window: u64,
 }
 
 impl LaunchEnv {
@@ -66,12 +76,16 @@ impl LaunchEnv {
             )));
         }
         let master = get("EAU2_MASTER").filter(|m| !m.is_empty());
-        if size > 1 && master.is_none() {
-            return Err(Error::Config(format!(
-                "EAU2_MASTER is not set: a job of {size} ranks needs rank 0's host:port \
-                 (eau2-launch sets it; under {source}, export it yourself)"
-            )));
-        }
+        let wireup = match (&master, size) {
+            (None, 2..) => Some(Service::detect(&get)?.ok_or_else(|| {
+                Error::Config(format!(
+                    "EAU2_MASTER is not set and {source} offers no wire-up service \
+                     (PMI_FD, PMIX_NAMESPACE, or a Slurm step): a job of {size} ranks needs \
+                     rank 0's host:port; export EAU2_MASTER=host:port and EAU2_TOKEN"
+                ))
+            })?),
+            _ => None,
+        };
         let rendezvous_timeout = seconds(&get, "EAU2_RENDEZVOUS_TIMEOUT", 30.0)?;
         let peer_timeout = seconds(&get, "EAU2_PEER_TIMEOUT", 10.0)?;
         Ok(LaunchEnv {
@@ -79,20 +93,57 @@ impl LaunchEnv {
             size,
             master,
             token: get("EAU2_TOKEN").unwrap_or_default(),
+            job_id: job_id_from(&get),
+            wireup,
             rendezvous_timeout,
             peer_timeout,
             source,
+            msg_window: match get("EAU2_MSG_WINDOW") {
+                None => eau2_comm::net::DEFAULT_MSG_WINDOW,
+                Some(text) => parse_count("EAU2_MSG_WINDOW", &text)? as u64,
+            },
         })
     }
 
-    /// The network configuration for this process.
-    pub fn net_config(&self) -> NetConfig {
-        let master = self.master.as_deref().unwrap_or("127.0.0.1:0");
-        let mut cfg = NetConfig::new(self.rank, self.size, master, &self.token);
+    /// The network configuration for this process. Under a foreign launcher with no
+    /// `EAU2_MASTER`, this runs the wire-up through the launcher's service first (rank 0
+    /// binds its listener and publishes it; the others learn where it is).
+    pub fn net_config(&self) -> Result<NetConfig> {
+        let mut cfg = match (&self.master, &self.wireup) {
+            (None, Some(service)) => {
+                let settled = wireup::settle(service, self.rank, self.rendezvous_timeout)?;
+                let mut cfg = NetConfig::new(self.rank, self.size, &settled.master, &settled.token);
+                cfg.job_id = settled.job_id;
+                cfg.listener = settled.listener;
+                cfg
+            }
+            (master, _) => {
+                let master = master.as_deref().unwrap_or("127.0.0.1:0");
+                let mut cfg = NetConfig::new(self.rank, self.size, master, &self.token);
+                cfg.job_id = self.job_id.clone();
+                cfg
+            }
+        };
         cfg.rendezvous_timeout = self.rendezvous_timeout;
         cfg.peer_timeout = self.peer_timeout;
-        cfg
+        cfg.msg_window = self.msg_window;
+        Ok(cfg)
     }
+}
+
+/// The job id the environment gives when `EAU2_MASTER` is set by hand: eau2-launch's,
+/// else the foreign launcher's (empty when none is known).
+fn job_id_from(get: &impl Fn(&str) -> Option<String>) -> String {
+    if let Some(id) = get("EAU2_JOB_ID").filter(|id| !id.is_empty()) {
+        return id;
+    }
+    if let Some(ns) = get("PMIX_NAMESPACE") {
+        return format!("pmix:{ns}");
+    }
+    if let (Some(job), Some(step)) = (get("SLURM_JOB_ID"), get("SLURM_STEP_ID")) {
+        return format!("slurm-{job}.{step}");
+    }
+    String::new()
 }
 
 /// The duration in seconds that variable `var` gives, or `default` seconds.
@@ -152,7 +203,7 @@ mod tests {
         assert_eq!(e.master.as_deref(), Some("127.0.0.1:4000"));
         assert_eq!(e.token, "s3cret");
         assert_eq!(e.rendezvous_timeout, Duration::from_millis(2500));
-        assert_eq!(e.net_config().master, "127.0.0.1:4000");
+        assert_eq!(e.net_config().unwrap().master, "127.0.0.1:4000");
     }
 
     #[test]
@@ -195,11 +246,77 @@ mod tests {
         assert!(env(&[("PMI_RANK", "0"), ("PMI_SIZE", "0")]).is_err());
         let err = env(&[("SLURM_PROCID", "0"), ("SLURM_NTASKS", "4")]).unwrap_err();
         assert!(err.to_string().contains("EAU2_MASTER"), "{err}");
+        assert!(env(&[("PMI_RANK", "0"), ("PMI_SIZE", "2"), ("PMI_FD", "x")]).is_err());
+        let bad_version = [
+            ("PMI_RANK", "0"),
+            ("PMI_SIZE", "2"),
+            ("PMI_FD", "3"),
+            ("EAU2_PMI_VERSION", "3"),
+        ];
+        assert!(env(&bad_version).is_err());
         assert!(env(&[("EAU2_RENDEZVOUS_TIMEOUT", "soon")]).is_err());
         assert!(env(&[("EAU2_PEER_TIMEOUT", "-1")]).is_err());
         let e = env(&[("EAU2_PEER_TIMEOUT", "2.5")]).unwrap();
-        assert_eq!(e.net_config().peer_timeout, Duration::from_millis(2500));
+        assert_eq!(
+            e.net_config().unwrap().peer_timeout,
+            Duration::from_millis(2500)
+        );
         assert_eq!(env(&[]).unwrap().peer_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn wireup_services_are_found() {
+        let pmi = env(&[("PMI_RANK", "1"), ("PMI_SIZE", "4"), ("PMI_FD", "5")]).unwrap();
+        assert_eq!(
+            pmi.wireup,
+            Some(Service::Pmi {
+                fd: 5,
+                version: wireup::pmi::PmiVersion::V1,
+                jobid: None
+            })
+        );
+        let pmi2 = [
+            ("SLURM_PROCID", "1"),
+            ("SLURM_NTASKS", "4"),
+            ("PMI_FD", "5"),
+            ("EAU2_PMI_VERSION", "2"),
+        ];
+        assert!(matches!(
+            env(&pmi2).unwrap().wireup,
+            Some(Service::Pmi {
+                version: wireup::pmi::PmiVersion::V2,
+                ..
+            })
+        ));
+        let ompi = [
+            ("OMPI_COMM_WORLD_RANK", "0"),
+            ("OMPI_COMM_WORLD_SIZE", "2"),
+            ("PMIX_NAMESPACE", "prterun-x-1@1"),
+        ];
+        let e = env(&ompi).unwrap();
+        assert_eq!(e.wireup, Some(Service::Pmix));
+        assert_eq!(e.job_id, "pmix:prterun-x-1@1");
+        let slurm = [
+            ("SLURM_PROCID", "0"),
+            ("SLURM_NTASKS", "2"),
+            ("SLURM_JOB_ID", "9"),
+            ("SLURM_STEP_ID", "0"),
+            ("SLURM_STEP_NODELIST", "n[1-2]"),
+            ("HOME", "/home/u"),
+        ];
+        let e = env(&slurm).unwrap();
+        assert!(matches!(e.wireup, Some(Service::Slurm { .. })), "{e:?}");
+        assert_eq!(e.job_id, "slurm-9.0");
+        // A master given by hand wins, and eau2-launch's job id is used.
+        let by_hand = [
+            ("PMI_RANK", "1"),
+            ("PMI_SIZE", "4"),
+            ("PMI_FD", "5"),
+            ("EAU2_MASTER", "h:1"),
+            ("EAU2_JOB_ID", "j1"),
+        ];
+        let e = env(&by_hand).unwrap();
+        assert_eq!((e.wireup, e.job_id.as_str()), (None, "j1"));
     }
 
     #[test]

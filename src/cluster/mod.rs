@@ -2,13 +2,15 @@
 //!
 //! A program's life, as [`run`] drives it:
 //! 1. **configure**: [`LaunchEnv`] reads the rank, the size, rank 0's address and the
-//!    job's token from the environment (`eau2-launch`, `mpirun`, `srun`, or none at all
-//!    for a single process);
+//!    job's token from the environment (`eau2-launch`, or none at all for a single
+//!    process); under `mpirun`, `mpiexec` or `srun` rank 0 publishes its address and a
+//!    fresh token through the launcher's wire-up service (`wireup`);
 //! 2. **join**: [`Node::join`] runs rendezvous and starts the network thread, which serves
 //!    this rank's part of the key/value store from then on;
 //! 3. **compute and exchange**: the program gets a [`Node`]: its `rank()` and `size()`,
-//!    the store (`kv()`), and collectives (`barrier`, `broadcast`, `gather`, `reduce`,
-//!    `all_reduce`, `all_gather`);
+//!    the store (`kv()`), tagged messages (`send`, `recv`) and collectives (`barrier`,
+//!    `broadcast`, `gather`, `scatter`, `reduce`, `all_reduce`, `all_gather`,
+//!    `all_to_all`, `scan`), all from the communication layer's [`Comm`];
 //! 4. **finish**: a final barrier, so nobody leaves while others may still need it, then
 //!    goodbyes on every link. A program that fails exits at once instead: its peers see
 //!    it vanish and fail too, naming it, rather than wait forever.
@@ -28,30 +30,30 @@
 //! # main();
 //! ```
 
-mod collectives;
 mod env;
+mod wireup;
 
+use std::ops::Deref;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicU64;
 
 use crate::error::Result;
-use crate::kv::Kv;
+use eau2_comm::Comm;
 
-pub use collectives::Wire;
+pub use eau2_comm::collectives::{Pod, Wire};
 pub use env::LaunchEnv;
 
-/// One rank's context: who it is, the store, and the collectives.
+/// One rank's context: who it is, the store, messages and collectives. It dereferences
+/// to its [`Comm`], so `node.rank()`, `node.kv()`, `node.send(..)` and
+/// `node.all_reduce(..)` are the communication layer's own.
 pub struct Node {
-    kv: Kv,
-    collective_seq: AtomicU64,
+    comm: Comm,
 }
 
 impl Node {
     /// Joins the job described by `env`.
     pub fn join(env: &LaunchEnv) -> Result<Node> {
         Ok(Node {
-            kv: Kv::connect(&env.net_config())?,
-            collective_seq: AtomicU64::new(0),
+            comm: Comm::connect(&env.net_config()?)?,
         })
     }
 
@@ -60,26 +62,24 @@ impl Node {
         Node::join(&LaunchEnv::from_vars(|_| None)?)
     }
 
-    /// This rank, `0..size()`.
-    pub fn rank(&self) -> usize {
-        self.kv.rank()
-    }
-
-    /// The number of ranks.
-    pub fn size(&self) -> usize {
-        self.kv.size()
-    }
-
-    /// The distributed key/value store.
-    pub fn kv(&self) -> &Kv {
-        &self.kv
+    /// The communication layer: messages, collectives and the store.
+    pub fn comm(&self) -> &Comm {
+        &self.comm
     }
 
     /// Leaves the job cleanly: a barrier, so that no rank leaves while another may still
     /// ask it for data, then goodbyes to every peer.
     pub fn shutdown(self) -> Result<()> {
-        self.barrier()?;
-        Ok(self.kv.shutdown()?)
+        self.comm.barrier()?;
+        Ok(self.comm.shutdown()?)
+    }
+}
+
+impl Deref for Node {
+    type Target = Comm;
+
+    fn deref(&self) -> &Comm {
+        &self.comm
     }
 }
 
@@ -103,6 +103,7 @@ pub fn run(program: impl FnOnce(&Node) -> Result<()>) -> ExitCode {
     };
     if let Err(e) = program(&node) {
         eprintln!("eau2: rank {}: error: {e}", env.rank);
+        node.abort();
         return ExitCode::FAILURE;
     }
     match node.shutdown() {

@@ -47,7 +47,7 @@
 
 mod descriptor;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -60,8 +60,9 @@ use crate::frame::{
     filter_chunk_rows, take_rows, visit_chunk_rows, Chunk, Column, DataFrame, Element, Rower,
     Schema, Value, Writer, DEFAULT_CHUNK_LEN,
 };
-use crate::kv::Key;
+use crate::kv::{Key, Object};
 use crate::sor::{Deviations, SorReader};
+use crate::Bytes;
 
 pub use descriptor::{ChunkInfo, Descriptor};
 
@@ -77,11 +78,38 @@ pub struct DistFrame<'n> {
     node: &'n Node,
     key: Key,
     desc: Arc<Descriptor>,
-    /// Recently decoded chunks, for getters that walk rows one by one.
+    /// Recently used chunks (shared with the store, or decoded from other ranks' bytes),
+    /// for getters that walk rows one by one.
     recent: Mutex<RecentChunks>,
-    /// The chunks this rank built itself, indexed `[chunk][column]`, kept decoded: the
-    /// store holds their bytes for other ranks, and local scans skip decoding them again.
-    built: HashMap<usize, Vec<Arc<Chunk>>>,
+}
+
+/// A chunk as the store keeps it at its home: decoded, once, and encoded only for the
+/// ranks that fetch it.
+struct StoredChunk(Arc<Chunk>);
+
+impl Object for StoredChunk {
+    fn encode(&self) -> Bytes {
+        Bytes::from(self.0.to_bytes())
+    }
+
+    fn size(&self) -> usize {
+        self.0.byte_size()
+    }
+}
+
+/// Stores column `col`'s chunk `local` of `frame` as chunk `global` of the distributed
+/// frame `desc` under `key`: decoded if it is homed here, as bytes otherwise.
+fn store_chunk(
+    node: &Node,
+    key: &Key,
+    desc: &Descriptor,
+    frame: &DataFrame,
+    (col, local, global): (usize, usize, usize),
+) -> Result<()> {
+    let chunk = StoredChunk(Arc::clone(frame.chunk(col, local)));
+    Ok(node
+        .kv()
+        .put_object(&desc.chunk_key(key, col, global), Arc::new(chunk))?)
 }
 
 impl<'n> DistFrame<'n> {
@@ -91,20 +119,7 @@ impl<'n> DistFrame<'n> {
             key: key.clone(),
             desc: Arc::new(desc),
             recent: Mutex::new(VecDeque::new()),
-            built: HashMap::new(),
         }
-    }
-
-    /// Keeps the decoded chunks of `frame`, whose chunk `i` is this frame's chunk
-    /// `global[i]`, when they are homed here.
-    fn keep_built(mut self, frame: &DataFrame, global: &[usize]) -> DistFrame<'n> {
-        let me = self.node.rank() as u32;
-        for (i, &g) in global.iter().enumerate() {
-            if self.desc.chunks[g].home == me {
-                self.built.insert(g, frame.row_chunk(i));
-            }
-        }
-        self
     }
 
     /// The frame stored under `key`, waiting until it has been stored.
@@ -127,13 +142,11 @@ impl<'n> DistFrame<'n> {
         let cells: Vec<(usize, usize)> = (0..frame.chunk_count())
             .flat_map(|i| (0..frame.ncols()).map(move |c| (c, i)))
             .collect();
-        cells.par_iter().try_for_each(|&(c, i)| {
-            node.kv()
-                .put(&desc.chunk_key(key, c, i), frame.chunk(c, i).to_bytes())
-        })?;
+        cells
+            .par_iter()
+            .try_for_each(|&(c, i)| store_chunk(node, key, &desc, frame, (c, i, i)))?;
         node.kv().put(key, desc.encode())?;
-        let all: Vec<usize> = (0..frame.chunk_count()).collect();
-        Ok(DistFrame::new(node, key, desc).keep_built(frame, &all))
+        Ok(DistFrame::new(node, key, desc))
     }
 
     /// A one-column frame of `values`, published under `key`.
@@ -229,16 +242,13 @@ impl<'n> DistFrame<'n> {
         let cells: Vec<(usize, usize)> = (0..local.chunk_count())
             .flat_map(|i| (0..local.ncols()).map(move |c| (c, i)))
             .collect();
-        cells.par_iter().try_for_each(|&(c, i)| {
-            node.kv().put(
-                &desc.chunk_key(key, c, global[i]),
-                local.chunk(c, i).to_bytes(),
-            )
-        })?;
+        cells
+            .par_iter()
+            .try_for_each(|&(c, i)| store_chunk(node, key, &desc, local, (c, i, global[i])))?;
         if node.rank() == 0 {
             node.kv().put(key, desc.encode())?;
         }
-        Ok(DistFrame::new(node, key, desc).keep_built(local, &global))
+        Ok(DistFrame::new(node, key, desc))
     }
 
     /// Collective: every rank parses its own piece of the SoR file at `path` (rank `r` of
@@ -322,9 +332,8 @@ impl<'n> DistFrame<'n> {
             }
             .into());
         }
-        if let Some(row) = self.built.get(&chunk) {
-            return Ok(Arc::clone(&row[col]));
-        }
+        // Recent chunks first: getters walking rows ask for the same chunk again and
+        // again, and the store's look-up needs the key's name spelled out.
         if let Some((_, c)) = self
             .recent
             .lock()
@@ -334,7 +343,10 @@ impl<'n> DistFrame<'n> {
             return Ok(Arc::clone(c));
         }
         let key = self.desc.chunk_key(&self.key, col, chunk);
-        let decoded = Arc::new(Chunk::from_bytes(&self.node.kv().wait_and_get(&key)?)?);
+        let decoded = match self.node.kv().local_object::<StoredChunk>(&key) {
+            Some(stored) => Arc::clone(&stored.0),
+            None => Arc::new(Chunk::from_bytes(&self.node.kv().wait_and_get(&key)?)?),
+        };
         let info = self.desc.chunks[chunk];
         if decoded.dtype() != dtype || decoded.len() as u64 != info.rows {
             return Err(Error::decode(format!(
@@ -523,5 +535,33 @@ impl<'n> DistFrame<'n> {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(DataFrame::new(self.schema().clone(), columns)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rank's own chunks live in the store once, decoded: the frame hands out the very
+    /// chunks it was built from, and other ranks get their encoding.
+    #[test]
+    fn local_chunks_are_stored_once_and_encoded_on_request() {
+        let node = Node::standalone().unwrap();
+        let values: Vec<i32> = (0..200_000).collect();
+        let local = DataFrame::from_array(&values);
+        let key = Key::new("once", 0);
+        let frame = DistFrame::from_local_parts(&node, &key, &local).unwrap();
+        assert!(local.chunk_count() > 1);
+        for i in 0..local.chunk_count() {
+            assert!(Arc::ptr_eq(&frame.chunk(0, i).unwrap(), local.chunk(0, i)));
+            let stored = node.kv().get(&frame.descriptor().chunk_key(&key, 0, i));
+            assert_eq!(stored.unwrap().unwrap(), local.chunk(0, i).to_bytes());
+        }
+        let (values_stored, bytes) = node.kv().local_usage();
+        assert_eq!(values_stored, local.chunk_count() + 1); // the chunks and the descriptor
+        assert!(
+            bytes < 200_000 * 4 + 64 * 1024,
+            "{bytes} bytes for 800,000 of data"
+        );
     }
 }

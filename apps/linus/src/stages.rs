@@ -143,7 +143,7 @@ impl<'g, 'n> Search<'g, 'n> {
             found: Bitmap::filled(tagged.len(), false),
         };
         self.graph.commits.local_map(&mut scan)?;
-        node.all_reduce(scan.found, union)
+        Ok(node.all_reduce(scan.found, union)?)
     }
 
     /// Collective: runs one stage.

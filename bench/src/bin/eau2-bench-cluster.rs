@@ -4,7 +4,10 @@
 //!   ping-pong of the same sizes between the same two processes, in the same run, in
 //!   alternating phases that each start with unmeasured warm-up operations;
 //! - `throughput`: `get` of 1-64 MiB values against a raw TCP stream of the same sizes;
-//! - `pipelined`: every rank's threads issue gets to the other ranks at once.
+//! - `pipelined`: every rank's threads issue gets to the other ranks at once;
+//! - `collectives`: all-reduce (OR of u64 words), broadcast and all-to-all at several
+//!   sizes, against Open MPI's results for the same operations from `bench/mpi`
+//!   (`bench/collectives.sh` runs both in one go).
 //!
 //! Rank 0 prints a Markdown report. Example:
 //! `target/release/eau2-launch -n 2 target/release/eau2-bench-cluster latency`.
@@ -56,6 +59,22 @@ enum Bench {
         #[arg(long, default_value_t = 11)]
         runs: usize,
     },
+    /// All-reduce, broadcast and all-to-all times, optionally against Open MPI's.
+    Collectives {
+        /// Sizes in bytes (each rank's vector; the total each rank sends in all-to-all).
+        #[arg(long, value_delimiter = ',', default_values_t = [64 << 10, 1 << 20, 16 << 20])]
+        sizes: Vec<usize>,
+        /// Measured calls per operation and size; the median is reported.
+        #[arg(long, default_value_t = 21)]
+        runs: usize,
+        /// Unmeasured calls before them.
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        /// Lines `op bytes ranks median_ms` from `bench/mpi/collectives.c` for the same
+        /// job size: print a table with the ratio eau2 / Open MPI.
+        #[arg(long)]
+        baseline: Option<std::path::PathBuf>,
+    },
     /// Gets per second with many requests in flight from every rank.
     Pipelined {
         /// Requesting threads per rank.
@@ -87,6 +106,12 @@ fn main() -> ExitCode {
             } => latency(node, size, phases, ops, warmup),
             Bench::Throughput { ref mib, runs } => throughput(node, mib, runs),
             Bench::Pipelined { threads, ops, size } => pipelined(node, threads, ops, size),
+            Bench::Collectives {
+                ref sizes,
+                runs,
+                warmup,
+                ref baseline,
+            } => collectives(node, sizes, runs, warmup, baseline.as_deref()),
         }
     })
 }
@@ -418,4 +443,120 @@ fn pipelined(node: &Node, threads: usize, ops: usize, size: usize) -> Result<()>
         report.print();
     }
     Ok(())
+}
+
+/// The collectives measured, by the names both sides print.
+const COLLECTIVES: [&str; 3] = ["all_reduce", "broadcast", "all_to_all"];
+
+/// Runs collective `op` on `bytes` bytes once.
+fn run_collective(node: &Node, op: &str, bytes: usize, words: &mut [u64]) -> Result<()> {
+    let n = node.size();
+    match op {
+        "all_reduce" => node.all_reduce_slice(words, |acc, other| {
+            acc.iter_mut().zip(other).for_each(|(a, b)| *a |= b)
+        })?,
+        "broadcast" => {
+            let value = if node.rank() == 0 {
+                Bytes::from(vec![0x5au8; bytes])
+            } else {
+                Bytes::new()
+            };
+            node.broadcast_bytes(0, value)?;
+        }
+        _ => {
+            let part = Bytes::from(vec![0x5au8; bytes / n]);
+            node.all_to_all_bytes(vec![part; n])?;
+        }
+    }
+    Ok(())
+}
+
+fn collectives(
+    node: &Node,
+    sizes: &[usize],
+    runs: usize,
+    warmup: usize,
+    baseline: Option<&std::path::Path>,
+) -> Result<()> {
+    let n = node.size();
+    let baseline = match baseline {
+        Some(path) if node.rank() == 0 => read_baseline(path)?,
+        _ => Vec::new(),
+    };
+    let mut report = Report::new(format!("Collectives on {n} ranks: eau2 vs Open MPI"));
+    report.command(command_line());
+    for &bytes in sizes {
+        let mut words = vec![0x5a5a_5a5a_5a5a_5a5au64; bytes / 8];
+        for op in COLLECTIVES {
+            let mut times = Vec::with_capacity(runs);
+            for i in 0..warmup + runs {
+                node.barrier()?;
+                let (done, took) = time_once(|| run_collective(node, op, bytes, &mut words));
+                done?;
+                if i >= warmup {
+                    times.push(took.as_secs_f64());
+                }
+            }
+            // A call takes as long as its slowest rank.
+            node.all_reduce_slice(&mut times, |acc, other| {
+                acc.iter_mut().zip(other).for_each(|(a, b)| *a = a.max(*b))
+            })?;
+            if node.rank() != 0 {
+                continue;
+            }
+            let ms = Timing::new(times.iter().map(|&t| Duration::from_secs_f64(t)).collect())
+                .median()
+                .as_secs_f64()
+                * 1e3;
+            println!("{op} {bytes} {n} {ms:.6}");
+            let name = format!("{op}, {}", human_bytes(bytes));
+            let found = baseline
+                .iter()
+                .find(|(o, b, r, _)| o == op && *b == bytes && *r == n);
+            match found {
+                Some(&(_, _, _, mpi_ms)) => {
+                    report.add(&format!("{name}, Open MPI"), "ms", Stat::single(mpi_ms));
+                    report.add_vs(&name, "ms", Stat::single(ms), &format!("{name}, Open MPI"));
+                }
+                None => {
+                    report.add(&name, "ms", Stat::single(ms));
+                }
+            }
+        }
+    }
+    if node.rank() == 0 {
+        report.note(format!(
+            "median of {runs} calls after {warmup} unmeasured; a call's time is its slowest rank's"
+        ));
+        report.print();
+    }
+    Ok(())
+}
+
+/// Reads `op bytes ranks median_ms` lines; other lines are ignored.
+fn read_baseline(path: &std::path::Path) -> Result<Vec<(String, usize, usize, f64)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io_path("reading", path, e))?;
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            match f[..] {
+                [op, bytes, ranks, ms] => Some((
+                    op.to_string(),
+                    bytes.parse().ok()?,
+                    ranks.parse().ok()?,
+                    ms.parse().ok()?,
+                )),
+                _ => None,
+            }
+        })
+        .collect())
+}
+
+fn human_bytes(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} B"),
+    }
 }

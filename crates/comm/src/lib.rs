@@ -1,17 +1,37 @@
 //! eau2's communication layer: how ranks find each other and move bytes.
 //!
-//! Two modules, no data frames:
-//! - [`net`]: rendezvous through rank 0, then one mio event-loop thread per process that
-//!   reads every socket; senders write their own frames when a link is idle;
-//! - [`kv`]: the distributed, write-once key/value store served by that thread.
+//! A rank joins its job with [`Comm::connect`], which runs rendezvous and starts one
+//! network thread; the [`Comm`] it returns carries three services over the same links:
+//! - [`msg`]: tagged point-to-point messages ([`Comm::send`], [`Comm::recv`]), ordered
+//!   per sender and tag, with credit-based flow control so memory stays bounded;
+//! - [`collectives`]: barrier, broadcast, reduce, all-reduce, gather, all-gather,
+//!   scatter, all-to-all and scans, built on messages with the algorithms MPI
+//!   libraries use, chosen by size and rank count;
+//! - [`kv`]: the distributed, write-once key/value store that holds data frames' chunks.
 //!
-//! The `eau2` crate re-exports both and builds the SPMD runtime on them.
+//! Underneath, [`net`] owns the sockets: rendezvous through rank 0, then a mio event
+//! loop per process that reads every link; senders write their own frames when a link
+//! is idle. This crate knows nothing of data frames; the `eau2` crate re-exports it.
+//!
+//! ```
+//! use eau2_comm::{net::NetConfig, Comm};
+//!
+//! let comm = Comm::connect(&NetConfig::new(0, 1, "127.0.0.1:0", "secret"))?;
+//! let total = comm.all_reduce(comm.rank() as u64 + 1, |a, b| a + b)?;
+//! assert_eq!(total, 1);
+//! # Ok::<(), eau2_comm::Error>(())
+//! ```
 
 #![warn(missing_docs)]
 
+pub mod collectives;
+mod endpoint;
 pub mod error;
 pub mod kv;
+pub mod msg;
 pub mod net;
+mod route;
 
 pub use bytes::Bytes;
+pub use endpoint::Comm;
 pub use error::{Error, Result};

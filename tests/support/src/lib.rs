@@ -155,6 +155,29 @@ pub fn launch(n: usize, program: &Path, args: &[&str], deadline: Duration) -> Fi
     run_with_deadline(&mut launch_command(n, program, args), deadline)
 }
 
+/// Runs probe `program` with `args` on `n` ranks through `eau2-launch`, with `env` added
+/// to its environment, and checks that the job succeeded and that rank 0 printed
+/// `ARGS[0] ok`, as the probe programs do when every check passed.
+pub fn launch_probe(
+    n: usize,
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    deadline: Duration,
+) -> Finished {
+    let mut cmd = launch_command(n, program, args);
+    cmd.envs(env.iter().copied());
+    let out = run_with_deadline(&mut cmd, deadline);
+    out.assert_success();
+    let expected = format!("[0] {} ok", args[0]);
+    assert!(
+        out.stdout.lines().any(|l| l == expected),
+        "no {expected:?} line in:\n{}",
+        out.stdout
+    );
+    out
+}
+
 /// A free TCP port on 127.0.0.1 (free when asked; the caller binds it soon after).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -13,12 +13,16 @@
 //! pending and later operation fails with [`Error::PeerLost`] naming it: an SPMD job
 //! cannot go on without one of its ranks, and failing fast beats hanging.
 //!
+//! The store is not a mailbox: a key is never removed or put again with other bytes.
+//! One-off messages between ranks go over [`crate::msg`].
+//!
 //! ```
-//! use eau2_comm::kv::{Key, Kv};
-//! use eau2_comm::net::NetConfig;
+//! use eau2_comm::kv::Key;
+//! use eau2_comm::{net::NetConfig, Comm};
 //!
 //! // A job of one rank: every key's home is rank 0.
-//! let kv = Kv::connect(&NetConfig::new(0, 1, "127.0.0.1:0", "")).unwrap();
+//! let comm = Comm::connect(&NetConfig::new(0, 1, "127.0.0.1:0", "")).unwrap();
+//! let kv = comm.kv();
 //! let key = Key::new("greeting", 0);
 //! kv.put(&key, "hello").unwrap();
 //! assert_eq!(&kv.wait_and_get(&key).unwrap()[..], b"hello");
@@ -29,6 +33,7 @@ mod cache;
 mod key;
 mod message;
 mod store;
+mod value;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -40,12 +45,15 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
-use crate::net::{self, Handler, NetConfig, NetHandle, Outbox};
+use crate::net::NetHandle;
+use crate::route::{self, Replies, Service, ServiceId};
 use cache::Cache;
 use message::Message;
 use store::{Lookup, Store, Waiter};
 
 pub use key::Key;
+pub use value::Object;
+use value::Value;
 
 /// The default byte budget of the cache of remote values.
 pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
@@ -53,7 +61,7 @@ pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
 /// One rank's handle on the distributed store. Shared by reference between threads.
 pub struct Kv {
     shared: Arc<Shared>,
-    net: NetHandle,
+    net: Arc<NetHandle>,
 }
 
 /// A reply to one of our requests.
@@ -64,7 +72,7 @@ enum Reply {
 }
 
 /// State shared between program threads and the network thread.
-struct Shared {
+pub(crate) struct Shared {
     rank: usize,
     size: usize,
     store: Mutex<Store>,
@@ -122,10 +130,15 @@ impl Shared {
     fn put_local(
         &self,
         name: &str,
-        value: Bytes,
+        value: Value,
         mut send: impl FnMut(usize, Vec<u8>, Bytes),
     ) -> Result<()> {
         let waiters = self.store.lock().put(name, value.clone())?;
+        if waiters.is_empty() {
+            return Ok(());
+        }
+        // Waiters want bytes: encode an object once for all of them.
+        let value = value.bytes();
         for waiter in waiters {
             match waiter {
                 Waiter::Local(tx) => {
@@ -147,13 +160,13 @@ impl Shared {
 }
 
 /// Serves the store on the network thread.
-struct StoreService {
-    shared: Arc<Shared>,
+pub(crate) struct StoreService {
+    pub(crate) shared: Arc<Shared>,
 }
 
-impl Handler for StoreService {
-    fn on_message(&mut self, from: usize, header: Vec<u8>, body: Bytes, out: &mut Outbox) {
-        let message = match Message::decode(&header) {
+impl Service for StoreService {
+    fn on_message(&self, from: usize, header: &[u8], body: Bytes, out: &mut Replies<'_>) {
+        let message = match Message::decode(header) {
             Ok(m) => m,
             Err(e) => {
                 // A peer speaking another protocol version is a bug we cannot recover
@@ -169,21 +182,21 @@ impl Handler for StoreService {
             Message::Put { id, name } => {
                 let result = self
                     .shared
-                    .put_local(&name, body, |to, h, b| out.send(to, h, b));
+                    .put_local(&name, Value::Bytes(body), |to, h, b| out.send(to, &h, b));
                 let conflict = matches!(result, Err(Error::KeyConflict(_)));
                 out.send(
                     from,
-                    Message::PutDone { id, conflict }.encode(),
+                    &Message::PutDone { id, conflict }.encode(),
                     Bytes::new(),
                 );
             }
             Message::Get { id, name, wait } => {
                 let waiter = wait.then_some(Waiter::Remote { rank: from, id });
                 match self.shared.store.lock().get(&name, waiter) {
-                    Lookup::Ready(v) => out.send(from, Message::Found { id }.encode(), v),
+                    Lookup::Ready(v) => out.send(from, &Message::Found { id }.encode(), v.bytes()),
                     Lookup::Absent if wait => {}
                     Lookup::Absent => {
-                        out.send(from, Message::Missing { id }.encode(), Bytes::new())
+                        out.send(from, &Message::Missing { id }.encode(), Bytes::new())
                     }
                 }
             }
@@ -195,18 +208,18 @@ impl Handler for StoreService {
         }
     }
 
-    fn on_peer_lost(&mut self, rank: usize, reason: &str) {
+    fn on_peer_lost(&self, rank: usize, reason: &str) {
         self.shared.fail(rank, reason);
     }
 }
 
 impl Kv {
-    /// Joins the job described by `cfg` (rendezvous included) and starts serving this
-    /// rank's part of the store.
-    pub fn connect(cfg: &NetConfig) -> Result<Kv> {
+    /// The state of `rank`'s part of the store in a job of `size`, and the service
+    /// that serves it on the network thread.
+    pub(crate) fn service(rank: usize, size: usize) -> StoreService {
         let shared = Arc::new(Shared {
-            rank: cfg.rank,
-            size: cfg.size,
+            rank,
+            size,
             store: Mutex::new(Store::default()),
             pending: Mutex::new(HashMap::new()),
             cache: Mutex::new(Cache::new(DEFAULT_CACHE_BYTES)),
@@ -214,11 +227,15 @@ impl Kv {
             broken: AtomicBool::new(false),
             broken_by: Mutex::new(None),
         });
-        let service = StoreService {
-            shared: Arc::clone(&shared),
-        };
-        let net = net::connect(cfg, Box::new(service))?;
-        Ok(Kv { shared, net })
+        StoreService { shared }
+    }
+
+    /// This rank's handle on the store that `service` serves, sending through `net`.
+    pub(crate) fn new(service: &StoreService, net: Arc<NetHandle>) -> Kv {
+        Kv {
+            shared: Arc::clone(&service.shared),
+            net,
+        }
     }
 
     /// This rank.
@@ -266,11 +283,7 @@ impl Kv {
         self.shared.check()?;
         let value = value.into();
         if key.home() == self.shared.rank {
-            return self.shared.put_local(key.name(), value, |to, h, b| {
-                // A failed send means the network is down; the waiter then fails with the
-                // job, so there is nothing more to do here.
-                let _ = self.net.send(to, h, b);
-            });
+            return self.put_here(key, Value::Bytes(value));
         }
         let name = key.name().to_string();
         match self.request(key, None, |id| Message::Put { id, name }, value)? {
@@ -282,13 +295,50 @@ impl Kv {
         }
     }
 
+    /// Stores `value` under `key`, kept decoded if the key is homed here: this rank's
+    /// [`Kv::local_object`] then returns the same object, and it is encoded only for
+    /// ranks that ask for its bytes. A key homed elsewhere gets the encoded bytes.
+    pub fn put_object<T: Object>(&self, key: &Key, value: Arc<T>) -> Result<()> {
+        if key.home() != self.shared.rank {
+            return self.put(key, value.encode());
+        }
+        self.shared.check()?;
+        self.put_here(key, Value::object(value))
+    }
+
+    /// Stores a value homed at this rank; remote waiters get its bytes over the network.
+    fn put_here(&self, key: &Key, value: Value) -> Result<()> {
+        let put = self.shared.put_local(key.name(), value, |to, h, b| {
+            // A failed send means the network is down; the waiter then fails with the
+            // job, so there is nothing more to do here.
+            let _ = route::send(&self.net, ServiceId::Store, to, &h, b);
+        });
+        // Name the key as a remote put's conflict does: with its home.
+        put.map_err(|e| match e {
+            Error::KeyConflict(_) => Error::KeyConflict(key.to_string()),
+            other => other,
+        })
+    }
+
+    /// The object of type `T` stored under `key` at this rank by [`Kv::put_object`], or
+    /// `None` (not homed here, not put yet, put as bytes, or of another type).
+    pub fn local_object<T: Object>(&self, key: &Key) -> Option<Arc<T>> {
+        if key.home() != self.shared.rank {
+            return None;
+        }
+        match self.shared.store.lock().get(key.name(), None) {
+            Lookup::Ready(v) => v.downcast(),
+            Lookup::Absent => None,
+        }
+    }
+
     /// The value of `key`, or `None` when it has not been put (yet).
     pub fn get(&self, key: &Key) -> Result<Option<Bytes>> {
         self.check_home(key)?;
         self.shared.check()?;
         if key.home() == self.shared.rank {
             return Ok(match self.shared.store.lock().get(key.name(), None) {
-                Lookup::Ready(v) => Some(v),
+                Lookup::Ready(v) => Some(v.bytes()),
                 Lookup::Absent => None,
             });
         }
@@ -334,7 +384,7 @@ impl Kv {
                 .lock()
                 .get(key.name(), Some(Waiter::Local(tx)));
             if let Lookup::Ready(v) = found {
-                return Ok(v);
+                return Ok(v.bytes());
             }
             self.shared.check()?;
             return receive(&rx, timeout, || format!("waiting for key {key}"));
@@ -359,21 +409,6 @@ impl Kv {
         }
     }
 
-    /// Waits for `key`, which must be homed at this rank, and removes it from the store.
-    /// A taken key may be put again: this is how ranks pass one-off messages (the
-    /// collectives are built on it).
-    pub fn wait_and_take(&self, key: &Key, timeout: Option<Duration>) -> Result<Bytes> {
-        if key.home() != self.shared.rank {
-            return Err(Error::Config(format!(
-                "rank {} cannot take key {key}: only its home can",
-                self.shared.rank
-            )));
-        }
-        let value = self.wait(key, timeout)?;
-        self.shared.store.lock().take(key.name());
-        Ok(value)
-    }
-
     /// Sends a request for `key` to its home and waits for the reply.
     fn request(
         &self,
@@ -389,7 +424,8 @@ impl Kv {
             self.shared.pending.lock().remove(&id);
             return Err(e);
         }
-        if let Err(e) = self.net.send(key.home(), message(id).encode(), body) {
+        let header = message(id).encode();
+        if let Err(e) = route::send(&self.net, ServiceId::Store, key.home(), &header, body) {
             self.shared.pending.lock().remove(&id);
             return Err(e);
         }
@@ -400,12 +436,6 @@ impl Kv {
             self.shared.pending.lock().remove(&id);
         }
         result
-    }
-
-    /// Leaves the job: says goodbye to every peer and stops the network thread. Call it
-    /// only when no rank needs this one any more (after a final barrier).
-    pub fn shutdown(&self) -> Result<()> {
-        self.net.shutdown()
     }
 }
 

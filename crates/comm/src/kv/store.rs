@@ -5,6 +5,7 @@ use std::sync::mpsc::SyncSender;
 
 use bytes::Bytes;
 
+use super::value::Value;
 use crate::error::{Error, Result};
 
 /// Someone blocked in `wait_and_get` on a key that has not been put yet.
@@ -16,13 +17,13 @@ pub(crate) enum Waiter {
 }
 
 enum Slot {
-    Ready(Bytes),
+    Ready(Value),
     Waiting(Vec<Waiter>),
 }
 
 /// What a lookup found.
 pub(crate) enum Lookup {
-    Ready(Bytes),
+    Ready(Value),
     /// Not there; with `wait`, the waiter was registered.
     Absent,
 }
@@ -34,12 +35,12 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    /// Stores `value` under `name`. Returns the waiters to wake. Putting the same bytes
-    /// again is a no-op; different bytes are a conflict (keys are write-once).
-    pub(crate) fn put(&mut self, name: &str, value: Bytes) -> Result<Vec<Waiter>> {
+    /// Stores `value` under `name`. Returns the waiters to wake. Putting the same value
+    /// again is a no-op; a different one is a conflict (keys are write-once).
+    pub(crate) fn put(&mut self, name: &str, value: Value) -> Result<Vec<Waiter>> {
         match self.slots.get_mut(name) {
             Some(Slot::Ready(existing)) => {
-                if *existing == value {
+                if existing.same_as(&value) {
                     Ok(Vec::new())
                 } else {
                     Err(Error::KeyConflict(name.to_string()))
@@ -74,18 +75,6 @@ impl Store {
         }
     }
 
-    /// Removes and returns `name`'s value if it is there.
-    pub(crate) fn take(&mut self, name: &str) -> Option<Bytes> {
-        match self.slots.remove(name) {
-            Some(Slot::Ready(v)) => Some(v),
-            Some(waiting) => {
-                self.slots.insert(name.to_string(), waiting);
-                None
-            }
-            None => None,
-        }
-    }
-
     /// Removes every waiter (to fail them when the job breaks).
     pub(crate) fn drain_waiters(&mut self) -> Vec<Waiter> {
         let mut out = Vec::new();
@@ -115,7 +104,7 @@ impl Store {
         self.slots
             .values()
             .filter_map(|s| match s {
-                Slot::Ready(v) => Some(v.len()),
+                Slot::Ready(v) => Some(v.size()),
                 Slot::Waiting(_) => None,
             })
             .fold((0, 0), |(n, b), len| (n + 1, b + len))
@@ -127,13 +116,17 @@ mod tests {
     use super::*;
     use std::sync::mpsc::sync_channel;
 
+    fn bytes(b: &'static [u8]) -> Value {
+        Value::Bytes(Bytes::from_static(b))
+    }
+
     #[test]
     fn write_once_semantics() {
         let mut s = Store::default();
-        assert!(s.put("k", Bytes::from_static(b"a")).unwrap().is_empty());
-        assert!(s.put("k", Bytes::from_static(b"a")).unwrap().is_empty());
+        assert!(s.put("k", bytes(b"a")).unwrap().is_empty());
+        assert!(s.put("k", bytes(b"a")).unwrap().is_empty());
         assert!(matches!(
-            s.put("k", Bytes::from_static(b"b")),
+            s.put("k", bytes(b"b")),
             Err(Error::KeyConflict(_))
         ));
         assert_eq!(s.usage(), (1, 1));
@@ -151,22 +144,42 @@ mod tests {
             s.get("k", Some(Waiter::Remote { rank: 1, id: 7 })),
             Lookup::Absent
         ));
-        let waiters = s.put("k", Bytes::from_static(b"v")).unwrap();
+        let waiters = s.put("k", bytes(b"v")).unwrap();
         assert_eq!(waiters.len(), 2);
-        assert!(matches!(s.get("k", None), Lookup::Ready(v) if &v[..] == b"v"));
+        assert!(matches!(s.get("k", None), Lookup::Ready(v) if &v.bytes()[..] == b"v"));
+    }
+
+    struct Answer(u64);
+
+    impl super::super::Object for Answer {
+        fn encode(&self) -> Bytes {
+            Bytes::copy_from_slice(&self.0.to_le_bytes())
+        }
+        fn size(&self) -> usize {
+            8
+        }
     }
 
     #[test]
-    fn take_removes_only_ready_values() {
+    fn objects_are_kept_decoded_and_compared_by_their_encoding() {
         let mut s = Store::default();
-        let (tx, _rx) = sync_channel(1);
-        s.get("w", Some(Waiter::Local(tx)));
-        assert!(s.take("w").is_none());
-        assert_eq!(s.drain_waiters().len(), 1);
-        s.put("k", Bytes::from_static(b"v")).unwrap();
-        assert_eq!(s.take("k").as_deref(), Some(&b"v"[..]));
-        assert!(s.take("k").is_none());
-        // A taken key can be put again.
-        s.put("k", Bytes::from_static(b"w")).unwrap();
+        let answer = std::sync::Arc::new(Answer(42));
+        s.put("k", Value::object(std::sync::Arc::clone(&answer)))
+            .unwrap();
+        let Lookup::Ready(v) = s.get("k", None) else {
+            panic!("not stored")
+        };
+        assert!(std::sync::Arc::ptr_eq(
+            &v.downcast::<Answer>().unwrap(),
+            &answer
+        ));
+        assert_eq!(v.bytes(), Bytes::copy_from_slice(&42u64.to_le_bytes()));
+        // The same object, or its very bytes, again: no-ops; anything else conflicts.
+        s.put("k", Value::object(std::sync::Arc::clone(&answer)))
+            .unwrap();
+        s.put("k", Value::Bytes(v.bytes())).unwrap();
+        let other = Value::object(std::sync::Arc::new(Answer(7)));
+        assert!(matches!(s.put("k", other), Err(Error::KeyConflict(_))));
+        assert_eq!(s.usage(), (1, 8));
     }
 }

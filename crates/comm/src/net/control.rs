@@ -46,6 +46,15 @@ pub enum Control {
     Data(Vec<u8>),
     /// The sender is leaving normally; the connection closing next is not a failure.
     Goodbye,
+    /// The sender lost rank `rank` and is about to fail: its peers fail naming the rank
+    /// that was lost first, not the sender, whose own exit they may see before they
+    /// notice the first loss themselves.
+    Lost {
+        /// The rank that was lost.
+        rank: u32,
+        /// What the sender observed.
+        reason: String,
+    },
     /// The sender's network thread is alive; sent on links idle for a while, so that a
     /// frozen or unreachable rank is noticed (see `NetConfig::peer_timeout`).
     Heartbeat,
@@ -62,6 +71,7 @@ impl Control {
             Control::PeerHello { .. } => "a peer greeting",
             Control::Data(_) => "a data frame",
             Control::Goodbye => "a goodbye",
+            Control::Lost { .. } => "a report of a lost rank",
             Control::Heartbeat => "a heartbeat",
         }
     }

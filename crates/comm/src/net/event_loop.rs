@@ -55,6 +55,9 @@ pub(crate) enum Command {
     Flush { to: usize },
     /// Say goodbye to every peer, flush, close, and report on the channel.
     Shutdown { done: Sender<()> },
+    /// Report on the channel once everything queued so far is written (the process is
+    /// about to exit on an error, and its last words should reach its peers).
+    Drain { done: Sender<()> },
 }
 
 /// The settings of one rank's network thread.
@@ -147,6 +150,10 @@ pub(crate) struct EventLoop {
     commands: Receiver<Command>,
     handler: Box<dyn Handler>,
     shutting_down: Option<(Sender<()>, Instant)>,
+    /// Whether this rank has told its peers about a lost rank (it does so once).
+    relayed_loss: bool,
+    /// Who waits for every link to be flushed.
+    draining: Vec<Sender<()>>,
 }
 
 impl EventLoop {
@@ -201,6 +208,8 @@ impl EventLoop {
             commands,
             handler,
             shutting_down: None,
+            relayed_loss: false,
+            draining: Vec::new(),
         };
         Ok((event_loop, links))
     }
@@ -211,9 +220,11 @@ impl EventLoop {
         let tick = self.cfg.tick();
         let mut last_tick = Instant::now();
         loop {
-            let timeout = match self.shutting_down {
-                Some(_) => Duration::from_millis(20),
-                None => tick,
+            let waiting = self.shutting_down.is_some() || !self.draining.is_empty();
+            let timeout = if waiting {
+                Duration::from_millis(20).min(tick)
+            } else {
+                tick
             };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -247,6 +258,11 @@ impl EventLoop {
             // Commands may arrive without a wake-up being distinct from other events, so
             // drain them on every turn; the channel is cheap to poll.
             self.drain_commands();
+            if !self.draining.is_empty() && self.rank_links().all(|link| link.is_flushed()) {
+                for done in self.draining.drain(..) {
+                    let _ = done.send(());
+                }
+            }
             if last_tick.elapsed() >= tick {
                 last_tick = Instant::now();
                 self.tick();
@@ -267,6 +283,12 @@ impl EventLoop {
         while let Ok(command) = self.commands.try_recv() {
             match command {
                 Command::Flush { to } => self.flush_rank(to),
+                Command::Drain { done } => {
+                    for index in 0..self.conns.len() {
+                        self.flush(index);
+                    }
+                    self.draining.push(done);
+                }
                 Command::Shutdown { done } => {
                     for rank in 0..self.by_rank.len() {
                         self.send(rank, OutFrame::new(&Control::Goodbye, Bytes::new()));
@@ -369,6 +391,9 @@ impl EventLoop {
             _ => return,
         };
         if let Err(e) = result {
+            // Read what the peer sent before it went: its last words may say which rank
+            // failed first (a `Lost` relay), which is the better reason to report.
+            self.read(index);
             self.close(index, &format!("write failed: {e}"));
         }
     }
@@ -435,6 +460,10 @@ impl EventLoop {
             }
             Control::Heartbeat => {}
             Control::Goodbye => conn.said_goodbye = true,
+            Control::Lost { rank, reason } => {
+                let reason = format!("{reason} (reported by rank {from})");
+                self.lose(rank as usize, &reason);
+            }
             other => {
                 log(
                     self.cfg.rank,
@@ -566,10 +595,31 @@ impl EventLoop {
                 c.link.close();
                 self.by_rank[c.link.rank()] = None;
                 if !c.said_goodbye {
-                    self.handler.on_peer_lost(c.link.rank(), reason);
+                    self.lose(c.link.rank(), reason);
                 }
             }
             Conn::Stranger(_) => self.strangers -= 1,
+        }
+    }
+
+    /// Rank `rank` is lost: tells the upper layer, and the first time, every other peer,
+    /// so that all of them fail naming this rank rather than whichever rank they
+    /// happen to see fail next.
+    fn lose(&mut self, rank: usize, reason: &str) {
+        // The upper layer hears first: sending the relay may meet other broken links,
+        // whose losses must not be reported ahead of this one.
+        self.handler.on_peer_lost(rank, reason);
+        if !self.relayed_loss {
+            self.relayed_loss = true;
+            let lost = Control::Lost {
+                rank: rank as u32,
+                reason: reason.to_string(),
+            };
+            for peer in 0..self.by_rank.len() {
+                if peer != rank {
+                    self.send(peer, OutFrame::new(&lost, Bytes::new()));
+                }
+            }
         }
     }
 

@@ -61,6 +61,7 @@ mod rendezvous;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub(crate) use pool::copy_of;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -83,6 +84,8 @@ pub const DEFAULT_MAX_FRAME: u64 = 2 << 30;
 
 /// The default [`NetConfig::peer_timeout`].
 pub const DEFAULT_PEER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default message window per peer (see [`NetConfig::msg_window`]).
+pub const DEFAULT_MSG_WINDOW: u64 = 64 << 20;
 
 /// Where and how a rank joins its job.
 #[derive(Clone, Debug)]
@@ -105,6 +108,14 @@ pub struct NetConfig {
     /// How long a peer may send nothing at all (not even the heartbeats its network
     /// thread sends on idle links) before it is declared lost (`EAU2_PEER_TIMEOUT`).
     pub peer_timeout: Duration,
+    /// How many bytes of unconsumed messages a rank holds from each peer before that
+    /// peer's sends wait (see [`crate::msg`]).
+    pub msg_window: u64,
+    /// For rank 0: a listener already bound, used instead of binding `master`. A launch
+    /// environment binds port 0 itself so that it can publish the real port (through
+    /// PMI, say) before rendezvous starts, with no window in which another process could
+    /// take the port.
+    pub listener: Option<Arc<std::net::TcpListener>>,
 }
 
 impl NetConfig {
@@ -120,6 +131,8 @@ impl NetConfig {
             rendezvous_timeout: Duration::from_secs(30),
             max_frame: DEFAULT_MAX_FRAME,
             peer_timeout: DEFAULT_PEER_TIMEOUT,
+            msg_window: DEFAULT_MSG_WINDOW,
+            listener: None,
         }
     }
 }
@@ -251,6 +264,19 @@ impl NetHandle {
                 .wake()
                 .map_err(|e| Error::io("waking the network thread", e)),
             None => Ok(()),
+        }
+    }
+
+    /// Waits up to `timeout` for everything sent so far to be written to the sockets,
+    /// without saying goodbye: for a process about to exit on an error, so that its
+    /// last frames (such as a report of which rank was lost) reach its peers.
+    pub fn drain(&self, timeout: Duration) {
+        if self.thread.lock().is_none() {
+            return;
+        }
+        let (done, drained) = mpsc::channel();
+        if self.commands.send(Command::Drain { done }).is_ok() && self.wake().is_ok() {
+            let _ = drained.recv_timeout(timeout);
         }
     }
 

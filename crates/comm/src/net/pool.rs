@@ -108,6 +108,18 @@ pub(crate) fn into_bytes(body: BodyBuf) -> Bytes {
     }
 }
 
+/// A copy of `bytes` that can travel: in a page-aligned, recycled buffer when large
+/// (so that repeated large sends, such as a collective's blocks, neither fault in new
+/// pages nor leave the kernel misaligned copies), else an ordinary allocation.
+pub(crate) fn copy_of(bytes: &[u8]) -> Bytes {
+    if bytes.len() < RECYCLED_MIN {
+        return Bytes::copy_from_slice(bytes);
+    }
+    let mut body = take(bytes.len());
+    body.as_mut_slice().copy_from_slice(bytes);
+    into_bytes(body)
+}
+
 /// The owner of a large received body; dropping it gives the buffer back.
 struct Recycled(BodyBuf);
 

@@ -59,7 +59,13 @@ fn expect(cfg: &NetConfig) -> Expect<'_> {
 }
 
 fn master(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
-    let listener = bind_master(&cfg.master)?;
+    // A launch environment may have bound the listener already (to publish its port).
+    let listener = match &cfg.listener {
+        Some(bound) => bound
+            .try_clone()
+            .map_err(|e| Error::io("sharing rank 0's pre-bound listener", e))?,
+        None => bind_master(&cfg.master)?,
+    };
     let mut links: Vec<Option<TcpStream>> = (0..cfg.size).map(|_| None).collect();
     let mut addrs = vec![String::new(); cfg.size];
     addrs[0] = cfg.master.clone();

@@ -83,6 +83,17 @@ impl Chunk {
         self.valid.is_empty()
     }
 
+    /// About how many bytes the chunk's values and validity occupy in memory.
+    pub fn byte_size(&self) -> usize {
+        let rows = self.len();
+        let bits = rows.div_ceil(8);
+        bits + match &self.data {
+            ChunkData::Bool(_) => bits,
+            ChunkData::Int(_) | ChunkData::Float(_) => rows * 4,
+            ChunkData::String { offsets, bytes } => offsets.len() * 8 + bytes.len(),
+        }
+    }
+
     /// The validity bitmap: bit `i` is set when row `i` has a value.
     pub fn validity(&self) -> &Bitmap {
         &self.valid

@@ -90,5 +90,5 @@ fn hold(node: &Node, ready: &Path, go: &Path) -> Result<()> {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
-    node.barrier()
+    Ok(node.barrier()?)
 }

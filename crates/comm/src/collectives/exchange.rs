@@ -1,0 +1,91 @@
+//! Collectives where every rank has something for every other: all-to-all and scans.
+
+use bytes::Bytes;
+
+use super::{decode, encode, Call, Wire};
+use crate::endpoint::Comm;
+use crate::error::{Error, Result};
+
+impl Comm {
+    /// Sends `parts[i]` to rank `i` and returns, at index `j`, what rank `j` sent here
+    /// (MPI's all-to-all-v: parts may differ in size, and be empty).
+    ///
+    /// Pairwise exchange: in step k each rank sends to rank `r + k` and receives from
+    /// rank `r - k`, so in every step each rank has one partner to send to and one to
+    /// hear from. All sends are posted before the receives (they return at once unless
+    /// a partner's window is full), which overlaps the steps; parts travel as they are,
+    /// without copies.
+    pub fn all_to_all_bytes(&self, parts: Vec<Bytes>) -> Result<Vec<Bytes>> {
+        let call = Call::new(self);
+        let (rank, n) = (self.rank(), self.size());
+        if parts.len() != n {
+            return Err(Error::Config(format!(
+                "all-to-all on rank {rank}: {} parts for {n} ranks",
+                parts.len()
+            )));
+        }
+        let mut received = vec![Bytes::new(); n];
+        for step in 1..n {
+            let to = (rank + step) % n;
+            call.send(to, 0, parts[to].clone())?;
+        }
+        received[rank] = parts[rank].clone();
+        drop(parts);
+        for step in 1..n {
+            let from = (rank + n - step) % n;
+            received[from] = call.recv(from, 0)?;
+        }
+        Ok(received)
+    }
+
+    /// The inclusive prefix combination: rank r gets `v0 ⊕ v1 ⊕ ... ⊕ vr`, with `merge`
+    /// associative (not necessarily commutative). Recursive doubling: in round k each
+    /// rank passes what it has to rank `r + 2^k` and folds in what rank `r - 2^k` passed
+    /// it, ceil(log2 n) rounds.
+    pub fn scan<T: Wire + Clone>(&self, value: T, merge: impl FnMut(T, T) -> T) -> Result<T> {
+        Ok(self.scans(value, merge)?.0)
+    }
+
+    /// The exclusive prefix combination: rank r gets `v0 ⊕ ... ⊕ v(r-1)`, and rank 0
+    /// `None`. The same algorithm as [`Comm::scan`]; e.g. the exclusive scan of byte
+    /// counts gives each rank its offset in a shared file.
+    pub fn exclusive_scan<T: Wire + Clone>(
+        &self,
+        value: T,
+        merge: impl FnMut(T, T) -> T,
+    ) -> Result<Option<T>> {
+        Ok(self.scans(value, merge)?.1)
+    }
+
+    /// Both scans at once: `(inclusive, exclusive)`.
+    fn scans<T: Wire + Clone>(
+        &self,
+        value: T,
+        mut merge: impl FnMut(T, T) -> T,
+    ) -> Result<(T, Option<T>)> {
+        let call = Call::new(self);
+        let (rank, n) = (self.rank(), self.size());
+        // `inclusive` covers ranks (rank - distance, rank]; `exclusive` the same less
+        // this rank itself.
+        let mut inclusive = value;
+        let mut exclusive: Option<T> = None;
+        let mut distance = 1;
+        let mut round = 0;
+        while distance < n {
+            if rank + distance < n {
+                call.send(rank + distance, round, encode(&inclusive)?)?;
+            }
+            if rank >= distance {
+                let lower: T = decode(&call.recv(rank - distance, round)?)?;
+                exclusive = Some(match exclusive {
+                    Some(e) => merge(lower.clone(), e),
+                    None => lower.clone(),
+                });
+                inclusive = merge(lower, inclusive);
+            }
+            distance *= 2;
+            round += 1;
+        }
+        Ok((inclusive, exclusive))
+    }
+}

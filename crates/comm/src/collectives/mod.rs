@@ -1,0 +1,201 @@
+//! Collective operations over the message plane, with the algorithms MPI libraries use.
+//!
+//! Every rank calls the same collectives in the same order (the SPMD contract, as in
+//! MPI), from one thread at a time. Each call draws the next sequence number, which with
+//! a step number names its messages (tags at or above [`RESERVED_TAGS`]), so a fast rank
+//! already in the next call never mixes with a slow one.
+//!
+//! The algorithms, by operation (see each function for its exact rule):
+//!
+//! | operation | small values | large values |
+//! |---|---|---|
+//! | [`Comm::barrier`] | dissemination, ceil(log2 n) rounds | |
+//! | [`Comm::broadcast_bytes`] | binomial tree | pipelined chain of segments (32 MiB up) |
+//! | [`Comm::all_reduce`] (any type) | recursive doubling, rank order kept | same |
+//! | [`Comm::all_reduce_slice`] (plain vectors) | recursive doubling | ring reduce-scatter + ring all-gather |
+//! | [`Comm::reduce`] / [`Comm::reduce_slice`] | binomial tree | ring reduce-scatter + gather |
+//! | [`Comm::gather_bytes`], [`Comm::scatter_bytes`] | direct | direct |
+//! | [`Comm::all_gather_bytes`] | ring | ring, forwarding without copies |
+//! | [`Comm::all_to_all_bytes`] | pairwise exchange | pairwise exchange |
+//! | [`Comm::scan`], [`Comm::exclusive_scan`] | recursive doubling | same |
+//!
+//! No rank is a funnel: in an all-reduce of S bytes each rank sends and receives
+//! O(S) bytes whatever n is (about 2S for the ring). Plain numeric vectors travel as
+//! their bytes ([`Pod`]); other values are encoded with speedy ([`Wire`]).
+//!
+//! ```
+//! use eau2_comm::{net::NetConfig, Comm};
+//!
+//! let comm = Comm::connect(&NetConfig::new(0, 1, "127.0.0.1:0", "secret"))?;
+//! let mut bits = vec![0b01u64, 0b10];
+//! comm.all_reduce_slice(&mut bits, |acc, other| {
+//!     acc.iter_mut().zip(other).for_each(|(a, b)| *a |= b)
+//! })?;
+//! assert_eq!(comm.all_gather(&(comm.rank() as u32))?, vec![0]);
+//! # Ok::<(), eau2_comm::Error>(())
+//! ```
+
+mod exchange;
+mod reduce;
+mod tree;
+
+use bytes::Bytes;
+use speedy::{LittleEndian, Readable, Writable};
+
+use crate::endpoint::Comm;
+use crate::error::{Error, Result};
+use crate::msg::{Tag, RESERVED_TAGS};
+
+pub use bytemuck::Pod;
+
+/// Types that collectives can carry: anything speedy encodes and decodes.
+pub trait Wire: for<'a> Readable<'a, LittleEndian> + Writable<LittleEndian> {}
+
+impl<T> Wire for T where T: for<'a> Readable<'a, LittleEndian> + Writable<LittleEndian> {}
+
+/// Encodes a value for the wire.
+pub(crate) fn encode<T: Wire>(value: &T) -> Result<Bytes> {
+    value
+        .write_to_vec()
+        .map(Bytes::from)
+        .map_err(|e| Error::decode(format!("cannot encode a collective's value: {e}")))
+}
+
+/// Decodes a value from the wire.
+pub(crate) fn decode<T: Wire>(bytes: &[u8]) -> Result<T> {
+    T::read_from_buffer(bytes).map_err(|e| Error::decode(format!("a collective's value: {e}")))
+}
+
+/// Bits of a tag that hold the step within one call; the rest hold the call's number.
+const STEP_BITS: u32 = 16;
+
+/// One collective call: its sequence number names the messages of its steps.
+pub(crate) struct Call<'c> {
+    comm: &'c Comm,
+    seq: u64,
+}
+
+impl<'c> Call<'c> {
+    fn new(comm: &'c Comm) -> Call<'c> {
+        Call {
+            comm,
+            seq: comm.next_collective(),
+        }
+    }
+
+    fn rank(&self) -> usize {
+        self.comm.rank()
+    }
+
+    fn size(&self) -> usize {
+        self.comm.size()
+    }
+
+    fn tag(&self, step: u32) -> Tag {
+        debug_assert!(step < 1 << STEP_BITS);
+        let seq = self.seq & ((RESERVED_TAGS - 1) >> STEP_BITS);
+        RESERVED_TAGS | seq << STEP_BITS | step as u64
+    }
+
+    fn send(&self, to: usize, step: u32, body: Bytes) -> Result<()> {
+        self.comm.post(to, self.tag(step), 0, body)
+    }
+
+    fn send_aux(&self, to: usize, step: u32, aux: u64, body: Bytes) -> Result<()> {
+        self.comm.post(to, self.tag(step), aux, body)
+    }
+
+    fn recv(&self, from: usize, step: u32) -> Result<Bytes> {
+        Ok(self.comm.take(Some(from), self.tag(step), None)?.2)
+    }
+
+    /// The step's message from whoever sent it: `(from, aux, body)`.
+    fn recv_any(&self, step: u32) -> Result<(usize, u64, Bytes)> {
+        self.comm.take(None, self.tag(step), None)
+    }
+}
+
+impl Comm {
+    pub(crate) fn check_root(&self, root: usize) -> Result<()> {
+        if root < self.size() {
+            Ok(())
+        } else {
+            Err(Error::Config(format!(
+                "root rank {root} is not in a job of {} ranks",
+                self.size()
+            )))
+        }
+    }
+
+    /// [`Comm::broadcast_bytes`] for any [`Wire`] type. Only the root's `value` matters;
+    /// the others may pass `None`.
+    pub fn broadcast<T: Wire>(&self, root: usize, value: Option<T>) -> Result<T> {
+        let bytes = if self.rank() == root {
+            let value = value.ok_or_else(|| {
+                Error::Config(format!(
+                    "broadcast from rank {root}: the root passed no value"
+                ))
+            })?;
+            encode(&value)?
+        } else {
+            Bytes::new()
+        };
+        decode(&self.broadcast_bytes(root, bytes)?)
+    }
+
+    /// [`Comm::gather_bytes`] for any [`Wire`] type.
+    pub fn gather<T: Wire>(&self, root: usize, value: &T) -> Result<Option<Vec<T>>> {
+        match self.gather_bytes(root, encode(value)?)? {
+            Some(all) => all
+                .iter()
+                .map(|b| decode(b))
+                .collect::<Result<_>>()
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every rank's `value`, in rank order, on every rank.
+    pub fn all_gather<T: Wire>(&self, value: &T) -> Result<Vec<T>> {
+        self.all_gather_bytes(encode(value)?)?
+            .iter()
+            .map(|b| decode(b))
+            .collect()
+    }
+
+    /// Hands `values[i]` from `root` to rank `i`; every rank returns its own. Ranks
+    /// other than the root pass `None`.
+    pub fn scatter<T: Wire>(&self, root: usize, values: Option<Vec<T>>) -> Result<T> {
+        let parts = match values {
+            Some(values) if self.rank() == root => {
+                Some(values.iter().map(encode).collect::<Result<Vec<_>>>()?)
+            }
+            _ => None,
+        };
+        decode(&self.scatter_bytes(root, parts)?)
+    }
+
+    /// Sends `values[i]` to rank `i` and returns, at index `j`, what rank `j` sent here.
+    pub fn all_to_all<T: Wire>(&self, values: Vec<T>) -> Result<Vec<T>> {
+        let parts = values.iter().map(encode).collect::<Result<Vec<_>>>()?;
+        self.all_to_all_bytes(parts)?
+            .iter()
+            .map(|b| decode(b))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_of_calls_and_steps_never_collide_and_stay_reserved() {
+        let comm = Comm::connect(&crate::net::NetConfig::new(0, 1, "127.0.0.1:0", "t")).unwrap();
+        let a = Call::new(&comm);
+        let b = Call::new(&comm);
+        assert_ne!(a.tag(0), b.tag(0));
+        assert_ne!(a.tag(1), a.tag(0));
+        assert!(a.tag(0) >= RESERVED_TAGS && b.tag(65535) >= RESERVED_TAGS);
+    }
+}

@@ -1,0 +1,87 @@
+//! [`Comm`]: one rank's handle on its job: the network, the store, the message plane
+//! and the collectives, all over one set of links served by one network thread.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::kv::Kv;
+use crate::msg::{Mailbox, MessageService};
+use crate::net::{self, NetConfig, NetHandle};
+use crate::route::Router;
+
+/// One rank's place in a job: who it is, the store, messages and collectives.
+///
+/// Program threads share it by reference. Collectives must be called by every rank in
+/// the same order, from one thread at a time per rank (as in MPI).
+pub struct Comm {
+    net: Arc<NetHandle>,
+    kv: Kv,
+    mailbox: Arc<Mailbox>,
+    /// The number of collective calls so far: it names each call's messages.
+    collective_seq: AtomicU64,
+}
+
+impl Comm {
+    /// Joins the job described by `cfg` (rendezvous included) and starts the network
+    /// thread, which serves this rank's part of the store and receives its messages.
+    pub fn connect(cfg: &NetConfig) -> Result<Comm> {
+        let mailbox = Arc::new(Mailbox::new(cfg.rank, cfg.size, cfg.msg_window));
+        let store = Arc::new(Kv::service(cfg.rank, cfg.size));
+        let router = Router {
+            rank: cfg.rank,
+            store: Arc::clone(&store) as _,
+            messages: Arc::new(MessageService {
+                mailbox: Arc::clone(&mailbox),
+            }),
+        };
+        let net = Arc::new(net::connect(cfg, Box::new(router))?);
+        Ok(Comm {
+            kv: Kv::new(&store, Arc::clone(&net)),
+            net,
+            mailbox,
+            collective_seq: AtomicU64::new(0),
+        })
+    }
+
+    /// This rank, `0..size()`.
+    pub fn rank(&self) -> usize {
+        self.net.rank()
+    }
+
+    /// The number of ranks.
+    pub fn size(&self) -> usize {
+        self.net.size()
+    }
+
+    /// The distributed key/value store.
+    pub fn kv(&self) -> &Kv {
+        &self.kv
+    }
+
+    pub(crate) fn net(&self) -> &NetHandle {
+        &self.net
+    }
+
+    pub(crate) fn mailbox(&self) -> &Mailbox {
+        &self.mailbox
+    }
+
+    /// The sequence number of the next collective call.
+    pub(crate) fn next_collective(&self) -> u64 {
+        self.collective_seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Prepares this process to exit on an error: waits (briefly, at most half a
+    /// second) until what it has sent is written, so that its peers learn which rank
+    /// failed first, and says no goodbye, so that they fail too.
+    pub fn abort(&self) {
+        self.net.drain(std::time::Duration::from_millis(500));
+    }
+
+    /// Leaves the job: says goodbye to every peer and stops the network thread. Call it
+    /// only when no rank needs this one any more (after a final barrier).
+    pub fn shutdown(&self) -> Result<()> {
+        self.net.shutdown()
+    }
+}

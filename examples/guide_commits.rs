@@ -1,0 +1,121 @@
+//! docs/frames.md: load a SoR file collectively, then local_map, filter and map.
+//! Run from the repository's root:
+//! `target/debug/eau2-launch -n 3 target/debug/examples/guide_commits [DATA_DIR]`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use eau2::frame::{Row, Rower};
+use eau2::kv::Key;
+use eau2::sor::SorReader;
+use eau2::table::DistFrame;
+
+/// Counts commits per project id (column 0).
+#[derive(Clone)]
+struct PerProject(Vec<u64>);
+
+impl Rower for PerProject {
+    fn accept(&mut self, row: &Row<'_>) -> bool {
+        if let Some(p) = row.get_int(0) {
+            self.0[p as usize] += 1;
+        }
+        true
+    }
+
+    fn join(&mut self, other: Self) {
+        self.0.iter_mut().zip(other.0).for_each(|(a, b)| *a += b);
+    }
+}
+
+/// Keeps the commits whose committer (column 2) is not their author (column 1).
+#[derive(Clone)]
+struct CommittedByOther;
+
+impl Rower for CommittedByOther {
+    fn accept(&mut self, row: &Row<'_>) -> bool {
+        row.get_int(1) != row.get_int(2)
+    }
+
+    fn join(&mut self, _other: Self) {}
+}
+
+/// Remembers the first `n` rows it visits.
+struct FirstRows(usize, Vec<String>);
+
+impl Rower for FirstRows {
+    fn accept(&mut self, row: &Row<'_>) -> bool {
+        if self.1.len() < self.0 {
+            let ids: Vec<String> = (0..row.width())
+                .map(|c| format!("{:?}", row.get_int(c)))
+                .collect();
+            let line = format!("row {}: {}", row.index(), ids.join(" "));
+            self.1.push(line);
+        }
+        true
+    }
+
+    fn join(&mut self, other: Self) {
+        self.1.extend(other.1);
+    }
+}
+
+fn main() -> ExitCode {
+    eau2::run(|node| {
+        let dir = std::env::args()
+            .nth(1)
+            .map_or(PathBuf::from("datasets/git-small"), PathBuf::from);
+
+        // Every rank parses its own part of the file; no row crosses the network.
+        let reader = SorReader::new().chunk_len(16_384);
+        let path = dir.join("commits.ltgt");
+        let (commits, deviations) =
+            DistFrame::load_sor(node, &Key::new("commits", 0), &path, &reader)?;
+
+        // The small file of project names: read by rank 0 alone and published.
+        let names = Key::new("projects", 0);
+        let projects = if node.rank() == 0 {
+            let path = dir.join("projects.ltgt");
+            DistFrame::from_sor_file(node, &names, &path, &SorReader::new())?.0
+        } else {
+            DistFrame::get(node, &names)?
+        };
+
+        // local_map: each rank counts over the chunks it holds, on all its cores ...
+        let mut counts = PerProject(vec![0; projects.nrows() as usize]);
+        commits.local_map(&mut counts)?;
+        let local_chunks = commits.local_chunks().len();
+        // ... and the partial counts are summed across ranks.
+        let mut totals = counts.0;
+        node.all_reduce_slice(&mut totals, |acc, other| {
+            acc.iter_mut().zip(other).for_each(|(a, b)| *a += b)
+        })?;
+        let chunks_per_rank: Option<Vec<usize>> = node.gather(0, &local_chunks)?;
+
+        // filter: a collective that makes a new frame; each rank filters its own chunks.
+        let by_others = commits.filter(&Key::new("by-others", 0), &CommittedByOther)?;
+
+        if let Some(chunks_per_rank) = chunks_per_rank {
+            println!(
+                "commits: {} rows, schema {}, {} chunks, per rank {chunks_per_rank:?}, {} deviating rows",
+                commits.nrows(),
+                commits.schema().codes(),
+                commits.chunk_count(),
+                deviations.rows
+            );
+            let mut top: Vec<(u64, usize)> = totals.iter().copied().zip(0..).collect();
+            top.sort_unstable_by(|a, b| b.cmp(a));
+            for &(count, pid) in &top[..3] {
+                let name = projects.get_str(1, pid as u64)?.unwrap_or_default();
+                println!("{count:>6} commits  {}", String::from_utf8_lossy(&name));
+            }
+            println!("committed by someone else: {} rows", by_others.nrows());
+            // map: every row, in order, on this rank (chunks held elsewhere are fetched).
+            let mut first = FirstRows(3, Vec::new());
+            by_others.map(&mut first)?;
+            for line in first.1 {
+                println!("  {line}");
+            }
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,103 @@
+//! The message plane and the collectives across real processes on 127.0.0.1: every
+//! collective against a sequential fold on random inputs for 1 to 8 ranks, message
+//! order, the receiver's memory bound, and ranks dying in the middle of a collective.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use eau2_testkit::{bin, free_port, launch_probe, wait_until, Finished};
+
+const DEADLINE: Duration = Duration::from_secs(180);
+
+fn comm_check(n: usize, args: &[&str], env: &[(&str, &str)]) -> Finished {
+    launch_probe(n, &bin("comm-check"), args, env, DEADLINE)
+}
+
+#[test]
+fn every_collective_matches_a_sequential_fold_for_1_to_8_ranks() {
+    for n in 1..=8 {
+        for seed in [1, 2] {
+            comm_check(n, &["collectives", &(seed * 1000 + n).to_string()], &[]);
+        }
+    }
+}
+
+/// With a 4 KiB window nearly every message waits for credit: no collective may
+/// deadlock on its own flow control.
+#[test]
+fn every_collective_completes_when_windows_are_tiny() {
+    for n in [2, 3, 5, 8] {
+        comm_check(
+            n,
+            &["collectives", &(77 + n).to_string()],
+            &[("EAU2_MSG_WINDOW", "4096")],
+        );
+    }
+}
+
+#[test]
+fn messages_arrive_in_order_per_sender_and_tag() {
+    for n in [2, 3, 4] {
+        comm_check(n, &["ordering"], &[]);
+    }
+}
+
+#[test]
+fn a_receiver_holds_no_more_than_its_windows() {
+    // 200 messages of 256 KiB from each sender against a 1 MiB window.
+    for n in [2, 4] {
+        let out = comm_check(n, &["bounded"], &[("EAU2_MSG_WINDOW", "1048576")]);
+        assert!(out.stdout.contains("peak unconsumed"), "{}", out.stdout);
+    }
+}
+
+/// Starts a job of `n` ranks of `comm-check die VICTIM` without the launcher (which would
+/// stop the others itself), and returns each rank's exit status and standard error.
+fn die_without_launcher(n: usize, victim: usize) -> Vec<(bool, String)> {
+    let master = format!("127.0.0.1:{}", free_port());
+    let deadline = Instant::now() + DEADLINE;
+    let mut ranks: Vec<_> = (0..n)
+        .map(|rank| {
+            Command::new(bin("comm-check"))
+                .args(["die", &victim.to_string()])
+                .env("EAU2_RANK", rank.to_string())
+                .env("EAU2_SIZE", n.to_string())
+                .env("EAU2_MASTER", &master)
+                .env("EAU2_TOKEN", "die-test")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("starting a rank")
+        })
+        .collect();
+    ranks
+        .iter_mut()
+        .enumerate()
+        .map(|(rank, child)| {
+            let status = wait_until(child, deadline)
+                .unwrap_or_else(|| panic!("rank {rank} hung after rank {victim} died"));
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            (status.success(), err)
+        })
+        .collect()
+}
+
+#[test]
+fn a_rank_dying_mid_collective_fails_every_rank_naming_it() {
+    for (n, victim) in [(2, 1), (4, 0), (4, 2), (5, 4), (8, 5)] {
+        let ranks = die_without_launcher(n, victim);
+        for (rank, (ok, err)) in ranks.iter().enumerate() {
+            assert!(
+                !ok,
+                "rank {rank} of {n} succeeded although rank {victim} died"
+            );
+            if rank != victim {
+                assert!(
+                    err.contains(&format!("rank {victim} is gone")),
+                    "rank {rank} of {n} does not name rank {victim}:\n{err}"
+                );
+            }
+        }
+    }
+}

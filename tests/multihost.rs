@@ -1,0 +1,467 @@
+//! Jobs over four hosts: network namespaces joined by a bridge, each host with one address
+//! in 198.18.0.0/24 (the benchmarking range; nothing else is used), and `eau2-launch
+//! --hostfile ... --rsh <a script that runs ip netns exec>` starting the ranks on them.
+//!
+//! Checked: linus gives the right answer with one rank per host (so every rank listens on,
+//! and advertises, its host's address); ranks really run on their hosts; a rank killed
+//! on a remote host fails the whole job at once, naming it, and leaves nothing running;
+//! `--timeout` and a forwarded SIGINT reach the remote ranks. The same hosts also run
+//! linus under `mpiexec.hydra` (PMI-1) and Open MPI's `mpirun` (PMIx) with no eau2
+//! variables, both started from host 1 with the same rsh script: the wire-up across
+//! hosts, where each rank must pick the address of rank 0 that reaches it.
+//!
+//! Needs root and `ip`; without them (or the MPI launchers) each test prints
+//! `SKIPPED: <why>` and passes.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eau2_testkit::{bin, repo_root, run_with_deadline, wait_until, Finished};
+
+const HOSTS: usize = 4;
+const DEADLINE: Duration = Duration::from_secs(60);
+const LAST_STAGE: &str = "stage 3: 18 projects, 5312 users";
+
+/// Four hosts in namespaces, removed again on drop.
+struct Cluster {
+    id: String,
+    dir: PathBuf,
+}
+
+impl Cluster {
+    /// Builds the hosts, or says why it cannot.
+    fn new() -> Result<Cluster, String> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return Err("network namespaces need root".into());
+        }
+        if Command::new("ip")
+            .arg("-V")
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| !s.success())
+            .unwrap_or(true)
+        {
+            return Err("`ip` (iproute2) is not installed".into());
+        }
+        // Short and unique among concurrent tests: interface names have 15 bytes at most.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let id = format!("{:05x}", (std::process::id() ^ nanos) & 0xfffff);
+        let dir = std::env::temp_dir().join(format!("eau2-multihost-{id}"));
+        fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let cluster = Cluster { id, dir };
+        cluster.build()?;
+        Ok(cluster)
+    }
+
+    fn switch(&self) -> String {
+        format!("eau2sw-{}", self.id)
+    }
+
+    fn host_ns(&self, k: usize) -> String {
+        format!("eau2h{k}-{}", self.id)
+    }
+
+    /// The address of host `k` (1-based), which is also its name in hostfiles.
+    fn addr(k: usize) -> String {
+        format!("198.18.0.{k}")
+    }
+
+    fn build(&self) -> Result<(), String> {
+        let sw = self.switch();
+        ip(&["netns", "add", &sw])?;
+        ip(&["-n", &sw, "link", "set", "lo", "up"])?;
+        ip(&["-n", &sw, "link", "add", "br0", "type", "bridge"])?;
+        ip(&["-n", &sw, "link", "set", "br0", "up"])?;
+        for k in 1..=HOSTS {
+            let ns = self.host_ns(k);
+            let (here, there) = (format!("e{}h{k}", self.id), format!("e{}s{k}", self.id));
+            ip(&["netns", "add", &ns])?;
+            ip(&[
+                "link", "add", &here, "netns", &ns, "type", "veth", "peer", "name", &there,
+                "netns", &sw,
+            ])?;
+            ip(&["-n", &ns, "link", "set", "lo", "up"])?;
+            let cidr = format!("{}/24", Cluster::addr(k));
+            ip(&["-n", &ns, "addr", "add", &cidr, "dev", &here])?;
+            ip(&["-n", &ns, "link", "set", &here, "up"])?;
+            ip(&["-n", &sw, "link", "set", &there, "master", "br0"])?;
+            ip(&["-n", &sw, "link", "set", &there, "up"])?;
+        }
+        Ok(())
+    }
+
+    /// An rsh script: `rsh 198.18.0.K COMMAND...` runs COMMAND on host K, as ssh would.
+    fn rsh(&self) -> PathBuf {
+        let path = self.dir.join("rsh");
+        let script = format!(
+            "#!/bin/sh\n# eau2 multihost test: run COMMAND in host K's namespace.\n\
+             host=$1; shift\nexec ip netns exec \"eau2h${{host##*.}}-{}\" sh -c \"$*\"\n",
+            self.id
+        );
+        fs::write(&path, script).expect("writing the rsh script");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod rsh");
+        path
+    }
+
+    /// A hostfile naming the hosts, one slot each.
+    fn hostfile(&self) -> PathBuf {
+        let path = self.dir.join("hostfile");
+        let lines: String = (1..=HOSTS)
+            .map(|k| format!("{} slots=1\n", Cluster::addr(k)))
+            .collect();
+        fs::write(&path, format!("# four namespaces\n{lines}")).expect("writing the hostfile");
+        path
+    }
+
+    /// The processes still running on host `k`.
+    fn pids(&self, k: usize) -> Vec<String> {
+        let out = Command::new("ip")
+            .args(["netns", "pids", &self.host_ns(k)])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        out.split_whitespace().map(str::to_string).collect()
+    }
+
+    /// A process on host `k` whose command line (NUL-separated) is `cmdline`.
+    fn find(&self, k: usize, cmdline: &str) -> Option<String> {
+        self.pids(k).into_iter().find(|pid| {
+            fs::read(PathBuf::from("/proc").join(pid).join("cmdline"))
+                .map(|c| c.strip_suffix(b"\0").unwrap_or(&c) == cmdline.as_bytes())
+                .unwrap_or(false)
+        })
+    }
+
+    /// Waits (at most 10 s) until no process is left on any host.
+    fn assert_empty(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left: Vec<String> = (1..=HOSTS).flat_map(|k| self.pids(k)).collect();
+            if left.is_empty() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "processes left running on the hosts: {left:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn launcher(&self, hosts: &[&str]) -> Command {
+        let mut cmd = Command::new(bin("eau2-launch"));
+        cmd.args(hosts)
+            .arg("--rsh")
+            .arg(self.rsh())
+            .current_dir(repo_root());
+        cmd
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for k in 1..=HOSTS {
+            for pid in self.pids(k) {
+                let _ = Command::new("kill").args(["-9", &pid]).status();
+            }
+            let _ = ip(&["netns", "del", &self.host_ns(k)]);
+        }
+        let _ = ip(&["netns", "del", &self.switch()]);
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
+    if !out.status.success() {
+        return Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
+fn cluster_or_skip() -> Option<Cluster> {
+    match Cluster::new() {
+        Ok(c) => Some(c),
+        Err(why) => {
+            println!("SKIPPED: {why}");
+            None
+        }
+    }
+}
+
+fn show(run: &Finished) -> String {
+    format!(
+        "status {}\n--- stdout\n{}\n--- stderr\n{}",
+        run.status, run.stdout, run.stderr
+    )
+}
+
+#[test]
+fn linus_over_four_hosts() {
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let hostfile = cluster.hostfile();
+    let mut cmd = cluster.launcher(&["--hostfile", hostfile.to_str().expect("utf-8 path")]);
+    cmd.arg(bin("linus"));
+    let run = run_with_deadline(&mut cmd, DEADLINE);
+    assert!(
+        run.status.success() && run.stdout.lines().any(|l| l == format!("[0] {LAST_STAGE}")),
+        "{}",
+        show(&run)
+    );
+    cluster.assert_empty();
+}
+
+/// Where `program` is on PATH, if anywhere.
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A command run on host 1 (`ip netns exec`), with no eau2 variables.
+fn on_host1(cluster: &Cluster, program: &std::path::Path) -> Command {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &cluster.host_ns(1)])
+        .arg(program)
+        .current_dir(repo_root());
+    for var in [
+        "EAU2_RANK",
+        "EAU2_SIZE",
+        "EAU2_MASTER",
+        "EAU2_TOKEN",
+        "EAU2_JOB_ID",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn all_hosts() -> String {
+    (1..=HOSTS).map(Cluster::addr).collect::<Vec<_>>().join(",")
+}
+
+#[test]
+fn mpiexec_hydra_over_four_hosts() {
+    let Some(hydra) = which("mpiexec.hydra") else {
+        println!("SKIPPED: mpiexec.hydra is not installed (Debian package mpich)");
+        return;
+    };
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let mut cmd = on_host1(&cluster, &hydra);
+    // Hydra's proxies call back to mpiexec on host 1's interface.
+    cmd.args(["-hosts", &all_hosts(), "-n", "4", "-launcher", "rsh"])
+        .arg("-launcher-exec")
+        .arg(cluster.rsh())
+        .args(["-iface", &format!("e{}h1", cluster.id)])
+        .arg(bin("linus"));
+    let run = run_with_deadline(&mut cmd, DEADLINE);
+    assert!(
+        run.status.success() && run.stdout.lines().any(|l| l == LAST_STAGE),
+        "{}",
+        show(&run)
+    );
+    cluster.assert_empty();
+}
+
+#[test]
+fn mpirun_over_four_hosts() {
+    let Some(mpirun) = which("mpirun.openmpi") else {
+        println!("SKIPPED: mpirun.openmpi is not installed (Debian package openmpi-bin)");
+        return;
+    };
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let mut cmd = on_host1(&cluster, &mpirun);
+    // Open MPI's daemons talk over the hosts' subnet; root needs its consent twice.
+    cmd.args(["--host", &all_hosts(), "-n", "4", "--mca", "plm_rsh_agent"])
+        .arg(cluster.rsh())
+        .args(["--mca", "oob_tcp_if_include", "198.18.0.0/24"])
+        .arg(bin("linus"))
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    let run = run_with_deadline(&mut cmd, DEADLINE);
+    assert!(
+        run.status.success() && run.stdout.lines().any(|l| l == LAST_STAGE),
+        "{}",
+        show(&run)
+    );
+    cluster.assert_empty();
+}
+
+#[test]
+fn ranks_run_on_their_hosts() {
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let hosts = "198.18.0.1:2,198.18.0.2,198.18.0.3,198.18.0.4";
+    let mut cmd = cluster.launcher(&["-H", hosts, "-n", "5"]);
+    // Each rank prints the addresses of the host it runs on.
+    cmd.args([
+        "/bin/sh",
+        "-c",
+        "ip -4 -o addr show scope global | awk '{print $4}'",
+    ]);
+    let run = run_with_deadline(&mut cmd, DEADLINE);
+    let mut lines = run.stdout_lines_sorted();
+    lines.dedup();
+    assert_eq!(
+        lines,
+        [
+            "[0] 198.18.0.1/24",
+            "[1] 198.18.0.1/24",
+            "[2] 198.18.0.2/24",
+            "[3] 198.18.0.3/24",
+            "[4] 198.18.0.4/24"
+        ],
+        "{}",
+        show(&run)
+    );
+    assert!(run.status.success(), "{}", show(&run));
+}
+
+#[test]
+fn a_rank_killed_on_a_remote_host_fails_the_job() {
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let hostfile = cluster.hostfile();
+    let mut cmd = cluster.launcher(&["--hostfile", hostfile.to_str().expect("utf-8 path")]);
+    // Every rank waits a minute; the test kills rank 2 (on host 3) from outside.
+    cmd.args(["/bin/sh", "-c", "exec sleep 60"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("starting eau2-launch");
+    let stderr = child.stderr.take().expect("piped");
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut { stderr }, &mut text);
+        text
+    });
+    let deadline = started + DEADLINE;
+    let victim = loop {
+        if let Some(pid) = cluster.find(3, "sleep\u{0}60") {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "rank 2 never started on host 3");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let killed = Command::new("kill").args(["-9", &victim]).status();
+    assert!(
+        killed.map(|s| s.success()).unwrap_or(false),
+        "kill -9 {victim}"
+    );
+    let status = wait_until(&mut child, deadline).expect("eau2-launch ended before the deadline");
+    let stderr = stderr.join().expect("stderr reader");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("rank 2 on 198.18.0.3 failed") && stderr.contains("killed by SIGKILL"),
+        "{stderr}"
+    );
+    // The other ranks were stopped at once, not after their minute.
+    assert!(started.elapsed() < Duration::from_secs(30), "{stderr}");
+    cluster.assert_empty();
+}
+
+#[test]
+fn timeout_and_signals_reach_remote_ranks() {
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let hostfile = cluster.hostfile();
+    let hostfile = hostfile.to_str().expect("utf-8 path");
+
+    let mut cmd = cluster.launcher(&["--hostfile", hostfile, "--timeout", "1"]);
+    cmd.args(["/bin/sleep", "60"]);
+    let run = run_with_deadline(&mut cmd, DEADLINE);
+    assert_eq!(run.status.code(), Some(124), "{}", show(&run));
+    cluster.assert_empty();
+
+    // SIGINT to the launcher reaches every remote rank as SIGINT.
+    let mut cmd = cluster.launcher(&["--hostfile", hostfile]);
+    cmd.args([
+        "/bin/sh",
+        "-c",
+        "trap 'echo got INT; exit 3' INT; echo ready; while :; do sleep 0.1; done",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("starting eau2-launch");
+    let stdout = child.stdout.take().expect("piped");
+    let ready = Arc::new(AtomicUsize::new(0));
+    let reader = {
+        let ready = Arc::clone(&ready);
+        std::thread::spawn(move || {
+            use std::io::{BufRead, BufReader};
+            let mut lines = Vec::new();
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.ends_with("] ready") {
+                    ready.fetch_add(1, Ordering::SeqCst);
+                }
+                lines.push(line);
+            }
+            lines
+        })
+    };
+    let pid = child.id().to_string();
+    let deadline = Instant::now() + DEADLINE;
+    let mut sent = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for eau2-launch") {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            break wait_until(&mut child, Instant::now());
+        }
+        // Once every rank has set its trap, interrupt the launcher.
+        if !sent && ready.load(Ordering::SeqCst) == HOSTS {
+            let _ = Command::new("kill").args(["-INT", &pid]).status();
+            sent = true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let status = status.expect("eau2-launch ended before the deadline");
+    let lines = reader.join().expect("reader thread");
+    assert_eq!(status.code(), Some(130), "{lines:?}");
+    let got: usize = lines.iter().filter(|l| l.ends_with("] got INT")).count();
+    assert_eq!(got, HOSTS, "{lines:?}");
+    cluster.assert_empty();
+}
+
+trait SortedLines {
+    fn stdout_lines_sorted(&self) -> Vec<String>;
+}
+
+impl SortedLines for Finished {
+    fn stdout_lines_sorted(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self.stdout.lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    }
+}

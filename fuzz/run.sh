@@ -35,6 +35,12 @@ for t in "${targets[@]}"; do
   cargo +nightly fuzz build "${flags[@]}" "$t"
 done
 
+# One rayon thread and two malloc arenas: the SoR target reads each input about 15 times,
+# and every parsed piece preallocates a chunk's rows for each column, so a small input
+# with many columns allocates a lot; with more threads and arenas the freed memory
+# fragments until libFuzzer's RSS limit stops the run (bench/RESULTS.md, Fuzzing).
+export RAYON_NUM_THREADS=1 MALLOC_ARENA_MAX=2
+
 failed=0
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"

@@ -46,9 +46,6 @@ pub enum Control {
     Data(Vec<u8>),
     /// The sender is leaving normally; the connection closing next is not a failure.
     Goodbye,
-    /// The sender's network thread is alive; sent on links idle for a while, so that a
-    /// frozen or unreachable rank is noticed (see `NetConfig::peer_timeout`).
-    Heartbeat,
     /// The sender lost rank `rank` and is about to fail: its peers fail naming the rank
     /// that was lost first, not the sender, whose own exit they may see before they
     /// notice the first loss themselves.
@@ -58,6 +55,9 @@ pub enum Control {
         /// What the sender observed.
         reason: String,
     },
+    /// The sender's network thread is alive; sent on links idle for a while, so that a
+    /// frozen or unreachable rank is noticed (see `NetConfig::peer_timeout`).
+    Heartbeat,
 }
 
 impl Control {
@@ -71,8 +71,8 @@ impl Control {
             Control::PeerHello { .. } => "a peer greeting",
             Control::Data(_) => "a data frame",
             Control::Goodbye => "a goodbye",
-            Control::Heartbeat => "a heartbeat",
             Control::Lost { .. } => "a report of a lost rank",
+            Control::Heartbeat => "a heartbeat",
         }
     }
 }

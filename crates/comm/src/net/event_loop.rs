@@ -228,7 +228,7 @@ impl EventLoop {
         loop {
             let waiting = self.shutting_down.is_some() || !self.draining.is_empty();
             let timeout = if waiting {
-                Duration::from_millis(20)
+                Duration::from_millis(20).min(tick)
             } else {
                 tick
             };

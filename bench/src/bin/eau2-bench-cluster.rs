@@ -448,24 +448,36 @@ fn pipelined(node: &Node, threads: usize, ops: usize, size: usize) -> Result<()>
 /// The collectives measured, by the names both sides print.
 const COLLECTIVES: [&str; 3] = ["all_reduce", "broadcast", "all_to_all"];
 
-/// Runs collective `op` on `bytes` bytes once.
-fn run_collective(node: &Node, op: &str, bytes: usize, words: &mut [u64]) -> Result<()> {
-    let n = node.size();
+/// The buffers of one size's runs, made before any is timed (as the MPI program's are):
+/// the vector all-reduced in place, the value broadcast, and the parts sent in an
+/// all-to-all, which the operations share without copying.
+struct Buffers {
+    words: Vec<u64>,
+    value: Bytes,
+    parts: Vec<Bytes>,
+}
+
+impl Buffers {
+    fn new(bytes: usize, n: usize) -> Buffers {
+        Buffers {
+            words: vec![0x5a5a_5a5a_5a5a_5a5a; bytes / 8],
+            value: Bytes::from(vec![0x5a; bytes]),
+            parts: (0..n).map(|_| Bytes::from(vec![0x5a; bytes / n])).collect(),
+        }
+    }
+}
+
+/// Runs collective `op` once on `buffers`.
+fn run_collective(node: &Node, op: &str, buffers: &mut Buffers) -> Result<()> {
     match op {
-        "all_reduce" => node.all_reduce_slice(words, |acc, other| {
+        "all_reduce" => node.all_reduce_slice(&mut buffers.words, |acc, other| {
             acc.iter_mut().zip(other).for_each(|(a, b)| *a |= b)
         })?,
         "broadcast" => {
-            let value = if node.rank() == 0 {
-                Bytes::from(vec![0x5au8; bytes])
-            } else {
-                Bytes::new()
-            };
-            node.broadcast_bytes(0, value)?;
+            node.broadcast_bytes(0, buffers.value.clone())?;
         }
         _ => {
-            let part = Bytes::from(vec![0x5au8; bytes / n]);
-            node.all_to_all_bytes(vec![part; n])?;
+            node.all_to_all_bytes(buffers.parts.clone())?;
         }
     }
     Ok(())
@@ -486,12 +498,12 @@ fn collectives(
     let mut report = Report::new(format!("Collectives on {n} ranks: eau2 vs Open MPI"));
     report.command(command_line());
     for &bytes in sizes {
-        let mut words = vec![0x5a5a_5a5a_5a5a_5a5au64; bytes / 8];
+        let mut buffers = Buffers::new(bytes, n);
         for op in COLLECTIVES {
             let mut times = Vec::with_capacity(runs);
             for i in 0..warmup + runs {
                 node.barrier()?;
-                let (done, took) = time_once(|| run_collective(node, op, bytes, &mut words));
+                let (done, took) = time_once(|| run_collective(node, op, &mut buffers));
                 done?;
                 if i >= warmup {
                     times.push(took.as_secs_f64());

@@ -1,6 +1,6 @@
-//! Properties of the SoR reader on random input: parallel reads equal the sequential
-//! read, parts concatenate to the whole, ranges follow `SOR.md`'s rule as an
-//! independent oracle reads it, and no input makes it panic.
+//! Properties of the SoR reader on random input: parallel reads equal the sequential read,
+//! parts concatenate to the whole, ranges follow the range rule of `docs/sor-format.md` as
+//! an independent oracle reads it, and no input makes it panic.
 
 use eau2::frame::Schema;
 use eau2::sor::{SorFile, SorReader};
@@ -75,9 +75,9 @@ fn summary(file: &SorFile) -> (Schema, Table, u64, Option<u64>) {
     )
 }
 
-/// `SOR.md`'s "Reading part of a file", applied line by line: the lines of `text` that
-/// `range(from, len)` reads, as text (with their line ends), and their 1-based line
-/// numbers in `text`.
+/// the range rule of docs/sor-format.md ("Byte ranges and parts"), applied line by line:
+/// the lines of `text` that `range(from, len)` reads, as text (with their line ends), and
+/// their 1-based line numbers in `text`.
 fn oracle(text: &[u8], from: u64, len: Option<u64>) -> (Vec<u8>, Vec<u64>) {
     // Each line: where it starts, where its `\n` is (if it has one), and its bytes.
     let mut lines: Vec<(usize, Option<usize>, &[u8])> = Vec::new();

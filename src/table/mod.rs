@@ -266,8 +266,8 @@ impl<'n> DistFrame<'n> {
             Some(s) => s.clone(),
             None => reader.clone().range(0, None).infer_path(path)?,
         };
-        // `part`, not `range`: SOR.md's `from`/`len` rule would drop the line at each
-        // cut between ranks, while parts read every line exactly once.
+        // `part`, not `range`: the `from`/`len` rule of docs/sor-format.md would drop the
+        // line at each cut between ranks, while parts read every line exactly once.
         let read = reader
             .clone()
             .schema(schema)

@@ -82,8 +82,8 @@ fn conformance_suite() {
     assert!(ran >= 25, "only {ran} cases ran");
 }
 
-/// `-from`/`-len` follow SOR.md's rule on 1.sor (76 bytes; lines start at 0, 6, 10, 14,
-/// ..., 64, 70 and the last line's `\n` is its last byte, 75).
+/// `-from`/`-len` follow the range rule of docs/sor-format.md on 1.sor (76 bytes; lines
+/// start at 0, 6, 10, 14, ..., 64, 70 and the last line's `\n` is its last byte, 75).
 #[test]
 fn from_and_len_follow_sor_md() {
     let file = suite_file("1.sor");

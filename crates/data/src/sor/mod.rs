@@ -2,29 +2,29 @@
 //!
 //! [`SorReader`] is a builder of read options; [`SorReader::read_path`] (or
 //! [`SorReader::read_bytes`]) returns a [`SorFile`]: the [`DataFrame`], the file's
-//! [`Schema`] and the [`Deviations`] report. The format is described in `SOR.md`.
+//! [`Schema`] and the [`Deviations`] report. The format is specified in `docs/sor-format.md`.
 //!
-//! How bytes flow: the file is memory-mapped, guarded so that one shrinking under the
-//! read is an error rather than a SIGBUS (or, by choice, read with `pread` piece by
-//! piece: [`SorReader::memory_map`]); the lines to read are found (by
-//! `SOR.md`'s rule for a [`SorReader::range`], or as the lines beginning in an even
-//! byte piece for a [`SorReader::part`]); the schema is given or inferred from the first
-//! of those rows; they are cut into about sixteen pieces per rayon thread, at line starts,
-//! and each piece is read line by line into typed column builders (plain lines by a fast
-//! path that converts each field straight from its bytes, any other line by the general
-//! lexer, which decides every deviation); the pieces' frames are then concatenated
-//! without copying. Line numbers,
-//! needed only to report deviations, are counted afterwards and only for the first
-//! deviating row, and are always numbers in the whole file.
+//! How bytes flow: the file is memory-mapped, guarded so that one shrinking under the read
+//! is an error rather than a SIGBUS (or, by choice, read with `pread` piece by piece:
+//! [`SorReader::memory_map`]); the lines to read are found (by the range rule of
+//! `docs/sor-format.md` for a [`SorReader::range`], or as the lines beginning in an even
+//! byte piece for a [`SorReader::part`]); the schema is given or inferred from the first of
+//! those rows; they are cut into about sixteen pieces per rayon thread, at line starts, and
+//! each piece is read line by line into typed column builders (plain lines by a fast path
+//! that converts each field straight from its bytes, any other line by the general lexer,
+//! which decides every deviation); the pieces' frames are then concatenated without
+//! copying. Line numbers, needed only to report deviations, are counted afterwards and only
+//! for the first deviating row, and are always numbers in the whole file.
 //!
-//! Where `SOR.md` leaves room, this reader decides:
+//! Where the format leaves room, this reader decides:
 //! - Every line is a row: a blank (or white-space-only) line is a row whose fields are
 //!   all missing, so `<>\n\n` (the suite's `0.sor`) has two rows. A final `\n` does
 //!   not start another row.
-//! - [`SorReader::range`] follows `SOR.md` literally: when `from` is not 0, reading
-//!   starts after the first `\n` at or after `from` (so a range starting exactly at a
-//!   line's first byte skips that line too), and the last line is kept only when its
-//!   `\n` lies inside `from .. from + len` or the range reaches the end of the file.
+//! - [`SorReader::range`] follows the format's range rule literally: when `from` is not
+//!   0, reading starts after the first `\n` at or after `from` (so a range starting
+//!   exactly at a line's first byte skips that line too), and the last line is kept only
+//!   when its `\n` lies inside `from .. from + len` or the range reaches the end of the
+//!   file.
 //!   That rule does not tile a file exactly: of two adjacent ranges, the line holding
 //!   the byte where they meet is read by neither. So a file cut into byte ranges for
 //!   several workers is read with [`SorReader::part`] instead, where a line belongs to
@@ -125,7 +125,8 @@ impl Default for SorReader {
 /// [`SorReader::part`] called wins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Span {
-    /// `SOR.md`'s rule over the bytes `from .. from + len` (to the end when `None`).
+    /// The range rule of `docs/sor-format.md` over the bytes `from .. from + len` (to the
+    /// end when `None`).
     Range { from: u64, len: Option<u64> },
     /// The lines beginning in the `index`-th of `count` even byte pieces.
     Part { index: usize, count: usize },
@@ -190,8 +191,9 @@ impl SorReader {
         self
     }
 
-    /// Reads the lines of the byte range `from .. from + len` (to the end of the file
-    /// when `len` is `None`) by `SOR.md`'s rule, which `eau2-sor -from/-len` follows:
+    /// Reads the lines of the byte range `from .. from + len` (to the end of the file when
+    /// `len` is `None`) by the range rule of `docs/sor-format.md`, which `eau2-sor
+    /// -from/-len` follows:
     /// - when `from` is not 0, reading starts after the first `\n` at or after `from`,
     ///   so a partial first line is skipped, and so is a line that begins exactly at
     ///   `from` (the first `\n` at or after `from` is its own);

@@ -2,8 +2,8 @@
 //! splitting a range for parallel parsing, iterating over lines, and (lazily) line
 //! numbers.
 //!
-//! [`literal`] is `SOR.md`'s rule for a `from`/`len` range, used by
-//! [`SorReader::range`](super::SorReader::range) and so by `eau2-sor -from/-len`: when
+//! [`literal`] is the range rule of `docs/sor-format.md` for a `from`/`len` range, used
+//! by [`SorReader::range`](super::SorReader::range) and so by `eau2-sor -from/-len`: when
 //! `from` is not 0, reading starts after the first `\n` at or after `from`, and the last
 //! line is kept only when its `\n` lies inside `from .. from + len` or the range reaches
 //! the end of the input. This rule does not tile an input: of two adjacent ranges
@@ -25,8 +25,9 @@ pub(crate) fn line_start_at_or_after(bytes: &[u8], offset: usize) -> usize {
     memchr::memchr(b'\n', &bytes[offset - 1..]).map_or(bytes.len(), |i| offset + i)
 }
 
-/// The whole lines that `SOR.md`'s rule reads from the byte range `from .. from + len`
-/// (to the end when `len` is `None`), as `start..end` offsets into `bytes`.
+/// The whole lines that the range rule of `docs/sor-format.md` reads from the byte range
+/// `from .. from + len` (to the end when `len` is `None`), as `start..end` offsets into
+/// `bytes`.
 ///
 /// `start` is 0 when `from` is 0, else just past the first `\n` at or after `from`.
 /// `end` is the end of `bytes` when the range reaches it (`from + len >= bytes.len()`,

@@ -238,8 +238,9 @@ impl MappedFile {
 }
 
 impl FileSpan {
-    /// Opens `path` and finds the lines `span` covers, by `SOR.md`'s rules applied to the
-    /// whole file (as `Span::resolve` applies them to bytes in memory).
+    /// Opens `path` and finds the lines `span` covers, by the range rule of
+    /// `docs/sor-format.md` applied to the whole file (as `Span::resolve` applies them to
+    /// bytes in memory).
     pub(crate) fn open(path: &Path, span: Span) -> Result<FileSpan> {
         let file = Opened::open(path)?;
         let len = file.len;

@@ -207,6 +207,9 @@ impl Job {
         }
         let signals_before = signals::count();
         self.signal_all(signal);
+        // A stopped rank (`kill -STOP`, a debugger) keeps a SIGTERM pending until it runs
+        // again: wake it, so it ends now instead of at SIGKILL after the grace period.
+        self.signal_all(libc::SIGCONT);
         let deadline = Instant::now() + GRACE;
         loop {
             self.sweep();

@@ -128,6 +128,12 @@ impl Job {
         for member in &self.members {
             forward_remote(member, signal);
         }
+        self.signal_local(signal);
+    }
+
+    /// Sends `signal` to the local ranks only: the job's process group, and any running
+    /// local rank that has moved to a group of its own.
+    fn signal_local(&self, signal: c_int) {
         let Some(group) = self.group else { return };
         // SAFETY: kill and getpgid have no memory-safety preconditions. Neither the group
         // id nor a rank's pid can have been recycled: the ranks, rank 0 (the group's
@@ -207,9 +213,9 @@ impl Job {
         }
         let signals_before = signals::count();
         self.signal_all(signal);
-        // A stopped rank (`kill -STOP`, a debugger) keeps a SIGTERM pending until it runs
-        // again: wake it, so it ends now instead of at SIGKILL after the grace period.
-        self.signal_all(libc::SIGCONT);
+        // A stopped local rank (`kill -STOP`, a debugger) keeps a SIGTERM pending until it
+        // runs again: wake it, so it ends now instead of at SIGKILL after the grace period.
+        self.signal_local(libc::SIGCONT);
         let deadline = Instant::now() + GRACE;
         loop {
             self.sweep();

@@ -12,12 +12,19 @@
 //! copy); mapping one block at a time keeps the mapped file pages, which count towards
 //! the process's resident set while mapped, at a few blocks per rank instead of the
 //! whole file.
+//!
+//! A file that changes under the read is an error, never a crash or a partial answer:
+//! each map is watched by eau2's SIGBUS guard (a page gone because the file shrank reads
+//! as zeros and marks the block), and the file's length and modification time are
+//! compared before and after. A file that cannot be mapped (a pipe, a special file) is
+//! read with `pread` instead.
 
 use std::fs::File;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use eau2::sor::MapGuard;
 use eau2::{Error, Result};
 use memmap2::{Mmap, MmapOptions};
 use rayon::prelude::*;
@@ -55,13 +62,32 @@ pub struct LineReader {
     end: u64,
     block_bytes: usize,
     rank: usize,
+    /// When the file was last modified, as the read began.
+    modified: Option<std::time::SystemTime>,
 }
 
-/// A mapped piece of a file and the range of it that a block's lines cover.
+/// A piece of a file: mapped, or read into memory when it cannot be mapped.
+enum Piece {
+    Map(Mmap),
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for Piece {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Piece::Map(map) => map,
+            Piece::Read(bytes) => bytes,
+        }
+    }
+}
+
+/// A piece of a file and the range of it that a block's lines cover.
 struct Mapped {
-    map: Option<Mmap>,
+    map: Option<Piece>,
     lines: Range<usize>,
-    /// The file offset of the map's first byte.
+    /// The file offset of the piece's first byte.
     offset: u64,
 }
 
@@ -69,16 +95,24 @@ impl Mapped {
     fn bytes(&self) -> &[u8] {
         self.map.as_ref().map_or(&[], |m| &m[self.lines.clone()])
     }
+
+    /// Watches the piece for pages that vanish under it, when it is a map.
+    fn guard(&self) -> Option<MapGuard> {
+        match &self.map {
+            Some(Piece::Map(map)) => Some(MapGuard::new(map)),
+            _ => None,
+        }
+    }
 }
 
 impl LineReader {
     /// Opens `path` for rank `rank` of `size`, reading blocks of about `block_bytes`.
     pub fn open(path: &Path, rank: usize, size: usize, block_bytes: usize) -> Result<LineReader> {
         let file = File::open(path).map_err(|e| Error::io_path("opening", path, e))?;
-        let file_len = file
+        let meta = file
             .metadata()
-            .map_err(|e| Error::io_path("reading the size of", path, e))?
-            .len();
+            .map_err(|e| Error::io_path("reading the size of", path, e))?;
+        let file_len = meta.len();
         let piece = |r: usize| (u128::from(file_len) * r as u128 / size.max(1) as u128) as u64;
         Ok(LineReader {
             path: path.to_path_buf(),
@@ -88,6 +122,7 @@ impl LineReader {
             end: piece(rank + 1),
             block_bytes: block_bytes.max(1),
             rank,
+            modified: meta.modified().ok(),
         })
     }
 
@@ -114,14 +149,49 @@ impl LineReader {
         parse: impl Fn(&[u8]) -> std::result::Result<T, LineFault> + Sync,
     ) -> Result<Vec<T>> {
         let bounds = self.block_bounds();
-        bounds
+        let parsed = bounds
             .par_windows(2)
             .map(|w| {
                 let mapped = self.map_lines(w[0], w[1])?;
+                let guard = mapped.guard();
                 let start = mapped.offset + mapped.lines.start as u64;
-                parse(mapped.bytes()).map_err(|fault| self.fault(start + fault.at as u64, &fault))
+                let parsed = parse(mapped.bytes());
+                if guard.is_some_and(|g| g.hit()) {
+                    return Err(self.changed("part of it vanished while it was being read"));
+                }
+                parsed.map_err(|fault| self.fault(start + fault.at as u64, &fault))
             })
-            .collect()
+            .collect::<Result<Vec<T>>>()?;
+        self.check_unchanged()?;
+        Ok(parsed)
+    }
+
+    /// Fails when the file's length or modification time differ from when the read
+    /// began: what was read may mix two versions of it.
+    fn check_unchanged(&self) -> Result<()> {
+        let meta = self
+            .file
+            .metadata()
+            .map_err(|e| Error::io_path("reading the size of", &self.path, e))?;
+        if meta.len() != self.file_len {
+            return Err(self.changed(&format!(
+                "it had {} bytes when the read began and has {} now",
+                self.file_len,
+                meta.len()
+            )));
+        }
+        if meta.modified().ok() != self.modified {
+            return Err(self.changed("it was modified while it was being read"));
+        }
+        Ok(())
+    }
+
+    fn changed(&self, how: &str) -> Error {
+        Error::App(format!(
+            "{}: the file changed during the read ({how}); read by rank {}",
+            self.path.display(),
+            self.rank
+        ))
     }
 
     /// Maps the lines that begin in `from..to`.
@@ -174,15 +244,16 @@ impl LineReader {
     }
 
     /// Maps up to `want` bytes at `offset` (fewer at the end of the file; `None` for
-    /// none), with every page mapped at once rather than one fault at a time.
-    fn map_at(&self, offset: u64, want: usize) -> Result<Option<Mmap>> {
+    /// none), with every page mapped at once rather than one fault at a time; reads them
+    /// when the file cannot be mapped.
+    fn map_at(&self, offset: u64, want: usize) -> Result<Option<Piece>> {
         let n = want.min((self.file_len - offset.min(self.file_len)) as usize);
         if n == 0 {
             return Ok(None);
         }
-        // SAFETY: the map is read only and lives only while its block is parsed. The
-        // job's input files must not be truncated or rewritten while it runs (the same
-        // condition as eau2's own SoR reader, which maps whole files).
+        // SAFETY: the map is read only and lives only while its block is parsed. A file
+        // truncated meanwhile would raise SIGBUS on the missing pages: the caller guards
+        // the map while it reads it (MapGuard), which turns that into an error.
         let map = unsafe {
             MmapOptions::new()
                 .offset(offset)
@@ -190,12 +261,39 @@ impl LineReader {
                 .populate()
                 .map(&self.file)
         };
-        map.map(Some).map_err(|e| {
-            Error::io(
-                format!("mapping {} at byte {offset}", self.path.display()),
-                e,
-            )
-        })
+        match map {
+            Ok(map) => Ok(Some(Piece::Map(map))),
+            Err(_) => self.read_at(offset, n).map(|b| Some(Piece::Read(b))),
+        }
+    }
+
+    /// Reads `n` bytes at `offset`; fewer than the file's length promised means it shrank.
+    fn read_at(&self, offset: u64, n: usize) -> Result<Vec<u8>> {
+        let mut bytes = vec![0; n];
+        let mut filled = 0;
+        while filled < n {
+            match self
+                .file
+                .read_at(&mut bytes[filled..], offset + filled as u64)
+            {
+                Ok(0) => {
+                    return Err(self.changed(&format!(
+                        "it ended at byte {} of the {} it had when the read began",
+                        offset + filled as u64,
+                        self.file_len
+                    )))
+                }
+                Ok(got) => filled += got,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(Error::io(
+                        format!("reading {} at byte {offset}", self.path.display()),
+                        e,
+                    ))
+                }
+            }
+        }
+        Ok(bytes)
     }
 
     /// The error for `fault` in the line starting at file offset `offset`.

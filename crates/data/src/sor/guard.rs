@@ -38,13 +38,15 @@ static PAGE: AtomicUsize = AtomicUsize::new(4096);
 static mut PREVIOUS: Option<libc::sigaction> = None;
 
 /// Watches the memory `start..start + len` (a file mapping) for SIGBUS until dropped.
-pub(crate) struct Guard {
+/// Other readers of mapped files (linus maps its input block by block) use it too, as
+/// [`MapGuard`](super::MapGuard).
+pub struct Guard {
     slot: Option<usize>,
 }
 
 impl Guard {
     /// Guards `bytes`, which must be a mapping that outlives the guard.
-    pub(crate) fn new(bytes: &[u8]) -> Guard {
+    pub fn new(bytes: &[u8]) -> Guard {
         INSTALL.call_once(install);
         let _claim = CLAIM.lock().unwrap_or_else(|e| e.into_inner());
         let slot = GUARDED
@@ -60,7 +62,7 @@ impl Guard {
     }
 
     /// Whether a page of the mapping was gone when touched (the file shrank).
-    pub(crate) fn hit(&self) -> bool {
+    pub fn hit(&self) -> bool {
         self.slot
             .is_some_and(|i| GUARDED[i].hit.load(Ordering::Acquire))
     }

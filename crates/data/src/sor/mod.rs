@@ -67,6 +67,8 @@ mod parse;
 mod range;
 mod source;
 
+pub use guard::Guard as MapGuard;
+
 use std::path::Path;
 
 use rayon::prelude::*;

@@ -24,7 +24,7 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use eau2::sor::MapGuard;
+use eau2::sor::{FileStamp, MapGuard};
 use eau2::{Error, Result};
 use memmap2::{Mmap, MmapOptions};
 use rayon::prelude::*;
@@ -62,8 +62,8 @@ pub struct LineReader {
     end: u64,
     block_bytes: usize,
     rank: usize,
-    /// When the file was last modified, as the read began.
-    modified: Option<std::time::SystemTime>,
+    /// The file's length and modification time as the read began.
+    stamp: FileStamp,
 }
 
 /// A piece of a file: mapped, or read into memory when it cannot be mapped.
@@ -109,10 +109,8 @@ impl LineReader {
     /// Opens `path` for rank `rank` of `size`, reading blocks of about `block_bytes`.
     pub fn open(path: &Path, rank: usize, size: usize, block_bytes: usize) -> Result<LineReader> {
         let file = File::open(path).map_err(|e| Error::io_path("opening", path, e))?;
-        let meta = file
-            .metadata()
-            .map_err(|e| Error::io_path("reading the size of", path, e))?;
-        let file_len = meta.len();
+        let stamp = FileStamp::of(&file, path)?;
+        let file_len = stamp.length();
         let piece = |r: usize| (u128::from(file_len) * r as u128 / size.max(1) as u128) as u64;
         Ok(LineReader {
             path: path.to_path_buf(),
@@ -122,7 +120,7 @@ impl LineReader {
             end: piece(rank + 1),
             block_bytes: block_bytes.max(1),
             rank,
-            modified: meta.modified().ok(),
+            stamp,
         })
     }
 
@@ -162,34 +160,15 @@ impl LineReader {
                 parsed.map_err(|fault| self.fault(start + fault.at as u64, &fault))
             })
             .collect::<Result<Vec<T>>>()?;
-        self.check_unchanged()?;
+        self.stamp.check(&self.file)?;
         Ok(parsed)
     }
 
-    /// Fails when the file's length or modification time differ from when the read
-    /// began: what was read may mix two versions of it.
-    fn check_unchanged(&self) -> Result<()> {
-        let meta = self
-            .file
-            .metadata()
-            .map_err(|e| Error::io_path("reading the size of", &self.path, e))?;
-        if meta.len() != self.file_len {
-            return Err(self.changed(&format!(
-                "it had {} bytes when the read began and has {} now",
-                self.file_len,
-                meta.len()
-            )));
-        }
-        if meta.modified().ok() != self.modified {
-            return Err(self.changed("it was modified while it was being read"));
-        }
-        Ok(())
-    }
-
+    /// The error for a file found changed during the read, saying how and by which rank.
     fn changed(&self, how: &str) -> Error {
         Error::App(format!(
-            "{}: the file changed during the read ({how}); read by rank {}",
-            self.path.display(),
+            "{} (read by rank {})",
+            self.stamp.changed(how),
             self.rank
         ))
     }

@@ -68,6 +68,7 @@ mod range;
 mod source;
 
 pub use guard::Guard as MapGuard;
+pub use source::FileStamp;
 
 use std::path::Path;
 

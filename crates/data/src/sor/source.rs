@@ -45,18 +45,76 @@ pub(crate) struct FileSpan {
     end: usize,
 }
 
+/// What a file looked like when a read began: its length and modification time. A read
+/// that finds either different at its end may have mixed two versions of the file, and
+/// fails instead of returning that. Other readers of files (linus) use it too.
+#[derive(Clone, Debug)]
+pub struct FileStamp {
+    path: PathBuf,
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl FileStamp {
+    /// Stamps `file`, opened from `path`, as it is now.
+    pub fn of(file: &File, path: &Path) -> Result<FileStamp> {
+        let meta = metadata(file, path)?;
+        Ok(FileStamp {
+            path: path.to_path_buf(),
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        })
+    }
+
+    /// The file's length in bytes when stamped.
+    pub fn length(&self) -> u64 {
+        self.len
+    }
+
+    /// An error unless `file` still has the length and modification time it had when
+    /// stamped.
+    pub fn check(&self, file: &File) -> Result<()> {
+        let meta = metadata(file, &self.path)?;
+        if meta.len() != self.len {
+            return Err(self.changed(&format!(
+                "it had {} bytes when the read began and has {} now",
+                self.len,
+                meta.len()
+            )));
+        }
+        if meta.modified().ok() != self.modified {
+            return Err(self.changed("it was modified while it was being read"));
+        }
+        Ok(())
+    }
+
+    /// The error for a file found changed during the read, saying `how`.
+    pub fn changed(&self, how: &str) -> Error {
+        Error::io_path(
+            "reading",
+            &self.path,
+            io::Error::other(format!(
+                "the file changed during the read ({how}); the result would have been \
+                 partial or mixed, so nothing was read: read it again once it is no longer \
+                 being written"
+            )),
+        )
+    }
+}
+
 /// An open file and what it looked like when opened.
 struct Opened {
     file: File,
     path: PathBuf,
     len: usize,
-    modified: Option<SystemTime>,
+    stamp: FileStamp,
 }
 
 impl Opened {
     fn open(path: &Path) -> Result<Opened> {
         let file = File::open(path).map_err(|e| Error::io_path("opening", path, e))?;
         let meta = metadata(&file, path)?;
+        let stamp = FileStamp::of(&file, path)?;
         if meta.is_dir() {
             return Err(Error::io_path(
                 "reading",
@@ -75,7 +133,7 @@ impl Opened {
             file,
             path: path.to_path_buf(),
             len,
-            modified: meta.modified().ok(),
+            stamp,
         })
     }
 
@@ -101,7 +159,7 @@ impl Opened {
     fn read_into(&self, buf: &mut [u8], at: usize) -> Result<()> {
         self.file.read_exact_at(buf, at as u64).map_err(|e| {
             if e.kind() == io::ErrorKind::UnexpectedEof {
-                self.changed(&format!(
+                self.stamp.changed(&format!(
                     "it ended before byte {} although it had {} bytes when the read began",
                     at + buf.len(),
                     self.len
@@ -154,30 +212,7 @@ impl Opened {
     /// An error unless the file still has the length and modification time it had when
     /// opened.
     fn check_unchanged(&self) -> Result<()> {
-        let meta = metadata(&self.file, &self.path)?;
-        if meta.len() != self.len as u64 {
-            return Err(self.changed(&format!(
-                "it had {} bytes when the read began and has {} now",
-                self.len,
-                meta.len()
-            )));
-        }
-        if meta.modified().ok() != self.modified {
-            return Err(self.changed("it was modified while it was being read"));
-        }
-        Ok(())
-    }
-
-    fn changed(&self, how: &str) -> Error {
-        Error::io_path(
-            "reading",
-            &self.path,
-            io::Error::other(format!(
-                "the file changed during the read ({how}); the result would have been \
-                 partial or mixed, so nothing was read: read it again once it is no longer \
-                 being written"
-            )),
-        )
+        self.stamp.check(&self.file)
     }
 }
 
@@ -228,7 +263,7 @@ impl MappedFile {
     /// An error if the file changed since it was mapped (whatever the read made of it).
     pub(crate) fn check(&self) -> Result<()> {
         if self.guard.as_ref().is_some_and(Guard::hit) {
-            return Err(self.file.changed(&format!(
+            return Err(self.file.stamp.changed(&format!(
                 "it became shorter than the {} bytes it had when the read began",
                 self.file.len
             )));

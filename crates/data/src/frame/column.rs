@@ -83,6 +83,22 @@ impl ColumnBuilder {
         }
     }
 
+    /// Like [`ColumnBuilder::new`], for a column that will hold at most about
+    /// `expected_rows` rows: its first chunk reserves room for no more than those, so a
+    /// small input with many columns does not reserve a whole chunk of rows for each.
+    pub fn with_expected_rows(
+        dtype: DataType,
+        chunk_len: usize,
+        expected_rows: usize,
+    ) -> ColumnBuilder {
+        let mut builder = ColumnBuilder::new(dtype, chunk_len);
+        let first = builder.chunk_len.min(DEFAULT_CHUNK_LEN);
+        if expected_rows < first {
+            builder.current = ChunkBuilder::new(dtype, expected_rows.max(1));
+        }
+        builder
+    }
+
     /// The type being built.
     pub fn dtype(&self) -> DataType {
         self.dtype

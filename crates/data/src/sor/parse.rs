@@ -226,7 +226,10 @@ pub(crate) fn parse_part(
         .zip(plan.build)
         .map(|(&dtype, &build)| Slot {
             dtype,
-            builder: build.then(|| ColumnBuilder::new(dtype, plan.chunk_len)),
+            // A row takes at least one byte (its `\n`), so the range holds at most
+            // `end - start` rows: reserve no more than that for a small range.
+            builder: build
+                .then(|| ColumnBuilder::with_expected_rows(dtype, plan.chunk_len, end - start)),
         })
         .collect();
     let mut stages: Vec<Stage> = plan.types.iter().map(|&t| Stage::new(t)).collect();

@@ -30,7 +30,7 @@ use super::control::Control;
 use super::frame::{FrameReader, InFrame, Limits, OutFrame, ReadError};
 use super::hello::{proves_job, Expect, HelloRead, HelloReader};
 use super::link::{Link, Sent};
-use super::ratelog::RejectLog;
+use super::ratelog::{accept_waiting, RejectLog};
 use super::rendezvous::log;
 use super::{Handler, Outbox};
 
@@ -531,51 +531,39 @@ impl EventLoop {
     }
 
     fn accept_strangers(&mut self) {
-        loop {
-            match self.listener.accept() {
-                Ok((mut stream, addr)) => {
-                    let from = addr.to_string();
-                    if self.strangers >= MAX_STRANGERS {
-                        // Dropping the stream closes it.
-                        self.rejects.reject(
-                            &from,
-                            &format!(
-                                "more than {MAX_STRANGERS} connections were waiting to say hello"
-                            ),
-                        );
-                        continue;
-                    }
-                    let index = self.free_slot();
-                    if let Err(e) = self.poll.registry().register(
-                        &mut stream,
-                        Token(FIRST_CONN + index),
-                        Interest::READABLE,
-                    ) {
-                        self.rejects
-                            .reject(&from, &format!("cannot watch the connection: {e}"));
-                        continue;
-                    }
-                    self.conns[index] = Some(Conn::Stranger(Stranger {
-                        stream,
-                        hello: HelloReader::new(),
-                        since: Instant::now(),
-                        from,
-                    }));
-                    self.strangers += 1;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
-                    ) => {}
-                Err(e) => {
-                    self.rejects
-                        .reject("a connection not accepted", &format!("accept failed: {e}"));
-                    self.retry_accept = true;
-                    return;
-                }
+        let listener = &self.listener;
+        let accepted = accept_waiting(
+            || listener.accept(),
+            &mut self.rejects,
+            &mut self.retry_accept,
+        );
+        for (mut stream, addr) in accepted {
+            let from = addr.to_string();
+            if self.strangers >= MAX_STRANGERS {
+                // Dropping the stream closes it.
+                self.rejects.reject(
+                    &from,
+                    &format!("more than {MAX_STRANGERS} connections were waiting to say hello"),
+                );
+                continue;
             }
+            let index = self.free_slot();
+            if let Err(e) = self.poll.registry().register(
+                &mut stream,
+                Token(FIRST_CONN + index),
+                Interest::READABLE,
+            ) {
+                self.rejects
+                    .reject(&from, &format!("cannot watch the connection: {e}"));
+                continue;
+            }
+            self.conns[index] = Some(Conn::Stranger(Stranger {
+                stream,
+                hello: HelloReader::new(),
+                since: Instant::now(),
+                from,
+            }));
+            self.strangers += 1;
         }
     }
 

@@ -16,7 +16,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::control::Control;
 use super::hello::{HelloRead, HelloReader};
-use super::ratelog::RejectLog;
+use super::ratelog::{accept_waiting, RejectLog};
 use crate::error::{Error, Result};
 
 /// How long a fresh connection may take to say hello.
@@ -123,24 +123,14 @@ impl<'l> Greeter<'l> {
     }
 
     fn accept_all(&mut self) {
-        loop {
-            match self.listener.accept() {
-                Ok((stream, addr)) => self.admit(stream, addr.to_string()),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
-                    ) => {}
-                // Out of file descriptors and the like: the connections already pending
-                // may still complete the job, so log it and try again shortly.
-                Err(e) => {
-                    self.rejects
-                        .reject("a connection not accepted", &format!("accept failed: {e}"));
-                    self.retry_accept = true;
-                    return;
-                }
-            }
+        let listener = self.listener;
+        let accepted = accept_waiting(
+            || listener.accept(),
+            &mut self.rejects,
+            &mut self.retry_accept,
+        );
+        for (stream, addr) in accepted {
+            self.admit(stream, addr.to_string());
         }
     }
 

@@ -1,6 +1,7 @@
 //! Logging rejected connections without letting a flood of them flood stderr: the
 //! first few of each window are logged in full, the rest are counted and summed up in
-//! one line when the window closes.
+//! one line when the window closes. Also how a listener's waiting connections are taken,
+//! which logs its failures here.
 
 use std::time::{Duration, Instant};
 
@@ -78,5 +79,36 @@ impl RejectLog {
 impl Drop for RejectLog {
     fn drop(&mut self) {
         self.flush();
+    }
+}
+
+/// Takes every connection waiting on a listener (`accept` is its non-blocking accept), in
+/// arrival order. "Nothing waiting" ends the round quietly, and an interrupted call or a
+/// connection reset before it was taken is skipped. Any other failure (out of file
+/// descriptors, say) is logged through `rejects` and ends the round with `retry` set:
+/// the connections already accepted may still complete the job, and an edge-triggered
+/// listener will not report the ones still queued again.
+pub(crate) fn accept_waiting<S>(
+    mut accept: impl FnMut() -> std::io::Result<(S, std::net::SocketAddr)>,
+    rejects: &mut RejectLog,
+    retry: &mut bool,
+) -> Vec<(S, std::net::SocketAddr)> {
+    use std::io::ErrorKind;
+    let mut accepted = Vec::new();
+    loop {
+        match accept() {
+            Ok(conn) => accepted.push(conn),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return accepted,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::Interrupted | ErrorKind::ConnectionAborted
+                ) => {}
+            Err(e) => {
+                rejects.reject("a connection not accepted", &format!("accept failed: {e}"));
+                *retry = true;
+                return accepted;
+            }
+        }
     }
 }

@@ -43,12 +43,23 @@ impl Cell {
 pub type Table = Vec<Vec<Option<Cell>>>;
 
 /// Every value of `frame`, row by row.
+///
+/// Walks chunk by chunk rather than through `DataFrame::get`, which locates the chunk
+/// of every cell anew: the fuzz targets compare many tables per input, and this walk was
+/// a fifth of their time.
 pub fn table_of(frame: &DataFrame) -> Table {
-    (0..frame.nrows())
-        .map(|r| {
-            (0..frame.ncols())
-                .map(|c| frame.get(c, r).expect("in range").map(Cell::of))
-                .collect()
-        })
-        .collect()
+    let mut table = Vec::with_capacity(frame.nrows() as usize);
+    for chunk in 0..frame.chunk_count() {
+        let chunks = frame.row_chunk(chunk);
+        let rows = frame.chunk_rows(chunk);
+        for offset in 0..(rows.end - rows.start) as usize {
+            table.push(
+                chunks
+                    .iter()
+                    .map(|c| c.value(offset).map(Cell::of))
+                    .collect(),
+            );
+        }
+    }
+    table
 }

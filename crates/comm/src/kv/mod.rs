@@ -39,11 +39,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 
+use crate::brief_poll::BriefPoll;
 use crate::error::{Error, Result};
 use crate::net::NetHandle;
 use crate::route::{self, Replies, Service, ServiceId};
@@ -439,31 +440,20 @@ impl Kv {
     }
 }
 
-/// How long a waiter polls its reply slot before it sleeps. A small value from a peer
-/// on the same host answers in 8-30 us; putting the requester to sleep and waking it
-/// from the network thread costs about as much again (a futex wake and, on a VM, often
-/// an idle vCPU's wake-up), so polling first saves that hand-off on the common path and
-/// costs at most this much CPU on a slow one.
-const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(40);
-
-/// Waits on a reply slot, with an optional deadline: polls for [`POLL_BEFORE_SLEEP`]
-/// (spinning a little, then yielding, so the network thread that delivers the reply can
-/// run even when every core is busy), then sleeps.
+/// Waits on a reply slot, with an optional deadline: polls briefly (see
+/// [`BriefPoll`]), then sleeps.
 fn receive<T>(
     rx: &Receiver<Result<T>>,
     timeout: Option<Duration>,
     what: impl FnOnce() -> String,
 ) -> Result<T> {
     let dropped = |what: String| Error::Shutdown(format!("{what}: the store was dropped"));
-    let start = Instant::now();
-    for poll in 0u32.. {
+    let mut poll = BriefPoll::new();
+    loop {
         match rx.try_recv() {
             Ok(reply) => return reply,
             Err(TryRecvError::Disconnected) => return Err(dropped(what())),
-            Err(TryRecvError::Empty) if poll < 64 => std::hint::spin_loop(),
-            Err(TryRecvError::Empty) if start.elapsed() < POLL_BEFORE_SLEEP => {
-                std::thread::yield_now()
-            }
+            Err(TryRecvError::Empty) if poll.again() => {}
             Err(TryRecvError::Empty) => break,
         }
     }

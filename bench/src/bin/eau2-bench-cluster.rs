@@ -33,7 +33,8 @@ struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Bench {
-    /// KV get latency of small values vs a raw TCP ping-pong (ranks 0 and 1).
+    /// KV get and message ping-pong latency of small values vs a raw TCP ping-pong and,
+    /// with `--baseline`, Open MPI's (ranks 0 and 1).
     Latency {
         /// Value size in bytes.
         #[arg(long, default_value_t = 64)]
@@ -49,6 +50,10 @@ enum Bench {
         /// has put the threads), so each kind is measured in its own steady state.
         #[arg(long, default_value_t = 1_000)]
         warmup: usize,
+        /// The `pingpong SIZE p50_us p99_us` line of `bench/mpi/pingpong.c` run just
+        /// before: adds Open MPI's ping-pong and the ratios against it.
+        #[arg(long)]
+        baseline: Option<std::path::PathBuf>,
     },
     /// Bulk transfer rate of large values vs a raw TCP stream (ranks 0 and 1).
     Throughput {
@@ -103,7 +108,8 @@ fn main() -> ExitCode {
                 phases,
                 ops,
                 warmup,
-            } => latency(node, size, phases, ops, warmup),
+                ref baseline,
+            } => latency(node, size, (phases, ops, warmup), baseline.as_deref()),
             Bench::Throughput { ref mib, runs } => throughput(node, mib, runs),
             Bench::Pipelined { threads, ops, size } => pipelined(node, threads, ops, size),
             Bench::Collectives {
@@ -210,11 +216,13 @@ fn page_aligned(buf: &mut Vec<u8>, n: usize) -> &mut [u8] {
 
 /// Runs a rank-1-serves, rank-0-measures benchmark: rank 1 stores its values with
 /// `store` and starts the raw baseline's server; rank 0, with its cache off so that every
-/// get crosses the network, runs `measure` with a client of that server. Other ranks
-/// only take part in the barriers.
+/// get crosses the network, runs `measure` with a client of that server, while rank 1
+/// runs `serve_while` (which must return once rank 0 is done). Other ranks only take part
+/// in the barriers.
 fn serve_and_measure(
     node: &Node,
     store: impl FnOnce() -> Result<()>,
+    serve_while: impl FnOnce() -> Result<()>,
     measure: impl FnOnce(&mut RawClient) -> Result<()>,
 ) -> Result<()> {
     let server = if node.rank() == 1 {
@@ -227,50 +235,119 @@ fn serve_and_measure(
     if node.rank() == 0 {
         node.kv().set_cache_budget(0);
         measure(&mut RawClient::connect(node)?)?;
+    } else if node.rank() == 1 {
+        serve_while()?;
     }
     node.barrier()?;
     drop(server); // the raw server thread ends when rank 0's connection closes
     Ok(())
 }
 
-fn latency(node: &Node, size: usize, phases: usize, ops: usize, warmup: usize) -> Result<()> {
+/// The tag of the message ping-pong in [`latency`]; an empty request ends it.
+const PING_TAG: u64 = 7;
+
+fn latency(
+    node: &Node,
+    size: usize,
+    (phases, ops, warmup): (usize, usize, usize),
+    baseline: Option<&std::path::Path>,
+) -> Result<()> {
     let key = Key::new("bench/small", 1);
     let store = || Ok(node.kv().put(&key, vec![7u8; size])?);
-    serve_and_measure(node, store, |raw| {
+    // Rank 1 answers each 8-byte message with `size` bytes, as it answers a get.
+    let echo = || loop {
+        if node.recv(0, PING_TAG)?.is_empty() {
+            return Ok(());
+        }
+        node.send(0, PING_TAG, Bytes::from(vec![7u8; size]))?;
+    };
+    let mpi = match baseline {
+        Some(path) if node.rank() == 0 => read_pingpong_baseline(path, size)?,
+        _ => None,
+    };
+    serve_and_measure(node, store, echo, |raw| {
         let kv = node.kv();
         let kv_get = || get_expecting(kv, &key, size);
+        let ping = || {
+            node.send(1, PING_TAG, Bytes::from_static(&[1; 8]))?;
+            match node.recv(1, PING_TAG)?.len() {
+                n if n == size => Ok(()),
+                n => Err(Error::App(format!(
+                    "ping-pong reply of {n} bytes, not {size}"
+                ))),
+            }
+        };
         let mut raw_phases = PhasedLatencies::default();
         let mut kv_phases = PhasedLatencies::default();
+        let mut msg_phases = PhasedLatencies::default();
         for _ in 0..phases {
             raw_phases.phase(warmup, ops, || raw.fetch(size))?;
             kv_phases.phase(warmup, ops, kv_get)?;
+            msg_phases.phase(warmup, ops, ping)?;
         }
+        node.send(1, PING_TAG, Bytes::new())?;
         let mut report = Report::new(format!(
             "KV get latency, {size}-byte values, rank 0 -> rank 1"
         ));
         report.command(command_line());
-        for (name, p) in [("raw TCP ping-pong", &raw_phases), ("kv get", &kv_phases)] {
+        let series = [
+            ("raw TCP ping-pong", &raw_phases),
+            ("kv get", &kv_phases),
+            ("message ping-pong", &msg_phases),
+        ];
+        for (name, p) in series {
             let s = p.all.summary();
             report.add(name, "p50 us", p.p50_spread());
             report.add(name, "p99 us", Stat::single(s.p99 as f64));
             report.add(name, "p99.9 us", Stat::single(s.p999 as f64));
         }
+        if let Some((p50, p99)) = mpi {
+            let name = "Open MPI ping-pong (TCP)";
+            report.add(name, "p50 us", Stat::single(p50));
+            report.add(name, "p99 us", Stat::single(p99));
+        }
         for pct in ["p50", "p99"] {
-            report.ratio(
-                &format!("kv get {pct} / raw {pct}"),
-                "kv get",
-                "raw TCP ping-pong",
-                &format!("{pct} us"),
-            );
+            for (what, base) in [
+                ("raw", "raw TCP ping-pong"),
+                ("Open MPI", "Open MPI ping-pong (TCP)"),
+            ] {
+                if base.starts_with("Open MPI") && mpi.is_none() {
+                    continue;
+                }
+                for ours in ["kv get", "message ping-pong"] {
+                    report.ratio(
+                        &format!("{ours} {pct} / {what} {pct}"),
+                        ours,
+                        base,
+                        &format!("{pct} us"),
+                    );
+                }
+            }
         }
         report.note(format!(
             "{phases} phases of each kind, alternating; each phase runs {warmup} unmeasured \
              operations, then {ops} measured ones. p50: over all measured operations, with \
-             the lowest and highest phase's p50 as min and max"
+             the lowest and highest phase's p50 as min and max. Open MPI: bench/mpi/pingpong.c \
+             with the same phases, run just before (bench/latency.sh)"
         ));
         report.print();
         Ok(())
     })
+}
+
+/// Reads the `pingpong SIZE p50_us p99_us` line for `size` from `bench/mpi/pingpong.c`'s
+/// output.
+fn read_pingpong_baseline(path: &std::path::Path, size: usize) -> Result<Option<(f64, f64)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io_path("reading", path, e))?;
+    Ok(text.lines().find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        match f[..] {
+            ["pingpong", s, p50, p99] if s.parse() == Ok(size) => {
+                Some((p50.parse().ok()?, p99.parse().ok()?))
+            }
+            _ => None,
+        }
+    }))
 }
 
 /// Gets `key` and checks that its value has `len` bytes.
@@ -328,65 +405,70 @@ fn throughput(node: &Node, sizes: &[usize], runs: usize) -> Result<()> {
             .try_for_each(|&mib| node.kv().put(&key(mib), vec![3u8; mib << 20]))
             .map_err(Into::into)
     };
-    serve_and_measure(node, store, |raw| {
-        let kv = node.kv();
-        let mut report = Report::new("Large value transfer, rank 1 -> rank 0");
-        report.command(command_line());
-        for &mib in sizes {
-            let len = mib << 20;
-            // Every timed run moves at least 64 MiB, so that small values are timed over
-            // many transfers rather than one (a single 1 MiB transfer takes about a
-            // millisecond here, within the machine's jitter).
-            let batch = (64 / mib).max(1);
-            let bytes = (len * batch) as u64;
-            let (mut raw_t, mut fresh_t, mut kv_t) = (Vec::new(), Vec::new(), Vec::new());
-            let kv_get = || get_expecting(kv, &key(mib), len);
-            // One unmeasured transfer of each kind first: it touches the memory that the
-            // measured ones reuse (the raw buffer; the kv receive buffer it recycles).
-            raw.fetch(len)?;
-            raw.fetch_fresh(len)?;
-            kv_get()?;
-            let timed = |times: &mut Vec<Duration>, op: &mut dyn FnMut() -> Result<()>| {
-                let (result, took) = time_once(|| (0..batch).try_for_each(|_| op()));
-                times.push(took);
-                result
-            };
-            for _ in 0..runs {
-                timed(&mut fresh_t, &mut || raw.fetch_fresh(len).map(drop))?;
-                timed(&mut raw_t, &mut || raw.fetch(len))?;
-                timed(&mut kv_t, &mut || kv_get())?;
-            }
-            let gbps = |t: Vec<Duration>| {
-                let s = Timing::new(t).throughput(bytes);
-                Stat {
-                    value: s.value / 1000.0,
-                    min: s.min / 1000.0,
-                    max: s.max / 1000.0,
+    serve_and_measure(
+        node,
+        store,
+        || Ok(()),
+        |raw| {
+            let kv = node.kv();
+            let mut report = Report::new("Large value transfer, rank 1 -> rank 0");
+            report.command(command_line());
+            for &mib in sizes {
+                let len = mib << 20;
+                // Every timed run moves at least 64 MiB, so that small values are timed over
+                // many transfers rather than one (a single 1 MiB transfer takes about a
+                // millisecond here, within the machine's jitter).
+                let batch = (64 / mib).max(1);
+                let bytes = (len * batch) as u64;
+                let (mut raw_t, mut fresh_t, mut kv_t) = (Vec::new(), Vec::new(), Vec::new());
+                let kv_get = || get_expecting(kv, &key(mib), len);
+                // One unmeasured transfer of each kind first: it touches the memory that the
+                // measured ones reuse (the raw buffer; the kv receive buffer it recycles).
+                raw.fetch(len)?;
+                raw.fetch_fresh(len)?;
+                kv_get()?;
+                let timed = |times: &mut Vec<Duration>, op: &mut dyn FnMut() -> Result<()>| {
+                    let (result, took) = time_once(|| (0..batch).try_for_each(|_| op()));
+                    times.push(took);
+                    result
+                };
+                for _ in 0..runs {
+                    timed(&mut fresh_t, &mut || raw.fetch_fresh(len).map(drop))?;
+                    timed(&mut raw_t, &mut || raw.fetch(len))?;
+                    timed(&mut kv_t, &mut || kv_get())?;
                 }
-            };
-            let raw_name = format!("raw TCP {mib} MiB, reused buffer");
-            let fresh_name = format!("raw TCP {mib} MiB, fresh buffer");
-            let kv_name = format!("kv get {mib} MiB");
-            report.add(&raw_name, "GB/s", gbps(raw_t));
-            report.add_vs(&fresh_name, "GB/s", gbps(fresh_t), &raw_name);
-            report.add_vs(&kv_name, "GB/s", gbps(kv_t), &raw_name);
-            report.ratio(
-                &format!("kv / raw reused buffer, {mib} MiB"),
-                &kv_name,
-                &raw_name,
-                "GB/s",
-            );
-        }
-        report.note(format!(
-            "median of {runs} timed runs per size and kind, kinds interleaved, each run \
+                let gbps = |t: Vec<Duration>| {
+                    let s = Timing::new(t).throughput(bytes);
+                    Stat {
+                        value: s.value / 1000.0,
+                        min: s.min / 1000.0,
+                        max: s.max / 1000.0,
+                    }
+                };
+                let raw_name = format!("raw TCP {mib} MiB, reused buffer");
+                let fresh_name = format!("raw TCP {mib} MiB, fresh buffer");
+                let kv_name = format!("kv get {mib} MiB");
+                report.add(&raw_name, "GB/s", gbps(raw_t));
+                report.add_vs(&fresh_name, "GB/s", gbps(fresh_t), &raw_name);
+                report.add_vs(&kv_name, "GB/s", gbps(kv_t), &raw_name);
+                report.ratio(
+                    &format!("kv / raw reused buffer, {mib} MiB"),
+                    &kv_name,
+                    &raw_name,
+                    "GB/s",
+                );
+            }
+            report.note(format!(
+                "median of {runs} timed runs per size and kind, kinds interleaved, each run \
              moving max(1, 64 / MiB) values of that size, after one unmeasured transfer of \
              each kind; the fresh-buffer raw transfer receives into new memory \
              (page faults included) and frees it after, which is what a kv get costs when no \
              recycled receive buffer fits"
-        ));
-        report.print();
-        Ok(())
-    })
+            ));
+            report.print();
+            Ok(())
+        },
+    )
 }
 
 fn pipelined(node: &Node, threads: usize, ops: usize, size: usize) -> Result<()> {

@@ -26,7 +26,7 @@
 //! struct Sum(i64);
 //! impl Rower for Sum {
 //!     fn accept(&mut self, row: &Row<'_>) -> bool {
-//!         self.0 += row.get_int(0).unwrap_or(0) as i64;
+//!         self.0 += row.get_int(0).expect("column 0 is an INT").unwrap_or(0) as i64;
 //!         true
 //!     }
 //!     fn join(&mut self, other: Self) {
@@ -57,8 +57,8 @@ use rayon::prelude::*;
 use crate::cluster::Node;
 use crate::error::{DataError, Error, Result};
 use crate::frame::{
-    filter_chunk_rows, take_rows, visit_chunk_rows, Chunk, Column, DataFrame, Element, Rower,
-    Schema, Value, Writer, DEFAULT_CHUNK_LEN,
+    filter_chunk_rows, take_rows, visit_chunk_rows, Chunk, Column, ColumnRef, DataFrame, DataType,
+    Element, Rower, Schema, Value, Writer, DEFAULT_CHUNK_LEN,
 };
 use crate::kv::{Key, Object};
 use crate::sor::{Deviations, SorReader};
@@ -370,63 +370,75 @@ impl<'n> DistFrame<'n> {
         (0..self.ncols()).map(|c| self.chunk(c, chunk)).collect()
     }
 
-    /// Calls `f` with the value at (`col`, `row`) (`None` when missing).
+    /// Calls `f` with the value at (`col`, `row`) (`None` when missing); `col` is an
+    /// index or a name.
     pub fn with_value<T>(
         &self,
-        col: usize,
+        col: impl ColumnRef,
         row: u64,
         f: impl FnOnce(Option<Value<'_>>) -> T,
     ) -> Result<T> {
+        let col = self.desc.schema.resolve(col)?;
         let (chunk, offset) = self.desc.locate(row)?;
         Ok(f(self.chunk(col, chunk)?.value(offset)))
     }
 
+    /// The value at (`col`, `row`) of a column checked to be of type `want`, through `f`.
     fn typed<T>(
         &self,
-        col: usize,
+        col: impl ColumnRef,
         row: u64,
-        want: crate::frame::DataType,
+        want: DataType,
         f: impl FnOnce(Value<'_>) -> Option<T>,
     ) -> Result<Option<T>> {
-        let found = self.desc.schema.dtype(col)?;
-        if found != want {
-            return Err(DataError::TypeMismatch {
-                column: col,
-                expected: want,
-                found,
-            }
-            .into());
-        }
+        let col = self.desc.schema.resolve_typed(col, want)?;
         self.with_value(col, row, |v| v.and_then(f))
     }
 
-    /// The BOOL at (`col`, `row`).
-    pub fn get_bool(&self, col: usize, row: u64) -> Result<Option<bool>> {
-        self.typed(col, row, crate::frame::DataType::Bool, |v| match v {
+    /// The BOOL at (`col`, `row`); an error naming the column when it is not BOOL.
+    pub fn get_bool(&self, col: impl ColumnRef, row: u64) -> Result<Option<bool>> {
+        self.typed(col, row, DataType::Bool, |v| match v {
             Value::Bool(b) => Some(b),
             _ => None,
         })
     }
 
-    /// The INT at (`col`, `row`).
-    pub fn get_int(&self, col: usize, row: u64) -> Result<Option<i32>> {
-        self.typed(col, row, crate::frame::DataType::Int, |v| match v {
+    /// The INT at (`col`, `row`); an error naming the column when it is not INT.
+    pub fn get_int(&self, col: impl ColumnRef, row: u64) -> Result<Option<i32>> {
+        self.typed(col, row, DataType::Int, |v| match v {
             Value::Int(i) => Some(i),
             _ => None,
         })
     }
 
-    /// The FLOAT at (`col`, `row`).
-    pub fn get_float(&self, col: usize, row: u64) -> Result<Option<f32>> {
-        self.typed(col, row, crate::frame::DataType::Float, |v| match v {
+    /// The FLOAT at (`col`, `row`); an error naming the column when it is not FLOAT.
+    pub fn get_float(&self, col: impl ColumnRef, row: u64) -> Result<Option<f32>> {
+        self.typed(col, row, DataType::Float, |v| match v {
             Value::Float(x) => Some(x),
             _ => None,
         })
     }
 
-    /// The STRING at (`col`, `row`), copied out of its chunk.
-    pub fn get_str(&self, col: usize, row: u64) -> Result<Option<Vec<u8>>> {
-        self.typed(col, row, crate::frame::DataType::String, |v| match v {
+    /// The I64 at (`col`, `row`); an error naming the column when it is not I64.
+    pub fn get_i64(&self, col: impl ColumnRef, row: u64) -> Result<Option<i64>> {
+        self.typed(col, row, DataType::I64, |v| match v {
+            Value::I64(i) => Some(i),
+            _ => None,
+        })
+    }
+
+    /// The F64 at (`col`, `row`); an error naming the column when it is not F64.
+    pub fn get_f64(&self, col: impl ColumnRef, row: u64) -> Result<Option<f64>> {
+        self.typed(col, row, DataType::F64, |v| match v {
+            Value::F64(x) => Some(x),
+            _ => None,
+        })
+    }
+
+    /// The STRING at (`col`, `row`), copied out of its chunk; an error naming the column
+    /// when it is not STRING.
+    pub fn get_str(&self, col: impl ColumnRef, row: u64) -> Result<Option<Vec<u8>>> {
+        self.typed(col, row, DataType::String, |v| match v {
             Value::Str(s) => Some(s.to_vec()),
             _ => None,
         })
@@ -541,6 +553,40 @@ impl<'n> DistFrame<'n> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reusing a frame's key is an error that names the key readably (a chunk key's parts
+    /// are separated by NULs, which must not reach the message).
+    #[test]
+    fn reusing_a_key_is_a_readable_error() {
+        let node = Node::standalone().unwrap();
+        let key = Key::new("numbers", 0);
+        DistFrame::from_array(&node, &key, &[1, 2, 3]).unwrap();
+        let err = match DistFrame::from_array(&node, &key, &[4, 5]) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("a second frame under one key was accepted"),
+        };
+        assert!(err.contains("\"numbers\""), "{err}");
+        assert!(err.contains("write-once"), "{err}");
+        assert!(!err.chars().any(|c| c.is_control()), "{err:?}");
+    }
+
+    #[test]
+    fn getters_by_name_and_type_errors() {
+        let node = Node::standalone().unwrap();
+        let schema = Schema::named([("n", DataType::I64), ("x", DataType::F64)]).unwrap();
+        let mut b = crate::frame::FrameBuilder::new(schema, 2);
+        for i in 0..3i64 {
+            b.push_row(&[Some(Value::I64(i << 40)), Some(Value::F64(i as f64 / 3.0))])
+                .unwrap();
+        }
+        let frame = DistFrame::publish(&node, &Key::new("wide", 0), &b.finish()).unwrap();
+        assert_eq!(frame.get_i64("n", 2).unwrap(), Some(2 << 40));
+        assert_eq!(frame.get_f64("x", 1).unwrap(), Some(1.0 / 3.0));
+        let err = frame.get_int("n", 0).unwrap_err().to_string();
+        assert_eq!(err, "column 0 (\"n\") is I64, not INT");
+        let err = frame.get_f64("y", 0).unwrap_err().to_string();
+        assert!(err.contains("\"y\"") && err.contains("n, x"), "{err}");
+    }
 
     /// A rank's own chunks live in the store once, decoded: the frame hands out the very
     /// chunks it was built from, and other ranks get their encoding.

@@ -15,6 +15,10 @@ pub enum Cell {
     Float(u32),
     /// A STRING's bytes.
     Str(Vec<u8>),
+    /// An I64.
+    I64(i64),
+    /// An F64's bits.
+    F64(u64),
 }
 
 impl Cell {
@@ -25,6 +29,8 @@ impl Cell {
             Value::Int(i) => Cell::Int(i),
             Value::Float(f) => Cell::Float(f.to_bits()),
             Value::Str(s) => Cell::Str(s.to_vec()),
+            Value::I64(i) => Cell::I64(i),
+            Value::F64(f) => Cell::F64(f.to_bits()),
         }
     }
 
@@ -35,6 +41,8 @@ impl Cell {
             Cell::Int(i) => Value::Int(*i),
             Cell::Float(bits) => Value::Float(f32::from_bits(*bits)),
             Cell::Str(s) => Value::Str(s),
+            Cell::I64(i) => Value::I64(*i),
+            Cell::F64(bits) => Value::F64(f64::from_bits(*bits)),
         }
     }
 }

@@ -46,5 +46,5 @@ pub use dataframe::locate_row;
 pub use dataframe::DataFrame;
 pub use ops::take_rows;
 pub use row::{Row, RowBlock};
-pub use types::{DataType, Schema};
+pub use types::{ColumnRef, DataType, Schema};
 pub use visitor::{filter_chunk_rows, visit_chunk_rows, Fielder, RowWriter, Rower, Writer};

@@ -23,6 +23,12 @@ impl DataFrame {
     /// | INT     | decimal, but `<+0>` and `<+1>` so that inference sees INT, not BOOL |
     /// | FLOAT   | the shortest text that parses back to the same `f32`, always with a `.` or an exponent (`<1.0>`, `<2.5e-9>`) so that inference sees FLOAT |
     /// | STRING  | always double-quoted (`<"a b">`) so that inference sees STRING; the bytes are written as they are |
+    /// | I64     | as INT (decimal, `<+0>`, `<+1>`) |
+    /// | F64     | as FLOAT, the shortest text that parses back to the same `f64` |
+    ///
+    /// SoR has no 64-bit types: I64 and F64 columns print as numbers, and read back as
+    /// INT and FLOAT (an integer beyond 32 bits reads as a FLOAT), so their values
+    /// round-trip only when they fit the 32-bit types; CSV keeps them exactly.
     ///
     /// Some values have no SoR spelling: non-finite floats, and strings containing `"`,
     /// `\n` or `\r` (SoR has no escapes). Printing a frame that holds one is an error
@@ -124,6 +130,11 @@ fn first_unwritable(chunk: &Chunk) -> Option<(usize, String)> {
             let i = (0..v.len()).find(|&i| valid.get(i) && !v[i].is_finite())?;
             Some((i, format!("the float {} is not finite", v[i])))
         }
+        ChunkData::F64(v) => {
+            let valid = chunk.validity();
+            let i = (0..v.len()).find(|&i| valid.get(i) && !v[i].is_finite())?;
+            Some((i, format!("the float {} is not finite", v[i])))
+        }
         ChunkData::String { offsets, bytes } => {
             // One vectorized scan of all the chunk's bytes; missing values hold no bytes,
             // so a hit always lies inside a present string.
@@ -136,7 +147,7 @@ fn first_unwritable(chunk: &Chunk) -> Option<(usize, String)> {
             };
             Some((row, format!("the string contains {what}")))
         }
-        ChunkData::Bool(_) | ChunkData::Int(_) => None,
+        ChunkData::Bool(_) | ChunkData::Int(_) | ChunkData::I64(_) => None,
     }
 }
 
@@ -163,8 +174,17 @@ fn write_value(buf: &mut Vec<u8>, data: &ChunkData, offset: usize) {
         ChunkData::Int(v) => match v[offset] {
             0 => buf.extend_from_slice(b"+0"),
             1 => buf.extend_from_slice(b"+1"),
+            n => write_int(buf, n.into()),
+        },
+        ChunkData::I64(v) => match v[offset] {
+            0 => buf.extend_from_slice(b"+0"),
+            1 => buf.extend_from_slice(b"+1"),
             n => write_int(buf, n),
         },
+        ChunkData::F64(v) => {
+            // As for FLOAT: shortest round-trip text, with a `.` or an exponent.
+            write!(buf, "{:?}", v[offset]).expect("writing to a Vec cannot fail");
+        }
         ChunkData::Float(v) => {
             // `{:?}` is Rust's shortest text that parses back to the same f32, and it
             // always has a `.` or an exponent (`1.0`, `1e20`, `2.5e-9`); values were
@@ -182,11 +202,11 @@ fn write_value(buf: &mut Vec<u8>, data: &ChunkData, offset: usize) {
 }
 
 /// Appends `n` in decimal; cheaper than the formatting machinery for the most common
-/// value type.
-fn write_int(buf: &mut Vec<u8>, n: i32) {
-    let mut digits = [0u8; 10];
+/// value type. Shared with the CSV printer.
+pub(crate) fn write_int(buf: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
     let mut len = 0;
-    // unsigned_abs handles i32::MIN.
+    // unsigned_abs handles i64::MIN.
     let mut rest = n.unsigned_abs();
     loop {
         digits[len] = b'0' + (rest % 10) as u8;
@@ -280,6 +300,27 @@ mod tests {
     }
 
     #[test]
+    fn prints_wide_numbers_as_numbers() {
+        assert_eq!(
+            text(&[
+                Some(0i64),
+                Some(1),
+                Some(-1),
+                Some(i64::MIN),
+                Some(i64::MAX),
+                None
+            ]),
+            "<+0>\n<+1>\n<-1>\n<-9223372036854775808>\n<9223372036854775807>\n<>\n"
+        );
+        assert_eq!(
+            text(&[Some(0.1f64), Some(1.0), Some(1e300), None]),
+            "<0.1>\n<1.0>\n<1e300>\n<>\n"
+        );
+        let df = DataFrame::from_array(&[1.0f64, f64::NAN]);
+        assert!(error_of(&df).contains("row 1, column 0"));
+    }
+
+    #[test]
     fn empty_frames_print_nothing() {
         let df = DataFrame::empty(Schema::from_codes("IS").unwrap());
         assert_eq!(df.to_sor_string().unwrap(), "");
@@ -326,7 +367,7 @@ mod tests {
     #[test]
     fn unwritable_values_are_errors_naming_row_and_column() {
         for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
-            let df = DataFrame::from_array_chunked(&[Some(1.0), None, Some(bad)], 2);
+            let df = DataFrame::from_array_chunked(&[Some(1.0f32), None, Some(bad)], 2);
             let msg = error_of(&df);
             assert!(msg.contains("row 2, column 0"), "{msg}");
             assert!(msg.contains("not finite"), "{msg}");

@@ -201,12 +201,16 @@ impl Mailbox {
     ) -> Result<Option<(Letter, u64)>> {
         let mut state = self.state.lock();
         let mut poll = BriefPoll::new();
+        let mut polling = true;
         let letter = loop {
             state.check()?;
             if let Some(letter) = state.take(from, tag) {
                 break letter;
             }
-            if MutexGuard::unlocked(&mut state, || poll.again()) {
+            if polling {
+                // The lock is released while we pause, so look again under it before
+                // sleeping: a letter delivered in that gap notified nobody.
+                polling = MutexGuard::unlocked(&mut state, || poll.again());
                 continue;
             }
             match deadline {

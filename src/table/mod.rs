@@ -46,6 +46,7 @@
 //! ```
 
 mod descriptor;
+mod write;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -65,6 +66,8 @@ use crate::sor::{Deviations, SorReader};
 use crate::Bytes;
 
 pub use descriptor::{ChunkInfo, Descriptor};
+#[doc(hidden)]
+pub use write::set_write_buffers;
 
 /// How many decoded chunks a handle keeps for random access by (column, row).
 const DECODED_CHUNKS: usize = 16;

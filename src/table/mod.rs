@@ -15,6 +15,9 @@
 //!
 //! Work then runs where the data is: [`DistFrame::local_map`] visits this rank's chunks
 //! on all cores; [`DistFrame::map`] visits every row in order, fetching chunks ahead.
+//! A frame goes out to files collectively ([`DistFrame::write_csv`],
+//! [`DistFrame::write_sor`]): each rank writes the rows it stores at their offset in one
+//! file, or into a part file of its own.
 //!
 //! ```
 //! use eau2::table::DistFrame;

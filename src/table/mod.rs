@@ -15,6 +15,9 @@
 //!
 //! Work then runs where the data is: [`DistFrame::local_map`] visits this rank's chunks
 //! on all cores; [`DistFrame::map`] visits every row in order, fetching chunks ahead.
+//! A frame goes out to files collectively ([`DistFrame::write_csv`],
+//! [`DistFrame::write_sor`]): each rank writes the rows it stores at their offset in one
+//! file, or into a part file of its own.
 //!
 //! ```
 //! use eau2::table::DistFrame;
@@ -46,6 +49,7 @@
 //! ```
 
 mod descriptor;
+mod write;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -65,6 +69,8 @@ use crate::sor::{Deviations, SorReader};
 use crate::Bytes;
 
 pub use descriptor::{ChunkInfo, Descriptor};
+#[doc(hidden)]
+pub use write::set_write_buffers;
 
 /// How many decoded chunks a handle keeps for random access by (column, row).
 const DECODED_CHUNKS: usize = 16;
@@ -568,6 +574,47 @@ mod tests {
         assert!(err.contains("\"numbers\""), "{err}");
         assert!(err.contains("write-once"), "{err}");
         assert!(!err.chars().any(|c| c.is_control()), "{err:?}");
+    }
+
+    /// SoR loaders take the names of the file's columns, and default to c0, c1, ...
+    #[test]
+    fn sor_loaders_name_columns() {
+        let node = Node::standalone().unwrap();
+        let path = std::env::temp_dir().join(format!("eau2-names-{}.sor", std::process::id()));
+        std::fs::write(&path, "<1> <\"ripgrep\">\n<2> <\"clap\">\n").unwrap();
+        let reader = SorReader::new().names(&["pid", "name"]);
+        let (loaded, _) =
+            DistFrame::load_sor(&node, &Key::new("loaded", 0), &path, &reader).unwrap();
+        assert_eq!(loaded.schema().names(), ["pid", "name"]);
+        assert_eq!(loaded.get_str("name", 1).unwrap(), Some(b"clap".to_vec()));
+        let (read, _) =
+            DistFrame::from_sor_file(&node, &Key::new("read", 0), &path, &SorReader::new())
+                .unwrap();
+        assert_eq!(read.schema().names(), ["c0", "c1"]);
+        assert_eq!(read.get_int("c0", 0).unwrap(), Some(1));
+        let wrong = SorReader::new().names(&["pid"]);
+        assert!(DistFrame::load_sor(&node, &Key::new("wrong", 0), &path, &wrong).is_err());
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    /// A frame without rows writes the CSV header alone, and an empty SoR file.
+    #[test]
+    fn empty_frames_write_the_header_alone() {
+        let node = Node::standalone().unwrap();
+        let schema = Schema::named([("a", DataType::Int), ("b c", DataType::String)]).unwrap();
+        let frame =
+            DistFrame::from_local_parts(&node, &Key::new("empty", 0), &DataFrame::empty(schema))
+                .unwrap();
+        let dir = std::env::temp_dir().join(format!("eau2-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let csv = crate::frame::CsvWriteOptions::new();
+        frame.write_csv(&dir.join("e.csv"), &csv).unwrap();
+        assert_eq!(std::fs::read(dir.join("e.csv")).unwrap(), b"a,b c\n");
+        frame.write_sor(&dir.join("e.sor")).unwrap();
+        assert_eq!(std::fs::read(dir.join("e.sor")).unwrap(), b"");
+        let part = frame.write_csv_parts(&dir.join("parts"), &csv).unwrap();
+        assert_eq!(std::fs::read(part).unwrap(), b"a,b c\n");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -6,11 +6,8 @@ use std::sync::Arc;
 
 use super::chunk::{Chunk, ChunkData};
 use super::dataframe::DataFrame;
+use super::text::TextFormat;
 use crate::error::{Error, Result};
-
-/// How much text to gather before handing it to the output: few large writes, so an
-/// unbuffered `File` or socket is still fast.
-const FLUSH_AT: usize = 1 << 16;
 
 impl DataFrame {
     /// Writes the frame as SoR text to `out`: one line per row, fields `<...>`
@@ -53,23 +50,8 @@ impl DataFrame {
     /// assert_eq!(df.to_sor_string()?, "<+1> <1.5> <\"a b\"> <>\n");
     /// # Ok::<(), eau2_data::Error>(())
     /// ```
-    pub fn write_sor<W: Write>(&self, mut out: W) -> Result<()> {
-        self.check_writable()?;
-        let io_err = |e| Error::io("writing SoR text", e);
-        let mut buf = Vec::with_capacity(FLUSH_AT + 1024);
-        for i in 0..self.chunk_count() {
-            let chunks = self.row_chunk(i);
-            let rows = self.chunk_rows(i);
-            for offset in 0..(rows.end - rows.start) as usize {
-                write_row(&mut buf, &chunks, offset);
-                if buf.len() >= FLUSH_AT {
-                    out.write_all(&buf).map_err(io_err)?;
-                    buf.clear();
-                }
-            }
-        }
-        out.write_all(&buf).map_err(io_err)?;
-        out.flush().map_err(io_err)
+    pub fn write_sor<W: Write>(&self, out: W) -> Result<()> {
+        self.write_text(out, &TextFormat::Sor)
     }
 
     /// The frame as SoR text, as bytes: strings are bytes and need not be UTF-8.
@@ -94,31 +76,33 @@ impl DataFrame {
     pub fn print(&self) -> Result<()> {
         self.write_sor(io::stdout().lock())
     }
+}
 
-    /// Finds the first value, in row order, that SoR cannot express.
-    fn check_writable(&self) -> Result<()> {
-        for i in 0..self.chunk_count() {
-            // The first bad (offset, column, reason) in this row chunk.
-            let mut first: Option<(usize, usize, String)> = None;
-            for col in 0..self.ncols() {
-                if let Some((offset, reason)) = first_unwritable(self.chunk(col, i)) {
-                    let earlier = match &first {
-                        None => true,
-                        Some((best, _, _)) => offset < *best,
-                    };
-                    if earlier {
-                        first = Some((offset, col, reason));
-                    }
-                }
-            }
-            if let Some((offset, col, reason)) = first {
-                let row = self.chunk_rows(i).start + offset as u64;
-                return Err(Error::Schema(format!(
-                    "cannot write row {row}, column {col} as SoR: {reason}"
-                )));
+/// Checks that SoR can express every value of one row chunk (`chunks`, one per column,
+/// whose first row is global row `first_row`); the error names the first value, in row
+/// order, that it cannot.
+pub(crate) fn check_sor(chunks: &[Arc<Chunk>], first_row: u64) -> Result<()> {
+    // The first bad (offset, column, reason) in this row chunk.
+    let mut first: Option<(usize, usize, String)> = None;
+    for (col, chunk) in chunks.iter().enumerate() {
+        if let Some((offset, reason)) = first_unwritable(chunk) {
+            let earlier = match &first {
+                None => true,
+                Some((best, _, _)) => offset < *best,
+            };
+            if earlier {
+                first = Some((offset, col, reason));
             }
         }
-        Ok(())
+    }
+    match first {
+        Some((offset, col, reason)) => {
+            let row = first_row + offset as u64;
+            Err(Error::Schema(format!(
+                "cannot write row {row}, column {col} as SoR: {reason}"
+            )))
+        }
+        None => Ok(()),
     }
 }
 
@@ -151,8 +135,8 @@ fn first_unwritable(chunk: &Chunk) -> Option<(usize, String)> {
     }
 }
 
-/// Appends row `offset` of `chunks` (one per column) and its line end to `buf`.
-fn write_row(buf: &mut Vec<u8>, chunks: &[Arc<Chunk>], offset: usize) {
+/// Appends row `offset` of `chunks` (one per column) and its line end to `buf`, as SoR.
+pub(crate) fn write_sor_row(buf: &mut Vec<u8>, chunks: &[Arc<Chunk>], offset: usize) {
     for (col, chunk) in chunks.iter().enumerate() {
         if col > 0 {
             buf.push(b' ');

@@ -24,5 +24,5 @@ pub use eau2_comm::{collectives, kv, msg, net};
 pub use eau2_data::{frame, sor};
 
 pub use bytes::Bytes;
-pub use cluster::{run, Node};
+pub use cluster::{run, run_local, Local, Node};
 pub use error::{Error, Result};

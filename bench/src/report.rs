@@ -32,6 +32,19 @@ struct Row {
     baseline: Option<String>,
 }
 
+/// A row of a report, as [`Report::rows`] shows it.
+#[derive(Clone, Copy, Debug)]
+pub struct RowView<'a> {
+    /// The benchmark's name.
+    pub name: &'a str,
+    /// What was measured, with its unit.
+    pub metric: &'a str,
+    /// The number reported (a median).
+    pub value: f64,
+    /// The row it is measured against, if any.
+    pub baseline: Option<&'a str>,
+}
+
 /// A named ratio `numerator / denominator` between two rows of the same metric.
 #[derive(Clone, Debug)]
 struct Ratio {
@@ -118,6 +131,40 @@ impl Report {
     pub fn note(&mut self, note: impl Into<String>) -> &mut Report {
         self.notes.push(note.into());
         self
+    }
+
+    /// The report's title.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// Every row, in the order added.
+    pub fn rows(&self) -> impl Iterator<Item = RowView<'_>> {
+        self.rows.iter().map(|r| RowView {
+            name: &r.name,
+            metric: &r.metric,
+            value: r.stat.value,
+            baseline: r.baseline.as_deref(),
+        })
+    }
+
+    /// Every ratio the report prints, labelled: each row measured against a baseline
+    /// (`NAME / BASELINE`, per metric), then the named ratios. Ratios whose rows are
+    /// missing are left out.
+    pub fn ratio_values(&self) -> Vec<(String, f64)> {
+        let vs = self.rows.iter().filter_map(|r| {
+            let base = self.value(r.baseline.as_deref()?, &r.metric)?;
+            Some((
+                format!("{} / {} ({})", r.name, r.baseline.as_deref()?, r.metric),
+                r.stat.value / base,
+            ))
+        });
+        let named = self.ratios.iter().filter_map(|r| {
+            let n = self.value(&r.numerator, &r.metric)?;
+            let d = self.value(&r.denominator, &r.metric)?;
+            Some((r.label.clone(), n / d))
+        });
+        vs.chain(named).collect()
     }
 
     /// The value of row `name` with metric `metric`, if there is one.

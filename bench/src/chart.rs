@@ -279,9 +279,10 @@ pub fn bar_chart(title: &str, metric: &str, bars: &[Bar], mark: Option<f64>) -> 
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(20 + 7 * longest)
-            .build_cartesian_2d(0f64..x1, (0..n).into_segmented())
+            .build_cartesian_2d(0f64..x1, (0..n - 1).into_segmented())
             .map_err(drawing(title))?;
-        // Bar i is drawn at row n - 1 - i, so that the first bar is on top.
+        // Rows 0..=n-1 (a segmented range includes its end); bar i is drawn at row
+        // n - 1 - i, so that the first bar is on top.
         let label_of = |v: &SegmentValue<i32>| match v {
             SegmentValue::CenterOf(row) => bars
                 .get((n - 1 - row) as usize)
@@ -291,6 +292,7 @@ pub fn bar_chart(title: &str, metric: &str, bars: &[Bar], mark: Option<f64>) -> 
         chart
             .configure_mesh()
             .disable_y_mesh()
+            .light_line_style(WHITE)
             .x_desc(metric)
             .y_labels(bars.len())
             .y_label_formatter(&label_of)
@@ -314,12 +316,13 @@ pub fn bar_chart(title: &str, metric: &str, bars: &[Bar], mark: Option<f64>) -> 
             .map_err(drawing(title))?;
         chart
             .draw_series(bars.iter().enumerate().map(|(i, b)| {
-                let at = (b.value.max(0.0), SegmentValue::CenterOf(n - 1 - i as i32));
-                Text::new(format!(" {}", fmt_num(b.value)), at, ("sans-serif", 13))
+                let x = b.value.max(0.0) + x1 * 0.005;
+                let at = (x, SegmentValue::CenterOf(n - 1 - i as i32));
+                Text::new(fmt_num(b.value), at, ("sans-serif", 13))
             }))
             .map_err(drawing(title))?;
         if let Some(m) = mark {
-            let line = [(m, SegmentValue::Exact(0)), (m, SegmentValue::Exact(n))];
+            let line = [(m, SegmentValue::Exact(0)), (m, SegmentValue::Last)];
             chart
                 .draw_series(DashedLineSeries::new(line, 6, 4, BLACK.stroke_width(1)))
                 .map_err(drawing(title))?;
@@ -330,6 +333,19 @@ pub fn bar_chart(title: &str, metric: &str, bars: &[Bar], mark: Option<f64>) -> 
 }
 
 impl Report {
+    /// Prints the report, then, when `charts` names a folder, draws it there
+    /// ([`Report::save_charts`]) and lists the files under the report (for the links in
+    /// RESULTS.md). What every bench that prints a table calls.
+    pub fn publish(&self, charts: Option<&Path>, stem: Option<&str>) -> io::Result<()> {
+        self.print();
+        if let Some(dir) = charts {
+            for path in self.save_charts(dir, stem)? {
+                println!("- chart: {}", path.display());
+            }
+        }
+        Ok(())
+    }
+
     /// Draws this report's results into `dir` as SVG and returns the files written:
     /// `STEM-METRIC.svg` per metric (a bar per row, baselines grey) and, when rows are
     /// measured against baselines, `STEM-vs-baseline.svg` (each such ratio as a bar,
@@ -555,9 +571,9 @@ mod tests {
             ]
         );
         let bars = std::fs::read_to_string(&files[0]).unwrap();
-        assert!(bars.starts_with("<svg") && has_text(&bars, "memchr") && has_text(&bars, " 1000"));
+        assert!(bars.starts_with("<svg") && has_text(&bars, "memchr") && has_text(&bars, "1000"));
         let ratios = std::fs::read_to_string(&files[2]).unwrap();
-        assert!(has_text(&ratios, " 0.250"), "{ratios}");
+        assert!(has_text(&ratios, "0.250"), "{ratios}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -173,10 +173,10 @@ impl Latencies {
 
     /// Records one latency given in microseconds.
     pub fn record_micros(&mut self, micros: u64) {
-        // `record` grows the histogram to fit. (`saturating_record` never grows it: it
-        // clamped every value above the initial range, 2 us, to that range, so slow
-        // operations vanished from the tail.) Only a value beyond any range fails, and
-        // is then clamped.
+        // `record` grows the histogram to fit. (`saturating_record` never grows it: every
+        // value of 2048 us or more, past the first bucket, was recorded as the histogram's
+        // initial highest trackable value, 2 us, so slow operations vanished from the
+        // tail.) Only a value beyond any range fails, and is then clamped.
         if self.hist.record(micros).is_err() {
             self.hist.saturating_record(micros);
         }

@@ -28,6 +28,7 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use plotters::coord::combinators::BindKeyPoints;
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
@@ -142,6 +143,14 @@ impl LineChart {
         };
         let (x0, x1) = padded(bounds(|p| p.0));
         let (y0, y1) = padded(bounds(|p| p.1));
+        // Room above the data for the legend in the upper left: a share of the height
+        // that grows with the number of series.
+        let share = (0.05 + 0.055 * self.series.len() as f64).min(0.5);
+        let y1 = y1 * ((y1 / y0).ln() * share / (1.0 - share)).exp();
+        // Sizes and rank counts are powers of two: tick them so, not at 1-2-5 steps.
+        let pow2 = all().all(|(x, _)| x.fract() == 0.0 && (x as u64).is_power_of_two());
+        let x_ticks = log_ticks(x0, x1, pow2);
+        let y_ticks = log_ticks(y0, y1, false);
         let mut svg = String::new();
         {
             let what = &self.title;
@@ -152,7 +161,10 @@ impl LineChart {
                 .margin(12)
                 .x_label_area_size(45)
                 .y_label_area_size(70)
-                .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                .build_cartesian_2d(
+                    (x0..x1).log_scale().with_key_points(x_ticks),
+                    (y0..y1).log_scale().with_key_points(y_ticks),
+                )
                 .map_err(drawing(what))?;
             chart
                 .configure_mesh()
@@ -206,6 +218,40 @@ fn padded((lo, hi): (f64, f64)) -> (f64, f64) {
     (lo / 1.25, hi * 1.25)
 }
 
+/// Where a log axis over `lo..hi` gets its ticks: every power of two (`pow2`) or 1-2-5
+/// steps, thinned to about ten at most (decades first, then every other one).
+fn log_ticks(lo: f64, hi: f64, pow2: bool) -> Vec<f64> {
+    let mut ticks = Vec::new();
+    if pow2 {
+        let mut v = 2f64.powi(lo.log2().floor() as i32);
+        while v <= hi {
+            if v >= lo {
+                ticks.push(v);
+            }
+            v *= 2.0;
+        }
+    } else {
+        let mut decade = 10f64.powi(lo.log10().floor() as i32);
+        while decade <= hi {
+            for step in [1.0, 2.0, 5.0] {
+                let v = decade * step;
+                if (lo..=hi).contains(&v) {
+                    ticks.push(v);
+                }
+            }
+            decade *= 10.0;
+        }
+        if ticks.len() > 10 {
+            let decades = |v: &f64| (v.log10().fract().abs() < 1e-9);
+            ticks.retain(decades);
+        }
+    }
+    while ticks.len() > 10 {
+        ticks = ticks.into_iter().step_by(2).collect();
+    }
+    ticks
+}
+
 /// An axis label: whole numbers, binary sizes for large powers of two, else 3 digits.
 fn fmt_axis(v: f64) -> String {
     let units = [(1u64 << 30, "Gi"), (1 << 20, "Mi"), (1 << 10, "Ki")];
@@ -214,6 +260,9 @@ fn fmt_axis(v: f64) -> String {
         if n >= 1.0 && n.fract() == 0.0 && v.fract() == 0.0 && (v as u64).is_power_of_two() {
             return format!("{n}{name}");
         }
+    }
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        return format!("{}", v as i64);
     }
     fmt_num(v)
 }
@@ -354,8 +403,12 @@ impl Report {
         let stem = stem.map_or_else(|| slug(self.title()), str::to_string);
         let mut written = Vec::new();
         let baselines: Vec<&str> = self.rows().filter_map(|r| r.baseline).collect();
-        let mut metrics: Vec<&str> = self.rows().map(|r| r.metric).collect();
-        metrics.dedup();
+        let mut metrics: Vec<&str> = Vec::new();
+        for r in self.rows() {
+            if !metrics.contains(&r.metric) {
+                metrics.push(r.metric);
+            }
+        }
         for metric in metrics {
             let bars: Vec<Bar> = self
                 .rows()
@@ -556,6 +609,7 @@ mod tests {
         r.add("memchr", "MB/s", Stat::single(4000.0));
         r.add_vs("eau2", "MB/s", Stat::single(1000.0), "memchr");
         r.add("eau2", "s", Stat::single(0.1));
+        r.add("memchr", "s", Stat::single(0.02));
         let dir = std::env::temp_dir().join(format!("eau2-chart-test-{}", std::process::id()));
         let files = r.save_charts(&dir, None).unwrap();
         let names: Vec<String> = files
@@ -584,9 +638,16 @@ mod tests {
             "kv-get-latency-64-byte-values"
         );
         assert_eq!(fmt_axis(65536.0), "64Ki");
-        assert_eq!(fmt_axis(3.0), "3.00");
+        assert_eq!(fmt_axis(3.0), "3");
+        assert_eq!(fmt_axis(0.05), "0.050");
         assert_eq!(percentile_label(10.0), "90%");
         assert_eq!(percentile_label(1000.0), "99.9%");
         assert_eq!(percentile_label(1.0), "0%");
+        assert_eq!(log_ticks(1.1, 5.4, false), [2.0, 5.0]);
+        assert_eq!(log_ticks(50e3, 1.3e6, true).len(), 5, "64Ki to 1Mi");
+        assert_eq!(
+            log_ticks(1.0, 1e5, false),
+            [1.0, 10.0, 100.0, 1e3, 1e4, 1e5]
+        );
     }
 }

@@ -167,6 +167,23 @@ fn a_panic_in_one_rank_fails_the_job_naming_it() {
 }
 
 #[test]
+fn a_rank_failing_at_once_fails_the_job_naming_it() {
+    // No barrier first: the others may still be finishing rendezvous when it leaves.
+    for n in [2, 5, 8] {
+        let error = within(move || {
+            Local::new(n).run(move |node| {
+                if node.rank() == n - 1 {
+                    return Err(Error::App("early".into()));
+                }
+                Ok(node.all_reduce(1u64, |a, b| a + b)?)
+            })
+        })
+        .unwrap_err();
+        assert_names(&error, n - 1, "early");
+    }
+}
+
+#[test]
 fn a_failing_rank_zero_fails_the_job_naming_it() {
     let error = within(|| job_failing_at(0, || Err(Error::App("no data".into())))).unwrap_err();
     assert_names(&error, 0, "no data");

@@ -100,7 +100,9 @@ impl Local {
     }
 
     /// Runs `program` on every rank; see [`run_local`]. Returns once every rank's thread
-    /// has ended (its network thread included).
+    /// has ended (its network thread included). Once a rank has failed, every wait of
+    /// the others inside eau2 fails at once, naming it; only a rank busy in its own code
+    /// keeps this waiting until that code returns, as it would keep a process running.
     pub fn run<T, F>(&self, program: F) -> Result<Vec<T>>
     where
         F: Fn(&Node) -> Result<T> + Sync,

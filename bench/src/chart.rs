@@ -242,7 +242,7 @@ fn log_ticks(lo: f64, hi: f64, pow2: bool) -> Vec<f64> {
             decade *= 10.0;
         }
         if ticks.len() > 10 {
-            let decades = |v: &f64| (v.log10().fract().abs() < 1e-9);
+            let decades = |v: &f64| v.log10().fract().abs() < 1e-9;
             ticks.retain(decades);
         }
     }

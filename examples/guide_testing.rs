@@ -39,8 +39,10 @@ mod tests {
 
     #[test]
     fn a_failing_rank_is_named() {
+        // A timeout makes a test that would hang fail instead.
         let result = Local::new(3)
             .peer_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
             .run(|node| {
                 if node.rank() == 1 {
                     return Err(Error::App("the input is bad".into()));

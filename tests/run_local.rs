@@ -190,6 +190,36 @@ fn a_failing_rank_zero_fails_the_job_naming_it() {
 }
 
 #[test]
+fn a_job_that_would_hang_fails_at_its_timeout() {
+    // Rank 0 waits for a message nobody sends; the others wait for it at the final
+    // barrier. Only the job's timeout ends this.
+    let error = within(|| {
+        Local::new(3).timeout(Duration::from_secs(2)).run(|node| {
+            if node.rank() == 0 {
+                node.recv(1, 5)?;
+            }
+            Ok(())
+        })
+    })
+    .unwrap_err();
+    assert!(
+        matches!(error, Error::Comm(eau2::error::CommError::Timeout(_))),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("did not finish within 2.0 s"),
+        "{error}"
+    );
+    // A job that finishes in time is not affected.
+    let ok = within(|| {
+        Local::new(2)
+            .timeout(Duration::from_secs(60))
+            .run(|node| Ok(node.rank()))
+    });
+    assert_eq!(ok.unwrap(), vec![0, 1]);
+}
+
+#[test]
 fn two_jobs_run_at_once() {
     let job = |offset: u64| {
         within(move || {

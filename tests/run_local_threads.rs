@@ -42,6 +42,11 @@ fn no_thread_is_left_behind() {
     assert_eq!(job(None).unwrap(), vec![4; 4]);
     assert!(job(Some(2)).is_err());
     assert!(job(Some(0)).is_err());
+    // A job stopped by its timeout: every rank waits for a message never sent.
+    let stopped = eau2::Local::new(3)
+        .timeout(Duration::from_secs(1))
+        .run(|node| Ok(node.recv((node.rank() + 1) % 3, 9)?.len()));
+    assert!(stopped.is_err());
     let deadline = Instant::now() + Duration::from_secs(30);
     while threads() != baseline && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));

@@ -13,7 +13,8 @@
 //! records its failure (the first one recorded is the job's), then closes its links
 //! without a goodbye ([`Comm::vanish`](eau2_comm::Comm::vanish)): its peers see it vanish
 //! and every pending or later operation of theirs fails naming it, so they all return
-//! promptly instead of waiting for it.
+//! promptly instead of waiting for it. [`Local::timeout`] bounds a whole job the same
+//! way: when it is over, every rank vanishes and the job fails with a timeout.
 //!
 //! ```
 //! # fn main() -> eau2::Result<()> {
@@ -30,15 +31,15 @@
 use std::any::Any;
 use std::net::TcpListener;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use super::wireup::secret;
 use super::Node;
-use crate::error::{Error, Result};
+use crate::error::{CommError, Error, Result};
 use crate::net::{NetConfig, DEFAULT_MSG_WINDOW, DEFAULT_PEER_TIMEOUT};
 
 /// Runs `program` as `ranks` ranks, each on a thread of this process with its own
@@ -64,6 +65,7 @@ pub struct Local {
     rendezvous_timeout: Duration,
     peer_timeout: Duration,
     msg_window: u64,
+    timeout: Option<Duration>,
 }
 
 impl Local {
@@ -75,7 +77,17 @@ impl Local {
             rendezvous_timeout: Duration::from_secs(30),
             peer_timeout: DEFAULT_PEER_TIMEOUT,
             msg_window: DEFAULT_MSG_WINDOW,
+            timeout: None,
         }
+    }
+
+    /// How long the whole job may take (none by default). When it is over, the job
+    /// fails with a timeout: every rank's links are closed, so that each rank's waits
+    /// inside eau2 fail at once and a test that would hang (say, a rank waiting for a
+    /// message that is never sent) fails instead.
+    pub fn timeout(mut self, limit: Duration) -> Local {
+        self.timeout = Some(limit);
+        self
     }
 
     /// How long the ranks may take to meet (`EAU2_RENDEZVOUS_TIMEOUT` for processes).
@@ -112,17 +124,26 @@ impl Local {
             return Err(Error::Config("run_local needs at least one rank".into()));
         }
         let configs = self.configs()?;
-        let first = FirstFailure::default();
+        let job = Job::new(self.ranks);
+        let (done, finished) = mpsc::channel();
         let results: Vec<Option<T>> = thread::scope(|scope| {
             let handles: Vec<_> = configs
                 .into_iter()
                 .map(|cfg| {
-                    let (program, first) = (&program, &first);
+                    let (program, job, done) = (&program, &job, done.clone());
                     thread::Builder::new()
                         .name(format!("eau2-rank-{}", cfg.rank))
-                        .spawn_scoped(scope, move || rank_main(&cfg, program, first))
+                        .spawn_scoped(scope, move || {
+                            let result = rank_main(&cfg, program, job);
+                            let _ = done.send(());
+                            result
+                        })
                 })
                 .collect();
+            let started = handles.iter().filter(|h| h.is_ok()).count();
+            if let Some(limit) = self.timeout {
+                job.watch(&finished, started, limit);
+            }
             handles
                 .into_iter()
                 .enumerate()
@@ -130,11 +151,11 @@ impl Local {
                     // A rank thread never unwinds (its program's panics are caught), so
                     // a join error would be a bug in `rank_main`; report it all the same.
                     Ok(handle) => handle.join().unwrap_or_else(|payload| {
-                        first.record(rank, Error::App(panic_text(&*payload)));
+                        job.record(rank, Error::App(panic_text(&*payload)));
                         None
                     }),
                     Err(e) => {
-                        first.record(rank, Error::io("starting a rank's thread", e));
+                        job.record(rank, Error::io("starting a rank's thread", e));
                         None
                     }
                 })
@@ -142,7 +163,7 @@ impl Local {
         });
         // A thread that could not start left the others waiting for it at rendezvous;
         // they fail there within the rendezvous timeout, and its error is recorded.
-        if let Some(error) = first.take() {
+        if let Some(error) = job.first.lock().take() {
             return Err(error);
         }
         results
@@ -183,24 +204,57 @@ impl Local {
     }
 }
 
-/// The job's first failure: set once, by the first rank to fail.
-#[derive(Default)]
-struct FirstFailure(Mutex<Option<Error>>);
+/// What the ranks of one job share with each other and with the thread that started
+/// them.
+struct Job {
+    /// The job's first failure: set once, by the first rank to fail (or the timeout).
+    first: Mutex<Option<Error>>,
+    /// Each rank's node while it runs, so that a timeout can close them all.
+    nodes: Mutex<Vec<Option<Arc<Node>>>>,
+}
 
-impl FirstFailure {
-    /// Records `error` as rank `rank`'s, unless another rank failed before.
-    fn record(&self, rank: usize, error: Error) {
-        let mut first = self.0.lock();
-        if first.is_none() {
-            *first = Some(Error::Rank {
-                rank,
-                source: Box::new(error),
-            });
+impl Job {
+    fn new(ranks: usize) -> Job {
+        Job {
+            first: Mutex::new(None),
+            nodes: Mutex::new((0..ranks).map(|_| None).collect()),
         }
     }
 
-    fn take(&self) -> Option<Error> {
-        self.0.lock().take()
+    /// Records `error` as rank `rank`'s, unless the job failed before.
+    fn record(&self, rank: usize, error: Error) {
+        self.first_failure(Error::Rank {
+            rank,
+            source: Box::new(error),
+        });
+    }
+
+    fn first_failure(&self, error: Error) {
+        let mut first = self.first.lock();
+        if first.is_none() {
+            *first = Some(error);
+        }
+    }
+
+    /// Waits until `ranks` ranks have reported on `finished`, or `limit` has passed;
+    /// then the job fails with a timeout and every rank's node vanishes, which fails
+    /// every wait inside eau2 on every rank.
+    fn watch(&self, finished: &mpsc::Receiver<()>, ranks: usize, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        for _ in 0..ranks {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if finished.recv_timeout(left).is_err() {
+                self.first_failure(Error::Comm(CommError::Timeout(format!(
+                    "the job of {ranks} ranks did not finish within {:.1} s",
+                    limit.as_secs_f64()
+                ))));
+                let running: Vec<Arc<Node>> = self.nodes.lock().iter().flatten().cloned().collect();
+                for node in running {
+                    node.comm().vanish();
+                }
+                return;
+            }
+        }
     }
 }
 
@@ -210,28 +264,42 @@ impl FirstFailure {
 fn rank_main<T>(
     cfg: &NetConfig,
     program: &(impl Fn(&Node) -> Result<T> + Sync),
-    first: &FirstFailure,
+    job: &Job,
 ) -> Option<T> {
     let node = match Node::connect(cfg) {
-        Ok(node) => node,
+        Ok(node) => Arc::new(node),
         Err(e) => {
-            first.record(cfg.rank, e);
+            job.record(cfg.rank, e);
             return None;
         }
     };
-    let outcome = catch_unwind(AssertUnwindSafe(|| program(&node)))
+    job.nodes.lock()[cfg.rank] = Some(Arc::clone(&node));
+    let result = run_rank(cfg.rank, &node, program, job);
+    job.nodes.lock()[cfg.rank] = None;
+    result
+}
+
+/// Runs `program` on a rank that has joined, then leaves: the final barrier and
+/// goodbyes, or on failure (recorded first) vanishing.
+fn run_rank<T>(
+    rank: usize,
+    node: &Node,
+    program: &(impl Fn(&Node) -> Result<T> + Sync),
+    job: &Job,
+) -> Option<T> {
+    let outcome = catch_unwind(AssertUnwindSafe(|| program(node)))
         .unwrap_or_else(|payload| Err(Error::App(panic_text(&*payload))))
         // The final barrier, as `run` has: nobody leaves while others may need it.
         .and_then(|value| Ok(node.barrier().map(|()| value)?));
     let result = match outcome {
         Ok(value) => node.comm().shutdown().map(|()| value),
         Err(e) => {
-            first.record(cfg.rank, e);
+            job.record(rank, e);
             node.comm().vanish();
             return None;
         }
     };
-    result.map_err(|e| first.record(cfg.rank, e.into())).ok()
+    result.map_err(|e| job.record(rank, e.into())).ok()
 }
 
 /// What a panic said, as an error message.

@@ -81,7 +81,7 @@ impl Comm {
 
     /// Leaves the job at once, as if this rank's process had died: closes every link
     /// without a goodbye and stops the network thread, so that every peer fails its
-    /// pending and later operations naming this rank. For a rank that fails while its
+    /// pending and later operations naming this rank; this rank's own fail too. For a rank that fails while its
     /// process lives on (ranks run as threads); a process exits after [`Comm::abort`]
     /// instead.
     pub fn vanish(&self) {

@@ -9,7 +9,10 @@
 //!   sizes, against Open MPI's results for the same operations from `bench/mpi`
 //!   (`bench/collectives.sh` runs both in one go).
 //!
-//! Rank 0 prints a Markdown report. Example:
+//! Rank 0 prints a Markdown report. With `--charts DIR` it also draws it there as SVG
+//! (`eau2_bench::chart`): every report's bars and ratios to its baseline, the latency
+//! distributions (with their `.hgrm` files) and the transfer rate against value size.
+//! Example:
 //! `target/release/eau2-launch -n 2 target/release/eau2-bench-cluster latency`.
 
 use std::io::{Read, Write};
@@ -20,8 +23,9 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use eau2::kv::{Key, Kv};
 use eau2::{Bytes, Error, Node, Result};
+use eau2_bench::chart::{self, LineChart};
 use eau2_bench::measure::{time_once, Latencies, Stat, Timing};
-use eau2_bench::report::Report;
+use eau2_bench::report::{human_bytes, read_timings, CollectiveTime, Report};
 
 /// Benchmarks of the cluster runtime (run under eau2-launch with at least 2 ranks).
 #[derive(Parser, Debug)]
@@ -29,6 +33,9 @@ use eau2_bench::report::Report;
 struct Args {
     #[command(subcommand)]
     bench: Bench,
+    /// Also draw the results as SVG charts in this folder (rank 0), e.g. bench/charts.
+    #[arg(long, global = true)]
+    charts: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -96,6 +103,8 @@ enum Bench {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let charts = Charts(args.charts.clone());
+    let charts = &charts;
     eau2::run(|node| {
         if node.size() < 2 {
             return Err(Error::Config(
@@ -109,17 +118,62 @@ fn main() -> ExitCode {
                 ops,
                 warmup,
                 ref baseline,
-            } => latency(node, size, (phases, ops, warmup), baseline.as_deref()),
-            Bench::Throughput { ref mib, runs } => throughput(node, mib, runs),
-            Bench::Pipelined { threads, ops, size } => pipelined(node, threads, ops, size),
+            } => latency(
+                node,
+                size,
+                (phases, ops, warmup),
+                baseline.as_deref(),
+                charts,
+            ),
+            Bench::Throughput { ref mib, runs } => throughput(node, mib, runs, charts),
+            Bench::Pipelined { threads, ops, size } => pipelined(node, threads, ops, size, charts),
             Bench::Collectives {
                 ref sizes,
                 runs,
                 warmup,
                 ref baseline,
-            } => collectives(node, sizes, runs, warmup, baseline.as_deref()),
+            } => collectives(node, sizes, runs, warmup, baseline.as_deref(), charts),
         }
     })
+}
+
+/// Where charts go, if anywhere (`--charts`).
+struct Charts(Option<std::path::PathBuf>);
+
+impl Charts {
+    /// Prints `report`, and draws it when charts were asked for; `stem` names the files.
+    fn report(&self, report: &Report, stem: &str) -> Result<()> {
+        report
+            .publish(self.0.as_deref(), Some(stem))
+            .map_err(|e| Error::io("drawing the report's charts", e))
+    }
+
+    /// Writes `svg` (from `draw`) as `DIR/NAME` when charts were asked for.
+    fn svg(&self, name: &str, draw: impl FnOnce() -> std::io::Result<String>) -> Result<()> {
+        let Some(dir) = &self.0 else { return Ok(()) };
+        let path = dir.join(name);
+        draw()
+            .and_then(|svg| chart::save_svg(&path, &svg))
+            .map_err(|e| Error::io(format!("drawing {}", path.display()), e))?;
+        print_written(&[path]);
+        Ok(())
+    }
+
+    /// Writes `lat` as `DIR/NAME` in HdrHistogram's text format, when charts were asked for.
+    fn hgrm(&self, name: &str, lat: &Latencies) -> Result<()> {
+        let Some(dir) = &self.0 else { return Ok(()) };
+        let path = dir.join(name);
+        chart::save_hgrm(&path, lat).map_err(|e| Error::io_path("writing", &path, e))?;
+        print_written(&[path]);
+        Ok(())
+    }
+}
+
+/// Lists files written, under the report, for RESULTS.md's links.
+fn print_written(files: &[std::path::PathBuf]) {
+    for f in files {
+        println!("- chart: {}", f.display());
+    }
 }
 
 fn command_line() -> String {
@@ -251,6 +305,7 @@ fn latency(
     size: usize,
     (phases, ops, warmup): (usize, usize, usize),
     baseline: Option<&std::path::Path>,
+    charts: &Charts,
 ) -> Result<()> {
     let key = Key::new("bench/small", 1);
     let store = || Ok(node.kv().put(&key, vec![7u8; size])?);
@@ -330,7 +385,21 @@ fn latency(
              the lowest and highest phase's p50 as min and max. Open MPI: bench/mpi/pingpong.c \
              with the same phases, run just before (bench/latency.sh)"
         ));
-        report.print();
+        let stem = format!("kv-latency-{size}B");
+        charts.report(&report, &stem)?;
+        charts.svg(&format!("{stem}-distribution.svg"), || {
+            chart::latency_chart(
+                &format!("KV get and message ping-pong vs raw TCP ping-pong, {size}-byte values"),
+                &[
+                    ("kv get", &kv_phases.all),
+                    ("message ping-pong", &msg_phases.all),
+                    ("raw TCP ping-pong", &raw_phases.all),
+                ],
+            )
+        })?;
+        charts.hgrm(&format!("{stem}-kv-get.hgrm"), &kv_phases.all)?;
+        charts.hgrm(&format!("{stem}-message.hgrm"), &msg_phases.all)?;
+        charts.hgrm(&format!("{stem}-raw-tcp.hgrm"), &raw_phases.all)?;
         Ok(())
     })
 }
@@ -397,7 +466,7 @@ impl PhasedLatencies {
     }
 }
 
-fn throughput(node: &Node, sizes: &[usize], runs: usize) -> Result<()> {
+fn throughput(node: &Node, sizes: &[usize], runs: usize, charts: &Charts) -> Result<()> {
     let key = |mib: usize| Key::new(format!("bench/big/{mib}"), 1);
     let store = || {
         sizes
@@ -465,13 +534,38 @@ fn throughput(node: &Node, sizes: &[usize], runs: usize) -> Result<()> {
              (page faults included) and frees it after, which is what a kv get costs when no \
              recycled receive buffer fits"
             ));
-            report.print();
+            charts.report(&report, "kv-throughput")?;
+            charts.svg("kv-throughput-vs-size.svg", || {
+                let series = |name: &dyn Fn(usize) -> String| {
+                    sizes
+                        .iter()
+                        .filter_map(|&mib| {
+                            Some(((mib << 20) as f64, report.value(&name(mib), "GB/s")?))
+                        })
+                        .collect()
+                };
+                LineChart::new(
+                    "Large values, rank 1 -> rank 0",
+                    "value size (bytes)",
+                    "GB/s",
+                )
+                .series("kv get", series(&|mib| format!("kv get {mib} MiB")))
+                .series(
+                    "raw TCP, reused buffer",
+                    series(&|mib| format!("raw TCP {mib} MiB, reused buffer")),
+                )
+                .series(
+                    "raw TCP, fresh buffer",
+                    series(&|mib| format!("raw TCP {mib} MiB, fresh buffer")),
+                )
+                .render()
+            })?;
             Ok(())
         },
     )
 }
 
-fn pipelined(node: &Node, threads: usize, ops: usize, size: usize) -> Result<()> {
+fn pipelined(node: &Node, threads: usize, ops: usize, size: usize, charts: &Charts) -> Result<()> {
     let (rank, size_n) = (node.rank(), node.size());
     const KEYS: usize = 64;
     for i in 0..KEYS {
@@ -522,7 +616,7 @@ fn pipelined(node: &Node, threads: usize, ops: usize, size: usize) -> Result<()>
             Stat::single(total / slowest / size_n as f64),
         );
         report.note(format!("{total} gets in {slowest:.3} s (slowest rank)"));
-        report.print();
+        charts.report(&report, &format!("kv-pipelined-{size_n}-ranks"))?;
     }
     Ok(())
 }
@@ -571,10 +665,13 @@ fn collectives(
     runs: usize,
     warmup: usize,
     baseline: Option<&std::path::Path>,
+    charts: &Charts,
 ) -> Result<()> {
     let n = node.size();
     let baseline = match baseline {
-        Some(path) if node.rank() == 0 => read_baseline(path)?,
+        Some(path) if node.rank() == 0 => {
+            read_timings(path).map_err(|e| Error::io_path("reading", path, e))?
+        }
         _ => Vec::new(),
     };
     let mut report = Report::new(format!("Collectives on {n} ranks: eau2 vs Open MPI"));
@@ -606,9 +703,9 @@ fn collectives(
             let name = format!("{op}, {}", human_bytes(bytes));
             let found = baseline
                 .iter()
-                .find(|(o, b, r, _)| o == op && *b == bytes && *r == n);
+                .find(|t| t.op == op && t.bytes == bytes && t.ranks == n);
             match found {
-                Some(&(_, _, _, mpi_ms)) => {
+                Some(&CollectiveTime { ms: mpi_ms, .. }) => {
                     report.add(&format!("{name}, Open MPI"), "ms", Stat::single(mpi_ms));
                     report.add_vs(&name, "ms", Stat::single(ms), &format!("{name}, Open MPI"));
                 }
@@ -622,35 +719,7 @@ fn collectives(
         report.note(format!(
             "median of {runs} calls after {warmup} unmeasured; a call's time is its slowest rank's"
         ));
-        report.print();
+        charts.report(&report, &format!("collectives-{n}-ranks"))?;
     }
     Ok(())
-}
-
-/// Reads `op bytes ranks median_ms` lines; other lines are ignored.
-fn read_baseline(path: &std::path::Path) -> Result<Vec<(String, usize, usize, f64)>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io_path("reading", path, e))?;
-    Ok(text
-        .lines()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            match f[..] {
-                [op, bytes, ranks, ms] => Some((
-                    op.to_string(),
-                    bytes.parse().ok()?,
-                    ranks.parse().ok()?,
-                    ms.parse().ok()?,
-                )),
-                _ => None,
-            }
-        })
-        .collect())
-}
-
-fn human_bytes(bytes: usize) -> String {
-    match bytes {
-        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
-        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
-        b => format!("{b} B"),
-    }
 }

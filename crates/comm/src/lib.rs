@@ -27,10 +27,12 @@
 pub mod collectives;
 mod endpoint;
 pub mod error;
+pub mod gauge;
 pub mod kv;
 pub mod msg;
 pub mod net;
 mod route;
+mod waited;
 
 pub use bytes::Bytes;
 pub use endpoint::Comm;

@@ -337,6 +337,7 @@ impl SorReader {
     /// it, never a crash or a partial result.
     pub fn read_path(&self, path: &Path) -> Result<SorFile> {
         let label = path.display().to_string();
+        let _span = tracing::debug_span!("sor_read", path = %label).entered();
         if self.memory_map {
             if let Some(mapped) = source::MappedFile::open(path)? {
                 let file = self.read_labeled(mapped.bytes(), &label);

@@ -1,0 +1,115 @@
+//! Gauges: each rank's latest value of a counter, summed at rank 0. They carry progress
+//! (bytes parsed, rows done) from every rank to the rank that shows it.
+//!
+//! A gauge is a series number that every rank draws in the same order
+//! ([`Comm::new_gauge`]). A rank [`Comm::publish_gauge`]s its current value now and
+//! then (a small message to rank 0, outside flow control: rank 0's network thread only
+//! overwrites that rank's slot, so nothing queues and memory stays fixed), and rank 0
+//! reads the sum of the latest values with [`Comm::gauge_total`]. Values of an older
+//! series are overwritten by the next; values arriving late for a series already
+//! replaced are dropped.
+//!
+//! ```
+//! use eau2_comm::{net::NetConfig, Comm};
+//!
+//! let comm = Comm::connect(&NetConfig::new(0, 1, "127.0.0.1:0", "secret"))?;
+//! let parsed = comm.new_gauge();
+//! comm.publish_gauge(parsed, 4096)?;
+//! assert_eq!(comm.gauge_total(parsed), 4096);
+//! # Ok::<(), eau2_comm::Error>(())
+//! ```
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use crate::endpoint::Comm;
+use crate::error::Result;
+use crate::route::{self, Replies, Service, ServiceId};
+
+/// The rank that collects gauges.
+const COLLECTOR: usize = 0;
+
+/// Every rank's latest `(series, value)`, kept at rank 0, and the series counter.
+pub(crate) struct Gauges {
+    latest: Mutex<Vec<(u64, u64)>>,
+    next_series: AtomicU64,
+}
+
+impl Gauges {
+    /// Gauges for a job of `size` ranks.
+    pub(crate) fn new(size: usize) -> Gauges {
+        Gauges {
+            latest: Mutex::new(vec![(0, 0); size]),
+            next_series: AtomicU64::new(1),
+        }
+    }
+
+    fn record(&self, from: usize, series: u64, value: u64) {
+        let mut latest = self.latest.lock();
+        if let Some(slot) = latest.get_mut(from) {
+            if series >= slot.0 {
+                *slot = (series, value);
+            }
+        }
+    }
+}
+
+/// Serves gauge updates on rank 0's network thread.
+pub(crate) struct GaugeService {
+    pub(crate) gauges: std::sync::Arc<Gauges>,
+}
+
+impl Service for GaugeService {
+    fn on_message(&self, from: usize, header: &[u8], _body: Bytes, _out: &mut Replies<'_>) {
+        let word = |i: usize| {
+            header
+                .get(i * 8..i * 8 + 8)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_le_bytes)
+        };
+        match (word(0), word(1)) {
+            (Some(series), Some(value)) => self.gauges.record(from, series, value),
+            _ => tracing::error!(
+                "ignoring a gauge update of {} bytes from rank {from}",
+                header.len()
+            ),
+        }
+    }
+
+    fn on_peer_lost(&self, _rank: usize, _reason: &str) {}
+}
+
+impl Comm {
+    /// Draws the next gauge series. Every rank draws series in the same order, so the
+    /// k-th gauge of each rank is the same gauge.
+    pub fn new_gauge(&self) -> u64 {
+        self.gauges().next_series.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Sets this rank's value of gauge `series` at rank 0 (a message, unless this is
+    /// rank 0). Cheap enough for a few times a second; not for every row.
+    pub fn publish_gauge(&self, series: u64, value: u64) -> Result<()> {
+        if self.rank() == COLLECTOR {
+            self.gauges().record(COLLECTOR, series, value);
+            return Ok(());
+        }
+        let mut header = [0u8; 16];
+        header[..8].copy_from_slice(&series.to_le_bytes());
+        header[8..].copy_from_slice(&value.to_le_bytes());
+        route::send(self.net(), ServiceId::Gauges, COLLECTOR, &header, Bytes::new())
+    }
+
+    /// At rank 0: the sum over ranks of the latest values of gauge `series` (ranks
+    /// not heard from yet count 0). Elsewhere: this rank knows no values, so 0.
+    pub fn gauge_total(&self, series: u64) -> u64 {
+        self.gauges()
+            .latest
+            .lock()
+            .iter()
+            .filter(|(s, _)| *s == series)
+            .map(|(_, v)| v)
+            .sum()
+    }
+}

@@ -16,10 +16,10 @@ use crate::route::Router;
 /// Program threads share it by reference. Collectives must be called by every rank in
 /// the same order, from one thread at a time per rank (as in MPI).
 pub struct Comm {
-    net: Arc<NetHandle>,
+    pub(crate) net: Arc<NetHandle>,
     kv: Kv,
     mailbox: Arc<Mailbox>,
-    gauges: Arc<Gauges>,
+    pub(crate) gauges: Arc<Gauges>,
     /// The number of collective calls so far: it names each call's messages.
     collective_seq: AtomicU64,
 }
@@ -72,10 +72,6 @@ impl Comm {
 
     pub(crate) fn mailbox(&self) -> &Mailbox {
         &self.mailbox
-    }
-
-    pub(crate) fn gauges(&self) -> &Gauges {
-        &self.gauges
     }
 
     /// Time this rank's program threads have spent waiting on the network so far

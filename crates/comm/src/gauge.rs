@@ -1,11 +1,11 @@
 //! Gauges: each rank's latest value of a counter, summed at rank 0. They carry progress
 //! (bytes parsed, rows done) from every rank to the rank that shows it.
 //!
-//! A gauge is a series number that every rank draws in the same order
-//! ([`Comm::new_gauge`]). A rank [`Comm::publish_gauge`]s its current value now and
-//! then (a small message to rank 0, outside flow control: rank 0's network thread only
-//! overwrites that rank's slot, so nothing queues and memory stays fixed), and rank 0
-//! reads the sum of the latest values with [`Comm::gauge_total`]. Values of an older
+//! Every rank draws gauges in the same order ([`Comm::new_gauge`]). A rank
+//! [`Gauge::publish`]es its current value now and then (a small message to rank 0,
+//! outside flow control: rank 0's network thread only overwrites that rank's slot, so
+//! nothing queues and memory stays fixed), and rank 0 reads the sum of the latest
+//! values with [`Gauge::total`]. Values of an older
 //! series are overwritten by the next; values arriving late for a series already
 //! replaced are dropped.
 //!
@@ -14,18 +14,20 @@
 //!
 //! let comm = Comm::connect(&NetConfig::new(0, 1, "127.0.0.1:0", "secret"))?;
 //! let parsed = comm.new_gauge();
-//! comm.publish_gauge(parsed, 4096)?;
-//! assert_eq!(comm.gauge_total(parsed), 4096);
+//! parsed.publish(4096)?;
+//! assert_eq!(parsed.total(), 4096);
 //! # Ok::<(), eau2_comm::Error>(())
 //! ```
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::endpoint::Comm;
 use crate::error::Result;
+use crate::net::NetHandle;
 use crate::route::{self, Replies, Service, ServiceId};
 
 /// The rank that collects gauges.
@@ -81,34 +83,51 @@ impl Service for GaugeService {
     fn on_peer_lost(&self, _rank: usize, _reason: &str) {}
 }
 
-impl Comm {
-    /// Draws the next gauge series. Every rank draws series in the same order, so the
-    /// k-th gauge of each rank is the same gauge.
-    pub fn new_gauge(&self) -> u64 {
-        self.gauges().next_series.fetch_add(1, Ordering::Relaxed)
-    }
+/// One gauge, as a rank holds it: cheap to clone and usable from any thread (a
+/// progress reporter's, say), independently of the [`Comm`] it came from.
+#[derive(Clone)]
+pub struct Gauge {
+    series: u64,
+    rank: usize,
+    net: Arc<NetHandle>,
+    gauges: Arc<Gauges>,
+}
 
-    /// Sets this rank's value of gauge `series` at rank 0 (a message, unless this is
-    /// rank 0). Cheap enough for a few times a second; not for every row.
-    pub fn publish_gauge(&self, series: u64, value: u64) -> Result<()> {
-        if self.rank() == COLLECTOR {
-            self.gauges().record(COLLECTOR, series, value);
+impl Comm {
+    /// Draws the next gauge. Every rank draws gauges in the same order, so the k-th
+    /// gauge of each rank is the same gauge.
+    pub fn new_gauge(&self) -> Gauge {
+        Gauge {
+            series: self.gauges.next_series.fetch_add(1, Ordering::Relaxed),
+            rank: self.rank(),
+            net: Arc::clone(&self.net),
+            gauges: Arc::clone(&self.gauges),
+        }
+    }
+}
+
+impl Gauge {
+    /// Sets this rank's value of the gauge at rank 0 (a message, unless this is rank
+    /// 0). Cheap enough for a few times a second; not for every row.
+    pub fn publish(&self, value: u64) -> Result<()> {
+        if self.rank == COLLECTOR {
+            self.gauges.record(COLLECTOR, self.series, value);
             return Ok(());
         }
         let mut header = [0u8; 16];
-        header[..8].copy_from_slice(&series.to_le_bytes());
+        header[..8].copy_from_slice(&self.series.to_le_bytes());
         header[8..].copy_from_slice(&value.to_le_bytes());
-        route::send(self.net(), ServiceId::Gauges, COLLECTOR, &header, Bytes::new())
+        route::send(&self.net, ServiceId::Gauges, COLLECTOR, &header, Bytes::new())
     }
 
-    /// At rank 0: the sum over ranks of the latest values of gauge `series` (ranks
-    /// not heard from yet count 0). Elsewhere: this rank knows no values, so 0.
-    pub fn gauge_total(&self, series: u64) -> u64 {
-        self.gauges()
+    /// At rank 0: the sum over ranks of the latest published values (ranks not heard
+    /// from yet count 0). Elsewhere: this rank's own value, if it published one.
+    pub fn total(&self) -> u64 {
+        self.gauges
             .latest
             .lock()
             .iter()
-            .filter(|(s, _)| *s == series)
+            .filter(|(s, _)| *s == self.series)
             .map(|(_, v)| v)
             .sum()
     }

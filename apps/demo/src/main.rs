@@ -36,15 +36,15 @@ fn main() -> ExitCode {
     eau2::run(|node| {
         let plays = |role: usize| node.rank() == role % node.size();
         if plays(PRODUCER) {
-            let _span = tracing::debug_span!("demo_produce").entered();
+            let _span = tracing::debug_span!(target: "eau2::demo", "demo_produce").entered();
             produce(node, args.count)?;
         }
         if plays(COUNTER) {
-            let _span = tracing::debug_span!("demo_count").entered();
+            let _span = tracing::debug_span!(target: "eau2::demo", "demo_count").entered();
             count(node)?;
         }
         if plays(SUMMARIZER) {
-            let _span = tracing::debug_span!("demo_summarize").entered();
+            let _span = tracing::debug_span!(target: "eau2::demo", "demo_summarize").entered();
             summarize(node)?;
         }
         Ok(())

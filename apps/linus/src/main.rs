@@ -162,7 +162,7 @@ fn main() -> ExitCode {
         let mut search = Search::new(edges, graph.users, graph.projects, graph.start);
         for stage in 0..args.degrees {
             let stage_started = Instant::now();
-            let _span = tracing::debug_span!("linus_stage", stage).entered();
+            let _span = tracing::debug_span!(target: "eau2::linus", "linus_stage", stage).entered();
             let label = format!("stage {}/{}", stage + 1, args.degrees);
             let progress = eau2::progress::Progress::rows(node, &label, None);
             let (totals, [to_projects, to_users]) = search.step(node)?;

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     args.console.install();
     eau2::run(|node| {
         let words = load_words(node, &args)?;
-        let _span = tracing::debug_span!("wordcount_count").entered();
+        let _span = tracing::debug_span!(target: "eau2::wordcount", "wordcount_count").entered();
         let mut counter = Counter::default();
         words.local_map(&mut counter)?;
         let mut local: Vec<(Vec<u8>, u64)> = counter.0.into_iter().collect();
@@ -57,7 +57,7 @@ fn load_words<'n>(node: &'n Node, args: &Args) -> Result<DistFrame<'n>> {
     let len = std::fs::metadata(&args.file)
         .map_err(|e| Error::io_path("reading", &args.file, e))?
         .len();
-    let _span = tracing::debug_span!("wordcount_load", file = %args.file.display()).entered();
+    let _span = tracing::debug_span!(target: "eau2::wordcount", "wordcount_load", file = %args.file.display()).entered();
     let progress = eau2::progress::Progress::bytes(node, "load", len);
     let (rank, size) = (node.rank() as u64, node.size() as u64);
     let (from, to) = (len * rank / size, len * (rank + 1) / size);

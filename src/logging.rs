@@ -42,13 +42,18 @@ pub fn init() {
         },
         _ => (EnvFilter::new(DEFAULT_FILTER), None),
     };
-    let installed = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(Stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_span_events(FmtSpan::CLOSE)
-        .try_init()
-        .is_ok();
+        .with_span_events(FmtSpan::CLOSE);
+    // Timestamps help whoever asked for a log; a user who only meets an error does
+    // without them.
+    let installed = if std::env::var_os(ENV).is_some() {
+        builder.try_init().is_ok()
+    } else {
+        builder.without_time().try_init().is_ok()
+    };
     if let (true, Some(bad)) = (installed, bad) {
         tracing::warn!("{ENV} is not a filter ({bad}); showing warnings and errors");
     }

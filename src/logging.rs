@@ -38,7 +38,10 @@ pub fn init() {
     let (filter, bad) = match std::env::var(ENV) {
         Ok(spec) if !spec.trim().is_empty() => match EnvFilter::try_new(&spec) {
             Ok(f) => (f, None),
-            Err(e) => (EnvFilter::new(DEFAULT_FILTER), Some(format!("{spec:?}: {e}"))),
+            Err(e) => (
+                EnvFilter::new(DEFAULT_FILTER),
+                Some(format!("{spec:?}: {e}")),
+            ),
         },
         _ => (EnvFilter::new(DEFAULT_FILTER), None),
     };

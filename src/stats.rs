@@ -175,10 +175,12 @@ fn collect(node: &Node, wall: Duration) -> Result<RankStats> {
 
 /// The process's peak resident set size: Linux's `VmHWM`, else `getrusage`.
 pub fn peak_rss_bytes() -> u64 {
-    let hwm = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
-        let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-        line.split_whitespace().nth(1)?.parse::<u64>().ok()
-    });
+    let hwm = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        });
     if let Some(kib) = hwm {
         return kib * 1024;
     }

@@ -87,7 +87,11 @@ fn the_library_never_prints() {
     let mut found = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).expect("a readable source file");
-        let name = file.strip_prefix(&root).unwrap_or(file).display().to_string();
+        let name = file
+            .strip_prefix(&root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
         found.extend(prints_in(&text, &name));
     }
     assert!(
@@ -253,21 +257,28 @@ fn stats_json_counts_the_same_bytes_on_both_sides() {
             .unwrap_or_else(|| panic!("rank {r} has no entry for peer {peer}: {text}"));
         p[field].as_u64().expect("a count")
     };
-    for i in 0..ranks {
-        assert_eq!(per_rank[i]["rank"], i);
+    for (i, stats) in per_rank.iter().enumerate() {
+        assert_eq!(stats["rank"], i);
         for field in ["wall_secs", "user_secs", "network_wait_secs"] {
-            assert!(per_rank[i][field].as_f64().is_some(), "{field}: {text}");
+            assert!(stats[field].as_f64().is_some(), "{field}: {text}");
         }
-        assert!(per_rank[i]["peak_rss_bytes"].as_u64().unwrap_or(0) > 0, "{text}");
+        assert!(stats["peak_rss_bytes"].as_u64().unwrap_or(0) > 0, "{text}");
         let mut sent = 0;
         for j in (0..ranks).filter(|&j| j != i) {
             // Every rank talks to every other (all_to_all), and both sides agree.
-            assert!(get(i, j, "sent_bytes") > 0, "rank {i} sent nothing to {j}: {text}");
-            assert_eq!(get(i, j, "sent_bytes"), get(j, i, "recv_bytes"), "{i} -> {j}");
+            assert!(
+                get(i, j, "sent_bytes") > 0,
+                "rank {i} sent nothing to {j}: {text}"
+            );
+            assert_eq!(
+                get(i, j, "sent_bytes"),
+                get(j, i, "recv_bytes"),
+                "{i} -> {j}"
+            );
             assert_eq!(get(i, j, "sent_msgs"), get(j, i, "recv_msgs"), "{i} -> {j}");
             sent += get(i, j, "sent_bytes");
         }
-        assert_eq!(per_rank[i]["sent_bytes"], sent, "{text}");
+        assert_eq!(stats["sent_bytes"], sent, "{text}");
     }
     // The ring of user messages alone sends at least 15,000 bytes per rank.
     assert!(per_rank[1]["sent_bytes"].as_u64().unwrap() >= 15_000 * 2);

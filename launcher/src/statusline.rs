@@ -137,10 +137,7 @@ pub fn take_status(lines: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
     let mut status = None;
     for line in lines.split_inclusive(|&b| b == b'\n') {
         let body = line.strip_suffix(b"\n").unwrap_or(line);
-        match body
-            .strip_prefix(START)
-            .and_then(|b| b.strip_suffix(END))
-        {
+        match body.strip_prefix(START).and_then(|b| b.strip_suffix(END)) {
             Some(text) => status = Some(text.to_vec()),
             None => rest.extend_from_slice(line),
         }

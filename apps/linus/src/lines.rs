@@ -19,12 +19,12 @@
 //! compared before and after. A file that cannot be mapped (a pipe, a special file) is
 //! read with `pread` instead.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::fs::File;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use eau2::sor::{FileStamp, MapGuard};
 use eau2::{Error, Result};

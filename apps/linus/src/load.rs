@@ -273,7 +273,8 @@ impl Graph {
     /// checks that the commits name known ids and that the start user exists.
     pub fn load(node: &Node, dir: &Path, start: &Start, opts: LoadOptions) -> Result<Graph> {
         let (rank, size) = (node.rank(), node.size());
-        let _span = tracing::debug_span!(target: "eau2::linus", "linus_load", dir = %dir.display()).entered();
+        let _span = tracing::debug_span!(target: "eau2::linus", "linus_load", dir = %dir.display())
+            .entered();
         // One bar for the three files: every rank parses its piece of each.
         let files = ["projects.ltgt", "users.ltgt", "commits.ltgt"];
         let total = files

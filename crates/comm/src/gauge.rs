@@ -117,7 +117,13 @@ impl Gauge {
         let mut header = [0u8; 16];
         header[..8].copy_from_slice(&self.series.to_le_bytes());
         header[8..].copy_from_slice(&value.to_le_bytes());
-        route::send(&self.net, ServiceId::Gauges, COLLECTOR, &header, Bytes::new())
+        route::send(
+            &self.net,
+            ServiceId::Gauges,
+            COLLECTOR,
+            &header,
+            Bytes::new(),
+        )
     }
 
     /// At rank 0: the sum over ranks of the latest published values (ranks not heard

@@ -129,7 +129,11 @@ impl Comm {
     /// the root's `parts` matter (one per rank); the others pass `None`.
     pub fn scatter_bytes(&self, root: usize, parts: Option<Vec<Bytes>>) -> Result<Bytes> {
         self.check_root(root)?;
-        let call = Call::new(self, "scatter", parts.as_ref().map(|p| p.iter().map(Bytes::len).sum()));
+        let call = Call::new(
+            self,
+            "scatter",
+            parts.as_ref().map(|p| p.iter().map(Bytes::len).sum()),
+        );
         if self.rank() != root {
             return call.recv(root, 0);
         }

@@ -51,10 +51,10 @@ use cache::Cache;
 use message::Message;
 use store::{Lookup, Store, Waiter};
 
+use crate::waited::WaitClock;
 pub use key::Key;
 pub use value::Object;
 use value::Value;
-use crate::waited::WaitClock;
 
 /// The default byte budget of the cache of remote values.
 pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;

@@ -235,7 +235,10 @@ impl EventLoop {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
-                tracing::error!(rank = self.cfg.rank, "poll failed: {e}; the network is down");
+                tracing::error!(
+                    rank = self.cfg.rank,
+                    "poll failed: {e}; the network is down"
+                );
                 self.fail_everyone(&format!(
                     "rank {}'s network thread failed: {e}",
                     self.cfg.rank
@@ -445,7 +448,10 @@ impl EventLoop {
             Err(ReadError::Io(e)) => self.close(index, &format!("connection broken: {e}")),
             Err(ReadError::Protocol(why)) => {
                 let who = self.describe(index);
-                tracing::warn!(rank = self.cfg.rank, "closing the connection with {who}: {why}");
+                tracing::warn!(
+                    rank = self.cfg.rank,
+                    "closing the connection with {who}: {why}"
+                );
                 self.close(index, &format!("protocol error: {why}"));
             }
         }

@@ -271,7 +271,10 @@ impl NetHandle {
     pub fn traffic(&self) -> Vec<PeerTraffic> {
         self.links
             .iter()
-            .map(|l| l.as_ref().map_or_else(PeerTraffic::default, |l| l.traffic().now()))
+            .map(|l| {
+                l.as_ref()
+                    .map_or_else(PeerTraffic::default, |l| l.traffic().now())
+            })
             .collect()
     }
 
@@ -302,9 +305,7 @@ impl NetHandle {
                 if link.is_closed() {
                     return Err(Error::PeerLost {
                         rank,
-                        reason: format!(
-                            "the link closed before rank {rank} marked its traffic"
-                        ),
+                        reason: format!("the link closed before rank {rank} marked its traffic"),
                     });
                 }
                 if std::time::Instant::now() >= deadline {

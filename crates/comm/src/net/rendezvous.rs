@@ -427,4 +427,3 @@ pub(crate) fn ranks_phrase(ranks: &[usize]) -> String {
         format!("ranks {}", list.join(", "))
     }
 }
-

@@ -68,10 +68,16 @@ fn traffic(node: &Node) -> Result<()> {
     let sum = node.all_reduce(rank as u64, |a, b| a + b)?;
     assert_eq!(sum, (n * (n - 1) / 2) as u64);
     let mut words = vec![rank as u64; 10_000];
-    node.all_reduce_slice(&mut words, |a, b| a.iter_mut().zip(b).for_each(|(x, y)| *x |= y))?;
-    node.all_to_all_bytes((0..n).map(|to| Bytes::from(vec![0u8; 100 * (to + 1)])).collect())?;
+    node.all_reduce_slice(&mut words, |a, b| {
+        a.iter_mut().zip(b).for_each(|(x, y)| *x |= y)
+    })?;
+    node.all_to_all_bytes(
+        (0..n)
+            .map(|to| Bytes::from(vec![0u8; 100 * (to + 1)]))
+            .collect(),
+    )?;
     // The store: each rank puts a value homed at the next and reads the previous one's.
-    let key = |r: usize| Key::new(&format!("obs/{r}"), (r + 1) % n);
+    let key = |r: usize| Key::new(format!("obs/{r}"), (r + 1) % n);
     node.kv().put(&key(rank), vec![7u8; 5000 + rank])?;
     let got = node.kv().wait_and_get(&key((rank + n - 1) % n))?;
     assert_eq!(got.len(), 5000 + (rank + n - 1) % n);

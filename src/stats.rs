@@ -143,6 +143,9 @@ pub(crate) fn report(node: &Node, wall: Duration, mode: &StatsMode) -> Result<()
 /// This rank's statistics, its traffic at a cut (collective).
 fn collect(node: &Node, wall: Duration) -> Result<RankStats> {
     let wait = node.network_wait();
+    // Ranks may finish their programs minutes apart; the barrier waits for the last
+    // (as the final barrier would), so the cut's own deadline only covers the marks.
+    node.barrier()?;
     let traffic = node.traffic_cut(Duration::from_secs(60))?;
     let peers: Vec<PeerStats> = traffic
         .iter()

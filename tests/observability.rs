@@ -237,6 +237,13 @@ fn progress_on_a_terminal_keeps_prefixed_lines_whole() {
 }
 
 #[test]
+fn gauges_reach_rank_0_from_every_rank() {
+    for n in [1, 4] {
+        probe(n, &["gauges"], &[]);
+    }
+}
+
+#[test]
 fn stats_json_counts_the_same_bytes_on_both_sides() {
     let ranks = 4;
     let path = std::env::temp_dir().join(format!("eau2-stats-{}.json", std::process::id()));

@@ -106,6 +106,15 @@ impl Comm {
     }
 }
 
+impl std::fmt::Debug for Gauge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gauge")
+            .field("series", &self.series)
+            .field("latest", &*self.gauges.latest.lock())
+            .finish()
+    }
+}
+
 impl Gauge {
     /// Sets this rank's value of the gauge at rank 0 (a message, unless this is rank
     /// 0). Cheap enough for a few times a second; not for every row.

@@ -3,7 +3,9 @@
 //! - `progress`: every rank counts progress for a while, printing numbered lines on
 //!   stdout and stderr meanwhile, so rank 0's bar and the ranks' lines interleave;
 //! - `traffic`: messages, collectives and store puts and gets between all ranks, for
-//!   the statistics and the log spans.
+//!   the statistics and the log spans;
+//! - `gauges`: every rank publishes a gauge, and rank 0 checks the sum once a gather
+//!   (whose messages follow the gauges' on each link) has arrived.
 //!
 //! It takes the apps' `--quiet` and `--stats`. Rank 0 prints `SCENARIO ok` at the end.
 
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         match scenario.as_str() {
             "progress" => progress(node)?,
             "traffic" => traffic(node)?,
+            "gauges" => gauges(node)?,
             other => return Err(Error::Config(format!("unknown scenario {other:?}"))),
         }
         if node.rank() == 0 {
@@ -54,6 +57,31 @@ fn progress(node: &Node) -> Result<()> {
     }
     work.finish();
     Ok(node.barrier()?)
+}
+
+fn gauges(node: &Node) -> Result<()> {
+    let n = node.size() as u64;
+    for round in 1..=3u64 {
+        let gauge = node.new_gauge();
+        gauge.publish(round * (node.rank() as u64 + 1))?;
+        // Links are FIFO: once rank 0 has every rank's gather message, it has their
+        // gauge updates too.
+        node.gather(0, &())?;
+        if node.rank() == 0 {
+            let want = round * n * (n + 1) / 2;
+            if gauge.total() != want {
+                return Err(Error::App(format!(
+                    "gauge {round}: rank 0 sums {} where every rank's values make {want} ({:?})",
+                    gauge.total(),
+                    gauge
+                )));
+            }
+        }
+        // Rank 0 keeps only each rank's latest gauge: no rank starts the next round
+        // before rank 0 has checked this one.
+        node.barrier()?;
+    }
+    Ok(())
 }
 
 fn traffic(node: &Node) -> Result<()> {

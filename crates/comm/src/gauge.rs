@@ -5,9 +5,9 @@
 //! [`Gauge::publish`]es its current value now and then (a small message to rank 0,
 //! outside flow control: rank 0's network thread only overwrites that rank's slot, so
 //! nothing queues and memory stays fixed), and rank 0 reads the sum of the latest
-//! values with [`Gauge::total`]. Values of an older
-//! series are overwritten by the next; values arriving late for a series already
-//! replaced are dropped.
+//! values with [`Gauge::total`]. Rank 0 keeps each rank's latest two series, so a rank
+//! that has already moved on to the next gauge still counts in the one rank 0 shows;
+//! values of older series are dropped.
 //!
 //! ```
 //! use eau2_comm::{net::NetConfig, Comm};
@@ -33,9 +33,10 @@ use crate::route::{self, Replies, Service, ServiceId};
 /// The rank that collects gauges.
 const COLLECTOR: usize = 0;
 
-/// Every rank's latest `(series, value)`, kept at rank 0, and the series counter.
+/// Every rank's latest two `(series, value)`s (newest first), kept at rank 0, and the
+/// series counter.
 pub(crate) struct Gauges {
-    latest: Mutex<Vec<(u64, u64)>>,
+    latest: Mutex<Vec<[(u64, u64); 2]>>,
     next_series: AtomicU64,
 }
 
@@ -43,17 +44,21 @@ impl Gauges {
     /// Gauges for a job of `size` ranks.
     pub(crate) fn new(size: usize) -> Gauges {
         Gauges {
-            latest: Mutex::new(vec![(0, 0); size]),
+            latest: Mutex::new(vec![[(0, 0); 2]; size]),
             next_series: AtomicU64::new(1),
         }
     }
 
     fn record(&self, from: usize, series: u64, value: u64) {
         let mut latest = self.latest.lock();
-        if let Some(slot) = latest.get_mut(from) {
-            if series >= slot.0 {
-                *slot = (series, value);
-            }
+        let Some(slots) = latest.get_mut(from) else {
+            return;
+        };
+        if series > slots[0].0 {
+            slots[1] = slots[0];
+            slots[0] = (series, value);
+        } else if let Some(slot) = slots.iter_mut().find(|(s, _)| *s == series) {
+            slot.1 = value;
         }
     }
 }
@@ -142,6 +147,7 @@ impl Gauge {
             .latest
             .lock()
             .iter()
+            .flatten()
             .filter(|(s, _)| *s == self.series)
             .map(|(_, v)| v)
             .sum()

@@ -62,23 +62,24 @@ fn progress(node: &Node) -> Result<()> {
 fn gauges(node: &Node) -> Result<()> {
     let n = node.size() as u64;
     for round in 1..=3u64 {
-        let gauge = node.new_gauge();
-        gauge.publish(round * (node.rank() as u64 + 1))?;
+        // Two gauges at once: rank 0 keeps each rank's latest two.
+        let (a, b) = (node.new_gauge(), node.new_gauge());
+        a.publish(round * (node.rank() as u64 + 1))?;
+        b.publish(7)?;
         // Links are FIFO: once rank 0 has every rank's gather message, it has their
         // gauge updates too.
         node.gather(0, &())?;
         if node.rank() == 0 {
-            let want = round * n * (n + 1) / 2;
-            if gauge.total() != want {
+            let want = (round * n * (n + 1) / 2, 7 * n);
+            if (a.total(), b.total()) != want {
                 return Err(Error::App(format!(
-                    "gauge {round}: rank 0 sums {} where every rank's values make {want} ({:?})",
-                    gauge.total(),
-                    gauge
+                    "round {round}: rank 0 sums {} and {} where every rank's values make {want:?} ({a:?})",
+                    a.total(),
+                    b.total(),
                 )));
             }
         }
-        // Rank 0 keeps only each rank's latest gauge: no rank starts the next round
-        // before rank 0 has checked this one.
+        // No rank starts the next round before rank 0 has checked this one.
         node.barrier()?;
     }
     Ok(())

@@ -17,7 +17,8 @@
 //!   status line on its standard error (`ESC _ eau2-status;TEXT ESC \`), which the
 //!   launcher takes out of the output and draws below the ranks' prefixed lines,
 //!   clearing it while it writes them, so no line is garbled;
-//! - [`Display::Lines`]: a plain line every 5 s (standard error is not a terminal);
+//! - [`Display::Lines`]: a plain line every 5 s (`EAU2_PROGRESS_SECS`) when standard
+//!   error is not a terminal, and a last one when work that lasted that long ends;
 //! - [`Display::Off`]: nothing (`--quiet`), and no reporter threads.
 //!
 //! ```
@@ -55,8 +56,21 @@ pub const STATUS_END: &str = "\x1b\\";
 /// How often non-zero ranks publish their counts.
 const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 
-/// How often [`Display::Lines`] prints.
+/// The variable that sets how often [`Display::Lines`] prints, in seconds.
+pub const LINES_ENV: &str = "EAU2_PROGRESS_SECS";
+
+/// How often [`Display::Lines`] prints by default.
 const LINE_EVERY: Duration = Duration::from_secs(5);
+
+/// How often [`Display::Lines`] prints: `EAU2_PROGRESS_SECS`, else every 5 s.
+fn line_every() -> Duration {
+    std::env::var(LINES_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        .filter(|d| !d.is_zero())
+        .unwrap_or(LINE_EVERY)
+}
 
 /// How rank 0 shows progress; see the module's notes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -299,12 +313,20 @@ impl ReportJob {
 
     fn show_lines(self) {
         let started = Instant::now();
-        while self.wait(LINE_EVERY) {
-            let pos = self.position();
-            let secs = started.elapsed().as_secs_f64();
-            let line = line(&self.label, self.unit, pos, self.total, secs);
-            // Standard error gone: nothing to show progress on.
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
+        let every = line_every();
+        loop {
+            let go_on = self.wait(every);
+            // Work shorter than one period says nothing; longer work ends with a line.
+            if started.elapsed() >= every {
+                let pos = self.position();
+                let secs = started.elapsed().as_secs_f64();
+                let line = line(&self.label, self.unit, pos, self.total, secs);
+                // Standard error gone: nothing to show progress on.
+                let _ = writeln!(std::io::stderr().lock(), "{line}");
+            }
+            if !go_on {
+                return;
+            }
         }
     }
 }

@@ -116,7 +116,12 @@ fn the_scanner_finds_prints_and_skips_tests_and_comments() {
 /// EAU2_STATS or status-line settings).
 fn probe(n: usize, args: &[&str], env: &[(&str, &str)]) -> Finished {
     let mut cmd = launch_command(n, &bin("obs-probe"), args);
-    for var in ["EAU2_LOG", "EAU2_STATS", "EAU2_STATUS_COLS"] {
+    for var in [
+        "EAU2_LOG",
+        "EAU2_STATS",
+        "EAU2_STATUS_COLS",
+        "EAU2_PROGRESS_SECS",
+    ] {
         cmd.env_remove(var);
     }
     cmd.envs(env.iter().copied());
@@ -234,6 +239,28 @@ fn progress_on_a_terminal_keeps_prefixed_lines_whole() {
         "{}",
         quiet.stdout
     );
+}
+
+#[test]
+fn progress_off_a_terminal_is_plain_lines_from_rank_0() {
+    // The probe's work lasts at least 600 ms, longer than the 0.1 s period, so rank 0
+    // ends it with a line whatever the timing.
+    let env = [("EAU2_PROGRESS_SECS", "0.1")];
+    let out = probe(3, &["progress"], &env);
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("eau2: probe: "))
+        .collect();
+    assert!(!lines.is_empty(), "{}", out.stderr);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("[0] eau2: probe: ") && l.contains(" of 117.19 KiB (")),
+        "{lines:?}"
+    );
+    let quiet = probe(3, &["progress", "--quiet"], &env);
+    assert!(!quiet.stderr.contains("eau2: probe"), "{}", quiet.stderr);
 }
 
 #[test]

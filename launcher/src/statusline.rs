@@ -125,9 +125,11 @@ pub fn set(text: &[u8]) {
         .and_then(|()| draw(&mut err, text, cols));
 }
 
-/// Removes the status line, at the end of the job.
+/// Removes the status line for good: at the end of the job, or before the launcher's
+/// own messages about a job ending badly (status lines that still come are dropped).
 pub fn clear() {
     set(b"");
+    STATE.lock().cols = None;
 }
 
 /// Takes the status lines out of `lines` (finished lines, each ending with a newline):

@@ -18,7 +18,11 @@
 #![warn(missing_docs)]
 
 pub mod cluster;
+pub mod console;
 pub mod error;
+pub mod logging;
+pub mod progress;
+pub mod stats;
 pub mod table;
 
 pub use eau2_comm::{collectives, kv, msg, net};

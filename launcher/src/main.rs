@@ -44,6 +44,7 @@ mod resolve;
 mod signals;
 mod spawn;
 mod status;
+mod statusline;
 mod token;
 
 use monitor::{Job, Outcome};
@@ -151,6 +152,8 @@ fn parse_timeout(s: &str) -> Result<Timeout, String> {
 fn main() {
     // Usage errors exit with 2 and --help / --version with 0, as clap does by default.
     let cli = Cli::parse();
+    init_logging();
+    statusline::setup();
     let code = match launch(&cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(message) => {
@@ -158,9 +161,27 @@ fn main() {
             1
         }
     };
+    statusline::clear();
     // The output pumps write whole lines, so nothing should be buffered; flush regardless.
     let _ = io::stdout().flush();
     process::exit(code);
+}
+
+/// The launcher's own diagnostics (`tracing` events, e.g. each rank started) go to
+/// standard error, filtered by `EAU2_LOG` as the ranks' are (default: warnings and
+/// errors). Its messages to the user (usage, a failed rank) are not logs: they always
+/// show.
+fn init_logging() {
+    let filter = std::env::var("EAU2_LOG")
+        .ok()
+        .and_then(|spec| tracing_subscriber::EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn"));
+    // A second subscriber cannot be installed; there is none before this one.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(false)
+        .try_init();
 }
 
 /// Runs the job described by `cli`. An `Err` is a message for a job that could not start.
@@ -215,7 +236,10 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
             break;
         }
         match spawn::spawn_rank(&spec, rank, job.group()) {
-            Ok(started) => job.add(started),
+            Ok(started) => {
+                tracing::debug!(rank, program = %program.display(), "started rank");
+                job.add(started)
+            }
             Err(e) => {
                 eprintln!(
                     "eau2-launch: cannot start rank {rank} ({}): {e}",

@@ -16,6 +16,7 @@ use crate::output::{self, Pump};
 use crate::signals;
 use crate::spawn::Rank;
 use crate::status::{self, signal_name, Status};
+use crate::statusline;
 
 /// How often the ranks are looked at: quick enough to feel instant, slow enough to cost
 /// nothing.
@@ -158,6 +159,7 @@ impl Job {
         loop {
             let failed = self.sweep();
             if !failed.is_empty() {
+                statusline::clear();
                 for &i in &failed {
                     let member = &self.members[i];
                     output::settle(&member.rank.pumps, LAST_WORDS);
@@ -177,6 +179,7 @@ impl Job {
                 return Outcome::Failed;
             }
             if let Some(signal) = signals::first() {
+                statusline::clear();
                 eprintln!(
                     "eau2-launch: caught {}; forwarding it to {}",
                     signal_name(signal),
@@ -190,6 +193,7 @@ impl Job {
             }
             if let Some((deadline, timeout_text)) = deadline {
                 if Instant::now() >= deadline {
+                    statusline::clear();
                     eprintln!(
                         "eau2-launch: job timed out after {timeout_text} s; stopping {}",
                         ranks(self.running())

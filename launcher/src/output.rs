@@ -17,6 +17,8 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::statusline;
+
 /// Bytes read from a pipe at a time.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -51,16 +53,21 @@ pub enum Dest {
 }
 
 impl Dest {
-    /// Writes `bytes` in one go while holding the stream's lock.
+    /// Writes `bytes` in one go while holding the stream's lock (and around the status
+    /// line, when there is one).
     fn write_locked(self, bytes: &[u8]) -> io::Result<()> {
-        match self {
+        statusline::around(self == Dest::Stderr, || match self {
             Dest::Stdout => {
                 let mut out = io::stdout().lock();
                 out.write_all(bytes)?;
                 out.flush()
             }
-            Dest::Stderr => io::stderr().lock().write_all(bytes),
-        }
+            Dest::Stderr => {
+                let mut err = io::stderr().lock();
+                err.write_all(bytes)?;
+                err.flush()
+            }
+        })
     }
 }
 
@@ -93,8 +100,10 @@ impl Pump {
             .stack_size(PUMP_STACK)
             .spawn({
                 let state = Arc::clone(&state);
+                // Rank 0's standard error carries its progress bar's status lines.
+                let status = rank == 0 && dest == Dest::Stderr && statusline::enabled();
                 move || {
-                    copy_lines(source, dest, &prefix, &state);
+                    copy_lines(source, dest, &prefix, &state, status);
                     state.store(DONE, Ordering::SeqCst);
                 }
             })?;
@@ -111,8 +120,9 @@ impl Pump {
     }
 }
 
-/// The pump's body: read, frame finished lines, write them, until end of file.
-fn copy_lines<R: Read>(mut source: R, dest: Dest, prefix: &[u8], state: &AtomicU8) {
+/// The pump's body: read, frame finished lines, write them, until end of file. With
+/// `status`, status lines are taken out and drawn as the status line instead.
+fn copy_lines<R: Read>(mut source: R, dest: Dest, prefix: &[u8], state: &AtomicU8, status: bool) {
     let mut chunk = vec![0u8; READ_CHUNK];
     // Bytes of a line whose newline has not arrived yet.
     let mut pending = Vec::new();
@@ -133,11 +143,20 @@ fn copy_lines<R: Read>(mut source: R, dest: Dest, prefix: &[u8], state: &AtomicU
             continue;
         };
         pending.extend_from_slice(&new[..=last_newline]);
+        if status {
+            let (rest, text) = statusline::take_status(&pending);
+            if let Some(text) = text {
+                statusline::set(&text);
+            }
+            pending = rest;
+        }
         framed.clear();
-        frame_lines(prefix, &pending, &mut framed);
+        if !pending.is_empty() {
+            frame_lines(prefix, &pending, &mut framed);
+        }
         pending.clear();
         pending.extend_from_slice(&new[last_newline + 1..]);
-        if !write(dest, &framed, state) {
+        if !framed.is_empty() && !write(dest, &framed, state) {
             // Our own output is gone (say, `| head` exited). Returning drops `source`, so
             // the rank meets a closed pipe, just as if it had been writing there itself.
             return;

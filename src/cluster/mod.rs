@@ -93,30 +93,42 @@ impl Deref for Node {
 /// Runs an SPMD program: reads the launch environment, joins the job, calls `program`
 /// with this rank's [`Node`], and leaves cleanly. Errors are printed with the rank and give
 /// a failing exit code; use it as `fn main() -> ExitCode { eau2::run(|node| ...) }`.
+///
+/// Errors are `tracing` errors; if the program installed no subscriber, `run` installs
+/// [`crate::logging::init`]'s so they are always seen. With `EAU2_STATS` (or an app's
+/// `--stats`), every rank's statistics are gathered at rank 0 after the program
+/// ([`crate::stats`]).
 pub fn run(program: impl FnOnce(&Node) -> Result<()>) -> ExitCode {
+    crate::logging::ensure();
     let env = match LaunchEnv::from_env() {
         Ok(env) => env,
         Err(e) => {
-            eprintln!("eau2: {e}");
+            tracing::error!("{e}");
             return ExitCode::from(2);
         }
     };
+    let started = std::time::Instant::now();
     let node = match Node::join(&env) {
         Ok(node) => node,
         Err(e) => {
-            eprintln!("eau2: rank {} could not join the job: {e}", env.rank);
+            tracing::error!("rank {} could not join the job: {e}", env.rank);
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = program(&node) {
-        eprintln!("eau2: rank {}: error: {e}", env.rank);
+    let stats = crate::stats::StatsMode::from_env();
+    let result = program(&node).and_then(|()| match stats {
+        crate::stats::StatsMode::Off => Ok(()),
+        ref mode => crate::stats::report(&node, started.elapsed(), mode),
+    });
+    if let Err(e) = result {
+        tracing::error!("rank {}: error: {e}", env.rank);
         node.abort();
         return ExitCode::FAILURE;
     }
     match node.shutdown() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("eau2: rank {}: error while leaving the job: {e}", env.rank);
+            tracing::error!("rank {}: error while leaving the job: {e}", env.rank);
             ExitCode::FAILURE
         }
     }

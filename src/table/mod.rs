@@ -268,17 +268,22 @@ impl<'n> DistFrame<'n> {
         path: &Path,
         reader: &SorReader,
     ) -> Result<(DistFrame<'n>, Deviations)> {
+        let _span = tracing::debug_span!("load_sor", path = %path.display()).entered();
         let schema = match reader.given_schema() {
             Some(s) => s.clone(),
             None => reader.clone().range(0, None).infer_path(path)?,
         };
+        let total = std::fs::metadata(path).map_or(0, |m| m.len());
+        let progress = crate::progress::Progress::bytes(node, "load", total);
         // `part`, not `range`: the `from`/`len` rule of docs/sor-format.md would drop the
         // line at each cut between ranks, while parts read every line exactly once.
         let read = reader
             .clone()
             .schema(schema)
             .part(node.rank(), node.size())
+            .progress(progress.counter())
             .read_path(path)?;
+        progress.finish();
         let local = (read.deviations.rows, read.deviations.first_line);
         let all: Vec<(u64, Option<u64>)> = node.all_gather(&local)?;
         let deviations = Deviations {

@@ -22,6 +22,8 @@ struct Args {
     /// How many values the producer stores.
     #[arg(long, default_value_t = 100_000)]
     count: usize,
+    #[command(flatten)]
+    console: eau2::console::ConsoleArgs,
 }
 
 const PRODUCER: usize = 0;
@@ -30,15 +32,19 @@ const SUMMARIZER: usize = 2;
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    args.console.install();
     eau2::run(|node| {
         let plays = |role: usize| node.rank() == role % node.size();
         if plays(PRODUCER) {
+            let _span = tracing::debug_span!(target: "eau2::demo", "demo_produce").entered();
             produce(node, args.count)?;
         }
         if plays(COUNTER) {
+            let _span = tracing::debug_span!(target: "eau2::demo", "demo_count").entered();
             count(node)?;
         }
         if plays(SUMMARIZER) {
+            let _span = tracing::debug_span!(target: "eau2::demo", "demo_summarize").entered();
             summarize(node)?;
         }
         Ok(())

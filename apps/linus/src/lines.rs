@@ -23,6 +23,8 @@ use std::fs::File;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use eau2::sor::{FileStamp, MapGuard};
 use eau2::{Error, Result};
@@ -64,6 +66,8 @@ pub struct LineReader {
     rank: usize,
     /// The file's length and modification time as the read began.
     stamp: FileStamp,
+    /// Where the bytes of parsed blocks are counted, for the progress display.
+    progress: Option<Arc<AtomicU64>>,
 }
 
 /// A piece of a file: mapped, or read into memory when it cannot be mapped.
@@ -121,7 +125,14 @@ impl LineReader {
             block_bytes: block_bytes.max(1),
             rank,
             stamp,
+            progress: None,
         })
+    }
+
+    /// Counts the bytes of each block parsed in `counter` (one relaxed add per block).
+    pub fn counting(mut self, counter: Arc<AtomicU64>) -> LineReader {
+        self.progress = Some(counter);
+        self
     }
 
     /// The file's path.
@@ -154,6 +165,9 @@ impl LineReader {
                 let guard = mapped.guard();
                 let start = mapped.offset + mapped.lines.start as u64;
                 let parsed = parse(mapped.bytes());
+                if let Some(counter) = &self.progress {
+                    counter.fetch_add(w[1] - w[0], Ordering::Relaxed);
+                }
                 if guard.is_some_and(|g| g.hit()) {
                     return Err(self.changed("part of it vanished while it was being read"));
                 }

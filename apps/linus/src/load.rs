@@ -273,7 +273,20 @@ impl Graph {
     /// checks that the commits name known ids and that the start user exists.
     pub fn load(node: &Node, dir: &Path, start: &Start, opts: LoadOptions) -> Result<Graph> {
         let (rank, size) = (node.rank(), node.size());
-        let open = |file: &str| LineReader::open(&dir.join(file), rank, size, opts.block_bytes);
+        let _span = tracing::debug_span!(target: "eau2::linus", "linus_load", dir = %dir.display())
+            .entered();
+        // One bar for the three files: every rank parses its piece of each.
+        let files = ["projects.ltgt", "users.ltgt", "commits.ltgt"];
+        let total = files
+            .iter()
+            .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+            .map(|m| m.len())
+            .sum();
+        let progress = eau2::progress::Progress::bytes(node, "load", total);
+        let open = |file: &str| {
+            LineReader::open(&dir.join(file), rank, size, opts.block_bytes)
+                .map(|r| r.counting(progress.counter()))
+        };
         let mut facts = Facts::default();
 
         let mut times = Vec::with_capacity(3);

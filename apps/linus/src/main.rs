@@ -60,6 +60,8 @@ struct Args {
     /// Commits are grouped by blocks of 2^BITS uids (31: no grouping).
     #[arg(long, value_name = "BITS", default_value_t = cells::DEFAULT_BLOCK_BITS)]
     author_cell_bits: u32,
+    #[command(flatten)]
+    console: eau2::console::ConsoleArgs,
 }
 
 /// This process's CPU time (user + system) so far, from `/proc/self/stat` (in clock
@@ -88,6 +90,14 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The commits a half-stage walked on this rank: the stage progress counts them as rows.
+fn walked(h: &HalfReport) -> u64 {
+    match h.walk {
+        Walk::Dense { scanned } => scanned as u64,
+        Walk::Sparse { visited } => visited as u64,
+    }
+}
+
 /// A half-stage, in a few words for the progress report.
 fn describe(h: &HalfReport) -> String {
     let walk = match h.walk {
@@ -104,6 +114,7 @@ fn describe(h: &HalfReport) -> String {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    args.console.install();
     eau2::run(|node| {
         let started = Instant::now();
         let start = Start::parse(&args.start);
@@ -151,7 +162,12 @@ fn main() -> ExitCode {
         let mut search = Search::new(edges, graph.users, graph.projects, graph.start);
         for stage in 0..args.degrees {
             let stage_started = Instant::now();
+            let _span = tracing::debug_span!(target: "eau2::linus", "linus_stage", stage).entered();
+            let label = format!("stage {}/{}", stage + 1, args.degrees);
+            let progress = eau2::progress::Progress::rows(node, &label, None);
             let (totals, [to_projects, to_users]) = search.step(node)?;
+            progress.add(walked(&to_projects) + walked(&to_users));
+            progress.finish();
             if node.rank() == 0 {
                 println!(
                     "stage {stage}: {} projects, {} users",

@@ -30,12 +30,16 @@ struct Args {
     /// Rows (words) per chunk of the frame.
     #[arg(long, default_value_t = eau2::frame::DEFAULT_CHUNK_LEN)]
     chunk_rows: usize,
+    #[command(flatten)]
+    console: eau2::console::ConsoleArgs,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    args.console.install();
     eau2::run(|node| {
         let words = load_words(node, &args)?;
+        let _span = tracing::debug_span!(target: "eau2::wordcount", "wordcount_count").entered();
         let mut counter = Counter::default();
         words.local_map(&mut counter)?;
         let mut local: Vec<(Vec<u8>, u64)> = counter.0.into_iter().collect();
@@ -53,10 +57,13 @@ fn load_words<'n>(node: &'n Node, args: &Args) -> Result<DistFrame<'n>> {
     let len = std::fs::metadata(&args.file)
         .map_err(|e| Error::io_path("reading", &args.file, e))?
         .len();
+    let _span = tracing::debug_span!(target: "eau2::wordcount", "wordcount_load", file = %args.file.display()).entered();
+    let progress = eau2::progress::Progress::bytes(node, "load", len);
     let (rank, size) = (node.rank() as u64, node.size() as u64);
     let (from, to) = (len * rank / size, len * (rank + 1) / size);
     let (text, from, to) = split::read_part(&args.file, from, to, len)
         .map_err(|e| Error::io_path("reading", &args.file, e))?;
+    progress.add((to - from) as u64);
     let mut column = ColumnBuilder::new(DataType::String, args.chunk_rows);
     for word in split::words_starting_in(&text, from, to) {
         column.current().push_str(word);

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::error::Result;
+use crate::gauge::{GaugeService, Gauges};
 use crate::kv::Kv;
 use crate::msg::{Mailbox, MessageService};
 use crate::net::{self, NetConfig, NetHandle};
@@ -15,9 +16,10 @@ use crate::route::Router;
 /// Program threads share it by reference. Collectives must be called by every rank in
 /// the same order, from one thread at a time per rank (as in MPI).
 pub struct Comm {
-    net: Arc<NetHandle>,
+    pub(crate) net: Arc<NetHandle>,
     kv: Kv,
     mailbox: Arc<Mailbox>,
+    pub(crate) gauges: Arc<Gauges>,
     /// The number of collective calls so far: it names each call's messages.
     collective_seq: AtomicU64,
 }
@@ -28,11 +30,15 @@ impl Comm {
     pub fn connect(cfg: &NetConfig) -> Result<Comm> {
         let mailbox = Arc::new(Mailbox::new(cfg.rank, cfg.size, cfg.msg_window));
         let store = Arc::new(Kv::service(cfg.rank, cfg.size));
+        let gauges = Arc::new(Gauges::new(cfg.size));
         let router = Router {
             rank: cfg.rank,
             store: Arc::clone(&store) as _,
             messages: Arc::new(MessageService {
                 mailbox: Arc::clone(&mailbox),
+            }),
+            gauges: Arc::new(GaugeService {
+                gauges: Arc::clone(&gauges),
             }),
         };
         let net = Arc::new(net::connect(cfg, Box::new(router))?);
@@ -40,6 +46,7 @@ impl Comm {
             kv: Kv::new(&store, Arc::clone(&net)),
             net,
             mailbox,
+            gauges,
             collective_seq: AtomicU64::new(0),
         })
     }
@@ -65,6 +72,25 @@ impl Comm {
 
     pub(crate) fn mailbox(&self) -> &Mailbox {
         &self.mailbox
+    }
+
+    /// Time this rank's program threads have spent waiting on the network so far
+    /// (summed over threads): for messages (collectives included), for a peer's window
+    /// to open, for the store's answers.
+    pub fn network_wait(&self) -> std::time::Duration {
+        self.mailbox.waited.total() + self.kv.waited()
+    }
+
+    /// The messages and bytes sent to and received from each rank so far (see
+    /// [`NetHandle::traffic`]).
+    pub fn traffic(&self) -> Vec<net::PeerTraffic> {
+        self.net.traffic()
+    }
+
+    /// Collective: the traffic with each rank at a consistent cut, on which every
+    /// pair of ranks agrees (see [`NetHandle::traffic_cut`]).
+    pub fn traffic_cut(&self, timeout: std::time::Duration) -> Result<Vec<net::PeerTraffic>> {
+        self.net.traffic_cut(timeout)
     }
 
     /// The sequence number of the next collective call.

@@ -7,7 +7,12 @@
 //! - [`collectives`]: barrier, broadcast, reduce, all-reduce, gather, all-gather,
 //!   scatter, all-to-all and scans, built on messages with the algorithms MPI
 //!   libraries use, chosen by size and rank count;
-//! - [`kv`]: the distributed, write-once key/value store that holds data frames' chunks.
+//! - [`kv`]: the distributed, write-once key/value store that holds data frames' chunks;
+//! - [`gauge`]: each rank's latest count of something (progress), summed at rank 0.
+//!
+//! It never prints: diagnostics are `tracing` events, each collective call a
+//! `debug_span!` (one branch when disabled), and each link counts its messages and bytes
+//! both ways ([`Comm::traffic`], [`Comm::traffic_cut`]) with relaxed atomics.
 //!
 //! Underneath, [`net`] owns the sockets: rendezvous through rank 0, then a mio event
 //! loop per process that reads every link; senders write their own frames when a link
@@ -28,10 +33,12 @@ mod brief_poll;
 pub mod collectives;
 mod endpoint;
 pub mod error;
+pub mod gauge;
 pub mod kv;
 pub mod msg;
 pub mod net;
 mod route;
+mod waited;
 
 pub use bytes::Bytes;
 pub use endpoint::Comm;

@@ -14,6 +14,8 @@ pub(crate) enum ServiceId {
     Store = 0,
     /// Tagged point-to-point messages ([`crate::msg`]).
     Messages = 1,
+    /// Gauge updates ([`crate::gauge`]).
+    Gauges = 2,
 }
 
 /// A service's side of the network thread: like [`Handler`], with the service byte
@@ -62,6 +64,7 @@ pub(crate) struct Router {
     pub(crate) rank: usize,
     pub(crate) store: std::sync::Arc<dyn Service>,
     pub(crate) messages: std::sync::Arc<dyn Service>,
+    pub(crate) gauges: std::sync::Arc<dyn Service>,
 }
 
 impl Handler for Router {
@@ -69,12 +72,13 @@ impl Handler for Router {
         let (service, id) = match header.first() {
             Some(&b) if b == ServiceId::Store as u8 => (&self.store, ServiceId::Store),
             Some(&b) if b == ServiceId::Messages as u8 => (&self.messages, ServiceId::Messages),
+            Some(&b) if b == ServiceId::Gauges as u8 => (&self.gauges, ServiceId::Gauges),
             other => {
                 // A peer of the same job speaking another protocol version: a bug we
                 // cannot recover from locally; say so and drop the message.
-                eprintln!(
-                    "eau2 (rank {}): ignoring a message from rank {from} for unknown service {other:?}",
-                    self.rank
+                tracing::error!(
+                    rank = self.rank,
+                    "ignoring a message from rank {from} for unknown service {other:?}"
                 );
                 return;
             }
@@ -86,5 +90,6 @@ impl Handler for Router {
     fn on_peer_lost(&mut self, rank: usize, reason: &str) {
         self.store.on_peer_lost(rank, reason);
         self.messages.on_peer_lost(rank, reason);
+        self.gauges.on_peer_lost(rank, reason);
     }
 }

@@ -157,7 +157,7 @@ impl Comm {
     /// whole value; for large plain vectors [`Comm::all_reduce_slice`] sends about
     /// twice the vector in all instead.
     pub fn all_reduce<T: Wire>(&self, value: T, merge: impl FnMut(T, T) -> T) -> Result<T> {
-        let call = Call::new(self);
+        let call = Call::new(self, "all_reduce", None);
         doubling(&call, value, encode, |b| decode(&b), merge)
     }
 
@@ -172,7 +172,7 @@ impl Comm {
         mut merge: impl FnMut(T, T) -> T,
     ) -> Result<Option<T>> {
         self.check_root(root)?;
-        let call = Call::new(self);
+        let call = Call::new(self, "reduce", None);
         let (rank, n) = (self.rank(), self.size());
         let mut value = value;
         let mut mask = 1;
@@ -227,7 +227,7 @@ impl Comm {
         data: &mut [T],
         combine: impl Fn(&mut [T], &[T]),
     ) -> Result<()> {
-        let call = Call::new(self);
+        let call = Call::new(self, "all_reduce_slice", Some(size_of_val(data)));
         let n = self.size();
         if n == 1 {
             return Ok(());
@@ -290,7 +290,7 @@ impl Comm {
             }
             return Ok(());
         }
-        let call = Call::new(self);
+        let call = Call::new(self, "reduce_slice", Some(size_of_val(data)));
         let owned = ring_reduce_scatter(&call, data, &combine)?;
         let rank = self.rank();
         let len = data.len();

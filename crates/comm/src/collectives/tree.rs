@@ -29,7 +29,7 @@ impl Comm {
     /// Returns once every rank has called `barrier`. Dissemination: in round k each rank
     /// signals rank `r + 2^k` and waits for rank `r - 2^k`, ceil(log2 n) rounds in all.
     pub fn barrier(&self) -> Result<()> {
-        let call = Call::new(self);
+        let call = Call::new(self, "barrier", Some(0));
         let (rank, n) = (self.rank(), self.size());
         let mut distance = 1;
         let mut round = 0;
@@ -51,7 +51,7 @@ impl Comm {
     /// Receivers learn which from the first message's `aux` word.
     pub fn broadcast_bytes(&self, root: usize, value: Bytes) -> Result<Bytes> {
         self.check_root(root)?;
-        let call = Call::new(self);
+        let call = Call::new(self, "broadcast", Some(value.len()));
         let n = self.size();
         if n == 1 {
             return Ok(value);
@@ -109,7 +109,7 @@ impl Comm {
     /// must receive every byte anyway.
     pub fn gather_bytes(&self, root: usize, value: Bytes) -> Result<Option<Vec<Bytes>>> {
         self.check_root(root)?;
-        let call = Call::new(self);
+        let call = Call::new(self, "gather", Some(value.len()));
         if self.rank() != root {
             call.send(root, 0, value)?;
             return Ok(None);
@@ -129,7 +129,11 @@ impl Comm {
     /// the root's `parts` matter (one per rank); the others pass `None`.
     pub fn scatter_bytes(&self, root: usize, parts: Option<Vec<Bytes>>) -> Result<Bytes> {
         self.check_root(root)?;
-        let call = Call::new(self);
+        let call = Call::new(
+            self,
+            "scatter",
+            parts.as_ref().map(|p| p.iter().map(Bytes::len).sum()),
+        );
         if self.rank() != root {
             return call.recv(root, 0);
         }
@@ -160,7 +164,7 @@ impl Comm {
     /// passes its right neighbour the value it received in step k - 1 (its own first),
     /// without copying it, so each rank sends and receives every other value once.
     pub fn all_gather_bytes(&self, value: Bytes) -> Result<Vec<Bytes>> {
-        let call = Call::new(self);
+        let call = Call::new(self, "all_gather", Some(value.len()));
         let (rank, n) = (self.rank(), self.size());
         let (right, left) = ((rank + 1) % n, (rank + n - 1) % n);
         let mut all = vec![Bytes::new(); n];

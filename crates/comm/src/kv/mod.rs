@@ -52,6 +52,7 @@ use cache::Cache;
 use message::Message;
 use store::{Lookup, Store, Waiter};
 
+use crate::waited::WaitClock;
 pub use key::Key;
 pub use value::Object;
 use value::Value;
@@ -83,6 +84,8 @@ pub(crate) struct Shared {
     /// Set (before waiters are failed) once any rank is lost; see `fail`.
     broken: AtomicBool,
     broken_by: Mutex<Option<(usize, String)>>,
+    /// Time program threads spent waiting for answers and for keys to be put.
+    pub(crate) waited: WaitClock,
 }
 
 impl Shared {
@@ -172,9 +175,9 @@ impl Service for StoreService {
             Err(e) => {
                 // A peer speaking another protocol version is a bug we cannot recover
                 // from locally; say so loudly and drop the message.
-                eprintln!(
-                    "eau2 kv (rank {}): ignoring a message from rank {from}: {e}",
-                    self.shared.rank
+                tracing::error!(
+                    rank = self.shared.rank,
+                    "ignoring a store message from rank {from}: {e}"
                 );
                 return;
             }
@@ -227,6 +230,7 @@ impl Kv {
             next_id: AtomicU64::new(1),
             broken: AtomicBool::new(false),
             broken_by: Mutex::new(None),
+            waited: WaitClock::default(),
         });
         StoreService { shared }
     }
@@ -257,6 +261,12 @@ impl Kv {
     /// How many values this rank stores as their home, and their total bytes.
     pub fn local_usage(&self) -> (usize, usize) {
         self.shared.store.lock().usage()
+    }
+
+    /// Time this rank's threads have spent waiting for the store: for other ranks'
+    /// answers and for keys to be put.
+    pub fn waited(&self) -> Duration {
+        self.shared.waited.total()
     }
 
     /// How many waits (from any rank) are registered here for keys not yet put: a
@@ -388,7 +398,10 @@ impl Kv {
                 return Ok(v.bytes());
             }
             self.shared.check()?;
-            return receive(&rx, timeout, || format!("waiting for key {key}"));
+            return self
+                .shared
+                .waited
+                .time(|| receive(&rx, timeout, || format!("waiting for key {key}")));
         }
         if let Some(v) = self.shared.cache.lock().get(key) {
             return Ok(v);
@@ -430,8 +443,10 @@ impl Kv {
             self.shared.pending.lock().remove(&id);
             return Err(e);
         }
-        let result = receive(&rx, timeout, || {
-            format!("waiting for rank {} to answer about key {key}", key.home())
+        let result = self.shared.waited.time(|| {
+            receive(&rx, timeout, || {
+                format!("waiting for rank {} to answer about key {key}", key.home())
+            })
         });
         if result.is_err() {
             self.shared.pending.lock().remove(&id);

@@ -18,6 +18,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::brief_poll::BriefPoll;
 use crate::error::{Error, Result};
+use crate::waited::WaitClock;
 
 /// What each message costs against the window beyond its body: a flood of empty messages
 /// is bounded too.
@@ -93,6 +94,8 @@ pub(crate) struct Mailbox {
     arrived: Condvar,
     /// Signalled when credit arrives or the job breaks.
     credited: Condvar,
+    /// Time program threads spent waiting here, for messages or for credit.
+    pub(crate) waited: WaitClock,
 }
 
 /// What a sender must do after [`Mailbox::reserve`] returns.
@@ -122,6 +125,7 @@ impl Mailbox {
             }),
             arrived: Condvar::new(),
             credited: Condvar::new(),
+            waited: WaitClock::default(),
         }
     }
 
@@ -147,7 +151,7 @@ impl Mailbox {
                 flow.asked = true;
                 return Ok(Reserve::Ask);
             }
-            self.credited.wait(&mut state);
+            self.waited.time(|| self.credited.wait(&mut state));
         }
     }
 
@@ -214,9 +218,13 @@ impl Mailbox {
                 continue;
             }
             match deadline {
-                None => self.arrived.wait(&mut state),
+                None => self.waited.time(|| self.arrived.wait(&mut state)),
                 Some(d) => {
-                    if self.arrived.wait_until(&mut state, d).timed_out() {
+                    if self
+                        .waited
+                        .time(|| self.arrived.wait_until(&mut state, d))
+                        .timed_out()
+                    {
                         state.check()?;
                         match state.take(from, tag) {
                             Some(letter) => break letter,

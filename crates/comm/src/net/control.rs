@@ -58,6 +58,9 @@ pub enum Control {
     /// The sender's network thread is alive; sent on links idle for a while, so that a
     /// frozen or unreachable rank is noticed (see `NetConfig::peer_timeout`).
     Heartbeat,
+    /// A traffic mark: every data frame the sender wrote on this link before it has
+    /// arrived (see `traffic`).
+    Mark,
 }
 
 impl Control {
@@ -73,6 +76,7 @@ impl Control {
             Control::Goodbye => "a goodbye",
             Control::Lost { .. } => "a report of a lost rank",
             Control::Heartbeat => "a heartbeat",
+            Control::Mark => "a traffic mark",
         }
     }
 }

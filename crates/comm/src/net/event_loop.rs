@@ -31,7 +31,6 @@ use super::frame::{FrameReader, InFrame, Limits, OutFrame, ReadError};
 use super::hello::{proves_job, Expect, HelloRead, HelloReader};
 use super::link::{Link, Sent};
 use super::ratelog::{accept_waiting, RejectLog};
-use super::rendezvous::log;
 use super::{Handler, Outbox};
 
 pub(crate) const LISTENER: Token = Token(0);
@@ -236,9 +235,9 @@ impl EventLoop {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
-                log(
-                    self.cfg.rank,
-                    &format!("poll failed: {e}; the network is down"),
+                tracing::error!(
+                    rank = self.cfg.rank,
+                    "poll failed: {e}; the network is down"
                 );
                 self.fail_everyone(&format!(
                     "rank {}'s network thread failed: {e}",
@@ -368,7 +367,7 @@ impl EventLoop {
                 c.last_heard.elapsed().as_secs_f64(),
                 self.cfg.peer_timeout.as_secs_f64()
             );
-            log(self.cfg.rank, &reason);
+            tracing::error!(rank = self.cfg.rank, "{reason}");
             self.close(index, &reason);
         }
     }
@@ -452,9 +451,9 @@ impl EventLoop {
             Err(ReadError::Io(e)) => self.close(index, &format!("connection broken: {e}")),
             Err(ReadError::Protocol(why)) => {
                 let who = self.describe(index);
-                log(
-                    self.cfg.rank,
-                    &format!("closing the connection with {who}: {why}"),
+                tracing::warn!(
+                    rank = self.cfg.rank,
+                    "closing the connection with {who}: {why}"
                 );
                 self.close(index, &format!("protocol error: {why}"));
             }
@@ -468,26 +467,28 @@ impl EventLoop {
         let from = conn.link.rank();
         match frame.control {
             Control::Data(header) => {
+                conn.link
+                    .traffic()
+                    .received((header.len() + frame.body.len()) as u64);
                 let mut outbox = Outbox::default();
                 self.handler
                     .on_message(from, header, frame.body, &mut outbox);
                 for (to, header, body) in outbox.frames {
-                    self.send(to, OutFrame::new(&Control::Data(header), body));
+                    self.send(to, OutFrame::data(header, body));
                 }
             }
             Control::Heartbeat => {}
+            Control::Mark => conn.link.traffic().mark_arrived(),
             Control::Goodbye => conn.said_goodbye = true,
             Control::Lost { rank, reason } => {
                 let reason = format!("{reason} (reported by rank {from})");
                 self.lose(rank as usize, &reason);
             }
             other => {
-                log(
-                    self.cfg.rank,
-                    &format!(
-                        "closing the connection with rank {from}: unexpected {}",
-                        other.kind()
-                    ),
+                tracing::warn!(
+                    rank = self.cfg.rank,
+                    "closing the connection with rank {from}: unexpected {}",
+                    other.kind()
                 );
                 self.close(index, "protocol error: unexpected message");
             }

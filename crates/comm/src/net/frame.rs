@@ -52,6 +52,9 @@ pub struct OutFrame {
     body: Bytes,
     tail: usize,
     written: usize,
+    /// For a data frame, the upper layer's bytes (header and body), which the link
+    /// counts as sent (`traffic`).
+    payload: Option<u64>,
 }
 
 impl OutFrame {
@@ -71,7 +74,21 @@ impl OutFrame {
             tail: padding(body.len()),
             body,
             written: 0,
+            payload: None,
         }
+    }
+
+    /// A data frame: the upper layer's `header`, and `body`; counted in traffic.
+    pub fn data(header: Vec<u8>, body: Bytes) -> OutFrame {
+        let payload = (header.len() + body.len()) as u64;
+        let mut frame = OutFrame::new(&Control::Data(header), body);
+        frame.payload = Some(payload);
+        frame
+    }
+
+    /// The bytes a data frame counts in traffic; `None` for control frames.
+    pub fn payload(&self) -> Option<u64> {
+        self.payload
     }
 
     fn total(&self) -> usize {

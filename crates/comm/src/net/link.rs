@@ -14,13 +14,16 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use parking_lot::Mutex;
 
+use super::control::Control;
 use super::frame::OutFrame;
+use super::traffic::{Flow, LinkTraffic};
 
 /// One peer rank's connection.
 pub(crate) struct Link {
     rank: usize,
     stream: TcpStream,
     out: Mutex<Outgoing>,
+    traffic: LinkTraffic,
 }
 
 /// Frames not yet fully written, oldest first. The lock is held across each write so
@@ -53,7 +56,13 @@ impl Link {
                 closed: false,
                 last_write: Instant::now(),
             }),
+            traffic: LinkTraffic::default(),
         }
+    }
+
+    /// The link's traffic counters.
+    pub(crate) fn traffic(&self) -> &LinkTraffic {
+        &self.traffic
     }
 
     /// The peer's rank.
@@ -69,11 +78,35 @@ impl Link {
     /// Writes `frame` now if nothing is ahead of it, else queues it. A write error also
     /// leaves the frame queued: the network thread's flush meets the same error and
     /// closes the link with its reason.
-    pub(crate) fn send(&self, mut frame: OutFrame) -> Sent {
+    pub(crate) fn send(&self, frame: OutFrame) -> Sent {
         let mut out = self.out.lock();
         if out.closed {
             return Sent::Done;
         }
+        if let Some(bytes) = frame.payload() {
+            self.traffic.sent(bytes);
+        }
+        self.send_locked(&mut out, frame)
+    }
+
+    /// Sends a traffic mark, returning the sent counts it closes: read under the same
+    /// lock that orders frames, so exactly the frames ahead of the mark are counted.
+    pub(crate) fn mark(&self) -> (Flow, Sent) {
+        let mut out = self.out.lock();
+        let sent = self.traffic.sent_flow();
+        if out.closed {
+            return (sent, Sent::Done);
+        }
+        let how = self.send_locked(&mut out, OutFrame::new(&Control::Mark, bytes::Bytes::new()));
+        (sent, how)
+    }
+
+    /// Whether the link has been closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.out.lock().closed
+    }
+
+    fn send_locked(&self, out: &mut Outgoing, mut frame: OutFrame) -> Sent {
         if out.queue.is_empty() {
             if let Ok(true) = frame.write_to(&mut &self.stream) {
                 out.last_write = Instant::now();

@@ -57,6 +57,9 @@ mod link;
 mod pool;
 mod ratelog;
 mod rendezvous;
+mod traffic;
+
+pub use traffic::{Flow, PeerTraffic};
 
 pub(crate) use pool::copy_of;
 #[cfg(feature = "fuzzing")]
@@ -74,7 +77,6 @@ use mio::Waker;
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
-use control::Control;
 use event_loop::{poll_with_waker, Command, EventLoop, LoopConfig};
 use frame::{Limits, OutFrame};
 use link::{Link, Sent};
@@ -249,13 +251,73 @@ impl NetHandle {
         if self.stopped.load(Ordering::Acquire) {
             return Err(Error::Shutdown("the network has been shut down".into()));
         }
-        if link.send(OutFrame::new(&Control::Data(header), body)) == Sent::Queued {
-            self.commands
-                .send(Command::Flush { to })
-                .map_err(|_| Error::Shutdown("the network thread has stopped".into()))?;
-            self.wake()?;
+        if link.send(OutFrame::data(header, body)) == Sent::Queued {
+            self.flush_later(to)?;
         }
         Ok(())
+    }
+
+    /// Asks the network thread to write what a sender left queued on the link to `to`.
+    fn flush_later(&self, to: usize) -> Result<()> {
+        self.commands
+            .send(Command::Flush { to })
+            .map_err(|_| Error::Shutdown("the network thread has stopped".into()))?;
+        self.wake()
+    }
+
+    /// The traffic with each rank so far (indexed by rank; zero for this rank). Counts
+    /// keep moving while messages flow; see [`NetHandle::traffic_cut`] for counts that
+    /// agree across ranks.
+    pub fn traffic(&self) -> Vec<PeerTraffic> {
+        self.links
+            .iter()
+            .map(|l| {
+                l.as_ref()
+                    .map_or_else(PeerTraffic::default, |l| l.traffic().now())
+            })
+            .collect()
+    }
+
+    /// Collective (every rank calls it, in the same place of the program): the traffic
+    /// with each rank at a consistent cut, so that what rank i reports as sent to rank j
+    /// is exactly what rank j reports as received from rank i. Sends a mark on every
+    /// link and waits, until `timeout`, for every peer's mark (see `traffic`).
+    pub fn traffic_cut(&self, timeout: Duration) -> Result<Vec<PeerTraffic>> {
+        let mut cut = vec![PeerTraffic::default(); self.size];
+        for (rank, link) in self.links.iter().enumerate() {
+            let Some(link) = link else { continue };
+            let (sent, how) = link.mark();
+            cut[rank].sent = sent;
+            if how == Sent::Queued {
+                self.flush_later(rank)?;
+            }
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        for (rank, link) in self.links.iter().enumerate() {
+            let Some(link) = link else { continue };
+            // Once at the end of a job: a short sleep between looks is simpler than a
+            // wake-up channel, and costs nothing that matters.
+            loop {
+                if let Some(received) = link.traffic().take_mark() {
+                    cut[rank].received = received;
+                    break;
+                }
+                if link.is_closed() {
+                    return Err(Error::PeerLost {
+                        rank,
+                        reason: format!("the link closed before rank {rank} marked its traffic"),
+                    });
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Err(Error::Timeout(format!(
+                        "rank {} waiting {timeout:?} for rank {rank}'s traffic mark",
+                        self.rank
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        Ok(cut)
     }
 
     fn wake(&self) -> Result<()> {

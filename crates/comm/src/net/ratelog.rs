@@ -1,11 +1,9 @@
-//! Logging rejected connections without letting a flood of them flood stderr: the
-//! first few of each window are logged in full, the rest are counted and summed up in
-//! one line when the window closes. Also how a listener's waiting connections are taken,
+//! Logging rejected connections (as `tracing` warnings) without letting a flood of them
+//! flood the log: the first few of each window are logged in full, the rest are counted
+//! and summed up in one line when the window closes. Also how a listener's waiting connections are taken,
 //! which logs its failures here.
 
 use std::time::{Duration, Instant};
-
-use super::rendezvous::log;
 
 /// How long one window lasts.
 const WINDOW: Duration = Duration::from_secs(10);
@@ -38,10 +36,7 @@ impl RejectLog {
         self.roll();
         if self.logged < LINES_PER_WINDOW {
             self.logged += 1;
-            log(
-                self.rank,
-                &format!("rejected connection from {from}: {why}"),
-            );
+            tracing::warn!(rank = self.rank, "rejected connection from {from}: {why}");
         } else {
             self.suppressed += 1;
             self.latest = format!("from {from}: {why}");
@@ -62,14 +57,12 @@ impl RejectLog {
     /// Writes the count of rejections not logged yet, if any.
     pub(crate) fn flush(&mut self) {
         if self.suppressed > 0 {
-            log(
-                self.rank,
-                &format!(
-                    "rejected {} more connection(s) in the last {:.0} s; the latest {}",
-                    self.suppressed,
-                    self.window_start.elapsed().as_secs_f64(),
-                    self.latest
-                ),
+            tracing::warn!(
+                rank = self.rank,
+                "rejected {} more connection(s) in the last {:.0} s; the latest {}",
+                self.suppressed,
+                self.window_start.elapsed().as_secs_f64(),
+                self.latest
             );
             self.suppressed = 0;
         }

@@ -94,7 +94,7 @@ fn master(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
             }
             Err(Rejection::Refused(reason)) => reason,
         };
-        log(cfg.rank, &format!("refused {}: {reason}", greeted.from));
+        tracing::warn!(rank = cfg.rank, "refused {}: {reason}", greeted.from);
         let _ = write_control(&mut greeted.stream, &Control::Refused { reason });
     }
     drop(greeter);
@@ -426,10 +426,4 @@ pub(crate) fn ranks_phrase(ranks: &[usize]) -> String {
     } else {
         format!("ranks {}", list.join(", "))
     }
-}
-
-/// Network diagnostics go to stderr, tagged with the rank; the launcher adds its own
-/// prefix per line, so these stay readable in a job's merged output.
-pub(crate) fn log(rank: usize, msg: &str) {
-    eprintln!("eau2 net (rank {rank}): {msg}");
 }

@@ -1,0 +1,253 @@
+//! Job statistics: what each rank sent and received, how long it computed and waited,
+//! its peak memory and what it stored, gathered at rank 0 when the program ends.
+//!
+//! Asked for with `EAU2_STATS=1` (or an app's `--stats`): rank 0 prints a table, one
+//! row per rank, on standard error. `EAU2_STATS=json:FILE` writes the same to FILE as
+//! JSON ([`JobStats`]). [`crate::run`] collects them after the program returns on every
+//! rank: a traffic cut (see `eau2_comm::net`), so that what rank i counts as sent to
+//! rank j is exactly what rank j counts as received from rank i, then a `gather`. The
+//! counters themselves are always on: relaxed atomic adds per message and a clock read
+//! per wait.
+//!
+//! Times: `wall` is the program's time on the rank (from joining to returning);
+//! `network_wait` the time its threads spent blocked on the network (messages and
+//! collectives, a peer's full window, the store's answers), summed over threads; `user`
+//! is `wall - network_wait`, at least 0 (several threads waiting at once can add up to
+//! more than `wall`).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use speedy::{Readable, Writable};
+
+use crate::error::{Error, Result};
+use crate::Node;
+
+/// The variable that asks for statistics.
+pub const ENV: &str = "EAU2_STATS";
+
+/// Where statistics go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatsMode {
+    /// Nowhere.
+    Off,
+    /// A table on rank 0's standard error.
+    Table,
+    /// JSON in this file, written by rank 0.
+    Json(PathBuf),
+}
+
+static FLAG: AtomicBool = AtomicBool::new(false);
+
+/// Asks for the table as `--stats` does (`EAU2_STATS` still chooses JSON if it says so).
+pub fn request_table() {
+    FLAG.store(true, Ordering::Relaxed);
+}
+
+impl StatsMode {
+    /// Reads `EAU2_STATS`: unset, empty or `0` is off (unless [`request_table`] was
+    /// called), `json:FILE` JSON, anything else the table.
+    pub fn from_env() -> StatsMode {
+        let flag = FLAG.load(Ordering::Relaxed);
+        match std::env::var(ENV) {
+            Ok(v) if v.starts_with("json:") => StatsMode::Json(PathBuf::from(&v[5..])),
+            Ok(v) if !(v.is_empty() || v == "0") => StatsMode::Table,
+            _ if flag => StatsMode::Table,
+            _ => StatsMode::Off,
+        }
+    }
+}
+
+/// Traffic with one peer, as one rank counted it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Readable, Writable)]
+pub struct PeerStats {
+    /// The peer's rank.
+    pub peer: u32,
+    /// Bytes (message headers and bodies) sent to the peer.
+    pub sent_bytes: u64,
+    /// Messages sent to the peer.
+    pub sent_msgs: u64,
+    /// Bytes received from the peer.
+    pub recv_bytes: u64,
+    /// Messages received from the peer.
+    pub recv_msgs: u64,
+}
+
+/// One rank's statistics.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Readable, Writable)]
+pub struct RankStats {
+    /// The rank.
+    pub rank: u32,
+    /// Seconds from joining the job to the program's return.
+    pub wall_secs: f64,
+    /// Seconds computing: `wall_secs - network_wait_secs`, at least 0.
+    pub user_secs: f64,
+    /// Seconds the rank's threads spent blocked on the network, summed over threads.
+    pub network_wait_secs: f64,
+    /// Peak resident memory of the process, in bytes (0 where the OS does not say).
+    pub peak_rss_bytes: u64,
+    /// Values (frame chunks, descriptors, ...) this rank holds as their home.
+    pub chunks_stored: u64,
+    /// Their bytes.
+    pub stored_bytes: u64,
+    /// Bytes sent to all peers.
+    pub sent_bytes: u64,
+    /// Messages sent to all peers.
+    pub sent_msgs: u64,
+    /// Bytes received from all peers.
+    pub recv_bytes: u64,
+    /// Messages received from all peers.
+    pub recv_msgs: u64,
+    /// Per peer (every other rank).
+    pub peers: Vec<PeerStats>,
+}
+
+/// The statistics of a whole job, as rank 0 writes them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct JobStats {
+    /// The number of ranks.
+    pub ranks: u32,
+    /// Each rank's, by rank.
+    pub per_rank: Vec<RankStats>,
+}
+
+/// Collective, after the program: this rank's statistics at a traffic cut, gathered
+/// and reported by rank 0 as `mode` says. `wall` is the program's time on this rank.
+pub(crate) fn report(node: &Node, wall: Duration, mode: &StatsMode) -> Result<()> {
+    let mine = collect(node, wall)?;
+    let Some(all) = node.gather(0, &mine)? else {
+        return Ok(());
+    };
+    let job = JobStats {
+        ranks: node.size() as u32,
+        per_rank: all,
+    };
+    match mode {
+        StatsMode::Off => Ok(()),
+        StatsMode::Table => {
+            let table = table(&job);
+            crate::progress::suspend(|| std::io::stderr().lock().write_all(table.as_bytes()))
+                .map_err(|e| Error::io("writing the job statistics", e))
+        }
+        StatsMode::Json(path) => {
+            let json = serde_json::to_vec_pretty(&job)
+                .map_err(|e| Error::App(format!("encoding the job statistics: {e}")))?;
+            std::fs::write(path, json).map_err(|e| Error::io_path("writing", path, e))
+        }
+    }
+}
+
+/// This rank's statistics, its traffic at a cut (collective).
+fn collect(node: &Node, wall: Duration) -> Result<RankStats> {
+    let wait = node.network_wait();
+    // Ranks may finish their programs minutes apart; the barrier waits for the last
+    // (as the final barrier would), so the cut's own deadline only covers the marks.
+    node.barrier()?;
+    let traffic = node.traffic_cut(Duration::from_secs(60))?;
+    let peers: Vec<PeerStats> = traffic
+        .iter()
+        .enumerate()
+        .filter(|&(peer, _)| peer != node.rank())
+        .map(|(peer, t)| PeerStats {
+            peer: peer as u32,
+            sent_bytes: t.sent.bytes,
+            sent_msgs: t.sent.msgs,
+            recv_bytes: t.received.bytes,
+            recv_msgs: t.received.msgs,
+        })
+        .collect();
+    let (chunks, stored) = node.kv().local_usage();
+    Ok(RankStats {
+        rank: node.rank() as u32,
+        wall_secs: wall.as_secs_f64(),
+        user_secs: wall.saturating_sub(wait).as_secs_f64(),
+        network_wait_secs: wait.as_secs_f64(),
+        peak_rss_bytes: peak_rss_bytes(),
+        chunks_stored: chunks as u64,
+        stored_bytes: stored as u64,
+        sent_bytes: peers.iter().map(|p| p.sent_bytes).sum(),
+        sent_msgs: peers.iter().map(|p| p.sent_msgs).sum(),
+        recv_bytes: peers.iter().map(|p| p.recv_bytes).sum(),
+        recv_msgs: peers.iter().map(|p| p.recv_msgs).sum(),
+        peers,
+    })
+}
+
+/// The process's peak resident set size: Linux's `VmHWM`, else `getrusage`.
+pub fn peak_rss_bytes() -> u64 {
+    let hwm = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        });
+    if let Some(kib) = hwm {
+        return kib * 1024;
+    }
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0 {
+        // KiB on Linux and the BSDs.
+        usage.ru_maxrss.max(0) as u64 * 1024
+    } else {
+        0
+    }
+}
+
+/// The table rank 0 prints.
+pub fn table(job: &JobStats) -> String {
+    let mib = |b: u64| b as f64 / (1 << 20) as f64;
+    let mut out = format!(
+        "eau2 stats ({} ranks)\n{:>5} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>9} {:>8}\n",
+        job.ranks,
+        "rank",
+        "sent MiB",
+        "sent msgs",
+        "recv MiB",
+        "recv msgs",
+        "user s",
+        "wait s",
+        "peak MiB",
+        "chunks"
+    );
+    for r in &job.per_rank {
+        out.push_str(&format!(
+            "{:>5} {:>10.2} {:>10} {:>10.2} {:>10} {:>8.2} {:>8.2} {:>9.1} {:>8}\n",
+            r.rank,
+            mib(r.sent_bytes),
+            r.sent_msgs,
+            mib(r.recv_bytes),
+            r.recv_msgs,
+            r.user_secs,
+            r.network_wait_secs,
+            mib(r.peak_rss_bytes),
+            r.chunks_stored
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_has_a_row_per_rank() {
+        let job = JobStats {
+            ranks: 2,
+            per_rank: (0..2)
+                .map(|rank| RankStats {
+                    rank,
+                    sent_bytes: 3 << 20,
+                    ..RankStats::default()
+                })
+                .collect(),
+        };
+        let t = table(&job);
+        assert_eq!(t.lines().count(), 4, "{t}");
+        assert!(t.lines().nth(3).unwrap().contains("3.00"), "{t}");
+    }
+}

@@ -42,11 +42,7 @@ fn frame() -> impl Strategy<Value = DataFrame> {
     (prop::collection::vec(dtype, 1..6), 0usize..40, 1usize..9)
         .prop_flat_map(|(types, rows, chunk)| {
             let row = types.iter().map(|&t| value(t)).collect::<Vec<_>>();
-            (
-                Just(types),
-                prop::collection::vec(row, rows),
-                Just(chunk),
-            )
+            (Just(types), prop::collection::vec(row, rows), Just(chunk))
         })
         .prop_map(|(types, rows, chunk)| {
             let mut schema = Schema::default();

@@ -56,13 +56,13 @@ use parking_lot::Mutex;
 use rayon::prelude::*;
 
 use crate::cluster::Node;
+use crate::csv::CsvReader;
 use crate::error::{DataError, Error, Result};
 use crate::frame::{
     filter_chunk_rows, take_rows, visit_chunk_rows, Chunk, Column, DataFrame, Element, Rower,
     Schema, Value, Writer, DEFAULT_CHUNK_LEN,
 };
 use crate::kv::{Key, Object};
-use crate::csv::CsvReader;
 use crate::sor::{Deviations, SorReader};
 use crate::Bytes;
 
@@ -302,10 +302,7 @@ impl<'n> DistFrame<'n> {
         reader: &CsvReader,
     ) -> Result<(DistFrame<'n>, Deviations)> {
         let schema = reader.clone().part(0, 1).infer_path(path)?;
-        let part = reader
-            .clone()
-            .schema(schema)
-            .part(node.rank(), node.size());
+        let part = reader.clone().schema(schema).part(node.rank(), node.size());
         let quotes = part.part_quotes_path(path)?;
         let before = node.exclusive_scan(quotes % 2, |a, b| a ^ b)?.unwrap_or(0);
         let read = part.quotes_before_part(before == 1).read_path(path)?;

@@ -210,7 +210,11 @@ pub fn csv_reader(data: &[u8]) {
         .min_part_len(min_part_len)
         .read_bytes(text)
         .expect("a lenient parallel read never fails");
-    assert_eq!(csv_summary(&par), csv_summary(&seq), "parallel != sequential");
+    assert_eq!(
+        csv_summary(&par),
+        csv_summary(&seq),
+        "parallel != sequential"
+    );
 
     let strict_seq = base.clone().parallel(false).read_bytes(text);
     let strict_par = base.clone().min_part_len(min_part_len).read_bytes(text);
@@ -270,7 +274,12 @@ pub fn csv_reader(data: &[u8]) {
         .delimiter(delimiter)
         .schema(seq.schema.clone())
         .read_bytes(&printed)
-        .unwrap_or_else(|e| panic!("printed CSV reads back: {e}\n{:?}", String::from_utf8_lossy(&printed)));
+        .unwrap_or_else(|e| {
+            panic!(
+                "printed CSV reads back: {e}\n{:?}",
+                String::from_utf8_lossy(&printed)
+            )
+        });
     assert_eq!(
         table_of(&again.frame),
         table_of(&seq.frame),

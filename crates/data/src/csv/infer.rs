@@ -39,7 +39,9 @@ pub(crate) fn head(
                     Field::Missing => format!("c{i}"),
                     Field::Bare(t) => String::from_utf8_lossy(t).into_owned(),
                     Field::Quoted(t) => String::from_utf8_lossy(&t).into_owned(),
-                    Field::Malformed(_) => String::from_utf8_lossy(&bytes[f.start..f.end]).into_owned(),
+                    Field::Malformed(_) => {
+                        String::from_utf8_lossy(&bytes[f.start..f.end]).into_owned()
+                    }
                 })
                 .collect(),
         )
@@ -106,7 +108,9 @@ mod tests {
     fn schema(text: &str, header: bool) -> (String, Vec<String>) {
         let b = text.as_bytes();
         let s = head(b, 0, b.len(), header, b',', 500).schema();
-        let names = (0..s.width()).map(|c| s.name(c).unwrap().to_string()).collect();
+        let names = (0..s.width())
+            .map(|c| s.name(c).unwrap().to_string())
+            .collect();
         (s.codes(), names)
     }
 

@@ -65,9 +65,9 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::frame::{DataFrame, Schema, DEFAULT_CHUNK_LEN};
-pub use crate::sor::Deviations;
 use crate::sor::parse::Cancel;
 use crate::sor::source::{MappedFile, Opened};
+pub use crate::sor::Deviations;
 use parse::{Part, Plan, Stop};
 use source::{Source, STEP};
 
@@ -322,13 +322,21 @@ impl CsvReader {
     fn schema_of(&self, src: &Source<'_>) -> Result<(Schema, usize, usize)> {
         self.check_options()?;
         let len = src.len();
-        let rows = if self.schema.is_some() { 0 } else { self.infer_rows };
+        let rows = if self.schema.is_some() {
+            0
+        } else {
+            self.infer_rows
+        };
         let wanted = rows + usize::from(self.header);
         // Read a prefix that holds the header and the sample (all of it from memory).
         let mut size = if src.in_memory() { len } else { 4 * STEP };
         let (head, origin) = loop {
             let prefix = src.read(0, size)?;
-            let origin = if prefix.starts_with(BOM) { BOM.len() } else { 0 };
+            let origin = if prefix.starts_with(BOM) {
+                BOM.len()
+            } else {
+                0
+            };
             let whole = prefix.len() == len;
             // The prefix's last whole record ends where the last record start lies.
             let end = if whole {
@@ -429,8 +437,7 @@ impl CsvReader {
         let parse = |(i, &(s, e)): (usize, &(usize, usize))| {
             parse::parse_range(&window, s, e, &plan, i, &cancel)
         };
-        let results: Vec<std::result::Result<Part, Stop>> = if self.parallel && ranges.len() > 1
-        {
+        let results: Vec<std::result::Result<Part, Stop>> = if self.parallel && ranges.len() > 1 {
             ranges.par_iter().enumerate().map(parse).collect()
         } else {
             ranges.iter().enumerate().map(parse).collect()

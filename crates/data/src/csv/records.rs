@@ -266,6 +266,9 @@ mod tests {
         // A window that ends inside quotes finds nothing.
         assert_eq!(record_start_at_or_after(&text[..6], 0, 3, true), None);
         // Before the origin (after a BOM) the first record is at the origin.
-        assert_eq!(record_start_at_or_after(b"\xEF\xBB\xBFa\n", 3, 1, false), Some(3));
+        assert_eq!(
+            record_start_at_or_after(b"\xEF\xBB\xBFa\n", 3, 1, false),
+            Some(3)
+        );
     }
 }

@@ -51,10 +51,7 @@ impl Source<'_> {
     /// The number of quotes in `from..to`, counted in parallel blocks.
     pub(crate) fn count_quotes(&self, from: usize, to: usize) -> Result<u64> {
         match self {
-            Source::Memory(b) => Ok(b[from..to]
-                .par_chunks(1 << 20)
-                .map(count_quotes)
-                .sum()),
+            Source::Memory(b) => Ok(b[from..to].par_chunks(1 << 20).map(count_quotes).sum()),
             Source::File(_) => {
                 let mut total = 0;
                 let mut at = from;

@@ -43,10 +43,7 @@ fn quotes_embedded_delimiters_and_line_breaks() {
     assert_eq!(file.schema.codes(), "SS");
     assert_eq!(
         rows(&file.frame),
-        table(&[
-            &["\"x,y\"", "\"1\\\"2\""],
-            &["\"line\\r\\nbreak\"", "\"\""]
-        ])
+        table(&[&["\"x,y\"", "\"1\\\"2\""], &["\"line\\r\\nbreak\"", "\"\""]])
     );
 }
 
@@ -74,7 +71,11 @@ fn empty_fields_are_missing_and_quoted_empty_is_a_string() {
     assert_eq!(file.schema.codes(), "IFS");
     assert_eq!(
         rows(&file.frame),
-        table(&[&["-", "1.5", "\"\""], &["3", "-", "\"x\""], &["-", "-", "-"]])
+        table(&[
+            &["-", "1.5", "\"\""],
+            &["3", "-", "\"x\""],
+            &["-", "-", "-"]
+        ])
     );
 }
 
@@ -125,11 +126,11 @@ fn other_delimiters() {
         .delimiter(b'\t')
         .read_bytes(b"a\tb\n1,5\t\"x\ty\"\n")
         .unwrap();
-    assert_eq!(
-        rows(&file.frame),
-        table(&[&["\"1,5\"", "\"x\\ty\""]])
-    );
-    let err = CsvReader::new().delimiter(b'"').read_bytes(b"a").unwrap_err();
+    assert_eq!(rows(&file.frame), table(&[&["\"1,5\"", "\"x\\ty\""]]));
+    let err = CsvReader::new()
+        .delimiter(b'"')
+        .read_bytes(b"a")
+        .unwrap_err();
     assert!(err.to_string().contains("delimiter"), "{err}");
 }
 
@@ -171,9 +172,7 @@ fn malformed_quotes_and_type_mismatches() {
     let file = reader.strict(false).read_bytes(text).unwrap();
     assert_eq!(rows(&file.frame), table(&[&["1", "\"x\""], &["-", "-"]]));
     assert_eq!(file.deviations.rows, 1);
-    let err = CsvReader::new()
-        .read_bytes(b"a,b\n1,\"c\"d\n")
-        .unwrap_err();
+    let err = CsvReader::new().read_bytes(b"a,b\n1,\"c\"d\n").unwrap_err();
     assert_eq!(
         err.to_string(),
         "<bytes>:2: column 1: malformed field (text after a closing quote): \"\\\"c\\\"d\""
@@ -193,7 +192,10 @@ fn given_schema_names_and_width() {
     assert_eq!(file.schema.types(), &[DataType::Float, DataType::String]);
     assert_eq!(rows(&file.frame), table(&[&["1.0", "\"2\""]]));
     let err = reader.read_bytes(b"x,y,z\n").unwrap_err();
-    assert!(err.to_string().contains("the header has 3 columns"), "{err}");
+    assert!(
+        err.to_string().contains("the header has 3 columns"),
+        "{err}"
+    );
 }
 
 /// A text with quoted line breaks, doubled quotes, CRLF, blank lines and ragged rows.
@@ -241,7 +243,11 @@ fn parallel_and_parts_equal_sequential() {
             let part = base.clone().part(index, count).min_part_len(16);
             // Counted by the part itself, and given as a scan would give it.
             let counted = part.read_bytes(&text).unwrap();
-            let given = part.clone().quotes_before_part(odd).read_bytes(&text).unwrap();
+            let given = part
+                .clone()
+                .quotes_before_part(odd)
+                .read_bytes(&text)
+                .unwrap();
             odd ^= part.part_quotes_bytes(&text).unwrap() % 2 == 1;
             assert_eq!(rows(&counted.frame), rows(&given.frame));
             assert_eq!(counted.schema, seq.schema);
@@ -256,8 +262,14 @@ fn parallel_and_parts_equal_sequential() {
 #[test]
 fn strict_parallel_reports_the_first_deviation() {
     let text = generated(3000);
-    let seq = CsvReader::new().parallel(false).read_bytes(&text).unwrap_err();
-    let par = CsvReader::new().min_part_len(64).read_bytes(&text).unwrap_err();
+    let seq = CsvReader::new()
+        .parallel(false)
+        .read_bytes(&text)
+        .unwrap_err();
+    let par = CsvReader::new()
+        .min_part_len(64)
+        .read_bytes(&text)
+        .unwrap_err();
     assert_eq!(seq.to_string(), par.to_string());
     assert!(seq.to_string().starts_with("<bytes>:"), "{seq}");
 }
@@ -275,7 +287,11 @@ fn files_read_mapped_or_with_pread_like_memory() {
                 let a = reader.read_path(&path).unwrap();
                 let b = reader.read_bytes(&text).unwrap();
                 assert_eq!(a.schema, b.schema);
-                assert_eq!(rows(&a.frame), rows(&b.frame), "map {map} part {index}/{count}");
+                assert_eq!(
+                    rows(&a.frame),
+                    rows(&b.frame),
+                    "map {map} part {index}/{count}"
+                );
                 assert_eq!(a.deviations, b.deviations);
                 assert_eq!(
                     reader.part_quotes_path(&path).unwrap(),
@@ -283,11 +299,19 @@ fn files_read_mapped_or_with_pread_like_memory() {
                 );
             }
         }
-        let err = CsvReader::new().memory_map(map).read_path(&path).unwrap_err();
-        assert!(err.to_string().starts_with(&path.display().to_string()), "{err}");
+        let err = CsvReader::new()
+            .memory_map(map)
+            .read_path(&path)
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with(&path.display().to_string()),
+            "{err}"
+        );
     }
     std::fs::remove_file(&path).unwrap();
-    let err = CsvReader::new().read_path(Path::new("/no/such.csv")).unwrap_err();
+    let err = CsvReader::new()
+        .read_path(Path::new("/no/such.csv"))
+        .unwrap_err();
     assert!(matches!(err, Error::Io { .. }));
 }
 
@@ -305,5 +329,11 @@ fn chunks_are_cut_at_chunk_len() {
         .chunk_len(16)
         .read_bytes(&text)
         .unwrap();
-    assert!(file.frame.column(0).unwrap().chunks().iter().all(|c| c.len() <= 16));
+    assert!(file
+        .frame
+        .column(0)
+        .unwrap()
+        .chunks()
+        .iter()
+        .all(|c| c.len() <= 16));
 }

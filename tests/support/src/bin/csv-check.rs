@@ -46,14 +46,25 @@ fn load_and_compare(node: &Node, path: &PathBuf, strict: bool, chunk_len: usize)
     let alone = reader.parallel(false).read_path(path)?;
     let rank = node.rank();
     check(frame.schema() == &alone.schema, || {
-        format!("rank {rank}: schema {:?} vs {:?}", frame.schema(), alone.schema)
+        format!(
+            "rank {rank}: schema {:?} vs {:?}",
+            frame.schema(),
+            alone.schema
+        )
     })?;
     check(deviations == alone.deviations, || {
-        format!("rank {rank}: deviations {deviations:?} vs {:?}", alone.deviations)
+        format!(
+            "rank {rank}: deviations {deviations:?} vs {:?}",
+            alone.deviations
+        )
     })?;
     let want = table_of(&alone.frame);
     check(frame.nrows() == want.len() as u64, || {
-        format!("rank {rank}: {} rows, expected {}", frame.nrows(), want.len())
+        format!(
+            "rank {rank}: {} rows, expected {}",
+            frame.nrows(),
+            want.len()
+        )
     })?;
     for (r, row) in want.iter().enumerate() {
         for (c, cell) in row.iter().enumerate() {

@@ -81,6 +81,9 @@ impl OpsConfig {
     }
 }
 
+/// Makes one numbered block of a file.
+type MakeBlock<'a> = dyn Fn(u64) -> Block + Sync + 'a;
+
 /// The files a case reads: `csv` reads `mixed.csv`, `groupby` and `sort` `facts.csv`,
 /// `join` `facts.csv` and `dim.csv`.
 pub fn files_of(case: &str) -> &'static [&'static str] {
@@ -101,7 +104,7 @@ pub fn generate(
 ) -> Result<u64> {
     std::fs::create_dir_all(dir).map_err(|e| eau2::Error::io_path("creating", dir, e))?;
     let mut bytes = 0;
-    let files: [(&str, u64, &(dyn Fn(u64) -> Block + Sync)); 3] = [
+    let files: [(&str, u64, &MakeBlock); 3] = [
         ("mixed.csv", cfg.mixed_rows, &|b| mixed_block(cfg, b)),
         ("facts.csv", cfg.fact_rows, &|b| facts_block(cfg, b)),
         ("dim.csv", cfg.join_keys, &|b| dim_block(cfg, b)),

@@ -5,7 +5,7 @@
 //! values, deviation report) and that it holds its own chunks. The job fails (non-zero
 //! exit) on any mismatch; rank 0 prints `csv ok` on success.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use eau2::csv::CsvReader;
@@ -40,7 +40,7 @@ fn check(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
     }
 }
 
-fn load_and_compare(node: &Node, path: &PathBuf, strict: bool, chunk_len: usize) -> Result<()> {
+fn load_and_compare(node: &Node, path: &Path, strict: bool, chunk_len: usize) -> Result<()> {
     let reader = CsvReader::new().strict(strict).chunk_len(chunk_len);
     let (frame, deviations) = DistFrame::load_csv(node, &Key::new("csv", 0), path, &reader)?;
     let alone = reader.parallel(false).read_path(path)?;

@@ -55,3 +55,14 @@ fn load_csv_equals_a_sequential_read_for_any_size() {
 fn lenient_load_csv_counts_the_same_deviations() {
     load_everywhere("ragged.csv", &text(3_000, true), false);
 }
+
+#[test]
+fn tiny_header_only_and_empty_files_load_on_any_size() {
+    for (name, text) in [
+        ("header-only.csv", &b"a,b\r\n"[..]),
+        ("one-row.csv", b"a\n\"1\n2\""),
+        ("empty.csv", b""),
+    ] {
+        load_everywhere(name, text, true);
+    }
+}

@@ -15,7 +15,7 @@ seconds="${1:-20}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(sor_reader wire_frames chunk_decode descriptor_decode rendezvous_hello)
+  targets=(sor_reader csv_reader wire_frames chunk_decode descriptor_decode rendezvous_hello)
 fi
 
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then

@@ -56,3 +56,8 @@ fn chunk_decode_inputs() {
 fn descriptor_decode_inputs() {
     each_input("descriptor_decode", fuzz_checks::descriptor_decode);
 }
+
+#[test]
+fn csv_reader_inputs() {
+    each_input("csv_reader", fuzz_checks::csv_reader);
+}

@@ -9,9 +9,10 @@
 //! Frames come into being in two ways:
 //! - one rank *publishes* a local [`DataFrame`] (from an array, a scalar, a writer or a
 //!   SoR file), spreading its chunks over the ranks round-robin;
-//! - every rank contributes its own rows in a *collective* build ([`DistFrame::from_local_parts`],
-//!   [`DistFrame::load_sor`]): each rank keeps its chunks at home, so no data crosses the
-//!   network, and rows are ordered by rank.
+//! - every rank contributes its own rows in a *collective* build
+//!   ([`DistFrame::from_local_parts`], [`DistFrame::load_sor`], [`DistFrame::load_csv`]):
+//!   each rank keeps its chunks at home, so no data crosses the network, and rows are
+//!   ordered by rank.
 //!
 //! Work then runs where the data is: [`DistFrame::local_map`] visits this rank's chunks
 //! on all cores; [`DistFrame::map`] visits every row in order, fetching chunks ahead.
@@ -59,6 +60,7 @@ use parking_lot::Mutex;
 use rayon::prelude::*;
 
 use crate::cluster::Node;
+use crate::csv::CsvReader;
 use crate::error::{DataError, Error, Result};
 use crate::frame::{
     filter_chunk_rows, take_rows, visit_chunk_rows, Chunk, Column, ColumnRef, DataFrame, DataType,
@@ -284,6 +286,37 @@ impl<'n> DistFrame<'n> {
             .progress(progress.counter())
             .read_path(path)?;
         progress.finish();
+        let local = (read.deviations.rows, read.deviations.first_line);
+        let all: Vec<(u64, Option<u64>)> = node.all_gather(&local)?;
+        let deviations = Deviations {
+            rows: all.iter().map(|d| d.0).sum(),
+            first_line: all.iter().filter_map(|d| d.1).min(),
+        };
+        let frame = DistFrame::from_local_parts(node, key, &read.frame)?;
+        Ok((frame, deviations))
+    }
+
+    /// Collective: every rank parses its own byte part of the CSV file at `path` (rank
+    /// `r` of `n` reads [`CsvReader::part`]`(r, n)`: the records whose first byte lies in
+    /// the r-th n-th of the file) with `reader`'s options (header, delimiter, schema,
+    /// strictness, chunk length) and keeps its chunks at home, as [`DistFrame::load_sor`]
+    /// does. Every rank takes the header and, unless the reader gives a schema, infers
+    /// the same schema from the first records of the file. A quoted line break may lie
+    /// across a cut, so each rank counts the quotes in its part and an exclusive scan of
+    /// those counts tells it whether its part starts inside quotes: the frame is the
+    /// same on any number of ranks. Returns the frame and the deviations of the whole
+    /// file (none in strict mode, the default, where a deviation is an error).
+    pub fn load_csv(
+        node: &'n Node,
+        key: &Key,
+        path: &Path,
+        reader: &CsvReader,
+    ) -> Result<(DistFrame<'n>, Deviations)> {
+        let schema = reader.clone().part(0, 1).infer_path(path)?;
+        let part = reader.clone().schema(schema).part(node.rank(), node.size());
+        let quotes = part.part_quotes_path(path)?;
+        let before = node.exclusive_scan(quotes % 2, |a, b| a ^ b)?.unwrap_or(0);
+        let read = part.quotes_before_part(before == 1).read_path(path)?;
         let local = (read.deviations.rows, read.deviations.first_line);
         let all: Vec<(u64, Option<u64>)> = node.all_gather(&local)?;
         let deviations = Deviations {

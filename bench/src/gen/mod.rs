@@ -24,6 +24,7 @@ pub mod dist;
 pub mod fmt;
 pub mod linus;
 pub mod mixed;
+pub mod ops;
 pub mod rng;
 pub mod text;
 pub mod words;

@@ -1,11 +1,13 @@
 //! eau2's data layer: columnar, typed data frames and the readers that fill them.
 //!
-//! Two modules, no network:
+//! Three modules, no network:
 //! - [`frame`]: a [`frame::DataFrame`] is a schema and typed columns cut into row chunks
 //!   (a vector and a validity bitmap each), with builders, getters, visitors, `map`,
 //!   `pmap`, `filter`, and printing as SoR;
 //! - [`sor`]: the schema-on-read file reader ([`sor::SorReader`]), which parses bytes
-//!   (memory-mapped or given) in parallel into those chunks.
+//!   (memory-mapped or given) in parallel into those chunks;
+//! - [`csv`]: the CSV reader ([`csv::CsvReader`], RFC 4180), which reads by byte parts in
+//!   parallel as the SoR reader does, finding records by quote parity.
 //!
 //! Bytes flow in through the readers or a builder, sit in [`frame::Chunk`]s, and flow out
 //! through getters and visitors; a chunk encodes to one byte string for the store
@@ -23,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+pub mod csv;
 pub mod error;
 pub mod frame;
 pub mod sor;

@@ -102,6 +102,38 @@ impl DataType {
     }
 }
 
+impl DataType {
+    /// The least general type that holds the values of both `self` and `other`, for type
+    /// inference: STRING holds anything; a float type holds any number (F64 when either
+    /// side is 64-bit, since an I64 does not fit an f32); among integers the wider wins
+    /// (BOOL < INT < I64). On SoR's four types this is their order of generality.
+    pub fn widen(self, other: DataType) -> DataType {
+        use DataType::*;
+        let is_64 = |t| matches!(t, I64 | F64);
+        match (self, other) {
+            (String, _) | (_, String) => String,
+            (a, b) if matches!(a, Float | F64) || matches!(b, Float | F64) => {
+                if is_64(a) || is_64(b) {
+                    F64
+                } else {
+                    Float
+                }
+            }
+            (I64, _) | (_, I64) => I64,
+            (Int, _) | (_, Int) => Int,
+            _ => Bool,
+        }
+    }
+
+    /// [`DataType::widen`] over optional types, `None` meaning "no value seen yet".
+    pub fn widen_seen(seen: Option<DataType>, next: Option<DataType>) -> Option<DataType> {
+        match (seen, next) {
+            (Some(a), Some(b)) => Some(a.widen(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
 impl fmt::Display for DataType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -380,6 +412,32 @@ impl ColumnRef for &String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn widening_follows_generality() {
+        use DataType::*;
+        for (a, b, want) in [
+            (Bool, Int, Int),
+            (Int, Float, Float),
+            (Float, String, String),
+            (Bool, I64, I64),
+            (Int, I64, I64),
+            (I64, F64, F64),
+            (I64, Float, F64),
+            (Float, F64, F64),
+            (F64, String, String),
+            (Bool, Bool, Bool),
+        ] {
+            assert_eq!(a.widen(b), want, "{a} with {b}");
+            assert_eq!(b.widen(a), want, "{b} with {a}");
+        }
+        // On SoR's four types, widening is their order.
+        for a in [Bool, Int, Float, String] {
+            for b in [Bool, Int, Float, String] {
+                assert_eq!(a.widen(b), a.max(b));
+            }
+        }
+    }
 
     #[test]
     fn codes_and_names_of_every_type() {

@@ -24,7 +24,7 @@ pub(crate) fn infer(bytes: &[u8], start: usize, end: usize, rows: usize) -> Sche
             if col == types.len() {
                 types.push(None);
             }
-            types[col] = types[col].max(seen);
+            types[col] = DataType::widen_seen(types[col], seen);
             col += 1;
         }
     }

@@ -165,8 +165,28 @@ pub(crate) fn parse_int(text: &[u8]) -> Option<i32> {
     i32::try_from(if negative { -value } else { value }).ok()
 }
 
-/// Powers of ten that f32 represents exactly (5^10 < 2^24).
-const EXACT_POW10: [f32; 11] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
+/// Parses a literal that an I64 column accepts (a BOOL, INT or integral number): an
+/// optional sign and digits, with a value that fits 64 bits.
+#[inline]
+pub(crate) fn parse_i64(text: &[u8]) -> Option<i64> {
+    if let Some(v) = parse_int(text) {
+        return Some(i64::from(v));
+    }
+    let shape = scan_number(text)?;
+    if !shape.integral {
+        return None;
+    }
+    // The scan accepted only a sign and ASCII digits here, which `i64`'s parser takes.
+    std::str::from_utf8(text).ok()?.parse::<i64>().ok()
+}
+
+/// Parses a literal that an F64 column accepts (any number) into the nearest f64.
+#[inline]
+pub(crate) fn parse_f64(text: &[u8]) -> Option<f64> {
+    scan_number(text)?;
+    // As in `parse_float`: the scan leaves only text Rust's float grammar accepts.
+    std::str::from_utf8(text).ok()?.parse::<f64>().ok()
+}
 
 /// Parses a literal that a FLOAT column accepts (a BOOL, INT or FLOAT literal) into the
 /// nearest f32. `None` when the text is not a number.
@@ -181,10 +201,11 @@ pub(crate) fn parse_float(text: &[u8]) -> Option<f32> {
     std::str::from_utf8(text).ok()?.parse::<f32>().ok()
 }
 
-/// The exact fast path for short decimals: when the digits form an integer m <= 2^24
-/// and the decimal exponent e has |e| <= 10, both m and 10^|e| are exact f32 values, so
-/// one IEEE multiplication or division rounds m * 10^e correctly. `None` means "take
-/// the slow path", not "invalid".
+/// The exact fast path for plain decimals (no exponent, at most 19 digits): the digits
+/// form an integer m and the decimal point a power of ten 10^-k, and
+/// [`exact_f32`](super::fast::exact_f32) rounds m * 10^-k correctly in f64 arithmetic
+/// (leaving out the rare halfway cases). `None` means "take the slow path", not
+/// "invalid".
 #[inline]
 fn fast_float(text: &[u8]) -> Option<f32> {
     let (negative, rest) = match text.split_first()? {
@@ -192,14 +213,18 @@ fn fast_float(text: &[u8]) -> Option<f32> {
         (b'+', rest) => (false, rest),
         _ => (false, text),
     };
-    let mut mantissa: u32 = 0;
+    let mut mantissa: u64 = 0;
     let mut digits = 0usize;
     let mut frac_digits = 0usize;
     let mut seen_dot = false;
     for &b in rest {
         match b {
             b'0'..=b'9' => {
-                mantissa = mantissa.checked_mul(10)?.checked_add(u32::from(b - b'0'))?;
+                // 19 digits always fit a u64.
+                if digits == 19 {
+                    return None;
+                }
+                mantissa = mantissa * 10 + u64::from(b - b'0');
                 digits += 1;
                 if seen_dot {
                     frac_digits += 1;
@@ -210,10 +235,10 @@ fn fast_float(text: &[u8]) -> Option<f32> {
             _ => return None,
         }
     }
-    if digits == 0 || mantissa > 1 << 24 || frac_digits >= EXACT_POW10.len() {
+    if digits == 0 {
         return None;
     }
-    let value = mantissa as f32 / EXACT_POW10[frac_digits];
+    let value = super::fast::exact_f32(mantissa, -(frac_digits as i32))?;
     Some(if negative { -value } else { value })
 }
 
@@ -302,18 +327,19 @@ mod tests {
 
     #[test]
     fn fast_path_agrees_with_the_standard_parser() {
-        // A deterministic sweep over mantissas and decimal point positions, including
-        // the edges of the fast path (2^24 and 10 fraction digits).
+        // A deterministic sweep over mantissas and decimal point positions: short ones,
+        // around 2^24, and up to the fast path's 19 digits.
         let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
         for round in 0..20_000 {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            let mantissa = match round % 4 {
+            let mantissa = match round % 5 {
                 0 => seed % 100,
                 1 => seed % (1 << 24) + 1,
                 2 => (1 << 24) - (seed % 3),
-                _ => seed % 1_000_000_000,
+                3 => seed % 1_000_000_000,
+                _ => seed % 10_000_000_000_000_000_000,
             };
             let digits = mantissa.to_string();
             let point = (seed >> 40) as usize % (digits.len() + 2);

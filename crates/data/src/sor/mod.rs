@@ -62,10 +62,10 @@ mod fast;
 mod field;
 mod guard;
 mod infer;
-mod literal;
-mod parse;
+pub(crate) mod literal;
+pub(crate) mod parse;
 mod range;
-mod source;
+pub(crate) mod source;
 
 pub use guard::Guard as MapGuard;
 pub use source::FileStamp;
@@ -134,7 +134,7 @@ impl Default for SorReader {
 /// Which lines of the input a read covers: the last of [`SorReader::range`] and
 /// [`SorReader::part`] called wins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Span {
+pub(crate) enum Span {
     /// The range rule of `docs/sor-format.md` over the bytes `from .. from + len` (to the
     /// end when `None`).
     Range { from: u64, len: Option<u64> },

@@ -112,11 +112,11 @@ impl Cancel {
         }
     }
 
-    fn fail(&self, part: usize) {
+    pub(crate) fn fail(&self, part: usize) {
         self.earliest_failure.fetch_min(part, Ordering::Relaxed);
     }
 
-    fn should_stop(&self, part: usize) -> bool {
+    pub(crate) fn should_stop(&self, part: usize) -> bool {
         self.earliest_failure.load(Ordering::Relaxed) < part
     }
 }

@@ -102,16 +102,16 @@ impl FileStamp {
     }
 }
 
-/// An open file and what it looked like when opened.
-struct Opened {
+/// An open file and what it looked like when opened (the CSV reader reads with it too).
+pub(crate) struct Opened {
     file: File,
     path: PathBuf,
-    len: usize,
+    pub(crate) len: usize,
     stamp: FileStamp,
 }
 
 impl Opened {
-    fn open(path: &Path) -> Result<Opened> {
+    pub(crate) fn open(path: &Path) -> Result<Opened> {
         let file = File::open(path).map_err(|e| Error::io_path("opening", path, e))?;
         let meta = metadata(&file, path)?;
         let stamp = FileStamp::of(&file, path)?;
@@ -138,7 +138,7 @@ impl Opened {
     }
 
     /// The bytes `from..to`; a short read means the file shrank.
-    fn read(&self, from: usize, to: usize) -> Result<Vec<u8>> {
+    pub(crate) fn read(&self, from: usize, to: usize) -> Result<Vec<u8>> {
         let mut buf = vec![0u8; to.saturating_sub(from)];
         self.read_into(&mut buf, from)?;
         Ok(buf)
@@ -211,7 +211,7 @@ impl Opened {
 
     /// An error unless the file still has the length and modification time it had when
     /// opened.
-    fn check_unchanged(&self) -> Result<()> {
+    pub(crate) fn check_unchanged(&self) -> Result<()> {
         self.stamp.check(&self.file)
     }
 }

@@ -1,0 +1,91 @@
+//! The eau2 side of the relational-operator benchmark (`benches/ops.rs`), run on N ranks
+//! through eau2-launch as `eau2-ops CASE DATA_DIR`. Every rank loads what the case needs
+//! (untimed, except for the `csv` case, whose work is the load), then all ranks time the
+//! case between two barriers. Rank 0 prints `time SECONDS rows ROWS`; every rank prints
+//! `rss MIB`, its peak resident set size.
+//!
+//! Cases whose operators eau2 does not have yet exit with status 3 and say so; adding
+//! one is a `prepare` (the untimed load) and a `timed` arm below.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use eau2::csv::CsvReader;
+use eau2::kv::Key;
+use eau2::table::DistFrame;
+use eau2::{Error, Node, Result};
+
+/// The benchmark's cases, as `benches/ops.rs` names them.
+const CASES: &[&str] = &["csv", "groupby", "join", "sort"];
+
+/// The exit status for a case eau2 cannot run yet.
+const UNSUPPORTED: u8 = 3;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(case), Some(dir)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: eau2-ops {} DATA_DIR", CASES.join("|"));
+        return ExitCode::from(2);
+    };
+    if !CASES.contains(&case.as_str()) {
+        eprintln!(
+            "eau2-ops: unknown case {case:?} (cases: {})",
+            CASES.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    if !supported(case) {
+        eprintln!("eau2-ops: the {case} case needs an operator eau2 does not have yet");
+        return ExitCode::from(UNSUPPORTED);
+    }
+    let dir = PathBuf::from(dir);
+    let case = case.clone();
+    eau2::run(move |node| {
+        prepare(node, &case, &dir)?;
+        node.barrier()?;
+        let started = Instant::now();
+        let rows = timed(node, &case, &dir)?;
+        node.barrier()?;
+        let took = started.elapsed();
+        if node.rank() == 0 {
+            println!("time {:.6} rows {rows}", took.as_secs_f64());
+        }
+        println!("rss {}", peak_rss_mib().unwrap_or(0));
+        Ok(())
+    })
+}
+
+/// Whether eau2 has the operators of `case`.
+fn supported(case: &str) -> bool {
+    matches!(case, "csv")
+}
+
+/// The untimed part of a case: loading its inputs.
+fn prepare(_node: &Node, case: &str, _dir: &Path) -> Result<()> {
+    match case {
+        "csv" => Ok(()),
+        other => Err(Error::Config(format!("no preparation for case {other}"))),
+    }
+}
+
+/// The timed part of a case; returns the rows of its result.
+fn timed(node: &Node, case: &str, dir: &Path) -> Result<u64> {
+    match case {
+        "csv" => {
+            let reader = CsvReader::new();
+            let (frame, _) =
+                DistFrame::load_csv(node, &Key::new("mixed", 0), &dir.join("mixed.csv"), &reader)?;
+            Ok(frame.nrows())
+        }
+        other => Err(Error::Config(format!("case {other} is not timed yet"))),
+    }
+}
+
+/// This process's peak resident set size (Linux's `VmHWM`), when the OS reports it.
+fn peak_rss_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}

@@ -1,0 +1,135 @@
+//! The header and schema inference: column names and types from the first records.
+
+use super::records::{decode, split_record, Field, RawField};
+use super::types::{value_type, UNTYPED};
+use crate::frame::{DataType, Schema};
+
+/// What the first records of a file say: the header's names (when there is a header)
+/// and the types of the sampled rows.
+#[derive(Clone, Debug)]
+pub(crate) struct Head {
+    /// The header's names, `None` without a header.
+    pub names: Option<Vec<String>>,
+    /// Where the first data record starts.
+    pub data_start: usize,
+    /// One entry per column seen in the sample: the most general type of its values,
+    /// `None` when no value typed it.
+    pub types: Vec<Option<DataType>>,
+}
+
+/// Reads the header (when `header`) at `origin` and samples up to `rows` records after
+/// it, from `bytes[..end]`; `end` must be a record start or the end of the input.
+pub(crate) fn head(
+    bytes: &[u8],
+    origin: usize,
+    end: usize,
+    header: bool,
+    delimiter: u8,
+    rows: usize,
+) -> Head {
+    let mut fields: Vec<RawField> = Vec::new();
+    let mut pos = origin.min(end);
+    let names = if header && pos < end {
+        pos = split_record(bytes, pos, end, delimiter, &mut fields);
+        Some(
+            fields
+                .iter()
+                .enumerate()
+                .map(|(i, &f)| match decode(bytes, f) {
+                    Field::Missing => format!("c{i}"),
+                    Field::Bare(t) => String::from_utf8_lossy(t).into_owned(),
+                    Field::Quoted(t) => String::from_utf8_lossy(&t).into_owned(),
+                    Field::Malformed(_) => {
+                        String::from_utf8_lossy(&bytes[f.start..f.end]).into_owned()
+                    }
+                })
+                .collect(),
+        )
+    } else if header {
+        Some(Vec::new())
+    } else {
+        None
+    };
+    let data_start = pos;
+    let mut types: Vec<Option<DataType>> = Vec::new();
+    let mut seen = 0;
+    while pos < end && seen < rows {
+        pos = split_record(bytes, pos, end, delimiter, &mut fields);
+        seen += 1;
+        if types.len() < fields.len() {
+            types.resize(fields.len(), None);
+        }
+        for (c, &f) in fields.iter().enumerate() {
+            let t = match decode(bytes, f) {
+                Field::Missing | Field::Malformed(_) => None,
+                Field::Bare(t) => Some(value_type(t)),
+                Field::Quoted(t) => Some(value_type(&t)),
+            };
+            types[c] = DataType::widen_seen(types[c], t);
+        }
+    }
+    Head {
+        names,
+        data_start,
+        types,
+    }
+}
+
+impl Head {
+    /// The schema: as many columns as the header names (or, without one, as the widest
+    /// sampled record has fields), named by the header or `c0, c1, ...`, typed by the
+    /// sample (STRING where nothing typed a column).
+    pub(crate) fn schema(&self) -> Schema {
+        let width = match &self.names {
+            Some(names) => names.len(),
+            None => self.types.len(),
+        };
+        let mut schema = Schema::default();
+        for c in 0..width {
+            let dtype = self.types.get(c).copied().flatten().unwrap_or(UNTYPED);
+            schema.push(dtype, Some(self.name(c)));
+        }
+        schema
+    }
+
+    /// Column `c`'s name: the header's, or `c{c}`.
+    pub(crate) fn name(&self, c: usize) -> String {
+        self.names
+            .as_ref()
+            .and_then(|n| n.get(c).cloned())
+            .unwrap_or_else(|| format!("c{c}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(text: &str, header: bool) -> (String, Vec<String>) {
+        let b = text.as_bytes();
+        let s = head(b, 0, b.len(), header, b',', 500).schema();
+        let names = (0..s.width())
+            .map(|c| s.name(c).unwrap().to_string())
+            .collect();
+        (s.codes(), names)
+    }
+
+    #[test]
+    fn names_and_types() {
+        assert_eq!(
+            schema("a,b,\"c,d\"\n1,2,x\n0,-3,\"4.5\"\n", true),
+            ("BLS".into(), vec!["a".into(), "b".into(), "c,d".into()])
+        );
+        assert_eq!(
+            schema("1,2.5\n0,\n,7\n", false),
+            ("BD".into(), vec!["c0".into(), "c1".into()])
+        );
+        // Header only: untyped columns are strings.
+        assert_eq!(schema("x,y\r\n", true).0, "SS");
+        assert_eq!(schema("x,\n", true).1, vec!["x".to_string(), "c1".into()]);
+        assert_eq!(schema("", true).0, "");
+        // Widening: 0/1 then 2 then 2^31.
+        assert_eq!(schema("v\n1\n2\n2147483648\n", true).0, "F");
+        assert_eq!(schema("v\n\"\"\n", true).0, "S");
+    }
+}

@@ -1,0 +1,552 @@
+//! Reading CSV files (RFC 4180) into data frames, in parallel and by byte parts.
+//!
+//! [`CsvReader`] is a builder of read options; [`CsvReader::read_path`] (or
+//! [`CsvReader::read_bytes`]) returns a [`CsvFile`]: the [`DataFrame`], the file's
+//! [`Schema`] (with column names) and the [`Deviations`] report, as the SoR reader does.
+//!
+//! The format: records end with `\n` or `\r\n` (the last one may have neither); fields
+//! are separated by a delimiter (`,` by default); a field may be quoted with `"`, and
+//! then holds delimiters, line breaks and quotes written `""`. An empty field is a
+//! missing value (a quoted empty field `""` is an empty string). The first record is a
+//! header of column names unless [`CsvReader::header`] says otherwise (then columns are
+//! named `c0, c1, ...`). A UTF-8 byte-order mark at the start is skipped. Every record is
+//! a row: a blank line is a row of missing values. A record with a different number of
+//! fields from the schema is *ragged*.
+//!
+//! Types are inferred as the SoR reader infers them, from the first 500 records: an
+//! unsigned 0 or 1 is BOOL, other 32-bit integers INT, other numbers FLOAT, the rest
+//! STRING, each column widened to the most general type among its values; a quoted value
+//! is typed by its text; a column with no value in the sample is STRING. A schema may be
+//! given instead ([`CsvReader::schema`]).
+//!
+//! Reads are strict by default: the first ragged record, malformed field (a quote inside
+//! an unquoted field, a missing closing quote, text after one) or value that does not
+//! fit its column fails the read with an error naming the file, line and column. With
+//! `strict(false)` such rows are kept (their bad fields missing) and counted.
+//!
+//! How bytes flow: a quote's parity decides everything (see `records`): a `\n` ends a
+//! record exactly when an even number of quotes precede it. So a byte range, given only
+//! the parity of the quotes before it, finds its first record exactly. A read cuts its
+//! byte part into pieces, counts each piece's quotes in parallel, takes the exclusive
+//! prefix of those counts, and parses each piece's records in parallel into column
+//! builders; the pieces' frames are concatenated without copying. A part of a file
+//! ([`CsvReader::part`]) is the records whose first byte lies in that byte range; the
+//! parity at its start is counted, or given by the caller (a distributed load takes it
+//! from an exclusive scan of the ranks' counts, [`CsvReader::part_quotes_path`]). For any
+//! cut, sequential, parallel and part-by-part reads give the same rows.
+//!
+//! ```
+//! use eau2_data::csv::CsvReader;
+//! use eau2_data::frame::DataType;
+//!
+//! let text = b"id,name,score\n1,\"Smith, J\",2.5\r\n2,\"say \"\"hi\"\"\n\",\n";
+//! let file = CsvReader::new().read_bytes(text)?;
+//! assert_eq!(file.schema.types(), &[DataType::Int, DataType::String, DataType::Float]);
+//! assert_eq!(file.schema.name(1), Some("name"));
+//! assert_eq!(file.frame.get_str(1, 0)?, Some(&b"Smith, J"[..]));
+//! assert_eq!(file.frame.get_str(1, 1)?, Some(&b"say \"hi\"\n"[..]));
+//! assert_eq!(file.frame.get_float(2, 1)?, None);
+//!
+//! // A ragged record is an error naming its line.
+//! let err = CsvReader::new().read_bytes(b"a,b\n1,2\n3\n").unwrap_err();
+//! assert_eq!(err.to_string(), "<bytes>:3: column 1: the record has 1 fields, not 2: \"3\"");
+//! # Ok::<(), eau2_data::Error>(())
+//! ```
+
+mod infer;
+mod parse;
+mod records;
+mod source;
+mod types;
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::frame::{DataFrame, Schema, DEFAULT_CHUNK_LEN};
+use crate::sor::parse::Cancel;
+use crate::sor::source::{MappedFile, Opened};
+pub use crate::sor::Deviations;
+use parse::{Part, Plan, Stop};
+use source::{Source, STEP};
+
+/// The default number of records that schema inference looks at.
+pub const DEFAULT_INFER_ROWS: usize = 500;
+
+/// Below this many bytes per piece, splitting a read for parallel parsing costs more
+/// than it saves.
+const DEFAULT_MIN_PART_LEN: usize = 256 * 1024;
+
+/// How many pieces a parallel read cuts its range into, per rayon thread (as the SoR
+/// reader does, so that a thread that loses its core for a while delays little).
+const PIECES_PER_THREAD: usize = 16;
+
+/// The UTF-8 byte-order mark, skipped at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Options for reading a CSV file; a builder. `CsvReader::new()` expects a header,
+/// splits at `,`, infers the schema, reads the whole file in parallel and is strict.
+#[derive(Clone, Debug)]
+pub struct CsvReader {
+    schema: Option<Schema>,
+    header: bool,
+    delimiter: u8,
+    strict: bool,
+    part: (usize, usize),
+    odd_before: Option<bool>,
+    chunk_len: usize,
+    parallel: bool,
+    infer_rows: usize,
+    min_part_len: usize,
+    memory_map: bool,
+}
+
+impl Default for CsvReader {
+    fn default() -> Self {
+        CsvReader {
+            schema: None,
+            header: true,
+            delimiter: b',',
+            strict: true,
+            part: (0, 1),
+            odd_before: None,
+            chunk_len: DEFAULT_CHUNK_LEN,
+            parallel: true,
+            infer_rows: DEFAULT_INFER_ROWS,
+            min_part_len: DEFAULT_MIN_PART_LEN,
+            memory_map: true,
+        }
+    }
+}
+
+/// The result of a read.
+#[derive(Clone, Debug)]
+pub struct CsvFile {
+    /// The rows read.
+    pub frame: DataFrame,
+    /// The file's schema, every column named.
+    pub schema: Schema,
+    /// The rows that were ragged or had a field that was malformed or did not fit its
+    /// column (always none after a strict read).
+    pub deviations: Deviations,
+}
+
+impl CsvReader {
+    /// A reader with the default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Uses `schema` instead of inferring one. Its column names are kept; unnamed
+    /// columns take the header's names (or `c0, c1, ...`). With a header, the header must
+    /// have as many fields as the schema has columns.
+    pub fn schema(mut self, schema: Schema) -> Self {
+        self.schema = Some(schema);
+        self
+    }
+
+    /// The schema given with [`CsvReader::schema`], if any.
+    pub fn given_schema(&self) -> Option<&Schema> {
+        self.schema.as_ref()
+    }
+
+    /// Whether the first record is a header of column names (the default) or data.
+    pub fn header(mut self, yes: bool) -> Self {
+        self.header = yes;
+        self
+    }
+
+    /// The field separator (`,` by default; `\t`, `;`, `|` ...). A quote or a line end
+    /// cannot be one.
+    pub fn delimiter(mut self, byte: u8) -> Self {
+        self.delimiter = byte;
+        self
+    }
+
+    /// In strict mode (the default) the first ragged record, malformed field or value
+    /// that does not fit its column fails the read with [`Error::Parse`]; otherwise the
+    /// row is kept, its bad fields missing, and counted in [`CsvFile::deviations`].
+    pub fn strict(mut self, yes: bool) -> Self {
+        self.strict = yes;
+        self
+    }
+
+    /// Reads part `index` (from 0) of `count` even byte pieces: the records whose first
+    /// byte lies in bytes `L * index / count .. L * (index + 1) / count` of an input of
+    /// `L` bytes (records found by quote parity, so a quoted line break never starts
+    /// one). Reading parts `0..count` and concatenating them reads every row once, in
+    /// order. The header and the inferred schema always come from the start of the file,
+    /// so every part has the same schema. A read fails with [`Error::OutOfRange`] when
+    /// `index >= count`.
+    pub fn part(mut self, index: usize, count: usize) -> Self {
+        self.part = (index, count);
+        self.odd_before = None;
+        self
+    }
+
+    /// Tells a part read whether an odd number of quotes lie before its byte range,
+    /// sparing it from counting them: the exclusive prefix sum of
+    /// [`CsvReader::part_quotes_path`] over the parts before, modulo 2. A wrong value
+    /// gives wrong records; for tests and distributed loads.
+    pub fn quotes_before_part(mut self, odd: bool) -> Self {
+        self.odd_before = Some(odd);
+        self
+    }
+
+    /// Cuts column chunks every `rows` rows (at least 1). Parallel reads may end a
+    /// chunk early at the end of each piece of the file.
+    pub fn chunk_len(mut self, rows: usize) -> Self {
+        self.chunk_len = rows.max(1);
+        self
+    }
+
+    /// Whether to parse pieces on rayon's threads (the default). The result is the same
+    /// either way, up to where chunks are cut.
+    pub fn parallel(mut self, yes: bool) -> Self {
+        self.parallel = yes;
+        self
+    }
+
+    /// How many records (after the header) schema inference looks at.
+    pub fn infer_rows(mut self, rows: usize) -> Self {
+        self.infer_rows = rows;
+        self
+    }
+
+    /// The smallest piece, in bytes, that a parallel read cuts its part into. Only for
+    /// tests that need small inputs to be split.
+    #[doc(hidden)]
+    pub fn min_part_len(mut self, bytes: usize) -> Self {
+        self.min_part_len = bytes.max(1);
+        self
+    }
+
+    /// Maps files into memory (`true`, the default; guarded, so a file that shrinks is
+    /// an error, not a SIGBUS) or reads them with `pread` (`false`; a part then reads
+    /// only its own bytes, plus the rest of its last record). Either way a file that
+    /// changes during the read is an error naming it.
+    pub fn memory_map(mut self, yes: bool) -> Self {
+        self.memory_map = yes;
+        self
+    }
+
+    /// The schema of the file at `path`: the given one (named by the header), or the one
+    /// inferred from its header and first records.
+    pub fn infer_path(&self, path: &Path) -> Result<Schema> {
+        self.with_path(path, |reader, src| reader.schema_of(src).map(|h| h.0))
+    }
+
+    /// The schema of `bytes`, as [`CsvReader::infer_path`].
+    pub fn infer_bytes(&self, bytes: &[u8]) -> Result<Schema> {
+        self.schema_of(&Source::Memory(bytes)).map(|h| h.0)
+    }
+
+    /// The number of quotes in this reader's byte part of the file at `path` (the whole
+    /// file by default): what ranks sum with an exclusive scan to learn the parity before
+    /// their parts ([`CsvReader::quotes_before_part`]).
+    pub fn part_quotes_path(&self, path: &Path) -> Result<u64> {
+        self.with_path(path, |reader, src| reader.part_quotes(src))
+    }
+
+    /// The number of quotes in this reader's byte part of `bytes`.
+    pub fn part_quotes_bytes(&self, bytes: &[u8]) -> Result<u64> {
+        self.part_quotes(&Source::Memory(bytes))
+    }
+
+    /// Reads the file at `path` (its configured part), memory-mapped or with `pread`
+    /// (see [`CsvReader::memory_map`]).
+    pub fn read_path(&self, path: &Path) -> Result<CsvFile> {
+        let label = path.display().to_string();
+        self.with_path(path, |reader, src| reader.read_source(src, &label))
+    }
+
+    /// Reads CSV text from memory; errors name the input `<bytes>`.
+    pub fn read_bytes(&self, bytes: &[u8]) -> Result<CsvFile> {
+        self.read_source(&Source::Memory(bytes), "<bytes>")
+    }
+
+    /// Runs `work` on the file at `path`, mapped or read, and checks afterwards that the
+    /// file did not change (a change explains any error the work made of it, so it comes
+    /// first).
+    fn with_path<T>(
+        &self,
+        path: &Path,
+        work: impl FnOnce(&Self, &Source<'_>) -> Result<T>,
+    ) -> Result<T> {
+        if self.memory_map {
+            if let Some(mapped) = MappedFile::open(path)? {
+                let out = work(self, &Source::Memory(mapped.bytes()));
+                mapped.check()?;
+                return out;
+            }
+        }
+        let file = Opened::open(path)?;
+        let src = Source::File(&file);
+        let out = work(self, &src);
+        src.finish()?;
+        out
+    }
+
+    /// The byte range of this reader's part.
+    fn byte_part(&self, len: usize) -> Result<(usize, usize)> {
+        let (index, count) = self.part;
+        if index >= count {
+            return Err(Error::OutOfRange {
+                what: "part",
+                index: index as u64,
+                len: count as u64,
+            });
+        }
+        let at = |i: usize| (len as u128 * i as u128 / count as u128) as usize;
+        Ok((at(index), at(index + 1)))
+    }
+
+    fn part_quotes(&self, src: &Source<'_>) -> Result<u64> {
+        let (from, to) = self.byte_part(src.len())?;
+        src.count_quotes(from, to)
+    }
+
+    fn check_options(&self) -> Result<()> {
+        if matches!(self.delimiter, b'"' | b'\n' | b'\r') {
+            return Err(Error::Schema(format!(
+                "{:?} cannot be a CSV delimiter",
+                self.delimiter as char
+            )));
+        }
+        Ok(())
+    }
+
+    /// The schema (named), where the byte-order mark ends, and where the first data
+    /// record starts, from the start of the input.
+    fn schema_of(&self, src: &Source<'_>) -> Result<(Schema, usize, usize)> {
+        self.check_options()?;
+        let len = src.len();
+        let rows = if self.schema.is_some() {
+            0
+        } else {
+            self.infer_rows
+        };
+        let wanted = rows + usize::from(self.header);
+        // Read a prefix that holds the header and the sample (all of it from memory).
+        let mut size = if src.in_memory() { len } else { 4 * STEP };
+        let (head, origin) = loop {
+            let prefix = src.read(0, size)?;
+            let origin = if prefix.starts_with(BOM) {
+                BOM.len()
+            } else {
+                0
+            };
+            let whole = prefix.len() == len;
+            // The prefix's last whole record ends where the last record start lies.
+            let end = if whole {
+                prefix.len()
+            } else {
+                let odd = records::count_quotes(&prefix) % 2 == 1;
+                last_record_start(&prefix, origin, odd)
+            };
+            let enough = whole || records_in(&prefix, origin, end, self.delimiter) >= wanted;
+            if enough {
+                let head = infer::head(&prefix, origin, end, self.header, self.delimiter, rows);
+                break (head, origin);
+            }
+            size = size.saturating_mul(4);
+        };
+        let schema = match &self.schema {
+            None => head.schema(),
+            Some(given) => {
+                if let Some(names) = head.names.as_ref().filter(|n| !n.is_empty()) {
+                    if names.len() != given.width() {
+                        return Err(Error::Schema(format!(
+                            "the header has {} columns but the given schema has {}",
+                            names.len(),
+                            given.width()
+                        )));
+                    }
+                }
+                // A name given in the schema wins; a column the schema left with its
+                // default name (`c<k>`) takes the header's.
+                let mut named = Schema::default();
+                for (c, &dtype) in given.types().iter().enumerate() {
+                    let name = given.name(c)?;
+                    let name = match &head.names {
+                        Some(_) if name == format!("c{c}") => head.name(c),
+                        _ => name.to_string(),
+                    };
+                    named.push(dtype, Some(name));
+                }
+                named
+            }
+        };
+        Ok((schema, origin, head.data_start))
+    }
+
+    /// Reads this reader's part of `src`.
+    fn read_source(&self, src: &Source<'_>, label: &str) -> Result<CsvFile> {
+        let (schema, origin, data_start) = self.schema_of(src)?;
+        let len = src.len();
+        let (from, to) = self.byte_part(len)?;
+        let odd_from = match self.odd_before {
+            Some(odd) => odd,
+            None => src.count_quotes(0, from)? % 2 == 1,
+        };
+        // The bytes this part needs: from the byte before its range (which says whether
+        // a record starts at `from`) to the end of its last record.
+        let offset = from.saturating_sub(1);
+        // From memory, all the rest (borrowed, free); from a file, the range, extended
+        // below to the end of its last record.
+        let w_origin = origin.saturating_sub(offset);
+        let mut window = src.read(offset, if src.in_memory() { len } else { to })?;
+        let (pieces, cut_parities) = self.cut(&window[from - offset..to - offset], from);
+        let odd_to = odd_from ^ cut_parities.last().copied().unwrap_or(false);
+        let end = loop {
+            match records::record_start_at_or_after(&window, w_origin, to - offset, odd_to) {
+                Some(e) => break e,
+                None if offset + window.len() >= len => break window.len(),
+                None => {
+                    let at = offset + window.len();
+                    let more = src.read(at, at + window.len() + STEP)?;
+                    window.to_mut().extend_from_slice(&more);
+                }
+            }
+        };
+        let w_first = data_start.saturating_sub(offset);
+        let start_of = |cut: usize, odd: bool| -> usize {
+            let s = records::record_start_at_or_after(&window, w_origin, cut - offset, odd)
+                .unwrap_or(end);
+            s.clamp(w_first.min(end), end)
+        };
+        // Record starts at each cut, from the parity before it.
+        let mut starts = Vec::with_capacity(pieces.len() + 1);
+        let mut odd = odd_from;
+        for (i, &cut) in pieces.iter().enumerate() {
+            starts.push(start_of(cut, odd));
+            odd = odd_from ^ cut_parities[i];
+        }
+        starts.push(end);
+        for i in 1..starts.len() {
+            starts[i] = starts[i].max(starts[i - 1]);
+        }
+        let ranges: Vec<(usize, usize)> = starts
+            .windows(2)
+            .map(|w| (w[0], w[1]))
+            .filter(|(s, e)| s < e)
+            .collect();
+        let types = schema.types().to_vec();
+        let plan = Plan {
+            types: &types,
+            delimiter: self.delimiter,
+            chunk_len: self.chunk_len,
+            strict: self.strict,
+        };
+        let cancel = Cancel::new();
+        let parse = |(i, &(s, e)): (usize, &(usize, usize))| {
+            parse::parse_range(&window, s, e, &plan, i, &cancel)
+        };
+        let results: Vec<std::result::Result<Part, Stop>> = if self.parallel && ranges.len() > 1 {
+            ranges.par_iter().enumerate().map(parse).collect()
+        } else {
+            ranges.iter().enumerate().map(parse).collect()
+        };
+        let mut frames = Vec::with_capacity(results.len());
+        let mut deviations = Deviations::default();
+        let mut first_offset = None;
+        for result in results {
+            let part = match result {
+                Ok(part) => part,
+                Err(Stop::Deviation(d)) => {
+                    // A change explains the error, so check it first.
+                    src.finish()?;
+                    return Err(Error::Parse {
+                        file: label.to_string(),
+                        line: src.line_number(offset + d.record_start)?,
+                        column: d.column,
+                        text: String::from_utf8_lossy(&d.text).into_owned(),
+                        reason: d.reason,
+                    });
+                }
+                Err(Stop::Cancelled) => {
+                    unreachable!("a range was cancelled but none failed before it")
+                }
+            };
+            deviations.rows += part.deviated_rows;
+            first_offset = first_offset.or(part.first_deviation);
+            frames.push(DataFrame::new(schema.clone(), part.columns)?);
+        }
+        deviations.first_line = match first_offset {
+            Some(o) => Some(src.line_number(offset + o)?),
+            None => None,
+        };
+        let frame = if frames.is_empty() {
+            DataFrame::empty(schema.clone())
+        } else {
+            DataFrame::concat(frames)?
+        };
+        Ok(CsvFile {
+            frame,
+            schema,
+            deviations,
+        })
+    }
+
+    /// Cuts `bytes` (a part's byte range, starting at file offset `from`) into pieces for
+    /// parallel parsing: the file offsets where the pieces begin, and for each piece the
+    /// parity of the quotes from `from` to its end (an inclusive prefix of the pieces'
+    /// counts, which are taken in parallel).
+    fn cut(&self, bytes: &[u8], from: usize) -> (Vec<usize>, Vec<bool>) {
+        let total = bytes.len();
+        let parts = if self.parallel {
+            PIECES_PER_THREAD * rayon::current_num_threads()
+        } else {
+            1
+        };
+        let parts = parts.clamp(1, (total / self.min_part_len).max(1));
+        let at = |i: usize| (total as u128 * i as u128 / parts as u128) as usize;
+        let counts: Vec<u64> = if parts > 1 {
+            (0..parts)
+                .into_par_iter()
+                .map(|i| records::count_quotes(&bytes[at(i)..at(i + 1)]))
+                .collect()
+        } else {
+            vec![records::count_quotes(bytes)]
+        };
+        let mut odd = false;
+        let parities = counts
+            .iter()
+            .map(|&c| {
+                odd ^= c % 2 == 1;
+                odd
+            })
+            .collect();
+        ((0..parts).map(|i| from + at(i)).collect(), parities)
+    }
+}
+
+/// Where the last record beginning in `prefix` starts (a prefix of a longer input whose
+/// quote parity over the whole prefix is `odd`): the end of the last whole record.
+fn last_record_start(prefix: &[u8], origin: usize, odd: bool) -> usize {
+    // Walk back over line ends, tracking parity, until one outside quotes.
+    let mut inside = odd;
+    for i in (origin..prefix.len()).rev() {
+        match prefix[i] {
+            b'"' => inside = !inside,
+            b'\n' if !inside => return i + 1,
+            _ => {}
+        }
+    }
+    origin.min(prefix.len())
+}
+
+/// How many records begin in `bytes[origin..end]`.
+fn records_in(bytes: &[u8], origin: usize, end: usize, delimiter: u8) -> usize {
+    let mut fields = Vec::new();
+    let (mut pos, mut n) = (origin, 0);
+    while pos < end {
+        pos = records::split_record(bytes, pos, end, delimiter, &mut fields);
+        n += 1;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,72 @@
+//! The one place where CSV text meets column types: which type a field's text asks for
+//! during inference, and how a field's text becomes a value of its column's type.
+//!
+//! Literals are classified by SoR's rules (`sor::literal`), widened to the 64-bit types as
+//! polars does: an unsigned 0 or 1 is BOOL, another integer that fits 64 bits I64, any
+//! other number F64, the rest STRING. A schema given by the user may also ask for SoR's
+//! 32-bit INT and FLOAT.
+
+use crate::frame::{ColumnBuilder, DataType};
+use crate::sor::literal::{
+    classify, parse_bool, parse_f64, parse_float, parse_i64, parse_int, Literal,
+};
+
+/// The column type a value's text asks for. A quoted text is classified like a bare one
+/// (quotes are CSV syntax, not a type), except that a quoted empty text is a STRING.
+#[inline]
+pub(crate) fn value_type(text: &[u8]) -> DataType {
+    if text.is_empty() {
+        return DataType::String;
+    }
+    numeric_type(classify(text))
+}
+
+/// The column type for a classified literal: integers stay integers up to 64 bits.
+#[inline]
+fn numeric_type(literal: Literal<'_>) -> DataType {
+    match literal {
+        Literal::Bool(_) => DataType::Bool,
+        Literal::Int(_) => DataType::I64,
+        Literal::Float(text) if parse_i64(text).is_some() => DataType::I64,
+        Literal::Float(_) => DataType::F64,
+        Literal::Str(_) => DataType::String,
+    }
+}
+
+/// The type of a column none of whose sampled values says anything: STRING, which takes
+/// whatever the rest of the file holds.
+pub(crate) const UNTYPED: DataType = DataType::String;
+
+/// A column being read: its type and its builder.
+pub(crate) struct Slot {
+    pub dtype: DataType,
+    pub builder: ColumnBuilder,
+}
+
+impl Slot {
+    /// Pushes a missing value.
+    #[inline]
+    pub(crate) fn push_missing(&mut self) {
+        self.builder.current().push_missing();
+        self.builder.row_done();
+    }
+
+    /// Converts `text` to the column's type and pushes it; on failure pushes nothing and
+    /// returns the type the text would need.
+    #[inline]
+    pub(crate) fn push(&mut self, text: &[u8]) -> Result<(), DataType> {
+        let current = self.builder.current();
+        match self.dtype {
+            DataType::Bool => current.push_bool(parse_bool(text).ok_or_else(|| value_type(text))?),
+            DataType::Int => current.push_int(parse_int(text).ok_or_else(|| value_type(text))?),
+            DataType::Float => {
+                current.push_float(parse_float(text).ok_or_else(|| value_type(text))?)
+            }
+            DataType::I64 => current.push_i64(parse_i64(text).ok_or_else(|| value_type(text))?),
+            DataType::F64 => current.push_f64(parse_f64(text).ok_or_else(|| value_type(text))?),
+            DataType::String => current.push_str(text),
+        }
+        self.builder.row_done();
+        Ok(())
+    }
+}

@@ -1,0 +1,85 @@
+//! A probe program for the collective CSV load. Run on N ranks through eau2-launch as
+//! `csv-check csv FILE STRICT CHUNK_LEN`: every rank loads FILE with
+//! `DistFrame::load_csv`, reads it alone and sequentially with the same options, and
+//! checks that the distributed frame equals that read row by row (schema and names,
+//! values, deviation report) and that it holds its own chunks. The job fails (non-zero
+//! exit) on any mismatch; rank 0 prints `csv ok` on success.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use eau2::csv::CsvReader;
+use eau2::kv::Key;
+use eau2::table::DistFrame;
+use eau2::{Error, Node, Result};
+use eau2_testkit::cells::{table_of, Cell};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() != 4 || args[0] != "csv" {
+        eprintln!("usage: csv-check csv FILE STRICT(0|1) CHUNK_LEN");
+        return ExitCode::from(2);
+    }
+    let path = PathBuf::from(&args[1]);
+    let strict = args[2] == "1";
+    let chunk_len: usize = args[3].parse().unwrap_or(1000);
+    eau2::run(|node| {
+        load_and_compare(node, &path, strict, chunk_len)?;
+        if node.rank() == 0 {
+            println!("csv ok");
+        }
+        Ok(())
+    })
+}
+
+fn check(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::App(what()))
+    }
+}
+
+fn load_and_compare(node: &Node, path: &Path, strict: bool, chunk_len: usize) -> Result<()> {
+    let reader = CsvReader::new().strict(strict).chunk_len(chunk_len);
+    let (frame, deviations) = DistFrame::load_csv(node, &Key::new("csv", 0), path, &reader)?;
+    let alone = reader.parallel(false).read_path(path)?;
+    let rank = node.rank();
+    check(frame.schema() == &alone.schema, || {
+        format!(
+            "rank {rank}: schema {:?} vs {:?}",
+            frame.schema(),
+            alone.schema
+        )
+    })?;
+    check(deviations == alone.deviations, || {
+        format!(
+            "rank {rank}: deviations {deviations:?} vs {:?}",
+            alone.deviations
+        )
+    })?;
+    let want = table_of(&alone.frame);
+    check(frame.nrows() == want.len() as u64, || {
+        format!(
+            "rank {rank}: {} rows, expected {}",
+            frame.nrows(),
+            want.len()
+        )
+    })?;
+    for (r, row) in want.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            let got = frame.with_value(c, r as u64, |v| v.map(Cell::of))?;
+            check(&got == cell, || {
+                format!("rank {rank}: row {r} column {c}: {got:?}, expected {cell:?}")
+            })?;
+        }
+    }
+    let homes = frame.local_chunks();
+    check(
+        homes
+            .iter()
+            .all(|&c| frame.descriptor().chunks[c].home as usize == rank),
+        || format!("rank {rank}: a local chunk is homed elsewhere"),
+    )?;
+    Ok(())
+}

@@ -46,6 +46,7 @@
 //! ```
 
 mod descriptor;
+mod ops;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -65,6 +66,12 @@ use crate::sor::{Deviations, SorReader};
 use crate::Bytes;
 
 pub use descriptor::{ChunkInfo, Descriptor};
+pub use ops::group::GroupBy;
+pub use ops::join::BROADCAST_MAX_ROWS;
+pub use ops::shuffle::ROUND_BYTES;
+pub use ops::sort::SAMPLES_PER_RANK;
+pub use ops::{column_index, column_name, Agg, JoinKind};
+pub(crate) use ops::Temps;
 
 /// How many decoded chunks a handle keeps for random access by (column, row).
 const DECODED_CHUNKS: usize = 16;
@@ -81,6 +88,9 @@ pub struct DistFrame<'n> {
     /// Recently used chunks (shared with the store, or decoded from other ranks' bytes),
     /// for getters that walk rows one by one.
     recent: Mutex<RecentChunks>,
+    /// An operator's result, under a name of its own: freed when the handle is dropped
+    /// (see the `ops` module).
+    temp: bool,
 }
 
 /// A chunk as the store keeps it at its home: decoded, once, and encoded only for the
@@ -119,6 +129,7 @@ impl<'n> DistFrame<'n> {
             key: key.clone(),
             desc: Arc::new(desc),
             recent: Mutex::new(VecDeque::new()),
+            temp: false,
         }
     }
 
@@ -483,8 +494,8 @@ impl<'n> DistFrame<'n> {
 
     /// Collective: the rows for which `rower.accept` is true, as a new distributed frame
     /// under `key`. Each rank filters the chunks it stores (on all cores) and keeps the
-    /// result at home; the order of rows is kept.
-    pub fn filter<R: Rower + Clone + Send + Sync>(
+    /// result at home; the order of rows is kept. [`DistFrame::filter`] takes a closure.
+    pub fn filter_with<R: Rower + Clone + Send + Sync>(
         &self,
         key: &Key,
         rower: &R,

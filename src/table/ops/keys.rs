@@ -1,0 +1,343 @@
+//! Row keys: the values of a few columns of one row, encoded as bytes that compare,
+//! hash and sort like the values themselves.
+//!
+//! Every relational operator needs the same three things of its key columns: equality
+//! (group-by, join, distinct), a hash that is the same on every rank (which rank owns a
+//! key) and an order (sort, top-k). One encoding serves all three: per key column, a tag
+//! byte (`1` present, `2` missing, so missing values sort last in either direction) and
+//! then the value in a byte form whose unsigned lexicographic order is the value's order
+//! (the "memcomparable" encodings of ordered key-value stores):
+//!
+//! | type | bytes |
+//! |---|---|
+//! | BOOL | `0` or `1` |
+//! | INT | big-endian, sign bit flipped |
+//! | FLOAT | big-endian IEEE bits, flipped so negatives sort first; `-0.0` is `0.0`, every NaN one NaN above `+inf` |
+//! | STRING | the bytes, each `0` written `0 255`, then `0 0` |
+//!
+//! A descending column's value bytes (not its tag) are inverted. The encodings are
+//! prefix-free, so a row's key is the plain concatenation of its columns'.
+//!
+//! This module is the one place that knows column types for keys: a new column type
+//! needs an arm in [`ColumnView`] and in [`decode_into`].
+
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::frame::{Bitmap, Chunk, ChunkBuilder, ChunkData, DataType};
+
+/// The tag of a present value.
+const PRESENT: u8 = 1;
+/// The tag of a missing value: above [`PRESENT`], so missing values sort last.
+const MISSING: u8 = 2;
+
+/// The seed of the key hash: fixed, so every rank sends a key to the same rank.
+const HASH_SEED: u64 = 0x5eed_ea02_0f5a_11ed;
+
+/// The hash of an encoded key, the same on every rank and in every run.
+#[inline]
+pub(crate) fn hash_key(key: &[u8]) -> u64 {
+    foldhash::fast::FixedState::with_seed(HASH_SEED).hash_one(key)
+}
+
+/// The rank of `n` that owns a key of hash `hash`: from the high bits, so the low bits,
+/// which pick buckets in the local hash tables, stay evenly spread on every rank.
+#[inline]
+pub(crate) fn owner(hash: u64, n: usize) -> usize {
+    ((u128::from(hash >> 32) * n as u128) >> 32) as usize
+}
+
+/// The encoded keys of a run of rows: key `i` is `bytes[offsets[i]..offsets[i + 1]]`.
+#[derive(Default)]
+pub(crate) struct Keys {
+    offsets: Vec<usize>,
+    bytes: Vec<u8>,
+    /// Rows whose key has a missing value (they never match in a join).
+    missing: Vec<bool>,
+}
+
+impl Keys {
+    /// The number of keys.
+    pub(crate) fn len(&self) -> usize {
+        self.missing.len()
+    }
+
+    /// Key `i`.
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> &[u8] {
+        &self.bytes[self.offsets[i]..self.offsets[i + 1]]
+    }
+
+    /// True when key `i` has a missing value.
+    #[inline]
+    pub(crate) fn has_missing(&self, i: usize) -> bool {
+        self.missing[i]
+    }
+
+    /// Appends 8 big-endian bytes of `tie[i]` to every key `i`: equal keys then order
+    /// by `tie` (a row's global index), which makes every key unique.
+    pub(crate) fn with_ties(&self, tie: &[u64]) -> Keys {
+        let mut out = Keys {
+            offsets: Vec::with_capacity(self.offsets.len()),
+            bytes: Vec::with_capacity(self.bytes.len() + tie.len() * 8),
+            missing: self.missing.clone(),
+        };
+        out.offsets.push(0);
+        for (i, t) in tie.iter().enumerate() {
+            out.bytes.extend_from_slice(self.get(i));
+            out.bytes.extend_from_slice(&t.to_be_bytes());
+            out.offsets.push(out.bytes.len());
+        }
+        out
+    }
+}
+
+/// One key column of a row chunk, matched on its type once.
+enum ColumnView<'a> {
+    Bool(&'a Bitmap),
+    Int(&'a [i32]),
+    Float(&'a [f32]),
+    Str(&'a [u64], &'a [u8]),
+}
+
+impl<'a> ColumnView<'a> {
+    fn of(chunk: &'a Chunk) -> ColumnView<'a> {
+        match chunk.data() {
+            ChunkData::Bool(b) => ColumnView::Bool(b),
+            ChunkData::Int(v) => ColumnView::Int(v),
+            ChunkData::Float(v) => ColumnView::Float(v),
+            ChunkData::String { offsets, bytes } => ColumnView::Str(offsets, bytes),
+        }
+    }
+
+    /// Appends row `i`'s value bytes (present rows only).
+    #[inline]
+    fn push(&self, i: usize, out: &mut Vec<u8>) {
+        match self {
+            ColumnView::Bool(b) => out.push(u8::from(b.get(i))),
+            ColumnView::Int(v) => out.extend_from_slice(&((v[i] as u32) ^ (1 << 31)).to_be_bytes()),
+            ColumnView::Float(v) => out.extend_from_slice(&float_bits(v[i]).to_be_bytes()),
+            ColumnView::Str(offsets, bytes) => {
+                let s = &bytes[offsets[i] as usize..offsets[i + 1] as usize];
+                push_stuffed(s, out);
+            }
+        }
+    }
+}
+
+/// A float's bits, ordered like the floats when compared as unsigned integers.
+#[inline]
+fn float_bits(v: f32) -> u32 {
+    let v = if v.is_nan() {
+        f32::NAN
+    } else if v == 0.0 {
+        0.0
+    } else {
+        v
+    };
+    let bits = v.to_bits();
+    if bits >> 31 == 1 {
+        !bits
+    } else {
+        bits | 1 << 31
+    }
+}
+
+fn float_from_bits(bits: u32) -> f32 {
+    f32::from_bits(if bits >> 31 == 1 {
+        bits & !(1 << 31)
+    } else {
+        !bits
+    })
+}
+
+/// A string's bytes with each 0 written as `0 255`, then the terminator `0 0`.
+#[inline]
+fn push_stuffed(s: &[u8], out: &mut Vec<u8>) {
+    if memchr_zero(s) {
+        for &b in s {
+            out.push(b);
+            if b == 0 {
+                out.push(255);
+            }
+        }
+    } else {
+        out.extend_from_slice(s);
+    }
+    out.extend_from_slice(&[0, 0]);
+}
+
+#[inline]
+fn memchr_zero(s: &[u8]) -> bool {
+    s.contains(&0)
+}
+
+/// Encodes the keys of columns `cols` (with `descending[k]` for `cols[k]`) of one row
+/// chunk, `chunks` holding one chunk per column of the frame.
+pub(crate) fn encode(chunks: &[Arc<Chunk>], cols: &[usize], descending: &[bool]) -> Keys {
+    let len = chunks.first().map_or(0, |c| c.len());
+    let views: Vec<(ColumnView<'_>, &Bitmap, bool)> = cols
+        .iter()
+        .zip(descending)
+        .map(|(&c, &d)| (ColumnView::of(&chunks[c]), chunks[c].validity(), d))
+        .collect();
+    let mut keys = Keys {
+        offsets: Vec::with_capacity(len + 1),
+        bytes: Vec::with_capacity(len * (cols.len() * 5 + 1)),
+        missing: Vec::with_capacity(len),
+    };
+    keys.offsets.push(0);
+    for i in 0..len {
+        let mut missing = false;
+        for (view, valid, desc) in &views {
+            if !valid.get(i) {
+                keys.bytes.push(MISSING);
+                missing = true;
+                continue;
+            }
+            keys.bytes.push(PRESENT);
+            let at = keys.bytes.len();
+            view.push(i, &mut keys.bytes);
+            if *desc {
+                keys.bytes[at..].iter_mut().for_each(|b| *b = !*b);
+            }
+        }
+        keys.missing.push(missing);
+        keys.offsets.push(keys.bytes.len());
+    }
+    keys
+}
+
+/// Decodes one encoded key (ascending columns of `types`) into `builders`, one per key
+/// column. `key` must come from [`encode`] over columns of those types.
+pub(crate) fn decode_into(
+    mut key: &[u8],
+    types: &[DataType],
+    builders: &mut [ChunkBuilder],
+) -> Result<()> {
+    let bad = || Error::decode("a row key does not decode (a bug in the operators' encoding)");
+    for (dtype, builder) in types.iter().zip(builders.iter_mut()) {
+        let (&tag, rest) = key.split_first().ok_or_else(bad)?;
+        key = rest;
+        if tag == MISSING {
+            builder.push_missing();
+            continue;
+        }
+        match dtype {
+            DataType::Bool => {
+                let (&b, rest) = key.split_first().ok_or_else(bad)?;
+                builder.push_bool(b == 1);
+                key = rest;
+            }
+            DataType::Int | DataType::Float => {
+                let word: [u8; 4] = key.get(..4).ok_or_else(bad)?.try_into().map_err(|_| bad())?;
+                let bits = u32::from_be_bytes(word);
+                if *dtype == DataType::Int {
+                    builder.push_int((bits ^ (1 << 31)) as i32);
+                } else {
+                    builder.push_float(float_from_bits(bits));
+                }
+                key = &key[4..];
+            }
+            DataType::String => {
+                let mut value = Vec::new();
+                let mut at = 0;
+                loop {
+                    match (key.get(at), key.get(at + 1)) {
+                        (Some(0), Some(0)) => break,
+                        (Some(0), Some(255)) => {
+                            value.push(0);
+                            at += 2;
+                        }
+                        (Some(&b), _) if b != 0 => {
+                            value.push(b);
+                            at += 1;
+                        }
+                        _ => return Err(bad()),
+                    }
+                }
+                builder.push_str(&value);
+                key = &key[at + 2..];
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::DataFrame;
+
+    fn keys_of(frame: &DataFrame, desc: bool) -> Vec<Vec<u8>> {
+        let chunks = frame.row_chunk(0);
+        let k = encode(&chunks, &[0], &[desc]);
+        (0..k.len()).map(|i| k.get(i).to_vec()).collect()
+    }
+
+    #[test]
+    fn order_of_bytes_is_order_of_values_with_missing_last() {
+        let ints = [Some(3), None, Some(-7), Some(i32::MIN), Some(i32::MAX), Some(0)];
+        let frame = DataFrame::from_array(&ints);
+        let mut k: Vec<(Vec<u8>, Option<i32>)> =
+            keys_of(&frame, false).into_iter().zip(ints).collect();
+        k.sort();
+        let sorted: Vec<_> = k.iter().map(|p| p.1).collect();
+        assert_eq!(sorted, [Some(i32::MIN), Some(-7), Some(0), Some(3), Some(i32::MAX), None]);
+        let mut k: Vec<(Vec<u8>, Option<i32>)> =
+            keys_of(&frame, true).into_iter().zip(ints).collect();
+        k.sort();
+        let sorted: Vec<_> = k.iter().map(|p| p.1).collect();
+        assert_eq!(sorted, [Some(i32::MAX), Some(3), Some(0), Some(-7), Some(i32::MIN), None]);
+
+        let strs = [Some("b"), Some("a\0"), Some("a"), Some(""), None, Some("ab")];
+        let frame = DataFrame::from_array(&strs);
+        let mut k: Vec<(Vec<u8>, Option<&str>)> =
+            keys_of(&frame, false).into_iter().zip(strs).collect();
+        k.sort();
+        let sorted: Vec<_> = k.iter().map(|p| p.1).collect();
+        assert_eq!(sorted, [Some(""), Some("a"), Some("a\0"), Some("ab"), Some("b"), None]);
+
+        let floats = [Some(1.5f32), Some(-0.0), Some(0.0), Some(f32::NAN), Some(-2.0), None];
+        let frame = DataFrame::from_array(&floats);
+        let k = keys_of(&frame, false);
+        assert_eq!(k[1], k[2], "-0.0 and 0.0 are one key");
+        assert!(k[4] < k[1] && k[1] < k[0] && k[0] < k[3] && k[3] < k[5]);
+    }
+
+    #[test]
+    fn keys_decode_to_their_values() {
+        let ints = DataFrame::from_array(&[Some(-5), None, Some(9)]);
+        let strs = DataFrame::from_array(&[Some("x\0y"), Some(""), None]);
+        let floats = DataFrame::from_array(&[Some(-1.25f32), Some(3.0), None]);
+        let bools = DataFrame::from_array(&[Some(true), None, Some(false)]);
+        let chunks: Vec<Arc<Chunk>> = [&ints, &strs, &floats, &bools]
+            .iter()
+            .map(|f| Arc::clone(f.chunk(0, 0)))
+            .collect();
+        let types = [DataType::Int, DataType::String, DataType::Float, DataType::Bool];
+        let keys = encode(&chunks, &[0, 1, 2, 3], &[false; 4]);
+        let mut builders: Vec<ChunkBuilder> =
+            types.iter().map(|&t| ChunkBuilder::new(t, 3)).collect();
+        for i in 0..3 {
+            decode_into(keys.get(i), &types, &mut builders).unwrap();
+        }
+        let back: Vec<Chunk> = builders.into_iter().map(ChunkBuilder::finish).collect();
+        for (b, c) in back.iter().zip(&chunks) {
+            assert_eq!(b, &**c);
+        }
+        assert!(keys.has_missing(1) && keys.has_missing(2) && !keys.has_missing(0));
+    }
+
+    #[test]
+    fn owners_cover_every_rank() {
+        for n in 1..=5 {
+            let mut seen = vec![false; n];
+            for i in 0..1000u32 {
+                seen[owner(hash_key(&i.to_le_bytes()), n)] = true;
+            }
+            assert!(seen.iter().all(|&s| s), "{n}");
+        }
+    }
+}

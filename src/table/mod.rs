@@ -70,8 +70,8 @@ pub use ops::group::GroupBy;
 pub use ops::join::BROADCAST_MAX_ROWS;
 pub use ops::shuffle::ROUND_BYTES;
 pub use ops::sort::SAMPLES_PER_RANK;
-pub use ops::{column_index, column_name, Agg, JoinKind};
 pub(crate) use ops::Temps;
+pub use ops::{column_index, column_name, Agg, JoinKind};
 
 /// How many decoded chunks a handle keeps for random access by (column, row).
 const DECODED_CHUNKS: usize = 16;

@@ -214,9 +214,18 @@ enum Acc {
     SumInt(Vec<i64>),
     SumFloat(Vec<f64>),
     /// Min or max of BOOL, INT or FLOAT values, held as 64-bit floats (exact for all).
-    Extreme { max: bool, best: Vec<Option<f64>> },
-    ExtremeStr { max: bool, best: Vec<Option<Vec<u8>>> },
-    Mean { sum: Vec<f64>, n: Vec<u64> },
+    Extreme {
+        max: bool,
+        best: Vec<Option<f64>>,
+    },
+    ExtremeStr {
+        max: bool,
+        best: Vec<Option<Vec<u8>>>,
+    },
+    Mean {
+        sum: Vec<f64>,
+        n: Vec<u64>,
+    },
     Distinct(Vec<ValueSet>),
 }
 
@@ -423,14 +432,22 @@ impl Acc {
                 sum: pick(sum, picks),
                 n: pick(n, picks),
             },
-            Acc::Distinct(v) => {
-                Acc::Distinct(picks.iter().map(|&g| std::mem::take(&mut v[g as usize])).collect())
-            }
+            Acc::Distinct(v) => Acc::Distinct(
+                picks
+                    .iter()
+                    .map(|&g| std::mem::take(&mut v[g as usize]))
+                    .collect(),
+            ),
         }
     }
 
     /// Appends the results of groups `range` to `out` (of `plan.out_type()`).
-    fn finish(&self, plan: &Plan, range: std::ops::Range<usize>, out: &mut ChunkBuilder) -> Result<()> {
+    fn finish(
+        &self,
+        plan: &Plan,
+        range: std::ops::Range<usize>,
+        out: &mut ChunkBuilder,
+    ) -> Result<()> {
         let what = || format!("aggregate {:?}", plan.name);
         for g in range {
             match self {
@@ -516,8 +533,7 @@ impl Groups {
         }
         let g = self.hashes.len() as u32;
         let hashes = &self.hashes;
-        self.table
-            .insert_unique(hash, g, |&h| hashes[h as usize]);
+        self.table.insert_unique(hash, g, |&h| hashes[h as usize]);
         self.hashes.push(hash);
         self.bytes.extend_from_slice(key);
         self.offsets.push(self.bytes.len());
@@ -554,8 +570,8 @@ impl Groups {
 
     /// The groups as a [`Partial`].
     fn into_partial(self) -> Partial {
-        let picks: Vec<u32> = (0..self.len() as u32).collect();
-        self.split_by(&picks, 1).pop().unwrap_or_else(Partial::empty)
+        let dest = vec![0; self.len()];
+        self.split_by(&dest, 1).pop().unwrap_or_else(Partial::empty)
     }
 
     /// The groups split into `n` partials: group `g` goes to `dest[g]`.
@@ -682,7 +698,9 @@ impl<'n> GroupBy<'_, 'n> {
                 let partial = Partial::read_from_buffer(bytes).map_err(|e| {
                     Error::decode(format!("partial groups sent by rank {from}: {e}"))
                 })?;
-                if partial.accs.len() != plans.len() || partial.offsets.len() != partial.hashes.len() + 1 {
+                if partial.accs.len() != plans.len()
+                    || partial.offsets.len() != partial.hashes.len() + 1
+                {
                     return Err(Error::decode(format!(
                         "partial groups sent by rank {from} do not fit this group-by"
                     )));

@@ -69,7 +69,10 @@ impl Index {
             let key = keys.get(r);
             let hash = hash_key(key);
             let (heads, ks) = (&index.heads, &keys);
-            match index.table.find(hash, |&g| ks.get(heads[g as usize] as usize) == key) {
+            match index
+                .table
+                .find(hash, |&g| ks.get(heads[g as usize] as usize) == key)
+            {
                 Some(&g) => {
                     let tail = index.tails[g as usize];
                     index.next[tail as usize] = r as u32;
@@ -78,9 +81,9 @@ impl Index {
                 None => {
                     let g = index.heads.len() as u32;
                     let (heads, ks) = (&index.heads, &keys);
-                    index.table.insert_unique(hash, g, |&h| {
-                        hash_key(ks.get(heads[h as usize] as usize))
-                    });
+                    index
+                        .table
+                        .insert_unique(hash, g, |&h| hash_key(ks.get(heads[h as usize] as usize)));
                     index.heads.push(r as u32);
                     index.tails.push(r as u32);
                 }
@@ -95,7 +98,9 @@ impl Index {
         let heads = &self.heads;
         let first = self
             .table
-            .find(hash_key(key), |&g| self.keys.get(heads[g as usize] as usize) == key)
+            .find(hash_key(key), |&g| {
+                self.keys.get(heads[g as usize] as usize) == key
+            })
             .map_or(NO_ROW, |&g| heads[g as usize]);
         std::iter::successors((first != NO_ROW).then_some(first), move |&r| {
             let n = self.next[r as usize];
@@ -117,7 +122,12 @@ struct Plan {
 impl<'n> DistFrame<'n> {
     /// Collective: joins this frame (left) with `right` on the columns `on`, named alike
     /// on both sides. See [`DistFrame::join_on`].
-    pub fn join(&self, right: &DistFrame<'_>, on: &[&str], kind: JoinKind) -> Result<DistFrame<'n>> {
+    pub fn join(
+        &self,
+        right: &DistFrame<'_>,
+        on: &[&str],
+        kind: JoinKind,
+    ) -> Result<DistFrame<'n>> {
         self.join_on(right, on, on, kind)
     }
 
@@ -245,7 +255,8 @@ impl<'n> DistFrame<'n> {
             .sources()?
             .into_iter()
             .map(|s| Block {
-                rows: vec![s.first_row],
+                rows: (s.first_row..s.first_row + s.chunks.first().map_or(0, |c| c.len() as u64))
+                    .collect(),
                 chunks: s.chunks.iter().map(|c| (**c).clone()).collect(),
             })
             .collect();
@@ -269,7 +280,11 @@ impl<'n> DistFrame<'n> {
 
 /// Joins one left row chunk with the indexed right side.
 fn probe(left: &Source, index: &Index, plan: &Plan, chunk_len: usize) -> Result<DataFrame> {
-    let keys = encode(&left.chunks, &plan.left_on, &vec![false; plan.left_on.len()]);
+    let keys = encode(
+        &left.chunks,
+        &plan.left_on,
+        &vec![false; plan.left_on.len()],
+    );
     let mut lpicks = Vec::with_capacity(keys.len());
     let mut rpicks = Vec::with_capacity(keys.len());
     for l in 0..keys.len() {

@@ -231,7 +231,11 @@ pub(crate) fn decode_into(
                 key = rest;
             }
             DataType::Int | DataType::Float => {
-                let word: [u8; 4] = key.get(..4).ok_or_else(bad)?.try_into().map_err(|_| bad())?;
+                let word: [u8; 4] = key
+                    .get(..4)
+                    .ok_or_else(bad)?
+                    .try_into()
+                    .map_err(|_| bad())?;
                 let bits = u32::from_be_bytes(word);
                 if *dtype == DataType::Int {
                     builder.push_int((bits ^ (1 << 31)) as i32);
@@ -278,28 +282,79 @@ mod tests {
 
     #[test]
     fn order_of_bytes_is_order_of_values_with_missing_last() {
-        let ints = [Some(3), None, Some(-7), Some(i32::MIN), Some(i32::MAX), Some(0)];
+        let ints = [
+            Some(3),
+            None,
+            Some(-7),
+            Some(i32::MIN),
+            Some(i32::MAX),
+            Some(0),
+        ];
         let frame = DataFrame::from_array(&ints);
         let mut k: Vec<(Vec<u8>, Option<i32>)> =
             keys_of(&frame, false).into_iter().zip(ints).collect();
         k.sort();
         let sorted: Vec<_> = k.iter().map(|p| p.1).collect();
-        assert_eq!(sorted, [Some(i32::MIN), Some(-7), Some(0), Some(3), Some(i32::MAX), None]);
+        assert_eq!(
+            sorted,
+            [
+                Some(i32::MIN),
+                Some(-7),
+                Some(0),
+                Some(3),
+                Some(i32::MAX),
+                None
+            ]
+        );
         let mut k: Vec<(Vec<u8>, Option<i32>)> =
             keys_of(&frame, true).into_iter().zip(ints).collect();
         k.sort();
         let sorted: Vec<_> = k.iter().map(|p| p.1).collect();
-        assert_eq!(sorted, [Some(i32::MAX), Some(3), Some(0), Some(-7), Some(i32::MIN), None]);
+        assert_eq!(
+            sorted,
+            [
+                Some(i32::MAX),
+                Some(3),
+                Some(0),
+                Some(-7),
+                Some(i32::MIN),
+                None
+            ]
+        );
 
-        let strs = [Some("b"), Some("a\0"), Some("a"), Some(""), None, Some("ab")];
+        let strs = [
+            Some("b"),
+            Some("a\0"),
+            Some("a"),
+            Some(""),
+            None,
+            Some("ab"),
+        ];
         let frame = DataFrame::from_array(&strs);
         let mut k: Vec<(Vec<u8>, Option<&str>)> =
             keys_of(&frame, false).into_iter().zip(strs).collect();
         k.sort();
         let sorted: Vec<_> = k.iter().map(|p| p.1).collect();
-        assert_eq!(sorted, [Some(""), Some("a"), Some("a\0"), Some("ab"), Some("b"), None]);
+        assert_eq!(
+            sorted,
+            [
+                Some(""),
+                Some("a"),
+                Some("a\0"),
+                Some("ab"),
+                Some("b"),
+                None
+            ]
+        );
 
-        let floats = [Some(1.5f32), Some(-0.0), Some(0.0), Some(f32::NAN), Some(-2.0), None];
+        let floats = [
+            Some(1.5f32),
+            Some(-0.0),
+            Some(0.0),
+            Some(f32::NAN),
+            Some(-2.0),
+            None,
+        ];
         let frame = DataFrame::from_array(&floats);
         let k = keys_of(&frame, false);
         assert_eq!(k[1], k[2], "-0.0 and 0.0 are one key");
@@ -316,7 +371,12 @@ mod tests {
             .iter()
             .map(|f| Arc::clone(f.chunk(0, 0)))
             .collect();
-        let types = [DataType::Int, DataType::String, DataType::Float, DataType::Bool];
+        let types = [
+            DataType::Int,
+            DataType::String,
+            DataType::Float,
+            DataType::Bool,
+        ];
         let keys = encode(&chunks, &[0, 1, 2, 3], &[false; 4]);
         let mut builders: Vec<ChunkBuilder> =
             types.iter().map(|&t| ChunkBuilder::new(t, 3)).collect();

@@ -93,7 +93,9 @@ pub fn column_index(schema: &Schema, name: &str) -> Result<usize> {
             return Ok(i);
         }
     }
-    let names: Vec<String> = (0..schema.width()).map(|i| column_name(schema, i)).collect();
+    let names: Vec<String> = (0..schema.width())
+        .map(|i| column_name(schema, i))
+        .collect();
     Err(DataError::Schema(format!(
         "no column named {name:?} (the columns are {})",
         names.join(", ")
@@ -103,7 +105,9 @@ pub fn column_index(schema: &Schema, name: &str) -> Result<usize> {
 
 /// The name of column `i`: its own, or `c<i>`.
 pub fn column_name(schema: &Schema, i: usize) -> String {
-    schema.name(i).map_or_else(|| format!("c{i}"), str::to_string)
+    schema
+        .name(i)
+        .map_or_else(|| format!("c{i}"), str::to_string)
 }
 
 /// The indices of the columns `names`.

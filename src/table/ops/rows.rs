@@ -94,7 +94,10 @@ impl<'n> DistFrame<'n> {
         let mut schema = Schema::default();
         for c in 0..self.ncols() {
             if Some(c) != replaced {
-                schema.push(self.schema().types()[c], Some(super::column_name(self.schema(), c)));
+                schema.push(
+                    self.schema().types()[c],
+                    Some(super::column_name(self.schema(), c)),
+                );
             }
         }
         schema.push(T::DTYPE, Some(name.to_string()));
@@ -103,7 +106,12 @@ impl<'n> DistFrame<'n> {
                 f: &f,
                 out: ColumnBuilder::new(T::DTYPE, source.chunks[0].len().max(1)),
             };
-            visit_chunk_rows(self.schema(), &source.chunks, source.first_row, &mut compute)?;
+            visit_chunk_rows(
+                self.schema(),
+                &source.chunks,
+                source.first_row,
+                &mut compute,
+            )?;
             let column = compute.out.finish();
             let mut chunks: Vec<Arc<Chunk>> = source
                 .chunks
@@ -126,10 +134,16 @@ impl<'n> DistFrame<'n> {
         let cols = column_indices(self.schema(), names)?;
         let mut schema = Schema::default();
         for &c in &cols {
-            schema.push(self.schema().types()[c], Some(super::column_name(self.schema(), c)));
+            schema.push(
+                self.schema().types()[c],
+                Some(super::column_name(self.schema(), c)),
+            );
         }
         self.map_chunks(schema, |source| {
-            Ok(cols.iter().map(|&c| Arc::clone(&source.chunks[c])).collect())
+            Ok(cols
+                .iter()
+                .map(|&c| Arc::clone(&source.chunks[c]))
+                .collect())
         })
     }
 

@@ -65,7 +65,10 @@ pub(crate) fn decode_blocks(bytes: &[u8], schema: &Schema, from: usize) -> Resul
         .map_err(|e| Error::decode(format!("rows sent by rank {from}: {e}")))?;
     for b in &blocks {
         let ok = b.chunks.len() == schema.width()
-            && b.chunks.iter().zip(schema.types()).all(|(c, &t)| c.dtype() == t)
+            && b.chunks
+                .iter()
+                .zip(schema.types())
+                .all(|(c, &t)| c.dtype() == t)
             && b.chunks.iter().all(|c| c.len() == b.chunks[0].len())
             && (b.rows.is_empty() || b.chunks.first().is_none_or(|c| c.len() == b.rows.len()));
         if !ok {
@@ -134,7 +137,9 @@ fn split(source: &Source, dest: &[u32], n: usize, with_rows: bool) -> Vec<Block>
                 source.chunks.iter().map(|c| take(c, &rows)).collect()
             },
             rows: if with_rows {
-                rows.iter().map(|&r| source.first_row + u64::from(r)).collect()
+                rows.iter()
+                    .map(|&r| source.first_row + u64::from(r))
+                    .collect()
             } else {
                 Vec::new()
             },

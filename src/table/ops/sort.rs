@@ -18,10 +18,10 @@
 
 use rayon::prelude::*;
 
+use super::column_indices;
 use super::keys::{encode, Keys};
 use super::shuffle::{decode_blocks, encode_blocks, exchange, Block, Collector, Source};
 use super::take::{build, flatten_frame, take};
-use super::column_indices;
 use crate::error::{DataError, Result};
 use crate::frame::DataFrame;
 use crate::table::DistFrame;
@@ -63,7 +63,12 @@ impl Order {
     }
 
     /// The rows of `received` in key order, as a local frame of `chunk_len`-row chunks.
-    fn sort_local(&self, received: &DataFrame, rows: &[u64], chunk_len: usize) -> Result<DataFrame> {
+    fn sort_local(
+        &self,
+        received: &DataFrame,
+        rows: &[u64],
+        chunk_len: usize,
+    ) -> Result<DataFrame> {
         let flat = flatten_frame(received);
         let keys = encode(&flat, &self.cols, &self.descending).with_ties(rows);
         let mut perm: Vec<u32> = (0..keys.len() as u32).collect();
@@ -86,7 +91,9 @@ impl<'n> DistFrame<'n> {
         // Samples: this rank's share of SAMPLES_PER_RANK x n, evenly spaced.
         let local_rows: u64 = keys.iter().map(|k| k.len() as u64).sum();
         let total = self.nrows().max(1);
-        let wanted = (local_rows * SAMPLES_PER_RANK * n as u64).div_ceil(total).min(local_rows);
+        let wanted = (local_rows * SAMPLES_PER_RANK * n as u64)
+            .div_ceil(total)
+            .min(local_rows);
         let mut samples: Vec<Vec<u8>> = Vec::with_capacity(wanted as usize);
         // Sample i is local row i x local_rows / wanted, counted across the chunks.
         let mut chunk = 0;
@@ -151,7 +158,10 @@ impl<'n> DistFrame<'n> {
                 continue;
             }
             blocks.push(Block {
-                rows: rows.iter().map(|&r| source.first_row + u64::from(r)).collect(),
+                rows: rows
+                    .iter()
+                    .map(|&r| source.first_row + u64::from(r))
+                    .collect(),
                 chunks: source.chunks.iter().map(|c| take(c, &rows)).collect(),
             });
         }

@@ -6,6 +6,7 @@
 
 pub mod cells;
 pub mod fuzz_checks;
+pub mod ops_data;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

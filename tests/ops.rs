@@ -24,10 +24,8 @@ const B: usize = 4;
 fn run(
     n: usize,
     op: &str,
-    seed: u64,
-    rows: usize,
-    right: usize,
-    chunk: usize,
+    (seed, rows, right, chunk): Config,
+    env: &[(&str, &str)],
 ) -> (String, Vec<String>) {
     let args = [
         op.to_string(),
@@ -37,7 +35,7 @@ fn run(
         chunk.to_string(),
     ];
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = launch_probe(n, &bin("ops-check"), &args, &[], DEADLINE);
+    let out = launch_probe(n, &bin("ops-check"), &args, env, DEADLINE);
     let lines = out.unprefixed_lines();
     let schema = lines
         .iter()
@@ -261,11 +259,18 @@ fn expected(
     }
 }
 
-fn check(op: &str, configs: &[(u64, usize, usize, usize)]) {
+/// A run's seed, facts rows, dims rows and chunk length.
+type Config = (u64, usize, usize, usize);
+
+fn check(op: &str, configs: &[Config]) {
+    check_with(op, configs, &[]);
+}
+
+fn check_with(op: &str, configs: &[Config], env: &[(&str, &str)]) {
     for n in 1..=4 {
         for &(seed, rows, right, chunk) in configs {
             let (want_names, want, ordered) = expected(op, seed, rows, right);
-            let (schema, got) = run(n, op, seed, rows, right, chunk);
+            let (schema, got) = run(n, op, (seed, rows, right, chunk), env);
             let got = if ordered { got } else { sorted(got) };
             let what = format!("{op} on {n} ranks, seed {seed}, {rows} rows, {right} right rows, chunks of {chunk}");
             assert_eq!(names(&schema), want_names, "{what}: columns");
@@ -278,7 +283,7 @@ fn check(op: &str, configs: &[(u64, usize, usize, usize)]) {
 }
 
 /// Row counts and chunk lengths that do not divide each other, and an empty frame.
-const CONFIGS: [(u64, usize, usize, usize); 3] = [(1, 700, 30, 7), (2, 333, 25, 64), (3, 0, 5, 4)];
+const CONFIGS: [Config; 3] = [(1, 700, 30, 7), (2, 333, 25, 64), (3, 0, 5, 4)];
 
 #[test]
 fn filter_with_column_and_select_match_a_sequential_run() {
@@ -312,6 +317,16 @@ fn joins_broadcast_and_co_partitioned_match_a_sequential_run() {
 fn sort_and_top_k_match_a_stable_sequential_sort() {
     for op in ["sort", "top_k"] {
         check(op, &CONFIGS);
+    }
+}
+
+/// Exchanges of a few hundred bytes a round: many rounds, some ranks out of data early.
+#[test]
+fn exchanges_in_many_small_rounds_give_the_same_results() {
+    let env = [("EAU2_EXCHANGE_ROUND_BYTES", "300")];
+    let configs = [(7, 400, 500, 5)];
+    for op in ["repartition", "sort", "join_left"] {
+        check_with(op, &configs, &env);
     }
 }
 

@@ -24,8 +24,19 @@ use crate::error::{Error, Result};
 use crate::frame::{Chunk, Column, DataFrame, Schema};
 use crate::Bytes;
 
-/// The bytes of source chunks a rank sends in one round of an exchange.
+/// The bytes of source chunks a rank sends in one round of an exchange, unless the
+/// environment variable `EAU2_EXCHANGE_ROUND_BYTES` says otherwise (tests set it small
+/// to run many rounds).
 pub const ROUND_BYTES: usize = 64 << 20;
+
+/// The round size in force: [`ROUND_BYTES`] or `EAU2_EXCHANGE_ROUND_BYTES`.
+fn round_bytes() -> usize {
+    std::env::var("EAU2_EXCHANGE_ROUND_BYTES")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&b| b > 0)
+        .unwrap_or(ROUND_BYTES)
+}
 
 /// Rows of one source chunk bound for one rank: one chunk per column, and the rows'
 /// global indices in the source frame when asked for.
@@ -158,13 +169,14 @@ pub(crate) fn exchange(
     with_rows: bool,
 ) -> Result<Received> {
     let n = node.size();
-    // Rounds of about ROUND_BYTES of source chunks each.
+    let round_bytes = round_bytes();
+    // Rounds of about `round_bytes` of source chunks each.
     let mut rounds: Vec<std::ops::Range<usize>> = Vec::new();
     let mut start = 0;
     let mut bytes = 0;
     for (i, s) in sources.iter().enumerate() {
         bytes += s.chunks.iter().map(|c| c.byte_size()).sum::<usize>();
-        if bytes >= ROUND_BYTES {
+        if bytes >= round_bytes {
             rounds.push(start..i + 1);
             start = i + 1;
             bytes = 0;

@@ -17,7 +17,7 @@ use hashbrown::HashTable;
 use rayon::prelude::*;
 use speedy::{Readable, Writable};
 
-use super::keys::{self, decode_into, hash_key, owner};
+use super::keys::{self, decode_into, owner, KeyRef};
 use super::shuffle::Source;
 use super::types;
 use super::{column_index, column_indices, column_name};
@@ -306,7 +306,7 @@ impl Acc {
 
     /// Folds rows into their groups: row `i` of the chunk belongs to group `groups[i]`.
     /// `chunks` is the row chunk, `col` the aggregate's column (none for a row count).
-    fn update(&mut self, groups: &[u32], chunks: &[Arc<Chunk>], col: Option<usize>) {
+    fn update(&mut self, rows: &[u32], groups: &[u32], chunks: &[Arc<Chunk>], col: Option<usize>) {
         let Some(col) = col else {
             if let Acc::Count(c) = self {
                 groups.iter().for_each(|&g| c[g as usize] += 1);
@@ -315,7 +315,12 @@ impl Acc {
         };
         let chunk = &chunks[col];
         let valid = chunk.validity();
-        let present = || groups.iter().enumerate().filter(|&(i, _)| valid.get(i));
+        let present = || {
+            rows.iter()
+                .zip(groups)
+                .map(|(&i, g)| (i as usize, g))
+                .filter(|&(i, _)| valid.get(i))
+        };
         match self {
             Acc::Count(c) => present().for_each(|(_, &g)| c[g as usize] += 1),
             Acc::SumInt(s) => {
@@ -371,7 +376,7 @@ impl Acc {
     }
 
     /// Merges group `from` of `other` (the same aggregate) into group `into`.
-    fn merge(&mut self, into: usize, other: &mut Acc, from: usize) {
+    fn merge(&mut self, into: usize, other: &Acc, from: usize) {
         match (self, other) {
             (Acc::Count(a), Acc::Count(b)) => a[into] += b[from],
             (Acc::SumInt(a), Acc::SumInt(b)) => a[into] += b[from],
@@ -388,22 +393,21 @@ impl Acc {
                 }
             }
             (Acc::ExtremeStr { max, best }, Acc::ExtremeStr { best: other, .. }) => {
-                if let Some(v) = other[from].take() {
+                if let Some(v) = other[from].as_ref() {
                     let wins = match &best[into] {
                         None => true,
-                        Some(b) => (v > *b) == *max && v != *b,
+                        Some(b) => (v > b) == *max && v != b,
                     };
                     if wins {
-                        best[into] = Some(v);
+                        best[into] = Some(v.clone());
                     }
                 }
             }
             (Acc::Distinct(a), Acc::Distinct(b)) => {
-                let theirs = std::mem::take(&mut b[from]);
                 if a[into].is_empty() {
-                    a[into] = theirs;
+                    a[into] = b[from].clone();
                 } else {
-                    a[into].extend(theirs);
+                    a[into].extend(b[from].iter().cloned());
                 }
             }
             // Both sides come from the same plans, in the same order.
@@ -478,6 +482,7 @@ impl Acc {
 struct Groups {
     table: HashTable<u32>,
     hashes: Vec<u64>,
+    prefixes: Vec<u128>,
     offsets: Vec<usize>,
     bytes: Vec<u8>,
     accs: Vec<Acc>,
@@ -492,23 +497,12 @@ struct Partial {
     accs: Vec<Acc>,
 }
 
-impl Partial {
-    /// No groups (a placeholder: it has no states to merge).
-    fn empty() -> Partial {
-        Partial {
-            hashes: Vec::new(),
-            offsets: vec![0],
-            bytes: Vec::new(),
-            accs: Vec::new(),
-        }
-    }
-}
-
 impl Groups {
     fn new(plans: &[Plan]) -> Groups {
         Groups {
             table: HashTable::new(),
             hashes: Vec::new(),
+            prefixes: Vec::new(),
             offsets: vec![0],
             bytes: Vec::new(),
             accs: plans.iter().map(Plan::state).collect(),
@@ -525,9 +519,16 @@ impl Groups {
 
     /// The group of `key` (of hash `hash`), made when new.
     #[inline]
-    fn group_of(&mut self, key: &[u8], hash: u64) -> u32 {
-        let (bytes, offsets) = (&self.bytes, &self.offsets);
-        let same = |&g: &u32| &bytes[offsets[g as usize]..offsets[g as usize + 1]] == key;
+    fn group_of(&mut self, key: KeyRef<'_>, hash: u64) -> u32 {
+        let (bytes, offsets, prefixes) = (&self.bytes, &self.offsets, &self.prefixes);
+        let same = |&g: &u32| {
+            let g = g as usize;
+            let mine = KeyRef {
+                prefix: prefixes[g],
+                bytes: &bytes[offsets[g]..offsets[g + 1]],
+            };
+            mine == key
+        };
         if let Some(&g) = self.table.find(hash, same) {
             return g;
         }
@@ -535,7 +536,8 @@ impl Groups {
         let hashes = &self.hashes;
         self.table.insert_unique(hash, g, |&h| hashes[h as usize]);
         self.hashes.push(hash);
-        self.bytes.extend_from_slice(key);
+        self.prefixes.push(key.prefix);
+        self.bytes.extend_from_slice(key.bytes);
         self.offsets.push(self.bytes.len());
         for acc in &mut self.accs {
             acc.push_group();
@@ -543,35 +545,27 @@ impl Groups {
         g
     }
 
-    /// Folds one row chunk in.
-    fn add(&mut self, source: &Source, key_cols: &[usize], plans: &[Plan]) {
-        let keys = keys::encode(&source.chunks, key_cols, &vec![false; key_cols.len()]);
-        let groups: Vec<u32> = (0..keys.len())
-            .map(|i| {
-                let k = keys.get(i);
-                self.group_of(k, hash_key(k))
-            })
+    /// Folds rows `rows` of one row chunk in; `keys` and `hashes` are the chunk's.
+    fn add_rows(&mut self, source: &Source, keyed: &Keyed, rows: &[u32], plans: &[Plan]) {
+        let groups: Vec<u32> = rows
+            .iter()
+            .map(|&r| self.group_of(keyed.keys.key(r as usize), keyed.hashes[r as usize]))
             .collect();
         for (acc, plan) in self.accs.iter_mut().zip(plans) {
-            acc.update(&groups, &source.chunks, plan.col);
+            acc.update(rows, &groups, &source.chunks, plan.col);
         }
     }
 
-    /// Merges the groups of `other` in.
-    fn absorb(&mut self, mut other: Partial) {
-        for g in 0..other.hashes.len() {
+    /// Merges the groups `picks` of `other` in.
+    fn absorb(&mut self, other: &Partial, picks: &[u32]) {
+        for &g in picks {
+            let g = g as usize;
             let key = &other.bytes[other.offsets[g] as usize..other.offsets[g + 1] as usize];
-            let into = self.group_of(key, other.hashes[g]) as usize;
-            for (acc, theirs) in self.accs.iter_mut().zip(other.accs.iter_mut()) {
+            let into = self.group_of(KeyRef::of(key), other.hashes[g]) as usize;
+            for (acc, theirs) in self.accs.iter_mut().zip(&other.accs) {
                 acc.merge(into, theirs, g);
             }
         }
-    }
-
-    /// The groups as a [`Partial`].
-    fn into_partial(self) -> Partial {
-        let dest = vec![0; self.len()];
-        self.split_by(&dest, 1).pop().unwrap_or_else(Partial::empty)
     }
 
     /// The groups split into `n` partials: group `g` goes to `dest[g]`.
@@ -598,6 +592,40 @@ impl Groups {
                 }
             })
             .collect()
+    }
+}
+
+/// How many partitions a rank splits its groups into, so that each core aggregates
+/// partitions of its own.
+const PARTS: usize = 16;
+
+/// The partition of a key's hash: bits below those that pick the owning rank and above
+/// those that pick buckets in a partition's table.
+#[inline]
+fn part_of(hash: u64) -> usize {
+    (hash >> 28) as usize & (PARTS - 1)
+}
+
+/// One row chunk's keys, their hashes and its rows by partition.
+struct Keyed {
+    keys: keys::Keys,
+    hashes: Vec<u64>,
+    parts: Vec<Vec<u32>>,
+}
+
+impl Keyed {
+    fn new(source: &Source, key_cols: &[usize]) -> Keyed {
+        let keys = keys::encode(&source.chunks, key_cols, &vec![false; key_cols.len()]);
+        let hashes: Vec<u64> = (0..keys.len()).map(|i| keys.key(i).hash()).collect();
+        let mut parts = vec![Vec::new(); PARTS];
+        for (r, &h) in hashes.iter().enumerate() {
+            parts[part_of(h)].push(r as u32);
+        }
+        Keyed {
+            keys,
+            hashes,
+            parts,
+        }
     }
 }
 
@@ -648,36 +676,39 @@ impl<'n> GroupBy<'_, 'n> {
             .iter()
             .map(|a| Plan::new(a, schema))
             .collect::<Result<Vec<_>>>()?;
-        // Partial aggregation of the rows held here, on all cores.
+        // Partial aggregation of the rows held here, on all cores: rows are split into
+        // PARTS partitions by hash, and each partition aggregates on its own, so no two
+        // tasks ever hold the same group and nothing is merged.
         let sources = frame.sources()?;
-        let local = sources
+        let keyed: Vec<Keyed> = sources
             .par_iter()
-            .fold(
-                || Groups::new(&plans),
-                |mut g, s| {
-                    g.add(s, &self.keys, &plans);
-                    g
-                },
-            )
-            .map(Groups::into_partial)
-            .reduce_with(|a, b| {
-                let mut g = Groups::new(&plans);
-                g.absorb(a);
-                g.absorb(b);
-                g.into_partial()
-            });
+            .map(|s| Keyed::new(s, &self.keys))
+            .collect();
+        let parts: Vec<Groups> = (0..PARTS)
+            .into_par_iter()
+            .map(|p| {
+                let mut groups = Groups::new(&plans);
+                for (s, k) in sources.iter().zip(&keyed) {
+                    groups.add_rows(s, k, &k.parts[p], &plans);
+                }
+                groups
+            })
+            .collect();
+        drop(keyed);
         drop(sources);
-        let mut merged = Groups::new(&plans);
-        if let Some(partial) = local {
-            merged.absorb(partial);
-        }
-        // Each group to the rank its key's hash picks.
+        // Each group to the rank its key's hash picks; the receiver merges, again by
+        // partition.
         let n = node.size();
         let merged = if n > 1 {
-            let dest: Vec<u32> = merged.hashes.iter().map(|&h| owner(h, n) as u32).collect();
-            let mut parts = merged.split_by(&dest, n);
-            let mut mine = Some(std::mem::replace(&mut parts[node.rank()], Partial::empty()));
-            let bodies = parts
+            let mut per_dest: Vec<Vec<Partial>> = (0..n).map(|_| Vec::new()).collect();
+            for groups in parts {
+                let dest: Vec<u32> = groups.hashes.iter().map(|&h| owner(h, n) as u32).collect();
+                for (d, partial) in groups.split_by(&dest, n).into_iter().enumerate() {
+                    per_dest[d].push(partial);
+                }
+            }
+            let mut mine = std::mem::take(&mut per_dest[node.rank()]);
+            let bodies = per_dest
                 .par_iter()
                 .map(|p| {
                     p.write_to_vec()
@@ -685,38 +716,57 @@ impl<'n> GroupBy<'_, 'n> {
                         .map_err(|e| Error::decode(format!("cannot encode partial groups: {e}")))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            drop(parts);
+            drop(per_dest);
             let received = node.all_to_all_bytes(bodies)?;
-            let mut groups = Groups::new(&plans);
+            let mut partials: Vec<Partial> = Vec::new();
             for (from, bytes) in received.iter().enumerate() {
                 if from == node.rank() {
-                    if let Some(mine) = mine.take() {
-                        groups.absorb(mine);
-                    }
+                    partials.append(&mut mine);
                     continue;
                 }
-                let partial = Partial::read_from_buffer(bytes).map_err(|e| {
+                let got = Vec::<Partial>::read_from_buffer(bytes).map_err(|e| {
                     Error::decode(format!("partial groups sent by rank {from}: {e}"))
                 })?;
-                if partial.accs.len() != plans.len()
-                    || partial.offsets.len() != partial.hashes.len() + 1
-                {
-                    return Err(Error::decode(format!(
-                        "partial groups sent by rank {from} do not fit this group-by"
-                    )));
+                for partial in &got {
+                    if partial.accs.len() != plans.len()
+                        || partial.offsets.len() != partial.hashes.len() + 1
+                    {
+                        return Err(Error::decode(format!(
+                            "partial groups sent by rank {from} do not fit this group-by"
+                        )));
+                    }
                 }
-                groups.absorb(partial);
+                partials.extend(got);
             }
-            groups
+            let picks: Vec<Vec<Vec<u32>>> = partials
+                .par_iter()
+                .map(|p| {
+                    let mut picks = vec![Vec::new(); PARTS];
+                    for (g, &h) in p.hashes.iter().enumerate() {
+                        picks[part_of(h)].push(g as u32);
+                    }
+                    picks
+                })
+                .collect();
+            (0..PARTS)
+                .into_par_iter()
+                .map(|p| {
+                    let mut groups = Groups::new(&plans);
+                    for (partial, picks) in partials.iter().zip(&picks) {
+                        groups.absorb(partial, &picks[p]);
+                    }
+                    groups
+                })
+                .collect()
         } else {
-            merged
+            parts
         };
         let local = self.result(&merged, &plans)?;
         DistFrame::finish(node, &local)
     }
 
-    /// The groups as this rank's rows of the result.
-    fn result(&self, groups: &Groups, plans: &[Plan]) -> Result<DataFrame> {
+    /// The groups, partition after partition, as this rank's rows of the result.
+    fn result(&self, parts: &[Groups], plans: &[Plan]) -> Result<DataFrame> {
         let schema = self.frame.schema();
         let mut out = Schema::default();
         let key_types: Vec<DataType> = self.keys.iter().map(|&k| schema.types()[k]).collect();
@@ -727,11 +777,20 @@ impl<'n> GroupBy<'_, 'n> {
             out.push(p.out_type(), Some(p.name.clone()));
         }
         let chunk_len = self.frame.out_chunk_len();
-        let rows = groups.len();
-        let pieces: Vec<Vec<Arc<Chunk>>> = (0..rows.div_ceil(chunk_len))
+        // (partition, groups) of each chunk of the result.
+        let ranges: Vec<(usize, std::ops::Range<usize>)> = parts
+            .iter()
+            .enumerate()
+            .flat_map(|(p, g)| {
+                let rows = g.len();
+                (0..rows.div_ceil(chunk_len))
+                    .map(move |c| (p, c * chunk_len..((c + 1) * chunk_len).min(rows)))
+            })
+            .collect();
+        let pieces: Vec<Vec<Arc<Chunk>>> = ranges
             .into_par_iter()
-            .map(|p| {
-                let range = p * chunk_len..((p + 1) * chunk_len).min(rows);
+            .map(|(p, range)| {
+                let groups = &parts[p];
                 let mut builders: Vec<ChunkBuilder> = out
                     .types()
                     .iter()

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use hashbrown::HashTable;
 use rayon::prelude::*;
 
-use super::keys::{encode, hash_key, Keys};
+use super::keys::{encode, KeyRef, Keys};
 use super::shuffle::{decode_blocks, encode_blocks, Block, Collector, Source};
 use super::take::{build, flatten_frame, NO_ROW};
 use super::{column_indices, column_name};
@@ -66,12 +66,12 @@ impl Index {
             if keys.has_missing(r) {
                 continue;
             }
-            let key = keys.get(r);
-            let hash = hash_key(key);
+            let key = keys.key(r);
+            let hash = key.hash();
             let (heads, ks) = (&index.heads, &keys);
             match index
                 .table
-                .find(hash, |&g| ks.get(heads[g as usize] as usize) == key)
+                .find(hash, |&g| ks.key(heads[g as usize] as usize) == key)
             {
                 Some(&g) => {
                     let tail = index.tails[g as usize];
@@ -83,7 +83,7 @@ impl Index {
                     let (heads, ks) = (&index.heads, &keys);
                     index
                         .table
-                        .insert_unique(hash, g, |&h| hash_key(ks.get(heads[h as usize] as usize)));
+                        .insert_unique(hash, g, |&h| ks.key(heads[h as usize] as usize).hash());
                     index.heads.push(r as u32);
                     index.tails.push(r as u32);
                 }
@@ -94,12 +94,12 @@ impl Index {
     }
 
     /// The right rows matching `key`, in row order.
-    fn matches(&self, key: &[u8]) -> impl Iterator<Item = u32> + '_ {
+    fn matches(&self, key: KeyRef<'_>) -> impl Iterator<Item = u32> + '_ {
         let heads = &self.heads;
         let first = self
             .table
-            .find(hash_key(key), |&g| {
-                self.keys.get(heads[g as usize] as usize) == key
+            .find(key.hash(), |&g| {
+                self.keys.key(heads[g as usize] as usize) == key
             })
             .map_or(NO_ROW, |&g| heads[g as usize]);
         std::iter::successors((first != NO_ROW).then_some(first), move |&r| {
@@ -290,7 +290,7 @@ fn probe(left: &Source, index: &Index, plan: &Plan, chunk_len: usize) -> Result<
     for l in 0..keys.len() {
         let mut matched = false;
         if !keys.has_missing(l) {
-            for r in index.matches(keys.get(l)) {
+            for r in index.matches(keys.key(l)) {
                 lpicks.push(l as u32);
                 rpicks.push(r);
                 matched = true;

@@ -35,10 +35,73 @@ const MISSING: u8 = 2;
 /// The seed of the key hash: fixed, so every rank sends a key to the same rank.
 const HASH_SEED: u64 = 0x5eed_ea02_0f5a_11ed;
 
-/// The hash of an encoded key, the same on every rank and in every run.
+/// The first 16 bytes of a key, big-endian, zero-padded.
 #[inline]
-pub(crate) fn hash_key(key: &[u8]) -> u64 {
-    foldhash::fast::FixedState::with_seed(HASH_SEED).hash_one(key)
+fn prefix_of(key: &[u8]) -> u128 {
+    let mut buf = [0u8; 16];
+    let n = key.len().min(16);
+    buf[..n].copy_from_slice(&key[..n]);
+    u128::from_be_bytes(buf)
+}
+
+/// An encoded key with its first 16 bytes as one integer, so that most comparisons and
+/// equality tests are one integer operation rather than a `memcmp` call.
+///
+/// The keys of one operation form a prefix-free set (each column's encoding is), so two
+/// keys of at most 16 bytes with equal prefixes are equal, and two keys whose prefixes
+/// differ compare as their prefixes do; only longer keys with equal prefixes compare
+/// their bytes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KeyRef<'a> {
+    pub(crate) prefix: u128,
+    pub(crate) bytes: &'a [u8],
+}
+
+impl<'a> KeyRef<'a> {
+    /// The key `bytes`.
+    #[inline]
+    pub(crate) fn of(bytes: &'a [u8]) -> KeyRef<'a> {
+        KeyRef {
+            prefix: prefix_of(bytes),
+            bytes,
+        }
+    }
+
+    /// The key's hash, the same on every rank and in every run.
+    #[inline]
+    pub(crate) fn hash(&self) -> u64 {
+        let state = foldhash::fast::FixedState::with_seed(HASH_SEED);
+        if self.bytes.len() <= 16 {
+            state.hash_one(self.prefix)
+        } else {
+            state.hash_one(self.bytes)
+        }
+    }
+}
+
+impl PartialEq for KeyRef<'_> {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.prefix == other.prefix && (self.bytes.len() <= 16 || self.bytes == other.bytes)
+    }
+}
+
+impl Eq for KeyRef<'_> {}
+
+impl PartialOrd for KeyRef<'_> {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for KeyRef<'_> {
+    #[inline]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.prefix
+            .cmp(&other.prefix)
+            .then_with(|| self.bytes.cmp(other.bytes))
+    }
 }
 
 /// The rank of `n` that owns a key of hash `hash`: from the high bits, so the low bits,
@@ -55,6 +118,8 @@ pub(crate) struct Keys {
     bytes: Vec<u8>,
     /// Rows whose key has a missing value (they never match in a join).
     missing: Vec<bool>,
+    /// Each key's first 16 bytes (see [`KeyRef`]).
+    prefixes: Vec<u128>,
 }
 
 impl Keys {
@@ -63,10 +128,19 @@ impl Keys {
         self.missing.len()
     }
 
-    /// Key `i`.
+    /// Key `i`'s bytes.
     #[inline]
     pub(crate) fn get(&self, i: usize) -> &[u8] {
         &self.bytes[self.offsets[i]..self.offsets[i + 1]]
+    }
+
+    /// Key `i`, for comparisons.
+    #[inline]
+    pub(crate) fn key(&self, i: usize) -> KeyRef<'_> {
+        KeyRef {
+            prefix: self.prefixes[i],
+            bytes: self.get(i),
+        }
     }
 
     /// True when key `i` has a missing value.
@@ -82,12 +156,15 @@ impl Keys {
             offsets: Vec::with_capacity(self.offsets.len()),
             bytes: Vec::with_capacity(self.bytes.len() + tie.len() * 8),
             missing: self.missing.clone(),
+            prefixes: Vec::with_capacity(tie.len()),
         };
         out.offsets.push(0);
         for (i, t) in tie.iter().enumerate() {
+            let at = out.bytes.len();
             out.bytes.extend_from_slice(self.get(i));
             out.bytes.extend_from_slice(&t.to_be_bytes());
             out.offsets.push(out.bytes.len());
+            out.prefixes.push(prefix_of(&out.bytes[at..]));
         }
         out
     }
@@ -186,6 +263,7 @@ pub(crate) fn encode(chunks: &[Arc<Chunk>], cols: &[usize], descending: &[bool])
         offsets: Vec::with_capacity(len + 1),
         bytes: Vec::with_capacity(len * (cols.len() * 5 + 1)),
         missing: Vec::with_capacity(len),
+        prefixes: Vec::with_capacity(len),
     };
     keys.offsets.push(0);
     for i in 0..len {
@@ -204,6 +282,8 @@ pub(crate) fn encode(chunks: &[Arc<Chunk>], cols: &[usize], descending: &[bool])
             }
         }
         keys.missing.push(missing);
+        let at = keys.offsets[i];
+        keys.prefixes.push(prefix_of(&keys.bytes[at..]));
         keys.offsets.push(keys.bytes.len());
     }
     keys
@@ -395,7 +475,7 @@ mod tests {
         for n in 1..=5 {
             let mut seen = vec![false; n];
             for i in 0..1000u32 {
-                seen[owner(hash_key(&i.to_le_bytes()), n)] = true;
+                seen[owner(KeyRef::of(&i.to_le_bytes()).hash(), n)] = true;
             }
             assert!(seen.iter().all(|&s| s), "{n}");
         }

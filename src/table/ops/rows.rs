@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::keys::{encode, hash_key, owner};
+use super::keys::{encode, owner};
 use super::shuffle::{exchange, Source};
 use super::{column_index, column_indices, reclaim};
 use crate::error::{Error, Result};
@@ -168,7 +168,7 @@ impl<'n> DistFrame<'n> {
         let route = |_: usize, s: &Source| -> Vec<u32> {
             let keys = encode(&s.chunks, cols, &desc);
             (0..keys.len())
-                .map(|i| owner(hash_key(keys.get(i)), n) as u32)
+                .map(|i| owner(keys.key(i).hash(), n) as u32)
                 .collect()
         };
         exchange(self.node, self.schema(), &self.sources()?, route, with_rows)

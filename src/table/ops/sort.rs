@@ -19,7 +19,7 @@
 use rayon::prelude::*;
 
 use super::column_indices;
-use super::keys::{encode, Keys};
+use super::keys::{encode, KeyRef, Keys};
 use super::shuffle::{decode_blocks, encode_blocks, exchange, Block, Collector, Source};
 use super::take::{build, flatten_frame, take};
 use crate::error::{DataError, Result};
@@ -71,8 +71,15 @@ impl Order {
     ) -> Result<DataFrame> {
         let flat = flatten_frame(received);
         let keys = encode(&flat, &self.cols, &self.descending).with_ties(rows);
-        let mut perm: Vec<u32> = (0..keys.len() as u32).collect();
-        perm.par_sort_unstable_by(|&a, &b| keys.get(a as usize).cmp(keys.get(b as usize)));
+        // (prefix, row): most comparisons are of the integers, without indirection.
+        let mut order: Vec<(u128, u32)> = (0..keys.len())
+            .map(|i| (keys.key(i).prefix, i as u32))
+            .collect();
+        order.par_sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| keys.get(a.1 as usize).cmp(keys.get(b.1 as usize)))
+        });
+        let perm: Vec<u32> = order.into_iter().map(|(_, r)| r).collect();
         let sources: Vec<_> = flat.iter().map(|c| (&**c, perm.as_slice())).collect();
         build(received.schema(), &sources, chunk_len)
     }
@@ -108,13 +115,15 @@ impl<'n> DistFrame<'n> {
         }
         let mut all: Vec<Vec<u8>> = node.all_gather(&samples)?.into_iter().flatten().collect();
         all.sort_unstable();
-        let splitters: Vec<Vec<u8>> = (1..n)
-            .filter_map(|k| all.get(k * all.len() / n).cloned())
+        // Splitters as key references, for comparisons with the rows' keys.
+        let splitters: Vec<KeyRef<'_>> = (1..n)
+            .filter_map(|k| all.get(k * all.len() / n))
+            .map(|s| KeyRef::of(s))
             .collect();
         let route = |i: usize, _: &Source| -> Vec<u32> {
             let k = &keys[i];
             (0..k.len())
-                .map(|r| splitters.partition_point(|s| s.as_slice() <= k.get(r)) as u32)
+                .map(|r| splitters.partition_point(|s| *s <= k.key(r)) as u32)
                 .collect()
         };
         let received = exchange(node, self.schema(), &sources, route, true)?;
@@ -133,7 +142,9 @@ impl<'n> DistFrame<'n> {
         let sources = self.sources()?;
         let keys: Vec<Keys> = sources.par_iter().map(|s| order.keys(s)).collect();
         let cmp = |a: &(usize, u32), b: &(usize, u32)| {
-            keys[a.0].get(a.1 as usize).cmp(keys[b.0].get(b.1 as usize))
+            keys[a.0]
+                .key(a.1 as usize)
+                .cmp(&keys[b.0].key(b.1 as usize))
         };
         let best = |mut rows: Vec<(usize, u32)>| {
             if rows.len() > k && k > 0 {

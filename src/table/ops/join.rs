@@ -40,69 +40,71 @@ pub enum JoinKind {
 }
 
 /// The right side, flattened and indexed by key: rows with one key are chained in row
-/// order from `heads[g]` through `next`.
+/// order from an entry's `head` through `next` to its `tail`.
 struct Index {
     chunks: Vec<Arc<Chunk>>,
-    table: HashTable<u32>,
+    table: HashTable<Entry>,
     keys: Keys,
-    heads: Vec<u32>,
-    tails: Vec<u32>,
     next: Vec<u32>,
+}
+
+/// One key of the right side. The key's prefix and hash sit in the table itself, so a
+/// probe touches one bucket and no other memory for keys of up to 16 bytes.
+struct Entry {
+    prefix: u128,
+    hash: u64,
+    head: u32,
+    tail: u32,
 }
 
 impl Index {
     fn new(right: &DataFrame, on: &[usize]) -> Index {
         let chunks = flatten_frame(right);
         let keys = encode(&chunks, on, &vec![false; on.len()]);
-        let mut index = Index {
-            table: HashTable::new(),
-            heads: Vec::new(),
-            tails: Vec::new(),
-            next: vec![NO_ROW; keys.len()],
-            keys: Keys::default(),
-            chunks,
-        };
+        let mut table: HashTable<Entry> = HashTable::with_capacity(keys.len());
+        let mut next = vec![NO_ROW; keys.len()];
         for r in 0..keys.len() {
             if keys.has_missing(r) {
                 continue;
             }
             let key = keys.key(r);
             let hash = key.hash();
-            let (heads, ks) = (&index.heads, &keys);
-            match index
-                .table
-                .find(hash, |&g| ks.key(heads[g as usize] as usize) == key)
-            {
-                Some(&g) => {
-                    let tail = index.tails[g as usize];
-                    index.next[tail as usize] = r as u32;
-                    index.tails[g as usize] = r as u32;
+            let same = |e: &Entry| keys.key(e.head as usize) == key;
+            match table.find_mut(hash, same) {
+                Some(e) => {
+                    next[e.tail as usize] = r as u32;
+                    e.tail = r as u32;
                 }
                 None => {
-                    let g = index.heads.len() as u32;
-                    let (heads, ks) = (&index.heads, &keys);
-                    index
-                        .table
-                        .insert_unique(hash, g, |&h| ks.key(heads[h as usize] as usize).hash());
-                    index.heads.push(r as u32);
-                    index.tails.push(r as u32);
+                    let entry = Entry {
+                        prefix: key.prefix,
+                        hash,
+                        head: r as u32,
+                        tail: r as u32,
+                    };
+                    table.insert_unique(hash, entry, |e| e.hash);
                 }
             }
         }
-        index.keys = keys;
-        index
+        Index {
+            chunks,
+            table,
+            keys,
+            next,
+        }
     }
 
     /// The right rows matching `key`, in row order.
     fn matches(&self, key: KeyRef<'_>) -> impl Iterator<Item = u32> + '_ {
-        let heads = &self.heads;
-        let first = self
-            .table
-            .find(key.hash(), |&g| {
-                self.keys.key(heads[g as usize] as usize) == key
-            })
-            .map_or(NO_ROW, |&g| heads[g as usize]);
+        let short = key.bytes.len() <= 16;
+        let found = self.table.find(key.hash(), |e| {
+            e.prefix == key.prefix && (short || self.keys.get(e.head as usize) == key.bytes)
+        });
+        let (first, last) = found.map_or((NO_ROW, NO_ROW), |e| (e.head, e.tail));
         std::iter::successors((first != NO_ROW).then_some(first), move |&r| {
+            if r == last {
+                return None;
+            }
             let n = self.next[r as usize];
             (n != NO_ROW).then_some(n)
         })

@@ -148,26 +148,6 @@ impl Keys {
     pub(crate) fn has_missing(&self, i: usize) -> bool {
         self.missing[i]
     }
-
-    /// Appends 8 big-endian bytes of `tie[i]` to every key `i`: equal keys then order
-    /// by `tie` (a row's global index), which makes every key unique.
-    pub(crate) fn with_ties(&self, tie: &[u64]) -> Keys {
-        let mut out = Keys {
-            offsets: Vec::with_capacity(self.offsets.len()),
-            bytes: Vec::with_capacity(self.bytes.len() + tie.len() * 8),
-            missing: self.missing.clone(),
-            prefixes: Vec::with_capacity(tie.len()),
-        };
-        out.offsets.push(0);
-        for (i, t) in tie.iter().enumerate() {
-            let at = out.bytes.len();
-            out.bytes.extend_from_slice(self.get(i));
-            out.bytes.extend_from_slice(&t.to_be_bytes());
-            out.offsets.push(out.bytes.len());
-            out.prefixes.push(prefix_of(&out.bytes[at..]));
-        }
-        out
-    }
 }
 
 /// One key column of a row chunk, matched on its type once.
@@ -253,6 +233,17 @@ fn memchr_zero(s: &[u8]) -> bool {
 /// Encodes the keys of columns `cols` (with `descending[k]` for `cols[k]`) of one row
 /// chunk, `chunks` holding one chunk per column of the frame.
 pub(crate) fn encode(chunks: &[Arc<Chunk>], cols: &[usize], descending: &[bool]) -> Keys {
+    encode_tied(chunks, cols, descending, None)
+}
+
+/// Like [`encode`], with 8 big-endian bytes of `ties[i]` appended to key `i`: equal keys
+/// then order by the tie (a row's global index), and every key is unique.
+pub(crate) fn encode_tied(
+    chunks: &[Arc<Chunk>],
+    cols: &[usize],
+    descending: &[bool],
+    ties: Option<&[u64]>,
+) -> Keys {
     let len = chunks.first().map_or(0, |c| c.len());
     let views: Vec<(ColumnView<'_>, &Bitmap, bool)> = cols
         .iter()
@@ -280,6 +271,9 @@ pub(crate) fn encode(chunks: &[Arc<Chunk>], cols: &[usize], descending: &[bool])
             if *desc {
                 keys.bytes[at..].iter_mut().for_each(|b| *b = !*b);
             }
+        }
+        if let Some(ties) = ties {
+            keys.bytes.extend_from_slice(&ties[i].to_be_bytes());
         }
         keys.missing.push(missing);
         let at = keys.offsets[i];

@@ -19,7 +19,7 @@
 use rayon::prelude::*;
 
 use super::column_indices;
-use super::keys::{encode, KeyRef, Keys};
+use super::keys::{encode_tied, KeyRef, Keys};
 use super::shuffle::{decode_blocks, encode_blocks, exchange, Block, Collector, Source};
 use super::take::{build, flatten_frame, take};
 use crate::error::{DataError, Result};
@@ -59,7 +59,7 @@ impl Order {
     fn keys(&self, source: &Source) -> Keys {
         let len = source.chunks.first().map_or(0, |c| c.len()) as u64;
         let rows: Vec<u64> = (source.first_row..source.first_row + len).collect();
-        encode(&source.chunks, &self.cols, &self.descending).with_ties(&rows)
+        encode_tied(&source.chunks, &self.cols, &self.descending, Some(&rows))
     }
 
     /// The rows of `received` in key order, as a local frame of `chunk_len`-row chunks.
@@ -70,7 +70,7 @@ impl Order {
         chunk_len: usize,
     ) -> Result<DataFrame> {
         let flat = flatten_frame(received);
-        let keys = encode(&flat, &self.cols, &self.descending).with_ties(rows);
+        let keys = encode_tied(&flat, &self.cols, &self.descending, Some(rows));
         // (prefix, row): most comparisons are of the integers, without indirection.
         let mut order: Vec<(u128, u32)> = (0..keys.len())
             .map(|i| (keys.key(i).prefix, i as u32))
@@ -93,6 +93,13 @@ impl<'n> DistFrame<'n> {
         let order = Order::new(self, by, descending)?;
         let node = self.node;
         let n = node.size();
+        if n == 1 {
+            // Nothing to exchange: every row is here, in frame order.
+            let local = self.to_local()?;
+            let rows: Vec<u64> = (0..local.nrows()).collect();
+            let sorted = order.sort_local(&local, &rows, self.out_chunk_len())?;
+            return DistFrame::finish(node, &sorted);
+        }
         let sources = self.sources()?;
         let keys: Vec<Keys> = sources.par_iter().map(|s| order.keys(s)).collect();
         // Samples: this rank's share of SAMPLES_PER_RANK x n, evenly spaced.

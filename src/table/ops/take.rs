@@ -12,31 +12,72 @@ use crate::frame::{Chunk, ChunkBuilder, ChunkData, Column, DataFrame, Schema};
 pub(crate) const NO_ROW: u32 = u32::MAX;
 
 /// Appends the values of `src` at `rows` to `out` (of `src`'s type); [`NO_ROW`] appends a
-/// missing value. Matches on the type once per call, not per value.
+/// missing value. Works in blocks of 64 rows: one validity word and one bulk extend per
+/// block, and one match on the type per call.
 pub(crate) fn gather_into(out: &mut ChunkBuilder, src: &Chunk, rows: &[u32]) {
     let valid = src.validity();
     let present = |r: u32| r != NO_ROW && valid.get(r as usize);
-    // Each arm pushes the builder's own type: `out` was made from `src`'s type.
+    // The validity word of a block; a missing row's value is the type's default, as
+    // the bulk extends expect.
+    let word = |block: &[u32]| {
+        block
+            .iter()
+            .enumerate()
+            .fold(0u64, |w, (b, &r)| w | u64::from(present(r)) << b)
+    };
+    // Each arm extends the builder's own type: `out` was made from `src`'s type.
     match src.data() {
-        ChunkData::Bool(v) => rows.iter().for_each(|&r| match present(r) {
-            true => out.push_bool(v.get(r as usize)),
-            false => out.push_missing(),
-        }),
-        ChunkData::Int(v) => rows.iter().for_each(|&r| match present(r) {
-            true => out.push_int(v[r as usize]),
-            false => out.push_missing(),
-        }),
-        ChunkData::Float(v) => rows.iter().for_each(|&r| match present(r) {
-            true => out.push_float(v[r as usize]),
-            false => out.push_missing(),
-        }),
-        ChunkData::String { offsets, bytes } => rows.iter().for_each(|&r| match present(r) {
-            true => {
-                let r = r as usize;
-                out.push_str(&bytes[offsets[r] as usize..offsets[r + 1] as usize])
+        ChunkData::Bool(v) => {
+            for block in rows.chunks(64) {
+                let valid = word(block);
+                let values = block.iter().enumerate().fold(0u64, |w, (b, &r)| {
+                    w | u64::from(valid >> b & 1 == 1 && v.get(r as usize)) << b
+                });
+                out.extend_bools(values, valid, block.len());
             }
-            false => out.push_missing(),
-        }),
+        }
+        ChunkData::Int(v) => {
+            let mut buf = [0i32; 64];
+            for block in rows.chunks(64) {
+                let valid = word(block);
+                for (b, &r) in block.iter().enumerate() {
+                    buf[b] = if valid >> b & 1 == 1 {
+                        v[r as usize]
+                    } else {
+                        0
+                    };
+                }
+                out.extend_ints(&buf[..block.len()], valid);
+            }
+        }
+        ChunkData::Float(v) => {
+            let mut buf = [0f32; 64];
+            for block in rows.chunks(64) {
+                let valid = word(block);
+                for (b, &r) in block.iter().enumerate() {
+                    buf[b] = if valid >> b & 1 == 1 {
+                        v[r as usize]
+                    } else {
+                        0.0
+                    };
+                }
+                out.extend_floats(&buf[..block.len()], valid);
+            }
+        }
+        ChunkData::String { offsets, bytes } => {
+            for block in rows.chunks(64) {
+                let valid = word(block);
+                let values = block.iter().enumerate().map(|(b, &r)| {
+                    if valid >> b & 1 == 1 {
+                        let r = r as usize;
+                        &bytes[offsets[r] as usize..offsets[r + 1] as usize]
+                    } else {
+                        &[][..]
+                    }
+                });
+                out.extend_strs(values, valid);
+            }
+        }
     }
 }
 

@@ -195,19 +195,22 @@ mod tests {
     fn freed_families_fail_puts_gets_and_waiters() {
         let mut s = Store::default();
         s.put("f", bytes(b"desc")).unwrap();
-        s.put("f\01\02", bytes(b"chunk")).unwrap();
-        s.put("g\00", bytes(b"other")).unwrap();
+        s.put("f\u{0}1\u{0}2", bytes(b"chunk")).unwrap();
+        s.put("g\u{0}0", bytes(b"other")).unwrap();
         let (tx, _rx) = sync_channel(1);
         assert!(matches!(
-            s.get("f\09", Some(Waiter::Local(tx))),
+            s.get("f\u{0}9", Some(Waiter::Local(tx))),
             Lookup::Absent
         ));
         let waiters = s.free_family("f");
         assert_eq!(waiters.len(), 1);
         assert!(matches!(s.get("f", None), Lookup::Freed));
-        assert!(matches!(s.get("f\01\02", None), Lookup::Freed));
-        assert!(matches!(s.put("f\03", bytes(b"x")), Err(Error::Freed(_))));
-        assert!(matches!(s.get("g\00", None), Lookup::Ready(_)));
+        assert!(matches!(s.get("f\u{0}1\u{0}2", None), Lookup::Freed));
+        assert!(matches!(
+            s.put("f\u{0}3", bytes(b"x")),
+            Err(Error::Freed(_))
+        ));
+        assert!(matches!(s.get("g\u{0}0", None), Lookup::Ready(_)));
         assert!(!s.is_freed("ff"));
         assert_eq!(s.usage(), (1, 5));
     }

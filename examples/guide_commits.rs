@@ -10,13 +10,15 @@ use eau2::kv::Key;
 use eau2::sor::SorReader;
 use eau2::table::DistFrame;
 
-/// Counts commits per project id (column 0).
+/// Counts commits per project id (column "pid").
 #[derive(Clone)]
 struct PerProject(Vec<u64>);
 
 impl Rower for PerProject {
     fn accept(&mut self, row: &Row<'_>) -> bool {
-        if let Some(p) = row.get_int(0) {
+        // A wrong name or type is an error naming the column; `accept` cannot return it,
+        // so it stops the program here. `None` is a missing value.
+        if let Some(p) = row.get_int("pid").expect("pid is an INT column") {
             self.0[p as usize] += 1;
         }
         true
@@ -27,13 +29,14 @@ impl Rower for PerProject {
     }
 }
 
-/// Keeps the commits whose committer (column 2) is not their author (column 1).
+/// Keeps the commits whose committer is not their author.
 #[derive(Clone)]
 struct CommittedByOther;
 
 impl Rower for CommittedByOther {
     fn accept(&mut self, row: &Row<'_>) -> bool {
-        row.get_int(1) != row.get_int(2)
+        let id = |name| row.get_int(name).expect("user ids are INT columns");
+        id("author") != id("committer")
     }
 
     fn join(&mut self, _other: Self) {}
@@ -46,7 +49,7 @@ impl Rower for FirstRows {
     fn accept(&mut self, row: &Row<'_>) -> bool {
         if self.1.len() < self.0 {
             let ids: Vec<String> = (0..row.width())
-                .map(|c| format!("{:?}", row.get_int(c)))
+                .map(|c| format!("{:?}", row.get_int(c).expect("INT columns")))
                 .collect();
             let line = format!("row {}: {}", row.index(), ids.join(" "));
             self.1.push(line);
@@ -65,8 +68,11 @@ fn main() -> ExitCode {
             .nth(1)
             .map_or(PathBuf::from("datasets/git-small"), PathBuf::from);
 
-        // Every rank parses its own part of the file; no row crosses the network.
-        let reader = SorReader::new().chunk_len(16_384);
+        // Every rank parses its own part of the file; no row crosses the network. SoR
+        // files have no header: the reader names the columns (else c0, c1, ...).
+        let reader = SorReader::new()
+            .chunk_len(16_384)
+            .names(&["pid", "author", "committer"]);
         let path = dir.join("commits.ltgt");
         let (commits, deviations) =
             DistFrame::load_sor(node, &Key::new("commits", 0), &path, &reader)?;
@@ -75,7 +81,8 @@ fn main() -> ExitCode {
         let names = Key::new("projects", 0);
         let projects = if node.rank() == 0 {
             let path = dir.join("projects.ltgt");
-            DistFrame::from_sor_file(node, &names, &path, &SorReader::new())?.0
+            let reader = SorReader::new().names(&["pid", "name"]);
+            DistFrame::from_sor_file(node, &names, &path, &reader)?.0
         } else {
             DistFrame::get(node, &names)?
         };
@@ -105,7 +112,7 @@ fn main() -> ExitCode {
             let mut top: Vec<(u64, usize)> = totals.iter().copied().zip(0..).collect();
             top.sort_unstable_by(|a, b| b.cmp(a));
             for &(count, pid) in &top[..3] {
-                let name = projects.get_str(1, pid as u64)?.unwrap_or_default();
+                let name = projects.get_str("name", pid as u64)?.unwrap_or_default();
                 println!("{count:>6} commits  {}", String::from_utf8_lossy(&name));
             }
             println!("committed by someone else: {} rows", by_others.nrows());

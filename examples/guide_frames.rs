@@ -44,6 +44,8 @@ impl Fielder for SorLine {
             Some(Value::Int(i)) => i.to_string(),
             Some(Value::Float(f)) => f.to_string(),
             Some(Value::Str(s)) => format!("\"{}\"", String::from_utf8_lossy(s)),
+            Some(Value::I64(i)) => i.to_string(),
+            Some(Value::F64(f)) => f.to_string(),
         };
         self.0.push_str(&format!("<{field}>"));
     }

@@ -33,6 +33,14 @@ pub enum Error {
     Config(String),
     /// A failure reported by user code or an application.
     App(String),
+    /// Rank `rank` failed with `source`: how [`crate::run_local`] reports the rank that
+    /// failed first (a panic is reported as an [`Error::App`] saying "panicked: ...").
+    Rank {
+        /// The rank that failed.
+        rank: usize,
+        /// Its error.
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -58,6 +66,7 @@ impl Error {
     pub fn lost_rank(&self) -> Option<usize> {
         match self {
             Error::Comm(CommError::PeerLost { rank, .. }) => Some(*rank),
+            Error::Rank { source, .. } => source.lost_rank(),
             _ => None,
         }
     }
@@ -82,6 +91,7 @@ impl fmt::Display for Error {
             Error::Comm(e) => e.fmt(f),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::Config(msg) | Error::App(msg) => f.write_str(msg),
+            Error::Rank { rank, source } => write!(f, "rank {rank}: {source}"),
         }
     }
 }
@@ -92,6 +102,7 @@ impl std::error::Error for Error {
             Error::Data(e) => e.source(),
             Error::Comm(e) => e.source(),
             Error::Io { source, .. } => Some(source),
+            Error::Rank { source, .. } => source.source(),
             _ => None,
         }
     }

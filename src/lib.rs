@@ -11,7 +11,8 @@
 //!   [`run`]), and [`table`], distributed data frames whose chunks live in the store.
 //!
 //! A program is a closure given to [`run`]; it runs unchanged as one process or as any
-//! number of ranks under `eau2-launch`, `mpirun` or `srun`. See `cluster` for a rank's
+//! number of ranks under `eau2-launch`, `mpirun` or `srun`. [`run_local`] runs the same
+//! closure as ranks on threads of one process, for `cargo test`. See `cluster` for a rank's
 //! life and `table` for computing on distributed frames.
 
 #![warn(missing_docs)]
@@ -24,5 +25,5 @@ pub use eau2_comm::{collectives, kv, msg, net};
 pub use eau2_data::{frame, sor};
 
 pub use bytes::Bytes;
-pub use cluster::{run, Node};
+pub use cluster::{run, run_local, Local, Node};
 pub use error::{Error, Result};

@@ -292,6 +292,8 @@ fn cell(t: DataType) -> BoxedStrategy<Option<Cell>> {
         DataType::String => "[a-zA-Z0-9 <>\t+.é€😀-]{0,10}"
             .prop_map(|s| Cell::Str(s.into_bytes()))
             .boxed(),
+        // SoR has no 64-bit types, so these frames never hold them.
+        DataType::I64 | DataType::F64 => unreachable!("SoR round trips use SoR's types"),
     };
     prop::option::weighted(0.8, present).boxed()
 }

@@ -106,6 +106,10 @@ fn f(v: f32) -> Option<Cell> {
     Some(Cell::Float(v.to_bits()))
 }
 
+fn d(v: f64) -> Option<Cell> {
+    Some(Cell::F64(v.to_bits()))
+}
+
 /// The group-by of ops-check, sequentially.
 fn group_by(t: &Table) -> Vec<String> {
     let mut groups: BTreeMap<String, Vec<&Vec<Option<Cell>>>> = BTreeMap::new();
@@ -124,18 +128,18 @@ fn group_by(t: &Table) -> Vec<String> {
         let row = vec![
             rows[0][K].clone(),
             rows[0][S].clone(),
-            Some(Cell::Int(rows.len() as i32)),
-            Some(Cell::Int(vs.len() as i32)),
-            Some(Cell::Int(vs.iter().sum())),
-            f(fsum as f32),
+            Some(Cell::I64(rows.len() as i64)),
+            Some(Cell::I64(vs.len() as i64)),
+            Some(Cell::I64(vs.iter().map(|&v| i64::from(v)).sum())),
+            d(fsum),
             vs.iter().min().map(|&v| Cell::Int(v)),
             smax,
             if fs.is_empty() {
                 None
             } else {
-                f((fsum / fs.len() as f64) as f32)
+                d(fsum / fs.len() as f64)
             },
-            Some(Cell::Int(distinct.len() as i32)),
+            Some(Cell::I64(distinct.len() as i64)),
             bmin,
             fmax.and_then(f),
         ];
@@ -274,6 +278,19 @@ fn check_with(op: &str, configs: &[Config], env: &[(&str, &str)]) {
             let got = if ordered { got } else { sorted(got) };
             let what = format!("{op} on {n} ranks, seed {seed}, {rows} rows, {right} right rows, chunks of {chunk}");
             assert_eq!(names(&schema), want_names, "{what}: columns");
+            if op == "group_by" {
+                // Counts and integer sums are 64-bit integers, float sums and means
+                // 64-bit floats; extremes keep their column's type.
+                for typed in [
+                    "count:I64",
+                    "v_sum:I64",
+                    "f_sum:F64",
+                    "f_mean:F64",
+                    "v_min:INT",
+                ] {
+                    assert!(schema.contains(typed), "{what}: {typed} in {schema}");
+                }
+            }
             assert_eq!(got.len(), want.len(), "{what}: row count");
             for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                 assert_eq!(g, w, "{what}: row {i}");

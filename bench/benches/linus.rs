@@ -29,6 +29,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use eau2_bench::chart::LineChart;
 use eau2_bench::gen::blocks::Progress;
 use eau2_bench::gen::linus::{generate, LinusConfig};
 use eau2_bench::measure::{time_once, Stat, Timing};
@@ -85,6 +86,10 @@ struct Args {
     /// Timed runs of each configuration; medians are reported.
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Also draw the report as SVG charts in this folder (e.g. `../bench/charts`: cargo
+    /// runs benches from the bench crate's folder).
+    #[arg(long)]
+    charts: Option<PathBuf>,
     /// Set by `cargo bench`; without it this is a quick smoke test.
     #[arg(long, hide = true)]
     bench: bool,
@@ -100,6 +105,7 @@ struct Settings {
     ranks: Vec<usize>,
     runs: usize,
     data_root: Option<PathBuf>,
+    charts: Option<PathBuf>,
 }
 
 impl Settings {
@@ -114,6 +120,7 @@ impl Settings {
             ranks: args.ranks,
             runs: args.runs,
             data_root: args.data_root,
+            charts: args.charts,
         };
         if !args.bench {
             (s.commits, s.users, s.projects, s.runs) = (20_000, 3_000, 2_000, 1);
@@ -280,7 +287,38 @@ fn run(args: &Settings) -> Result<(), String> {
     ));
     report.note("each configuration's answer equals the reference's, stage by stage".to_string());
     report.note(format!("answer: {}", expected.join("; ")));
-    report.print();
+    let stem = format!("linus-{}-commits", args.commits);
+    let charts = args.charts.as_deref();
+    let drawn = |e: std::io::Error| format!("drawing the charts: {e}");
+    report.publish(charts, Some(&stem)).map_err(drawn)?;
+    if let Some(dir) = charts {
+        // Time against ranks: eau2 at each n, the single-process reference as a level line.
+        let at = |what: &str| -> Vec<(f64, f64)> {
+            args.ranks
+                .iter()
+                .filter_map(|&n| {
+                    Some((
+                        n as f64,
+                        report.value(&format!("eau2 linus n={n} {what}"), "s")?,
+                    ))
+                })
+                .collect()
+        };
+        let level = |name: &str| -> Vec<(f64, f64)> {
+            let v = report.value(name, "s").unwrap_or(0.0);
+            args.ranks.iter().map(|&n| (n as f64, v)).collect()
+        };
+        let path = dir.join(format!("{stem}-vs-ranks.svg"));
+        LineChart::new(report.title(), "ranks", "seconds (median)")
+            .series("eau2 end to end", at("end to end"))
+            .series("eau2 load", at("load"))
+            .series("eau2 compute", at("compute"))
+            .series("reference BFS end to end", level(REF_TOTAL))
+            .series("reference BFS compute", level(REF_COMPUTE))
+            .save(&path)
+            .map_err(drawn)?;
+        println!("- chart: {}", path.display());
+    }
     Ok(())
 }
 

@@ -18,7 +18,7 @@
 //! files, one round, the same agreement checks.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -43,6 +43,10 @@ struct Args {
     /// Keep the generated files (they are deleted at the end otherwise).
     #[arg(long)]
     keep: bool,
+    /// Also draw the report as SVG charts in this folder (e.g. `../bench/charts`: cargo
+    /// runs benches from the bench crate's folder).
+    #[arg(long)]
+    charts: Option<PathBuf>,
     /// Set by `cargo bench`; without it this is a quick smoke test (as under `cargo test`).
     #[arg(long, hide = true)]
     bench: bool,
@@ -304,6 +308,11 @@ fn bench_file(
     if !args.bench {
         report.note("smoke test (run through cargo bench for real numbers)");
     }
-    report.print();
-    Ok(())
+    let stem = format!(
+        "sor-{}",
+        path.file_stem().unwrap_or_default().to_string_lossy()
+    );
+    report
+        .publish(args.charts.as_deref(), Some(&stem))
+        .map_err(|e| format!("drawing the charts: {e}"))
 }

@@ -5,12 +5,16 @@
 //! - [`measure`]: timing repeated runs (median, min, max), throughput, latency
 //!   histograms;
 //! - [`report`]: Markdown tables of results, with ratios to a baseline measured in the
-//!   same run, to paste into `bench/RESULTS.md`.
+//!   same run, to paste into `bench/RESULTS.md`;
+//! - [`chart`]: the same results as SVG charts beside it (bars per report, series
+//!   against data or job size, latency distributions) and latency histograms as
+//!   HdrHistogram `.hgrm` files.
 //!
-//! The benchmarks in `bench/benches/` are built from these three pieces.
+//! The benchmarks in `bench/benches/` are built from these pieces.
 
 #![warn(missing_docs)]
 
+pub mod chart;
 pub mod gen;
 pub mod measure;
 pub mod report;

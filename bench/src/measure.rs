@@ -173,8 +173,13 @@ impl Latencies {
 
     /// Records one latency given in microseconds.
     pub fn record_micros(&mut self, micros: u64) {
-        // `saturating_record` cannot fail; an auto-resizing histogram has no upper bound.
-        self.hist.saturating_record(micros);
+        // `record` grows the histogram to fit. (`saturating_record` never grows it: every
+        // value of 2048 us or more, past the first bucket, was recorded as the histogram's
+        // initial highest trackable value, 2 us, so slow operations vanished from the
+        // tail.) Only a value beyond any range fails, and is then clamped.
+        if self.hist.record(micros).is_err() {
+            self.hist.saturating_record(micros);
+        }
     }
 
     /// Times `op` and records its latency; returns its result.
@@ -200,6 +205,61 @@ impl Latencies {
             p99: self.hist.value_at_quantile(0.99),
             p999: self.hist.value_at_quantile(0.999),
             max: self.hist.max(),
+        }
+    }
+}
+
+/// One step of a latency distribution by percentile (see [`Latencies::percentiles`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Percentile {
+    /// The fraction of operations, 0 to 1, this step reaches.
+    pub quantile: f64,
+    /// The latency at it, in microseconds.
+    pub value: u64,
+    /// Operations recorded since the previous step.
+    pub count_since_last: u64,
+}
+
+/// What a latency histogram holds overall, in microseconds, and how it is laid out.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Shape {
+    /// Operations recorded.
+    pub count: u64,
+    /// Their mean.
+    pub mean: f64,
+    /// Their standard deviation.
+    pub stdev: f64,
+    /// The largest.
+    pub max: u64,
+    /// The histogram's buckets (each a power of two of range).
+    pub buckets: u8,
+    /// Sub-buckets per bucket, from the precision kept.
+    pub sub_buckets: u64,
+}
+
+impl Latencies {
+    /// The distribution by percentile, in steps that halve the distance to 100%
+    /// `ticks_per_half` times each (HdrHistogram's percentile iteration), ending at 100%.
+    pub fn percentiles(&self, ticks_per_half: u32) -> Vec<Percentile> {
+        self.hist
+            .iter_quantiles(ticks_per_half)
+            .map(|v| Percentile {
+                quantile: v.quantile_iterated_to(),
+                value: self.hist.highest_equivalent(v.value_iterated_to()),
+                count_since_last: v.count_since_last_iteration(),
+            })
+            .collect()
+    }
+
+    /// The count, mean, deviation and maximum, and the histogram's layout.
+    pub fn shape(&self) -> Shape {
+        Shape {
+            count: self.hist.len(),
+            mean: self.hist.mean(),
+            stdev: self.hist.stdev(),
+            max: self.hist.max(),
+            buckets: self.hist.buckets(),
+            sub_buckets: (2 * 10u64.pow(u32::from(self.hist.sigfig()))).next_power_of_two(),
         }
     }
 }
@@ -242,5 +302,15 @@ mod tests {
         assert!((499..=501).contains(&s.p50), "{s:?}");
         assert!((989..=991).contains(&s.p99), "{s:?}");
         assert_eq!(s.max, 1000);
+    }
+
+    #[test]
+    fn slow_operations_are_kept() {
+        let mut l = Latencies::new();
+        l.record_micros(30);
+        l.record(Duration::from_secs(2));
+        let s = l.summary();
+        assert_eq!(s.count, 2);
+        assert!((1_999_000..=2_001_000).contains(&s.max), "{s:?}");
     }
 }

@@ -32,6 +32,19 @@ struct Row {
     baseline: Option<String>,
 }
 
+/// A row of a report, as [`Report::rows`] shows it.
+#[derive(Clone, Copy, Debug)]
+pub struct RowView<'a> {
+    /// The benchmark's name.
+    pub name: &'a str,
+    /// What was measured, with its unit.
+    pub metric: &'a str,
+    /// The number reported (a median).
+    pub value: f64,
+    /// The row it is measured against, if any.
+    pub baseline: Option<&'a str>,
+}
+
 /// A named ratio `numerator / denominator` between two rows of the same metric.
 #[derive(Clone, Debug)]
 struct Ratio {
@@ -118,6 +131,47 @@ impl Report {
     pub fn note(&mut self, note: impl Into<String>) -> &mut Report {
         self.notes.push(note.into());
         self
+    }
+
+    /// The report's title.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// Every row, in the order added.
+    pub fn rows(&self) -> impl Iterator<Item = RowView<'_>> {
+        self.rows.iter().map(|r| RowView {
+            name: &r.name,
+            metric: &r.metric,
+            value: r.stat.value,
+            baseline: r.baseline.as_deref(),
+        })
+    }
+
+    /// Every ratio the report prints, labelled: each row measured against a baseline
+    /// (`NAME / BASELINE (METRIC)`) unless a named ratio says the same, then the named
+    /// ratios. Ratios whose rows are missing are left out.
+    pub fn ratio_values(&self) -> Vec<(String, f64)> {
+        let named_too = |r: &Row| {
+            self.ratios.iter().any(|q| {
+                q.numerator == r.name
+                    && Some(&q.denominator) == r.baseline.as_ref()
+                    && q.metric == r.metric
+            })
+        };
+        let vs = self.rows.iter().filter(|r| !named_too(r)).filter_map(|r| {
+            let base = self.value(r.baseline.as_deref()?, &r.metric)?;
+            Some((
+                format!("{} / {} ({})", r.name, r.baseline.as_deref()?, r.metric),
+                r.stat.value / base,
+            ))
+        });
+        let named = self.ratios.iter().filter_map(|r| {
+            let n = self.value(&r.numerator, &r.metric)?;
+            let d = self.value(&r.denominator, &r.metric)?;
+            Some((r.label.clone(), n / d))
+        });
+        vs.chain(named).collect()
     }
 
     /// The value of row `name` with metric `metric`, if there is one.
@@ -228,6 +282,53 @@ pub fn load_average() -> Option<String> {
     (fields.len() == 3).then(|| fields.join(" "))
 }
 
+/// One collective's median time from a results file: what `eau2-bench-cluster
+/// collectives` and `bench/mpi/collectives.c` both print, a line `op bytes ranks ms`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CollectiveTime {
+    /// The operation: `all_reduce`, `broadcast` or `all_to_all`.
+    pub op: String,
+    /// Each rank's vector (the total each rank sends in all-to-all).
+    pub bytes: usize,
+    /// The job size.
+    pub ranks: usize,
+    /// The median call, in milliseconds.
+    pub ms: f64,
+}
+
+/// Reads the `op bytes ranks ms` lines of `text`; other lines (a report's Markdown) are
+/// skipped.
+pub fn parse_timings(text: &str) -> Vec<CollectiveTime> {
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            match f[..] {
+                [op, bytes, ranks, ms] => Some(CollectiveTime {
+                    op: op.to_string(),
+                    bytes: bytes.parse().ok()?,
+                    ranks: ranks.parse().ok()?,
+                    ms: ms.parse().ok()?,
+                }),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// [`parse_timings`] of the file at `path`.
+pub fn read_timings(path: &std::path::Path) -> std::io::Result<Vec<CollectiveTime>> {
+    Ok(parse_timings(&std::fs::read_to_string(path)?))
+}
+
+/// A byte count as people write it: `64 KiB`, `16 MiB`, or `100 B`.
+pub fn human_bytes(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} B"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +340,19 @@ mod tests {
         assert_eq!(fmt_num(1.234), "1.23");
         assert_eq!(fmt_num(0.1234), "0.123");
         assert_eq!(fmt_num(0.0), "0.000");
+    }
+
+    #[test]
+    fn timings_lines_are_found_among_others() {
+        let text =
+            "### Collectives\n| a | b | c | d |\nall_reduce 65536 4 0.342000\n- wrote x.svg\n";
+        let t = parse_timings(text);
+        assert_eq!(t.len(), 1);
+        assert_eq!(
+            (t[0].op.as_str(), t[0].bytes, t[0].ranks, t[0].ms),
+            ("all_reduce", 65536, 4, 0.342)
+        );
+        assert_eq!(human_bytes(65536), "64 KiB");
     }
 
     #[test]

@@ -31,6 +31,7 @@
 //! ```
 
 mod env;
+mod local;
 mod wireup;
 
 use std::ops::Deref;
@@ -41,6 +42,7 @@ use eau2_comm::Comm;
 
 pub use eau2_comm::collectives::{Pod, Wire};
 pub use env::LaunchEnv;
+pub use local::{run_local, Local};
 
 /// One rank's context: who it is, the store, messages and collectives. It dereferences
 /// to its [`Comm`], so `node.rank()`, `node.kv()`, `node.send(..)` and
@@ -54,8 +56,13 @@ pub struct Node {
 impl Node {
     /// Joins the job described by `env`.
     pub fn join(env: &LaunchEnv) -> Result<Node> {
+        Node::connect(&env.net_config()?)
+    }
+
+    /// Joins the job described by a network configuration.
+    pub(crate) fn connect(cfg: &crate::net::NetConfig) -> Result<Node> {
         Ok(Node {
-            comm: Comm::connect(&env.net_config()?)?,
+            comm: Comm::connect(cfg)?,
             temps: crate::table::Temps::default(),
         })
     }

@@ -75,6 +75,13 @@ impl Descriptor {
     pub fn decode(bytes: &[u8], key: &Key) -> Result<Descriptor> {
         let d = Descriptor::read_from_buffer(bytes)
             .map_err(|e| Error::decode(format!("frame descriptor under {key}: {e}")))?;
+        if d.schema.validate().is_err() {
+            return Err(Error::decode(format!(
+                "frame descriptor under {key}: a schema of {} types and {} names",
+                d.schema.width(),
+                d.schema.names().len()
+            )));
+        }
         // Checked sums: a damaged descriptor must be an error, not an overflow (found by
         // the descriptor_decode fuzz target).
         let end = |c: &ChunkInfo| c.start.checked_add(c.rows);

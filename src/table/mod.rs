@@ -15,6 +15,9 @@
 //!
 //! Work then runs where the data is: [`DistFrame::local_map`] visits this rank's chunks
 //! on all cores; [`DistFrame::map`] visits every row in order, fetching chunks ahead.
+//! A frame goes out to files collectively ([`DistFrame::write_csv`],
+//! [`DistFrame::write_sor`]): each rank writes the rows it stores at their offset in one
+//! file, or into a part file of its own.
 //!
 //! ```
 //! use eau2::table::DistFrame;
@@ -26,7 +29,7 @@
 //! struct Sum(i64);
 //! impl Rower for Sum {
 //!     fn accept(&mut self, row: &Row<'_>) -> bool {
-//!         self.0 += row.get_int(0).unwrap_or(0) as i64;
+//!         self.0 += row.get_int(0).expect("column 0 is an INT").unwrap_or(0) as i64;
 //!         true
 //!     }
 //!     fn join(&mut self, other: Self) {
@@ -47,6 +50,7 @@
 
 mod descriptor;
 mod ops;
+mod write;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -58,8 +62,8 @@ use rayon::prelude::*;
 use crate::cluster::Node;
 use crate::error::{DataError, Error, Result};
 use crate::frame::{
-    filter_chunk_rows, take_rows, visit_chunk_rows, Chunk, Column, DataFrame, Element, Rower,
-    Schema, Value, Writer, DEFAULT_CHUNK_LEN,
+    filter_chunk_rows, take_rows, visit_chunk_rows, Chunk, Column, ColumnRef, DataFrame, DataType,
+    Element, Rower, Schema, Value, Writer, DEFAULT_CHUNK_LEN,
 };
 use crate::kv::{Key, Object};
 use crate::sor::{Deviations, SorReader};
@@ -71,7 +75,9 @@ pub use ops::join::BROADCAST_MAX_ROWS;
 pub use ops::shuffle::ROUND_BYTES;
 pub use ops::sort::SAMPLES_PER_RANK;
 pub(crate) use ops::Temps;
-pub use ops::{column_index, column_name, Agg, JoinKind};
+pub use ops::{Agg, JoinKind};
+#[doc(hidden)]
+pub use write::set_write_buffers;
 
 /// How many decoded chunks a handle keeps for random access by (column, row).
 const DECODED_CHUNKS: usize = 16;
@@ -381,63 +387,75 @@ impl<'n> DistFrame<'n> {
         (0..self.ncols()).map(|c| self.chunk(c, chunk)).collect()
     }
 
-    /// Calls `f` with the value at (`col`, `row`) (`None` when missing).
+    /// Calls `f` with the value at (`col`, `row`) (`None` when missing); `col` is an
+    /// index or a name.
     pub fn with_value<T>(
         &self,
-        col: usize,
+        col: impl ColumnRef,
         row: u64,
         f: impl FnOnce(Option<Value<'_>>) -> T,
     ) -> Result<T> {
+        let col = self.desc.schema.resolve(col)?;
         let (chunk, offset) = self.desc.locate(row)?;
         Ok(f(self.chunk(col, chunk)?.value(offset)))
     }
 
+    /// The value at (`col`, `row`) of a column checked to be of type `want`, through `f`.
     fn typed<T>(
         &self,
-        col: usize,
+        col: impl ColumnRef,
         row: u64,
-        want: crate::frame::DataType,
+        want: DataType,
         f: impl FnOnce(Value<'_>) -> Option<T>,
     ) -> Result<Option<T>> {
-        let found = self.desc.schema.dtype(col)?;
-        if found != want {
-            return Err(DataError::TypeMismatch {
-                column: col,
-                expected: want,
-                found,
-            }
-            .into());
-        }
+        let col = self.desc.schema.resolve_typed(col, want)?;
         self.with_value(col, row, |v| v.and_then(f))
     }
 
-    /// The BOOL at (`col`, `row`).
-    pub fn get_bool(&self, col: usize, row: u64) -> Result<Option<bool>> {
-        self.typed(col, row, crate::frame::DataType::Bool, |v| match v {
+    /// The BOOL at (`col`, `row`); an error naming the column when it is not BOOL.
+    pub fn get_bool(&self, col: impl ColumnRef, row: u64) -> Result<Option<bool>> {
+        self.typed(col, row, DataType::Bool, |v| match v {
             Value::Bool(b) => Some(b),
             _ => None,
         })
     }
 
-    /// The INT at (`col`, `row`).
-    pub fn get_int(&self, col: usize, row: u64) -> Result<Option<i32>> {
-        self.typed(col, row, crate::frame::DataType::Int, |v| match v {
+    /// The INT at (`col`, `row`); an error naming the column when it is not INT.
+    pub fn get_int(&self, col: impl ColumnRef, row: u64) -> Result<Option<i32>> {
+        self.typed(col, row, DataType::Int, |v| match v {
             Value::Int(i) => Some(i),
             _ => None,
         })
     }
 
-    /// The FLOAT at (`col`, `row`).
-    pub fn get_float(&self, col: usize, row: u64) -> Result<Option<f32>> {
-        self.typed(col, row, crate::frame::DataType::Float, |v| match v {
+    /// The FLOAT at (`col`, `row`); an error naming the column when it is not FLOAT.
+    pub fn get_float(&self, col: impl ColumnRef, row: u64) -> Result<Option<f32>> {
+        self.typed(col, row, DataType::Float, |v| match v {
             Value::Float(x) => Some(x),
             _ => None,
         })
     }
 
-    /// The STRING at (`col`, `row`), copied out of its chunk.
-    pub fn get_str(&self, col: usize, row: u64) -> Result<Option<Vec<u8>>> {
-        self.typed(col, row, crate::frame::DataType::String, |v| match v {
+    /// The I64 at (`col`, `row`); an error naming the column when it is not I64.
+    pub fn get_i64(&self, col: impl ColumnRef, row: u64) -> Result<Option<i64>> {
+        self.typed(col, row, DataType::I64, |v| match v {
+            Value::I64(i) => Some(i),
+            _ => None,
+        })
+    }
+
+    /// The F64 at (`col`, `row`); an error naming the column when it is not F64.
+    pub fn get_f64(&self, col: impl ColumnRef, row: u64) -> Result<Option<f64>> {
+        self.typed(col, row, DataType::F64, |v| match v {
+            Value::F64(x) => Some(x),
+            _ => None,
+        })
+    }
+
+    /// The STRING at (`col`, `row`), copied out of its chunk; an error naming the column
+    /// when it is not STRING.
+    pub fn get_str(&self, col: impl ColumnRef, row: u64) -> Result<Option<Vec<u8>>> {
+        self.typed(col, row, DataType::String, |v| match v {
             Value::Str(s) => Some(s.to_vec()),
             _ => None,
         })
@@ -552,6 +570,81 @@ impl<'n> DistFrame<'n> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reusing a frame's key is an error that names the key readably (a chunk key's parts
+    /// are separated by NULs, which must not reach the message).
+    #[test]
+    fn reusing_a_key_is_a_readable_error() {
+        let node = Node::standalone().unwrap();
+        let key = Key::new("numbers", 0);
+        DistFrame::from_array(&node, &key, &[1, 2, 3]).unwrap();
+        let err = match DistFrame::from_array(&node, &key, &[4, 5]) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("a second frame under one key was accepted"),
+        };
+        assert!(err.contains("\"numbers\""), "{err}");
+        assert!(err.contains("write-once"), "{err}");
+        assert!(!err.chars().any(|c| c.is_control()), "{err:?}");
+    }
+
+    /// SoR loaders take the names of the file's columns, and default to c0, c1, ...
+    #[test]
+    fn sor_loaders_name_columns() {
+        let node = Node::standalone().unwrap();
+        let path = std::env::temp_dir().join(format!("eau2-names-{}.sor", std::process::id()));
+        std::fs::write(&path, "<1> <\"ripgrep\">\n<2> <\"clap\">\n").unwrap();
+        let reader = SorReader::new().names(&["pid", "name"]);
+        let (loaded, _) =
+            DistFrame::load_sor(&node, &Key::new("loaded", 0), &path, &reader).unwrap();
+        assert_eq!(loaded.schema().names(), ["pid", "name"]);
+        assert_eq!(loaded.get_str("name", 1).unwrap(), Some(b"clap".to_vec()));
+        let (read, _) =
+            DistFrame::from_sor_file(&node, &Key::new("read", 0), &path, &SorReader::new())
+                .unwrap();
+        assert_eq!(read.schema().names(), ["c0", "c1"]);
+        assert_eq!(read.get_int("c0", 0).unwrap(), Some(1));
+        let wrong = SorReader::new().names(&["pid"]);
+        assert!(DistFrame::load_sor(&node, &Key::new("wrong", 0), &path, &wrong).is_err());
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    /// A frame without rows writes the CSV header alone, and an empty SoR file.
+    #[test]
+    fn empty_frames_write_the_header_alone() {
+        let node = Node::standalone().unwrap();
+        let schema = Schema::named([("a", DataType::Int), ("b c", DataType::String)]).unwrap();
+        let frame =
+            DistFrame::from_local_parts(&node, &Key::new("empty", 0), &DataFrame::empty(schema))
+                .unwrap();
+        let dir = std::env::temp_dir().join(format!("eau2-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let csv = crate::frame::CsvWriteOptions::new();
+        frame.write_csv(&dir.join("e.csv"), &csv).unwrap();
+        assert_eq!(std::fs::read(dir.join("e.csv")).unwrap(), b"a,b c\n");
+        frame.write_sor(&dir.join("e.sor")).unwrap();
+        assert_eq!(std::fs::read(dir.join("e.sor")).unwrap(), b"");
+        let part = frame.write_csv_parts(&dir.join("parts"), &csv).unwrap();
+        assert_eq!(std::fs::read(part).unwrap(), b"a,b c\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn getters_by_name_and_type_errors() {
+        let node = Node::standalone().unwrap();
+        let schema = Schema::named([("n", DataType::I64), ("x", DataType::F64)]).unwrap();
+        let mut b = crate::frame::FrameBuilder::new(schema, 2);
+        for i in 0..3i64 {
+            b.push_row(&[Some(Value::I64(i << 40)), Some(Value::F64(i as f64 / 3.0))])
+                .unwrap();
+        }
+        let frame = DistFrame::publish(&node, &Key::new("wide", 0), &b.finish()).unwrap();
+        assert_eq!(frame.get_i64("n", 2).unwrap(), Some(2 << 40));
+        assert_eq!(frame.get_f64("x", 1).unwrap(), Some(1.0 / 3.0));
+        let err = frame.get_int("n", 0).unwrap_err().to_string();
+        assert_eq!(err, "column 0 (\"n\") is I64, not INT");
+        let err = frame.get_f64("y", 0).unwrap_err().to_string();
+        assert!(err.contains("\"y\"") && err.contains("n, x"), "{err}");
+    }
 
     /// A rank's own chunks live in the store once, decoded: the frame hands out the very
     /// chunks it was built from, and other ranks get their encoding.

@@ -65,7 +65,11 @@ struct Sum(f64);
 
 impl Rower for Sum {
     fn accept(&mut self, row: &Row<'_>) -> bool {
-        self.0 += row.get_float(0).unwrap_or(0.0) as f64;
+        // The frame is one FLOAT column: anything else is a bug, stopped here.
+        self.0 += row
+            .get_float(0)
+            .expect("column 0 is a FLOAT")
+            .unwrap_or(0.0) as f64;
         true
     }
 

@@ -72,6 +72,10 @@ fn answer(args: &Args) -> eau2::Result<Vec<u8>> {
             Some(Value::Int(i)) => i.to_string().into_bytes(),
             Some(Value::Float(f)) => gfmt::format_g(f).into_bytes(),
             Some(Value::Str(s)) => [&b"\""[..], s, b"\""].concat(),
+            // The SoR reader builds only SoR's four types.
+            Some(v @ (Value::I64(_) | Value::F64(_))) => {
+                unreachable!("a SoR file read a {} value", v.dtype())
+            }
         },
         Query::IsMissing(_, row) => {
             let missing = file.frame.is_missing(0, row)?;

@@ -54,9 +54,9 @@ fn main() -> ExitCode {
         let top = top.to_local()?; // at most N rows
         if node.rank() == 0 {
             for row in 0..top.nrows() {
-                let count = top.get_int(1, row)?.unwrap_or(0);
-                let pid = top.get_int(0, row)?.unwrap_or(-1);
-                let name = top.get_str(2, row)?.unwrap_or_default();
+                let count = top.get_i64("count", row)?.unwrap_or(0);
+                let pid = top.get_int("c0", row)?.unwrap_or(-1);
+                let name = top.get_str("c1", row)?.unwrap_or_default();
                 println!("{count} {pid} {}", String::from_utf8_lossy(name));
             }
             if !args.quiet {

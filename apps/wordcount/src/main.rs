@@ -73,7 +73,8 @@ struct Counter(HashMap<Vec<u8>, u64>);
 
 impl Rower for Counter {
     fn accept(&mut self, row: &Row<'_>) -> bool {
-        if let Some(word) = row.get_str(0) {
+        // The frame is one STRING column: anything else is a bug, stopped here.
+        if let Some(word) = row.get_str(0).expect("column 0 is a STRING") {
             match self.0.get_mut(word) {
                 Some(n) => *n += 1,
                 None => {

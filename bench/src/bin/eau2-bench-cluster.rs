@@ -9,7 +9,10 @@
 //!   sizes, against Open MPI's results for the same operations from `bench/mpi`
 //!   (`bench/collectives.sh` runs both in one go).
 //!
-//! Rank 0 prints a Markdown report. Example:
+//! Rank 0 prints a Markdown report. With `--charts DIR` it also draws it there as SVG
+//! (`eau2_bench::chart`): every report's bars and ratios to its baseline, the latency
+//! distributions (with their `.hgrm` files) and the transfer rate against value size.
+//! Example:
 //! `target/release/eau2-launch -n 2 target/release/eau2-bench-cluster latency`.
 
 use std::io::{Read, Write};
@@ -20,8 +23,9 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use eau2::kv::{Key, Kv};
 use eau2::{Bytes, Error, Node, Result};
+use eau2_bench::chart::{self, LineChart};
 use eau2_bench::measure::{time_once, Latencies, Stat, Timing};
-use eau2_bench::report::Report;
+use eau2_bench::report::{human_bytes, read_timings, CollectiveTime, Report};
 
 /// Benchmarks of the cluster runtime (run under eau2-launch with at least 2 ranks).
 #[derive(Parser, Debug)]
@@ -29,11 +33,15 @@ use eau2_bench::report::Report;
 struct Args {
     #[command(subcommand)]
     bench: Bench,
+    /// Also draw the results as SVG charts in this folder (rank 0), e.g. bench/charts.
+    #[arg(long, global = true)]
+    charts: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Bench {
-    /// KV get latency of small values vs a raw TCP ping-pong (ranks 0 and 1).
+    /// KV get and message ping-pong latency of small values vs a raw TCP ping-pong and,
+    /// with `--baseline`, Open MPI's (ranks 0 and 1).
     Latency {
         /// Value size in bytes.
         #[arg(long, default_value_t = 64)]
@@ -49,6 +57,10 @@ enum Bench {
         /// has put the threads), so each kind is measured in its own steady state.
         #[arg(long, default_value_t = 1_000)]
         warmup: usize,
+        /// The `pingpong SIZE p50_us p99_us` line of `bench/mpi/pingpong.c` run just
+        /// before: adds Open MPI's ping-pong and the ratios against it.
+        #[arg(long)]
+        baseline: Option<std::path::PathBuf>,
     },
     /// Bulk transfer rate of large values vs a raw TCP stream (ranks 0 and 1).
     Throughput {
@@ -91,6 +103,8 @@ enum Bench {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let charts = Charts(args.charts.clone());
+    let charts = &charts;
     eau2::run(|node| {
         if node.size() < 2 {
             return Err(Error::Config(
@@ -103,17 +117,63 @@ fn main() -> ExitCode {
                 phases,
                 ops,
                 warmup,
-            } => latency(node, size, phases, ops, warmup),
-            Bench::Throughput { ref mib, runs } => throughput(node, mib, runs),
-            Bench::Pipelined { threads, ops, size } => pipelined(node, threads, ops, size),
+                ref baseline,
+            } => latency(
+                node,
+                size,
+                (phases, ops, warmup),
+                baseline.as_deref(),
+                charts,
+            ),
+            Bench::Throughput { ref mib, runs } => throughput(node, mib, runs, charts),
+            Bench::Pipelined { threads, ops, size } => pipelined(node, threads, ops, size, charts),
             Bench::Collectives {
                 ref sizes,
                 runs,
                 warmup,
                 ref baseline,
-            } => collectives(node, sizes, runs, warmup, baseline.as_deref()),
+            } => collectives(node, sizes, runs, warmup, baseline.as_deref(), charts),
         }
     })
+}
+
+/// Where charts go, if anywhere (`--charts`).
+struct Charts(Option<std::path::PathBuf>);
+
+impl Charts {
+    /// Prints `report`, and draws it when charts were asked for; `stem` names the files.
+    fn report(&self, report: &Report, stem: &str) -> Result<()> {
+        report
+            .publish(self.0.as_deref(), Some(stem))
+            .map_err(|e| Error::io("drawing the report's charts", e))
+    }
+
+    /// Writes `svg` (from `draw`) as `DIR/NAME` when charts were asked for.
+    fn svg(&self, name: &str, draw: impl FnOnce() -> std::io::Result<String>) -> Result<()> {
+        let Some(dir) = &self.0 else { return Ok(()) };
+        let path = dir.join(name);
+        draw()
+            .and_then(|svg| chart::save_svg(&path, &svg))
+            .map_err(|e| Error::io(format!("drawing {}", path.display()), e))?;
+        print_written(&[path]);
+        Ok(())
+    }
+
+    /// Writes `lat` as `DIR/NAME` in HdrHistogram's text format, when charts were asked for.
+    fn hgrm(&self, name: &str, lat: &Latencies) -> Result<()> {
+        let Some(dir) = &self.0 else { return Ok(()) };
+        let path = dir.join(name);
+        chart::save_hgrm(&path, lat).map_err(|e| Error::io_path("writing", &path, e))?;
+        print_written(&[path]);
+        Ok(())
+    }
+}
+
+/// Lists files written, under the report, for RESULTS.md's links.
+fn print_written(files: &[std::path::PathBuf]) {
+    for f in files {
+        println!("- chart: {}", f.display());
+    }
 }
 
 fn command_line() -> String {
@@ -210,11 +270,13 @@ fn page_aligned(buf: &mut Vec<u8>, n: usize) -> &mut [u8] {
 
 /// Runs a rank-1-serves, rank-0-measures benchmark: rank 1 stores its values with
 /// `store` and starts the raw baseline's server; rank 0, with its cache off so that every
-/// get crosses the network, runs `measure` with a client of that server. Other ranks
-/// only take part in the barriers.
+/// get crosses the network, runs `measure` with a client of that server, while rank 1
+/// runs `serve_while` (which must return once rank 0 is done). Other ranks only take part
+/// in the barriers.
 fn serve_and_measure(
     node: &Node,
     store: impl FnOnce() -> Result<()>,
+    serve_while: impl FnOnce() -> Result<()>,
     measure: impl FnOnce(&mut RawClient) -> Result<()>,
 ) -> Result<()> {
     let server = if node.rank() == 1 {
@@ -227,50 +289,134 @@ fn serve_and_measure(
     if node.rank() == 0 {
         node.kv().set_cache_budget(0);
         measure(&mut RawClient::connect(node)?)?;
+    } else if node.rank() == 1 {
+        serve_while()?;
     }
     node.barrier()?;
     drop(server); // the raw server thread ends when rank 0's connection closes
     Ok(())
 }
 
-fn latency(node: &Node, size: usize, phases: usize, ops: usize, warmup: usize) -> Result<()> {
+/// The tag of the message ping-pong in [`latency`]; an empty request ends it.
+const PING_TAG: u64 = 7;
+
+fn latency(
+    node: &Node,
+    size: usize,
+    (phases, ops, warmup): (usize, usize, usize),
+    baseline: Option<&std::path::Path>,
+    charts: &Charts,
+) -> Result<()> {
     let key = Key::new("bench/small", 1);
     let store = || Ok(node.kv().put(&key, vec![7u8; size])?);
-    serve_and_measure(node, store, |raw| {
+    // Rank 1 answers each 8-byte message with `size` bytes, as it answers a get.
+    let echo = || loop {
+        if node.recv(0, PING_TAG)?.is_empty() {
+            return Ok(());
+        }
+        node.send(0, PING_TAG, Bytes::from(vec![7u8; size]))?;
+    };
+    let mpi = match baseline {
+        Some(path) if node.rank() == 0 => read_pingpong_baseline(path, size)?,
+        _ => None,
+    };
+    serve_and_measure(node, store, echo, |raw| {
         let kv = node.kv();
         let kv_get = || get_expecting(kv, &key, size);
+        let ping = || {
+            node.send(1, PING_TAG, Bytes::from_static(&[1; 8]))?;
+            match node.recv(1, PING_TAG)?.len() {
+                n if n == size => Ok(()),
+                n => Err(Error::App(format!(
+                    "ping-pong reply of {n} bytes, not {size}"
+                ))),
+            }
+        };
         let mut raw_phases = PhasedLatencies::default();
         let mut kv_phases = PhasedLatencies::default();
+        let mut msg_phases = PhasedLatencies::default();
         for _ in 0..phases {
             raw_phases.phase(warmup, ops, || raw.fetch(size))?;
             kv_phases.phase(warmup, ops, kv_get)?;
+            msg_phases.phase(warmup, ops, ping)?;
         }
+        node.send(1, PING_TAG, Bytes::new())?;
         let mut report = Report::new(format!(
             "KV get latency, {size}-byte values, rank 0 -> rank 1"
         ));
         report.command(command_line());
-        for (name, p) in [("raw TCP ping-pong", &raw_phases), ("kv get", &kv_phases)] {
+        let series = [
+            ("raw TCP ping-pong", &raw_phases),
+            ("kv get", &kv_phases),
+            ("message ping-pong", &msg_phases),
+        ];
+        for (name, p) in series {
             let s = p.all.summary();
             report.add(name, "p50 us", p.p50_spread());
             report.add(name, "p99 us", Stat::single(s.p99 as f64));
             report.add(name, "p99.9 us", Stat::single(s.p999 as f64));
         }
+        if let Some((p50, p99)) = mpi {
+            let name = "Open MPI ping-pong (TCP)";
+            report.add(name, "p50 us", Stat::single(p50));
+            report.add(name, "p99 us", Stat::single(p99));
+        }
         for pct in ["p50", "p99"] {
-            report.ratio(
-                &format!("kv get {pct} / raw {pct}"),
-                "kv get",
-                "raw TCP ping-pong",
-                &format!("{pct} us"),
-            );
+            for (what, base) in [
+                ("raw", "raw TCP ping-pong"),
+                ("Open MPI", "Open MPI ping-pong (TCP)"),
+            ] {
+                if base.starts_with("Open MPI") && mpi.is_none() {
+                    continue;
+                }
+                for ours in ["kv get", "message ping-pong"] {
+                    report.ratio(
+                        &format!("{ours} {pct} / {what} {pct}"),
+                        ours,
+                        base,
+                        &format!("{pct} us"),
+                    );
+                }
+            }
         }
         report.note(format!(
             "{phases} phases of each kind, alternating; each phase runs {warmup} unmeasured \
              operations, then {ops} measured ones. p50: over all measured operations, with \
-             the lowest and highest phase's p50 as min and max"
+             the lowest and highest phase's p50 as min and max. Open MPI: bench/mpi/pingpong.c \
+             with the same phases, run just before (bench/latency.sh)"
         ));
-        report.print();
+        let stem = format!("kv-latency-{size}B");
+        charts.report(&report, &stem)?;
+        charts.svg(&format!("{stem}-distribution.svg"), || {
+            chart::latency_chart(
+                &format!("KV get and message ping-pong vs raw TCP ping-pong, {size}-byte values"),
+                &[
+                    ("kv get", &kv_phases.all),
+                    ("message ping-pong", &msg_phases.all),
+                    ("raw TCP ping-pong", &raw_phases.all),
+                ],
+            )
+        })?;
+        charts.hgrm(&format!("{stem}-kv-get.hgrm"), &kv_phases.all)?;
+        charts.hgrm(&format!("{stem}-message.hgrm"), &msg_phases.all)?;
+        charts.hgrm(&format!("{stem}-raw-tcp.hgrm"), &raw_phases.all)?;
         Ok(())
     })
+}
+
+/// Reads the `pingpong SIZE p50_us p99_us` line for `size` from `bench/mpi/pingpong.c`'s
+/// output.
+fn read_pingpong_baseline(path: &std::path::Path, size: usize) -> Result<Option<(f64, f64)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io_path("reading", path, e))?;
+    Ok(text.lines().find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        match f[..] {
+            ["pingpong", s, p50, p99] if s.parse() == Ok(size) => {
+                Some((p50.parse().ok()?, p99.parse().ok()?))
+            }
+            _ => None,
+        }
+    }))
 }
 
 /// Gets `key` and checks that its value has `len` bytes.
@@ -320,7 +466,7 @@ impl PhasedLatencies {
     }
 }
 
-fn throughput(node: &Node, sizes: &[usize], runs: usize) -> Result<()> {
+fn throughput(node: &Node, sizes: &[usize], runs: usize, charts: &Charts) -> Result<()> {
     let key = |mib: usize| Key::new(format!("bench/big/{mib}"), 1);
     let store = || {
         sizes
@@ -328,68 +474,98 @@ fn throughput(node: &Node, sizes: &[usize], runs: usize) -> Result<()> {
             .try_for_each(|&mib| node.kv().put(&key(mib), vec![3u8; mib << 20]))
             .map_err(Into::into)
     };
-    serve_and_measure(node, store, |raw| {
-        let kv = node.kv();
-        let mut report = Report::new("Large value transfer, rank 1 -> rank 0");
-        report.command(command_line());
-        for &mib in sizes {
-            let len = mib << 20;
-            // Every timed run moves at least 64 MiB, so that small values are timed over
-            // many transfers rather than one (a single 1 MiB transfer takes about a
-            // millisecond here, within the machine's jitter).
-            let batch = (64 / mib).max(1);
-            let bytes = (len * batch) as u64;
-            let (mut raw_t, mut fresh_t, mut kv_t) = (Vec::new(), Vec::new(), Vec::new());
-            let kv_get = || get_expecting(kv, &key(mib), len);
-            // One unmeasured transfer of each kind first: it touches the memory that the
-            // measured ones reuse (the raw buffer; the kv receive buffer it recycles).
-            raw.fetch(len)?;
-            raw.fetch_fresh(len)?;
-            kv_get()?;
-            let timed = |times: &mut Vec<Duration>, op: &mut dyn FnMut() -> Result<()>| {
-                let (result, took) = time_once(|| (0..batch).try_for_each(|_| op()));
-                times.push(took);
-                result
-            };
-            for _ in 0..runs {
-                timed(&mut fresh_t, &mut || raw.fetch_fresh(len).map(drop))?;
-                timed(&mut raw_t, &mut || raw.fetch(len))?;
-                timed(&mut kv_t, &mut || kv_get())?;
-            }
-            let gbps = |t: Vec<Duration>| {
-                let s = Timing::new(t).throughput(bytes);
-                Stat {
-                    value: s.value / 1000.0,
-                    min: s.min / 1000.0,
-                    max: s.max / 1000.0,
+    serve_and_measure(
+        node,
+        store,
+        || Ok(()),
+        |raw| {
+            let kv = node.kv();
+            let mut report = Report::new("Large value transfer, rank 1 -> rank 0");
+            report.command(command_line());
+            for &mib in sizes {
+                let len = mib << 20;
+                // Every timed run moves at least 64 MiB, so that small values are timed over
+                // many transfers rather than one (a single 1 MiB transfer takes about a
+                // millisecond here, within the machine's jitter).
+                let batch = (64 / mib).max(1);
+                let bytes = (len * batch) as u64;
+                let (mut raw_t, mut fresh_t, mut kv_t) = (Vec::new(), Vec::new(), Vec::new());
+                let kv_get = || get_expecting(kv, &key(mib), len);
+                // One unmeasured transfer of each kind first: it touches the memory that the
+                // measured ones reuse (the raw buffer; the kv receive buffer it recycles).
+                raw.fetch(len)?;
+                raw.fetch_fresh(len)?;
+                kv_get()?;
+                let timed = |times: &mut Vec<Duration>, op: &mut dyn FnMut() -> Result<()>| {
+                    let (result, took) = time_once(|| (0..batch).try_for_each(|_| op()));
+                    times.push(took);
+                    result
+                };
+                for _ in 0..runs {
+                    timed(&mut fresh_t, &mut || raw.fetch_fresh(len).map(drop))?;
+                    timed(&mut raw_t, &mut || raw.fetch(len))?;
+                    timed(&mut kv_t, &mut || kv_get())?;
                 }
-            };
-            let raw_name = format!("raw TCP {mib} MiB, reused buffer");
-            let fresh_name = format!("raw TCP {mib} MiB, fresh buffer");
-            let kv_name = format!("kv get {mib} MiB");
-            report.add(&raw_name, "GB/s", gbps(raw_t));
-            report.add_vs(&fresh_name, "GB/s", gbps(fresh_t), &raw_name);
-            report.add_vs(&kv_name, "GB/s", gbps(kv_t), &raw_name);
-            report.ratio(
-                &format!("kv / raw reused buffer, {mib} MiB"),
-                &kv_name,
-                &raw_name,
-                "GB/s",
-            );
-        }
-        report.note(format!(
-            "median of {runs} timed runs per size and kind, kinds interleaved, each run \
+                let gbps = |t: Vec<Duration>| {
+                    let s = Timing::new(t).throughput(bytes);
+                    Stat {
+                        value: s.value / 1000.0,
+                        min: s.min / 1000.0,
+                        max: s.max / 1000.0,
+                    }
+                };
+                let raw_name = format!("raw TCP {mib} MiB, reused buffer");
+                let fresh_name = format!("raw TCP {mib} MiB, fresh buffer");
+                let kv_name = format!("kv get {mib} MiB");
+                report.add(&raw_name, "GB/s", gbps(raw_t));
+                report.add_vs(&fresh_name, "GB/s", gbps(fresh_t), &raw_name);
+                report.add_vs(&kv_name, "GB/s", gbps(kv_t), &raw_name);
+                report.ratio(
+                    &format!("kv / raw reused buffer, {mib} MiB"),
+                    &kv_name,
+                    &raw_name,
+                    "GB/s",
+                );
+            }
+            report.note(format!(
+                "median of {runs} timed runs per size and kind, kinds interleaved, each run \
              moving max(1, 64 / MiB) values of that size, after one unmeasured transfer of \
              each kind; the fresh-buffer raw transfer receives into new memory \
              (page faults included) and frees it after, which is what a kv get costs when no \
              recycled receive buffer fits"
-        ));
-        report.print();
-        Ok(())
-    })
+            ));
+            charts.report(&report, "kv-throughput")?;
+            charts.svg("kv-throughput-vs-size.svg", || {
+                let series = |name: &dyn Fn(usize) -> String| {
+                    sizes
+                        .iter()
+                        .filter_map(|&mib| {
+                            Some(((mib << 20) as f64, report.value(&name(mib), "GB/s")?))
+                        })
+                        .collect()
+                };
+                LineChart::new(
+                    "Large values, rank 1 -> rank 0",
+                    "value size (bytes)",
+                    "GB/s",
+                )
+                .series("kv get", series(&|mib| format!("kv get {mib} MiB")))
+                .series(
+                    "raw TCP, reused buffer",
+                    series(&|mib| format!("raw TCP {mib} MiB, reused buffer")),
+                )
+                .series(
+                    "raw TCP, fresh buffer",
+                    series(&|mib| format!("raw TCP {mib} MiB, fresh buffer")),
+                )
+                .render()
+            })?;
+            Ok(())
+        },
+    )
 }
 
-fn pipelined(node: &Node, threads: usize, ops: usize, size: usize) -> Result<()> {
+fn pipelined(node: &Node, threads: usize, ops: usize, size: usize, charts: &Charts) -> Result<()> {
     let (rank, size_n) = (node.rank(), node.size());
     const KEYS: usize = 64;
     for i in 0..KEYS {
@@ -440,7 +616,7 @@ fn pipelined(node: &Node, threads: usize, ops: usize, size: usize) -> Result<()>
             Stat::single(total / slowest / size_n as f64),
         );
         report.note(format!("{total} gets in {slowest:.3} s (slowest rank)"));
-        report.print();
+        charts.report(&report, &format!("kv-pipelined-{size_n}-ranks"))?;
     }
     Ok(())
 }
@@ -489,10 +665,13 @@ fn collectives(
     runs: usize,
     warmup: usize,
     baseline: Option<&std::path::Path>,
+    charts: &Charts,
 ) -> Result<()> {
     let n = node.size();
     let baseline = match baseline {
-        Some(path) if node.rank() == 0 => read_baseline(path)?,
+        Some(path) if node.rank() == 0 => {
+            read_timings(path).map_err(|e| Error::io_path("reading", path, e))?
+        }
         _ => Vec::new(),
     };
     let mut report = Report::new(format!("Collectives on {n} ranks: eau2 vs Open MPI"));
@@ -524,9 +703,9 @@ fn collectives(
             let name = format!("{op}, {}", human_bytes(bytes));
             let found = baseline
                 .iter()
-                .find(|(o, b, r, _)| o == op && *b == bytes && *r == n);
+                .find(|t| t.op == op && t.bytes == bytes && t.ranks == n);
             match found {
-                Some(&(_, _, _, mpi_ms)) => {
+                Some(&CollectiveTime { ms: mpi_ms, .. }) => {
                     report.add(&format!("{name}, Open MPI"), "ms", Stat::single(mpi_ms));
                     report.add_vs(&name, "ms", Stat::single(ms), &format!("{name}, Open MPI"));
                 }
@@ -540,35 +719,7 @@ fn collectives(
         report.note(format!(
             "median of {runs} calls after {warmup} unmeasured; a call's time is its slowest rank's"
         ));
-        report.print();
+        charts.report(&report, &format!("collectives-{n}-ranks"))?;
     }
     Ok(())
-}
-
-/// Reads `op bytes ranks median_ms` lines; other lines are ignored.
-fn read_baseline(path: &std::path::Path) -> Result<Vec<(String, usize, usize, f64)>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io_path("reading", path, e))?;
-    Ok(text
-        .lines()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            match f[..] {
-                [op, bytes, ranks, ms] => Some((
-                    op.to_string(),
-                    bytes.parse().ok()?,
-                    ranks.parse().ok()?,
-                    ms.parse().ok()?,
-                )),
-                _ => None,
-            }
-        })
-        .collect())
-}
-
-fn human_bytes(bytes: usize) -> String {
-    match bytes {
-        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
-        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
-        b => format!("{b} B"),
-    }
 }

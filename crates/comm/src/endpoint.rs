@@ -79,6 +79,15 @@ impl Comm {
         self.net.drain(std::time::Duration::from_millis(500));
     }
 
+    /// Leaves the job at once, as if this rank's process had died: closes every link
+    /// without a goodbye and stops the network thread, so that every peer fails its
+    /// pending and later operations naming this rank; this rank's own fail too. For a rank that fails while its
+    /// process lives on (ranks run as threads); a process exits after [`Comm::abort`]
+    /// instead.
+    pub fn vanish(&self) {
+        self.net.abort();
+    }
+
     /// Leaves the job: says goodbye to every peer and stops the network thread. Call it
     /// only when no rank needs this one any more (after a final barrier).
     pub fn shutdown(&self) -> Result<()> {

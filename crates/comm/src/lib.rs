@@ -24,6 +24,7 @@
 
 #![warn(missing_docs)]
 
+mod brief_poll;
 pub mod collectives;
 mod endpoint;
 pub mod error;

@@ -1,7 +1,7 @@
 //! The error type of the data layer: reading, parsing and using data frames.
 //!
 //! Variants say *what* went wrong and *where*: a file, line and column for input errors,
-//! a column index for schema and type errors.
+//! a column index and name for schema and type errors.
 
 use std::fmt;
 use std::io;
@@ -48,6 +48,8 @@ pub enum Error {
     TypeMismatch {
         /// The column index.
         column: usize,
+        /// The column's name (empty where no schema is at hand).
+        name: String,
         /// The type the caller asked for.
         expected: crate::frame::DataType,
         /// The column's actual type.
@@ -55,6 +57,13 @@ pub enum Error {
     },
     /// Bytes that do not decode to the expected value (a chunk, a schema).
     Decode(String),
+    /// A column looked up by a name that no column has.
+    NoSuchColumn {
+        /// The name asked for.
+        name: String,
+        /// The names there are, in column order.
+        available: Vec<String>,
+    },
 }
 
 impl Error {
@@ -94,10 +103,22 @@ impl fmt::Display for Error {
             }
             Error::TypeMismatch {
                 column,
+                name,
                 expected,
                 found,
-            } => write!(f, "column {column} is {found}, not {expected}"),
+            } if name.is_empty() => write!(f, "column {column} is {found}, not {expected}"),
+            Error::TypeMismatch {
+                column,
+                name,
+                expected,
+                found,
+            } => write!(f, "column {column} ({name:?}) is {found}, not {expected}"),
             Error::Decode(msg) => write!(f, "cannot decode: {msg}"),
+            Error::NoSuchColumn { name, available } => write!(
+                f,
+                "no column is named {name:?}; the columns are: {}",
+                available.join(", ")
+            ),
         }
     }
 }

@@ -20,7 +20,7 @@ use speedy::{Readable, Writable};
 use super::keys::{self, decode_into, owner, KeyRef};
 use super::shuffle::Source;
 use super::types;
-use super::{column_index, column_indices, column_name};
+use super::{column_indices, column_name};
 use crate::cluster::Node;
 use crate::error::{DataError, Error, Result};
 use crate::frame::{Bitmap, Chunk, ChunkBuilder, ChunkData, Column, DataFrame, DataType, Schema};
@@ -62,13 +62,12 @@ impl Kind {
 /// |---|---|---|
 /// | [`Agg::count`] | rows in the group (64-bit integer) | counted |
 /// | [`Agg::count_of`] | present values | skipped |
-/// | [`Agg::sum`] | 64-bit integer for BOOL and INT, 64-bit float for FLOAT | skipped; 0 when none |
+/// | [`Agg::sum`] | 64-bit integer for BOOL, INT and I64 (wrapping), 64-bit float for FLOAT and F64 | skipped; 0 when none |
 /// | [`Agg::min`], [`Agg::max`] | the column's type (NaN above every float) | skipped; missing when none |
 /// | [`Agg::mean`] | 64-bit float | skipped; missing when none |
 /// | [`Agg::count_distinct`] | distinct present values | skipped |
 ///
-/// The 64-bit types are those of the `types` module: INT and FLOAT until the frame has
-/// 64-bit columns.
+/// The 64-bit types are I64 and F64 (the `types` module says so in one place).
 #[derive(Clone, Debug)]
 pub struct Agg {
     kind: Kind,
@@ -143,11 +142,7 @@ struct Plan {
 
 impl Plan {
     fn new(agg: &Agg, schema: &Schema) -> Result<Plan> {
-        let col = agg
-            .column
-            .as_deref()
-            .map(|c| column_index(schema, c))
-            .transpose()?;
+        let col = agg.column.as_deref().map(|c| schema.index(c)).transpose()?;
         let dtype = col.map(|c| schema.types()[c]);
         let name = match (&agg.alias, col) {
             (Some(a), _) => a.clone(),
@@ -174,7 +169,7 @@ impl Plan {
     fn out_type(&self) -> DataType {
         match (self.kind, self.dtype) {
             (Kind::Rows | Kind::Count | Kind::CountDistinct, _) => types::COUNT,
-            (Kind::Sum, Some(DataType::Float)) | (Kind::Mean, _) => types::FLOAT,
+            (Kind::Sum, Some(DataType::Float | DataType::F64)) | (Kind::Mean, _) => types::FLOAT,
             (Kind::Sum, _) => types::INT_SUM,
             (Kind::Min | Kind::Max, Some(t)) => t,
             (Kind::Min | Kind::Max, None) => types::COUNT,
@@ -185,13 +180,17 @@ impl Plan {
     fn state(&self) -> Acc {
         match (self.kind, self.dtype) {
             (Kind::Rows | Kind::Count, _) => Acc::Count(Vec::new()),
-            (Kind::Sum, Some(DataType::Float)) => Acc::SumFloat(Vec::new()),
+            (Kind::Sum, Some(DataType::Float | DataType::F64)) => Acc::SumFloat(Vec::new()),
             (Kind::Sum, _) => Acc::SumInt(Vec::new()),
             (Kind::Min | Kind::Max, Some(DataType::String)) => Acc::ExtremeStr {
                 max: self.kind == Kind::Max,
                 best: Vec::new(),
             },
-            (Kind::Min | Kind::Max, _) => Acc::Extreme {
+            (Kind::Min | Kind::Max, Some(DataType::Float | DataType::F64)) => Acc::Extreme {
+                max: self.kind == Kind::Max,
+                best: Vec::new(),
+            },
+            (Kind::Min | Kind::Max, _) => Acc::ExtremeInt {
                 max: self.kind == Kind::Max,
                 best: Vec::new(),
             },
@@ -213,10 +212,15 @@ enum Acc {
     Count(Vec<u64>),
     SumInt(Vec<i64>),
     SumFloat(Vec<f64>),
-    /// Min or max of BOOL, INT or FLOAT values, held as 64-bit floats (exact for all).
+    /// Min or max of FLOAT or F64 values, held as 64-bit floats.
     Extreme {
         max: bool,
         best: Vec<Option<f64>>,
+    },
+    /// Min or max of BOOL, INT or I64 values, held as 64-bit integers.
+    ExtremeInt {
+        max: bool,
+        best: Vec<Option<i64>>,
     },
     ExtremeStr {
         max: bool,
@@ -234,6 +238,8 @@ enum Numbers<'a> {
     Bool(&'a Bitmap),
     Int(&'a [i32]),
     Float(&'a [f32]),
+    I64(&'a [i64]),
+    F64(&'a [f64]),
 }
 
 impl<'a> Numbers<'a> {
@@ -242,6 +248,8 @@ impl<'a> Numbers<'a> {
             ChunkData::Bool(b) => Some(Numbers::Bool(b)),
             ChunkData::Int(v) => Some(Numbers::Int(v)),
             ChunkData::Float(v) => Some(Numbers::Float(v)),
+            ChunkData::I64(v) => Some(Numbers::I64(v)),
+            ChunkData::F64(v) => Some(Numbers::F64(v)),
             ChunkData::String { .. } => None,
         }
     }
@@ -252,6 +260,8 @@ impl<'a> Numbers<'a> {
             Numbers::Bool(b) => f64::from(u8::from(b.get(i))),
             Numbers::Int(v) => f64::from(v[i]),
             Numbers::Float(v) => f64::from(v[i]),
+            Numbers::I64(v) => v[i] as f64,
+            Numbers::F64(v) => v[i],
         }
     }
 
@@ -261,6 +271,8 @@ impl<'a> Numbers<'a> {
             Numbers::Bool(b) => i64::from(b.get(i)),
             Numbers::Int(v) => i64::from(v[i]),
             Numbers::Float(v) => v[i] as i64,
+            Numbers::I64(v) => v[i],
+            Numbers::F64(v) => v[i] as i64,
         }
     }
 }
@@ -295,6 +307,7 @@ impl Acc {
             Acc::SumInt(v) => v.push(0),
             Acc::SumFloat(v) => v.push(0.0),
             Acc::Extreme { best, .. } => best.push(None),
+            Acc::ExtremeInt { best, .. } => best.push(None),
             Acc::ExtremeStr { best, .. } => best.push(None),
             Acc::Mean { sum, n } => {
                 sum.push(0.0);
@@ -325,7 +338,8 @@ impl Acc {
             Acc::Count(c) => present().for_each(|(_, &g)| c[g as usize] += 1),
             Acc::SumInt(s) => {
                 if let Some(num) = Numbers::of(chunk) {
-                    present().for_each(|(i, &g)| s[g as usize] += num.int(i));
+                    present()
+                        .for_each(|(i, &g)| s[g as usize] = s[g as usize].wrapping_add(num.int(i)));
                 }
             }
             Acc::SumFloat(s) => {
@@ -347,6 +361,17 @@ impl Acc {
                         let v = canonical(num.float(i));
                         let b = &mut best[g as usize];
                         if b.is_none_or(|b| better(v, b, *max)) {
+                            *b = Some(v);
+                        }
+                    });
+                }
+            }
+            Acc::ExtremeInt { max, best } => {
+                if let Some(num) = Numbers::of(chunk) {
+                    present().for_each(|(i, &g)| {
+                        let v = num.int(i);
+                        let b = &mut best[g as usize];
+                        if b.is_none_or(|b| if *max { v > b } else { v < b }) {
                             *b = Some(v);
                         }
                     });
@@ -379,7 +404,7 @@ impl Acc {
     fn merge(&mut self, into: usize, other: &Acc, from: usize) {
         match (self, other) {
             (Acc::Count(a), Acc::Count(b)) => a[into] += b[from],
-            (Acc::SumInt(a), Acc::SumInt(b)) => a[into] += b[from],
+            (Acc::SumInt(a), Acc::SumInt(b)) => a[into] = a[into].wrapping_add(b[from]),
             (Acc::SumFloat(a), Acc::SumFloat(b)) => a[into] += b[from],
             (Acc::Mean { sum, n }, Acc::Mean { sum: s, n: m }) => {
                 sum[into] += s[from];
@@ -388,6 +413,13 @@ impl Acc {
             (Acc::Extreme { max, best }, Acc::Extreme { best: other, .. }) => {
                 if let Some(v) = other[from] {
                     if best[into].is_none_or(|b| better(v, b, *max)) {
+                        best[into] = Some(v);
+                    }
+                }
+            }
+            (Acc::ExtremeInt { max, best }, Acc::ExtremeInt { best: other, .. }) => {
+                if let Some(v) = other[from] {
+                    if best[into].is_none_or(|b| if *max { v > b } else { v < b }) {
                         best[into] = Some(v);
                     }
                 }
@@ -425,6 +457,10 @@ impl Acc {
             Acc::SumInt(v) => Acc::SumInt(pick(v, picks)),
             Acc::SumFloat(v) => Acc::SumFloat(pick(v, picks)),
             Acc::Extreme { max, best } => Acc::Extreme {
+                max: *max,
+                best: pick(best, picks),
+            },
+            Acc::ExtremeInt { max, best } => Acc::ExtremeInt {
                 max: *max,
                 best: pick(best, picks),
             },
@@ -466,11 +502,18 @@ impl Acc {
                     Some(s) => out.push_str(s),
                     None => out.push_missing(),
                 },
+                // Each extreme comes back in its column's type, which the state kept
+                // exactly.
                 Acc::Extreme { best, .. } => match (best[g], plan.dtype) {
                     (None, _) => out.push_missing(),
-                    (Some(v), Some(DataType::Bool)) => out.push_bool(v != 0.0),
                     (Some(v), Some(DataType::Float)) => out.push_float(v as f32),
-                    (Some(v), _) => out.push_int(v as i32),
+                    (Some(v), _) => out.push_f64(v),
+                },
+                Acc::ExtremeInt { best, .. } => match (best[g], plan.dtype) {
+                    (None, _) => out.push_missing(),
+                    (Some(v), Some(DataType::Bool)) => out.push_bool(v != 0),
+                    (Some(v), Some(DataType::Int)) => out.push_int(v as i32),
+                    (Some(v), _) => out.push_i64(v),
                 },
             }
         }
@@ -645,7 +688,7 @@ impl<'n> DistFrame<'n> {
     /// use eau2::table::{Agg, DistFrame};
     /// let f = DistFrame::from_array(&node, &eau2::kv::Key::new("f", 0), &[3, 1, 3, 3])?;
     /// let counts = f.group_by(&["c0"])?.agg(&[Agg::count()])?.sort_by(&["c0"], &[false])?;
-    /// assert_eq!(counts.get_int(1, 1)?, Some(3)); // three 3s
+    /// assert_eq!(counts.get_i64("count", 1)?, Some(3)); // three 3s
     /// # Ok::<(), eau2::Error>(())
     /// ```
     pub fn group_by<'f>(&'f self, keys: &[&str]) -> Result<GroupBy<'f, 'n>> {
@@ -771,10 +814,10 @@ impl<'n> GroupBy<'_, 'n> {
         let mut out = Schema::default();
         let key_types: Vec<DataType> = self.keys.iter().map(|&k| schema.types()[k]).collect();
         for &k in &self.keys {
-            out.push(schema.types()[k], Some(column_name(schema, k)));
+            out.try_push(schema.types()[k], column_name(schema, k))?;
         }
         for p in plans {
-            out.push(p.out_type(), Some(p.name.clone()));
+            out.try_push(p.out_type(), p.name.clone())?;
         }
         let chunk_len = self.frame.out_chunk_len();
         // (partition, groups) of each chunk of the result.

@@ -143,7 +143,7 @@ impl<'n> DistFrame<'n> {
     /// use eau2::table::{DistFrame, JoinKind};
     /// let ids = DistFrame::from_array(&node, &Key::new("ids", 0), &[2, 1, 2, 5])?;
     /// let names = DistFrame::from_array(&node, &Key::new("names", 0), &[1, 2])?
-    ///     .with_column("name", |row| format!("#{}", row.get_int(0).unwrap_or(0)))?;
+    ///     .with_column("name", |row| Ok(format!("#{}", row.get_int("c0")?.unwrap_or(0))))?;
     /// let joined = ids.join(&names, &["c0"], JoinKind::Inner)?;
     /// assert_eq!(joined.nrows(), 3);
     /// # Ok::<(), eau2::Error>(())
@@ -229,7 +229,7 @@ impl<'n> DistFrame<'n> {
         let mut names = Vec::new();
         for c in 0..ls.width() {
             let name = column_name(ls, c);
-            schema.push(ls.types()[c], Some(name.clone()));
+            schema.try_push(ls.types()[c], name.clone())?;
             names.push(name);
         }
         let right_kept: Vec<usize> = (0..rs.width()).filter(|c| !r.contains(c)).collect();
@@ -238,7 +238,7 @@ impl<'n> DistFrame<'n> {
             if names.contains(&name) {
                 name.push_str("_right");
             }
-            schema.push(rs.types()[c], Some(name.clone()));
+            schema.try_push(rs.types()[c], name.clone())?;
             names.push(name);
         }
         Ok(Plan {

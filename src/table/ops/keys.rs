@@ -11,8 +11,8 @@
 //! | type | bytes |
 //! |---|---|
 //! | BOOL | `0` or `1` |
-//! | INT | big-endian, sign bit flipped |
-//! | FLOAT | big-endian IEEE bits, flipped so negatives sort first; `-0.0` is `0.0`, every NaN one NaN above `+inf` |
+//! | INT, I64 | big-endian, sign bit flipped |
+//! | FLOAT, F64 | big-endian IEEE bits, flipped so negatives sort first; `-0.0` is `0.0`, every NaN one NaN above `+inf` |
 //! | STRING | the bytes, each `0` written `0 255`, then `0 0` |
 //!
 //! A descending column's value bytes (not its tag) are inverted. The encodings are
@@ -155,6 +155,8 @@ enum ColumnView<'a> {
     Bool(&'a Bitmap),
     Int(&'a [i32]),
     Float(&'a [f32]),
+    I64(&'a [i64]),
+    F64(&'a [f64]),
     Str(&'a [u64], &'a [u8]),
 }
 
@@ -164,6 +166,8 @@ impl<'a> ColumnView<'a> {
             ChunkData::Bool(b) => ColumnView::Bool(b),
             ChunkData::Int(v) => ColumnView::Int(v),
             ChunkData::Float(v) => ColumnView::Float(v),
+            ChunkData::I64(v) => ColumnView::I64(v),
+            ChunkData::F64(v) => ColumnView::F64(v),
             ChunkData::String { offsets, bytes } => ColumnView::Str(offsets, bytes),
         }
     }
@@ -175,6 +179,8 @@ impl<'a> ColumnView<'a> {
             ColumnView::Bool(b) => out.push(u8::from(b.get(i))),
             ColumnView::Int(v) => out.extend_from_slice(&((v[i] as u32) ^ (1 << 31)).to_be_bytes()),
             ColumnView::Float(v) => out.extend_from_slice(&float_bits(v[i]).to_be_bytes()),
+            ColumnView::I64(v) => out.extend_from_slice(&((v[i] as u64) ^ (1 << 63)).to_be_bytes()),
+            ColumnView::F64(v) => out.extend_from_slice(&double_bits(v[i]).to_be_bytes()),
             ColumnView::Str(offsets, bytes) => {
                 let s = &bytes[offsets[i] as usize..offsets[i + 1] as usize];
                 push_stuffed(s, out);
@@ -199,6 +205,32 @@ fn float_bits(v: f32) -> u32 {
     } else {
         bits | 1 << 31
     }
+}
+
+/// A double's bits, ordered like the doubles (as [`float_bits`]).
+#[inline]
+fn double_bits(v: f64) -> u64 {
+    let v = if v.is_nan() {
+        f64::NAN
+    } else if v == 0.0 {
+        0.0
+    } else {
+        v
+    };
+    let bits = v.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    }
+}
+
+fn double_from_bits(bits: u64) -> f64 {
+    f64::from_bits(if bits >> 63 == 1 {
+        bits & !(1 << 63)
+    } else {
+        !bits
+    })
 }
 
 fn float_from_bits(bits: u32) -> f32 {
@@ -317,6 +349,20 @@ pub(crate) fn decode_into(
                     builder.push_float(float_from_bits(bits));
                 }
                 key = &key[4..];
+            }
+            DataType::I64 | DataType::F64 => {
+                let word: [u8; 8] = key
+                    .get(..8)
+                    .ok_or_else(bad)?
+                    .try_into()
+                    .map_err(|_| bad())?;
+                let bits = u64::from_be_bytes(word);
+                if *dtype == DataType::I64 {
+                    builder.push_i64((bits ^ (1 << 63)) as i64);
+                } else {
+                    builder.push_f64(double_from_bits(bits));
+                }
+                key = &key[8..];
             }
             DataType::String => {
                 let mut value = Vec::new();

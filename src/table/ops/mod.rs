@@ -14,6 +14,9 @@
 //! - [`join`]: hash join, co-partitioned or broadcast;
 //! - [`sort`]: sample sort and top-k.
 //!
+//! Columns are named by their names ([`Schema::index`]: an unknown name is an error
+//! listing the columns).
+//!
 //! **Names of results.** An operator's result is stored under a fresh name `~N`, where N
 //! counts the temporary frames this rank's [`Node`] made; every rank makes them in the
 //! same SPMD order, so every rank picks the same name. Names starting with `~` are
@@ -44,7 +47,7 @@ use parking_lot::Mutex;
 
 use super::DistFrame;
 use crate::cluster::Node;
-use crate::error::{DataError, Result};
+use crate::error::Result;
 use crate::frame::{DataFrame, Schema, DEFAULT_CHUNK_LEN};
 use crate::kv::Key;
 use shuffle::Source;
@@ -82,37 +85,17 @@ fn reclaim(node: &Node) {
     }
 }
 
-/// The index of the column called `name` in `schema`. An unnamed column `i` answers to
-/// `c<i>`. An unknown name is an error listing the columns.
-pub fn column_index(schema: &Schema, name: &str) -> Result<usize> {
-    if let Some(i) = schema.index_of(name) {
-        return Ok(i);
-    }
-    if let Some(i) = name.strip_prefix('c').and_then(|d| d.parse::<usize>().ok()) {
-        if i < schema.width() && schema.name(i).is_none() {
-            return Ok(i);
-        }
-    }
-    let names: Vec<String> = (0..schema.width())
-        .map(|i| column_name(schema, i))
-        .collect();
-    Err(DataError::Schema(format!(
-        "no column named {name:?} (the columns are {})",
-        names.join(", ")
-    ))
-    .into())
-}
-
-/// The name of column `i`: its own, or `c<i>`.
-pub fn column_name(schema: &Schema, i: usize) -> String {
-    schema
-        .name(i)
-        .map_or_else(|| format!("c{i}"), str::to_string)
+/// The name of column `i` of `schema` (every column has one).
+pub(crate) fn column_name(schema: &Schema, i: usize) -> String {
+    schema.names()[i].clone()
 }
 
 /// The indices of the columns `names`.
 pub(crate) fn column_indices(schema: &Schema, names: &[&str]) -> Result<Vec<usize>> {
-    names.iter().map(|n| column_index(schema, n)).collect()
+    Ok(names
+        .iter()
+        .map(|n| schema.index(n))
+        .collect::<Result<_, _>>()?)
 }
 
 impl<'n> DistFrame<'n> {

@@ -8,26 +8,47 @@ use rayon::prelude::*;
 
 use super::keys::{encode, owner};
 use super::shuffle::{exchange, Source};
-use super::{column_index, column_indices, reclaim};
+use super::{column_indices, column_name, reclaim};
 use crate::error::{Error, Result};
 use crate::frame::{
     visit_chunk_rows, Chunk, Column, ColumnBuilder, DataFrame, Element, Row, Rower, Schema,
 };
 use crate::kv::Key;
 use crate::table::DistFrame;
+use parking_lot::Mutex;
 
-/// A closure as a [`Rower`], for the visitors that drive rows.
-struct Pred<'f, F>(&'f F);
+/// The first error a closure returned, kept while the rows go on (a [`Rower`] cannot
+/// stop early) and returned by the operator.
+type FirstError = Mutex<Option<Error>>;
 
-impl<F> Clone for Pred<'_, F> {
-    fn clone(&self) -> Self {
-        Pred(self.0)
+fn keep_first(slot: &FirstError, e: Error) {
+    let mut first = slot.lock();
+    if first.is_none() {
+        *first = Some(e);
     }
 }
 
-impl<F: Fn(&Row<'_>) -> bool> Rower for Pred<'_, F> {
+/// A fallible predicate as a [`Rower`], for the visitors that drive rows.
+struct Pred<'f, F> {
+    f: &'f F,
+    error: &'f FirstError,
+}
+
+impl<F> Clone for Pred<'_, F> {
+    fn clone(&self) -> Self {
+        Pred {
+            f: self.f,
+            error: self.error,
+        }
+    }
+}
+
+impl<F: Fn(&Row<'_>) -> Result<bool>> Rower for Pred<'_, F> {
     fn accept(&mut self, row: &Row<'_>) -> bool {
-        (self.0)(row)
+        (self.f)(row).unwrap_or_else(|e| {
+            keep_first(self.error, e);
+            false
+        })
     }
 
     fn join(&mut self, _other: Self) {}
@@ -37,12 +58,19 @@ impl<F: Fn(&Row<'_>) -> bool> Rower for Pred<'_, F> {
 struct Compute<'f, F> {
     f: &'f F,
     out: ColumnBuilder,
+    error: Option<Error>,
 }
 
-impl<T: Element, F: Fn(&Row<'_>) -> T> Rower for Compute<'_, F> {
+impl<T: Element, F: Fn(&Row<'_>) -> Result<T>> Rower for Compute<'_, F> {
     fn accept(&mut self, row: &Row<'_>) -> bool {
-        // The builder has T's type, so this push cannot fail on the type.
-        let _ = (self.f)(row).push_to_column(&mut self.out);
+        let pushed = (self.f)(row).and_then(|v| Ok(v.push_to_column(&mut self.out)?));
+        if let Err(e) = pushed {
+            // Keep the column's length right; the operator fails with the error anyway.
+            self.out.push_missing();
+            if self.error.is_none() {
+                self.error = Some(e);
+            }
+        }
         true
     }
 
@@ -51,60 +79,72 @@ impl<T: Element, F: Fn(&Row<'_>) -> T> Rower for Compute<'_, F> {
 
 impl<'n> DistFrame<'n> {
     /// Collective: a new frame of the rows for which `keep` is true, in order; each rank
-    /// tests the rows it holds, on all cores, and the kept rows stay there.
+    /// tests the rows it holds, on all cores, and the kept rows stay there. The closure
+    /// returns a `Result` so that getters can use `?`: its first error (a wrong column
+    /// name or type, say) is the operator's.
     ///
     /// ```
     /// # let node = eau2::Node::standalone()?;
     /// use eau2::table::DistFrame;
     /// let f = DistFrame::from_array(&node, &eau2::kv::Key::new("f", 0), &[1, 2, 3, 4])?;
-    /// let even = f.filter(|row| row.get_int(0).is_some_and(|v| v % 2 == 0))?;
+    /// let even = f.filter(|row| Ok(row.get_int("c0")?.is_some_and(|v| v % 2 == 0)))?;
     /// assert_eq!(even.nrows(), 2);
     /// # Ok::<(), eau2::Error>(())
     /// ```
     pub fn filter<F>(&self, keep: F) -> Result<DistFrame<'n>>
     where
-        F: Fn(&Row<'_>) -> bool + Sync,
+        F: Fn(&Row<'_>) -> Result<bool> + Sync,
     {
         let key = Key::new(self.node.temps().fresh(), 0);
-        let mut frame = self.filter_with(&key, &Pred(&keep))?;
+        let error = Mutex::new(None);
+        let pred = Pred {
+            f: &keep,
+            error: &error,
+        };
+        let mut frame = self.filter_with(&key, &pred)?;
+        if let Some(e) = error.into_inner() {
+            // Every rank ran the collective filter; the failing ones report.
+            return Err(e);
+        }
         frame.temp = true;
         reclaim(self.node);
         Ok(frame)
     }
 
     /// Collective: a new frame with a column `name` computed by `f` from each row (an
-    /// `Option` result is missing when `None`); a column of that name is replaced, else
-    /// the column is appended. Rows keep their place and order; the other columns'
+    /// `Option` result is missing when `None`; an error is the operator's); a column of
+    /// that name is replaced, else the column is appended. Rows keep their place and order; the other columns'
     /// chunks are shared, not copied.
     ///
     /// ```
     /// # let node = eau2::Node::standalone()?;
     /// use eau2::table::DistFrame;
     /// let f = DistFrame::from_array(&node, &eau2::kv::Key::new("f", 0), &[1, 2, 3])?;
-    /// let g = f.with_column("double", |row| row.get_int(0).map(|v| v * 2))?;
+    /// let g = f.with_column("double", |row| Ok(row.get_int("c0")?.map(|v| v * 2)))?;
     /// assert_eq!(g.get_int(1, 2)?, Some(6));
     /// # Ok::<(), eau2::Error>(())
     /// ```
     pub fn with_column<T, F>(&self, name: &str, f: F) -> Result<DistFrame<'n>>
     where
         T: Element,
-        F: Fn(&Row<'_>) -> T + Sync,
+        F: Fn(&Row<'_>) -> Result<T> + Sync,
     {
-        let replaced = column_index(self.schema(), name).ok();
+        let replaced = self.schema().index_of(name);
         let mut schema = Schema::default();
         for c in 0..self.ncols() {
             if Some(c) != replaced {
                 schema.push(
                     self.schema().types()[c],
-                    Some(super::column_name(self.schema(), c)),
+                    Some(column_name(self.schema(), c)),
                 );
             }
         }
-        schema.push(T::DTYPE, Some(name.to_string()));
+        schema.try_push(T::DTYPE, name)?;
         self.map_chunks(schema, |source| {
             let mut compute = Compute {
                 f: &f,
                 out: ColumnBuilder::new(T::DTYPE, source.chunks[0].len().max(1)),
+                error: None,
             };
             visit_chunk_rows(
                 self.schema(),
@@ -112,6 +152,9 @@ impl<'n> DistFrame<'n> {
                 source.first_row,
                 &mut compute,
             )?;
+            if let Some(e) = compute.error {
+                return Err(e);
+            }
             let column = compute.out.finish();
             let mut chunks: Vec<Arc<Chunk>> = source
                 .chunks
@@ -136,7 +179,7 @@ impl<'n> DistFrame<'n> {
         for &c in &cols {
             schema.push(
                 self.schema().types()[c],
-                Some(super::column_name(self.schema(), c)),
+                Some(column_name(self.schema(), c)),
             );
         }
         self.map_chunks(schema, |source| {

@@ -64,6 +64,14 @@ pub(crate) fn gather_into(out: &mut ChunkBuilder, src: &Chunk, rows: &[u32]) {
                 out.extend_floats(&buf[..block.len()], valid);
             }
         }
+        ChunkData::I64(v) => rows.iter().for_each(|&r| match present(r) {
+            true => out.push_i64(v[r as usize]),
+            false => out.push_missing(),
+        }),
+        ChunkData::F64(v) => rows.iter().for_each(|&r| match present(r) {
+            true => out.push_f64(v[r as usize]),
+            false => out.push_missing(),
+        }),
         ChunkData::String { offsets, bytes } => {
             for block in rows.chunks(64) {
                 let valid = word(block);

@@ -15,6 +15,10 @@ pub enum Cell {
     Float(u32),
     /// A STRING's bytes.
     Str(Vec<u8>),
+    /// An I64.
+    I64(i64),
+    /// An F64's bits.
+    F64(u64),
 }
 
 impl Cell {
@@ -25,6 +29,8 @@ impl Cell {
             Value::Int(i) => Cell::Int(i),
             Value::Float(f) => Cell::Float(f.to_bits()),
             Value::Str(s) => Cell::Str(s.to_vec()),
+            Value::I64(i) => Cell::I64(i),
+            Value::F64(f) => Cell::F64(f.to_bits()),
         }
     }
 
@@ -35,6 +41,8 @@ impl Cell {
             Cell::Int(i) => Value::Int(*i),
             Cell::Float(bits) => Value::Float(f32::from_bits(*bits)),
             Cell::Str(s) => Value::Str(s),
+            Cell::I64(i) => Value::I64(*i),
+            Cell::F64(bits) => Value::F64(f64::from_bits(*bits)),
         }
     }
 }
@@ -43,12 +51,23 @@ impl Cell {
 pub type Table = Vec<Vec<Option<Cell>>>;
 
 /// Every value of `frame`, row by row.
+///
+/// Walks chunk by chunk rather than through `DataFrame::get`, which locates the chunk
+/// of every cell anew: the fuzz targets compare many tables per input, and this walk was
+/// a fifth of their time.
 pub fn table_of(frame: &DataFrame) -> Table {
-    (0..frame.nrows())
-        .map(|r| {
-            (0..frame.ncols())
-                .map(|c| frame.get(c, r).expect("in range").map(Cell::of))
-                .collect()
-        })
-        .collect()
+    let mut table = Vec::with_capacity(frame.nrows() as usize);
+    for chunk in 0..frame.chunk_count() {
+        let chunks = frame.row_chunk(chunk);
+        let rows = frame.chunk_rows(chunk);
+        for offset in 0..(rows.end - rows.start) as usize {
+            table.push(
+                chunks
+                    .iter()
+                    .map(|c| c.value(offset).map(Cell::of))
+                    .collect(),
+            );
+        }
+    }
+    table
 }

@@ -5,6 +5,7 @@
 //! before it runs any test.
 
 pub mod cells;
+pub mod frames;
 pub mod fuzz_checks;
 pub mod ops_data;
 

@@ -114,6 +114,8 @@ pub fn cell_text(cell: &Option<Cell>) -> String {
         Some(Cell::Bool(b)) => b.to_string(),
         Some(Cell::Int(i)) => i.to_string(),
         Some(Cell::Float(bits)) => format!("{:?}", f32::from_bits(*bits)),
+        Some(Cell::I64(i)) => i.to_string(),
+        Some(Cell::F64(bits)) => format!("{:?}", f64::from_bits(*bits)),
         Some(Cell::Str(s)) => format!("{:?}", String::from_utf8_lossy(s)),
     }
 }

@@ -44,13 +44,14 @@ mod value;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 
+use crate::brief_poll::BriefPoll;
 use crate::error::{Error, Result};
 use crate::net::NetHandle;
 use crate::route::{self, Replies, Service, ServiceId};
@@ -503,23 +504,29 @@ impl Kv {
     }
 }
 
-/// Waits on a reply slot, with an optional deadline.
+/// Waits on a reply slot, with an optional deadline: polls briefly (see
+/// [`BriefPoll`]), then sleeps.
 fn receive<T>(
     rx: &Receiver<Result<T>>,
     timeout: Option<Duration>,
     what: impl FnOnce() -> String,
 ) -> Result<T> {
+    let dropped = |what: String| Error::Shutdown(format!("{what}: the store was dropped"));
+    let mut poll = BriefPoll::new();
+    loop {
+        match rx.try_recv() {
+            Ok(reply) => return reply,
+            Err(TryRecvError::Disconnected) => return Err(dropped(what())),
+            Err(TryRecvError::Empty) if poll.again() => {}
+            Err(TryRecvError::Empty) => break,
+        }
+    }
     match timeout {
-        None => rx
-            .recv()
-            .map_err(|_| Error::Shutdown(format!("{}: the store was dropped", what())))?,
+        None => rx.recv().map_err(|_| dropped(what()))?,
         Some(t) => match rx.recv_timeout(t) {
             Ok(r) => r,
             Err(RecvTimeoutError::Timeout) => Err(Error::Timeout(format!("{} for {t:?}", what()))),
-            Err(RecvTimeoutError::Disconnected) => Err(Error::Shutdown(format!(
-                "{}: the store was dropped",
-                what()
-            ))),
+            Err(RecvTimeoutError::Disconnected) => Err(dropped(what())),
         },
     }
 }

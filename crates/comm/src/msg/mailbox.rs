@@ -14,8 +14,9 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use bytes::Bytes;
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use crate::brief_poll::BriefPoll;
 use crate::error::{Error, Result};
 
 /// What each message costs against the window beyond its body: a flood of empty messages
@@ -199,10 +200,18 @@ impl Mailbox {
         deadline: Option<Instant>,
     ) -> Result<Option<(Letter, u64)>> {
         let mut state = self.state.lock();
+        let mut poll = BriefPoll::new();
+        let mut polling = true;
         let letter = loop {
             state.check()?;
             if let Some(letter) = state.take(from, tag) {
                 break letter;
+            }
+            if polling {
+                // The lock is released while we pause, so look again under it before
+                // sleeping: a letter delivered in that gap notified nobody.
+                polling = MutexGuard::unlocked(&mut state, || poll.again());
+                continue;
             }
             match deadline {
                 None => self.arrived.wait(&mut state),

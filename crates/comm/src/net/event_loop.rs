@@ -305,7 +305,10 @@ impl EventLoop {
                     self.draining.push(done);
                 }
                 Command::Abort { done } => {
-                    self.close_links();
+                    // This rank's own waits fail too (other threads of a rank run as a
+                    // thread may still wait on it), then the peers see the links drop.
+                    let reason = format!("rank {} left the job", self.cfg.rank);
+                    self.fail_everyone(&reason);
                     self.aborted = true;
                     let _ = done.send(());
                 }

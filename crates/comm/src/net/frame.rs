@@ -173,7 +173,8 @@ impl FrameReader {
     }
 
     /// Reads what is available and appends complete frames to `out`. Returns
-    /// `Ok(())` when the stream would block; an error when it is closed or broken (frames
+    /// `Ok(())` when the stream would block or a read came back short (so the socket is
+    /// drained, for edge-triggered polling); an error when it is closed or broken (frames
     /// completed before that are still in `out`).
     pub fn read_from(
         &mut self,
@@ -182,18 +183,28 @@ impl FrameReader {
     ) -> Result<(), ReadError> {
         loop {
             self.decode_buffered(out)?;
-            let n = match &mut self.pending {
-                Some(p) => stream
-                    .read(&mut p.body.as_mut_slice()[p.filled..])
-                    .inspect(|&n| p.filled += n),
+            let (n, wanted) = match &mut self.pending {
+                Some(p) => {
+                    let room = &mut p.body.as_mut_slice()[p.filled..];
+                    let wanted = room.len();
+                    (stream.read(room).inspect(|&n| p.filled += n), wanted)
+                }
                 None => {
                     self.make_room();
-                    stream
-                        .read(&mut self.buf[self.end..])
-                        .inspect(|&n| self.end += n)
+                    let room = &mut self.buf[self.end..];
+                    let wanted = room.len();
+                    (stream.read(room).inspect(|&n| self.end += n), wanted)
                 }
             };
             match n {
+                // A short read of a stream socket means its receive queue is empty now
+                // (epoll(7)), and bytes arriving later raise a new edge: stop here
+                // rather than spend a system call on the WouldBlock that would follow.
+                // On the latency path that is one call in four.
+                Ok(n) if n > 0 && n < wanted => {
+                    self.decode_buffered(out)?;
+                    return Ok(());
+                }
                 Ok(0) => {
                     let mid_frame =
                         self.pending.is_some() || self.start < self.end || self.skip > 0;
@@ -396,9 +407,11 @@ mod tests {
         let wire = encode(&[(Control::Data(vec![5; 40]), vec![1; 100])]);
         let mut reader = FrameReader::new(LIMITS);
         let mut out = Vec::new();
-        let err = reader
-            .read_from(&mut &wire[..wire.len() - 1], &mut out)
-            .unwrap_err();
+        let mut stream = &wire[..wire.len() - 1];
+        // The first call may stop at the short read; the next one meets the end.
+        let err = (0..3)
+            .find_map(|_| reader.read_from(&mut stream, &mut out).err())
+            .expect("the stream ends");
         assert!(matches!(err, ReadError::Io(_)), "{err:?}");
     }
 

@@ -281,8 +281,10 @@ impl NetHandle {
     }
 
     /// Closes every link without a goodbye and stops the network thread: the peers see
-    /// this rank vanish, as they would a process that died. For a rank that fails while
-    /// its process lives on (ranks run as threads); a process exits instead.
+    /// this rank vanish, as they would a process that died, and this rank's own pending
+    /// operations fail (through [`Handler::on_peer_lost`]). For a rank that fails, or a
+    /// job that is stopped, while its process lives on (ranks run as threads); a process
+    /// exits instead.
     pub fn abort(&self) {
         let Some(thread) = self.thread.lock().take() else {
             return;

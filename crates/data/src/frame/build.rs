@@ -18,8 +18,11 @@ mod sealed {
 }
 
 /// A Rust value that can be stored in a frame: `bool` (BOOL), `i32` (INT), `f32`
-/// (FLOAT), `&str`, `String`, `&[u8]` and `Vec<u8>` (STRING), and `Option<T>` of any of
-/// these, where `None` is a missing value.
+/// (FLOAT), `i64` (I64), `f64` (F64), `&str`, `String`, `&[u8]` and `Vec<u8>` (STRING),
+/// and `Option<T>` of any of these, where `None` is a missing value.
+///
+/// An unsuffixed literal takes Rust's default type: `from_array(&[1, 2])` is INT (`i32`)
+/// but `from_array(&[0.5])` is F64 (`f64`); write `0.5f32` for FLOAT.
 ///
 /// The trait is sealed: its impls are exactly these.
 pub trait Element: sealed::Sealed {
@@ -59,6 +62,8 @@ macro_rules! element {
 element!(bool, Bool, |v| Value::Bool(*v));
 element!(i32, Int, |v| Value::Int(*v));
 element!(f32, Float, |v| Value::Float(*v));
+element!(i64, I64, |v| Value::I64(*v));
+element!(f64, F64, |v| Value::F64(*v));
 element!(&str, String, |v| Value::Str(v.as_bytes()));
 element!(String, String, |v| Value::Str(v.as_bytes()));
 element!(&[u8], String, |v| Value::Str(v));
@@ -164,11 +169,7 @@ impl FrameBuilder {
         for (col, (value, &dtype)) in row.iter().zip(self.schema.types()).enumerate() {
             if let Some(v) = value {
                 if v.dtype() != dtype {
-                    return Err(Error::TypeMismatch {
-                        column: col,
-                        expected: v.dtype(),
-                        found: dtype,
-                    });
+                    return Err(self.schema.mismatch(col, v.dtype(), dtype));
                 }
             }
         }
@@ -242,6 +243,8 @@ mod tests {
         );
         check(&[1, -2, 3], &[Some(Int(1)), Some(Int(-2)), Some(Int(3))]);
         check(&[0.5f32, -1e9], &[Some(Float(0.5)), Some(Float(-1e9))]);
+        check(&[1i64 << 40, -1], &[Some(I64(1 << 40)), Some(I64(-1))]);
+        check(&[Some(0.25), None], &[Some(F64(0.25)), None]);
         check(
             &["a", "", "b c"],
             &[Some(Str(b"a")), Some(Str(b"")), Some(Str(b"b c"))],
@@ -377,7 +380,8 @@ mod tests {
             Error::TypeMismatch {
                 column: 0,
                 expected: DataType::String,
-                found: DataType::Int
+                found: DataType::Int,
+                ..
             }
         ));
         // fill_from keeps the rows before the bad one.
@@ -403,7 +407,8 @@ mod tests {
             Error::TypeMismatch {
                 column: 1,
                 expected: DataType::Float,
-                found: DataType::String
+                found: DataType::String,
+                ..
             }
         ));
         assert!(b.push_row(&[Some(Value::Bool(true)), None]).is_err());

@@ -28,6 +28,10 @@ pub enum ChunkData {
         /// The concatenated bytes of every value.
         bytes: Vec<u8>,
     },
+    /// I64 values (after the SoR types, so their wire tags are unchanged).
+    I64(Vec<i64>),
+    /// F64 values.
+    F64(Vec<f64>),
 }
 
 /// One column's values for a run of consecutive rows.
@@ -48,6 +52,10 @@ pub enum Value<'a> {
     Float(f32),
     /// A STRING value (UTF-8 bytes, not validated).
     Str(&'a [u8]),
+    /// An I64 value.
+    I64(i64),
+    /// An F64 value.
+    F64(f64),
 }
 
 impl Value<'_> {
@@ -58,6 +66,22 @@ impl Value<'_> {
             Value::Int(_) => DataType::Int,
             Value::Float(_) => DataType::Float,
             Value::Str(_) => DataType::String,
+            Value::I64(_) => DataType::I64,
+            Value::F64(_) => DataType::F64,
+        }
+    }
+}
+
+impl ChunkData {
+    /// The type of the values.
+    pub fn dtype(&self) -> DataType {
+        match self {
+            ChunkData::Bool(_) => DataType::Bool,
+            ChunkData::Int(_) => DataType::Int,
+            ChunkData::Float(_) => DataType::Float,
+            ChunkData::String { .. } => DataType::String,
+            ChunkData::I64(_) => DataType::I64,
+            ChunkData::F64(_) => DataType::F64,
         }
     }
 }
@@ -65,12 +89,7 @@ impl Value<'_> {
 impl Chunk {
     /// The type of the values.
     pub fn dtype(&self) -> DataType {
-        match self.data {
-            ChunkData::Bool(_) => DataType::Bool,
-            ChunkData::Int(_) => DataType::Int,
-            ChunkData::Float(_) => DataType::Float,
-            ChunkData::String { .. } => DataType::String,
-        }
+        self.data.dtype()
     }
 
     /// The number of rows.
@@ -90,6 +109,7 @@ impl Chunk {
         bits + match &self.data {
             ChunkData::Bool(_) => bits,
             ChunkData::Int(_) | ChunkData::Float(_) => rows * 4,
+            ChunkData::I64(_) | ChunkData::F64(_) => rows * 8,
             ChunkData::String { offsets, bytes } => offsets.len() * 8 + bytes.len(),
         }
     }
@@ -128,8 +148,14 @@ impl Chunk {
             ChunkData::String { offsets, bytes } => {
                 Value::Str(&bytes[offsets[i] as usize..offsets[i + 1] as usize])
             }
+            ChunkData::I64(v) => Value::I64(v[i]),
+            ChunkData::F64(v) => Value::F64(v[i]),
         })
     }
+
+    // The chunk-level typed getters below are the unchecked layer under `Row` and the
+    // frames' getters, which check the column's type first and report a mismatch as an
+    // error; here another type also reads as `None`.
 
     /// The BOOL at row `i`; `None` when missing or when the chunk is not BOOL.
     #[inline]
@@ -169,6 +195,24 @@ impl Chunk {
         }
     }
 
+    /// The I64 at row `i`; `None` when missing or when the chunk is not I64.
+    #[inline]
+    pub fn get_i64(&self, i: usize) -> Option<i64> {
+        match &self.data {
+            ChunkData::I64(v) if self.valid.get(i) => Some(v[i]),
+            _ => None,
+        }
+    }
+
+    /// The F64 at row `i`; `None` when missing or when the chunk is not F64.
+    #[inline]
+    pub fn get_f64(&self, i: usize) -> Option<f64> {
+        match &self.data {
+            ChunkData::F64(v) if self.valid.get(i) => Some(v[i]),
+            _ => None,
+        }
+    }
+
     /// The INT values as a slice (missing slots hold 0), or `None` for other types.
     /// The fast path for scans that check validity separately.
     pub fn ints(&self) -> Option<&[i32]> {
@@ -182,6 +226,22 @@ impl Chunk {
     pub fn floats(&self) -> Option<&[f32]> {
         match &self.data {
             ChunkData::Float(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The I64 values as a slice (missing slots hold 0), or `None` for other types.
+    pub fn i64s(&self) -> Option<&[i64]> {
+        match &self.data {
+            ChunkData::I64(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The F64 values as a slice (missing slots hold 0.0), or `None` for other types.
+    pub fn f64s(&self) -> Option<&[f64]> {
+        match &self.data {
+            ChunkData::F64(v) => Some(v),
             _ => None,
         }
     }
@@ -209,6 +269,8 @@ impl Chunk {
                 ChunkData::Bool(b) => b.len() == n && b.validate(),
                 ChunkData::Int(v) => v.len() == n,
                 ChunkData::Float(v) => v.len() == n,
+                ChunkData::I64(v) => v.len() == n,
+                ChunkData::F64(v) => v.len() == n,
                 ChunkData::String { offsets, bytes } => {
                     offsets.len() == n + 1
                         && offsets[0] == 0
@@ -238,6 +300,8 @@ impl ChunkBuilder {
             DataType::Bool => ChunkData::Bool(Bitmap::with_capacity(capacity)),
             DataType::Int => ChunkData::Int(Vec::with_capacity(capacity)),
             DataType::Float => ChunkData::Float(Vec::with_capacity(capacity)),
+            DataType::I64 => ChunkData::I64(Vec::with_capacity(capacity)),
+            DataType::F64 => ChunkData::F64(Vec::with_capacity(capacity)),
             DataType::String => {
                 let mut offsets = Vec::with_capacity(capacity + 1);
                 offsets.push(0);
@@ -255,12 +319,7 @@ impl ChunkBuilder {
 
     /// The type being built.
     pub fn dtype(&self) -> DataType {
-        match self.data {
-            ChunkData::Bool(_) => DataType::Bool,
-            ChunkData::Int(_) => DataType::Int,
-            ChunkData::Float(_) => DataType::Float,
-            ChunkData::String { .. } => DataType::String,
-        }
+        self.data.dtype()
     }
 
     /// The number of rows so far.
@@ -281,6 +340,8 @@ impl ChunkBuilder {
             ChunkData::Bool(b) => b.push(false),
             ChunkData::Int(v) => v.push(0),
             ChunkData::Float(v) => v.push(0.0),
+            ChunkData::I64(v) => v.push(0),
+            ChunkData::F64(v) => v.push(0.0),
             ChunkData::String { offsets, bytes } => offsets.push(bytes.len() as u64),
         }
     }
@@ -311,6 +372,26 @@ impl ChunkBuilder {
         match &mut self.data {
             ChunkData::Float(v) => v.push(value),
             _ => panic!("push_float on a {} chunk", self.dtype()),
+        }
+        self.valid.push(true);
+    }
+
+    /// Appends an I64. Panics if the builder is not I64 (a caller bug).
+    #[inline]
+    pub fn push_i64(&mut self, value: i64) {
+        match &mut self.data {
+            ChunkData::I64(v) => v.push(value),
+            _ => panic!("push_i64 on a {} chunk", self.dtype()),
+        }
+        self.valid.push(true);
+    }
+
+    /// Appends an F64. Panics if the builder is not F64 (a caller bug).
+    #[inline]
+    pub fn push_f64(&mut self, value: f64) {
+        match &mut self.data {
+            ChunkData::F64(v) => v.push(value),
+            _ => panic!("push_f64 on a {} chunk", self.dtype()),
         }
         self.valid.push(true);
     }
@@ -399,6 +480,8 @@ impl ChunkBuilder {
             Some(Value::Int(i)) => self.push_int(i),
             Some(Value::Float(f)) => self.push_float(f),
             Some(Value::Str(s)) => self.push_str(s),
+            Some(Value::I64(i)) => self.push_i64(i),
+            Some(Value::F64(f)) => self.push_f64(f),
         }
         Ok(())
     }
@@ -428,6 +511,8 @@ mod tests {
                 DataType::Int => b.push_int(i * -7),
                 DataType::Float => b.push_float(i as f32 / 3.0),
                 DataType::String => b.push_str(format!("é{i}").as_bytes()),
+                DataType::I64 => b.push_i64(i64::from(i) * -(1 << 40)),
+                DataType::F64 => b.push_f64(f64::from(i) / 3.0 + 1e300),
             }
         }
         b.finish()
@@ -435,12 +520,7 @@ mod tests {
 
     #[test]
     fn round_trips_through_bytes() {
-        for dtype in [
-            DataType::Bool,
-            DataType::Int,
-            DataType::Float,
-            DataType::String,
-        ] {
+        for dtype in DataType::ALL {
             let chunk = sample(dtype);
             assert_eq!(chunk.len(), 5);
             assert_eq!(chunk.missing_count(), 1);
@@ -460,6 +540,38 @@ mod tests {
         assert_eq!(i.get_int(4), Some(-28));
         assert_eq!(i.value(1), Some(Value::Int(-7)));
         assert_eq!(i.ints().unwrap().len(), 5);
+        let l = sample(DataType::I64);
+        assert_eq!(l.get_i64(4), Some(-4 << 40));
+        assert_eq!(l.value(1), Some(Value::I64(-(1 << 40))));
+        assert_eq!(l.get_int(4), None);
+        assert_eq!(l.i64s().unwrap()[2], 0); // missing
+        let d = sample(DataType::F64);
+        assert_eq!(d.get_f64(3), Some(1.0 + 1e300));
+        assert_eq!(d.value(2), None);
+        assert_eq!(d.f64s().unwrap().len(), 5);
+        assert_eq!(d.byte_size(), 1 + 5 * 8);
+    }
+
+    #[test]
+    fn wide_numbers_encode_in_bulk_little_endian() {
+        // The values follow the header as one little-endian block, 8 bytes each.
+        let mut b = ChunkBuilder::new(DataType::I64, 3);
+        for v in [1i64, -2, i64::MAX] {
+            b.push_i64(v);
+        }
+        let bytes = b.finish().to_bytes();
+        let want: Vec<u8> = [1i64, -2, i64::MAX]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        assert!(bytes.windows(24).any(|w| w == want), "{bytes:?}");
+        let mut b = ChunkBuilder::new(DataType::F64, 2);
+        b.push_f64(f64::MIN_POSITIVE);
+        b.push_f64(-0.0);
+        let chunk = b.finish();
+        let back = Chunk::from_bytes(&chunk.to_bytes()).unwrap();
+        assert_eq!(back.get_f64(1).map(f64::to_bits), Some((-0.0f64).to_bits()));
+        assert_eq!(back, chunk);
     }
 
     #[test]
@@ -498,6 +610,7 @@ mod tests {
                     DataType::Int => pushed.push_int(i as i32 - 35),
                     DataType::Float => pushed.push_float(i as f32 / 4.0),
                     DataType::String => pushed.push_str(text.as_bytes()),
+                    DataType::I64 | DataType::F64 => unreachable!("no bulk extends"),
                 }
             }
             let mut at = 0;
@@ -532,6 +645,7 @@ mod tests {
                             .collect();
                         bulk.extend_strs(v.into_iter(), valid);
                     }
+                    DataType::I64 | DataType::F64 => unreachable!("no bulk extends"),
                 }
                 at += n;
             }

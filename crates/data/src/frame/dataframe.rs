@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::chunk::{Chunk, Value};
 use super::column::{Column, ColumnBuilder, DEFAULT_CHUNK_LEN};
-use super::types::{DataType, Schema};
+use super::types::{ColumnRef, DataType, Schema};
 use crate::error::{Error, Result};
 
 /// A read-only table of typed columns with missing values.
@@ -83,10 +83,9 @@ impl DataFrame {
         self.schema.width()
     }
 
-    /// Column `col`.
-    pub fn column(&self, col: usize) -> Result<&Column> {
-        self.schema.dtype(col)?;
-        Ok(&self.columns[col])
+    /// Column `col` (an index or a name).
+    pub fn column(&self, col: impl ColumnRef) -> Result<&Column> {
+        Ok(&self.columns[col.resolve(&self.schema)?])
     }
 
     /// All columns, in schema order.
@@ -133,58 +132,69 @@ impl DataFrame {
         locate_row(row, self.nrows(), chunk_starts, |&start| start)
     }
 
-    /// The value at (`col`, `row`): `Ok(None)` when missing, an error when out of range.
-    pub fn get(&self, col: usize, row: u64) -> Result<Option<Value<'_>>> {
-        self.schema.dtype(col)?;
+    /// The value at (`col`, `row`), `col` an index or a name: `Ok(None)` when missing,
+    /// an error when there is no such column or row.
+    pub fn get(&self, col: impl ColumnRef, row: u64) -> Result<Option<Value<'_>>> {
+        let col = col.resolve(&self.schema)?;
         let (chunk, offset) = self.locate(row)?;
         Ok(self.chunk(col, chunk).value(offset))
     }
 
     /// True when the value at (`col`, `row`) is missing.
-    pub fn is_missing(&self, col: usize, row: u64) -> Result<bool> {
+    pub fn is_missing(&self, col: impl ColumnRef, row: u64) -> Result<bool> {
         Ok(self.get(col, row)?.is_none())
     }
 
-    fn typed(&self, col: usize, row: u64, want: DataType) -> Result<Option<Value<'_>>> {
-        let found = self.schema.dtype(col)?;
-        if found != want {
-            return Err(Error::TypeMismatch {
-                column: col,
-                expected: want,
-                found,
-            });
-        }
+    /// The value at (`col`, `row`) of a column checked to be of type `want`.
+    fn typed(&self, col: impl ColumnRef, row: u64, want: DataType) -> Result<Option<Value<'_>>> {
+        let col = self.schema.resolve_typed(col, want)?;
         self.get(col, row)
     }
 
-    /// The BOOL at (`col`, `row`); an error when the column is not BOOL.
-    pub fn get_bool(&self, col: usize, row: u64) -> Result<Option<bool>> {
+    /// The BOOL at (`col`, `row`); an error naming the column when it is not BOOL.
+    pub fn get_bool(&self, col: impl ColumnRef, row: u64) -> Result<Option<bool>> {
         Ok(match self.typed(col, row, DataType::Bool)? {
             Some(Value::Bool(b)) => Some(b),
             _ => None,
         })
     }
 
-    /// The INT at (`col`, `row`); an error when the column is not INT.
-    pub fn get_int(&self, col: usize, row: u64) -> Result<Option<i32>> {
+    /// The INT at (`col`, `row`); an error naming the column when it is not INT.
+    pub fn get_int(&self, col: impl ColumnRef, row: u64) -> Result<Option<i32>> {
         Ok(match self.typed(col, row, DataType::Int)? {
             Some(Value::Int(i)) => Some(i),
             _ => None,
         })
     }
 
-    /// The FLOAT at (`col`, `row`); an error when the column is not FLOAT.
-    pub fn get_float(&self, col: usize, row: u64) -> Result<Option<f32>> {
+    /// The FLOAT at (`col`, `row`); an error naming the column when it is not FLOAT.
+    pub fn get_float(&self, col: impl ColumnRef, row: u64) -> Result<Option<f32>> {
         Ok(match self.typed(col, row, DataType::Float)? {
             Some(Value::Float(f)) => Some(f),
             _ => None,
         })
     }
 
-    /// The STRING at (`col`, `row`); an error when the column is not STRING.
-    pub fn get_str(&self, col: usize, row: u64) -> Result<Option<&[u8]>> {
+    /// The STRING at (`col`, `row`); an error naming the column when it is not STRING.
+    pub fn get_str(&self, col: impl ColumnRef, row: u64) -> Result<Option<&[u8]>> {
         Ok(match self.typed(col, row, DataType::String)? {
             Some(Value::Str(s)) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// The I64 at (`col`, `row`); an error naming the column when it is not I64.
+    pub fn get_i64(&self, col: impl ColumnRef, row: u64) -> Result<Option<i64>> {
+        Ok(match self.typed(col, row, DataType::I64)? {
+            Some(Value::I64(i)) => Some(i),
+            _ => None,
+        })
+    }
+
+    /// The F64 at (`col`, `row`); an error naming the column when it is not F64.
+    pub fn get_f64(&self, col: impl ColumnRef, row: u64) -> Result<Option<f64>> {
+        Ok(match self.typed(col, row, DataType::F64)? {
+            Some(Value::F64(f)) => Some(f),
             _ => None,
         })
     }
@@ -298,6 +308,26 @@ mod tests {
         assert!(df.get_int(0, 5).is_err());
         assert!(df.get_float(0, 0).is_err());
         assert!(df.get(1, 0).is_err());
+    }
+
+    #[test]
+    fn getters_by_name_and_type_errors() {
+        let schema = Schema::named([("n", DataType::Int)]).unwrap();
+        let df = DataFrame::new(schema, vec![ints(&[Some(1), None], 2)]).unwrap();
+        assert_eq!(df.get_int("n", 0).unwrap(), Some(1));
+        assert_eq!(df.get_int("n", 1).unwrap(), None);
+        assert_eq!(df.column("n").unwrap().len(), 2);
+        let msg = df.get_str("n", 0).unwrap_err().to_string();
+        assert_eq!(msg, "column 0 (\"n\") is INT, not STRING");
+        let msg = df.get_int("m", 0).unwrap_err().to_string();
+        assert_eq!(msg, "no column is named \"m\"; the columns are: n");
+        assert!(df.get_i64("n", 0).is_err());
+        let wide = DataFrame::from_array(&[Some(1i64 << 40), None]);
+        assert_eq!(wide.get_i64("c0", 0).unwrap(), Some(1 << 40));
+        assert_eq!(wide.get_i64(0, 1).unwrap(), None);
+        let wide = DataFrame::from_array(&[0.1f64]);
+        assert_eq!(wide.get_f64(0, 0).unwrap(), Some(0.1));
+        assert!(wide.get_float(0, 0).is_err());
     }
 
     #[test]

@@ -8,8 +8,8 @@
 //!
 //! Bytes flow in through a builder ([`FrameBuilder`], [`DataFrame::from_array`], a
 //! [`Writer`], or the SoR reader in [`crate::sor`]), sit in chunks, and flow out through
-//! getters, visitors ([`Rower`] over rows, [`Fielder`] over one row's fields) and
-//! [`DataFrame::write_sor`].
+//! getters, visitors ([`Rower`] over rows, [`Fielder`] over one row's fields),
+//! [`DataFrame::write_sor`] and [`DataFrame::write_csv`] (both through [`TextFormat`]).
 //!
 //! ```
 //! use eau2_data::frame::{DataFrame, DataType, FrameBuilder, Schema, Value};
@@ -31,10 +31,12 @@ mod bitmap;
 mod build;
 mod chunk;
 mod column;
+mod csv_print;
 mod dataframe;
 mod ops;
 mod print;
 mod row;
+mod text;
 mod types;
 mod visitor;
 
@@ -42,9 +44,11 @@ pub use bitmap::Bitmap;
 pub use build::{Element, FrameBuilder};
 pub use chunk::{Chunk, ChunkBuilder, ChunkData, Value};
 pub use column::{Column, ColumnBuilder, DEFAULT_CHUNK_LEN};
+pub use csv_print::CsvWriteOptions;
 pub use dataframe::locate_row;
 pub use dataframe::DataFrame;
 pub use ops::take_rows;
 pub use row::{Row, RowBlock};
-pub use types::{DataType, Schema};
+pub use text::TextFormat;
+pub use types::{ColumnRef, DataType, Schema};
 pub use visitor::{filter_chunk_rows, visit_chunk_rows, Fielder, RowWriter, Rower, Writer};

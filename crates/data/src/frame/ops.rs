@@ -195,6 +195,14 @@ fn gather(src: &Chunk, offsets: &[usize], out: &mut ChunkBuilder) {
             true => out.push_float(v[o]),
             false => out.push_missing(),
         }),
+        ChunkData::I64(v) => offsets.iter().for_each(|&o| match valid.get(o) {
+            true => out.push_i64(v[o]),
+            false => out.push_missing(),
+        }),
+        ChunkData::F64(v) => offsets.iter().for_each(|&o| match valid.get(o) {
+            true => out.push_f64(v[o]),
+            false => out.push_missing(),
+        }),
         ChunkData::String { offsets: at, bytes } => {
             offsets.iter().for_each(|&o| match valid.get(o) {
                 true => out.push_str(&bytes[at[o] as usize..at[o + 1] as usize]),
@@ -239,11 +247,11 @@ mod tests {
     }
     impl Rower for Sum {
         fn accept(&mut self, row: &Row<'_>) -> bool {
-            match row.get_int(0) {
+            match row.get_int(0).unwrap() {
                 Some(v) => self.ints += i64::from(v),
                 None => self.missing += 1,
             }
-            self.floats += f64::from(row.get_float(1).unwrap_or(0.0));
+            self.floats += f64::from(row.get_float(1).unwrap().unwrap_or(0.0));
             true
         }
         fn join(&mut self, other: Self) {
@@ -271,8 +279,8 @@ mod tests {
     struct Pick;
     impl Rower for Pick {
         fn accept(&mut self, row: &Row<'_>) -> bool {
-            row.get_int(0).is_some_and(|v| v % 2 == 0)
-                || row.get_str(2).is_some_and(|s| s.ends_with(b"1"))
+            row.get_int(0).unwrap().is_some_and(|v| v % 2 == 0)
+                || row.get_str(2).unwrap().is_some_and(|s| s.ends_with(b"1"))
         }
         fn join(&mut self, _: Self) {}
     }

@@ -6,11 +6,8 @@ use std::sync::Arc;
 
 use super::chunk::{Chunk, ChunkData};
 use super::dataframe::DataFrame;
+use super::text::TextFormat;
 use crate::error::{Error, Result};
-
-/// How much text to gather before handing it to the output: few large writes, so an
-/// unbuffered `File` or socket is still fast.
-const FLUSH_AT: usize = 1 << 16;
 
 impl DataFrame {
     /// Writes the frame as SoR text to `out`: one line per row, fields `<...>`
@@ -23,6 +20,12 @@ impl DataFrame {
     /// | INT     | decimal, but `<+0>` and `<+1>` so that inference sees INT, not BOOL |
     /// | FLOAT   | the shortest text that parses back to the same `f32`, always with a `.` or an exponent (`<1.0>`, `<2.5e-9>`) so that inference sees FLOAT |
     /// | STRING  | always double-quoted (`<"a b">`) so that inference sees STRING; the bytes are written as they are |
+    /// | I64     | as INT (decimal, `<+0>`, `<+1>`) |
+    /// | F64     | as FLOAT, the shortest text that parses back to the same `f64` |
+    ///
+    /// SoR has no 64-bit types: I64 and F64 columns print as numbers, and read back as
+    /// INT and FLOAT (an integer beyond 32 bits reads as a FLOAT), so their values
+    /// round-trip only when they fit the 32-bit types; CSV keeps them exactly.
     ///
     /// Some values have no SoR spelling: non-finite floats, and strings containing `"`,
     /// `\n` or `\r` (SoR has no escapes). Printing a frame that holds one is an error
@@ -47,23 +50,8 @@ impl DataFrame {
     /// assert_eq!(df.to_sor_string()?, "<+1> <1.5> <\"a b\"> <>\n");
     /// # Ok::<(), eau2_data::Error>(())
     /// ```
-    pub fn write_sor<W: Write>(&self, mut out: W) -> Result<()> {
-        self.check_writable()?;
-        let io_err = |e| Error::io("writing SoR text", e);
-        let mut buf = Vec::with_capacity(FLUSH_AT + 1024);
-        for i in 0..self.chunk_count() {
-            let chunks = self.row_chunk(i);
-            let rows = self.chunk_rows(i);
-            for offset in 0..(rows.end - rows.start) as usize {
-                write_row(&mut buf, &chunks, offset);
-                if buf.len() >= FLUSH_AT {
-                    out.write_all(&buf).map_err(io_err)?;
-                    buf.clear();
-                }
-            }
-        }
-        out.write_all(&buf).map_err(io_err)?;
-        out.flush().map_err(io_err)
+    pub fn write_sor<W: Write>(&self, out: W) -> Result<()> {
+        self.write_text(out, &TextFormat::Sor)
     }
 
     /// The frame as SoR text, as bytes: strings are bytes and need not be UTF-8.
@@ -88,31 +76,33 @@ impl DataFrame {
     pub fn print(&self) -> Result<()> {
         self.write_sor(io::stdout().lock())
     }
+}
 
-    /// Finds the first value, in row order, that SoR cannot express.
-    fn check_writable(&self) -> Result<()> {
-        for i in 0..self.chunk_count() {
-            // The first bad (offset, column, reason) in this row chunk.
-            let mut first: Option<(usize, usize, String)> = None;
-            for col in 0..self.ncols() {
-                if let Some((offset, reason)) = first_unwritable(self.chunk(col, i)) {
-                    let earlier = match &first {
-                        None => true,
-                        Some((best, _, _)) => offset < *best,
-                    };
-                    if earlier {
-                        first = Some((offset, col, reason));
-                    }
-                }
-            }
-            if let Some((offset, col, reason)) = first {
-                let row = self.chunk_rows(i).start + offset as u64;
-                return Err(Error::Schema(format!(
-                    "cannot write row {row}, column {col} as SoR: {reason}"
-                )));
+/// Checks that SoR can express every value of one row chunk (`chunks`, one per column,
+/// whose first row is global row `first_row`); the error names the first value, in row
+/// order, that it cannot.
+pub(crate) fn check_sor(chunks: &[Arc<Chunk>], first_row: u64) -> Result<()> {
+    // The first bad (offset, column, reason) in this row chunk.
+    let mut first: Option<(usize, usize, String)> = None;
+    for (col, chunk) in chunks.iter().enumerate() {
+        if let Some((offset, reason)) = first_unwritable(chunk) {
+            let earlier = match &first {
+                None => true,
+                Some((best, _, _)) => offset < *best,
+            };
+            if earlier {
+                first = Some((offset, col, reason));
             }
         }
-        Ok(())
+    }
+    match first {
+        Some((offset, col, reason)) => {
+            let row = first_row + offset as u64;
+            Err(Error::Schema(format!(
+                "cannot write row {row}, column {col} as SoR: {reason}"
+            )))
+        }
+        None => Ok(()),
     }
 }
 
@@ -120,6 +110,11 @@ impl DataFrame {
 fn first_unwritable(chunk: &Chunk) -> Option<(usize, String)> {
     match chunk.data() {
         ChunkData::Float(v) => {
+            let valid = chunk.validity();
+            let i = (0..v.len()).find(|&i| valid.get(i) && !v[i].is_finite())?;
+            Some((i, format!("the float {} is not finite", v[i])))
+        }
+        ChunkData::F64(v) => {
             let valid = chunk.validity();
             let i = (0..v.len()).find(|&i| valid.get(i) && !v[i].is_finite())?;
             Some((i, format!("the float {} is not finite", v[i])))
@@ -136,12 +131,12 @@ fn first_unwritable(chunk: &Chunk) -> Option<(usize, String)> {
             };
             Some((row, format!("the string contains {what}")))
         }
-        ChunkData::Bool(_) | ChunkData::Int(_) => None,
+        ChunkData::Bool(_) | ChunkData::Int(_) | ChunkData::I64(_) => None,
     }
 }
 
-/// Appends row `offset` of `chunks` (one per column) and its line end to `buf`.
-fn write_row(buf: &mut Vec<u8>, chunks: &[Arc<Chunk>], offset: usize) {
+/// Appends row `offset` of `chunks` (one per column) and its line end to `buf`, as SoR.
+pub(crate) fn write_sor_row(buf: &mut Vec<u8>, chunks: &[Arc<Chunk>], offset: usize) {
     for (col, chunk) in chunks.iter().enumerate() {
         if col > 0 {
             buf.push(b' ');
@@ -163,8 +158,17 @@ fn write_value(buf: &mut Vec<u8>, data: &ChunkData, offset: usize) {
         ChunkData::Int(v) => match v[offset] {
             0 => buf.extend_from_slice(b"+0"),
             1 => buf.extend_from_slice(b"+1"),
+            n => write_int(buf, n.into()),
+        },
+        ChunkData::I64(v) => match v[offset] {
+            0 => buf.extend_from_slice(b"+0"),
+            1 => buf.extend_from_slice(b"+1"),
             n => write_int(buf, n),
         },
+        ChunkData::F64(v) => {
+            // As for FLOAT: shortest round-trip text, with a `.` or an exponent.
+            write!(buf, "{:?}", v[offset]).expect("writing to a Vec cannot fail");
+        }
         ChunkData::Float(v) => {
             // `{:?}` is Rust's shortest text that parses back to the same f32, and it
             // always has a `.` or an exponent (`1.0`, `1e20`, `2.5e-9`); values were
@@ -182,11 +186,11 @@ fn write_value(buf: &mut Vec<u8>, data: &ChunkData, offset: usize) {
 }
 
 /// Appends `n` in decimal; cheaper than the formatting machinery for the most common
-/// value type.
-fn write_int(buf: &mut Vec<u8>, n: i32) {
-    let mut digits = [0u8; 10];
+/// value type. Shared with the CSV printer.
+pub(crate) fn write_int(buf: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
     let mut len = 0;
-    // unsigned_abs handles i32::MIN.
+    // unsigned_abs handles i64::MIN.
     let mut rest = n.unsigned_abs();
     loop {
         digits[len] = b'0' + (rest % 10) as u8;
@@ -280,6 +284,27 @@ mod tests {
     }
 
     #[test]
+    fn prints_wide_numbers_as_numbers() {
+        assert_eq!(
+            text(&[
+                Some(0i64),
+                Some(1),
+                Some(-1),
+                Some(i64::MIN),
+                Some(i64::MAX),
+                None
+            ]),
+            "<+0>\n<+1>\n<-1>\n<-9223372036854775808>\n<9223372036854775807>\n<>\n"
+        );
+        assert_eq!(
+            text(&[Some(0.1f64), Some(1.0), Some(1e300), None]),
+            "<0.1>\n<1.0>\n<1e300>\n<>\n"
+        );
+        let df = DataFrame::from_array(&[1.0f64, f64::NAN]);
+        assert!(error_of(&df).contains("row 1, column 0"));
+    }
+
+    #[test]
     fn empty_frames_print_nothing() {
         let df = DataFrame::empty(Schema::from_codes("IS").unwrap());
         assert_eq!(df.to_sor_string().unwrap(), "");
@@ -326,7 +351,7 @@ mod tests {
     #[test]
     fn unwritable_values_are_errors_naming_row_and_column() {
         for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
-            let df = DataFrame::from_array_chunked(&[Some(1.0), None, Some(bad)], 2);
+            let df = DataFrame::from_array_chunked(&[Some(1.0f32), None, Some(bad)], 2);
             let msg = error_of(&df);
             assert!(msg.contains("row 2, column 0"), "{msg}");
             assert!(msg.contains("not finite"), "{msg}");

@@ -7,17 +7,18 @@
 
 use std::sync::Arc;
 
-use super::chunk::{Chunk, Value};
-use super::types::{DataType, Schema};
+use super::chunk::{Chunk, ChunkData, Value};
+use super::types::{ColumnRef, DataType, Schema};
 use super::visitor::Fielder;
 use crate::error::{Error, Result};
 
 /// One row of a frame, borrowed from its chunks.
 ///
-/// Accessors take a column index and never fail: a column past the last one reads as
-/// missing, the way SoR treats the absent trailing fields of a short row. The typed
-/// getters also return `None` when the column has another type; use [`Row::dtype`] or
-/// [`Row::get`] to tell a missing value from a type mismatch.
+/// Accessors take a column as an index or a name (see [`ColumnRef`]). A column that does
+/// not exist, or a typed getter on a column of another type, is an error naming the
+/// column (and both types); `Ok(None)` always means a missing value. Resolve names once
+/// with [`Schema::index`] in loops over many rows: an index costs a bounds check, a name
+/// a scan of the names.
 #[derive(Clone, Copy, Debug)]
 pub struct Row<'a> {
     schema: &'a Schema,
@@ -162,59 +163,105 @@ impl<'a> Row<'a> {
         self.schema
     }
 
-    /// The type of column `col`, or `None` past the last column.
+    /// The type of column `col`.
     #[inline]
-    pub fn dtype(&self, col: usize) -> Option<DataType> {
-        self.schema.types().get(col).copied()
+    pub fn dtype(&self, col: impl ColumnRef) -> Result<DataType> {
+        self.schema.dtype(col.resolve(self.schema)?)
     }
 
+    /// Column `col`'s chunk, checked to exist.
     #[inline]
-    fn chunk(&self, col: usize) -> Option<&'a Chunk> {
-        self.chunks.get(col).map(|c| &**c)
+    fn chunk(&self, col: impl ColumnRef) -> Result<&'a Chunk> {
+        let index = col.resolve(self.schema)?;
+        Ok(&self.chunks[index])
     }
 
-    /// The value in column `col`; `None` when missing or past the last column.
+    /// The value in column `col`; `Ok(None)` when missing.
     #[inline]
-    pub fn get(&self, col: usize) -> Option<Value<'a>> {
-        self.chunk(col)?.value(self.offset)
+    pub fn get(&self, col: impl ColumnRef) -> Result<Option<Value<'a>>> {
+        Ok(self.chunk(col)?.value(self.offset))
     }
 
-    /// True when column `col` has no value (also past the last column).
+    /// True when column `col` has no value.
     #[inline]
-    pub fn is_missing(&self, col: usize) -> bool {
-        // Written as a match: `Option::is_none_or` is newer than the crate's MSRV.
-        match self.chunk(col) {
-            Some(c) => c.is_missing(self.offset),
-            None => true,
+    pub fn is_missing(&self, col: impl ColumnRef) -> Result<bool> {
+        Ok(self.chunk(col)?.is_missing(self.offset))
+    }
+
+    /// Column `col`'s data, checked to be of type `want`, and whether this row has a
+    /// value there.
+    #[inline]
+    fn typed(&self, col: impl ColumnRef, want: DataType) -> Result<(&'a ChunkData, bool)> {
+        let index = col.resolve(self.schema)?;
+        let chunk: &'a Chunk = &self.chunks[index];
+        let found = chunk.dtype();
+        if found != want {
+            return Err(self.schema.mismatch(index, want, found));
         }
+        Ok((chunk.data(), !chunk.is_missing(self.offset)))
     }
 
-    /// The BOOL in column `col`; `None` when missing, past the last column, or when the
-    /// column is not BOOL.
+    /// The BOOL in column `col`; `Ok(None)` when missing, an error when the column is not
+    /// BOOL.
     #[inline]
-    pub fn get_bool(&self, col: usize) -> Option<bool> {
-        self.chunk(col)?.get_bool(self.offset)
+    pub fn get_bool(&self, col: impl ColumnRef) -> Result<Option<bool>> {
+        Ok(match self.typed(col, DataType::Bool)? {
+            (ChunkData::Bool(b), true) => Some(b.get(self.offset)),
+            _ => None,
+        })
     }
 
-    /// The INT in column `col`; `None` when missing, past the last column, or when the
-    /// column is not INT.
+    /// The INT in column `col`; `Ok(None)` when missing, an error when the column is not
+    /// INT.
     #[inline]
-    pub fn get_int(&self, col: usize) -> Option<i32> {
-        self.chunk(col)?.get_int(self.offset)
+    pub fn get_int(&self, col: impl ColumnRef) -> Result<Option<i32>> {
+        Ok(match self.typed(col, DataType::Int)? {
+            (ChunkData::Int(v), true) => Some(v[self.offset]),
+            _ => None,
+        })
     }
 
-    /// The FLOAT in column `col`; `None` when missing, past the last column, or when
-    /// the column is not FLOAT.
+    /// The FLOAT in column `col`; `Ok(None)` when missing, an error when the column is
+    /// not FLOAT.
     #[inline]
-    pub fn get_float(&self, col: usize) -> Option<f32> {
-        self.chunk(col)?.get_float(self.offset)
+    pub fn get_float(&self, col: impl ColumnRef) -> Result<Option<f32>> {
+        Ok(match self.typed(col, DataType::Float)? {
+            (ChunkData::Float(v), true) => Some(v[self.offset]),
+            _ => None,
+        })
     }
 
-    /// The STRING in column `col` (bytes, not validated as UTF-8); `None` when missing,
-    /// past the last column, or when the column is not STRING.
+    /// The STRING in column `col` (bytes, not validated as UTF-8); `Ok(None)` when
+    /// missing, an error when the column is not STRING.
     #[inline]
-    pub fn get_str(&self, col: usize) -> Option<&'a [u8]> {
-        self.chunk(col)?.get_str(self.offset)
+    pub fn get_str(&self, col: impl ColumnRef) -> Result<Option<&'a [u8]>> {
+        Ok(match self.typed(col, DataType::String)? {
+            (ChunkData::String { offsets, bytes }, true) => {
+                let i = self.offset;
+                Some(&bytes[offsets[i] as usize..offsets[i + 1] as usize])
+            }
+            _ => None,
+        })
+    }
+
+    /// The I64 in column `col`; `Ok(None)` when missing, an error when the column is not
+    /// I64.
+    #[inline]
+    pub fn get_i64(&self, col: impl ColumnRef) -> Result<Option<i64>> {
+        Ok(match self.typed(col, DataType::I64)? {
+            (ChunkData::I64(v), true) => Some(v[self.offset]),
+            _ => None,
+        })
+    }
+
+    /// The F64 in column `col`; `Ok(None)` when missing, an error when the column is not
+    /// F64.
+    #[inline]
+    pub fn get_f64(&self, col: impl ColumnRef) -> Result<Option<f64>> {
+        Ok(match self.typed(col, DataType::F64)? {
+            (ChunkData::F64(v), true) => Some(v[self.offset]),
+            _ => None,
+        })
     }
 
     /// Calls `f.start(index)`, then `f.accept` with each field in column order, then
@@ -240,11 +287,7 @@ pub(crate) fn check_chunks(schema: &Schema, chunks: &[Arc<Chunk>]) -> Result<usi
     }
     for (col, (chunk, &dtype)) in chunks.iter().zip(schema.types()).enumerate() {
         if chunk.dtype() != dtype {
-            return Err(Error::TypeMismatch {
-                column: col,
-                expected: dtype,
-                found: chunk.dtype(),
-            });
+            return Err(schema.mismatch(col, dtype, chunk.dtype()));
         }
     }
     let len = chunks.first().map_or(0, |c| c.len());
@@ -289,32 +332,77 @@ mod tests {
         let row = Row::new(&schema, &chunks, 0, 100);
         assert_eq!(row.index(), 100);
         assert_eq!(row.width(), 4);
-        assert_eq!(row.dtype(2), Some(DataType::Float));
-        assert_eq!(row.get_bool(0), Some(true));
-        assert_eq!(row.get_int(1), Some(-7));
-        assert_eq!(row.get_float(2), Some(2.5));
-        assert_eq!(row.get_str(3), Some(&b"hi there"[..]));
-        assert_eq!(row.get(1), Some(Value::Int(-7)));
-        assert!((0..4).all(|c| !row.is_missing(c)));
+        assert_eq!(row.dtype(2).unwrap(), DataType::Float);
+        assert_eq!(row.dtype("c3").unwrap(), DataType::String);
+        assert_eq!(row.get_bool(0).unwrap(), Some(true));
+        assert_eq!(row.get_int(1).unwrap(), Some(-7));
+        assert_eq!(row.get_float(2).unwrap(), Some(2.5));
+        assert_eq!(row.get_str(3).unwrap(), Some(&b"hi there"[..]));
+        assert_eq!(row.get(1).unwrap(), Some(Value::Int(-7)));
+        assert!((0..4).all(|c| !row.is_missing(c).unwrap()));
+        // By name: the default names c0..c3.
+        assert_eq!(row.get_int("c1").unwrap(), Some(-7));
+        assert_eq!(
+            row.get_str(&String::from("c3")).unwrap(),
+            Some(&b"hi there"[..])
+        );
     }
 
     #[test]
-    fn missing_values_and_type_mismatch_are_none() {
+    fn missing_values_are_none_and_wrong_types_are_errors() {
         let (schema, chunks) = sample();
         let row = Row::new(&schema, &chunks, 1, 101);
-        assert!((0..4).all(|c| row.is_missing(c) && row.get(c).is_none()));
-        assert_eq!(row.get_bool(0), None);
-        assert_eq!(row.get_str(3), None);
-        // A present value read with the wrong type is None too, but get() sees it.
-        let row = Row::new(&schema, &chunks, 0, 100);
-        assert_eq!(row.get_int(0), None);
-        assert_eq!(row.get_float(1), None);
-        assert_eq!(row.get_str(2), None);
-        assert_eq!(row.get_bool(3), None);
-        // Past the last column: missing, no type.
-        assert!(row.is_missing(4));
-        assert_eq!(row.get(4), None);
-        assert_eq!(row.dtype(4), None);
+        assert!((0..4).all(|c| row.is_missing(c).unwrap() && row.get(c).unwrap().is_none()));
+        assert_eq!(row.get_bool(0).unwrap(), None);
+        assert_eq!(row.get_str(3).unwrap(), None);
+        // A wrong type is an error, on present and missing values alike.
+        for row in [Row::new(&schema, &chunks, 0, 100), row] {
+            let err = row.get_int(3).unwrap_err();
+            assert!(matches!(
+                err,
+                Error::TypeMismatch {
+                    column: 3,
+                    expected: DataType::Int,
+                    found: DataType::String,
+                    ..
+                }
+            ));
+            assert_eq!(err.to_string(), "column 3 (\"c3\") is STRING, not INT");
+            assert!(row.get_float(1).is_err());
+            assert!(row.get_str(2).is_err());
+            assert!(row.get_bool(3).is_err());
+            assert!(row.get_i64(1).is_err());
+            assert!(row.get_f64(2).is_err());
+            // Past the last column, or a wrong name: errors too.
+            assert!(matches!(row.is_missing(4), Err(Error::OutOfRange { .. })));
+            assert!(row.get(4).is_err());
+            assert!(row.dtype(4).is_err());
+            let err = row.get_int("pid").unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "no column is named \"pid\"; the columns are: c0, c1, c2, c3"
+            );
+        }
+    }
+
+    #[test]
+    fn wide_getters_read_values() {
+        let schema = Schema::named([("n", DataType::I64), ("mean", DataType::F64)]).unwrap();
+        let mut l = ChunkBuilder::new(DataType::I64, 2);
+        let mut d = ChunkBuilder::new(DataType::F64, 2);
+        l.push_i64(1 << 40);
+        d.push_f64(0.1);
+        l.push_missing();
+        d.push_missing();
+        let chunks: Vec<_> = [l, d].into_iter().map(|c| Arc::new(c.finish())).collect();
+        let row = Row::new(&schema, &chunks, 0, 0);
+        assert_eq!(row.get_i64("n").unwrap(), Some(1 << 40));
+        assert_eq!(row.get_f64("mean").unwrap(), Some(0.1));
+        assert_eq!(row.get(0).unwrap(), Some(Value::I64(1 << 40)));
+        assert!(row.get_int("n").is_err());
+        let row = Row::new(&schema, &chunks, 1, 1);
+        assert_eq!(row.get_i64(0).unwrap(), None);
+        assert_eq!(row.get_f64(1).unwrap(), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::bitmap::Bitmap;
 use super::chunk::{Chunk, Value};
 use super::row::{check_chunks, Row, RowBlock};
-use super::types::{DataType, Schema};
+use super::types::{ColumnRef, DataType, Schema};
 use crate::error::{Error, Result};
 
 /// Visits rows. `map` and `pmap` call [`Rower::accept`] on every row; `filter` keeps
@@ -32,7 +32,9 @@ use crate::error::{Error, Result};
 ///
 /// impl Rower for Sum {
 ///     fn accept(&mut self, row: &Row<'_>) -> bool {
-///         let v = row.get_int(0).unwrap_or(0);
+///         // A wrong column or type is an error; `accept` cannot return it, so it stops
+///         // here, naming the column. `None` is a missing value.
+///         let v = row.get_int(0).expect("column 0 is an INT").unwrap_or(0);
 ///         self.total += i64::from(v);
 ///         if v < 0 {
 ///             self.negative.push(row.index());
@@ -111,6 +113,8 @@ enum Slot {
     Int(i32),
     Float(f32),
     Str(usize, usize),
+    I64(i64),
+    F64(f64),
 }
 
 /// The row a [`Writer`] fills: every field starts missing, and `set` calls give values.
@@ -177,80 +181,91 @@ impl<'a> RowWriter<'a> {
             Slot::Int(i) => Value::Int(i),
             Slot::Float(f) => Value::Float(f),
             Slot::Str(start, end) => Value::Str(&self.bytes[start..end]),
+            Slot::I64(i) => Value::I64(i),
+            Slot::F64(f) => Value::F64(f),
         })
     }
 
-    /// Checks that `col` exists and has type `want`, remembering the first failure.
-    fn check(&mut self, col: usize, want: Option<DataType>) -> Result<()> {
-        let make = || match self.schema.types().get(col) {
-            None => Some(Error::OutOfRange {
-                what: "column",
-                index: col as u64,
-                len: self.schema.width() as u64,
-            }),
-            Some(&found) => match want {
-                Some(expected) if expected != found => Some(Error::TypeMismatch {
-                    column: col,
-                    expected,
-                    found,
-                }),
-                _ => None,
-            },
+    /// The index of column `col`, checked to exist and (for `Some`) to have type `want`;
+    /// the first failure of the row is also remembered.
+    fn check(&mut self, col: impl ColumnRef, want: Option<DataType>) -> Result<usize> {
+        let make = || {
+            let index = col.resolve(self.schema)?;
+            if let Some(want) = want {
+                self.schema.check_type(index, want)?;
+            }
+            Ok(index)
         };
         match make() {
-            None => Ok(()),
-            Some(err) => {
+            Ok(index) => Ok(index),
+            Err(err) => {
                 // Error is not Clone: build it twice, one to keep and one to return.
                 if self.error.is_none() {
-                    self.error = make();
+                    self.error = make().err();
                 }
                 Err(err)
             }
         }
     }
 
-    /// Sets column `col` to `value` (`None` makes it missing).
-    pub fn set(&mut self, col: usize, value: Option<Value<'_>>) -> Result<()> {
+    /// Sets column `col` (an index or a name) to `value` (`None` makes it missing).
+    pub fn set(&mut self, col: impl ColumnRef, value: Option<Value<'_>>) -> Result<()> {
         match value {
             None => self.set_missing(col),
             Some(Value::Bool(b)) => self.set_bool(col, b),
             Some(Value::Int(i)) => self.set_int(col, i),
             Some(Value::Float(f)) => self.set_float(col, f),
             Some(Value::Str(s)) => self.set_str(col, s),
+            Some(Value::I64(i)) => self.set_i64(col, i),
+            Some(Value::F64(f)) => self.set_f64(col, f),
         }
     }
 
     /// Makes column `col` missing again.
-    pub fn set_missing(&mut self, col: usize) -> Result<()> {
-        self.check(col, None)?;
+    pub fn set_missing(&mut self, col: impl ColumnRef) -> Result<()> {
+        let col = self.check(col, None)?;
         self.slots[col] = Slot::Missing;
         Ok(())
     }
 
     /// Sets BOOL column `col`.
-    pub fn set_bool(&mut self, col: usize, value: bool) -> Result<()> {
-        self.check(col, Some(DataType::Bool))?;
+    pub fn set_bool(&mut self, col: impl ColumnRef, value: bool) -> Result<()> {
+        let col = self.check(col, Some(DataType::Bool))?;
         self.slots[col] = Slot::Bool(value);
         Ok(())
     }
 
     /// Sets INT column `col`.
-    pub fn set_int(&mut self, col: usize, value: i32) -> Result<()> {
-        self.check(col, Some(DataType::Int))?;
+    pub fn set_int(&mut self, col: impl ColumnRef, value: i32) -> Result<()> {
+        let col = self.check(col, Some(DataType::Int))?;
         self.slots[col] = Slot::Int(value);
         Ok(())
     }
 
     /// Sets FLOAT column `col`.
-    pub fn set_float(&mut self, col: usize, value: f32) -> Result<()> {
-        self.check(col, Some(DataType::Float))?;
+    pub fn set_float(&mut self, col: impl ColumnRef, value: f32) -> Result<()> {
+        let col = self.check(col, Some(DataType::Float))?;
         self.slots[col] = Slot::Float(value);
         Ok(())
     }
 
+    /// Sets I64 column `col`.
+    pub fn set_i64(&mut self, col: impl ColumnRef, value: i64) -> Result<()> {
+        let col = self.check(col, Some(DataType::I64))?;
+        self.slots[col] = Slot::I64(value);
+        Ok(())
+    }
+
+    /// Sets F64 column `col`.
+    pub fn set_f64(&mut self, col: impl ColumnRef, value: f64) -> Result<()> {
+        let col = self.check(col, Some(DataType::F64))?;
+        self.slots[col] = Slot::F64(value);
+        Ok(())
+    }
+
     /// Sets STRING column `col` to a copy of `value` (`&str`, `String`, `&[u8]`, ...).
-    pub fn set_str(&mut self, col: usize, value: impl AsRef<[u8]>) -> Result<()> {
-        self.check(col, Some(DataType::String))?;
+    pub fn set_str(&mut self, col: impl ColumnRef, value: impl AsRef<[u8]>) -> Result<()> {
+        let col = self.check(col, Some(DataType::String))?;
         // Setting the same column twice leaves the old bytes unused until the next row;
         // that is cheaper than compacting the buffer.
         let start = self.bytes.len();
@@ -374,7 +389,7 @@ mod tests {
     impl Rower for Even {
         fn accept(&mut self, row: &Row<'_>) -> bool {
             self.seen.push(row.index());
-            row.get_int(0).is_some_and(|v| v % 2 == 0)
+            row.get_int(0).unwrap().is_some_and(|v| v % 2 == 0)
         }
         fn join(&mut self, other: Self) {
             self.seen.extend(other.seen);
@@ -448,7 +463,8 @@ mod tests {
             Err(Error::TypeMismatch {
                 column: 2,
                 expected: DataType::Int,
-                found: DataType::Float
+                found: DataType::Float,
+                ..
             })
         ));
         assert!(w.set(0, Some(Value::Str(b"x"))).is_err());

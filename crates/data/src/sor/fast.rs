@@ -51,6 +51,9 @@ impl Stage {
             DataType::Int => Values::Int([0; BLOCK]),
             DataType::Float => Values::Float([0.0; BLOCK]),
             DataType::String => Values::Str([(0, 0); BLOCK]),
+            DataType::I64 | DataType::F64 => {
+                unreachable!("the SoR reader refuses 64-bit schemas before parsing")
+            }
         };
         Stage { valid: 0, values }
     }
@@ -860,6 +863,7 @@ mod tests {
                     .collect();
                 format!("\"{text}\"")
             }
+            (DataType::I64 | DataType::F64, _) => unreachable!("SoR types only"),
         }
     }
 

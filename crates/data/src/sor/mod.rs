@@ -98,6 +98,7 @@ const PIECES_PER_THREAD: usize = 16;
 #[derive(Clone, Debug)]
 pub struct SorReader {
     schema: Option<Schema>,
+    names: Option<Vec<String>>,
     strict: bool,
     span: Span,
     columns: Option<Vec<usize>>,
@@ -112,6 +113,7 @@ impl Default for SorReader {
     fn default() -> Self {
         SorReader {
             schema: None,
+            names: None,
             strict: false,
             span: Span::WHOLE,
             columns: None,
@@ -181,9 +183,29 @@ impl SorReader {
         Self::default()
     }
 
-    /// Uses `schema` instead of inferring one.
+    /// Uses `schema` instead of inferring one. It may hold only SoR's four types (BOOL,
+    /// INT, FLOAT, STRING); a read with an I64 or F64 column fails naming it.
     pub fn schema(mut self, schema: Schema) -> Self {
         self.schema = Some(schema);
+        self
+    }
+
+    /// Names the file's columns (SoR files have no header), one name per column of the
+    /// file, before any projection by [`SorReader::columns`]; all different. Without
+    /// names, columns are called `c0`, `c1`, ... after their position in the file. A
+    /// read fails when the number of names is not the file's (or the given schema's)
+    /// number of columns. Replaces the names of a given schema.
+    ///
+    /// ```
+    /// use eau2_data::sor::SorReader;
+    ///
+    /// let file = SorReader::new().names(&["pid", "name"]).read_bytes(b"<7> <linux>\n")?;
+    /// assert_eq!(file.frame.get_str("name", 0)?, Some(&b"linux"[..]));
+    /// assert!(SorReader::new().names(&["pid"]).read_bytes(b"<7> <linux>\n").is_err());
+    /// # Ok::<(), eau2_data::Error>(())
+    /// ```
+    pub fn names<N: AsRef<str>>(mut self, names: &[N]) -> Self {
+        self.names = Some(names.iter().map(|n| n.as_ref().to_string()).collect());
         self
     }
 
@@ -354,10 +376,29 @@ impl SorReader {
         self.read_labeled(bytes, "<bytes>")
     }
 
+    /// The schema of the read: given or inferred, with the names given, and checked to
+    /// hold only SoR's types.
     fn schema_for(&self, input: &impl Input) -> Result<Schema> {
-        match &self.schema {
-            Some(schema) => Ok(schema.clone()),
-            None => input.infer(self.infer_rows),
+        let schema = match &self.schema {
+            Some(schema) => schema.clone(),
+            None => input.infer(self.infer_rows)?,
+        };
+        if let Some(col) = schema.types().iter().position(|t| !t.is_sor()) {
+            return Err(Error::Schema(format!(
+                "column {col} ({:?}) is {}, but a SoR file holds only BOOL, INT, FLOAT and STRING",
+                schema.names()[col],
+                schema.types()[col]
+            )));
+        }
+        match &self.names {
+            Some(names) if names.len() != schema.width() => Err(Error::Schema(format!(
+                "{} column names given for SoR data of {} columns ({})",
+                names.len(),
+                schema.width(),
+                schema.codes()
+            ))),
+            Some(names) => schema.with_names(names),
+            None => Ok(schema),
         }
     }
 
@@ -522,6 +563,7 @@ mod tests {
                             Value::Int(i) => format!("{i}"),
                             Value::Float(f) => format!("{f:?}"),
                             Value::Str(s) => format!("{:?}", String::from_utf8_lossy(s)),
+                            other => format!("{other:?}"),
                         })
                     })
                     .collect()
@@ -540,6 +582,49 @@ mod tests {
     }
 
     const SUITE_2: &[u8] = b"<1> <>   <1.2> <hi>\n<0> <12> <-.2> < \"ho ho ho\" >\n";
+
+    #[test]
+    fn names_name_the_columns_and_default_to_c0() {
+        let file = SorReader::new().read_bytes(SUITE_2).unwrap();
+        assert_eq!(file.schema.names(), ["c0", "c1", "c2", "c3"]);
+        assert_eq!(file.frame.schema().names(), ["c0", "c1", "c2", "c3"]);
+        let reader = SorReader::new().names(&["ok", "n", "x", "s"]);
+        let file = reader.clone().columns(&[3, 1]).read_bytes(SUITE_2).unwrap();
+        assert_eq!(file.schema.names(), ["ok", "n", "x", "s"]);
+        assert_eq!(file.frame.schema().names(), ["s", "n"]);
+        assert_eq!(file.frame.get_int("n", 1).unwrap(), Some(12));
+        let err = file.frame.get_int("s", 0).unwrap_err().to_string();
+        assert_eq!(err, "column 0 (\"s\") is STRING, not INT");
+        // Given a schema, the names still apply; a wrong count or a repeat is an error.
+        let given = reader
+            .clone()
+            .schema(Schema::from_codes("BIFS").unwrap())
+            .read_bytes(SUITE_2)
+            .unwrap();
+        assert_eq!(given.frame.schema().names(), ["ok", "n", "x", "s"]);
+        let err = SorReader::new()
+            .names(&["a"])
+            .read_bytes(SUITE_2)
+            .unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("1 column names given for SoR data of 4 columns"));
+        assert!(SorReader::new()
+            .names(&["a", "b", "c", "a"])
+            .read_bytes(SUITE_2)
+            .is_err());
+    }
+
+    #[test]
+    fn sixty_four_bit_schemas_are_refused() {
+        let schema = Schema::named([("n", DataType::I64)]).unwrap();
+        let err = SorReader::new()
+            .schema(schema)
+            .read_bytes(b"<1>\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("column 0 (\"n\") is I64"), "{err}");
+    }
 
     #[test]
     fn reads_the_suite_file_2() {

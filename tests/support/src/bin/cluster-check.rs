@@ -273,9 +273,11 @@ struct SumRows {
 
 impl Rower for SumRows {
     fn accept(&mut self, row: &Row<'_>) -> bool {
-        self.sum += i64::from(row.get_int(0).unwrap_or(0));
+        self.sum += i64::from(row.get_int(0).expect("column 0 is an INT").unwrap_or(0));
         self.rows.push(row.index());
-        row.get_int(0).is_some_and(|v| v % 2 == 0)
+        row.get_int(0)
+            .expect("column 0 is an INT")
+            .is_some_and(|v| v % 2 == 0)
     }
     fn join(&mut self, other: Self) {
         self.sum += other.sum;

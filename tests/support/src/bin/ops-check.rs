@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use eau2::frame::{DataFrame, Row};
 use eau2::kv::Key;
-use eau2::table::{column_name, Agg, DistFrame, JoinKind};
+use eau2::table::{Agg, DistFrame, JoinKind};
 use eau2::{Error, Node, Result};
 use eau2_testkit::cells::table_of;
 use eau2_testkit::ops_data::{dims, facts, frame_of, part, row_text};
@@ -64,9 +64,10 @@ fn load<'n>(
 
 fn run_op<'n>(op: &str, facts: &DistFrame<'n>, dims: &DistFrame<'n>) -> Result<DistFrame<'n>> {
     match op {
-        "filter" => facts.filter(|row: &Row<'_>| row.get_int(2).is_some_and(|v| v > 0)),
+        "filter" => facts.filter(|row: &Row<'_>| Ok(row.get_int("v")?.is_some_and(|v| v > 0))),
         "with_column" => facts.with_column("w", |row: &Row<'_>| {
-            Some(row.get_int(2)? * 2 + row.get_int(0)?)
+            let (v, k) = (row.get_int("v")?, row.get_int("k")?);
+            Ok(v.zip(k).map(|(v, k)| v * 2 + k))
         }),
         "select" => facts.select(&["f", "k"]),
         "repartition" => facts.repartition(&["k", "s"]),
@@ -96,7 +97,7 @@ fn print(frame: &DataFrame) {
         .map(|c| {
             format!(
                 "{}:{}",
-                column_name(frame.schema(), c),
+                frame.schema().names()[c],
                 frame.schema().types()[c]
             )
         })
@@ -150,7 +151,7 @@ fn freed(node: &Node) -> Result<()> {
 
     // A dropped temporary frame is gone once every rank passed the next operator.
     let base = DistFrame::from_local_parts(node, &Key::new("base", 0), &local)?;
-    let temp = base.filter(|row: &Row<'_>| row.get_int(0).is_some_and(|v| v % 3 == 0))?;
+    let temp = base.filter(|row: &Row<'_>| Ok(row.get_int(0)?.is_some_and(|v| v % 3 == 0)))?;
     let temp_key = temp.key().clone();
     check(temp.nrows() as usize == 334 * node.size(), || {
         format!("filter kept {} rows", temp.nrows())

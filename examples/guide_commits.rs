@@ -99,7 +99,7 @@ fn main() -> ExitCode {
         let chunks_per_rank: Option<Vec<usize>> = node.gather(0, &local_chunks)?;
 
         // filter: a collective that makes a new frame; each rank filters its own chunks.
-        let by_others = commits.filter(&Key::new("by-others", 0), &CommittedByOther)?;
+        let by_others = commits.filter_with(&Key::new("by-others", 0), &CommittedByOther)?;
 
         if let Some(chunks_per_rank) = chunks_per_rank {
             println!(

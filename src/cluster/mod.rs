@@ -49,6 +49,8 @@ pub use local::{run_local, Local};
 /// `node.all_reduce(..)` are the communication layer's own.
 pub struct Node {
     comm: Comm,
+    /// Names and lazy frees of the frames that operators make.
+    temps: crate::table::Temps,
 }
 
 impl Node {
@@ -61,12 +63,18 @@ impl Node {
     pub(crate) fn connect(cfg: &crate::net::NetConfig) -> Result<Node> {
         Ok(Node {
             comm: Comm::connect(cfg)?,
+            temps: crate::table::Temps::default(),
         })
     }
 
     /// A job of one: rank 0 of 1, no network.
     pub fn standalone() -> Result<Node> {
         Node::join(&LaunchEnv::from_vars(|_| None)?)
+    }
+
+    /// The names and dropped handles of operators' result frames.
+    pub(crate) fn temps(&self) -> &crate::table::Temps {
+        &self.temps
     }
 
     /// The communication layer: messages, collectives and the store.

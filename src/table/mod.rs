@@ -50,6 +50,7 @@
 //! ```
 
 mod descriptor;
+mod ops;
 mod write;
 
 use std::collections::VecDeque;
@@ -71,6 +72,12 @@ use crate::sor::{Deviations, SorReader};
 use crate::Bytes;
 
 pub use descriptor::{ChunkInfo, Descriptor};
+pub use ops::group::GroupBy;
+pub use ops::join::BROADCAST_MAX_ROWS;
+pub use ops::shuffle::ROUND_BYTES;
+pub use ops::sort::SAMPLES_PER_RANK;
+pub(crate) use ops::Temps;
+pub use ops::{Agg, JoinKind};
 #[doc(hidden)]
 pub use write::set_write_buffers;
 
@@ -89,6 +96,9 @@ pub struct DistFrame<'n> {
     /// Recently used chunks (shared with the store, or decoded from other ranks' bytes),
     /// for getters that walk rows one by one.
     recent: Mutex<RecentChunks>,
+    /// An operator's result, under a name of its own: freed when the handle is dropped
+    /// (see the `ops` module).
+    temp: bool,
 }
 
 /// A chunk as the store keeps it at its home: decoded, once, and encoded only for the
@@ -127,6 +137,7 @@ impl<'n> DistFrame<'n> {
             key: key.clone(),
             desc: Arc::new(desc),
             recent: Mutex::new(VecDeque::new()),
+            temp: false,
         }
     }
 
@@ -539,8 +550,8 @@ impl<'n> DistFrame<'n> {
 
     /// Collective: the rows for which `rower.accept` is true, as a new distributed frame
     /// under `key`. Each rank filters the chunks it stores (on all cores) and keeps the
-    /// result at home; the order of rows is kept.
-    pub fn filter<R: Rower + Clone + Send + Sync>(
+    /// result at home; the order of rows is kept. [`DistFrame::filter`] takes a closure.
+    pub fn filter_with<R: Rower + Clone + Send + Sync>(
         &self,
         key: &Key,
         rower: &R,

@@ -26,6 +26,9 @@ pub enum Error {
     Config(String),
     /// A second put of different bytes to a write-once key.
     KeyConflict(String),
+    /// A key of a family that was freed ([`crate::kv::Kv::free_family`]): its value is
+    /// gone for good, and the name is never reused.
+    Freed(String),
     /// A deadline passed before an operation finished.
     Timeout(String),
     /// A rank left the job (connection closed or reset) while it was still needed.
@@ -67,6 +70,10 @@ impl fmt::Display for Error {
             Error::KeyConflict(key) => write!(
                 f,
                 "key {key} was already put with different bytes (keys are write-once)"
+            ),
+            Error::Freed(key) => write!(
+                f,
+                "key {key} belongs to a freed frame or family: its value was removed and will never come back"
             ),
             Error::Timeout(what) => write!(f, "timed out: {what}"),
             Error::PeerLost { rank, reason } => write!(f, "rank {rank} is gone: {reason}"),

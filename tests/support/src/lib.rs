@@ -8,6 +8,7 @@ pub mod cells;
 pub mod csv_text;
 pub mod frames;
 pub mod fuzz_checks;
+pub mod ops_data;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -46,6 +46,17 @@ impl Cache {
         self.values.insert(key, value);
     }
 
+    /// Drops every cached value of the family `name` (see [`super::Kv::free_family`]).
+    pub(crate) fn remove_family(&mut self, name: &str) {
+        let before = self.values.len();
+        self.values
+            .retain(|key, _| super::store::family(key.name()) != name);
+        if self.values.len() != before {
+            self.order.retain(|key| self.values.contains_key(key));
+            self.bytes = self.values.values().map(Bytes::len).sum();
+        }
+    }
+
     pub(crate) fn set_budget(&mut self, budget: usize) {
         self.budget = budget;
         while self.bytes > self.budget {

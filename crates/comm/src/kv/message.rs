@@ -19,6 +19,8 @@ pub(crate) enum Message {
     Found { id: u64 },
     /// The key asked for (without `wait`) is not there.
     Missing { id: u64 },
+    /// The key asked for (or put) belongs to a freed family.
+    Freed { id: u64 },
 }
 
 impl Message {

@@ -13,8 +13,15 @@
 //! pending and later operation fails with [`Error::PeerLost`] naming it: an SPMD job
 //! cannot go on without one of its ranks, and failing fast beats hanging.
 //!
-//! The store is not a mailbox: a key is never removed or put again with other bytes.
-//! One-off messages between ranks go over [`crate::msg`].
+//! The store is not a mailbox: a key is never put again with other bytes. One-off
+//! messages between ranks go over [`crate::msg`].
+//!
+//! Keys can be removed by *family* ([`Kv::free_family`]): the family of a name is its
+//! part before the first NUL byte, so a distributed frame's descriptor and its chunks are
+//! one family. A freed family leaves a tombstone (its name, once) at every rank that
+//! freed it: later gets, waits and puts of its keys, and waits already pending at the
+//! home, fail with [`Error::Freed`] instead of waiting for a value that will never come.
+//! A freed name is never reused.
 //!
 //! ```
 //! use eau2_comm::kv::Key;
@@ -50,7 +57,7 @@ use crate::net::NetHandle;
 use crate::route::{self, Replies, Service, ServiceId};
 use cache::Cache;
 use message::Message;
-use store::{Lookup, Store, Waiter};
+use store::{family, Lookup, Store, Waiter};
 
 use crate::waited::WaitClock;
 pub use key::Key;
@@ -71,6 +78,7 @@ enum Reply {
     Found(Bytes),
     Missing,
     PutDone { conflict: bool },
+    Freed,
 }
 
 /// State shared between program threads and the network thread.
@@ -187,12 +195,14 @@ impl Service for StoreService {
                 let result = self
                     .shared
                     .put_local(&name, Value::Bytes(body), |to, h, b| out.send(to, &h, b));
-                let conflict = matches!(result, Err(Error::KeyConflict(_)));
-                out.send(
-                    from,
-                    &Message::PutDone { id, conflict }.encode(),
-                    Bytes::new(),
-                );
+                let reply = match result {
+                    Err(Error::Freed(_)) => Message::Freed { id },
+                    other => Message::PutDone {
+                        id,
+                        conflict: matches!(other, Err(Error::KeyConflict(_))),
+                    },
+                };
+                out.send(from, &reply.encode(), Bytes::new());
             }
             Message::Get { id, name, wait } => {
                 let waiter = wait.then_some(Waiter::Remote { rank: from, id });
@@ -202,6 +212,7 @@ impl Service for StoreService {
                     Lookup::Absent => {
                         out.send(from, &Message::Missing { id }.encode(), Bytes::new())
                     }
+                    Lookup::Freed => out.send(from, &Message::Freed { id }.encode(), Bytes::new()),
                 }
             }
             Message::PutDone { id, conflict } => {
@@ -209,6 +220,7 @@ impl Service for StoreService {
             }
             Message::Found { id } => self.shared.complete(id, Reply::Found(body)),
             Message::Missing { id } => self.shared.complete(id, Reply::Missing),
+            Message::Freed { id } => self.shared.complete(id, Reply::Freed),
         }
     }
 
@@ -300,6 +312,7 @@ impl Kv {
         match self.request(key, None, |id| Message::Put { id, name }, value)? {
             Reply::PutDone { conflict: false } => Ok(()),
             Reply::PutDone { conflict: true } => Err(Error::KeyConflict(key.to_string())),
+            Reply::Freed => Err(Error::Freed(key.to_string())),
             _ => Err(Error::Protocol(format!(
                 "unexpected reply to a put of {key}"
             ))),
@@ -327,6 +340,7 @@ impl Kv {
         // Name the key as a remote put's conflict does: with its home.
         put.map_err(|e| match e {
             Error::KeyConflict(_) => Error::KeyConflict(key.to_string()),
+            Error::Freed(_) => Error::Freed(key.to_string()),
             other => other,
         })
     }
@@ -339,7 +353,7 @@ impl Kv {
         }
         match self.shared.store.lock().get(key.name(), None) {
             Lookup::Ready(v) => v.downcast(),
-            Lookup::Absent => None,
+            Lookup::Absent | Lookup::Freed => None,
         }
     }
 
@@ -347,11 +361,13 @@ impl Kv {
     pub fn get(&self, key: &Key) -> Result<Option<Bytes>> {
         self.check_home(key)?;
         self.shared.check()?;
+        self.check_not_freed(key)?;
         if key.home() == self.shared.rank {
-            return Ok(match self.shared.store.lock().get(key.name(), None) {
-                Lookup::Ready(v) => Some(v.bytes()),
-                Lookup::Absent => None,
-            });
+            return match self.shared.store.lock().get(key.name(), None) {
+                Lookup::Ready(v) => Ok(Some(v.bytes())),
+                Lookup::Absent => Ok(None),
+                Lookup::Freed => Err(Error::Freed(key.to_string())),
+            };
         }
         if let Some(v) = self.shared.cache.lock().get(key) {
             return Ok(Some(v));
@@ -368,6 +384,7 @@ impl Kv {
                 Ok(Some(v))
             }
             Reply::Missing => Ok(None),
+            Reply::Freed => Err(Error::Freed(key.to_string())),
             Reply::PutDone { .. } => Err(Error::Protocol(format!(
                 "unexpected reply to a get of {key}"
             ))),
@@ -387,6 +404,7 @@ impl Kv {
     fn wait(&self, key: &Key, timeout: Option<Duration>) -> Result<Bytes> {
         self.check_home(key)?;
         self.shared.check()?;
+        self.check_not_freed(key)?;
         if key.home() == self.shared.rank {
             let (tx, rx) = sync_channel(1);
             let found = self
@@ -394,8 +412,10 @@ impl Kv {
                 .store
                 .lock()
                 .get(key.name(), Some(Waiter::Local(tx)));
-            if let Lookup::Ready(v) = found {
-                return Ok(v.bytes());
+            match found {
+                Lookup::Ready(v) => return Ok(v.bytes()),
+                Lookup::Freed => return Err(Error::Freed(key.to_string())),
+                Lookup::Absent => {}
             }
             self.shared.check()?;
             return self
@@ -417,9 +437,53 @@ impl Kv {
                 self.shared.cache.lock().insert(key.clone(), v.clone());
                 Ok(v)
             }
+            Reply::Freed => Err(Error::Freed(key.to_string())),
             _ => Err(Error::Protocol(format!(
                 "unexpected reply to a wait for {key}"
             ))),
+        }
+    }
+
+    /// [`Error::Freed`] when this rank freed `key`'s family.
+    fn check_not_freed(&self, key: &Key) -> Result<()> {
+        if self.shared.store.lock().is_freed(key.name()) {
+            Err(Error::Freed(key.to_string()))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Removes, at this rank, every key of the family `name` (the keys whose name is
+    /// `name` or starts with `name` and a NUL byte) homed here, drops cached copies of
+    /// any of its keys, and leaves a tombstone: from then on this rank's gets, waits and
+    /// puts of the family's keys fail with [`Error::Freed`], and so do other ranks'
+    /// requests for its keys homed here, including waits already pending.
+    ///
+    /// Each rank frees its own part: a family spread over the ranks is freed when every
+    /// rank has called this (a collective free runs a barrier first, so that no rank
+    /// still reads what another removes). Freeing a family twice is a no-op.
+    pub fn free_family(&self, name: &str) {
+        let name = family(name);
+        let waiters = self.shared.store.lock().free_family(name);
+        self.shared.cache.lock().remove_family(name);
+        for waiter in waiters {
+            match waiter {
+                Waiter::Local(tx) => {
+                    let key = format!("{name:?}@{}", self.shared.rank);
+                    let _ = tx.try_send(Err(Error::Freed(key)));
+                }
+                Waiter::Remote { rank, id } => {
+                    // A failed send means the network is down; the waiter fails with the
+                    // job then.
+                    let _ = route::send(
+                        &self.net,
+                        ServiceId::Store,
+                        rank,
+                        &Message::Freed { id }.encode(),
+                        Bytes::new(),
+                    );
+                }
+            }
         }
     }
 

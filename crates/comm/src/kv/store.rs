@@ -1,6 +1,7 @@
-//! The values homed at this rank, and who is waiting for the ones not yet put.
+//! The values homed at this rank, who is waiting for the ones not yet put, and the
+//! families of keys that were freed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::SyncSender;
 
 use bytes::Bytes;
@@ -26,18 +27,56 @@ pub(crate) enum Lookup {
     Ready(Value),
     /// Not there; with `wait`, the waiter was registered.
     Absent,
+    /// The key's family was freed: it will never have a value.
+    Freed,
 }
 
-/// Key name -> value or waiters, for the keys homed here.
+/// The family of a key name: the part before the first NUL byte (the whole name when it
+/// has none). A distributed frame's descriptor and chunk keys share one family, so one
+/// tombstone covers them all.
+pub(crate) fn family(name: &str) -> &str {
+    name.split('\0').next().unwrap_or(name)
+}
+
+/// Key name -> value or waiters, for the keys homed here, and the freed families.
 #[derive(Default)]
 pub(crate) struct Store {
     slots: HashMap<String, Slot>,
+    /// Families removed by [`Store::free_family`]: one short string per freed frame, so
+    /// that a late get fails at once instead of waiting for a value that never comes.
+    freed: HashSet<String>,
 }
 
 impl Store {
+    /// True when `name`'s family was freed.
+    pub(crate) fn is_freed(&self, name: &str) -> bool {
+        !self.freed.is_empty() && self.freed.contains(family(name))
+    }
+
+    /// Removes every key of `family` homed here and remembers the family as freed.
+    /// Returns the waiters of its keys, which the caller fails.
+    pub(crate) fn free_family(&mut self, family_name: &str) -> Vec<Waiter> {
+        let mut waiters = Vec::new();
+        self.slots.retain(|name, slot| {
+            if family(name) != family_name {
+                return true;
+            }
+            if let Slot::Waiting(ws) = slot {
+                waiters.append(ws);
+            }
+            false
+        });
+        self.freed.insert(family_name.to_string());
+        waiters
+    }
+
     /// Stores `value` under `name`. Returns the waiters to wake. Putting the same value
-    /// again is a no-op; a different one is a conflict (keys are write-once).
+    /// again is a no-op; a different one is a conflict (keys are write-once), and a key
+    /// of a freed family is [`Error::Freed`] (names are never reused).
     pub(crate) fn put(&mut self, name: &str, value: Value) -> Result<Vec<Waiter>> {
+        if self.is_freed(name) {
+            return Err(Error::Freed(name.to_string()));
+        }
         match self.slots.get_mut(name) {
             Some(Slot::Ready(existing)) => {
                 if existing.same_as(&value) {
@@ -61,6 +100,9 @@ impl Store {
 
     /// Looks `name` up; when absent and `waiter` is given, registers it.
     pub(crate) fn get(&mut self, name: &str, waiter: Option<Waiter>) -> Lookup {
+        if self.is_freed(name) {
+            return Lookup::Freed;
+        }
         match (self.slots.get_mut(name), waiter) {
             (Some(Slot::Ready(v)), _) => Lookup::Ready(v.clone()),
             (Some(Slot::Waiting(ws)), Some(w)) => {
@@ -147,6 +189,30 @@ mod tests {
         let waiters = s.put("k", bytes(b"v")).unwrap();
         assert_eq!(waiters.len(), 2);
         assert!(matches!(s.get("k", None), Lookup::Ready(v) if &v.bytes()[..] == b"v"));
+    }
+
+    #[test]
+    fn freed_families_fail_puts_gets_and_waiters() {
+        let mut s = Store::default();
+        s.put("f", bytes(b"desc")).unwrap();
+        s.put("f\u{0}1\u{0}2", bytes(b"chunk")).unwrap();
+        s.put("g\u{0}0", bytes(b"other")).unwrap();
+        let (tx, _rx) = sync_channel(1);
+        assert!(matches!(
+            s.get("f\u{0}9", Some(Waiter::Local(tx))),
+            Lookup::Absent
+        ));
+        let waiters = s.free_family("f");
+        assert_eq!(waiters.len(), 1);
+        assert!(matches!(s.get("f", None), Lookup::Freed));
+        assert!(matches!(s.get("f\u{0}1\u{0}2", None), Lookup::Freed));
+        assert!(matches!(
+            s.put("f\u{0}3", bytes(b"x")),
+            Err(Error::Freed(_))
+        ));
+        assert!(matches!(s.get("g\u{0}0", None), Lookup::Ready(_)));
+        assert!(!s.is_freed("ff"));
+        assert_eq!(s.usage(), (1, 5));
     }
 
     struct Answer(u64);

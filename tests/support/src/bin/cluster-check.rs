@@ -370,7 +370,7 @@ fn frames(node: &Node, sor: &Path) -> Result<()> {
         format!("local_map totals {total:?}")
     })?;
     // filter (collective): the even values, in order.
-    let evens = array.filter(&Key::new("evens", 0), &SumRows::default())?;
+    let evens = array.filter_with(&Key::new("evens", 0), &SumRows::default())?;
     let want: Vec<i32> = values
         .iter()
         .flatten()

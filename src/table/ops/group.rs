@@ -1,0 +1,868 @@
+//! Group-by with aggregates, and distinct.
+//!
+//! Each rank first aggregates the rows it holds (on all cores, one hash table per rayon
+//! task, merged), so what crosses the network is one partial state per group and rank,
+//! not one row per input row. The partial groups go to the rank their key's hash picks
+//! (one all-to-all), which merges them into the final groups; those stay there as its
+//! rows of the result. Missing key values form a group of their own, as in polars and
+//! SQL's GROUP BY.
+//!
+//! The result's columns are the key columns, then one per aggregate. Rows are in no
+//! particular order (it depends on the number of ranks): sort the result to compare.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+use rayon::prelude::*;
+use speedy::{Readable, Writable};
+
+use super::keys::{self, decode_into, owner, KeyRef};
+use super::shuffle::Source;
+use super::types;
+use super::{column_indices, column_name};
+use crate::cluster::Node;
+use crate::error::{DataError, Error, Result};
+use crate::frame::{Bitmap, Chunk, ChunkBuilder, ChunkData, Column, DataFrame, DataType, Schema};
+use crate::table::DistFrame;
+use crate::Bytes;
+
+/// What an aggregate computes over a group's values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Rows in the group (missing values included), like SQL's `COUNT(*)`.
+    Rows,
+    /// Present values.
+    Count,
+    Sum,
+    Min,
+    Max,
+    Mean,
+    CountDistinct,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Rows => "count",
+            Kind::Count => "count",
+            Kind::Sum => "sum",
+            Kind::Min => "min",
+            Kind::Max => "max",
+            Kind::Mean => "mean",
+            Kind::CountDistinct => "count_distinct",
+        }
+    }
+}
+
+/// One aggregate of a [`GroupBy`]: what to compute, over which column, and the name of
+/// the result column.
+///
+/// | aggregate | result | over missing values |
+/// |---|---|---|
+/// | [`Agg::count`] | rows in the group (64-bit integer) | counted |
+/// | [`Agg::count_of`] | present values | skipped |
+/// | [`Agg::sum`] | 64-bit integer for BOOL, INT and I64 (wrapping), 64-bit float for FLOAT and F64 | skipped; 0 when none |
+/// | [`Agg::min`], [`Agg::max`] | the column's type (NaN above every float) | skipped; missing when none |
+/// | [`Agg::mean`] | 64-bit float | skipped; missing when none |
+/// | [`Agg::count_distinct`] | distinct present values | skipped |
+///
+/// The 64-bit types are I64 and F64 (the `types` module says so in one place).
+#[derive(Clone, Debug)]
+pub struct Agg {
+    kind: Kind,
+    column: Option<String>,
+    alias: Option<String>,
+}
+
+impl Agg {
+    fn of(kind: Kind, column: &str) -> Agg {
+        Agg {
+            kind,
+            column: Some(column.to_string()),
+            alias: None,
+        }
+    }
+
+    /// The number of rows in each group, named `count`.
+    pub fn count() -> Agg {
+        Agg {
+            kind: Kind::Rows,
+            column: None,
+            alias: None,
+        }
+    }
+
+    /// The number of present values of `column`, named `<column>_count`.
+    pub fn count_of(column: &str) -> Agg {
+        Agg::of(Kind::Count, column)
+    }
+
+    /// The sum of `column`, named `<column>_sum`.
+    pub fn sum(column: &str) -> Agg {
+        Agg::of(Kind::Sum, column)
+    }
+
+    /// The least value of `column`, named `<column>_min`.
+    pub fn min(column: &str) -> Agg {
+        Agg::of(Kind::Min, column)
+    }
+
+    /// The greatest value of `column`, named `<column>_max`.
+    pub fn max(column: &str) -> Agg {
+        Agg::of(Kind::Max, column)
+    }
+
+    /// The mean of `column`, named `<column>_mean`.
+    pub fn mean(column: &str) -> Agg {
+        Agg::of(Kind::Mean, column)
+    }
+
+    /// The number of distinct present values of `column`, named
+    /// `<column>_count_distinct`.
+    pub fn count_distinct(column: &str) -> Agg {
+        Agg::of(Kind::CountDistinct, column)
+    }
+
+    /// The same aggregate with its result column named `name`.
+    pub fn alias(mut self, name: &str) -> Agg {
+        self.alias = Some(name.to_string());
+        self
+    }
+}
+
+/// An aggregate resolved against a schema: its input column, its result's name and type.
+#[derive(Clone)]
+struct Plan {
+    kind: Kind,
+    col: Option<usize>,
+    dtype: Option<DataType>,
+    name: String,
+}
+
+impl Plan {
+    fn new(agg: &Agg, schema: &Schema) -> Result<Plan> {
+        let col = agg.column.as_deref().map(|c| schema.index(c)).transpose()?;
+        let dtype = col.map(|c| schema.types()[c]);
+        let name = match (&agg.alias, col) {
+            (Some(a), _) => a.clone(),
+            (None, Some(c)) => format!("{}_{}", column_name(schema, c), agg.kind.name()),
+            (None, None) => agg.kind.name().to_string(),
+        };
+        if matches!(agg.kind, Kind::Sum | Kind::Mean) && dtype == Some(DataType::String) {
+            return Err(DataError::Schema(format!(
+                "{} of column {:?}: it is STRING, not a number",
+                agg.kind.name(),
+                agg.column.as_deref().unwrap_or_default()
+            ))
+            .into());
+        }
+        Ok(Plan {
+            kind: agg.kind,
+            col,
+            dtype,
+            name,
+        })
+    }
+
+    /// The result column's type.
+    fn out_type(&self) -> DataType {
+        match (self.kind, self.dtype) {
+            (Kind::Rows | Kind::Count | Kind::CountDistinct, _) => types::COUNT,
+            (Kind::Sum, Some(DataType::Float | DataType::F64)) | (Kind::Mean, _) => types::FLOAT,
+            (Kind::Sum, _) => types::INT_SUM,
+            (Kind::Min | Kind::Max, Some(t)) => t,
+            (Kind::Min | Kind::Max, None) => types::COUNT,
+        }
+    }
+
+    /// An empty state for this aggregate.
+    fn state(&self) -> Acc {
+        match (self.kind, self.dtype) {
+            (Kind::Rows | Kind::Count, _) => Acc::Count(Vec::new()),
+            (Kind::Sum, Some(DataType::Float | DataType::F64)) => Acc::SumFloat(Vec::new()),
+            (Kind::Sum, _) => Acc::SumInt(Vec::new()),
+            (Kind::Min | Kind::Max, Some(DataType::String)) => Acc::ExtremeStr {
+                max: self.kind == Kind::Max,
+                best: Vec::new(),
+            },
+            (Kind::Min | Kind::Max, Some(DataType::Float | DataType::F64)) => Acc::Extreme {
+                max: self.kind == Kind::Max,
+                best: Vec::new(),
+            },
+            (Kind::Min | Kind::Max, _) => Acc::ExtremeInt {
+                max: self.kind == Kind::Max,
+                best: Vec::new(),
+            },
+            (Kind::Mean, _) => Acc::Mean {
+                sum: Vec::new(),
+                n: Vec::new(),
+            },
+            (Kind::CountDistinct, _) => Acc::Distinct(Vec::new()),
+        }
+    }
+}
+
+/// A set of encoded values.
+type ValueSet = HashSet<Vec<u8>, foldhash::fast::RandomState>;
+
+/// The partial states of one aggregate, one entry per group.
+#[derive(Clone, Readable, Writable)]
+enum Acc {
+    Count(Vec<u64>),
+    SumInt(Vec<i64>),
+    SumFloat(Vec<f64>),
+    /// Min or max of FLOAT or F64 values, held as 64-bit floats.
+    Extreme {
+        max: bool,
+        best: Vec<Option<f64>>,
+    },
+    /// Min or max of BOOL, INT or I64 values, held as 64-bit integers.
+    ExtremeInt {
+        max: bool,
+        best: Vec<Option<i64>>,
+    },
+    ExtremeStr {
+        max: bool,
+        best: Vec<Option<Vec<u8>>>,
+    },
+    Mean {
+        sum: Vec<f64>,
+        n: Vec<u64>,
+    },
+    Distinct(Vec<ValueSet>),
+}
+
+/// A numeric column of a chunk, matched on its type once.
+enum Numbers<'a> {
+    Bool(&'a Bitmap),
+    Int(&'a [i32]),
+    Float(&'a [f32]),
+    I64(&'a [i64]),
+    F64(&'a [f64]),
+}
+
+impl<'a> Numbers<'a> {
+    fn of(chunk: &'a Chunk) -> Option<Numbers<'a>> {
+        match chunk.data() {
+            ChunkData::Bool(b) => Some(Numbers::Bool(b)),
+            ChunkData::Int(v) => Some(Numbers::Int(v)),
+            ChunkData::Float(v) => Some(Numbers::Float(v)),
+            ChunkData::I64(v) => Some(Numbers::I64(v)),
+            ChunkData::F64(v) => Some(Numbers::F64(v)),
+            ChunkData::String { .. } => None,
+        }
+    }
+
+    #[inline]
+    fn float(&self, i: usize) -> f64 {
+        match self {
+            Numbers::Bool(b) => f64::from(u8::from(b.get(i))),
+            Numbers::Int(v) => f64::from(v[i]),
+            Numbers::Float(v) => f64::from(v[i]),
+            Numbers::I64(v) => v[i] as f64,
+            Numbers::F64(v) => v[i],
+        }
+    }
+
+    #[inline]
+    fn int(&self, i: usize) -> i64 {
+        match self {
+            Numbers::Bool(b) => i64::from(b.get(i)),
+            Numbers::Int(v) => i64::from(v[i]),
+            Numbers::Float(v) => v[i] as i64,
+            Numbers::I64(v) => v[i],
+            Numbers::F64(v) => v[i] as i64,
+        }
+    }
+}
+
+/// Whether `candidate` beats `best` as a min (or a max): NaN above every number, as in
+/// the key order.
+#[inline]
+fn better(candidate: f64, best: f64, max: bool) -> bool {
+    let order = candidate.total_cmp(&best);
+    if max {
+        order.is_gt()
+    } else {
+        order.is_lt()
+    }
+}
+
+/// A float with every NaN made the positive quiet one, so `total_cmp` puts NaN last.
+#[inline]
+fn canonical(v: f64) -> f64 {
+    if v.is_nan() {
+        f64::NAN
+    } else {
+        v
+    }
+}
+
+impl Acc {
+    /// Adds a group.
+    fn push_group(&mut self) {
+        match self {
+            Acc::Count(v) => v.push(0),
+            Acc::SumInt(v) => v.push(0),
+            Acc::SumFloat(v) => v.push(0.0),
+            Acc::Extreme { best, .. } => best.push(None),
+            Acc::ExtremeInt { best, .. } => best.push(None),
+            Acc::ExtremeStr { best, .. } => best.push(None),
+            Acc::Mean { sum, n } => {
+                sum.push(0.0);
+                n.push(0);
+            }
+            Acc::Distinct(v) => v.push(ValueSet::default()),
+        }
+    }
+
+    /// Folds rows into their groups: row `i` of the chunk belongs to group `groups[i]`.
+    /// `chunks` is the row chunk, `col` the aggregate's column (none for a row count).
+    fn update(&mut self, rows: &[u32], groups: &[u32], chunks: &[Arc<Chunk>], col: Option<usize>) {
+        let Some(col) = col else {
+            if let Acc::Count(c) = self {
+                groups.iter().for_each(|&g| c[g as usize] += 1);
+            }
+            return;
+        };
+        let chunk = &chunks[col];
+        let valid = chunk.validity();
+        let present = || {
+            rows.iter()
+                .zip(groups)
+                .map(|(&i, g)| (i as usize, g))
+                .filter(|&(i, _)| valid.get(i))
+        };
+        match self {
+            Acc::Count(c) => present().for_each(|(_, &g)| c[g as usize] += 1),
+            Acc::SumInt(s) => {
+                if let Some(num) = Numbers::of(chunk) {
+                    present()
+                        .for_each(|(i, &g)| s[g as usize] = s[g as usize].wrapping_add(num.int(i)));
+                }
+            }
+            Acc::SumFloat(s) => {
+                if let Some(num) = Numbers::of(chunk) {
+                    present().for_each(|(i, &g)| s[g as usize] += num.float(i));
+                }
+            }
+            Acc::Mean { sum, n } => {
+                if let Some(num) = Numbers::of(chunk) {
+                    present().for_each(|(i, &g)| {
+                        sum[g as usize] += num.float(i);
+                        n[g as usize] += 1;
+                    });
+                }
+            }
+            Acc::Extreme { max, best } => {
+                if let Some(num) = Numbers::of(chunk) {
+                    present().for_each(|(i, &g)| {
+                        let v = canonical(num.float(i));
+                        let b = &mut best[g as usize];
+                        if b.is_none_or(|b| better(v, b, *max)) {
+                            *b = Some(v);
+                        }
+                    });
+                }
+            }
+            Acc::ExtremeInt { max, best } => {
+                if let Some(num) = Numbers::of(chunk) {
+                    present().for_each(|(i, &g)| {
+                        let v = num.int(i);
+                        let b = &mut best[g as usize];
+                        if b.is_none_or(|b| if *max { v > b } else { v < b }) {
+                            *b = Some(v);
+                        }
+                    });
+                }
+            }
+            Acc::ExtremeStr { max, best } => present().for_each(|(i, &g)| {
+                let Some(v) = chunk.get_str(i) else { return };
+                let b = &mut best[g as usize];
+                let wins = match b {
+                    None => true,
+                    Some(b) => (v > b.as_slice()) == *max && v != b.as_slice(),
+                };
+                if wins {
+                    *b = Some(v.to_vec());
+                }
+            }),
+            Acc::Distinct(sets) => {
+                let values = keys::encode(chunks, &[col], &[false]);
+                present().for_each(|(i, &g)| {
+                    let set = &mut sets[g as usize];
+                    if !set.contains(values.get(i)) {
+                        set.insert(values.get(i).to_vec());
+                    }
+                });
+            }
+        }
+    }
+
+    /// Merges group `from` of `other` (the same aggregate) into group `into`.
+    fn merge(&mut self, into: usize, other: &Acc, from: usize) {
+        match (self, other) {
+            (Acc::Count(a), Acc::Count(b)) => a[into] += b[from],
+            (Acc::SumInt(a), Acc::SumInt(b)) => a[into] = a[into].wrapping_add(b[from]),
+            (Acc::SumFloat(a), Acc::SumFloat(b)) => a[into] += b[from],
+            (Acc::Mean { sum, n }, Acc::Mean { sum: s, n: m }) => {
+                sum[into] += s[from];
+                n[into] += m[from];
+            }
+            (Acc::Extreme { max, best }, Acc::Extreme { best: other, .. }) => {
+                if let Some(v) = other[from] {
+                    if best[into].is_none_or(|b| better(v, b, *max)) {
+                        best[into] = Some(v);
+                    }
+                }
+            }
+            (Acc::ExtremeInt { max, best }, Acc::ExtremeInt { best: other, .. }) => {
+                if let Some(v) = other[from] {
+                    if best[into].is_none_or(|b| if *max { v > b } else { v < b }) {
+                        best[into] = Some(v);
+                    }
+                }
+            }
+            (Acc::ExtremeStr { max, best }, Acc::ExtremeStr { best: other, .. }) => {
+                if let Some(v) = other[from].as_ref() {
+                    let wins = match &best[into] {
+                        None => true,
+                        Some(b) => (v > b) == *max && v != b,
+                    };
+                    if wins {
+                        best[into] = Some(v.clone());
+                    }
+                }
+            }
+            (Acc::Distinct(a), Acc::Distinct(b)) => {
+                if a[into].is_empty() {
+                    a[into] = b[from].clone();
+                } else {
+                    a[into].extend(b[from].iter().cloned());
+                }
+            }
+            // Both sides come from the same plans, in the same order.
+            _ => unreachable!("merging states of different aggregates"),
+        }
+    }
+
+    /// The states of groups `picks`, in that order.
+    fn select(&mut self, picks: &[u32]) -> Acc {
+        fn pick<T: Clone>(v: &[T], picks: &[u32]) -> Vec<T> {
+            picks.iter().map(|&g| v[g as usize].clone()).collect()
+        }
+        match self {
+            Acc::Count(v) => Acc::Count(pick(v, picks)),
+            Acc::SumInt(v) => Acc::SumInt(pick(v, picks)),
+            Acc::SumFloat(v) => Acc::SumFloat(pick(v, picks)),
+            Acc::Extreme { max, best } => Acc::Extreme {
+                max: *max,
+                best: pick(best, picks),
+            },
+            Acc::ExtremeInt { max, best } => Acc::ExtremeInt {
+                max: *max,
+                best: pick(best, picks),
+            },
+            Acc::ExtremeStr { max, best } => Acc::ExtremeStr {
+                max: *max,
+                best: picks.iter().map(|&g| best[g as usize].take()).collect(),
+            },
+            Acc::Mean { sum, n } => Acc::Mean {
+                sum: pick(sum, picks),
+                n: pick(n, picks),
+            },
+            Acc::Distinct(v) => Acc::Distinct(
+                picks
+                    .iter()
+                    .map(|&g| std::mem::take(&mut v[g as usize]))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Appends the results of groups `range` to `out` (of `plan.out_type()`).
+    fn finish(
+        &self,
+        plan: &Plan,
+        range: std::ops::Range<usize>,
+        out: &mut ChunkBuilder,
+    ) -> Result<()> {
+        let what = || format!("aggregate {:?}", plan.name);
+        for g in range {
+            match self {
+                Acc::Count(v) => types::push_i64(out, Some(v[g] as i64), &what())?,
+                Acc::SumInt(v) => types::push_i64(out, Some(v[g]), &what())?,
+                Acc::SumFloat(v) => types::push_f64(out, Some(v[g])),
+                Acc::Mean { sum, n } => {
+                    types::push_f64(out, (n[g] > 0).then(|| sum[g] / n[g] as f64))
+                }
+                Acc::Distinct(v) => types::push_i64(out, Some(v[g].len() as i64), &what())?,
+                Acc::ExtremeStr { best, .. } => match &best[g] {
+                    Some(s) => out.push_str(s),
+                    None => out.push_missing(),
+                },
+                // Each extreme comes back in its column's type, which the state kept
+                // exactly.
+                Acc::Extreme { best, .. } => match (best[g], plan.dtype) {
+                    (None, _) => out.push_missing(),
+                    (Some(v), Some(DataType::Float)) => out.push_float(v as f32),
+                    (Some(v), _) => out.push_f64(v),
+                },
+                Acc::ExtremeInt { best, .. } => match (best[g], plan.dtype) {
+                    (None, _) => out.push_missing(),
+                    (Some(v), Some(DataType::Bool)) => out.push_bool(v != 0),
+                    (Some(v), Some(DataType::Int)) => out.push_int(v as i32),
+                    (Some(v), _) => out.push_i64(v),
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Groups: a hash table from encoded keys to group numbers, and each aggregate's states.
+struct Groups {
+    table: HashTable<u32>,
+    hashes: Vec<u64>,
+    prefixes: Vec<u128>,
+    offsets: Vec<usize>,
+    bytes: Vec<u8>,
+    accs: Vec<Acc>,
+}
+
+/// Groups as they travel: keys, their hashes and the states.
+#[derive(Readable, Writable)]
+struct Partial {
+    hashes: Vec<u64>,
+    offsets: Vec<u64>,
+    bytes: Vec<u8>,
+    accs: Vec<Acc>,
+}
+
+impl Groups {
+    fn new(plans: &[Plan]) -> Groups {
+        Groups {
+            table: HashTable::new(),
+            hashes: Vec::new(),
+            prefixes: Vec::new(),
+            offsets: vec![0],
+            bytes: Vec::new(),
+            accs: plans.iter().map(Plan::state).collect(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    fn key(&self, g: usize) -> &[u8] {
+        &self.bytes[self.offsets[g]..self.offsets[g + 1]]
+    }
+
+    /// The group of `key` (of hash `hash`), made when new.
+    #[inline]
+    fn group_of(&mut self, key: KeyRef<'_>, hash: u64) -> u32 {
+        let (bytes, offsets, prefixes) = (&self.bytes, &self.offsets, &self.prefixes);
+        let same = |&g: &u32| {
+            let g = g as usize;
+            let mine = KeyRef {
+                prefix: prefixes[g],
+                bytes: &bytes[offsets[g]..offsets[g + 1]],
+            };
+            mine == key
+        };
+        if let Some(&g) = self.table.find(hash, same) {
+            return g;
+        }
+        let g = self.hashes.len() as u32;
+        let hashes = &self.hashes;
+        self.table.insert_unique(hash, g, |&h| hashes[h as usize]);
+        self.hashes.push(hash);
+        self.prefixes.push(key.prefix);
+        self.bytes.extend_from_slice(key.bytes);
+        self.offsets.push(self.bytes.len());
+        for acc in &mut self.accs {
+            acc.push_group();
+        }
+        g
+    }
+
+    /// Folds rows `rows` of one row chunk in; `keys` and `hashes` are the chunk's.
+    fn add_rows(&mut self, source: &Source, keyed: &Keyed, rows: &[u32], plans: &[Plan]) {
+        let groups: Vec<u32> = rows
+            .iter()
+            .map(|&r| self.group_of(keyed.keys.key(r as usize), keyed.hashes[r as usize]))
+            .collect();
+        for (acc, plan) in self.accs.iter_mut().zip(plans) {
+            acc.update(rows, &groups, &source.chunks, plan.col);
+        }
+    }
+
+    /// Merges the groups `picks` of `other` in.
+    fn absorb(&mut self, other: &Partial, picks: &[u32]) {
+        for &g in picks {
+            let g = g as usize;
+            let key = &other.bytes[other.offsets[g] as usize..other.offsets[g + 1] as usize];
+            let into = self.group_of(KeyRef::of(key), other.hashes[g]) as usize;
+            for (acc, theirs) in self.accs.iter_mut().zip(&other.accs) {
+                acc.merge(into, theirs, g);
+            }
+        }
+    }
+
+    /// The groups split into `n` partials: group `g` goes to `dest[g]`.
+    fn split_by(mut self, dest: &[u32], n: usize) -> Vec<Partial> {
+        let mut picks: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for (g, &d) in dest.iter().enumerate() {
+            picks[d as usize].push(g as u32);
+        }
+        picks
+            .iter()
+            .map(|picks| {
+                let mut offsets = Vec::with_capacity(picks.len() + 1);
+                let mut bytes = Vec::new();
+                offsets.push(0);
+                for &g in picks {
+                    bytes.extend_from_slice(self.key(g as usize));
+                    offsets.push(bytes.len() as u64);
+                }
+                Partial {
+                    hashes: picks.iter().map(|&g| self.hashes[g as usize]).collect(),
+                    offsets,
+                    bytes,
+                    accs: self.accs.iter_mut().map(|a| a.select(picks)).collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// How many partitions a rank splits its groups into, so that each core aggregates
+/// partitions of its own.
+const PARTS: usize = 16;
+
+/// The partition of a key's hash: bits below those that pick the owning rank and above
+/// those that pick buckets in a partition's table.
+#[inline]
+fn part_of(hash: u64) -> usize {
+    (hash >> 28) as usize & (PARTS - 1)
+}
+
+/// One row chunk's keys, their hashes and its rows by partition.
+struct Keyed {
+    keys: keys::Keys,
+    hashes: Vec<u64>,
+    parts: Vec<Vec<u32>>,
+}
+
+impl Keyed {
+    fn new(source: &Source, key_cols: &[usize]) -> Keyed {
+        let keys = keys::encode(&source.chunks, key_cols, &vec![false; key_cols.len()]);
+        let hashes: Vec<u64> = (0..keys.len()).map(|i| keys.key(i).hash()).collect();
+        let mut parts = vec![Vec::new(); PARTS];
+        for (r, &h) in hashes.iter().enumerate() {
+            parts[part_of(h)].push(r as u32);
+        }
+        Keyed {
+            keys,
+            hashes,
+            parts,
+        }
+    }
+}
+
+/// A group-by in the making: [`DistFrame::group_by`] names the keys, [`GroupBy::agg`]
+/// computes.
+pub struct GroupBy<'f, 'n> {
+    frame: &'f DistFrame<'n>,
+    keys: Vec<usize>,
+}
+
+impl<'n> DistFrame<'n> {
+    /// Groups rows by the values of the columns `keys` (missing values form a group);
+    /// [`GroupBy::agg`] then computes aggregates per group, collectively.
+    ///
+    /// ```
+    /// # let node = eau2::Node::standalone()?;
+    /// use eau2::table::{Agg, DistFrame};
+    /// let f = DistFrame::from_array(&node, &eau2::kv::Key::new("f", 0), &[3, 1, 3, 3])?;
+    /// let counts = f.group_by(&["c0"])?.agg(&[Agg::count()])?.sort_by(&["c0"], &[false])?;
+    /// assert_eq!(counts.get_i64("count", 1)?, Some(3)); // three 3s
+    /// # Ok::<(), eau2::Error>(())
+    /// ```
+    pub fn group_by<'f>(&'f self, keys: &[&str]) -> Result<GroupBy<'f, 'n>> {
+        Ok(GroupBy {
+            frame: self,
+            keys: column_indices(self.schema(), keys)?,
+        })
+    }
+
+    /// Collective: the distinct rows (every column is a key), in no particular order.
+    pub fn distinct(&self) -> Result<DistFrame<'n>> {
+        GroupBy {
+            frame: self,
+            keys: (0..self.ncols()).collect(),
+        }
+        .agg(&[])
+    }
+}
+
+impl<'n> GroupBy<'_, 'n> {
+    /// Collective: one row per group, with the key columns and then one column per
+    /// aggregate of `aggs`.
+    pub fn agg(&self, aggs: &[Agg]) -> Result<DistFrame<'n>> {
+        let frame = self.frame;
+        let node: &Node = frame.node;
+        let schema = frame.schema();
+        let plans = aggs
+            .iter()
+            .map(|a| Plan::new(a, schema))
+            .collect::<Result<Vec<_>>>()?;
+        // Partial aggregation of the rows held here, on all cores: rows are split into
+        // PARTS partitions by hash, and each partition aggregates on its own, so no two
+        // tasks ever hold the same group and nothing is merged.
+        let sources = frame.sources()?;
+        let keyed: Vec<Keyed> = sources
+            .par_iter()
+            .map(|s| Keyed::new(s, &self.keys))
+            .collect();
+        let parts: Vec<Groups> = (0..PARTS)
+            .into_par_iter()
+            .map(|p| {
+                let mut groups = Groups::new(&plans);
+                for (s, k) in sources.iter().zip(&keyed) {
+                    groups.add_rows(s, k, &k.parts[p], &plans);
+                }
+                groups
+            })
+            .collect();
+        drop(keyed);
+        drop(sources);
+        // Each group to the rank its key's hash picks; the receiver merges, again by
+        // partition.
+        let n = node.size();
+        let merged = if n > 1 {
+            let mut per_dest: Vec<Vec<Partial>> = (0..n).map(|_| Vec::new()).collect();
+            for groups in parts {
+                let dest: Vec<u32> = groups.hashes.iter().map(|&h| owner(h, n) as u32).collect();
+                for (d, partial) in groups.split_by(&dest, n).into_iter().enumerate() {
+                    per_dest[d].push(partial);
+                }
+            }
+            let mut mine = std::mem::take(&mut per_dest[node.rank()]);
+            let bodies = per_dest
+                .par_iter()
+                .map(|p| {
+                    p.write_to_vec()
+                        .map(Bytes::from)
+                        .map_err(|e| Error::decode(format!("cannot encode partial groups: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            drop(per_dest);
+            let received = node.all_to_all_bytes(bodies)?;
+            let mut partials: Vec<Partial> = Vec::new();
+            for (from, bytes) in received.iter().enumerate() {
+                if from == node.rank() {
+                    partials.append(&mut mine);
+                    continue;
+                }
+                let got = Vec::<Partial>::read_from_buffer(bytes).map_err(|e| {
+                    Error::decode(format!("partial groups sent by rank {from}: {e}"))
+                })?;
+                for partial in &got {
+                    if partial.accs.len() != plans.len()
+                        || partial.offsets.len() != partial.hashes.len() + 1
+                    {
+                        return Err(Error::decode(format!(
+                            "partial groups sent by rank {from} do not fit this group-by"
+                        )));
+                    }
+                }
+                partials.extend(got);
+            }
+            let picks: Vec<Vec<Vec<u32>>> = partials
+                .par_iter()
+                .map(|p| {
+                    let mut picks = vec![Vec::new(); PARTS];
+                    for (g, &h) in p.hashes.iter().enumerate() {
+                        picks[part_of(h)].push(g as u32);
+                    }
+                    picks
+                })
+                .collect();
+            (0..PARTS)
+                .into_par_iter()
+                .map(|p| {
+                    let mut groups = Groups::new(&plans);
+                    for (partial, picks) in partials.iter().zip(&picks) {
+                        groups.absorb(partial, &picks[p]);
+                    }
+                    groups
+                })
+                .collect()
+        } else {
+            parts
+        };
+        let local = self.result(&merged, &plans)?;
+        DistFrame::finish(node, &local)
+    }
+
+    /// The groups, partition after partition, as this rank's rows of the result.
+    fn result(&self, parts: &[Groups], plans: &[Plan]) -> Result<DataFrame> {
+        let schema = self.frame.schema();
+        let mut out = Schema::default();
+        let key_types: Vec<DataType> = self.keys.iter().map(|&k| schema.types()[k]).collect();
+        for &k in &self.keys {
+            out.try_push(schema.types()[k], column_name(schema, k))?;
+        }
+        for p in plans {
+            out.try_push(p.out_type(), p.name.clone())?;
+        }
+        let chunk_len = self.frame.out_chunk_len();
+        // (partition, groups) of each chunk of the result.
+        let ranges: Vec<(usize, std::ops::Range<usize>)> = parts
+            .iter()
+            .enumerate()
+            .flat_map(|(p, g)| {
+                let rows = g.len();
+                (0..rows.div_ceil(chunk_len))
+                    .map(move |c| (p, c * chunk_len..((c + 1) * chunk_len).min(rows)))
+            })
+            .collect();
+        let pieces: Vec<Vec<Arc<Chunk>>> = ranges
+            .into_par_iter()
+            .map(|(p, range)| {
+                let groups = &parts[p];
+                let mut builders: Vec<ChunkBuilder> = out
+                    .types()
+                    .iter()
+                    .map(|&t| ChunkBuilder::new(t, range.len()))
+                    .collect();
+                let (key_builders, agg_builders) = builders.split_at_mut(self.keys.len());
+                for g in range.clone() {
+                    decode_into(groups.key(g), &key_types, key_builders)?;
+                }
+                for ((acc, plan), b) in groups.accs.iter().zip(plans).zip(agg_builders) {
+                    acc.finish(plan, range.clone(), b)?;
+                }
+                Ok(builders.into_iter().map(|b| Arc::new(b.finish())).collect())
+            })
+            .collect::<Result<_>>()?;
+        if pieces.is_empty() {
+            return Ok(DataFrame::empty(out));
+        }
+        let mut columns: Vec<Vec<Arc<Chunk>>> = vec![Vec::new(); out.width()];
+        for piece in pieces {
+            for (c, chunk) in columns.iter_mut().zip(piece) {
+                c.push(chunk);
+            }
+        }
+        let columns = columns
+            .into_iter()
+            .zip(out.types())
+            .map(|(chunks, &t)| Column::from_chunks(t, chunks))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(DataFrame::new(out, columns)?)
+    }
+}

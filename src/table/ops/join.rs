@@ -1,0 +1,325 @@
+//! Hash joins: co-partitioned, or with the small side broadcast.
+//!
+//! - **Co-partitioned**: both sides' rows go to the rank their key's hash picks (one
+//!   exchange each, the same hash for both), and each rank joins what it received.
+//! - **Broadcast**: when the right side is small, every rank gets all of it (one
+//!   all-gather of its rows, no row of the left side moves) and joins it with the left
+//!   rows it holds; the result keeps the left side's row order. The right side is small
+//!   when it has at most [`BROADCAST_MAX_ROWS`] rows and sending it to every other rank
+//!   moves fewer rows than moving the left side would (right rows x (n - 1) <= left
+//!   rows). Every rank decides from the frames' descriptors, so all decide alike.
+//!
+//! As in SQL and polars, a key with a missing value never matches: an inner join drops
+//! such rows, a left join keeps the left row with missing right columns. The result has
+//! the left columns, then the right columns but its keys; a right column named like a
+//! left one gets the suffix `_right`.
+
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+use rayon::prelude::*;
+
+use super::keys::{encode, KeyRef, Keys};
+use super::shuffle::{decode_blocks, encode_blocks, Block, Collector, Source};
+use super::take::{build, flatten_frame, NO_ROW};
+use super::{column_indices, column_name};
+use crate::error::{DataError, Result};
+use crate::frame::{Chunk, DataFrame, Schema};
+use crate::table::DistFrame;
+
+/// The largest right side that a join broadcasts to every rank.
+pub const BROADCAST_MAX_ROWS: u64 = 1 << 20;
+
+/// Which rows a join keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    /// Pairs of rows whose keys are equal (and present).
+    Inner,
+    /// Those pairs, and every left row without a match, with missing right columns.
+    Left,
+}
+
+/// The right side, flattened and indexed by key: rows with one key are chained in row
+/// order from an entry's `head` through `next` to its `tail`.
+struct Index {
+    chunks: Vec<Arc<Chunk>>,
+    table: HashTable<Entry>,
+    keys: Keys,
+    next: Vec<u32>,
+}
+
+/// One key of the right side. The key's prefix and hash sit in the table itself, so a
+/// probe touches one bucket and no other memory for keys of up to 16 bytes.
+struct Entry {
+    prefix: u128,
+    hash: u64,
+    head: u32,
+    tail: u32,
+}
+
+impl Index {
+    fn new(right: &DataFrame, on: &[usize]) -> Index {
+        let chunks = flatten_frame(right);
+        let keys = encode(&chunks, on, &vec![false; on.len()]);
+        let mut table: HashTable<Entry> = HashTable::with_capacity(keys.len());
+        let mut next = vec![NO_ROW; keys.len()];
+        for r in 0..keys.len() {
+            if keys.has_missing(r) {
+                continue;
+            }
+            let key = keys.key(r);
+            let hash = key.hash();
+            let same = |e: &Entry| keys.key(e.head as usize) == key;
+            match table.find_mut(hash, same) {
+                Some(e) => {
+                    next[e.tail as usize] = r as u32;
+                    e.tail = r as u32;
+                }
+                None => {
+                    let entry = Entry {
+                        prefix: key.prefix,
+                        hash,
+                        head: r as u32,
+                        tail: r as u32,
+                    };
+                    table.insert_unique(hash, entry, |e| e.hash);
+                }
+            }
+        }
+        Index {
+            chunks,
+            table,
+            keys,
+            next,
+        }
+    }
+
+    /// The right rows matching `key`, in row order.
+    fn matches(&self, key: KeyRef<'_>) -> impl Iterator<Item = u32> + '_ {
+        let short = key.bytes.len() <= 16;
+        let found = self.table.find(key.hash(), |e| {
+            e.prefix == key.prefix && (short || self.keys.get(e.head as usize) == key.bytes)
+        });
+        let (first, last) = found.map_or((NO_ROW, NO_ROW), |e| (e.head, e.tail));
+        std::iter::successors((first != NO_ROW).then_some(first), move |&r| {
+            if r == last {
+                return None;
+            }
+            let n = self.next[r as usize];
+            (n != NO_ROW).then_some(n)
+        })
+    }
+}
+
+/// A join's plan: key columns on both sides, the result's schema and the right columns
+/// it keeps.
+struct Plan {
+    left_on: Vec<usize>,
+    right_on: Vec<usize>,
+    right_kept: Vec<usize>,
+    schema: Schema,
+    kind: JoinKind,
+}
+
+impl<'n> DistFrame<'n> {
+    /// Collective: joins this frame (left) with `right` on the columns `on`, named alike
+    /// on both sides. See [`DistFrame::join_on`].
+    pub fn join(
+        &self,
+        right: &DistFrame<'_>,
+        on: &[&str],
+        kind: JoinKind,
+    ) -> Result<DistFrame<'n>> {
+        self.join_on(right, on, on, kind)
+    }
+
+    /// Collective: joins this frame (left) with `right` where the left columns
+    /// `left_on` equal the right columns `right_on` (pairwise, of the same types). See
+    /// the module's notes for the strategy, missing keys and the result's columns.
+    ///
+    /// ```
+    /// # let node = eau2::Node::standalone()?;
+    /// use eau2::kv::Key;
+    /// use eau2::table::{DistFrame, JoinKind};
+    /// let ids = DistFrame::from_array(&node, &Key::new("ids", 0), &[2, 1, 2, 5])?;
+    /// let names = DistFrame::from_array(&node, &Key::new("names", 0), &[1, 2])?
+    ///     .with_column("name", |row| Ok(format!("#{}", row.get_int("c0")?.unwrap_or(0))))?;
+    /// let joined = ids.join(&names, &["c0"], JoinKind::Inner)?;
+    /// assert_eq!(joined.nrows(), 3);
+    /// # Ok::<(), eau2::Error>(())
+    /// ```
+    pub fn join_on(
+        &self,
+        right: &DistFrame<'_>,
+        left_on: &[&str],
+        right_on: &[&str],
+        kind: JoinKind,
+    ) -> Result<DistFrame<'n>> {
+        let plan = self.join_plan(right, left_on, right_on, kind)?;
+        let n = self.node.size() as u64;
+        let broadcast = right.nrows() <= BROADCAST_MAX_ROWS
+            && right.nrows().saturating_mul(n - 1) <= self.nrows();
+        if broadcast {
+            let right_rows = right.all_rows()?;
+            let index = Index::new(&right_rows, &plan.right_on);
+            let local = self.local_chunks();
+            let pieces = self
+                .sources()?
+                .par_iter()
+                .map(|s| probe(s, &index, &plan, self.out_chunk_len()))
+                .collect::<Result<Vec<_>>>()?;
+            // Each piece came from one left chunk and takes its place in the frame.
+            let order: Vec<u64> = pieces
+                .iter()
+                .zip(&local)
+                .flat_map(|(p, &i)| std::iter::repeat_n(i as u64, p.chunk_count()))
+                .collect();
+            let frame = concat(pieces, &plan.schema)?;
+            let key = crate::kv::Key::new(self.node.temps().fresh(), 0);
+            let mut out = DistFrame::assemble(self.node, &key, &frame, &order)?;
+            out.temp = true;
+            super::reclaim(self.node);
+            return Ok(out);
+        }
+        let left = self.hash_exchange(&plan.left_on, false)?.frame;
+        let right = right.hash_exchange(&plan.right_on, false)?.frame;
+        let index = Index::new(&right, &plan.right_on);
+        let sources: Vec<Source> = (0..left.chunk_count())
+            .map(|i| Source {
+                chunks: left.row_chunk(i),
+                first_row: left.chunk_rows(i).start,
+            })
+            .collect();
+        let pieces = sources
+            .par_iter()
+            .map(|s| probe(s, &index, &plan, self.out_chunk_len()))
+            .collect::<Result<Vec<_>>>()?;
+        DistFrame::finish(self.node, &concat(pieces, &plan.schema)?)
+    }
+
+    fn join_plan(
+        &self,
+        right: &DistFrame<'_>,
+        left_on: &[&str],
+        right_on: &[&str],
+        kind: JoinKind,
+    ) -> Result<Plan> {
+        let (ls, rs) = (self.schema(), right.schema());
+        let l = column_indices(ls, left_on)?;
+        let r = column_indices(rs, right_on)?;
+        if l.len() != r.len() || l.is_empty() {
+            return Err(DataError::Schema(format!(
+                "a join needs as many left keys as right keys, and at least one: {left_on:?} and {right_on:?}"
+            ))
+            .into());
+        }
+        for (k, (&a, &b)) in l.iter().zip(&r).enumerate() {
+            if ls.types()[a] != rs.types()[b] {
+                return Err(DataError::Schema(format!(
+                    "join key {k}: left column {:?} is {} but right column {:?} is {}",
+                    left_on[k],
+                    ls.types()[a],
+                    right_on[k],
+                    rs.types()[b]
+                ))
+                .into());
+            }
+        }
+        let mut schema = Schema::default();
+        let mut names = Vec::new();
+        for c in 0..ls.width() {
+            let name = column_name(ls, c);
+            schema.try_push(ls.types()[c], name.clone())?;
+            names.push(name);
+        }
+        let right_kept: Vec<usize> = (0..rs.width()).filter(|c| !r.contains(c)).collect();
+        for &c in &right_kept {
+            let mut name = column_name(rs, c);
+            if names.contains(&name) {
+                name.push_str("_right");
+            }
+            schema.try_push(rs.types()[c], name.clone())?;
+            names.push(name);
+        }
+        Ok(Plan {
+            left_on: l,
+            right_on: r,
+            right_kept,
+            schema,
+            kind,
+        })
+    }
+
+    /// Collective: every row of the frame, on every rank (an all-gather of each rank's
+    /// rows, in frame order). For the small side of a broadcast join.
+    pub(crate) fn all_rows(&self) -> Result<DataFrame> {
+        let blocks: Vec<Block> = self
+            .sources()?
+            .into_iter()
+            .map(|s| Block {
+                rows: (s.first_row..s.first_row + s.chunks.first().map_or(0, |c| c.len() as u64))
+                    .collect(),
+                chunks: s.chunks.iter().map(|c| (**c).clone()).collect(),
+            })
+            .collect();
+        let all = self.node.all_gather_bytes(encode_blocks(&blocks)?)?;
+        let mut decoded = Vec::new();
+        for (from, bytes) in all.iter().enumerate() {
+            for mut b in decode_blocks(bytes, self.schema(), from)? {
+                let first = b.rows.first().copied().unwrap_or(0);
+                b.rows.clear();
+                decoded.push((first, b));
+            }
+        }
+        decoded.sort_by_key(|(first, _)| *first);
+        let mut collector = Collector::default();
+        for (_, b) in decoded {
+            collector.push(b);
+        }
+        Ok(collector.finish(self.schema())?.frame)
+    }
+}
+
+/// Joins one left row chunk with the indexed right side.
+fn probe(left: &Source, index: &Index, plan: &Plan, chunk_len: usize) -> Result<DataFrame> {
+    let keys = encode(
+        &left.chunks,
+        &plan.left_on,
+        &vec![false; plan.left_on.len()],
+    );
+    let mut lpicks = Vec::with_capacity(keys.len());
+    let mut rpicks = Vec::with_capacity(keys.len());
+    for l in 0..keys.len() {
+        let mut matched = false;
+        if !keys.has_missing(l) {
+            for r in index.matches(keys.key(l)) {
+                lpicks.push(l as u32);
+                rpicks.push(r);
+                matched = true;
+            }
+        }
+        if !matched && plan.kind == JoinKind::Left {
+            lpicks.push(l as u32);
+            rpicks.push(NO_ROW);
+        }
+    }
+    let mut sources: Vec<(&Chunk, &[u32])> = left
+        .chunks
+        .iter()
+        .map(|c| (&**c, lpicks.as_slice()))
+        .collect();
+    for &c in &plan.right_kept {
+        sources.push((&*index.chunks[c], rpicks.as_slice()));
+    }
+    build(&plan.schema, &sources, chunk_len)
+}
+
+/// The pieces' rows as one local frame.
+fn concat(pieces: Vec<DataFrame>, schema: &Schema) -> Result<DataFrame> {
+    let pieces: Vec<DataFrame> = pieces.into_iter().filter(|p| p.chunk_count() > 0).collect();
+    if pieces.is_empty() {
+        Ok(DataFrame::empty(schema.clone()))
+    } else {
+        Ok(DataFrame::concat(pieces)?)
+    }
+}

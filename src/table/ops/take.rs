@@ -1,0 +1,147 @@
+//! Gathering rows by index: what every operator does once it knows which rows go where.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::frame::{Chunk, ChunkBuilder, ChunkData, Column, DataFrame, Schema};
+
+/// The row index that stands for "no row": the gathered value is missing (the right
+/// side of an unmatched row in a left join).
+pub(crate) const NO_ROW: u32 = u32::MAX;
+
+/// Appends the values of `src` at `rows` to `out` (of `src`'s type); [`NO_ROW`] appends a
+/// missing value. Works in blocks of 64 rows: one validity word and one bulk extend per
+/// block, and one match on the type per call.
+pub(crate) fn gather_into(out: &mut ChunkBuilder, src: &Chunk, rows: &[u32]) {
+    let valid = src.validity();
+    let present = |r: u32| r != NO_ROW && valid.get(r as usize);
+    // The validity word of a block; a missing row's value is the type's default, as
+    // the bulk extends expect.
+    let word = |block: &[u32]| {
+        block
+            .iter()
+            .enumerate()
+            .fold(0u64, |w, (b, &r)| w | u64::from(present(r)) << b)
+    };
+    // Each arm extends the builder's own type: `out` was made from `src`'s type.
+    match src.data() {
+        ChunkData::Bool(v) => {
+            for block in rows.chunks(64) {
+                let valid = word(block);
+                let values = block.iter().enumerate().fold(0u64, |w, (b, &r)| {
+                    w | u64::from(valid >> b & 1 == 1 && v.get(r as usize)) << b
+                });
+                out.extend_bools(values, valid, block.len());
+            }
+        }
+        ChunkData::Int(v) => {
+            let mut buf = [0i32; 64];
+            for block in rows.chunks(64) {
+                let valid = word(block);
+                for (b, &r) in block.iter().enumerate() {
+                    buf[b] = if valid >> b & 1 == 1 {
+                        v[r as usize]
+                    } else {
+                        0
+                    };
+                }
+                out.extend_ints(&buf[..block.len()], valid);
+            }
+        }
+        ChunkData::Float(v) => {
+            let mut buf = [0f32; 64];
+            for block in rows.chunks(64) {
+                let valid = word(block);
+                for (b, &r) in block.iter().enumerate() {
+                    buf[b] = if valid >> b & 1 == 1 {
+                        v[r as usize]
+                    } else {
+                        0.0
+                    };
+                }
+                out.extend_floats(&buf[..block.len()], valid);
+            }
+        }
+        ChunkData::I64(v) => rows.iter().for_each(|&r| match present(r) {
+            true => out.push_i64(v[r as usize]),
+            false => out.push_missing(),
+        }),
+        ChunkData::F64(v) => rows.iter().for_each(|&r| match present(r) {
+            true => out.push_f64(v[r as usize]),
+            false => out.push_missing(),
+        }),
+        ChunkData::String { offsets, bytes } => {
+            for block in rows.chunks(64) {
+                let valid = word(block);
+                let values = block.iter().enumerate().map(|(b, &r)| {
+                    if valid >> b & 1 == 1 {
+                        let r = r as usize;
+                        &bytes[offsets[r] as usize..offsets[r + 1] as usize]
+                    } else {
+                        &[][..]
+                    }
+                });
+                out.extend_strs(values, valid);
+            }
+        }
+    }
+}
+
+/// The rows `rows` of `src` as a new chunk.
+pub(crate) fn take(src: &Chunk, rows: &[u32]) -> Chunk {
+    let mut out = ChunkBuilder::new(src.dtype(), rows.len());
+    gather_into(&mut out, src, rows);
+    out.finish()
+}
+
+/// One column made of the chunks `chunks` laid end to end (a local frame's column).
+pub(crate) fn flatten(chunks: &[Arc<Chunk>], dtype: crate::frame::DataType) -> Arc<Chunk> {
+    if chunks.len() == 1 {
+        return Arc::clone(&chunks[0]);
+    }
+    let total = chunks.iter().map(|c| c.len()).sum();
+    let mut out = ChunkBuilder::new(dtype, total);
+    for c in chunks {
+        let all: Vec<u32> = (0..c.len() as u32).collect();
+        gather_into(&mut out, c, &all);
+    }
+    Arc::new(out.finish())
+}
+
+/// Every column of `frame` flattened to one chunk.
+pub(crate) fn flatten_frame(frame: &DataFrame) -> Vec<Arc<Chunk>> {
+    frame
+        .columns()
+        .par_iter()
+        .map(|c| flatten(c.chunks(), c.dtype()))
+        .collect()
+}
+
+/// A frame of `schema` whose column `c` is `sources[c].0` gathered at `sources[c].1`
+/// (all pick lists of one length), cut into chunks of `chunk_len` rows, built in
+/// parallel over chunks and columns.
+pub(crate) fn build(
+    schema: &Schema,
+    sources: &[(&Chunk, &[u32])],
+    chunk_len: usize,
+) -> Result<DataFrame> {
+    let rows = sources.first().map_or(0, |s| s.1.len());
+    let chunk_len = chunk_len.max(1);
+    let pieces = rows.div_ceil(chunk_len);
+    let columns = sources
+        .par_iter()
+        .map(|(src, picks)| {
+            let chunks: Vec<Arc<Chunk>> = (0..pieces)
+                .into_par_iter()
+                .map(|p| {
+                    let at = p * chunk_len..((p + 1) * chunk_len).min(rows);
+                    Arc::new(take(src, &picks[at]))
+                })
+                .collect();
+            Column::from_chunks(src.dtype(), chunks)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(DataFrame::new(schema.clone(), columns)?)
+}

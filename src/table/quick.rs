@@ -48,7 +48,17 @@ impl<'n> DistFrame<'n> {
     /// the whole frame on this rank: for small results.
     pub fn lines(&self) -> Result<Vec<String>> {
         let local = self.to_local()?;
-        (0..local.nrows()).map(|row| line(&local, row)).collect()
+        (0..local.nrows())
+            .map(|row| Ok(fields(&local, row)?.join(" ")))
+            .collect()
+    }
+
+    /// The values of row `row` as text, formatted as in [`DistFrame::lines`]. Any rank
+    /// may call it (the row's chunks are fetched when held elsewhere).
+    pub fn row_text(&self, row: u64) -> Result<Vec<String>> {
+        (0..self.ncols())
+            .map(|col| self.with_value(col, row, text))
+            .collect()
     }
 
     /// Rank 0 prints [`DistFrame::lines`] on standard output; other ranks print
@@ -63,23 +73,25 @@ impl<'n> DistFrame<'n> {
     }
 }
 
-/// Row `row` of `frame` as one line of text.
-fn line(frame: &DataFrame, row: u64) -> Result<String> {
-    let fields = (0..frame.ncols())
-        .map(|col| {
-            Ok(match frame.get(col, row)? {
-                None => "null".to_string(),
-                Some(Value::Bool(b)) => b.to_string(),
-                Some(Value::Int(i)) => i.to_string(),
-                Some(Value::I64(i)) => i.to_string(),
-                // Debug keeps the ".0" of whole numbers, as Python and polars print them.
-                Some(Value::Float(f)) => format!("{f:?}"),
-                Some(Value::F64(f)) => format!("{f:?}"),
-                Some(Value::Str(s)) => String::from_utf8_lossy(s).into_owned(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(fields.join(" "))
+/// The values of row `row` of `frame` as text.
+fn fields(frame: &DataFrame, row: u64) -> Result<Vec<String>> {
+    (0..frame.ncols())
+        .map(|col| Ok(text(frame.get(col, row)?)))
+        .collect()
+}
+
+/// One value as text (`null` when missing).
+fn text(value: Option<Value<'_>>) -> String {
+    match value {
+        None => "null".to_string(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Int(i)) => i.to_string(),
+        Some(Value::I64(i)) => i.to_string(),
+        // Debug keeps the ".0" of whole numbers, as Python and polars print them.
+        Some(Value::Float(f)) => format!("{f:?}"),
+        Some(Value::F64(f)) => format!("{f:?}"),
+        Some(Value::Str(s)) => String::from_utf8_lossy(s).into_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -104,6 +116,7 @@ mod tests {
         let g = DistFrame::read_sor(&node, &path, &[]).unwrap();
         let n = g.group_by(&[]).unwrap().agg(&[Agg::count()]).unwrap();
         assert_eq!(n.lines().unwrap(), vec!["2".to_string()]);
+        assert_eq!(f.row_text(1).unwrap(), vec!["null", "3.0", "z", "false"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -16,20 +16,14 @@ fn main() -> std::process::ExitCode {
         for file in ["commits", "projects"] {
             let frame = DistFrame::read_sor(node, &dir.join(format!("{file}.ltgt")), &[])?;
             for (c, ty) in frame.schema().names().iter().zip(frame.schema().types()) {
-                let numeric = *ty != DataType::String; // strings have no mean
-                let mut aggs = vec![Agg::count(), Agg::count_of(c), Agg::min(c), Agg::max(c)];
-                aggs.extend(numeric.then(|| Agg::mean(c)));
+                let mut aggs = vec![Agg::count_of(c), Agg::min(c), Agg::max(c)];
+                aggs.extend((*ty != DataType::String).then_some(Agg::mean(c))); // no mean of strings
                 let s = frame.group_by(&[])?.agg(&aggs)?;
-                let (all, count) = (s.get_i64(0, 0)?.unwrap_or(0), s.get_i64(1, 0)?.unwrap_or(0));
-                let v = s.row_text(0)?;
-                let mean = v.get(4).map_or("null", |m| m.as_str());
+                let (count, v) = (s.get_i64(0, 0)?.unwrap_or(0), s.row_text(0)?);
+                let mean = v.get(3).map_or("null", |m| m.as_str());
                 if node.rank() == 0 {
-                    println!(
-                        "{file} {c} {count} {mean} {} {} {}",
-                        v[2],
-                        v[3],
-                        all - count
-                    );
+                    let missing = frame.nrows() as i64 - count;
+                    println!("{file} {c} {count} {mean} {} {} {missing}", v[1], v[2]);
                 }
             }
         }

@@ -12,11 +12,9 @@ use eau2::table::{DistFrame, JoinKind};
 fn main() -> std::process::ExitCode {
     let default = concat!(env!("CARGO_MANIFEST_DIR"), "/datasets/git-small");
     let dir = PathBuf::from(std::env::args().nth(1).unwrap_or(default.into()));
-    let out = PathBuf::from(
-        std::env::args()
-            .nth(2)
-            .unwrap_or("filter_join_sort_save.csv".into()),
-    );
+    let out = std::env::args()
+        .nth(2)
+        .unwrap_or("filter_join_sort_save.csv".into());
     eau2::run(|node| {
         let commits = DistFrame::read_sor(node, &dir.join("commits.ltgt"), &["pid", "a", "c"])?;
         let users = DistFrame::read_sor(node, &dir.join("users.ltgt"), &["uid", "name"])?;
@@ -28,7 +26,7 @@ fn main() -> std::process::ExitCode {
         let sorted = named
             .sort_by(&["pid", "name", "name_right"], &[false])?
             .select(&["pid", "name", "name_right"])?;
-        sorted.write_csv(&out, &CsvWriteOptions::new())?;
+        sorted.write_csv(out.as_ref(), &CsvWriteOptions::new())?;
         if node.rank() == 0 {
             println!("{} rows saved", sorted.nrows());
         }

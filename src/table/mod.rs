@@ -51,6 +51,7 @@
 
 mod descriptor;
 mod ops;
+mod quick;
 mod write;
 
 use std::collections::VecDeque;

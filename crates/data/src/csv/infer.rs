@@ -128,8 +128,9 @@ mod tests {
         assert_eq!(schema("x,y\r\n", true).0, "SS");
         assert_eq!(schema("x,\n", true).1, vec!["x".to_string(), "c1".into()]);
         assert_eq!(schema("", true).0, "");
-        // Widening: 0/1 then 2 then 2^31.
-        assert_eq!(schema("v\n1\n2\n2147483648\n", true).0, "F");
+        // Widening: 0/1 then 2 then 2^31 stays an integer; past 2^63 it is a float.
+        assert_eq!(schema("v\n1\n2\n2147483648\n", true).0, "L");
+        assert_eq!(schema("v\n1\n9223372036854775808\n", true).0, "D");
         assert_eq!(schema("v\n\"\"\n", true).0, "S");
     }
 }

@@ -339,3 +339,32 @@ fn chunks_are_cut_at_chunk_len() {
         .iter()
         .all(|c| c.len() <= 16));
 }
+
+#[test]
+fn what_write_csv_prints_reads_back() {
+    use crate::frame::{ColumnBuilder, CsvWriteOptions};
+    let mut b = ColumnBuilder::new(DataType::Bool, 4);
+    let mut f = ColumnBuilder::new(DataType::F64, 4);
+    let mut i = ColumnBuilder::new(DataType::I64, 4);
+    for (v, x, n) in [
+        (Some(true), Some(f64::NAN), Some(i64::MIN)),
+        (Some(false), Some(f64::INFINITY), None),
+        (None, Some(f64::NEG_INFINITY), Some(1 << 40)),
+        (Some(true), Some(0.1), Some(7)),
+    ] {
+        b.push(v.map(Value::Bool)).unwrap();
+        f.push(x.map(Value::F64)).unwrap();
+        i.push(n.map(Value::I64)).unwrap();
+    }
+    let schema = Schema::named([
+        ("b", DataType::Bool),
+        ("f", DataType::F64),
+        ("i", DataType::I64),
+    ])
+    .unwrap();
+    let frame = DataFrame::new(schema.clone(), vec![b.finish(), f.finish(), i.finish()]).unwrap();
+    let text = frame.to_csv_bytes(&CsvWriteOptions::default()).unwrap();
+    let back = CsvReader::new().read_bytes(&text).unwrap();
+    assert_eq!(back.schema, schema, "{}", String::from_utf8_lossy(&text));
+    assert_eq!(rows(&back.frame), rows(&frame));
+}

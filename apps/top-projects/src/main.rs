@@ -7,7 +7,7 @@
 //! of each file, counts its own rows before the counts are exchanged by pid, and offers
 //! its own best N to the final top-N.
 //!
-//! `eau2-launch -n 4 target/release/top-projects [--data DIR] [--top N] [--quiet]`
+//! `eau2-launch -n 4 target/release/top-projects [--data DIR] [--top N] [--quiet] [--stats]`
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,13 +29,14 @@ struct Args {
     /// How many projects to print.
     #[arg(long, default_value_t = 10)]
     top: usize,
-    /// Print only the result, not the timing on standard error.
-    #[arg(long)]
-    quiet: bool,
+    /// `--quiet` (no progress, no timing line on standard error) and `--stats`.
+    #[command(flatten)]
+    console: eau2::console::ConsoleArgs,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    args.console.install();
     eau2::run(|node| {
         let started = Instant::now();
         let reader = SorReader::new();
@@ -59,7 +60,7 @@ fn main() -> ExitCode {
                 let name = top.get_str("c1", row)?.unwrap_or_default();
                 println!("{count} {pid} {}", String::from_utf8_lossy(name));
             }
-            if !args.quiet {
+            if !args.console.quiet {
                 eprintln!(
                     "top-projects: {} commits, {} projects, {} ranks, {:.3} s",
                     commits.nrows(),

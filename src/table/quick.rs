@@ -2,10 +2,11 @@
 //! read a SoR file into a temporary frame without picking a key, and print a small
 //! result one row per line.
 
+use std::io::Write;
 use std::path::Path;
 
 use crate::cluster::Node;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::frame::{DataFrame, Value};
 use crate::sor::SorReader;
 
@@ -61,12 +62,15 @@ impl<'n> DistFrame<'n> {
             .collect()
     }
 
-    /// Rank 0 prints [`DistFrame::lines`] on standard output; other ranks print
-    /// nothing. Not collective.
+    /// Rank 0 writes [`DistFrame::lines`] to standard output; other ranks write
+    /// nothing. Not collective. The one place the library writes to standard output,
+    /// and only because the program asked it to show a result (its messages go through
+    /// `tracing`).
     pub fn print(&self) -> Result<()> {
         if self.node.rank() == 0 {
+            let mut out = std::io::stdout().lock();
             for line in self.lines()? {
-                println!("{line}");
+                writeln!(out, "{line}").map_err(|e| Error::io("printing a frame", e))?;
             }
         }
         Ok(())

@@ -224,7 +224,7 @@ mod tests {
         let mixed = std::fs::read(dir.join("mixed.csv")).unwrap();
         let file = eau2::csv::CsvReader::new().read_bytes(&mixed).unwrap();
         assert_eq!(file.frame.nrows(), cfg.mixed_rows);
-        assert_eq!(file.schema.codes(), "IBFSSIF");
+        assert_eq!(file.schema.codes(), "LBDSSLD");
         let dim = std::fs::read_to_string(dir.join("dim.csv")).unwrap();
         let mut keys: Vec<u64> = dim
             .lines()

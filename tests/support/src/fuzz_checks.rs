@@ -32,8 +32,28 @@ fn summary(file: &SorFile) -> (String, Table, u64, Option<u64>) {
 /// - printing a frame and reading the text back gives the same frame, and printing that
 ///   gives the same text.
 ///
-/// The first five bytes choose the options; the rest is the file.
+/// The first five bytes choose the options; the rest is the file. Runs in the one-thread
+/// pool of [`in_one_thread_pool`].
 pub fn sor_reader(data: &[u8]) {
+    in_one_thread_pool(|| check_sor_reader(data));
+}
+
+/// Runs `check` inside a one-thread rayon pool made once. Run from a thread outside a
+/// pool, each of a fuzz check's many parallel reads would hand its pieces to the pool's
+/// thread and wait (a lock and two context switches per read, measured at a fifth of the
+/// CSV target's time); inside it, they run inline.
+fn in_one_thread_pool(check: impl FnOnce() + Send) {
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("a one-thread pool")
+    })
+    .install(check);
+}
+
+fn check_sor_reader(data: &[u8]) {
     let Some((opts, text)) = data.split_first_chunk::<5>() else {
         return;
     };
@@ -183,18 +203,9 @@ fn csv_summary(file: &CsvFile) -> (Schema, Table, u64, Option<u64>) {
 ///   the same frame and names.
 ///
 /// The first five bytes choose the options; the rest is the file. Everything is read
-/// from memory, inside a one-thread rayon pool made once: run from a thread outside a
-/// pool, each of the many parallel reads would hand its pieces to the pool's thread and
-/// wait (a lock and two context switches per read, measured at a fifth of the time).
+/// from memory, in the one-thread pool of [`in_one_thread_pool`].
 pub fn csv_reader(data: &[u8]) {
-    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
-    POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .expect("a one-thread pool")
-    })
-    .install(|| check_csv_reader(data));
+    in_one_thread_pool(|| check_csv_reader(data));
 }
 
 fn check_csv_reader(data: &[u8]) {

@@ -176,6 +176,11 @@ fn run(mut args: Args) -> Result<(), String> {
             .join(","),
         args.runs
     ));
+    report.note(
+        "both sides time the same span: the csv case times the read; group-by, join and \
+         sort load their inputs first, untimed, and time the operator until every part of \
+         the result is held (eau2: between two barriers)",
+    );
     let load_before = load_average().unwrap_or_else(|| "unknown".into());
     for case in &args.cases {
         let baseline = format!("polars {case}");

@@ -16,6 +16,8 @@
 //! Top-k: each rank picks its k first rows, every rank gets those candidates (an
 //! all-gather of at most k x n rows) and keeps the k first; rank 0 holds the result.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
 use super::column_indices;
@@ -69,13 +71,17 @@ impl Order {
         rows: &[u64],
         chunk_len: usize,
     ) -> Result<DataFrame> {
-        let flat = flatten_frame(received);
         // The keys without their ties, and the ties beside them: comparing (key, tie)
         // is comparing the tied encoding (the key encoding is prefix-free), but a key
         // of up to 16 bytes is then all in its integer prefix, so most comparisons
-        // never look at the bytes (an I64 key with its tie would need 17).
-        let keys = encode(&flat, &self.cols, &self.descending);
-        let perm = short_key_order(&keys, rows).unwrap_or_else(|| long_key_order(&keys, rows));
+        // never look at the bytes (an I64 key with its tie would need 17). Encoded
+        // per chunk, on all cores.
+        let pieces = chunk_keys(received, &self.cols, &self.descending);
+        let flat = flatten_frame(received);
+        let perm = match pieces.as_deref().and_then(|p| short_key_order(p, rows)) {
+            Some(perm) => perm,
+            None => long_key_order(&encode(&flat, &self.cols, &self.descending), rows),
+        };
         let sources: Vec<_> = flat.iter().map(|c| (&**c, perm.as_slice())).collect();
         build(received.schema(), &sources, chunk_len)
     }
@@ -88,15 +94,20 @@ const SHORT_KEY: usize = 12;
 /// numeric column, say): each row is then one `u128`, its key's bytes above its rank in
 /// tie order, and sorting those plain integers is the whole sort. `None` for longer keys
 /// or more than `u32::MAX` rows.
-fn short_key_order(keys: &Keys, ties: &[u64]) -> Option<Vec<u32>> {
-    let len = keys.len();
+fn short_key_order(pieces: &[Keys], ties: &[u64]) -> Option<Vec<u32>> {
+    let len: usize = pieces.iter().map(Keys::len).sum();
     if u32::try_from(len).is_err()
-        || (0..len)
-            .into_par_iter()
-            .any(|i| keys.get(i).len() > SHORT_KEY)
+        || len != ties.len()
+        || pieces
+            .par_iter()
+            .any(|k| (0..k.len()).any(|i| k.get(i).len() > SHORT_KEY))
     {
         return None;
     }
+    let prefixes: Vec<u128> = pieces
+        .iter()
+        .flat_map(|k| (0..k.len()).map(move |i| k.key(i).prefix))
+        .collect();
     // The rows in tie order: already so when the ties increase (always on one rank).
     let by_tie: Option<Vec<u32>> = if ties.par_windows(2).all(|w| w[0] < w[1]) {
         None
@@ -113,10 +124,36 @@ fn short_key_order(keys: &Keys, ties: &[u64]) -> Option<Vec<u32>> {
     // A key of at most 12 bytes leaves the prefix's low 32 bits zero.
     let mut packed: Vec<u128> = (0..len as u32)
         .into_par_iter()
-        .map(|j| keys.key(row(j) as usize).prefix | u128::from(j))
+        .map(|j| prefixes[row(j) as usize] | u128::from(j))
         .collect();
     packed.par_sort_unstable();
     Some(packed.into_par_iter().map(|x| row(x as u32)).collect())
+}
+
+/// The keys of `frame`'s rows, one [`Keys`] per row chunk, encoded in parallel; `None`
+/// when the columns' chunks do not line up (then the caller encodes the flattened frame).
+fn chunk_keys(frame: &DataFrame, cols: &[usize], descending: &[bool]) -> Option<Vec<Keys>> {
+    let columns = frame.columns();
+    let first = columns.first()?.chunks();
+    let aligned = columns.iter().all(|c| {
+        c.chunks().len() == first.len()
+            && c.chunks()
+                .iter()
+                .zip(first)
+                .all(|(a, b)| a.len() == b.len())
+    });
+    if !aligned {
+        return None;
+    }
+    Some(
+        (0..first.len())
+            .into_par_iter()
+            .map(|k| {
+                let chunks: Vec<_> = columns.iter().map(|c| Arc::clone(&c.chunks()[k])).collect();
+                encode(&chunks, cols, descending)
+            })
+            .collect(),
+    )
 }
 
 /// The rows in (key, tie) order, for keys of any length: (prefix, tie, row) triples,

@@ -6,14 +6,14 @@
 //!
 //! ```text
 //! cargo build --release && cargo bench -p eau2-bench --bench ops -- \
-//!     [--scale full|small] [--cases csv,groupby,join,sort] [--ranks 1,2,4] [--runs 3] \
+//!     [--scale full|small|1/N] [--cases csv,groupby,join,sort] [--ranks 1,2,4] [--runs 3] \
 //!     [--python PATH] [--data-root DIR]
 //! ```
 //!
-//! `--scale small` divides every size by 50 for a quick check. The data (`mixed.csv`,
-//! `facts.csv`, `dim.csv`, see `eau2_bench::gen::ops`) is generated once under
-//! `target/bench-data/` (or `--data-root`) and read through once before the runs, so
-//! every run reads it from the page cache. Each run is a fresh process (or job): its
+//! `--scale small` divides every size by 50 for a quick check, `--scale 1/N` by N. The
+//! data (`mixed.csv`, `facts.csv`, `dim.csv`, see `eau2_bench::gen::ops`) is generated
+//! once under `target/bench-data/` (or `--data-root`) and read through once before the
+//! runs, so every run reads it from the page cache. Each run is a fresh process (or job): its
 //! time is the case's own (the inputs of group-by, join and sort are loaded untimed; the
 //! CSV case times the read), and its peak RSS is the process's (for eau2, the largest
 //! rank's and the sum over ranks). Every eau2 result must have as many rows as polars'.
@@ -34,21 +34,35 @@ use eau2_bench::gen::ops::{files_of, generate, OpsConfig};
 use eau2_bench::measure::{Stat, Timing};
 use eau2_bench::report::{load_average, machine, Report};
 
-/// The data sets the benchmark knows by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum Scale {
-    /// A CSV of about 1 GB; 50M facts, 1M group keys, 5M join keys.
-    Full,
-    /// Every size divided by 50.
-    Small,
+/// The data sizes, as the divisor of the full sizes: `full` (1), `small` (50) or `1/N`.
+fn parse_scale(text: &str) -> Result<u64, String> {
+    match text {
+        "full" => Ok(1),
+        "small" => Ok(50),
+        _ => text
+            .strip_prefix("1/")
+            .and_then(|n| n.parse::<u64>().ok())
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("scale {text:?}: give full, small or 1/N (N > 0)")),
+    }
+}
+
+/// How a scale divisor is written back.
+fn scale_name(by: u64) -> String {
+    match by {
+        1 => "full".into(),
+        50 => "small".into(),
+        n => format!("1/{n}"),
+    }
 }
 
 /// Relational operators on eau2 (1, 2, 4 ranks) against polars.
 #[derive(Parser, Debug)]
 struct Args {
-    /// The data sizes.
-    #[arg(long, value_enum, default_value_t = Scale::Full)]
-    scale: Scale,
+    /// The data sizes: `full` (a CSV of about 1 GB; 50M facts, 1M group keys, 5M join
+    /// keys), `small` (every size divided by 50) or `1/N` (divided by N).
+    #[arg(long, value_parser = parse_scale, default_value = "full")]
+    scale: u64,
     /// The cases to run.
     #[arg(long, value_delimiter = ',', default_values_t = ["csv".to_string(), "groupby".into(), "join".into(), "sort".into()])]
     cases: Vec<String>,
@@ -109,10 +123,7 @@ fn run(mut args: Args) -> Result<(), String> {
             ));
         }
     }
-    let mut cfg = match args.scale {
-        Scale::Full => OpsConfig::full(),
-        Scale::Small => OpsConfig::full().scaled_down(50),
-    };
+    let mut cfg = OpsConfig::full().scaled_down(args.scale);
     if let Some(bad) = args
         .cases
         .iter()
@@ -164,10 +175,7 @@ fn run(mut args: Args) -> Result<(), String> {
     ));
     report.command(format!(
         "cargo bench -p eau2-bench --bench ops -- --scale {} --cases {} --ranks {} --runs {}",
-        match args.scale {
-            Scale::Full => "full",
-            Scale::Small => "small",
-        },
+        scale_name(args.scale),
         args.cases.join(","),
         args.ranks
             .iter()
@@ -176,6 +184,11 @@ fn run(mut args: Args) -> Result<(), String> {
             .join(","),
         args.runs
     ));
+    report.note(
+        "both sides time the same span: the csv case times the read; group-by, join and \
+         sort load their inputs first, untimed, and time the operator until every part of \
+         the result is held (eau2: between two barriers)",
+    );
     let load_before = load_average().unwrap_or_else(|| "unknown".into());
     for case in &args.cases {
         let baseline = format!("polars {case}");

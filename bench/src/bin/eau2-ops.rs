@@ -1,7 +1,10 @@
 //! The eau2 side of the relational-operator benchmark (`benches/ops.rs`), run on N ranks
 //! through eau2-launch as `eau2-ops CASE DATA_DIR`. Every rank loads what the case needs
 //! (untimed, except for the `csv` case, whose work is the load), then all ranks time the
-//! case between two barriers. Rank 0 prints `time SECONDS rows ROWS`; every rank prints
+//! case between two barriers. This is what `bench/polars/ops.py` times: the same inputs
+//! read untimed, then `group_by("k1")` with a count and a sum of `v`, an inner join with
+//! `dim` on `k2`, or a sort by `k2`; the timed span ends when every rank holds its part
+//! of the result. Rank 0 prints `time SECONDS rows ROWS`; every rank prints
 //! `rss MIB`, its peak resident set size.
 //!
 //! Cases whose operators eau2 does not have yet exit with status 3 and say so; adding
@@ -13,7 +16,7 @@ use std::time::Instant;
 
 use eau2::csv::CsvReader;
 use eau2::kv::Key;
-use eau2::table::DistFrame;
+use eau2::table::{Agg, DistFrame, JoinKind};
 use eau2::{Error, Node, Result};
 
 /// The benchmark's cases, as `benches/ops.rs` names them.
@@ -42,10 +45,10 @@ fn main() -> ExitCode {
     let dir = PathBuf::from(dir);
     let case = case.clone();
     eau2::run(move |node| {
-        prepare(node, &case, &dir)?;
+        let inputs = prepare(node, &case, &dir)?;
         node.barrier()?;
         let started = Instant::now();
-        let rows = timed(node, &case, &dir)?;
+        let rows = timed(node, &case, &dir, &inputs)?;
         node.barrier()?;
         let took = started.elapsed();
         if node.rank() == 0 {
@@ -58,25 +61,67 @@ fn main() -> ExitCode {
 
 /// Whether eau2 has the operators of `case`.
 fn supported(case: &str) -> bool {
-    matches!(case, "csv")
+    CASES.contains(&case)
 }
 
-/// The untimed part of a case: loading its inputs.
-fn prepare(_node: &Node, case: &str, _dir: &Path) -> Result<()> {
-    match case {
-        "csv" => Ok(()),
-        other => Err(Error::Config(format!("no preparation for case {other}"))),
-    }
+/// The inputs a case loads before its timed part.
+struct Inputs<'n> {
+    /// `facts.csv` (`k1,k2,v`): group-by, join (left side) and sort.
+    facts: Option<DistFrame<'n>>,
+    /// `dim.csv` (`k2,w`): the join's right side.
+    dim: Option<DistFrame<'n>>,
+}
+
+/// Loads `name` from `dir` as the frame `key`, with its header's column names.
+fn load<'n>(node: &'n Node, dir: &Path, name: &str, key: &str) -> Result<DistFrame<'n>> {
+    let (frame, _) =
+        DistFrame::load_csv(node, &Key::new(key, 0), &dir.join(name), &CsvReader::new())?;
+    Ok(frame)
+}
+
+/// The untimed part of a case: loading its inputs (as polars' side does).
+fn prepare<'n>(node: &'n Node, case: &str, dir: &Path) -> Result<Inputs<'n>> {
+    let facts = match case {
+        "groupby" | "join" | "sort" => Some(load(node, dir, "facts.csv", "facts")?),
+        _ => None,
+    };
+    let dim = match case {
+        "join" => Some(load(node, dir, "dim.csv", "dim")?),
+        _ => None,
+    };
+    Ok(Inputs { facts, dim })
+}
+
+/// A loaded input, or an error naming the case and the input.
+fn need<'a, 'n>(f: &'a Option<DistFrame<'n>>, case: &str, what: &str) -> Result<&'a DistFrame<'n>> {
+    f.as_ref()
+        .ok_or_else(|| Error::Config(format!("case {case}: {what} was not loaded")))
 }
 
 /// The timed part of a case; returns the rows of its result.
-fn timed(node: &Node, case: &str, dir: &Path) -> Result<u64> {
+fn timed(node: &Node, case: &str, dir: &Path, inputs: &Inputs<'_>) -> Result<u64> {
     match case {
         "csv" => {
             let reader = CsvReader::new();
             let (frame, _) =
                 DistFrame::load_csv(node, &Key::new("mixed", 0), &dir.join("mixed.csv"), &reader)?;
             Ok(frame.nrows())
+        }
+        "groupby" => {
+            let facts = need(&inputs.facts, case, "facts")?;
+            let out = facts
+                .group_by(&["k1"])?
+                .agg(&[Agg::count(), Agg::sum("v").alias("sum")])?;
+            Ok(out.nrows())
+        }
+        "join" => {
+            let facts = need(&inputs.facts, case, "facts")?;
+            let dim = need(&inputs.dim, case, "dim")?;
+            Ok(facts.join(dim, &["k2"], JoinKind::Inner)?.nrows())
+        }
+        "sort" => {
+            let facts = need(&inputs.facts, case, "facts")?;
+            Ok(facts.sort_by(&["k2"], &[false])?.nrows())
         }
         other => Err(Error::Config(format!("case {other} is not timed yet"))),
     }

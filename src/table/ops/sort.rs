@@ -16,10 +16,12 @@
 //! Top-k: each rank picks its k first rows, every rank gets those candidates (an
 //! all-gather of at most k x n rows) and keeps the k first; rank 0 holds the result.
 
+use std::sync::Arc;
+
 use rayon::prelude::*;
 
 use super::column_indices;
-use super::keys::{encode_tied, KeyRef, Keys};
+use super::keys::{encode, encode_tied, KeyRef, Keys};
 use super::shuffle::{decode_blocks, encode_blocks, exchange, Block, Collector, Source};
 use super::take::{build, flatten_frame, take};
 use crate::error::{DataError, Result};
@@ -69,20 +71,117 @@ impl Order {
         rows: &[u64],
         chunk_len: usize,
     ) -> Result<DataFrame> {
+        // The keys without their ties, and the ties beside them: comparing (key, tie)
+        // is comparing the tied encoding (the key encoding is prefix-free), but a key
+        // of up to 16 bytes is then all in its integer prefix, so most comparisons
+        // never look at the bytes (an I64 key with its tie would need 17). Encoded
+        // per chunk, on all cores.
+        let pieces = chunk_keys(received, &self.cols, &self.descending);
         let flat = flatten_frame(received);
-        let keys = encode_tied(&flat, &self.cols, &self.descending, Some(rows));
-        // (prefix, row): most comparisons are of the integers, without indirection.
-        let mut order: Vec<(u128, u32)> = (0..keys.len())
-            .map(|i| (keys.key(i).prefix, i as u32))
-            .collect();
-        order.par_sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| keys.get(a.1 as usize).cmp(keys.get(b.1 as usize)))
-        });
-        let perm: Vec<u32> = order.into_iter().map(|(_, r)| r).collect();
+        let perm = match pieces.as_deref().and_then(|p| short_key_order(p, rows)) {
+            Some(perm) => perm,
+            None => long_key_order(&encode(&flat, &self.cols, &self.descending), rows),
+        };
         let sources: Vec<_> = flat.iter().map(|c| (&**c, perm.as_slice())).collect();
         build(received.schema(), &sources, chunk_len)
     }
+}
+
+/// The longest key [`short_key_order`] takes: its bytes and a 32-bit rank fill a `u128`.
+const SHORT_KEY: usize = 12;
+
+/// The rows in (key, tie) order when every key has at most [`SHORT_KEY`] bytes (one
+/// numeric column, say): each row is then one `u128`, its key's bytes above its rank in
+/// tie order, and sorting those plain integers is the whole sort. `None` for longer keys
+/// or more than `u32::MAX` rows.
+fn short_key_order(pieces: &[Keys], ties: &[u64]) -> Option<Vec<u32>> {
+    let len: usize = pieces.iter().map(Keys::len).sum();
+    if u32::try_from(len).is_err()
+        || len != ties.len()
+        || pieces
+            .par_iter()
+            .any(|k| (0..k.len()).any(|i| k.get(i).len() > SHORT_KEY))
+    {
+        return None;
+    }
+    let prefixes: Vec<u128> = pieces
+        .iter()
+        .flat_map(|k| (0..k.len()).map(move |i| k.key(i).prefix))
+        .collect();
+    // The rows in tie order: already so when the ties increase (always on one rank).
+    let by_tie: Option<Vec<u32>> = if ties.par_windows(2).all(|w| w[0] < w[1]) {
+        None
+    } else {
+        let mut t: Vec<u128> = ties
+            .par_iter()
+            .enumerate()
+            .map(|(i, &tie)| u128::from(tie) << 32 | i as u128)
+            .collect();
+        t.par_sort_unstable();
+        Some(t.into_par_iter().map(|x| x as u32).collect())
+    };
+    let row = |j: u32| by_tie.as_ref().map_or(j, |t| t[j as usize]);
+    // A key of at most 12 bytes leaves the prefix's low 32 bits zero.
+    let mut packed: Vec<u128> = (0..len as u32)
+        .into_par_iter()
+        .map(|j| prefixes[row(j) as usize] | u128::from(j))
+        .collect();
+    packed.par_sort_unstable();
+    Some(packed.into_par_iter().map(|x| row(x as u32)).collect())
+}
+
+/// The keys of `frame`'s rows, one [`Keys`] per row chunk, encoded in parallel; `None`
+/// when the columns' chunks do not line up (then the caller encodes the flattened frame).
+fn chunk_keys(frame: &DataFrame, cols: &[usize], descending: &[bool]) -> Option<Vec<Keys>> {
+    let columns = frame.columns();
+    let first = columns.first()?.chunks();
+    let aligned = columns.iter().all(|c| {
+        c.chunks().len() == first.len()
+            && c.chunks()
+                .iter()
+                .zip(first)
+                .all(|(a, b)| a.len() == b.len())
+    });
+    if !aligned {
+        return None;
+    }
+    Some(
+        (0..first.len())
+            .into_par_iter()
+            .map(|k| {
+                let chunks: Vec<_> = columns.iter().map(|c| Arc::clone(&c.chunks()[k])).collect();
+                encode(&chunks, cols, descending)
+            })
+            .collect(),
+    )
+}
+
+/// The rows in (key, tie) order, for keys of any length: (prefix, tie, row) triples,
+/// whose key bytes are compared only when their prefixes are equal and a key is longer
+/// than its prefix.
+fn long_key_order(keys: &Keys, ties: &[u64]) -> Vec<u32> {
+    // (prefix, tie, row, whether the key is longer than its prefix).
+    let mut order: Vec<(u128, u64, u32, bool)> = (0..keys.len())
+        .into_par_iter()
+        .map(|i| {
+            (
+                keys.key(i).prefix,
+                ties[i],
+                i as u32,
+                keys.get(i).len() > 16,
+            )
+        })
+        .collect();
+    order.par_sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| match a.3 || b.3 {
+                true => keys.get(a.2 as usize).cmp(keys.get(b.2 as usize)),
+                // Equal prefixes of short keys: equal keys.
+                false => std::cmp::Ordering::Equal,
+            })
+            .then(a.1.cmp(&b.1))
+    });
+    order.into_iter().map(|(_, _, r, _)| r).collect()
 }
 
 impl<'n> DistFrame<'n> {

@@ -64,14 +64,34 @@ pub(crate) fn gather_into(out: &mut ChunkBuilder, src: &Chunk, rows: &[u32]) {
                 out.extend_floats(&buf[..block.len()], valid);
             }
         }
-        ChunkData::I64(v) => rows.iter().for_each(|&r| match present(r) {
-            true => out.push_i64(v[r as usize]),
-            false => out.push_missing(),
-        }),
-        ChunkData::F64(v) => rows.iter().for_each(|&r| match present(r) {
-            true => out.push_f64(v[r as usize]),
-            false => out.push_missing(),
-        }),
+        ChunkData::I64(v) => {
+            let mut buf = [0i64; 64];
+            for block in rows.chunks(64) {
+                let valid = word(block);
+                for (b, &r) in block.iter().enumerate() {
+                    buf[b] = if valid >> b & 1 == 1 {
+                        v[r as usize]
+                    } else {
+                        0
+                    };
+                }
+                out.extend_i64s(&buf[..block.len()], valid);
+            }
+        }
+        ChunkData::F64(v) => {
+            let mut buf = [0f64; 64];
+            for block in rows.chunks(64) {
+                let valid = word(block);
+                for (b, &r) in block.iter().enumerate() {
+                    buf[b] = if valid >> b & 1 == 1 {
+                        v[r as usize]
+                    } else {
+                        0.0
+                    };
+                }
+                out.extend_f64s(&buf[..block.len()], valid);
+            }
+        }
         ChunkData::String { offsets, bytes } => {
             for block in rows.chunks(64) {
                 let valid = word(block);

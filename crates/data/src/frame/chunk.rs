@@ -445,6 +445,30 @@ impl ChunkBuilder {
         self.valid.extend_from_word(valid, values.len());
     }
 
+    /// Appends up to 64 I64s at once, row `i` present when bit `i` of `valid` is set (a
+    /// missing row's value should be 0, as [`ChunkBuilder::push_missing`] leaves it).
+    /// Panics if the builder is not I64.
+    #[inline]
+    pub fn extend_i64s(&mut self, values: &[i64], valid: u64) {
+        match &mut self.data {
+            ChunkData::I64(v) => v.extend_from_slice(values),
+            _ => panic!("extend_i64s on a {} chunk", self.dtype()),
+        }
+        self.valid.extend_from_word(valid, values.len());
+    }
+
+    /// Appends up to 64 F64s at once, row `i` present when bit `i` of `valid` is set (a
+    /// missing row's value should be 0.0, as [`ChunkBuilder::push_missing`] leaves it).
+    /// Panics if the builder is not F64.
+    #[inline]
+    pub fn extend_f64s(&mut self, values: &[f64], valid: u64) {
+        match &mut self.data {
+            ChunkData::F64(v) => v.extend_from_slice(values),
+            _ => panic!("extend_f64s on a {} chunk", self.dtype()),
+        }
+        self.valid.extend_from_word(valid, values.len());
+    }
+
     /// Appends up to 64 STRINGs at once, row `i` present when bit `i` of `valid` is set
     /// (a missing row's value should be empty, as [`ChunkBuilder::push_missing`] leaves
     /// it). Panics if the builder is not STRING.

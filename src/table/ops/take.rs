@@ -36,62 +36,10 @@ pub(crate) fn gather_into(out: &mut ChunkBuilder, src: &Chunk, rows: &[u32]) {
                 out.extend_bools(values, valid, block.len());
             }
         }
-        ChunkData::Int(v) => {
-            let mut buf = [0i32; 64];
-            for block in rows.chunks(64) {
-                let valid = word(block);
-                for (b, &r) in block.iter().enumerate() {
-                    buf[b] = if valid >> b & 1 == 1 {
-                        v[r as usize]
-                    } else {
-                        0
-                    };
-                }
-                out.extend_ints(&buf[..block.len()], valid);
-            }
-        }
-        ChunkData::Float(v) => {
-            let mut buf = [0f32; 64];
-            for block in rows.chunks(64) {
-                let valid = word(block);
-                for (b, &r) in block.iter().enumerate() {
-                    buf[b] = if valid >> b & 1 == 1 {
-                        v[r as usize]
-                    } else {
-                        0.0
-                    };
-                }
-                out.extend_floats(&buf[..block.len()], valid);
-            }
-        }
-        ChunkData::I64(v) => {
-            let mut buf = [0i64; 64];
-            for block in rows.chunks(64) {
-                let valid = word(block);
-                for (b, &r) in block.iter().enumerate() {
-                    buf[b] = if valid >> b & 1 == 1 {
-                        v[r as usize]
-                    } else {
-                        0
-                    };
-                }
-                out.extend_i64s(&buf[..block.len()], valid);
-            }
-        }
-        ChunkData::F64(v) => {
-            let mut buf = [0f64; 64];
-            for block in rows.chunks(64) {
-                let valid = word(block);
-                for (b, &r) in block.iter().enumerate() {
-                    buf[b] = if valid >> b & 1 == 1 {
-                        v[r as usize]
-                    } else {
-                        0.0
-                    };
-                }
-                out.extend_f64s(&buf[..block.len()], valid);
-            }
-        }
+        ChunkData::Int(v) => gather_numbers(v, rows, word, |b, w| out.extend_ints(b, w)),
+        ChunkData::Float(v) => gather_numbers(v, rows, word, |b, w| out.extend_floats(b, w)),
+        ChunkData::I64(v) => gather_numbers(v, rows, word, |b, w| out.extend_i64s(b, w)),
+        ChunkData::F64(v) => gather_numbers(v, rows, word, |b, w| out.extend_f64s(b, w)),
         ChunkData::String { offsets, bytes } => {
             for block in rows.chunks(64) {
                 let valid = word(block);
@@ -106,6 +54,29 @@ pub(crate) fn gather_into(out: &mut ChunkBuilder, src: &Chunk, rows: &[u32]) {
                 out.extend_strs(values, valid);
             }
         }
+    }
+}
+
+/// The numeric arm of [`gather_into`]: for each block of 64 rows, the values at `rows`
+/// (the default where `word` marks a row missing) go to `extend` with the block's
+/// validity word.
+fn gather_numbers<T: Copy + Default>(
+    values: &[T],
+    rows: &[u32],
+    word: impl Fn(&[u32]) -> u64,
+    mut extend: impl FnMut(&[T], u64),
+) {
+    let mut buf = [T::default(); 64];
+    for block in rows.chunks(64) {
+        let valid = word(block);
+        for (b, &r) in block.iter().enumerate() {
+            buf[b] = if valid >> b & 1 == 1 {
+                values[r as usize]
+            } else {
+                T::default()
+            };
+        }
+        extend(&buf[..block.len()], valid);
     }
 }
 

@@ -255,6 +255,11 @@ fn expected(
         ),
         "sort" => (all, lines(&sort(&t, &[(K, false), (V, true)])), true),
         "sort_long" => (all, lines(&sort(&t, &[(S, true), (F, false)])), true),
+        "sort_mixed" => (
+            all,
+            lines(&sort(&t, &[(F, true), (B, false), (K, true)])),
+            true,
+        ),
         "top_k" => {
             let mut s = sort(&t, &[(F, true)]);
             s.truncate(7);
@@ -336,6 +341,16 @@ fn sort_and_top_k_match_a_stable_sequential_sort() {
     // sort_long's keys (a string and a float) are longer than the packed keys of sort's.
     for op in ["sort", "sort_long", "top_k"] {
         check(op, &CONFIGS);
+    }
+}
+
+/// Enough rows that the radix sort of packed keys makes full passes (its buckets are past
+/// the size it leaves to a comparison sort), with a key of every fixed-width type but the
+/// 64-bit ones, mixed directions.
+#[test]
+fn sorts_of_many_rows_by_packed_keys_match_a_stable_sequential_sort() {
+    for op in ["sort", "sort_mixed"] {
+        check(op, &[(8, 20_000, 5, 997)]);
     }
 }
 

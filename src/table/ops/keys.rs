@@ -172,6 +172,20 @@ impl<'a> ColumnView<'a> {
         }
     }
 
+    /// Row `i`'s value bytes as an integer and their number in bits, for the
+    /// fixed-width types; `None` for STRING.
+    #[inline]
+    fn bits(&self, i: usize) -> Option<(u64, u32)> {
+        Some(match self {
+            ColumnView::Bool(b) => (u64::from(b.get(i)), 8),
+            ColumnView::Int(v) => (u64::from((v[i] as u32) ^ (1 << 31)), 32),
+            ColumnView::Float(v) => (u64::from(float_bits(v[i])), 32),
+            ColumnView::I64(v) => ((v[i] as u64) ^ (1 << 63), 64),
+            ColumnView::F64(v) => (double_bits(v[i]), 64),
+            ColumnView::Str(..) => return None,
+        })
+    }
+
     /// Appends row `i`'s value bytes (present rows only).
     #[inline]
     fn push(&self, i: usize, out: &mut Vec<u8>) {
@@ -313,6 +327,95 @@ pub(crate) fn encode_tied(
         keys.offsets.push(keys.bytes.len());
     }
     keys
+}
+
+/// The most bytes a key of columns of `types` can take, when every one has a fixed
+/// width (every type but STRING); `None` when a key column is a STRING.
+pub(crate) fn fixed_key_width(types: &[DataType]) -> Option<usize> {
+    types
+        .iter()
+        .map(|t| match t {
+            DataType::Bool => Some(2),
+            DataType::Int | DataType::Float => Some(5),
+            DataType::I64 | DataType::F64 => Some(9),
+            DataType::String => None,
+        })
+        .sum()
+}
+
+/// Writes the key prefixes ([`KeyRef::prefix`]) of one row chunk's rows into `prefixes`
+/// (one per row), computed straight from the values without writing the keys' bytes:
+/// what a sort by a short key needs. `None` (and `prefixes` unspecified) unless every
+/// key column has a fixed width and a key takes at most 16 bytes ([`fixed_key_width`]),
+/// so that the prefix is the whole key.
+pub(crate) fn fill_prefixes(
+    chunks: &[Arc<Chunk>],
+    cols: &[usize],
+    descending: &[bool],
+    prefixes: &mut [u128],
+) -> Option<()> {
+    let types: Vec<DataType> = cols.iter().map(|&c| chunks[c].dtype()).collect();
+    if fixed_key_width(&types)? > 16 {
+        return None;
+    }
+    let views: Vec<(ColumnView<'_>, &Bitmap, bool)> = cols
+        .iter()
+        .zip(descending)
+        .map(|(&c, &d)| (ColumnView::of(&chunks[c]), chunks[c].validity(), d))
+        .collect();
+    if views.iter().all(|(_, valid, _)| valid.all_set()) {
+        return fixed_prefixes(&views, prefixes);
+    }
+    for (i, prefix) in prefixes.iter_mut().enumerate() {
+        // The key's bytes accumulate at the low end, then move to the top (a prefix is
+        // big-endian and zero-padded).
+        let mut key = 0u128;
+        let mut used = 0u32;
+        for (view, valid, desc) in &views {
+            if !valid.get(i) {
+                key = key << 8 | u128::from(MISSING);
+                used += 8;
+                continue;
+            }
+            let (value, width) = view.bits(i)?;
+            let value = if *desc {
+                !value & (u64::MAX >> (64 - width))
+            } else {
+                value
+            };
+            key = (key << 8 | u128::from(PRESENT)) << width | u128::from(value);
+            used += 8 + width;
+        }
+        *prefix = if used == 0 { 0 } else { key << (128 - used) };
+    }
+    Some(())
+}
+
+/// [`fill_prefixes`] when no key value is missing: every key then has the same length,
+/// so the keys are built a column at a time, each column's bytes at the same place in
+/// every key (a tight loop per column rather than a loop over the columns per row).
+fn fixed_prefixes(views: &[(ColumnView<'_>, &Bitmap, bool)], keys: &mut [u128]) -> Option<()> {
+    keys.fill(0);
+    let mut used = 0;
+    for (view, _, desc) in views {
+        let width = match view {
+            ColumnView::Bool(_) => 8,
+            ColumnView::Int(_) | ColumnView::Float(_) => 32,
+            ColumnView::I64(_) | ColumnView::F64(_) => 64,
+            ColumnView::Str(..) => return None,
+        };
+        let flip = if *desc { u64::MAX >> (64 - width) } else { 0 };
+        let tag = u128::from(PRESENT) << width;
+        for (i, key) in keys.iter_mut().enumerate() {
+            let (value, _) = view.bits(i)?;
+            *key = *key << (8 + width) | tag | u128::from(value ^ flip);
+        }
+        used += 8 + width;
+    }
+    if used > 0 {
+        keys.iter_mut().for_each(|k| *k <<= 128 - used);
+    }
+    Some(())
 }
 
 /// Decodes one encoded key (ascending columns of `types`) into `builders`, one per key
@@ -508,6 +611,58 @@ mod tests {
             assert_eq!(b, &**c);
         }
         assert!(keys.has_missing(1) && keys.has_missing(2) && !keys.has_missing(0));
+    }
+
+    fn encode_prefixes(
+        chunks: &[Arc<Chunk>],
+        cols: &[usize],
+        descending: &[bool],
+    ) -> Option<Vec<u128>> {
+        let mut prefixes = vec![0; chunks[0].len()];
+        fill_prefixes(chunks, cols, descending, &mut prefixes).map(|()| prefixes)
+    }
+
+    #[test]
+    fn prefixes_are_the_encoded_keys() {
+        let ints = DataFrame::from_array(&[Some(-5), None, Some(9), Some(i32::MIN)]);
+        let bools = DataFrame::from_array(&[Some(true), None, Some(false), Some(true)]);
+        let floats = DataFrame::from_array(&[Some(-1.25f32), Some(3.0), None, Some(f32::NAN)]);
+        let strs = DataFrame::from_array(&[Some("a"), None, Some(""), Some("b")]);
+        let chunks: Vec<Arc<Chunk>> = [&ints, &bools, &floats, &strs]
+            .iter()
+            .map(|f| Arc::clone(f.chunk(0, 0)))
+            .collect();
+        // Every pair of fixed-width columns, each direction.
+        for cols in [[0, 1], [1, 0], [0, 2], [2, 1]] {
+            for desc in [[false, false], [true, false], [false, true], [true, true]] {
+                let keys = encode(&chunks, &cols, &desc);
+                let prefixes = encode_prefixes(&chunks, &cols, &desc).unwrap();
+                for (i, p) in prefixes.iter().enumerate() {
+                    assert_eq!(*p, keys.key(i).prefix, "{cols:?} {desc:?} row {i}");
+                }
+            }
+        }
+        // Columns without missing values take the column-at-a-time path.
+        let ints = DataFrame::from_array(&[Some(-5), Some(0), Some(9), Some(i32::MIN)]);
+        let bools = DataFrame::from_array(&[Some(true), Some(false), Some(false), Some(true)]);
+        let longs = DataFrame::from_array(&[Some(-3i64), Some(i64::MAX), Some(0), Some(7)]);
+        let full: Vec<Arc<Chunk>> = [&ints, &bools, &longs]
+            .iter()
+            .map(|f| Arc::clone(f.chunk(0, 0)))
+            .collect();
+        for cols in [vec![0, 1], vec![2], vec![1, 2], vec![0, 0, 1]] {
+            for desc in [false, true] {
+                let desc = vec![desc; cols.len()];
+                let keys = encode(&full, &cols, &desc);
+                let prefixes = encode_prefixes(&full, &cols, &desc).unwrap();
+                for (i, p) in prefixes.iter().enumerate() {
+                    assert_eq!(*p, keys.key(i).prefix, "{cols:?} {desc:?} row {i}");
+                }
+            }
+        }
+        assert!(encode_prefixes(&chunks, &[0, 3], &[false, false]).is_none());
+        assert!(encode_prefixes(&chunks, &[0, 0, 0, 0], &[false; 4]).is_none());
+        assert_eq!(fixed_key_width(&[DataType::I64, DataType::Int]), Some(14));
     }
 
     #[test]

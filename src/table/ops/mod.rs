@@ -35,6 +35,7 @@
 pub(crate) mod group;
 pub(crate) mod join;
 pub(crate) mod keys;
+pub(crate) mod radix;
 pub(crate) mod rows;
 pub(crate) mod shuffle;
 pub(crate) mod sort;

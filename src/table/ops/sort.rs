@@ -21,20 +21,29 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::column_indices;
-use super::keys::{encode, encode_tied, KeyRef, Keys};
+use super::keys::{encode, encode_tied, fill_prefixes, fixed_key_width, KeyRef, Keys};
+use super::radix::sort_by_high_bytes;
 use super::shuffle::{decode_blocks, encode_blocks, exchange, Block, Collector, Source};
 use super::take::{build, flatten_frame, take};
+use crate::cluster::Node;
+use crate::collectives::Wire;
 use crate::error::{DataError, Result};
-use crate::frame::DataFrame;
+use crate::frame::{Chunk, Column, DataFrame};
 use crate::table::DistFrame;
 
 /// How many sample keys the sort draws per rank (in all, spread by the ranks' shares).
 pub const SAMPLES_PER_RANK: u64 = 256;
 
-/// Sort keys of a frame: the columns and their directions.
+/// The longest key sorted as a packed integer: its bytes and a 32-bit row number fill a
+/// `u128` (one I64 or F64 column, or a few narrower ones, is such a key).
+const SHORT_KEY: usize = 12;
+
+/// Sort keys of a frame: the columns, their directions, and whether every key fits
+/// [`SHORT_KEY`] bytes.
 struct Order {
     cols: Vec<usize>,
     descending: Vec<bool>,
+    short: bool,
 }
 
 impl Order {
@@ -54,7 +63,13 @@ impl Order {
         if cols.is_empty() {
             return Err(DataError::Schema("sort by no column".into()).into());
         }
-        Ok(Order { cols, descending })
+        let types: Vec<_> = cols.iter().map(|&c| frame.schema().types()[c]).collect();
+        let short = fixed_key_width(&types).is_some_and(|w| w <= SHORT_KEY);
+        Ok(Order {
+            cols,
+            descending,
+            short,
+        })
     }
 
     /// The sort keys of one row chunk, made unique by the rows' global indices.
@@ -64,75 +79,161 @@ impl Order {
         encode_tied(&source.chunks, &self.cols, &self.descending, Some(&rows))
     }
 
-    /// The rows of `received` in key order, as a local frame of `chunk_len`-row chunks.
+    /// The short keys of one row chunk, as integers (`self.short` must hold).
+    fn prefixes(&self, chunks: &[Arc<Chunk>]) -> Vec<u128> {
+        let mut prefixes = vec![0; chunks.first().map_or(0, |c| c.len())];
+        self.fill_prefixes(chunks, &mut prefixes);
+        prefixes
+    }
+
+    /// [`Order::prefixes`] into `out`, one per row.
+    fn fill_prefixes(&self, chunks: &[Arc<Chunk>], out: &mut [u128]) {
+        fill_prefixes(chunks, &self.cols, &self.descending, out)
+            .expect("a short sort key has fixed-width columns of at most 16 bytes");
+    }
+
+    /// The rows of `received` in key order, then in the order of their global indices
+    /// `rows` (the ties), as a local frame of `chunk_len`-row chunks.
     fn sort_local(
         &self,
         received: &DataFrame,
         rows: &[u64],
         chunk_len: usize,
     ) -> Result<DataFrame> {
-        // The keys without their ties, and the ties beside them: comparing (key, tie)
-        // is comparing the tied encoding (the key encoding is prefix-free), but a key
-        // of up to 16 bytes is then all in its integer prefix, so most comparisons
-        // never look at the bytes (an I64 key with its tie would need 17). Encoded
-        // per chunk, on all cores.
-        let pieces = chunk_keys(received, &self.cols, &self.descending);
+        let reordered = in_tie_order(received, rows)?;
+        let (received, rows) = match &reordered {
+            Some((frame, rows)) => (frame, rows.as_slice()),
+            None => (received, rows),
+        };
         let flat = flatten_frame(received);
-        let perm = match pieces.as_deref().and_then(|p| short_key_order(p, rows)) {
-            Some(perm) => perm,
-            None => long_key_order(&encode(&flat, &self.cols, &self.descending), rows),
+        let perm = if self.short {
+            // Encoded per row chunk, on all cores, when the columns' chunks line up.
+            let prefixes = match row_chunks(received) {
+                Some(chunks) => {
+                    let mut prefixes = vec![0; rows.len()];
+                    let mut rest = &mut prefixes[..];
+                    let mut pieces = Vec::with_capacity(chunks.len());
+                    for c in &chunks {
+                        let (piece, after) = rest.split_at_mut(c.first().map_or(0, |c| c.len()));
+                        pieces.push(piece);
+                        rest = after;
+                    }
+                    pieces
+                        .into_par_iter()
+                        .zip(&chunks)
+                        .for_each(|(piece, c)| self.fill_prefixes(c, piece));
+                    prefixes
+                }
+                None => self.prefixes(&flat),
+            };
+            short_key_order(prefixes, rows)
+        } else {
+            long_key_order(&encode(&flat, &self.cols, &self.descending), rows)
         };
         let sources: Vec<_> = flat.iter().map(|c| (&**c, perm.as_slice())).collect();
         build(received.schema(), &sources, chunk_len)
     }
 }
 
-/// The longest key [`short_key_order`] takes: its bytes and a 32-bit rank fill a `u128`.
-const SHORT_KEY: usize = 12;
-
-/// The rows in (key, tie) order when every key has at most [`SHORT_KEY`] bytes (one
-/// numeric column, say): each row is then one `u128`, its key's bytes above its rank in
-/// tie order, and sorting those plain integers is the whole sort. `None` for longer keys
-/// or more than `u32::MAX` rows.
-fn short_key_order(pieces: &[Keys], ties: &[u64]) -> Option<Vec<u32>> {
-    let len: usize = pieces.iter().map(Keys::len).sum();
-    if u32::try_from(len).is_err()
-        || len != ties.len()
-        || pieces
-            .par_iter()
-            .any(|k| (0..k.len()).any(|i| k.get(i).len() > SHORT_KEY))
-    {
-        return None;
-    }
-    let prefixes: Vec<u128> = pieces
-        .iter()
-        .flat_map(|k| (0..k.len()).map(move |i| k.key(i).prefix))
-        .collect();
-    // The rows in tie order: already so when the ties increase (always on one rank).
-    let by_tie: Option<Vec<u32>> = if ties.par_windows(2).all(|w| w[0] < w[1]) {
-        None
-    } else {
-        let mut t: Vec<u128> = ties
-            .par_iter()
-            .enumerate()
-            .map(|(i, &tie)| u128::from(tie) << 32 | i as u128)
-            .collect();
-        t.par_sort_unstable();
-        Some(t.into_par_iter().map(|x| x as u32).collect())
-    };
+/// The rows in (key, tie) order when every key is short: each row is one `u128`, its
+/// key's bytes above its position in tie order, and a stable radix sort on the key bytes
+/// is the whole sort.
+fn short_key_order(mut prefixes: Vec<u128>, ties: &[u64]) -> Vec<u32> {
+    let by_tie = tie_order(ties);
     let row = |j: u32| by_tie.as_ref().map_or(j, |t| t[j as usize]);
     // A key of at most 12 bytes leaves the prefix's low 32 bits zero.
-    let mut packed: Vec<u128> = (0..len as u32)
-        .into_par_iter()
-        .map(|j| prefixes[row(j) as usize] | u128::from(j))
-        .collect();
-    packed.par_sort_unstable();
-    Some(packed.into_par_iter().map(|x| row(x as u32)).collect())
+    let mut packed = match &by_tie {
+        None => {
+            prefixes
+                .par_iter_mut()
+                .enumerate()
+                .for_each(|(j, p)| *p |= j as u128);
+            prefixes
+        }
+        Some(t) => t
+            .par_iter()
+            .enumerate()
+            .map(|(j, &r)| prefixes[r as usize] | j as u128)
+            .collect(),
+    };
+    // Positions in tie order increase along `packed`, so a stable sort by the key bytes
+    // orders equal keys by tie.
+    sort_by_high_bytes(&mut packed, 4);
+    packed.into_par_iter().map(|x| row(x as u32)).collect()
 }
 
-/// The keys of `frame`'s rows, one [`Keys`] per row chunk, encoded in parallel; `None`
-/// when the columns' chunks do not line up (then the caller encodes the flattened frame).
-fn chunk_keys(frame: &DataFrame, cols: &[usize], descending: &[bool]) -> Option<Vec<Keys>> {
+/// The positions of `ties` in increasing order, or `None` when they already increase
+/// (always so on one rank, and after [`in_tie_order`]).
+fn tie_order(ties: &[u64]) -> Option<Vec<u32>> {
+    if ties.par_windows(2).all(|w| w[0] < w[1]) {
+        return None;
+    }
+    let mut order: Vec<u128> = ties
+        .par_iter()
+        .enumerate()
+        .map(|(i, &tie)| u128::from(tie) << 32 | i as u128)
+        .collect();
+    sort_by_high_bytes(&mut order, 4);
+    Some(order.into_par_iter().map(|x| x as u32).collect())
+}
+
+/// `frame`'s row chunks rearranged so that their ties `ties` (one per row) increase, with
+/// the ties to match; `None` when they increase already or when rearranging whole chunks
+/// cannot make them increase.
+///
+/// What an exchange delivers is one row chunk per block of a sender's source chunk, its
+/// rows in their source order and within that chunk's range of rows, so ordering the
+/// chunks by their first tie puts every row in tie order without moving a value. The
+/// rows then need no tie permutation, whose random look-ups cost as much as the sort.
+fn in_tie_order(frame: &DataFrame, ties: &[u64]) -> Result<Option<(DataFrame, Vec<u64>)>> {
+    if ties.par_windows(2).all(|w| w[0] < w[1]) {
+        return Ok(None);
+    }
+    let Some(chunks) = row_chunks(frame) else {
+        return Ok(None);
+    };
+    let mut spans = Vec::with_capacity(chunks.len());
+    let mut start = 0;
+    for chunk in &chunks {
+        let len = chunk.first().map_or(0, |c| c.len());
+        spans.push(start..start + len);
+        start += len;
+    }
+    let mut order: Vec<usize> = (0..chunks.len())
+        .filter(|&k| !spans[k].is_empty())
+        .collect();
+    order.sort_unstable_by_key(|&k| ties[spans[k].start]);
+    let increasing = order
+        .iter()
+        .all(|&k| ties[spans[k].clone()].windows(2).all(|w| w[0] < w[1]))
+        && order
+            .windows(2)
+            .all(|w| ties[spans[w[0]].end - 1] < ties[spans[w[1]].start]);
+    if !increasing {
+        return Ok(None);
+    }
+    let rows: Vec<u64> = order
+        .iter()
+        .flat_map(|&k| ties[spans[k].clone()].iter().copied())
+        .collect();
+    let columns = frame
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(c, column)| {
+            let chunks = order.iter().map(|&k| Arc::clone(&chunks[k][c])).collect();
+            Column::from_chunks(column.dtype(), chunks)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some((
+        DataFrame::new(frame.schema().clone(), columns)?,
+        rows,
+    )))
+}
+
+/// The row chunks of `frame` (one chunk per column each), or `None` when the columns'
+/// chunks do not line up.
+fn row_chunks(frame: &DataFrame) -> Option<Vec<Vec<Arc<Chunk>>>> {
     let columns = frame.columns();
     let first = columns.first()?.chunks();
     let aligned = columns.iter().all(|c| {
@@ -142,18 +243,11 @@ fn chunk_keys(frame: &DataFrame, cols: &[usize], descending: &[bool]) -> Option<
                 .zip(first)
                 .all(|(a, b)| a.len() == b.len())
     });
-    if !aligned {
-        return None;
-    }
-    Some(
+    aligned.then(|| {
         (0..first.len())
-            .into_par_iter()
-            .map(|k| {
-                let chunks: Vec<_> = columns.iter().map(|c| Arc::clone(&c.chunks()[k])).collect();
-                encode(&chunks, cols, descending)
-            })
-            .collect(),
-    )
+            .map(|k| columns.iter().map(|c| Arc::clone(&c.chunks()[k])).collect())
+            .collect()
+    })
 }
 
 /// The rows in (key, tie) order, for keys of any length: (prefix, tie, row) triples,
@@ -184,6 +278,51 @@ fn long_key_order(keys: &Keys, ties: &[u64]) -> Vec<u32> {
     order.into_iter().map(|(_, _, r, _)| r).collect()
 }
 
+/// Collective: the n - 1 splitters of a sample sort. Every rank draws its share of
+/// [`SAMPLES_PER_RANK`] x n sample keys (`sample(chunk, row)` is the key of a row of
+/// this rank's chunk `chunk`, of `lens[chunk]` rows), evenly spaced over its rows; every
+/// rank gets every sample and picks the same splitters at the quantiles.
+fn splitters<S: Wire + Ord>(
+    node: &Node,
+    total_rows: u64,
+    lens: &[usize],
+    sample: impl Fn(usize, usize) -> S,
+) -> Result<Vec<S>> {
+    let n = node.size();
+    let local_rows: u64 = lens.iter().map(|&l| l as u64).sum();
+    let wanted = (local_rows * SAMPLES_PER_RANK * n as u64)
+        .div_ceil(total_rows.max(1))
+        .min(local_rows);
+    let mut samples: Vec<S> = Vec::with_capacity(wanted as usize);
+    // Sample i is local row i x local_rows / wanted, counted across the chunks.
+    let mut chunk = 0;
+    let mut before = 0u64;
+    for i in 0..wanted {
+        let at = i * local_rows / wanted;
+        while at >= before + lens[chunk] as u64 {
+            before += lens[chunk] as u64;
+            chunk += 1;
+        }
+        samples.push(sample(chunk, (at - before) as usize));
+    }
+    let mut all: Vec<S> = node.all_gather(&samples)?.into_iter().flatten().collect();
+    all.sort_unstable();
+    let len = all.len();
+    let picks: Vec<usize> = (1..n).map(|k| k * len / n).filter(|&i| i < len).collect();
+    let mut all: Vec<Option<S>> = all.into_iter().map(Some).collect();
+    Ok(picks.into_iter().filter_map(|i| all[i].take()).collect())
+}
+
+/// The rank each row goes to: the number of splitters at or below its key.
+fn route_rows<S: Ord>(splitters: &[S], len: usize, key: impl Fn(usize) -> S) -> Vec<u32> {
+    (0..len)
+        .map(|r| {
+            let k = key(r);
+            splitters.partition_point(|s| *s <= k) as u32
+        })
+        .collect()
+}
+
 impl<'n> DistFrame<'n> {
     /// Collective: the rows sorted by the columns `by`, each descending when its entry
     /// of `descending` is true (one entry applies to every key). Missing values come
@@ -191,8 +330,7 @@ impl<'n> DistFrame<'n> {
     pub fn sort_by(&self, by: &[&str], descending: &[bool]) -> Result<DistFrame<'n>> {
         let order = Order::new(self, by, descending)?;
         let node = self.node;
-        let n = node.size();
-        if n == 1 {
+        if node.size() == 1 {
             // Nothing to exchange: every row is here, in frame order.
             let local = self.to_local()?;
             let rows: Vec<u64> = (0..local.nrows()).collect();
@@ -200,40 +338,29 @@ impl<'n> DistFrame<'n> {
             return DistFrame::finish(node, &sorted);
         }
         let sources = self.sources()?;
-        let keys: Vec<Keys> = sources.par_iter().map(|s| order.keys(s)).collect();
-        // Samples: this rank's share of SAMPLES_PER_RANK x n, evenly spaced.
-        let local_rows: u64 = keys.iter().map(|k| k.len() as u64).sum();
-        let total = self.nrows().max(1);
-        let wanted = (local_rows * SAMPLES_PER_RANK * n as u64)
-            .div_ceil(total)
-            .min(local_rows);
-        let mut samples: Vec<Vec<u8>> = Vec::with_capacity(wanted as usize);
-        // Sample i is local row i x local_rows / wanted, counted across the chunks.
-        let mut chunk = 0;
-        let mut before = 0u64;
-        for i in 0..wanted {
-            let at = i * local_rows / wanted;
-            while at >= before + keys[chunk].len() as u64 {
-                before += keys[chunk].len() as u64;
-                chunk += 1;
-            }
-            samples.push(keys[chunk].get((at - before) as usize).to_vec());
-        }
-        let mut all: Vec<Vec<u8>> = node.all_gather(&samples)?.into_iter().flatten().collect();
-        all.sort_unstable();
-        // Splitters as key references, for comparisons with the rows' keys.
-        let splitters: Vec<KeyRef<'_>> = (1..n)
-            .filter_map(|k| all.get(k * all.len() / n))
-            .map(|s| KeyRef::of(s))
+        let lens: Vec<usize> = sources
+            .iter()
+            .map(|s| s.chunks.first().map_or(0, |c| c.len()))
             .collect();
-        let route = |i: usize, _: &Source| -> Vec<u32> {
-            let k = &keys[i];
-            (0..k.len())
-                .map(|r| splitters.partition_point(|s| *s <= k.key(r)) as u32)
-                .collect()
+        let total = self.nrows();
+        // Each row goes to the rank of its splitter range, by (key, global index): short
+        // keys compare as (integer, index) pairs, long ones as their tied bytes.
+        let received = if order.short {
+            let prefixes: Vec<Vec<u128>> = sources
+                .par_iter()
+                .map(|s| order.prefixes(&s.chunks))
+                .collect();
+            let tied = |c: usize, r: usize| (prefixes[c][r], sources[c].first_row + r as u64);
+            let splitters = splitters(node, total, &lens, tied)?;
+            let route = |c: usize, _: &Source| route_rows(&splitters, lens[c], |r| tied(c, r));
+            exchange(node, self.schema(), &sources, route, true)?
+        } else {
+            let keys: Vec<Keys> = sources.par_iter().map(|s| order.keys(s)).collect();
+            let splitters = splitters(node, total, &lens, |c, r| keys[c].get(r).to_vec())?;
+            let splitters: Vec<KeyRef<'_>> = splitters.iter().map(|s| KeyRef::of(s)).collect();
+            let route = |c: usize, _: &Source| route_rows(&splitters, lens[c], |r| keys[c].key(r));
+            exchange(node, self.schema(), &sources, route, true)?
         };
-        let received = exchange(node, self.schema(), &sources, route, true)?;
-        drop(keys);
         drop(sources);
         let sorted = order.sort_local(&received.frame, &received.rows, self.out_chunk_len())?;
         DistFrame::finish(node, &sorted)
@@ -300,5 +427,79 @@ impl<'n> DistFrame<'n> {
             DataFrame::empty(self.schema().clone())
         };
         DistFrame::finish(node, &local)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Checks that `tie_order` lists the positions of `ties` in increasing order.
+    fn check(ties: &[u64]) {
+        let order = tie_order(ties);
+        let listed: Vec<u64> = match &order {
+            Some(o) => o.iter().map(|&i| ties[i as usize]).collect(),
+            None => ties.to_vec(),
+        };
+        let mut expected = ties.to_vec();
+        expected.sort_unstable();
+        assert_eq!(listed, expected, "{ties:?}");
+    }
+
+    #[test]
+    fn ties_come_in_order() {
+        check(&[]);
+        check(&[5]);
+        check(&[0, 1, 2, 9]);
+        check(&[10, 11, 12, 0, 1, 2, 20, 21, 5, 6]);
+        let mut long: Vec<u64> = (1000..1500).collect();
+        long.extend(0..1000);
+        long.extend((2000..3000).rev());
+        check(&long);
+    }
+
+    /// A frame of one INT column cut into chunks of the given values.
+    fn chunked(parts: &[&[i32]]) -> DataFrame {
+        let mut schema = crate::frame::Schema::default();
+        schema.push(crate::frame::DataType::Int, None);
+        let chunks = parts
+            .iter()
+            .map(|p| {
+                let mut b = crate::frame::ChunkBuilder::new(crate::frame::DataType::Int, p.len());
+                p.iter().for_each(|&v| b.push_int(v));
+                Arc::new(b.finish())
+            })
+            .collect();
+        let column = Column::from_chunks(crate::frame::DataType::Int, chunks).unwrap();
+        DataFrame::new(schema, vec![column]).unwrap()
+    }
+
+    #[test]
+    fn chunks_are_put_in_tie_order_when_whole_chunks_can_be() {
+        // Values equal to their ties: the rearranged frame reads them in order.
+        let frame = chunked(&[&[4, 6], &[0, 1, 3], &[7, 8]]);
+        let ties = [4, 6, 0, 1, 3, 7, 8];
+        let (sorted, rows) = in_tie_order(&frame, &ties).unwrap().unwrap();
+        assert_eq!(rows, [0, 1, 3, 4, 6, 7, 8]);
+        let values: Vec<i32> = (0..7)
+            .map(|i| sorted.get_int(0, i).unwrap().unwrap())
+            .collect();
+        assert_eq!(values, [0, 1, 3, 4, 6, 7, 8]);
+        // In order already; and interleaved chunks are left alone.
+        assert!(in_tie_order(&chunked(&[&[0, 1], &[2]]), &[0, 1, 2])
+            .unwrap()
+            .is_none());
+        assert!(in_tie_order(&chunked(&[&[4, 6], &[5, 7]]), &[4, 6, 5, 7])
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn short_keys_order_by_key_then_tie() {
+        // Keys 2, 1, 2, 1 (in the top bytes) with ties out of order: key 1's rows come
+        // first, each key's rows by tie.
+        let prefixes = [2u128 << 96, 1 << 96, 2 << 96, 1 << 96];
+        let ties = [30, 40, 10, 20];
+        assert_eq!(short_key_order(prefixes.to_vec(), &ties), [3, 1, 2, 0]);
     }
 }

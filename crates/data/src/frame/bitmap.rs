@@ -79,6 +79,24 @@ impl Bitmap {
         self.len += n;
     }
 
+    /// Appends every bit of `other`, a word at a time.
+    pub fn extend_from_bitmap(&mut self, other: &Bitmap) {
+        let full = other.len / 64;
+        if self.len % 64 == 0 {
+            // Aligned: whole words copy as they are (their unused tail bits are clear).
+            self.words
+                .extend_from_slice(&other.words[..other.len.div_ceil(64)]);
+            self.len += other.len;
+            return;
+        }
+        for &word in &other.words[..full] {
+            self.extend_from_word(word, 64);
+        }
+        if other.len % 64 != 0 {
+            self.extend_from_word(other.words[full], other.len % 64);
+        }
+    }
+
     /// The bit at `index`. Panics when `index >= len()`, like slice indexing.
     #[inline]
     pub fn get(&self, index: usize) -> bool {
@@ -198,6 +216,31 @@ mod tests {
             }
             assert_eq!(words, pushed, "round {round}");
             assert!(words.validate());
+        }
+    }
+
+    #[test]
+    fn extend_from_bitmap_equals_pushes() {
+        // Every pair of lengths around word boundaries, so both the aligned copy and the
+        // shifted path run.
+        for first in [0, 1, 63, 64, 65, 130] {
+            for second in [0, 1, 63, 64, 65, 130] {
+                let bits = |n: usize, k: usize| (0..n).map(move |i| (i * 7 + k) % 3 == 0);
+                let mut a = Bitmap::default();
+                let mut b = Bitmap::default();
+                let mut pushed = Bitmap::default();
+                bits(first, 0).for_each(|x| {
+                    a.push(x);
+                    pushed.push(x);
+                });
+                bits(second, 1).for_each(|x| {
+                    b.push(x);
+                    pushed.push(x);
+                });
+                a.extend_from_bitmap(&b);
+                assert_eq!(a, pushed, "{first} + {second}");
+                assert!(a.validate());
+            }
         }
     }
 

@@ -488,6 +488,35 @@ impl ChunkBuilder {
         self.valid.extend_from_word(valid, n);
     }
 
+    /// Appends every row of `chunk` (of the builder's type) in bulk: a copy of its
+    /// vectors, not a value at a time. Panics if the types differ (a caller bug).
+    pub fn extend_from_chunk(&mut self, chunk: &Chunk) {
+        match (&mut self.data, &chunk.data) {
+            (ChunkData::Bool(b), ChunkData::Bool(v)) => b.extend_from_bitmap(v),
+            (ChunkData::Int(b), ChunkData::Int(v)) => b.extend_from_slice(v),
+            (ChunkData::Float(b), ChunkData::Float(v)) => b.extend_from_slice(v),
+            (ChunkData::I64(b), ChunkData::I64(v)) => b.extend_from_slice(v),
+            (ChunkData::F64(b), ChunkData::F64(v)) => b.extend_from_slice(v),
+            (
+                ChunkData::String { offsets, bytes },
+                ChunkData::String {
+                    offsets: from_offsets,
+                    bytes: from_bytes,
+                },
+            ) => {
+                let base = bytes.len() as u64;
+                bytes.extend_from_slice(from_bytes);
+                offsets.extend(from_offsets[1..].iter().map(|o| base + o));
+            }
+            (_, other) => panic!(
+                "extend_from_chunk: a {} chunk into a {} builder",
+                other.dtype(),
+                self.dtype()
+            ),
+        }
+        self.valid.extend_from_bitmap(&chunk.valid);
+    }
+
     /// Appends a value, or a missing value for `None`. A value of another type than the
     /// builder's is an error.
     pub fn push_value(&mut self, value: Option<Value<'_>>) -> Result<()> {
@@ -551,6 +580,23 @@ mod tests {
             assert!(chunk.is_missing(2));
             let back = Chunk::from_bytes(&chunk.to_bytes()).unwrap();
             assert_eq!(back, chunk);
+        }
+    }
+
+    #[test]
+    fn extend_from_chunk_equals_value_pushes() {
+        for dtype in DataType::ALL {
+            let chunk = sample(dtype);
+            let mut bulk = ChunkBuilder::new(dtype, 0);
+            let mut one_by_one = ChunkBuilder::new(dtype, 0);
+            // 13 copies put the second and later ones at every offset in a bitmap word.
+            for _ in 0..13 {
+                bulk.extend_from_chunk(&chunk);
+                for i in 0..chunk.len() {
+                    one_by_one.push_value(chunk.value(i)).unwrap();
+                }
+            }
+            assert_eq!(bulk.finish(), one_by_one.finish(), "{dtype}");
         }
     }
 

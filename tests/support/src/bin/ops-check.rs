@@ -88,6 +88,7 @@ fn run_op<'n>(op: &str, facts: &DistFrame<'n>, dims: &DistFrame<'n>) -> Result<D
         "join_left" => facts.join(dims, &["k"], JoinKind::Left),
         "sort" => facts.sort_by(&["k", "v"], &[false, true]),
         "sort_long" => facts.sort_by(&["s", "f"], &[true, false]),
+        "sort_mixed" => facts.sort_by(&["f", "b", "k"], &[true, false, true]),
         "top_k" => facts.top_k(7, &["f"], &[true]),
         other => Err(Error::Config(format!("unknown operator {other:?}"))),
     }

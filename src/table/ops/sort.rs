@@ -93,45 +93,50 @@ impl Order {
     }
 
     /// The rows of `received` in key order, then in the order of their global indices
-    /// `rows` (the ties), as a local frame of `chunk_len`-row chunks.
+    /// `rows` (the ties), as a local frame of `chunk_len`-row chunks. Takes `received`
+    /// to free its chunks once they are flattened: a sort holds its input, what it
+    /// received and its result at once, and this keeps it from holding a fourth copy.
     fn sort_local(
         &self,
-        received: &DataFrame,
-        rows: &[u64],
+        received: DataFrame,
+        rows: Vec<u64>,
         chunk_len: usize,
     ) -> Result<DataFrame> {
-        let reordered = in_tie_order(received, rows)?;
-        let (received, rows) = match &reordered {
-            Some((frame, rows)) => (frame, rows.as_slice()),
+        let (received, rows) = match in_tie_order(&received, &rows)? {
+            Some(reordered) => reordered,
             None => (received, rows),
         };
-        let flat = flatten_frame(received);
-        let perm = if self.short {
-            // Encoded per row chunk, on all cores, when the columns' chunks line up.
-            let prefixes = match row_chunks(received) {
-                Some(chunks) => {
-                    let mut prefixes = vec![0; rows.len()];
-                    let mut rest = &mut prefixes[..];
-                    let mut pieces = Vec::with_capacity(chunks.len());
-                    for c in &chunks {
-                        let (piece, after) = rest.split_at_mut(c.first().map_or(0, |c| c.len()));
-                        pieces.push(piece);
-                        rest = after;
-                    }
-                    pieces
-                        .into_par_iter()
-                        .zip(&chunks)
-                        .for_each(|(piece, c)| self.fill_prefixes(c, piece));
-                    prefixes
-                }
-                None => self.prefixes(&flat),
-            };
-            short_key_order(prefixes, rows)
-        } else {
-            long_key_order(&encode(&flat, &self.cols, &self.descending), rows)
+        let schema = received.schema().clone();
+        let prefixes = self.short.then(|| self.frame_prefixes(&received));
+        let flat = flatten_frame(&received);
+        drop(received);
+        let perm = match prefixes {
+            Some(prefixes) => short_key_order(prefixes, &rows),
+            None => long_key_order(&encode(&flat, &self.cols, &self.descending), &rows),
         };
         let sources: Vec<_> = flat.iter().map(|c| (&**c, perm.as_slice())).collect();
-        build(received.schema(), &sources, chunk_len)
+        build(&schema, &sources, chunk_len)
+    }
+
+    /// The short keys of every row of `frame`, encoded per row chunk on all cores when
+    /// the columns' chunks line up (`self.short` must hold).
+    fn frame_prefixes(&self, frame: &DataFrame) -> Vec<u128> {
+        let Some(chunks) = row_chunks(frame) else {
+            return self.prefixes(&flatten_frame(frame));
+        };
+        let mut prefixes = vec![0; frame.nrows() as usize];
+        let mut rest = &mut prefixes[..];
+        let mut pieces = Vec::with_capacity(chunks.len());
+        for c in &chunks {
+            let (piece, after) = rest.split_at_mut(c.first().map_or(0, |c| c.len()));
+            pieces.push(piece);
+            rest = after;
+        }
+        pieces
+            .into_par_iter()
+            .zip(&chunks)
+            .for_each(|(piece, c)| self.fill_prefixes(c, piece));
+        prefixes
     }
 }
 
@@ -334,7 +339,7 @@ impl<'n> DistFrame<'n> {
             // Nothing to exchange: every row is here, in frame order.
             let local = self.to_local()?;
             let rows: Vec<u64> = (0..local.nrows()).collect();
-            let sorted = order.sort_local(&local, &rows, self.out_chunk_len())?;
+            let sorted = order.sort_local(local, rows, self.out_chunk_len())?;
             return DistFrame::finish(node, &sorted);
         }
         let sources = self.sources()?;
@@ -362,7 +367,7 @@ impl<'n> DistFrame<'n> {
             exchange(node, self.schema(), &sources, route, true)?
         };
         drop(sources);
-        let sorted = order.sort_local(&received.frame, &received.rows, self.out_chunk_len())?;
+        let sorted = order.sort_local(received.frame, received.rows, self.out_chunk_len())?;
         DistFrame::finish(node, &sorted)
     }
 
@@ -418,7 +423,7 @@ impl<'n> DistFrame<'n> {
                 }
             }
             let candidates = collector.finish(self.schema())?;
-            let sorted = order.sort_local(&candidates.frame, &candidates.rows, k.max(1))?;
+            let sorted = order.sort_local(candidates.frame, candidates.rows, k.max(1))?;
             let flat = flatten_frame(&sorted);
             let first: Vec<u32> = (0..(k as u64).min(sorted.nrows()) as u32).collect();
             let sources: Vec<_> = flat.iter().map(|c| (&**c, first.as_slice())).collect();

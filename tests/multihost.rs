@@ -99,17 +99,30 @@ impl Cluster {
         Ok(())
     }
 
-    /// An rsh script: `rsh 198.18.0.K COMMAND...` runs COMMAND on host K, as ssh would.
+    /// An rsh script: `rsh 198.18.0.K COMMAND...` runs COMMAND on host K, as ssh would,
+    /// with host K's own temporary directory ([`Cluster::tmp`]).
     fn rsh(&self) -> PathBuf {
         let path = self.dir.join("rsh");
         let script = format!(
             "#!/bin/sh\n# eau2 multihost test: run COMMAND in host K's namespace.\n\
-             host=$1; shift\nexec ip netns exec \"eau2h${{host##*.}}-{}\" sh -c \"$*\"\n",
-            self.id
+             host=$1; shift; k=${{host##*.}}\nmkdir -p \"{dir}/tmp-$k\"\n\
+             TMPDIR=\"{dir}/tmp-$k\" exec ip netns exec \"eau2h$k-{id}\" sh -c \"$*\"\n",
+            dir = self.dir.display(),
+            id = self.id
         );
         fs::write(&path, script).expect("writing the rsh script");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod rsh");
         path
+    }
+
+    /// Host `k`'s temporary directory (its `TMPDIR`). The hosts share one file system
+    /// and one host name, so without it Open MPI's daemons would all make their session
+    /// directories under /tmp/ompi.HOSTNAME.UID/ at once and race to create the same
+    /// ones ("File exists"), as daemons on real hosts never do.
+    fn tmp(&self, k: usize) -> PathBuf {
+        let dir = self.dir.join(format!("tmp-{k}"));
+        fs::create_dir_all(&dir).expect("creating a host's temporary directory");
+        dir
     }
 
     /// A hostfile naming the hosts, one slot each.
@@ -244,7 +257,8 @@ fn on_host1(cluster: &Cluster, program: &std::path::Path) -> Command {
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", &cluster.host_ns(1)])
         .arg(program)
-        .current_dir(repo_root());
+        .current_dir(repo_root())
+        .env("TMPDIR", cluster.tmp(1));
     for var in [
         "EAU2_RANK",
         "EAU2_SIZE",
@@ -414,6 +428,13 @@ fn timeout_and_signals_reach_remote_ranks() {
     .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("starting eau2-launch");
     let stdout = child.stdout.take().expect("piped");
+    // Read stderr as it comes: a pipe nobody reads would stop the launcher once full.
+    let mut stderr = child.stderr.take().expect("piped");
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
     let ready = Arc::new(AtomicUsize::new(0));
     let reader = {
         let ready = Arc::clone(&ready);
@@ -446,9 +467,18 @@ fn timeout_and_signals_reach_remote_ranks() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let status = status.expect("eau2-launch ended before the deadline");
     let lines = reader.join().expect("reader thread");
-    assert_eq!(status.code(), Some(130), "{lines:?}");
+    let errors = errors.join().expect("stderr reader thread");
+    let Some(status) = status else {
+        // Say what was seen, so that a failure here can be told apart: ranks that never
+        // said ready, or an interrupt that did not end the job.
+        panic!(
+            "eau2-launch still ran at the deadline and was killed (ranks ready: {} of \
+             {HOSTS}, SIGINT sent: {sent}); its output: {lines:?}; its stderr: {errors}",
+            ready.load(Ordering::SeqCst)
+        );
+    };
+    assert_eq!(status.code(), Some(130), "{lines:?} {errors}");
     let got: usize = lines.iter().filter(|l| l.ends_with("] got INT")).count();
     assert_eq!(got, HOSTS, "{lines:?}");
     cluster.assert_empty();

@@ -9,8 +9,7 @@ use eau2::frame::{DataFrame, Value};
 /// `\n`. A missing value is an empty field; a BOOL is `0` or `1`; a FLOAT is printed in
 /// Rust's shortest round-trip form (an infinity as `1e39` or `-1e39`, which read back as
 /// infinities); a STRING is quoted (inner quotes doubled) when it is empty, holds the
-/// delimiter, a quote, `\r` or `\n`, or begins like a byte-order mark. A NaN has no
-/// literal the reader accepts and is printed as missing.
+/// delimiter, a quote, `\r` or `\n`, or begins like a byte-order mark. A NaN is `NaN`.
 pub fn to_csv(frame: &DataFrame, header: bool, delimiter: u8) -> Vec<u8> {
     let mut out = Vec::new();
     if header {
@@ -38,7 +37,7 @@ pub fn to_csv(frame: &DataFrame, header: bool, delimiter: u8) -> Vec<u8> {
                 Some(Value::Float(f)) if f.is_infinite() => {
                     out.extend_from_slice(if f > 0.0 { b"1e39" } else { b"-1e39" })
                 }
-                Some(Value::Float(_)) => {}
+                Some(Value::Float(_)) => out.extend_from_slice(b"NaN"),
                 Some(Value::I64(i)) => out.extend_from_slice(i.to_string().as_bytes()),
                 Some(Value::F64(f)) if f.is_finite() => {
                     out.extend_from_slice(format!("{f:?}").as_bytes())
@@ -46,7 +45,7 @@ pub fn to_csv(frame: &DataFrame, header: bool, delimiter: u8) -> Vec<u8> {
                 Some(Value::F64(f)) if f.is_infinite() => {
                     out.extend_from_slice(if f > 0.0 { b"1e309" } else { b"-1e309" })
                 }
-                Some(Value::F64(_)) => {}
+                Some(Value::F64(_)) => out.extend_from_slice(b"NaN"),
                 Some(Value::Str(s)) => push_text(&mut out, s, delimiter),
             }
         }

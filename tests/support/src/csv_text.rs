@@ -9,7 +9,9 @@ use eau2::frame::{DataFrame, Value};
 /// `\n`. A missing value is an empty field; a BOOL is `0` or `1`; a FLOAT is printed in
 /// Rust's shortest round-trip form (an infinity as `1e39` or `-1e39`, which read back as
 /// infinities); a STRING is quoted (inner quotes doubled) when it is empty, holds the
-/// delimiter, a quote, `\r` or `\n`, or begins like a byte-order mark. A NaN is `NaN`.
+/// delimiter, a quote, `\r` or `\n`, or begins like a byte-order mark. A NaN is `NaN`, or
+/// `-NaN` when its sign bit is set (`-nan` reads as such a NaN, and the checks compare
+/// floats by their bits).
 pub fn to_csv(frame: &DataFrame, header: bool, delimiter: u8) -> Vec<u8> {
     let mut out = Vec::new();
     if header {
@@ -37,7 +39,7 @@ pub fn to_csv(frame: &DataFrame, header: bool, delimiter: u8) -> Vec<u8> {
                 Some(Value::Float(f)) if f.is_infinite() => {
                     out.extend_from_slice(if f > 0.0 { b"1e39" } else { b"-1e39" })
                 }
-                Some(Value::Float(_)) => out.extend_from_slice(b"NaN"),
+                Some(Value::Float(f)) => out.extend_from_slice(nan_text(f.is_sign_negative())),
                 Some(Value::I64(i)) => out.extend_from_slice(i.to_string().as_bytes()),
                 Some(Value::F64(f)) if f.is_finite() => {
                     out.extend_from_slice(format!("{f:?}").as_bytes())
@@ -45,13 +47,22 @@ pub fn to_csv(frame: &DataFrame, header: bool, delimiter: u8) -> Vec<u8> {
                 Some(Value::F64(f)) if f.is_infinite() => {
                     out.extend_from_slice(if f > 0.0 { b"1e309" } else { b"-1e309" })
                 }
-                Some(Value::F64(_)) => out.extend_from_slice(b"NaN"),
+                Some(Value::F64(f)) => out.extend_from_slice(nan_text(f.is_sign_negative())),
                 Some(Value::Str(s)) => push_text(&mut out, s, delimiter),
             }
         }
         out.push(b'\n');
     }
     out
+}
+
+/// A NaN's text, keeping its sign bit.
+fn nan_text(negative: bool) -> &'static [u8] {
+    if negative {
+        b"-NaN"
+    } else {
+        b"NaN"
+    }
 }
 
 /// Pushes a text field, quoted when it must be.

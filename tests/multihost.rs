@@ -426,6 +426,16 @@ fn timeout_and_signals_reach_remote_ranks() {
     .stdin(Stdio::null())
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
+    // The launcher leaves alone a SIGINT it inherited as ignored (as `nohup` and a
+    // non-interactive shell's background jobs ask), so a test run from such a job would
+    // wait here for nothing: give it the default disposition, as a terminal would.
+    // SAFETY: `signal` is async-signal-safe and the hook allocates nothing.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
     let mut child = cmd.spawn().expect("starting eau2-launch");
     let stdout = child.stdout.take().expect("piped");
     // Read stderr as it comes: a pipe nobody reads would stop the launcher once full.

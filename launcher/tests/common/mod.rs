@@ -82,6 +82,18 @@ pub fn spawn(command: &mut Command) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    // The launcher leaves alone a signal it inherited as ignored (as `nohup` and a
+    // non-interactive shell's background jobs ask); the tests that signal it must not
+    // depend on how the test run itself was started, so it gets the defaults.
+    // SAFETY: `signal` is async-signal-safe and the hook allocates nothing.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(command, || {
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
     let mut attempts = 0;
     loop {
         match command.spawn() {

@@ -172,18 +172,31 @@ impl<'a> ColumnView<'a> {
         }
     }
 
-    /// Row `i`'s value bytes as an integer and their number in bits, for the
-    /// fixed-width types; `None` for STRING.
+    /// The number of bits of a value's bytes, for the fixed-width types; `None` for
+    /// STRING.
+    #[inline]
+    fn width(&self) -> Option<u32> {
+        match self {
+            ColumnView::Bool(_) => Some(8),
+            ColumnView::Int(_) | ColumnView::Float(_) => Some(32),
+            ColumnView::I64(_) | ColumnView::F64(_) => Some(64),
+            ColumnView::Str(..) => None,
+        }
+    }
+
+    /// Row `i`'s value bytes as an integer and their number in bits ([`Self::width`]),
+    /// for the fixed-width types; `None` for STRING.
     #[inline]
     fn bits(&self, i: usize) -> Option<(u64, u32)> {
-        Some(match self {
-            ColumnView::Bool(b) => (u64::from(b.get(i)), 8),
-            ColumnView::Int(v) => (u64::from((v[i] as u32) ^ (1 << 31)), 32),
-            ColumnView::Float(v) => (u64::from(float_bits(v[i])), 32),
-            ColumnView::I64(v) => ((v[i] as u64) ^ (1 << 63), 64),
-            ColumnView::F64(v) => (double_bits(v[i]), 64),
+        let value = match self {
+            ColumnView::Bool(b) => u64::from(b.get(i)),
+            ColumnView::Int(v) => u64::from((v[i] as u32) ^ (1 << 31)),
+            ColumnView::Float(v) => u64::from(float_bits(v[i])),
+            ColumnView::I64(v) => (v[i] as u64) ^ (1 << 63),
+            ColumnView::F64(v) => double_bits(v[i]),
             ColumnView::Str(..) => return None,
-        })
+        };
+        Some((value, self.width()?))
     }
 
     /// Appends row `i`'s value bytes (present rows only).
@@ -398,12 +411,7 @@ fn fixed_prefixes(views: &[(ColumnView<'_>, &Bitmap, bool)], keys: &mut [u128]) 
     keys.fill(0);
     let mut used = 0;
     for (view, _, desc) in views {
-        let width = match view {
-            ColumnView::Bool(_) => 8,
-            ColumnView::Int(_) | ColumnView::Float(_) => 32,
-            ColumnView::I64(_) | ColumnView::F64(_) => 64,
-            ColumnView::Str(..) => return None,
-        };
+        let width = view.width()?;
         let flip = if *desc { u64::MAX >> (64 - width) } else { 0 };
         let tag = u128::from(PRESENT) << width;
         for (i, key) in keys.iter_mut().enumerate() {

@@ -167,10 +167,15 @@ fn short_key_order(mut prefixes: Vec<u128>, ties: &[u64]) -> Vec<u32> {
     packed.into_par_iter().map(|x| row(x as u32)).collect()
 }
 
+/// True when `ties` strictly increase.
+fn increasing(ties: &[u64]) -> bool {
+    ties.par_windows(2).all(|w| w[0] < w[1])
+}
+
 /// The positions of `ties` in increasing order, or `None` when they already increase
 /// (always so on one rank, and after [`in_tie_order`]).
 fn tie_order(ties: &[u64]) -> Option<Vec<u32>> {
-    if ties.par_windows(2).all(|w| w[0] < w[1]) {
+    if increasing(ties) {
         return None;
     }
     let mut order: Vec<u128> = ties
@@ -191,7 +196,7 @@ fn tie_order(ties: &[u64]) -> Option<Vec<u32>> {
 /// chunks by their first tie puts every row in tie order without moving a value. The
 /// rows then need no tie permutation, whose random look-ups cost as much as the sort.
 fn in_tie_order(frame: &DataFrame, ties: &[u64]) -> Result<Option<(DataFrame, Vec<u64>)>> {
-    if ties.par_windows(2).all(|w| w[0] < w[1]) {
+    if increasing(ties) {
         return Ok(None);
     }
     let Some(chunks) = row_chunks(frame) else {
@@ -208,13 +213,11 @@ fn in_tie_order(frame: &DataFrame, ties: &[u64]) -> Result<Option<(DataFrame, Ve
         .filter(|&k| !spans[k].is_empty())
         .collect();
     order.sort_unstable_by_key(|&k| ties[spans[k].start]);
-    let increasing = order
-        .iter()
-        .all(|&k| ties[spans[k].clone()].windows(2).all(|w| w[0] < w[1]))
+    let in_order = order.iter().all(|&k| increasing(&ties[spans[k].clone()]))
         && order
             .windows(2)
             .all(|w| ties[spans[w[0]].end - 1] < ties[spans[w[1]].start]);
-    if !increasing {
+    if !in_order {
         return Ok(None);
     }
     let rows: Vec<u64> = order

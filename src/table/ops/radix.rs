@@ -22,9 +22,8 @@ const SMALL: usize = 256;
 /// whose high bytes are equal keep their order in `items`. (`low` bytes are the ones
 /// the caller keeps for itself; the sort only moves them along.)
 pub(crate) fn sort_by_high_bytes(items: &mut [u128], low: usize) {
-    let key = |x: &u128| if low >= 16 { 0 } else { *x >> (8 * low) };
     if items.len() <= SMALL {
-        items.sort_by_key(key);
+        items.sort_by_key(|&x| high_bytes(x, low));
         return;
     }
     let varying = varying_bytes(items, low);
@@ -51,6 +50,15 @@ pub(crate) fn sort_by_high_bytes(items: &mut [u128], low: usize) {
         .into_par_iter()
         .zip(targets)
         .for_each(|(source, target)| sort_bucket(source, target, rest, low));
+}
+
+/// `x` without its `low` least significant bytes: what the sort orders by.
+fn high_bytes(x: u128, low: usize) -> u128 {
+    if low >= 16 {
+        0
+    } else {
+        x >> (8 * low)
+    }
 }
 
 /// The positions (0 = least significant) of the bytes above `low` on which some items
@@ -99,7 +107,7 @@ fn scatter(from: &[u128], to: &mut [u128], byte: usize, counts: &[usize; 256]) {
 fn sort_bucket(source: &mut [u128], target: &mut [u128], bytes: &[usize], low: usize) {
     if source.len() <= SMALL {
         target.copy_from_slice(source);
-        target.sort_by_key(|x| if low >= 16 { 0 } else { *x >> (8 * low) });
+        target.sort_by_key(|&x| high_bytes(x, low));
         return;
     }
     // The passes this bucket needs: bytes on which its items differ.
@@ -136,7 +144,7 @@ mod tests {
     /// Checks the sort against the standard library's stable sort by the same key.
     fn check(items: Vec<u128>, low: usize) {
         let mut expected = items.clone();
-        expected.sort_by_key(|x| if low >= 16 { 0 } else { *x >> (8 * low) });
+        expected.sort_by_key(|&x| high_bytes(x, low));
         let mut got = items;
         sort_by_high_bytes(&mut got, low);
         assert_eq!(got, expected, "low = {low}");

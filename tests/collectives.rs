@@ -35,6 +35,20 @@ fn every_collective_completes_when_windows_are_tiny() {
     }
 }
 
+/// The network thread's polling after data (`EAU2_NET_POLL_US`) only decides when it
+/// looks at the sockets: with it off, and with it long enough to cover every wait of a
+/// run, results are the same.
+#[test]
+fn collectives_and_order_hold_with_network_polling_off_and_long() {
+    for poll_us in ["0", "100000"] {
+        for n in [2, 5] {
+            let env = [("EAU2_NET_POLL_US", poll_us)];
+            comm_check(n, &["collectives", &(31 + n).to_string()], &env);
+            comm_check(n, &["ordering"], &env);
+        }
+    }
+}
+
 #[test]
 fn messages_arrive_in_order_per_sender_and_tag() {
     for n in [2, 3, 4] {

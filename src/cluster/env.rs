@@ -47,6 +47,9 @@ pub struct LaunchEnv {
     /// Unconsumed message bytes a rank holds from each peer before that peer's sends
     /// wait (`EAU2_MSG_WINDOW`, bytes; default 64 MiB).
     pub msg_window: u64,
+    /// How long the network thread polls after a data frame while the program waits
+    /// (`EAU2_NET_POLL_US`, microseconds; default 50, 0 for never).
+    pub net_poll: Duration,
 }
 
 impl LaunchEnv {
@@ -102,6 +105,10 @@ impl LaunchEnv {
                 None => eau2_comm::net::DEFAULT_MSG_WINDOW,
                 Some(text) => parse_count("EAU2_MSG_WINDOW", &text)? as u64,
             },
+            net_poll: match get("EAU2_NET_POLL_US") {
+                None => eau2_comm::net::DEFAULT_NET_POLL,
+                Some(text) => Duration::from_micros(parse_count("EAU2_NET_POLL_US", &text)? as u64),
+            },
         })
     }
 
@@ -127,6 +134,7 @@ impl LaunchEnv {
         cfg.rendezvous_timeout = self.rendezvous_timeout;
         cfg.msg_window = self.msg_window;
         cfg.peer_timeout = self.peer_timeout;
+        cfg.net_poll = self.net_poll;
         Ok(cfg)
     }
 }
@@ -262,6 +270,10 @@ mod tests {
             Duration::from_millis(2500)
         );
         assert_eq!(env(&[]).unwrap().peer_timeout, Duration::from_secs(10));
+        assert_eq!(env(&[]).unwrap().net_poll, Duration::from_micros(50));
+        let e = env(&[("EAU2_NET_POLL_US", "0")]).unwrap();
+        assert_eq!(e.net_config().unwrap().net_poll, Duration::ZERO);
+        assert!(env(&[("EAU2_NET_POLL_US", "fast")]).is_err());
     }
 
     #[test]

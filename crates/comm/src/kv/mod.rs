@@ -418,6 +418,7 @@ impl Kv {
                 Lookup::Absent => {}
             }
             self.shared.check()?;
+            let _expecting = self.net.expecting();
             return self
                 .shared
                 .waited
@@ -507,11 +508,13 @@ impl Kv {
             self.shared.pending.lock().remove(&id);
             return Err(e);
         }
+        let expecting = self.net.expecting();
         let result = self.shared.waited.time(|| {
             receive(&rx, timeout, || {
                 format!("waiting for rank {} to answer about key {key}", key.home())
             })
         });
+        drop(expecting);
         if result.is_err() {
             self.shared.pending.lock().remove(&id);
         }

@@ -164,6 +164,8 @@ impl Comm {
             mailbox.deliver(to, tag, aux, 0, body);
             return Ok(());
         }
+        // A full window waits for the receiver's credit: a wait for a peer like any other.
+        let expecting = self.net().expecting();
         let credit = loop {
             match mailbox.reserve(to, body.len())? {
                 mailbox::Reserve::Go(reserved) => break reserved.credit,
@@ -176,6 +178,7 @@ impl Comm {
                 )?,
             }
         };
+        drop(expecting);
         let header = Header::Data { tag, aux, credit }.encode();
         route::send(self.net(), ServiceId::Messages, to, &header, body)
     }
@@ -188,7 +191,10 @@ impl Comm {
         timeout: Option<Duration>,
     ) -> Result<(usize, u64, Bytes)> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let Some((letter, credit)) = self.mailbox().receive(from, tag, deadline)? else {
+        let expecting = self.net().expecting();
+        let received = self.mailbox().receive(from, tag, deadline)?;
+        drop(expecting);
+        let Some((letter, credit)) = received else {
             let who = from.map_or("any rank".to_string(), |r| format!("rank {r}"));
             return Err(Error::Timeout(format!(
                 "rank {} waiting for a message with tag {tag:#x} from {who} for {:?}",

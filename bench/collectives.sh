@@ -11,6 +11,11 @@
 # Open MPI together (eau2-bench-charts). SIZES=65536,1048576 measures only those sizes
 # (bytes) on both sides.
 #
+# The VM's speed drifts by 2x and more from minute to minute (other tenants), so one
+# run's ratio says little. The script runs ROUNDS rounds (default 5), each running Open
+# MPI then eau2 for every job size, and prints a table of the median over rounds of the
+# same-round ratios, with each round's ratio (eau2-bench-charts table).
+#
 # Installs openmpi-bin and libopenmpi-dev from Debian when mpicc is missing. Needs a
 # release build: cargo build --release.
 set -euo pipefail
@@ -30,12 +35,25 @@ IFS=, read -r -a size_list <<< "$sizes"
 ranks=("$@")
 [ ${#ranks[@]} -gt 0 ] || ranks=(2 4 8)
 results=()
-for n in "${ranks[@]}"; do
-  # Open MPI refuses to run as root, or more ranks than cores, without being told.
-  mpirun --allow-run-as-root --oversubscribe --bind-to none --mca btl tcp,self -n "$n" \
-    "$out/collectives" 21 3 "${size_list[@]}" > "$out/mpi-$n.txt"
-  target/release/eau2-launch -n "$n" --no-prefix target/release/eau2-bench-cluster \
-    collectives --baseline "$out/mpi-$n.txt" --sizes "$sizes" --charts "$charts" | tee "$out/eau2-$n.txt"
-  results+=("$out/mpi-$n.txt" "$out/eau2-$n.txt")
+rounds=${ROUNDS:-5}
+for round in $(seq "$rounds"); do
+  dir="$out/round-$round"
+  mkdir -p "$dir"
+  # The last round's eau2 run also draws each job size's bars against Open MPI.
+  last=()
+  [ "$round" -lt "$rounds" ] || last=(--charts "$charts")
+  for n in "${ranks[@]}"; do
+    # Open MPI refuses to run as root, or more ranks than cores, without being told.
+    mpirun --allow-run-as-root --oversubscribe --bind-to none --mca btl tcp,self -n "$n" \
+      "$out/collectives" 21 3 "${size_list[@]}" > "$dir/mpi-$n.txt"
+    target/release/eau2-launch -n "$n" --no-prefix target/release/eau2-bench-cluster \
+      collectives --baseline "$dir/mpi-$n.txt" --sizes "$sizes" "${last[@]}" > "$dir/eau2-$n.txt"
+    results+=("$dir/mpi-$n.txt" "$dir/eau2-$n.txt")
+  done
+  echo "round $round of $rounds done" >&2
 done
+# Per cell: the median over rounds of each side's median call, and of the same-round
+# ratios, which is the number to compare with a target; then the charts, through the
+# medians over rounds.
+target/release/eau2-bench-charts table "${results[@]}"
 target/release/eau2-bench-charts collectives --out "$charts" "${results[@]}"

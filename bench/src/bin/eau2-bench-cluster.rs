@@ -86,6 +86,10 @@ enum Bench {
         /// job size: print a table with the ratio eau2 / Open MPI.
         #[arg(long)]
         baseline: Option<std::path::PathBuf>,
+        /// The operations to measure (all_reduce, broadcast, all_to_all), e.g. one alone
+        /// under a profiler.
+        #[arg(long, value_delimiter = ',', default_values_t = COLLECTIVES.map(String::from))]
+        ops: Vec<String>,
     },
     /// Gets per second with many requests in flight from every rank.
     Pipelined {
@@ -132,7 +136,15 @@ fn main() -> ExitCode {
                 runs,
                 warmup,
                 ref baseline,
-            } => collectives(node, sizes, runs, warmup, baseline.as_deref(), charts),
+                ref ops,
+            } => collectives(
+                node,
+                (sizes, ops),
+                runs,
+                warmup,
+                baseline.as_deref(),
+                charts,
+            ),
         }
     })
 }
@@ -652,8 +664,14 @@ fn run_collective(node: &Node, op: &str, buffers: &mut Buffers) -> Result<()> {
         "broadcast" => {
             node.broadcast_bytes(0, buffers.value.clone())?;
         }
-        _ => {
+        "all_to_all" => {
             node.all_to_all_bytes(buffers.parts.clone())?;
+        }
+        other => {
+            return Err(Error::Config(format!(
+                "unknown collective {other:?} (known: {})",
+                COLLECTIVES.join(", ")
+            )))
         }
     }
     Ok(())
@@ -661,7 +679,7 @@ fn run_collective(node: &Node, op: &str, buffers: &mut Buffers) -> Result<()> {
 
 fn collectives(
     node: &Node,
-    sizes: &[usize],
+    (sizes, ops): (&[usize], &[String]),
     runs: usize,
     warmup: usize,
     baseline: Option<&std::path::Path>,
@@ -678,7 +696,7 @@ fn collectives(
     report.command(command_line());
     for &bytes in sizes {
         let mut buffers = Buffers::new(bytes, n);
-        for op in COLLECTIVES {
+        for op in ops.iter().map(String::as_str) {
             let mut times = Vec::with_capacity(runs);
             for i in 0..warmup + runs {
                 node.barrier()?;

@@ -143,9 +143,12 @@ fn target(bytes: usize) -> f64 {
     }
 }
 
+/// One round's times of a cell: eau2's and Open MPI's, when measured.
+type RoundTimes = (Option<f64>, Option<f64>);
+
 /// The Markdown table of same-round ratios (see the module's documentation).
 fn table(all: &[Measured]) -> String {
-    let mut by_cell: BTreeMap<Cell, BTreeMap<&Path, (Option<f64>, Option<f64>)>> = BTreeMap::new();
+    let mut by_cell: BTreeMap<Cell, BTreeMap<&Path, RoundTimes>> = BTreeMap::new();
     for m in all {
         let t = &m.time;
         let rounds = by_cell.entry((t.op.clone(), t.bytes, t.ranks)).or_default();

@@ -286,7 +286,9 @@ impl FrameReader {
             let body_end = body_start + body_len;
             let in_buffer = avail.len() - body_start;
             if in_buffer >= body_len {
-                let body = Bytes::copy_from_slice(&avail[body_start..body_end]);
+                // Recycled when large (see `pool`): a collective's blocks often arrive
+                // whole in the read that brought their header.
+                let body = pool::copy_of(&avail[body_start..body_end]);
                 // The padding after the body may not all have arrived yet.
                 let frame_end = body_end + padding(body_len);
                 let consumed = frame_end.min(avail.len());

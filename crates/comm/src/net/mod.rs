@@ -22,8 +22,9 @@
 //! development VM, where waking an idle vCPU costs tens of microseconds).
 //!
 //! Bytes on the wire are length-prefixed frames; bodies are written from and read into
-//! single buffers. Bodies of 1 MiB or more are received into recycled buffers: a process
-//! keeps up to 8 of them, 256 MiB at most, while no value uses them (`pool`). A frame
+//! single buffers. Bodies of 64 KiB or more are received into recycled buffers: a process
+//! keeps up to 16 of each power-of-two size, 256 MiB at most, while no value uses them
+//! (`pool`). A frame
 //! over the size limit, an unknown message or a wrong token closes that connection with
 //! a logged reason. A peer that disappears without saying goodbye is reported through
 //! [`Handler::on_peer_lost`], and so is one that stays silent for longer than

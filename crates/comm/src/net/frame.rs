@@ -160,6 +160,9 @@ pub struct FrameReader {
     pending: Option<PendingBody>,
     /// Padding still to be discarded from the stream.
     skip: usize,
+    /// Whether the last frame had a large body: then the next read into the buffer is
+    /// kept short (see [`PEEK_AFTER_LARGE`]).
+    after_large: bool,
     limits: Limits,
 }
 
@@ -174,6 +177,12 @@ struct PendingBody {
 
 /// Bodies at least this large are read directly into their final buffer.
 const DIRECT_BODY: usize = 64 * 1024;
+/// How much one read into the buffer takes right after a large body. Large bodies tend
+/// to come in runs (a collective's blocks, a chunk after a chunk), and a full-size read
+/// would bring most of the next one into the buffer, to be copied out again; a short
+/// read brings its header, and the body then goes straight to its own buffer. Small
+/// messages after a large one cost one short read more.
+const PEEK_AFTER_LARGE: usize = 4096;
 const BUFFER_SIZE: usize = 256 * 1024;
 
 impl FrameReader {
@@ -185,6 +194,7 @@ impl FrameReader {
             end: 0,
             pending: None,
             skip: 0,
+            after_large: false,
             limits,
         }
     }
@@ -209,6 +219,12 @@ impl FrameReader {
                 None => {
                     self.make_room();
                     let room = &mut self.buf[self.end..];
+                    let room = if self.after_large {
+                        let short = room.len().min(PEEK_AFTER_LARGE);
+                        &mut room[..short]
+                    } else {
+                        room
+                    };
                     let wanted = room.len();
                     (stream.read(room).inspect(|&n| self.end += n), wanted)
                 }
@@ -250,6 +266,7 @@ impl FrameReader {
             }
             let p = self.pending.take().expect("checked above");
             self.skip = p.tail;
+            self.after_large = true;
             out.push(InFrame {
                 control: p.control,
                 body: pool::into_bytes(p.body),
@@ -294,6 +311,7 @@ impl FrameReader {
                 let consumed = frame_end.min(avail.len());
                 self.skip = frame_end - consumed;
                 self.start += consumed;
+                self.after_large = body_len >= DIRECT_BODY;
                 out.push(InFrame { control, body });
             } else if body_len >= DIRECT_BODY {
                 // Big body: one page-aligned buffer of the final size, recycled or new,
@@ -408,6 +426,64 @@ mod tests {
                 assert_eq!(&got.body[..], &body[..]);
             }
         }
+    }
+
+    /// A stream that notes how many bytes each read asked for.
+    struct Recording<'a> {
+        data: &'a [u8],
+        asked: Vec<usize>,
+    }
+
+    impl Read for Recording<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.asked.push(buf.len());
+            self.data.read(buf)
+        }
+    }
+
+    /// After a large body the next read into the buffer is short, so the following large
+    /// body is read into its own buffer rather than copied out of the shared one; small
+    /// frames after it go back to full-size reads.
+    #[test]
+    fn a_large_body_is_followed_by_a_short_read() {
+        let large: Vec<u8> = (0..5 * DIRECT_BODY as u32)
+            .map(|i| (i % 249) as u8)
+            .collect();
+        let frames = vec![
+            (Control::Data(vec![1]), large.clone()),
+            (Control::Data(vec![2]), large.clone()),
+            (Control::Data(vec![3]), vec![7; 10]),
+            (Control::Data(vec![4]), vec![8; 10]),
+            (Control::Goodbye, vec![]),
+        ];
+        let wire = encode(&frames);
+        let mut stream = Recording {
+            data: &wire,
+            asked: Vec::new(),
+        };
+        let mut reader = FrameReader::new(LIMITS);
+        let mut out = Vec::new();
+        while !matches!(
+            reader.read_from(&mut stream, &mut out),
+            Err(ReadError::Closed)
+        ) {}
+        assert_eq!(out.len(), frames.len());
+        for (got, (control, body)) in out.iter().zip(&frames) {
+            assert_eq!(&got.control, control);
+            assert_eq!(&got.body[..], &body[..]);
+        }
+        // Full buffer, rest of body 1, short peek, rest of body 2, short peek (which
+        // brings the small frames whole), then full-size reads again.
+        let asked = &stream.asked;
+        assert_eq!(asked[0], BUFFER_SIZE, "{asked:?}");
+        assert!(asked[1] > DIRECT_BODY, "{asked:?}");
+        assert_eq!(asked[2], PEEK_AFTER_LARGE, "{asked:?}");
+        assert!(asked[3] > 4 * DIRECT_BODY, "{asked:?}");
+        assert_eq!(asked[4], PEEK_AFTER_LARGE, "{asked:?}");
+        assert!(
+            asked[5..].iter().all(|&n| n > PEEK_AFTER_LARGE),
+            "{asked:?}"
+        );
     }
 
     #[test]

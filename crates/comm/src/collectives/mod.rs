@@ -36,6 +36,7 @@
 //! ```
 
 mod exchange;
+mod lent;
 mod reduce;
 mod tree;
 

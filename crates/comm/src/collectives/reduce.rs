@@ -4,6 +4,7 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
+use super::lent::Lent;
 use super::{decode, encode, Call, Pod, Wire};
 use crate::endpoint::Comm;
 use crate::error::{Error, Result};
@@ -338,7 +339,8 @@ impl<T: Pod> speedy::Writable<speedy::LittleEndian> for PlainVec<T> {
 
 /// The reduce-scatter half of the ring: in step k each rank sends block `rank - k` to
 /// its right neighbour and folds block `rank - k - 1` from its left into its own data.
-/// Returns the block this rank then holds fully combined: `rank + 1`.
+/// Returns the block this rank then holds fully combined: `rank + 1`. Blocks leave
+/// straight from `data` ([`Lent`]), which is changed only once they are sent.
 fn ring_reduce_scatter<T: Pod>(
     call: &Call<'_>,
     data: &mut [T],
@@ -348,34 +350,56 @@ fn ring_reduce_scatter<T: Pod>(
     let (right, left) = ((rank + 1) % n, (rank + n - 1) % n);
     for step in 0..n - 1 {
         let outgoing = block(len, n, (rank + n - step) % n);
-        call.send(right, step as u32, to_bytes(&data[outgoing]))?;
+        let (lent, body) = Lent::new(bytemuck::cast_slice(&data[outgoing]));
+        call.send(right, step as u32, body)?;
         let incoming = block(len, n, (rank + 2 * n - step - 1) % n);
-        let bytes = call.recv(left, step as u32)?;
+        let bytes = receive_block::<T>(call, left, step as u32, incoming.len())?;
         let elements = as_elements::<T>(&bytes, "an all-reduce")?;
-        expect_len(elements.len(), incoming.len(), &format!("rank {left}"))?;
+        lent.wait();
         combine(&mut data[incoming], &elements);
     }
     Ok((rank + 1) % n)
 }
 
 /// The all-gather half of the ring: each rank starts with block `owned` combined and
-/// passes blocks on to its right, forwarding what it receives without copying it.
+/// passes blocks on to its right, forwarding what it receives without copying it (its
+/// own block leaves straight from `data`, lent).
 fn ring_all_gather<T: Pod>(call: &Call<'_>, data: &mut [T], owned: usize) -> Result<()> {
     let (rank, n, len) = (call.rank(), call.size(), data.len());
     let (right, left) = ((rank + 1) % n, (rank + n - 1) % n);
     let first = n as u32; // steps 0..n-1 belong to the reduce-scatter
-    let mut outgoing = to_bytes(&data[block(len, n, owned)]);
+    let which = |step: usize| block(len, n, (owned + 2 * n - step - 1) % n);
+    // Step 0 sends this rank's own block, lent: `data` changes only once it is sent.
+    let (lent, body) = Lent::new(bytemuck::cast_slice(&data[block(len, n, owned)]));
+    call.send(right, first, body)?;
+    let mut bytes = receive_block::<T>(call, left, first, which(0).len())?;
+    lent.wait();
     for step in 0..n - 1 {
-        call.send(right, first + step as u32, outgoing)?;
-        let which = (owned + 2 * n - step - 1) % n;
-        let range = block(len, n, which);
-        let bytes = call.recv(left, first + step as u32)?;
-        let elements = as_elements::<T>(&bytes, "an all-reduce")?;
-        expect_len(elements.len(), range.len(), &format!("rank {left}"))?;
-        data[range].copy_from_slice(&elements);
-        outgoing = bytes;
+        // Passed on before it is copied in, so the next rank can start on it.
+        let forward = step + 1 < n - 1;
+        let tag = first + step as u32 + 1;
+        if forward {
+            call.send(right, tag, bytes.clone())?;
+        }
+        data[which(step)].copy_from_slice(&as_elements::<T>(&bytes, "an all-reduce")?);
+        if forward {
+            bytes = receive_block::<T>(call, left, tag, which(step + 1).len())?;
+        }
     }
     Ok(())
+}
+
+/// Receives step `step`'s block from `left` and checks that it holds `elements` of `T`.
+fn receive_block<T: Pod>(
+    call: &Call<'_>,
+    left: usize,
+    step: u32,
+    elements: usize,
+) -> Result<Bytes> {
+    let bytes = call.recv(left, step)?;
+    let got = as_elements::<T>(&bytes, "an all-reduce")?.len();
+    expect_len(got, elements, &format!("rank {left}"))?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -161,8 +161,9 @@ pub(crate) struct EventLoop {
     draining: Vec<Sender<()>>,
     /// Set by [`Command::Abort`]: the loop ends at the end of this turn.
     aborted: bool,
-    /// When the last data frame arrived.
-    last_data: Instant,
+    /// When a peer link last became readable or writable: bytes came in, or room to
+    /// send more opened up.
+    last_traffic: Instant,
     /// How many program threads of this rank wait for a peer now.
     expecting: Arc<AtomicUsize>,
 }
@@ -223,7 +224,7 @@ impl EventLoop {
             relayed_loss: false,
             draining: Vec::new(),
             aborted: false,
-            last_data: Instant::now(),
+            last_traffic: Instant::now(),
             expecting,
         };
         Ok((event_loop, links))
@@ -264,6 +265,10 @@ impl EventLoop {
                     WAKER => {}
                     Token(t) => {
                         let index = t - FIRST_CONN;
+                        let is_rank = matches!(self.conns.get(index), Some(Some(Conn::Rank(_))));
+                        if is_rank && event.is_readable() {
+                            self.last_traffic = Instant::now();
+                        }
                         if event.is_readable() || event.is_read_closed() || event.is_error() {
                             self.read(index);
                         }
@@ -301,14 +306,16 @@ impl EventLoop {
     }
 
     /// Whether the next turn should look at the sockets without sleeping: while a
-    /// program thread of this rank waits for a peer and data came in the last
-    /// [`LoopConfig::poll_for`]. Such a wait is usually answered within tens of
-    /// microseconds, and a thread asleep in `epoll_wait` takes about as long again to
-    /// wake (on a VM, an idle vCPU's wake-up: 30 us or more measured on the development
-    /// machine). A rank whose threads all compute, or whose peers have gone quiet,
-    /// sleeps as before, so polling takes no CPU from computation.
+    /// program thread of this rank waits for a peer and a peer link had traffic (bytes
+    /// in, or room to send more) in the last [`LoopConfig::poll_for`]. Such a wait is
+    /// usually answered within tens of microseconds, and a thread asleep in
+    /// `epoll_wait` takes about as long again to wake (on a VM, an idle vCPU's wake-up:
+    /// 30 us or more measured on the development machine); a large body arrives, or
+    /// leaves, in many such steps. A rank whose threads all compute, or whose peers have
+    /// gone quiet, sleeps as before, so polling takes no CPU from computation.
     fn keeps_polling(&self) -> bool {
-        self.expecting.load(Ordering::Relaxed) > 0 && self.last_data.elapsed() < self.cfg.poll_for
+        self.expecting.load(Ordering::Relaxed) > 0
+            && self.last_traffic.elapsed() < self.cfg.poll_for
     }
 
     fn drain_commands(&mut self) {
@@ -491,7 +498,6 @@ impl EventLoop {
         let from = conn.link.rank();
         match frame.control {
             Control::Data(header) => {
-                self.last_data = Instant::now();
                 conn.link
                     .traffic()
                     .received((header.len() + frame.body.len()) as u64);

@@ -47,7 +47,7 @@ pub struct LaunchEnv {
     /// Unconsumed message bytes a rank holds from each peer before that peer's sends
     /// wait (`EAU2_MSG_WINDOW`, bytes; default 64 MiB).
     pub msg_window: u64,
-    /// How long the network thread polls after a data frame while the program waits
+    /// How long the network thread polls after bytes came in while the program waits
     /// (`EAU2_NET_POLL_US`, microseconds; default 50, 0 for never).
     pub net_poll: Duration,
 }

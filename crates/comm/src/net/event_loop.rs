@@ -77,7 +77,7 @@ pub(crate) struct LoopConfig {
     pub limits: Limits,
     /// How long a peer may stay silent before it is declared lost.
     pub peer_timeout: Duration,
-    /// How long after a data frame the loop keeps polling while a program thread waits.
+    /// How long after bytes came in the loop keeps polling while a program thread waits.
     pub poll_for: Duration,
 }
 

@@ -17,7 +17,7 @@
 //! trip when senders started writing (bench/RESULTS.md).
 //!
 //! While a program thread waits for a peer, the network thread keeps polling for
-//! [`NetConfig::net_poll`] after each data frame instead of sleeping: the usual answer
+//! [`NetConfig::net_poll`] after bytes last came in instead of sleeping: the usual answer
 //! then takes no thread wake-up on this side (kv get p50 38 us -> 21 us on the
 //! development VM, where waking an idle vCPU costs tens of microseconds).
 //!
@@ -126,7 +126,7 @@ pub struct NetConfig {
     /// How long a peer may send nothing at all (not even the heartbeats its network
     /// thread sends on idle links) before it is declared lost (`EAU2_PEER_TIMEOUT`).
     pub peer_timeout: Duration,
-    /// How long the network thread keeps polling its sockets after a data frame, instead
+    /// How long the network thread keeps polling its sockets after bytes came in, instead
     /// of sleeping, while a program thread waits for a peer (`EAU2_NET_POLL_US`; zero
     /// turns it off). It halves the small round trip on a VM, where waking a sleeping
     /// thread costs tens of microseconds, for at most this much CPU after each frame.
@@ -294,7 +294,7 @@ impl NetHandle {
     }
 
     /// Counts the calling thread as waiting for a peer until the guard drops: meanwhile
-    /// the network thread keeps polling for a while after each data frame instead of
+    /// the network thread keeps polling for a while after bytes come in instead of
     /// sleeping (see [`NetConfig::net_poll`]).
     pub(crate) fn expecting(&self) -> Expecting<'_> {
         self.expecting.fetch_add(1, Ordering::Relaxed);

@@ -161,7 +161,7 @@ pub struct FrameReader {
     /// Padding still to be discarded from the stream.
     skip: usize,
     /// Whether the last frame had a large body: then the next read into the buffer is
-    /// kept short (see [`PEEK_AFTER_LARGE`]).
+    /// kept short (see [`PEEK`]).
     after_large: bool,
     limits: Limits,
 }
@@ -177,12 +177,13 @@ struct PendingBody {
 
 /// Bodies at least this large are read directly into their final buffer.
 const DIRECT_BODY: usize = 64 * 1024;
-/// How much one read into the buffer takes right after a large body. Large bodies tend
-/// to come in runs (a collective's blocks, a chunk after a chunk), and a full-size read
-/// would bring most of the next one into the buffer, to be copied out again; a short
-/// read brings its header, and the body then goes straight to its own buffer. Small
-/// messages after a large one cost one short read more.
-const PEEK_AFTER_LARGE: usize = 4096;
+/// How much a read into the buffer takes when a large body may be coming: the first
+/// read after the socket was drained, and any read right after a large body (large
+/// bodies come in runs: a collective's blocks, chunk after chunk). A full-size read
+/// would bring up to 256 KiB of such a body into the buffer, to be copied out again; a
+/// short one brings its header, and the body then goes straight to its own buffer. A
+/// burst of small frames costs one short read more.
+const PEEK: usize = 4096;
 const BUFFER_SIZE: usize = 256 * 1024;
 
 impl FrameReader {
@@ -208,6 +209,7 @@ impl FrameReader {
         stream: &mut impl Read,
         out: &mut Vec<InFrame>,
     ) -> Result<(), ReadError> {
+        let mut first = true;
         loop {
             self.decode_buffered(out)?;
             let (n, wanted) = match &mut self.pending {
@@ -218,13 +220,18 @@ impl FrameReader {
                 }
                 None => {
                     self.make_room();
+                    // The first read of a turn into an empty buffer, and any read right
+                    // after a large body, may meet the start of a large body: take only
+                    // a header's worth then (see `PEEK`).
+                    let peek = self.after_large || (first && self.start == self.end);
+                    first = false;
                     let room = &mut self.buf[self.end..];
-                    let room = if self.after_large {
-                        let short = room.len().min(PEEK_AFTER_LARGE);
-                        &mut room[..short]
+                    let short = if peek {
+                        room.len().min(PEEK)
                     } else {
-                        room
+                        room.len()
                     };
+                    let room = &mut room[..short];
                     let wanted = room.len();
                     (stream.read(room).inspect(|&n| self.end += n), wanted)
                 }
@@ -441,21 +448,22 @@ mod tests {
         }
     }
 
-    /// After a large body the next read into the buffer is short, so the following large
-    /// body is read into its own buffer rather than copied out of the shared one; small
-    /// frames after it go back to full-size reads.
+    /// A read that may meet the start of a large body is short (the first of a turn,
+    /// and any right after a large body), so large bodies go to their own buffers
+    /// instead of being copied out of the shared one; a run of small frames goes back to
+    /// full-size reads.
     #[test]
-    fn a_large_body_is_followed_by_a_short_read() {
+    fn reads_that_may_meet_a_large_body_are_short() {
         let large: Vec<u8> = (0..5 * DIRECT_BODY as u32)
             .map(|i| (i % 249) as u8)
             .collect();
-        let frames = vec![
+        let mut frames = vec![
             (Control::Data(vec![1]), large.clone()),
             (Control::Data(vec![2]), large.clone()),
-            (Control::Data(vec![3]), vec![7; 10]),
-            (Control::Data(vec![4]), vec![8; 10]),
-            (Control::Goodbye, vec![]),
         ];
+        // About 40 KiB of small frames: more than one short read holds.
+        frames.extend((0..300u32).map(|i| (Control::Data(vec![3]), vec![i as u8; 70])));
+        frames.push((Control::Goodbye, vec![]));
         let wire = encode(&frames);
         let mut stream = Recording {
             data: &wire,
@@ -472,18 +480,15 @@ mod tests {
             assert_eq!(&got.control, control);
             assert_eq!(&got.body[..], &body[..]);
         }
-        // Full buffer, rest of body 1, short peek, rest of body 2, short peek (which
-        // brings the small frames whole), then full-size reads again.
+        // Short first read, rest of body 1, short read, rest of body 2, short read (the
+        // first small frames), then a full-size read for the rest of them.
         let asked = &stream.asked;
-        assert_eq!(asked[0], BUFFER_SIZE, "{asked:?}");
-        assert!(asked[1] > DIRECT_BODY, "{asked:?}");
-        assert_eq!(asked[2], PEEK_AFTER_LARGE, "{asked:?}");
+        assert_eq!(asked[0], PEEK, "{asked:?}");
+        assert!(asked[1] > 4 * DIRECT_BODY, "{asked:?}");
+        assert_eq!(asked[2], PEEK, "{asked:?}");
         assert!(asked[3] > 4 * DIRECT_BODY, "{asked:?}");
-        assert_eq!(asked[4], PEEK_AFTER_LARGE, "{asked:?}");
-        assert!(
-            asked[5..].iter().all(|&n| n > PEEK_AFTER_LARGE),
-            "{asked:?}"
-        );
+        assert_eq!(asked[4], PEEK, "{asked:?}");
+        assert!(asked[5] > 8 * PEEK, "{asked:?}");
     }
 
     #[test]

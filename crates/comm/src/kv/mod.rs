@@ -419,10 +419,10 @@ impl Kv {
             }
             self.shared.check()?;
             let _expecting = self.net.expecting();
-            return self
-                .shared
-                .waited
-                .time(|| receive(&rx, timeout, || format!("waiting for key {key}")));
+            return self.shared.waited.time(|| {
+                let poll = self.net.brief_poll();
+                receive(&rx, timeout, poll, || format!("waiting for key {key}"))
+            });
         }
         if let Some(v) = self.shared.cache.lock().get(key) {
             return Ok(v);
@@ -510,7 +510,7 @@ impl Kv {
         }
         let expecting = self.net.expecting();
         let result = self.shared.waited.time(|| {
-            receive(&rx, timeout, || {
+            receive(&rx, timeout, self.net.brief_poll(), || {
                 format!("waiting for rank {} to answer about key {key}", key.home())
             })
         });
@@ -527,10 +527,10 @@ impl Kv {
 fn receive<T>(
     rx: &Receiver<Result<T>>,
     timeout: Option<Duration>,
+    mut poll: BriefPoll<'_>,
     what: impl FnOnce() -> String,
 ) -> Result<T> {
     let dropped = |what: String| Error::Shutdown(format!("{what}: the store was dropped"));
-    let mut poll = BriefPoll::new();
     loop {
         match rx.try_recv() {
             Ok(reply) => return reply,

@@ -202,9 +202,9 @@ impl Mailbox {
         from: Option<usize>,
         tag: u64,
         deadline: Option<Instant>,
+        mut poll: BriefPoll<'_>,
     ) -> Result<Option<(Letter, u64)>> {
         let mut state = self.state.lock();
-        let mut poll = BriefPoll::new();
         let mut polling = true;
         let letter = loop {
             state.check()?;

@@ -63,6 +63,17 @@ pub(crate) enum Command {
     Abort { done: Sender<()> },
 }
 
+/// What program threads and the network thread tell each other about waiting.
+#[derive(Default)]
+pub(crate) struct WaitSignals {
+    /// How many program threads wait for a peer now: the loop then polls after
+    /// traffic instead of sleeping.
+    pub expecting: AtomicUsize,
+    /// From how many links the loop is reading a large body now: waiters then poll
+    /// longer before they sleep (see `brief_poll`).
+    pub receiving: AtomicUsize,
+}
+
 /// The settings of one rank's network thread.
 pub(crate) struct LoopConfig {
     /// This rank.
@@ -101,6 +112,8 @@ struct RankConn {
     said_goodbye: bool,
     /// When a byte last came from the peer.
     last_heard: Instant,
+    /// Whether a large body from it is being read, as counted in `receiving`.
+    mid_body: bool,
 }
 
 /// A connection made after rendezvous, not yet rejected. Nothing is ever sent to it.
@@ -164,8 +177,8 @@ pub(crate) struct EventLoop {
     /// When a peer link last became readable or writable: bytes came in, or room to
     /// send more opened up.
     last_traffic: Instant,
-    /// How many program threads of this rank wait for a peer now.
-    expecting: Arc<AtomicUsize>,
+    /// Program threads' waits, and this thread's large reads, for each other.
+    waits: Arc<WaitSignals>,
 }
 
 impl EventLoop {
@@ -179,7 +192,7 @@ impl EventLoop {
         streams: Vec<Option<std::net::TcpStream>>,
         commands: Receiver<Command>,
         handler: Box<dyn Handler>,
-        expecting: Arc<AtomicUsize>,
+        waits: Arc<WaitSignals>,
     ) -> io::Result<(EventLoop, Vec<Option<Arc<Link>>>)> {
         listener.set_nonblocking(true)?;
         let mut listener = TcpListener::from_std(listener);
@@ -205,6 +218,7 @@ impl EventLoop {
                 reader: FrameReader::new(cfg.limits),
                 said_goodbye: false,
                 last_heard: Instant::now(),
+                mid_body: false,
             })));
             links[peer] = Some(link);
             by_rank[peer] = Some(index);
@@ -225,7 +239,7 @@ impl EventLoop {
             draining: Vec::new(),
             aborted: false,
             last_traffic: Instant::now(),
-            expecting,
+            waits,
         };
         Ok((event_loop, links))
     }
@@ -314,7 +328,7 @@ impl EventLoop {
     /// leaves, in many such steps. A rank whose threads all compute, or whose peers have
     /// gone quiet, sleeps as before, so polling takes no CPU from computation.
     fn keeps_polling(&self) -> bool {
-        self.expecting.load(Ordering::Relaxed) > 0
+        self.waits.expecting.load(Ordering::Relaxed) > 0
             && self.last_traffic.elapsed() < self.cfg.poll_for
     }
 
@@ -467,6 +481,14 @@ impl EventLoop {
             let result = conn.reader.read_from(&mut heard, &mut frames);
             if heard.any {
                 conn.last_heard = Instant::now();
+            }
+            let mid_body = conn.reader.mid_body();
+            if mid_body != conn.mid_body {
+                conn.mid_body = mid_body;
+                match mid_body {
+                    true => self.waits.receiving.fetch_add(1, Ordering::Relaxed),
+                    false => self.waits.receiving.fetch_sub(1, Ordering::Relaxed),
+                };
             }
             result
         };
@@ -629,6 +651,9 @@ impl EventLoop {
         let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
         match conn {
             Conn::Rank(c) => {
+                if c.mid_body {
+                    self.waits.receiving.fetch_sub(1, Ordering::Relaxed);
+                }
                 c.link.close();
                 self.by_rank[c.link.rank()] = None;
                 if !c.said_goodbye {

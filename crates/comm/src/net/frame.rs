@@ -200,6 +200,11 @@ impl FrameReader {
         }
     }
 
+    /// Whether a large body is being read straight into its buffer.
+    pub fn mid_body(&self) -> bool {
+        self.pending.is_some()
+    }
+
     /// Reads what is available and appends complete frames to `out`. Returns
     /// `Ok(())` when the stream would block or a read came back short (so the socket is
     /// drained, for edge-triggered polling); an error when it is closed or broken (frames
@@ -489,6 +494,27 @@ mod tests {
         assert!(asked[3] > 4 * DIRECT_BODY, "{asked:?}");
         assert_eq!(asked[4], PEEK, "{asked:?}");
         assert!(asked[5] > 8 * PEEK, "{asked:?}");
+    }
+
+    /// `mid_body` says when a large body is half read, which waiters poll on.
+    #[test]
+    fn mid_body_is_true_only_while_a_large_body_is_incomplete() {
+        let wire = encode(&[(Control::Data(vec![1]), vec![5; 3 * DIRECT_BODY])]);
+        let mut stream = Trickle {
+            data: wire,
+            at: 0,
+            step: DIRECT_BODY,
+            block_next: false,
+        };
+        let mut reader = FrameReader::new(LIMITS);
+        let mut out = Vec::new();
+        assert!(!reader.mid_body());
+        reader.read_from(&mut stream, &mut out).unwrap();
+        assert!(reader.mid_body() && out.is_empty());
+        while out.is_empty() {
+            reader.read_from(&mut stream, &mut out).unwrap();
+        }
+        assert!(!reader.mid_body());
     }
 
     #[test]

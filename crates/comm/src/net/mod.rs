@@ -82,8 +82,9 @@ use bytes::Bytes;
 use mio::Waker;
 use parking_lot::Mutex;
 
+use crate::brief_poll::BriefPoll;
 use crate::error::{Error, Result};
-use event_loop::{poll_with_waker, Command, EventLoop, LoopConfig};
+use event_loop::{poll_with_waker, Command, EventLoop, LoopConfig, WaitSignals};
 use frame::{Limits, OutFrame};
 use link::{Link, Sent};
 
@@ -185,8 +186,9 @@ pub struct NetHandle {
     commands: mpsc::Sender<Command>,
     waker: Option<Arc<Waker>>,
     thread: Mutex<Option<JoinHandle<()>>>,
-    /// How many program threads wait for a peer now (see [`NetHandle::expecting`]).
-    expecting: Arc<AtomicUsize>,
+    /// Waiting program threads and large reads in progress (see
+    /// [`NetHandle::expecting`], [`NetHandle::brief_poll`]).
+    waits: Arc<WaitSignals>,
 }
 
 /// Counts a program thread among those waiting for a peer while it lives.
@@ -218,7 +220,7 @@ pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> 
             commands: tx,
             waker: None,
             thread: Mutex::new(None),
-            expecting: Default::default(),
+            waits: Default::default(),
         });
     }
     let joined = rendezvous::rendezvous(cfg)?;
@@ -235,7 +237,7 @@ pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> 
         peer_timeout: cfg.peer_timeout,
         poll_for: cfg.net_poll,
     };
-    let expecting = Arc::new(AtomicUsize::new(0));
+    let waits = Arc::new(WaitSignals::default());
     let (event_loop, links) = EventLoop::new(
         loop_cfg,
         poll,
@@ -243,7 +245,7 @@ pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> 
         joined.links,
         rx,
         handler,
-        Arc::clone(&expecting),
+        Arc::clone(&waits),
     )
     .map_err(|e| Error::io("registering connections with the event loop", e))?;
     let thread = std::thread::Builder::new()
@@ -258,7 +260,7 @@ pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> 
         commands: tx,
         waker: Some(Arc::new(waker)),
         thread: Mutex::new(Some(thread)),
-        expecting,
+        waits,
     })
 }
 
@@ -297,8 +299,13 @@ impl NetHandle {
     /// the network thread keeps polling for a while after bytes come in instead of
     /// sleeping (see [`NetConfig::net_poll`]).
     pub(crate) fn expecting(&self) -> Expecting<'_> {
-        self.expecting.fetch_add(1, Ordering::Relaxed);
-        Expecting(&self.expecting)
+        self.waits.expecting.fetch_add(1, Ordering::Relaxed);
+        Expecting(&self.waits.expecting)
+    }
+
+    /// The polling phase of a wait for a peer (see [`crate::brief_poll`]).
+    pub(crate) fn brief_poll(&self) -> BriefPoll<'_> {
+        BriefPoll::new(&self.waits.receiving)
     }
 
     /// Asks the network thread to write what a sender left queued on the link to `to`.

@@ -19,8 +19,8 @@
 //! them with `mmap` at first and, once its adaptive threshold rises, from heaps that it
 //! trims after each burst: either way every call faulted its pages in again. On 8 ranks,
 //! an all-to-all of 1 MiB took 4.4 ms after an all-reduce and 2.9 ms alone (median of
-//! 15); with the allocator told to neither mmap nor trim these sizes, 2.4-3.1 ms. The
-//! pool keeps at most [`PER_CLASS`] buffers of each power-of-two size and
+//! 15); recycling these buffers took the first to 3.3 ms (bench/RESULTS.md, session 4).
+//! The pool keeps at most [`PER_CLASS`] buffers of each power-of-two size and
 //! [`POOL_BYTES`] in all; past that, returned buffers are freed.
 
 use bytes::Bytes;

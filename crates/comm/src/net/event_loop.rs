@@ -174,8 +174,8 @@ pub(crate) struct EventLoop {
     draining: Vec<Sender<()>>,
     /// Set by [`Command::Abort`]: the loop ends at the end of this turn.
     aborted: bool,
-    /// When a peer link last became readable or writable: bytes came in, or room to
-    /// send more opened up.
+    /// When a peer link last became readable: bytes came in. (Room to send opening up
+    /// does not count: polling on it slowed small exchanges in an A/B.)
     last_traffic: Instant,
     /// Program threads' waits, and this thread's large reads, for each other.
     waits: Arc<WaitSignals>,
@@ -320,12 +320,12 @@ impl EventLoop {
     }
 
     /// Whether the next turn should look at the sockets without sleeping: while a
-    /// program thread of this rank waits for a peer and a peer link had traffic (bytes
-    /// in, or room to send more) in the last [`LoopConfig::poll_for`]. Such a wait is
+    /// program thread of this rank waits for a peer and bytes came in on a peer link in
+    /// the last [`LoopConfig::poll_for`]. Such a wait is
     /// usually answered within tens of microseconds, and a thread asleep in
     /// `epoll_wait` takes about as long again to wake (on a VM, an idle vCPU's wake-up:
-    /// 30 us or more measured on the development machine); a large body arrives, or
-    /// leaves, in many such steps. A rank whose threads all compute, or whose peers have
+    /// 30 us or more measured on the development machine); a large body arrives in many
+    /// such steps. A rank whose threads all compute, or whose peers have
     /// gone quiet, sleeps as before, so polling takes no CPU from computation.
     fn keeps_polling(&self) -> bool {
         self.waits.expecting.load(Ordering::Relaxed) > 0

@@ -175,7 +175,8 @@ pub(crate) struct EventLoop {
     /// Set by [`Command::Abort`]: the loop ends at the end of this turn.
     aborted: bool,
     /// When a peer link last became readable: bytes came in. (Room to send opening up
-    /// does not count: polling on it slowed small exchanges in an A/B.)
+    /// does not count: it showed no clear gain in an A/B, and every write would keep
+    /// the loop spinning.)
     last_traffic: Instant,
     /// Program threads' waits, and this thread's large reads, for each other.
     waits: Arc<WaitSignals>,

@@ -4,11 +4,11 @@
 //! A large all-reduce sends blocks of the caller's own vector. Copying each block into
 //! a buffer of its own, so that it can outlive the call, cost a memory pass per block:
 //! on two ranks and 16 MiB, two passes of 8 MiB in a call that moves 16 MiB each way.
-//! A [`Lent`] lends the block instead. The body handed to the message plane is a
-//! [`Bytes`] over the borrowed memory whose owner signals when it is dropped: once the
-//! frame is written in full, or thrown away because its link closed. [`Lent::wait`]
-//! (and the drop of a `Lent`, on every path, early returns included) blocks until then,
-//! so the borrow outlives every use of the memory.
+//! [`lend`] lends the block instead: the body handed to the message plane is a
+//! [`Bytes`] over the borrowed memory whose owner signals when it is dropped (once the
+//! frame is written in full, or thrown away because its link closed), and `lend` does
+//! not return, or unwind, before that signal. So the borrow outlives every use of the
+//! memory, and no caller can end it early: the wait is not theirs to skip.
 //!
 //! Every link that holds such a frame either writes it or is closed within the peer
 //! timeout (a silent peer is declared lost and its link closed), so the wait ends.
@@ -25,22 +25,22 @@ struct Release {
     dropped: Condvar,
 }
 
-/// The owner of a lent body inside its [`Bytes`]: a view of memory that the lending
-/// [`Lent`] keeps borrowed until this is dropped.
+/// The owner of a lent body inside its [`Bytes`]: a view of memory that the [`lend`]
+/// call keeps borrowed until this is dropped.
 struct LentView {
     ptr: *const u8,
     len: usize,
     release: Arc<Release>,
 }
 
-// SAFETY: the view only reads memory that stays borrowed (shared) by the lending thread
+// SAFETY: the view only reads memory that stays borrowed (shared) by the `lend` call
 // until the view is dropped; reading it from another thread is what a `&[u8]` allows.
 unsafe impl Send for LentView {}
 
 impl AsRef<[u8]> for LentView {
     fn as_ref(&self) -> &[u8] {
-        // SAFETY: `ptr..ptr + len` is a live `&[u8]` borrowed by the `Lent` that made
-        // this view, which does not return (or drop) before this view is dropped.
+        // SAFETY: `ptr..ptr + len` is the `&[u8]` passed to the `lend` call that made
+        // this view, which does not return (or unwind) before this view is dropped.
         unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 }
@@ -52,41 +52,30 @@ impl Drop for LentView {
     }
 }
 
-/// Bytes of the caller lent to one message; see the module's documentation.
-pub(crate) struct Lent<'a> {
-    release: Arc<Release>,
-    _borrow: std::marker::PhantomData<&'a [u8]>,
+/// Calls `with` on a message body that refers to `bytes` in place, and returns what it
+/// returns once nothing refers to the body any more. The body must go to other ranks (a
+/// message to this rank would stay in its mailbox until received, and the wait with it).
+pub(crate) fn lend<R>(bytes: &[u8], with: impl FnOnce(Bytes) -> R) -> R {
+    let release = Arc::new(Release::default());
+    let view = LentView {
+        ptr: bytes.as_ptr(),
+        len: bytes.len(),
+        release: Arc::clone(&release),
+    };
+    // Declared before the body exists, so dropped after it on every path, unwinding
+    // included: its drop is the wait.
+    let _wait = WaitForRelease(&release);
+    with(Bytes::from_owner(view))
 }
 
-impl<'a> Lent<'a> {
-    /// Lends `bytes`: returns the guard that keeps them borrowed and the message body
-    /// that refers to them. The body must go to another rank (a message to this rank
-    /// would keep it in the mailbox until received, after the guard waits for it).
-    pub(crate) fn new(bytes: &'a [u8]) -> (Lent<'a>, Bytes) {
-        let release = Arc::new(Release::default());
-        let view = LentView {
-            ptr: bytes.as_ptr(),
-            len: bytes.len(),
-            release: Arc::clone(&release),
-        };
-        let lent = Lent {
-            release,
-            _borrow: std::marker::PhantomData,
-        };
-        (lent, Bytes::from_owner(view))
-    }
+/// Waits, when dropped, until the lent body's last reference is gone.
+struct WaitForRelease<'a>(&'a Release);
 
-    /// Waits until no message refers to the lent bytes.
-    pub(crate) fn wait(self) {
-        // The drop does the waiting, so that early returns wait too.
-    }
-}
-
-impl Drop for Lent<'_> {
+impl Drop for WaitForRelease<'_> {
     fn drop(&mut self) {
-        let mut done = self.release.done.lock();
+        let mut done = self.0.done.lock();
         while !*done {
-            self.release.dropped.wait(&mut done);
+            self.0.dropped.wait(&mut done);
         }
     }
 }
@@ -98,14 +87,13 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn the_lender_waits_for_the_last_reference() {
+    fn lend_returns_after_the_last_reference_is_gone() {
         let data = vec![7u8; 1000];
-        let (lent, body) = Lent::new(&data[10..20]);
-        assert_eq!(&body[..], &[7; 10]);
-        let slice = body.slice(2..4);
-        drop(body);
         let read = Arc::new(AtomicBool::new(false));
-        let holder = {
+        let holder = lend(&data[10..20], |body| {
+            assert_eq!(&body[..], &[7; 10]);
+            let slice = body.slice(2..4);
+            drop(body);
             let read = Arc::clone(&read);
             std::thread::spawn(move || {
                 std::thread::sleep(Duration::from_millis(20));
@@ -113,9 +101,8 @@ mod tests {
                 read.store(true, Ordering::SeqCst);
                 drop(slice);
             })
-        };
-        // Returns only once the holder has dropped its slice, hence after it read it.
-        lent.wait();
+        });
+        // `lend` returned only once the holder had dropped its slice, after reading it.
         assert!(read.load(Ordering::SeqCst));
         holder.join().unwrap();
     }

@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
-use super::lent::Lent;
+use super::lent::lend;
 use super::{decode, encode, Call, Pod, Wire};
 use crate::endpoint::Comm;
 use crate::error::{Error, Result};
@@ -340,7 +340,7 @@ impl<T: Pod> speedy::Writable<speedy::LittleEndian> for PlainVec<T> {
 /// The reduce-scatter half of the ring: in step k each rank sends block `rank - k` to
 /// its right neighbour and folds block `rank - k - 1` from its left into its own data.
 /// Returns the block this rank then holds fully combined: `rank + 1`. Blocks leave
-/// straight from `data` ([`Lent`]), which is changed only once they are sent.
+/// straight from `data` ([`lend`]), which is changed only once they are sent.
 fn ring_reduce_scatter<T: Pod>(
     call: &Call<'_>,
     data: &mut [T],
@@ -350,13 +350,15 @@ fn ring_reduce_scatter<T: Pod>(
     let (right, left) = ((rank + 1) % n, (rank + n - 1) % n);
     for step in 0..n - 1 {
         let outgoing = block(len, n, (rank + n - step) % n);
-        let (lent, body) = Lent::new(bytemuck::cast_slice(&data[outgoing]));
-        call.send(right, step as u32, body)?;
         let incoming = block(len, n, (rank + 2 * n - step - 1) % n);
-        let bytes = receive_block::<T>(call, left, step as u32, incoming.len())?;
-        let elements = as_elements::<T>(&bytes, "an all-reduce")?;
-        lent.wait();
-        combine(&mut data[incoming], &elements);
+        let bytes = lend(bytemuck::cast_slice(&data[outgoing]), |body| {
+            call.send(right, step as u32, body)?;
+            receive_block::<T>(call, left, step as u32, incoming.len())
+        })?;
+        combine(
+            &mut data[incoming],
+            &as_elements::<T>(&bytes, "an all-reduce")?,
+        );
     }
     Ok((rank + 1) % n)
 }
@@ -370,10 +372,10 @@ fn ring_all_gather<T: Pod>(call: &Call<'_>, data: &mut [T], owned: usize) -> Res
     let first = n as u32; // steps 0..n-1 belong to the reduce-scatter
     let which = |step: usize| block(len, n, (owned + 2 * n - step - 1) % n);
     // Step 0 sends this rank's own block, lent: `data` changes only once it is sent.
-    let (lent, body) = Lent::new(bytemuck::cast_slice(&data[block(len, n, owned)]));
-    call.send(right, first, body)?;
-    let mut bytes = receive_block::<T>(call, left, first, which(0).len())?;
-    lent.wait();
+    let mut bytes = lend(bytemuck::cast_slice(&data[block(len, n, owned)]), |body| {
+        call.send(right, first, body)?;
+        receive_block::<T>(call, left, first, which(0).len())
+    })?;
     for step in 0..n - 1 {
         // Passed on before it is copied in, so the next rank can start on it.
         let forward = step + 1 < n - 1;

@@ -11,8 +11,10 @@
 //! to [`POLL_WHILE_RECEIVING`], since being woken at the end would add a wake-up to
 //! every such transfer (n = 2 broadcast of 1 MiB: about 40 us of 170).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+
+use crate::net::WaitSignals;
 
 /// How long a waiter polls before it sleeps.
 pub(crate) const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(40);
@@ -24,21 +26,22 @@ pub(crate) const POLL_WHILE_RECEIVING: Duration = Duration::from_micros(500);
 /// what we wait for can run even when every core is busy.
 const SPINS: u32 = 64;
 
-/// The polling phase of one wait.
+/// One wait for a peer: its polling phase, and while it lives, a count in
+/// [`WaitSignals::expecting`] (so the network thread polls too).
 pub(crate) struct BriefPoll<'a> {
     start: Instant,
     polls: u32,
-    /// How many links the network thread is reading a large body from right now.
-    receiving: &'a AtomicUsize,
+    signals: &'a WaitSignals,
 }
 
 impl BriefPoll<'_> {
-    /// Starts the polling phase; `receiving` counts the large bodies being read.
-    pub(crate) fn new(receiving: &AtomicUsize) -> BriefPoll<'_> {
+    /// Starts a wait: counts it as expecting a peer, and starts the polling phase.
+    pub(crate) fn new(signals: &WaitSignals) -> BriefPoll<'_> {
+        signals.expecting.fetch_add(1, Ordering::Relaxed);
         BriefPoll {
             start: Instant::now(),
             polls: 0,
-            receiving,
+            signals,
         }
     }
 
@@ -51,12 +54,18 @@ impl BriefPoll<'_> {
             return true;
         }
         let waited = self.start.elapsed();
-        let body_coming = self.receiving.load(Ordering::Relaxed) > 0;
+        let body_coming = self.signals.receiving.load(Ordering::Relaxed) > 0;
         if waited < POLL_BEFORE_SLEEP || (body_coming && waited < POLL_WHILE_RECEIVING) {
             std::thread::yield_now();
             true
         } else {
             false
         }
+    }
+}
+
+impl Drop for BriefPoll<'_> {
+    fn drop(&mut self) {
+        self.signals.expecting.fetch_sub(1, Ordering::Relaxed);
     }
 }

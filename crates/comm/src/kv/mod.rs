@@ -418,7 +418,6 @@ impl Kv {
                 Lookup::Absent => {}
             }
             self.shared.check()?;
-            let _expecting = self.net.expecting();
             return self.shared.waited.time(|| {
                 let poll = self.net.brief_poll();
                 receive(&rx, timeout, poll, || format!("waiting for key {key}"))
@@ -508,13 +507,11 @@ impl Kv {
             self.shared.pending.lock().remove(&id);
             return Err(e);
         }
-        let expecting = self.net.expecting();
         let result = self.shared.waited.time(|| {
             receive(&rx, timeout, self.net.brief_poll(), || {
                 format!("waiting for rank {} to answer about key {key}", key.home())
             })
         });
-        drop(expecting);
         if result.is_err() {
             self.shared.pending.lock().remove(&id);
         }

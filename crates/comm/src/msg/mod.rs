@@ -191,11 +191,9 @@ impl Comm {
         timeout: Option<Duration>,
     ) -> Result<(usize, u64, Bytes)> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let expecting = self.net().expecting();
         let received = self
             .mailbox()
             .receive(from, tag, deadline, self.net().brief_poll())?;
-        drop(expecting);
         let Some((letter, credit)) = received else {
             let who = from.map_or("any rank".to_string(), |r| format!("rank {r}"));
             return Err(Error::Timeout(format!(

@@ -84,7 +84,8 @@ use parking_lot::Mutex;
 
 use crate::brief_poll::BriefPoll;
 use crate::error::{Error, Result};
-use event_loop::{poll_with_waker, Command, EventLoop, LoopConfig, WaitSignals};
+pub(crate) use event_loop::WaitSignals;
+use event_loop::{poll_with_waker, Command, EventLoop, LoopConfig};
 use frame::{Limits, OutFrame};
 use link::{Link, Sent};
 
@@ -303,9 +304,10 @@ impl NetHandle {
         Expecting(&self.waits.expecting)
     }
 
-    /// The polling phase of a wait for a peer (see [`crate::brief_poll`]).
+    /// A wait for a peer: its polling phase (see [`crate::brief_poll`]), counted as
+    /// expecting a peer (see [`NetHandle::expecting`]) for as long as it lives.
     pub(crate) fn brief_poll(&self) -> BriefPoll<'_> {
-        BriefPoll::new(&self.waits.receiving)
+        BriefPoll::new(&self.waits)
     }
 
     /// Asks the network thread to write what a sender left queued on the link to `to`.

@@ -108,8 +108,8 @@ fn doubling<V>(
     Ok(value)
 }
 
-/// Views received bytes as a slice of `T`, copying only when they are misaligned.
-fn as_elements<'b, T: Pod>(bytes: &'b [u8], what: &str) -> Result<std::borrow::Cow<'b, [T]>> {
+/// How many elements of `T` received bytes hold; an error when they end mid-element.
+fn element_count<T: Pod>(bytes: &[u8], what: &str) -> Result<usize> {
     if bytes.len() % size_of::<T>() != 0 {
         return Err(Error::Protocol(format!(
             "{what}: {} bytes is not a whole number of {}-byte elements",
@@ -117,6 +117,12 @@ fn as_elements<'b, T: Pod>(bytes: &'b [u8], what: &str) -> Result<std::borrow::C
             size_of::<T>()
         )));
     }
+    Ok(bytes.len() / size_of::<T>())
+}
+
+/// Views received bytes as a slice of `T`, copying only when they are misaligned.
+fn as_elements<'b, T: Pod>(bytes: &'b [u8], what: &str) -> Result<std::borrow::Cow<'b, [T]>> {
+    element_count::<T>(bytes, what)?;
     Ok(match bytemuck::try_cast_slice(bytes) {
         Ok(elements) => std::borrow::Cow::Borrowed(elements),
         Err(_) => std::borrow::Cow::Owned(bytemuck::pod_collect_to_vec(bytes)),
@@ -399,7 +405,7 @@ fn receive_block<T: Pod>(
     elements: usize,
 ) -> Result<Bytes> {
     let bytes = call.recv(left, step)?;
-    let got = as_elements::<T>(&bytes, "an all-reduce")?.len();
+    let got = element_count::<T>(&bytes, "an all-reduce")?;
     expect_len(got, elements, &format!("rank {left}"))?;
     Ok(bytes)
 }

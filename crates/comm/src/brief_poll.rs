@@ -14,7 +14,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::net::WaitSignals;
+use crate::net::{Expecting, WaitSignals};
 
 /// How long a waiter polls before it sleeps.
 pub(crate) const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(40);
@@ -32,16 +32,17 @@ pub(crate) struct BriefPoll<'a> {
     start: Instant,
     polls: u32,
     signals: &'a WaitSignals,
+    _expecting: Expecting<'a>,
 }
 
 impl BriefPoll<'_> {
     /// Starts a wait: counts it as expecting a peer, and starts the polling phase.
     pub(crate) fn new(signals: &WaitSignals) -> BriefPoll<'_> {
-        signals.expecting.fetch_add(1, Ordering::Relaxed);
         BriefPoll {
             start: Instant::now(),
             polls: 0,
             signals,
+            _expecting: signals.expect(),
         }
     }
 
@@ -61,11 +62,5 @@ impl BriefPoll<'_> {
         } else {
             false
         }
-    }
-}
-
-impl Drop for BriefPoll<'_> {
-    fn drop(&mut self) {
-        self.signals.expecting.fetch_sub(1, Ordering::Relaxed);
     }
 }

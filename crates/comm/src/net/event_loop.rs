@@ -74,6 +74,23 @@ pub(crate) struct WaitSignals {
     pub receiving: AtomicUsize,
 }
 
+impl WaitSignals {
+    /// Counts the calling thread in [`WaitSignals::expecting`] until the guard drops.
+    pub(crate) fn expect(&self) -> Expecting<'_> {
+        self.expecting.fetch_add(1, Ordering::Relaxed);
+        Expecting(&self.expecting)
+    }
+}
+
+/// A program thread counted among those waiting for a peer, while it lives.
+pub(crate) struct Expecting<'a>(&'a AtomicUsize);
+
+impl Drop for Expecting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The settings of one rank's network thread.
 pub(crate) struct LoopConfig {
     /// This rank.

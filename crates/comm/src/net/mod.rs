@@ -72,7 +72,7 @@ pub(crate) use pool::copy_of;
 #[doc(hidden)]
 pub mod fuzzing;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -84,8 +84,8 @@ use parking_lot::Mutex;
 
 use crate::brief_poll::BriefPoll;
 use crate::error::{Error, Result};
-pub(crate) use event_loop::WaitSignals;
 use event_loop::{poll_with_waker, Command, EventLoop, LoopConfig};
+pub(crate) use event_loop::{Expecting, WaitSignals};
 use frame::{Limits, OutFrame};
 use link::{Link, Sent};
 
@@ -192,15 +192,6 @@ pub struct NetHandle {
     waits: Arc<WaitSignals>,
 }
 
-/// Counts a program thread among those waiting for a peer while it lives.
-pub(crate) struct Expecting<'a>(&'a AtomicUsize);
-
-impl Drop for Expecting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// Joins the job described by `cfg` and starts the network thread, which hands incoming
 /// messages to `handler`. A job of one rank skips rendezvous.
 pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> {
@@ -300,8 +291,7 @@ impl NetHandle {
     /// the network thread keeps polling for a while after bytes come in instead of
     /// sleeping (see [`NetConfig::net_poll`]).
     pub(crate) fn expecting(&self) -> Expecting<'_> {
-        self.waits.expecting.fetch_add(1, Ordering::Relaxed);
-        Expecting(&self.waits.expecting)
+        self.waits.expect()
     }
 
     /// A wait for a peer: its polling phase (see [`crate::brief_poll`]), counted as

@@ -151,6 +151,31 @@ impl CsvReader {
         self.schema.as_ref()
     }
 
+    /// Whether the reader is strict ([`CsvReader::strict`]).
+    pub fn is_strict(&self) -> bool {
+        self.strict
+    }
+
+    /// Whether the first record is a header ([`CsvReader::header`]).
+    pub fn has_header(&self) -> bool {
+        self.header
+    }
+
+    /// The field separator ([`CsvReader::delimiter`]).
+    pub fn delimiter_byte(&self) -> u8 {
+        self.delimiter
+    }
+
+    /// How many records inference looks at ([`CsvReader::infer_rows`]).
+    pub fn rows_to_infer(&self) -> usize {
+        self.infer_rows
+    }
+
+    /// The chunk length ([`CsvReader::chunk_len`]).
+    pub fn chunk_rows(&self) -> usize {
+        self.chunk_len
+    }
+
     /// Whether the first record is a header of column names (the default) or data.
     pub fn header(mut self, yes: bool) -> Self {
         self.header = yes;

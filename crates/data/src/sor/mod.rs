@@ -328,6 +328,31 @@ impl SorReader {
         self.schema.as_ref()
     }
 
+    /// The names given with [`SorReader::names`], if any.
+    pub fn given_names(&self) -> Option<&[String]> {
+        self.names.as_deref()
+    }
+
+    /// The projection given with [`SorReader::columns`], if any.
+    pub fn given_columns(&self) -> Option<&[usize]> {
+        self.columns.as_deref()
+    }
+
+    /// Whether the reader is strict ([`SorReader::strict`]).
+    pub fn is_strict(&self) -> bool {
+        self.strict
+    }
+
+    /// How many rows inference looks at ([`SorReader::infer_rows`]).
+    pub fn rows_to_infer(&self) -> usize {
+        self.infer_rows
+    }
+
+    /// The chunk length ([`SorReader::chunk_len`]).
+    pub fn chunk_rows(&self) -> usize {
+        self.chunk_len
+    }
+
     /// Builds only the file columns `cols`, in this order, as the frame's columns (a
     /// column may be named twice). The others are still checked for deviations.
     pub fn columns(mut self, cols: &[usize]) -> Self {

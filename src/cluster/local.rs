@@ -245,8 +245,8 @@ impl Job {
             let left = deadline.saturating_duration_since(Instant::now());
             if finished.recv_timeout(left).is_err() {
                 self.first_failure(Error::Comm(CommError::Timeout(format!(
-                    "the job of {ranks} ranks did not finish within {:.1} s",
-                    limit.as_secs_f64()
+                    "the job of {ranks} ranks did not finish within {:?}",
+                    limit
                 ))));
                 let running: Vec<Arc<Node>> = self.nodes.lock().iter().flatten().cloned().collect();
                 for node in running {

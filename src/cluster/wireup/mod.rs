@@ -31,6 +31,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::net::vars;
 use pmi::{PmiClient, PmiVersion};
 use pmix::Pmix;
 use slurm::SlurmStep;
@@ -73,14 +74,9 @@ impl Service {
                 .trim()
                 .parse()
                 .map_err(|_| Error::Config(format!("PMI_FD={fd:?} is not a file descriptor")))?;
-            let version = match get("EAU2_PMI_VERSION").as_deref().map(str::trim) {
-                None | Some("1") => PmiVersion::V1,
-                Some("2") => PmiVersion::V2,
-                Some(other) => {
-                    return Err(Error::Config(format!(
-                        "EAU2_PMI_VERSION={other:?}: choose 1 or 2"
-                    )))
-                }
+            let version = match vars::pmi_version(get)? {
+                None | Some(1) => PmiVersion::V1,
+                _ => PmiVersion::V2,
             };
             let jobid = get("PMI_JOBID").filter(|j| !j.is_empty());
             return Ok(Some(Service::Pmi { fd, version, jobid }));
@@ -143,10 +139,10 @@ pub fn settle(service: &Service, rank: usize, timeout: Duration) -> Result<Settl
         Ok(result) => result,
         // The helper thread is left blocked in the service; the rank fails and exits.
         Err(_) => Err(Error::Config(format!(
-            "rank {rank}: the launcher's wire-up ({}) did not complete within {:.1} s \
+            "rank {rank}: the launcher's wire-up ({}) did not complete within {:?} \
              (EAU2_RENDEZVOUS_TIMEOUT); is every rank running?",
             service.name(),
-            timeout.as_secs_f64()
+            timeout
         ))),
     }
 }

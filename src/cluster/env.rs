@@ -63,8 +63,8 @@ impl LaunchEnv {
     pub fn from_env() -> Result<LaunchEnv> {
         let env = LaunchEnv::from_vars(vars::process_env)?;
         // A misspelt name would otherwise be ignored in silence; rank 0 alone says so,
-        // once per job.
-        if env.rank == 0 {
+        // once per job (eau2-launch has said so already for its jobs).
+        if env.rank == 0 && env.source != "eau2-launch" {
             for warning in vars::unknown_warnings() {
                 tracing::warn!("{warning}");
             }

@@ -26,7 +26,6 @@ pub mod slurm;
 use std::net::{Ipv4Addr, TcpListener};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
@@ -62,7 +61,7 @@ pub enum Service {
         /// The token the user exported (`EAU2_TOKEN`), if any.
         token: Option<String>,
         /// The user's key for deriving a token otherwise.
-        key_file: PathBuf,
+        key_file: secret::KeyFile,
     },
 }
 
@@ -243,7 +242,7 @@ fn exchange(service: &Service, rank: usize, timeout: Duration) -> Result<Settled
 fn slurm_rule(
     step: &SlurmStep,
     token: Option<&str>,
-    key_file: &std::path::Path,
+    key_file: &secret::KeyFile,
     rank: usize,
 ) -> Result<Settled> {
     let token = match token {
@@ -418,7 +417,10 @@ mod tests {
             this_node: Some("localhost".into()),
             ports: (port, port),
         };
-        let key = std::env::temp_dir().join(format!("eau2-rule-{}", secret::fresh().unwrap()));
+        let key = secret::KeyFile {
+            path: std::env::temp_dir().join(format!("eau2-rule-{}", secret::fresh().unwrap())),
+            private_dir: None,
+        };
         let err = slurm_rule(&step, None, &key, 0).unwrap_err().to_string();
         assert!(
             err.contains(&format!("port {port}")) && err.contains("SLURM_JOB_ID=42"),
@@ -433,7 +435,7 @@ mod tests {
         assert_eq!(rank0.job_id, "slurm-42.1");
         let given = slurm_rule(&step, Some("exported"), &key, 1).expect("an exported token");
         assert_eq!(given.token, "exported");
-        let _ = std::fs::remove_file(&key);
+        let _ = std::fs::remove_file(&key.path);
     }
 
     #[test]

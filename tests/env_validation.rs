@@ -46,10 +46,22 @@ fn launch_kv(env: &[(&str, &str)]) -> Finished {
 #[test]
 fn launcher_refuses_each_bad_value_before_starting_ranks() {
     let cases = [
-        ("EAU2_PEER_TIMEOUT", "abc", "expected seconds, e.g. 10 or 2.5"),
-        ("EAU2_PEER_TIMEOUT", "0.05", "heartbeats go every quarter of it"),
+        (
+            "EAU2_PEER_TIMEOUT",
+            "abc",
+            "expected seconds, e.g. 10 or 2.5",
+        ),
+        (
+            "EAU2_PEER_TIMEOUT",
+            "0.05",
+            "heartbeats go every quarter of it",
+        ),
         ("EAU2_RENDEZVOUS_TIMEOUT", "0", "expected seconds"),
-        ("EAU2_EXCHANGE_ROUND_BYTES", "abc", "a whole number of bytes"),
+        (
+            "EAU2_EXCHANGE_ROUND_BYTES",
+            "abc",
+            "a whole number of bytes",
+        ),
         ("EAU2_PROGRESS_SECS", "abc", "expected seconds"),
         ("EAU2_MSG_WINDOW", "64M", "a whole number of bytes"),
         ("EAU2_NET_POLL_US", "fast", "microseconds"),
@@ -65,20 +77,28 @@ fn launcher_refuses_each_bad_value_before_starting_ranks() {
             out.stderr
         );
         let quoted = format!("eau2-launch: {var}={value:?}: expected ");
-        assert!(out.stderr.contains(&quoted), "{var}={value}: {}", out.stderr);
-        assert!(out.stderr.contains(says), "{var}={value}: {}", out.stderr);
         assert!(
-            out.stderr.contains("no rank was started"),
-            "{}",
+            out.stderr.contains(&quoted),
+            "{var}={value}: {}",
             out.stderr
         );
+        assert!(out.stderr.contains(says), "{var}={value}: {}", out.stderr);
+        assert!(out.stderr.contains("no rank was started"), "{}", out.stderr);
         assert!(!out.stdout.contains("kv ok"), "{}", out.stdout);
     }
     // Several bad values: each is named, in one run.
     let out = launch_kv(&[("EAU2_PEER_TIMEOUT", "abc"), ("EAU2_PROGRESS_SECS", "x")]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(out.stderr.contains("EAU2_PEER_TIMEOUT=\"abc\""), "{}", out.stderr);
-    assert!(out.stderr.contains("EAU2_PROGRESS_SECS=\"x\""), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("EAU2_PEER_TIMEOUT=\"abc\""),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("EAU2_PROGRESS_SECS=\"x\""),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -91,8 +111,9 @@ fn good_values_run_and_a_misspelt_name_is_warned_about() {
     ]);
     out.assert_success();
     assert!(
-        out.stderr
-            .contains("EAU2_PEER_TIMOUT is set but nothing reads it; did you mean EAU2_PEER_TIMEOUT?"),
+        out.stderr.contains(
+            "EAU2_PEER_TIMOUT is set but nothing reads it; did you mean EAU2_PEER_TIMEOUT?"
+        ),
         "{}",
         out.stderr
     );
@@ -107,8 +128,16 @@ fn good_values_run_and_a_misspelt_name_is_warned_about() {
 #[test]
 fn a_rank_started_by_hand_refuses_bad_values_at_start() {
     for (var, value, says) in [
-        ("EAU2_PEER_TIMEOUT", "0.05", "not under 1 s: heartbeats go every quarter of it"),
-        ("EAU2_EXCHANGE_ROUND_BYTES", "abc", "a whole number of bytes"),
+        (
+            "EAU2_PEER_TIMEOUT",
+            "0.05",
+            "not under 1 s: heartbeats go every quarter of it",
+        ),
+        (
+            "EAU2_EXCHANGE_ROUND_BYTES",
+            "abc",
+            "a whole number of bytes",
+        ),
         ("EAU2_PROGRESS_SECS", "abc", "expected seconds"),
     ] {
         let mut cmd = clean(Command::new(bin("cluster-check")));
@@ -171,7 +200,8 @@ fn a_fifo_as_the_secret_file_fails_at_once_naming_it() {
     );
     assert!(!out.status.success());
     assert!(
-        out.stderr.contains("is a FIFO (named pipe), not a regular file"),
+        out.stderr
+            .contains("is a FIFO (named pipe), not a regular file"),
         "{}",
         out.stderr
     );
@@ -186,7 +216,11 @@ fn the_secret_folder_and_file_are_created_private_and_checked() {
     let timeout = [("EAU2_RENDEZVOUS_TIMEOUT", "1")];
     let out = srun_rank0(&home, &timeout);
     assert!(!out.status.success());
-    assert!(out.stderr.contains("rank 1 never arrived"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("rank 1 never arrived"),
+        "{}",
+        out.stderr
+    );
     let eau2 = home.join(".eau2");
     assert_eq!(mode(&eau2), 0o700, "~/.eau2 under umask 0");
     assert_eq!(mode(&eau2.join("secret")), 0o600, "the key under umask 0");

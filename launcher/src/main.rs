@@ -201,8 +201,7 @@ fn init_logging() {
 fn log_filter() -> Option<Result<tracing_subscriber::EnvFilter, vars::VarError>> {
     let spec = vars::process_env("EAU2_LOG").filter(|s| !s.trim().is_empty())?;
     Some(
-        tracing_subscriber::EnvFilter::try_new(&spec)
-            .map_err(|e| vars::log_filter_error(&spec, e)),
+        tracing_subscriber::EnvFilter::try_new(&spec).map_err(|e| vars::log_filter_error(&spec, e)),
     )
 }
 

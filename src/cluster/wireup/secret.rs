@@ -193,7 +193,11 @@ fn read_or_create_key(path: &Path) -> Result<Vec<u8>> {
             "{} holds {}{} bytes; a key has 16 to {MAX_KEY_BYTES} (eau2 makes 32; delete \
              the file to get a new one)",
             path.display(),
-            if key.len() as u64 > MAX_KEY_BYTES { "over " } else { "" },
+            if key.len() as u64 > MAX_KEY_BYTES {
+                "over "
+            } else {
+                ""
+            },
             key.len().min(MAX_KEY_BYTES as usize)
         )));
     }
@@ -310,7 +314,10 @@ mod tests {
         for open in [0o755, 0o777, 0o750] {
             fs::set_permissions(&eau2, fs::Permissions::from_mode(open)).unwrap();
             let err = derived(&key, "slurm-1.0").unwrap_err().to_string();
-            assert!(err.contains(&format!("chmod 700 {}", eau2.display())), "{err}");
+            assert!(
+                err.contains(&format!("chmod 700 {}", eau2.display())),
+                "{err}"
+            );
         }
         fs::set_permissions(&eau2, fs::Permissions::from_mode(0o700)).unwrap();
         derived(&key, "slurm-1.0").unwrap();
@@ -333,7 +340,10 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
         // The old code blocked here forever, waiting for a writer.
         let err = derived(&file(&fifo), "j").unwrap_err().to_string();
-        assert!(err.contains("is a FIFO (named pipe), not a regular file"), "{err}");
+        assert!(
+            err.contains("is a FIFO (named pipe), not a regular file"),
+            "{err}"
+        );
         let err = derived(&file(&dir), "j").unwrap_err().to_string();
         assert!(err.contains("is a folder, not a regular file"), "{err}");
         let err = derived(&file(Path::new("/dev/null")), "j")
@@ -364,7 +374,10 @@ mod tests {
         };
         let default = key_path(&get).unwrap();
         assert_eq!(default.path, Path::new("/home/u/.eau2/secret"));
-        assert_eq!(default.private_dir.as_deref(), Some(Path::new("/home/u/.eau2")));
+        assert_eq!(
+            default.private_dir.as_deref(),
+            Some(Path::new("/home/u/.eau2"))
+        );
         assert!(key_path(&|_| None).is_err());
         let set = |k: &str| (k == "EAU2_SECRET_FILE").then(|| "/k".to_string());
         assert_eq!(key_path(&set).unwrap(), file(Path::new("/k")));

@@ -83,7 +83,7 @@ impl SlurmStep {
 fn parse_id(var: &str, text: &str) -> Result<u64> {
     text.trim()
         .parse()
-        .map_err(|_| Error::Config(format!("{var}={text:?} is not a whole number")))
+        .map_err(|_| vars::VarError::new(var, text, "a whole number").into())
 }
 
 /// The first host of a Slurm host list such as `node[07-09,12],gpu1` (`node07`): each

@@ -164,9 +164,7 @@ fn worker(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
             return Err(Error::Rendezvous(format!(
                 "rank {} said hello to the master (rank 0 at {}) but got no directory within \
                  {:?} (EAU2_RENDEZVOUS_TIMEOUT): other ranks did not arrive (rank 0 names them)",
-                cfg.rank,
-                cfg.master,
-                cfg.rendezvous_timeout
+                cfg.rank, cfg.master, cfg.rendezvous_timeout
             )))
         }
         Err(e) => {

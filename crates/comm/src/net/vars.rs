@@ -48,18 +48,39 @@ pub const KNOWN: &[(&str, &str)] = &[
     ("EAU2_MASTER", "rank 0's rendezvous address, host:port"),
     ("EAU2_TOKEN", "the job's shared secret"),
     ("EAU2_JOB_ID", "the job's id, checked in every hello"),
-    ("EAU2_RENDEZVOUS_TIMEOUT", "seconds the ranks may take to meet"),
-    ("EAU2_PEER_TIMEOUT", "seconds a peer may be silent before it is lost"),
+    (
+        "EAU2_RENDEZVOUS_TIMEOUT",
+        "seconds the ranks may take to meet",
+    ),
+    (
+        "EAU2_PEER_TIMEOUT",
+        "seconds a peer may be silent before it is lost",
+    ),
     ("EAU2_MSG_WINDOW", "unconsumed message bytes held per peer"),
-    ("EAU2_NET_POLL_US", "microseconds the network thread polls after data"),
+    (
+        "EAU2_NET_POLL_US",
+        "microseconds the network thread polls after data",
+    ),
     ("EAU2_PMI_VERSION", "the PMI protocol version, 1 or 2"),
-    ("EAU2_SLURM_PORTS", "the port range LO-HI used under plain srun"),
-    ("EAU2_SECRET_FILE", "the key that secures jobs under plain srun"),
+    (
+        "EAU2_SLURM_PORTS",
+        "the port range LO-HI used under plain srun",
+    ),
+    (
+        "EAU2_SECRET_FILE",
+        "the key that secures jobs under plain srun",
+    ),
     ("EAU2_LOG", "which diagnostics to show"),
     ("EAU2_STATS", "statistics: 1, json:FILE or 0"),
     ("EAU2_PROGRESS_SECS", "seconds between progress lines"),
-    ("EAU2_STATUS_COLS", "the launcher's terminal width (set by eau2-launch)"),
-    ("EAU2_EXCHANGE_ROUND_BYTES", "bytes a rank sends per round of a shuffle"),
+    (
+        "EAU2_STATUS_COLS",
+        "the launcher's terminal width (set by eau2-launch)",
+    ),
+    (
+        "EAU2_EXCHANGE_ROUND_BYTES",
+        "bytes a rank sends per round of a shuffle",
+    ),
 ];
 
 /// A variable set to a value eau2 cannot use.
@@ -130,7 +151,9 @@ pub fn check_all(get: Get<'_>) -> Vec<VarError> {
 
 /// The `EAU2_*` names among `names` that no part of eau2 reads, each with the known
 /// name it most likely meant (if one is close).
-pub fn unknown<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<(String, Option<&'static str>)> {
+pub fn unknown<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+) -> Vec<(String, Option<&'static str>)> {
     names
         .into_iter()
         .filter(|n| n.starts_with("EAU2_") && !KNOWN.iter().any(|(k, _)| k == n))
@@ -191,9 +214,8 @@ fn seconds(
         return Ok(default);
     };
     let expected = || {
-        let mut e = format!(
-            "seconds, e.g. 10 or 2.5, from {min_secs} to {MAX_TIMEOUT_SECS} (a week)"
-        );
+        let mut e =
+            format!("seconds, e.g. 10 or 2.5, from {min_secs} to {MAX_TIMEOUT_SECS} (a week)");
         if !floor_why.is_empty() {
             e.push_str(&format!("; not under {min_secs} s: {floor_why}"));
         }
@@ -361,13 +383,7 @@ pub fn stats(get: Get<'_>) -> Result<Stats, VarError> {
 /// `EAU2_PROGRESS_SECS`: how often rank 0 prints a progress line when standard error is
 /// not a terminal (default 5 s; from 0.01 s).
 pub fn progress_every(get: Get<'_>) -> Result<Duration, VarError> {
-    seconds(
-        get,
-        "EAU2_PROGRESS_SECS",
-        DEFAULT_PROGRESS_EVERY,
-        0.01,
-        "",
-    )
+    seconds(get, "EAU2_PROGRESS_SECS", DEFAULT_PROGRESS_EVERY, 0.01, "")
 }
 
 /// `EAU2_STATUS_COLS`: the width of eau2-launch's terminal, which draws rank 0's
@@ -464,7 +480,10 @@ mod tests {
         assert!(text.contains("heartbeats go every quarter of it"), "{text}");
         assert!(!text.contains("0.1"), "no rounded duration: {text}");
         for bad in ["0", "-1", "NaN", "inf", "1e9", "", "10s"] {
-            assert!(peer_timeout(&env(&[("EAU2_PEER_TIMEOUT", bad)])).is_err(), "{bad}");
+            assert!(
+                peer_timeout(&env(&[("EAU2_PEER_TIMEOUT", bad)])).is_err(),
+                "{bad}"
+            );
             let get = env(&[("EAU2_RENDEZVOUS_TIMEOUT", bad)]);
             assert!(rendezvous_timeout(&get).is_err(), "{bad}");
         }
@@ -485,11 +504,20 @@ mod tests {
         for (name, value) in cases {
             let errors = check_all(&env(&[(name, value)]));
             assert_eq!(errors.len(), 1, "{name}={value}: {errors:?}");
-            assert_eq!((errors[0].name.as_str(), errors[0].value.as_str()), (name, value));
+            assert_eq!(
+                (errors[0].name.as_str(), errors[0].value.as_str()),
+                (name, value)
+            );
             let text = errors[0].to_string();
-            assert!(text.starts_with(&format!("{name}={value:?}: expected ")), "{text}");
+            assert!(
+                text.starts_with(&format!("{name}={value:?}: expected ")),
+                "{text}"
+            );
         }
-        let errors = check_all(&env(&[("EAU2_STATUS_COLS", "wide"), ("EAU2_MSG_WINDOW", "x")]));
+        let errors = check_all(&env(&[
+            ("EAU2_STATUS_COLS", "wide"),
+            ("EAU2_MSG_WINDOW", "x"),
+        ]));
         assert_eq!(errors.len(), 2, "every bad value is reported: {errors:?}");
     }
 

@@ -154,6 +154,7 @@ fn main() {
     // Usage errors exit with 2 and --help / --version with 0, as clap does by default.
     let cli = Cli::parse();
     init_logging();
+    statusline::setup();
     // A bad EAU2_* value would stop every rank; say so once, before starting any.
     let bad = check_environment();
     if !bad.is_empty() {
@@ -166,7 +167,6 @@ fn main() {
     for warning in vars::unknown_warnings() {
         eprintln!("eau2-launch: warning: {warning}");
     }
-    statusline::setup();
     let code = match launch(&cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(message) => {
@@ -206,9 +206,12 @@ fn log_filter() -> Option<Result<tracing_subscriber::EnvFilter, vars::VarError>>
 }
 
 /// Every EAU2_* variable of the launcher's environment that the ranks (which inherit
-/// them) or the launcher would refuse, one message each.
+/// them) or the launcher would refuse, one message each. Run after
+/// [`statusline::setup`], which sets `EAU2_STATUS_COLS`; `EAU2_MASTER` is skipped, since
+/// each rank gets the launcher's own.
 fn check_environment() -> Vec<String> {
     let mut bad = vars::check_all(&vars::process_env);
+    bad.retain(|e| e.name != "EAU2_MASTER");
     if let Some(Err(e)) = log_filter() {
         bad.push(e);
     }

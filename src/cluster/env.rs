@@ -92,7 +92,7 @@ impl LaunchEnv {
                 "rank {rank} is not in a job of {size} ranks (from {source}'s variables)"
             )));
         }
-        let master = get("EAU2_MASTER").filter(|m| !m.is_empty());
+        let master = vars::master(&get)?;
         let wireup = match (&master, size) {
             (None, 2..) => Some(Service::detect(&get)?.ok_or_else(|| {
                 Error::Config(format!(
@@ -265,6 +265,25 @@ mod tests {
         assert!(env(&bad_version).is_err());
         assert!(env(&[("EAU2_RENDEZVOUS_TIMEOUT", "soon")]).is_err());
         assert!(env(&[("EAU2_PEER_TIMEOUT", "-1")]).is_err());
+        let err = env(&[("EAU2_PEER_TIMEOUT", "0.05")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("EAU2_PEER_TIMEOUT=\"0.05\""), "{err}");
+        let err = env(&[("EAU2_MASTER", "node1")]).unwrap_err().to_string();
+        assert!(err.contains("expected host:port"), "{err}");
+        // Values read later (shuffles, progress, statistics, logs) are checked at start.
+        for (var, value) in [
+            ("EAU2_EXCHANGE_ROUND_BYTES", "abc"),
+            ("EAU2_PROGRESS_SECS", "abc"),
+            ("EAU2_STATS", "yes"),
+            ("EAU2_LOG", "eau2=loud"),
+        ] {
+            let err = env(&[(var, value)]).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("{var}={value:?}: expected")),
+                "{err}"
+            );
+        }
         let e = env(&[("EAU2_PEER_TIMEOUT", "2.5")]).unwrap();
         assert_eq!(
             e.net_config().unwrap().peer_timeout,

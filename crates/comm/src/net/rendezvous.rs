@@ -311,14 +311,8 @@ fn bind_master(master: &str) -> Result<TcpListener> {
 
 /// Splits `host:port` (or `[v6]:port`).
 fn split_host_port(addr: &str) -> Result<(&str, u16)> {
-    let bad = || Error::Config(format!("bad address {addr:?}: expected host:port"));
-    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    let port = port.parse().map_err(|_| bad())?;
-    Ok((host, port))
+    super::vars::split_host_port(addr)
+        .ok_or_else(|| Error::Config(format!("bad address {addr:?}: expected host:port")))
 }
 
 /// This host's name, for messages.

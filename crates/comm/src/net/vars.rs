@@ -128,7 +128,8 @@ pub fn process_env(name: &str) -> Option<String> {
 /// `EAU2_LOG` is not checked here (its syntax belongs to `tracing-subscriber`, which
 /// this crate does not use); `EAU2_RANK`/`EAU2_SIZE` are checked where a rank reads them.
 pub fn check_all(get: Get<'_>) -> Vec<VarError> {
-    let checks: [Result<(), VarError>; 10] = [
+    let checks: [Result<(), VarError>; 11] = [
+        master(get).map(drop),
         rendezvous_timeout(get).map(drop),
         peer_timeout(get).map(drop),
         msg_window(get).map(drop),
@@ -141,7 +142,7 @@ pub fn check_all(get: Get<'_>) -> Vec<VarError> {
         exchange_round_bytes(get).map(drop),
     ];
     let mut errors: Vec<VarError> = checks.into_iter().filter_map(Result::err).collect();
-    for name in ["EAU2_SECRET_FILE", "EAU2_MASTER"] {
+    for name in ["EAU2_SECRET_FILE", "EAU2_TOKEN", "EAU2_JOB_ID"] {
         if let Some(value) = get(name).filter(|v| v.contains('\u{fffd}')) {
             errors.push(VarError::new(name, &value, "UTF-8 text"));
         }
@@ -266,6 +267,31 @@ pub fn log_filter_error(spec: &str, why: impl fmt::Display) -> VarError {
         spec,
         format!("a filter such as warn, info or eau2=debug,eau2_comm=trace ({why})"),
     )
+}
+
+/// Splits `host:port` (or `[v6]:port`); `None` when it is not one.
+pub fn split_host_port(addr: &str) -> Option<(&str, u16)> {
+    let (host, port) = addr.rsplit_once(':')?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    Some((host, port.parse().ok()?))
+}
+
+/// `EAU2_MASTER`: rank 0's rendezvous address, `host:port` (`None` when unset or empty).
+pub fn master(get: Get<'_>) -> Result<Option<String>, VarError> {
+    let Some(text) = get("EAU2_MASTER").filter(|m| !m.is_empty()) else {
+        return Ok(None);
+    };
+    match split_host_port(&text) {
+        Some((host, _)) if !host.is_empty() => Ok(Some(text)),
+        _ => Err(VarError::new(
+            "EAU2_MASTER",
+            &text,
+            "host:port, e.g. node1:4000 or 10.0.0.1:4000",
+        )),
+    }
 }
 
 /// `EAU2_RENDEZVOUS_TIMEOUT`: how long the ranks may take to meet (default 30 s; at
@@ -451,6 +477,7 @@ mod tests {
             ("EAU2_PMI_VERSION", "2"),
             ("EAU2_SLURM_PORTS", "30000-30009"),
             ("EAU2_STATUS_COLS", "80"),
+            ("EAU2_MASTER", "[::1]:4000"),
         ]);
         assert_eq!(peer_timeout(&get), Ok(Duration::from_millis(2500)));
         assert_eq!(rendezvous_timeout(&get), Ok(Duration::from_secs(1)));
@@ -462,6 +489,7 @@ mod tests {
         assert_eq!(pmi_version(&get), Ok(Some(2)));
         assert_eq!(slurm_ports(&get), Ok(Some((30000, 30009))));
         assert_eq!(status_cols(&get), Ok(Some(80)));
+        assert_eq!(split_host_port("[::1]:4000"), Some(("::1", 4000)));
         assert!(check_all(&get).is_empty());
     }
 
@@ -487,7 +515,9 @@ mod tests {
             let get = env(&[("EAU2_RENDEZVOUS_TIMEOUT", bad)]);
             assert!(rendezvous_timeout(&get).is_err(), "{bad}");
         }
-        let cases: [(&str, &str); 12] = [
+        let cases: [(&str, &str); 14] = [
+            ("EAU2_MASTER", "node1"),
+            ("EAU2_MASTER", ":4000"),
             ("EAU2_RENDEZVOUS_TIMEOUT", "0.5"),
             ("EAU2_MSG_WINDOW", "0"),
             ("EAU2_MSG_WINDOW", "64M"),

@@ -34,7 +34,7 @@ use std::process;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use eau2_comm::net::vars;
+use eau2_comm::net::{token, vars};
 
 mod hosts;
 mod master;
@@ -46,7 +46,6 @@ mod signals;
 mod spawn;
 mod status;
 mod statusline;
-mod token;
 
 use monitor::{Job, Outcome};
 use spawn::JobSpec;

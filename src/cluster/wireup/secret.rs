@@ -10,7 +10,7 @@
 //! HMAC-SHA256(secret, job and step). Ranks on several hosts need that file to be the same on all of them, which a shared
 //! home directory (usual on Slurm clusters) gives.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -19,10 +19,11 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use crate::error::{Error, Result};
+use crate::net::token;
 
 /// A fresh token: 32 lowercase hex digits (128 bits) from `/dev/urandom`.
 pub fn fresh() -> Result<String> {
-    Ok(to_hex(&random_bytes::<16>()?))
+    token::fresh().map_err(|e| Error::io("reading /dev/urandom", e))
 }
 
 /// Where the user's key lives, and the private folder around it that must stay private.
@@ -49,7 +50,7 @@ pub fn derived(key: &KeyFile, context: &str) -> Result<String> {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key)
         .map_err(|_| Error::Config("HMAC refused the key".into()))?;
     mac.update(context.as_bytes());
-    Ok(to_hex(&mac.finalize().into_bytes()[..16]))
+    Ok(token::to_hex(&mac.finalize().into_bytes()[..16]))
 }
 
 /// Where the user's key lives: `EAU2_SECRET_FILE`, else `$HOME/.eau2/secret`.
@@ -226,7 +227,7 @@ fn create_key(path: &Path) -> Result<()> {
         .open(&tmp)
         .and_then(|mut f| {
             f.set_permissions(fs::Permissions::from_mode(0o600))?;
-            f.write_all(&random_bytes::<32>().map_err(io::Error::other)?)?;
+            f.write_all(&token::random_bytes::<32>()?)?;
             f.sync_all()
         });
     let linked = written.and_then(|()| match fs::hard_link(&tmp, path) {
@@ -235,18 +236,6 @@ fn create_key(path: &Path) -> Result<()> {
     });
     let _ = fs::remove_file(&tmp);
     linked.map_err(|e| Error::io_path("creating the key file", path, e))
-}
-
-fn random_bytes<const N: usize>() -> Result<[u8; N]> {
-    let mut bytes = [0u8; N];
-    File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| Error::io("reading /dev/urandom", e))?;
-    Ok(bytes)
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -63,6 +63,7 @@ mod link;
 mod pool;
 mod ratelog;
 mod rendezvous;
+pub mod token;
 mod traffic;
 pub mod vars;
 

@@ -36,8 +36,15 @@ pub const DEFAULT_EXCHANGE_ROUND_BYTES: usize = 64 << 20;
 /// ahead could not be represented on some clocks.
 const MAX_TIMEOUT_SECS: f64 = 7.0 * 24.0 * 3600.0;
 
-/// Why timeouts have a floor of one second.
-const TIMEOUT_FLOOR_WHY: &str = "heartbeats go every quarter of it, and a busy machine \
+/// The shortest peer or rendezvous timeout accepted.
+pub const MIN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Why the rendezvous timeout has a floor of [`MIN_TIMEOUT`].
+pub const RENDEZVOUS_FLOOR_WHY: &str =
+    "starting a process on a busy machine alone can take that long";
+
+/// Why the peer timeout has a floor of [`MIN_TIMEOUT`].
+pub const TIMEOUT_FLOOR_WHY: &str = "heartbeats go every quarter of it, and a busy machine \
      can stall a process that long, so a shorter one declares healthy peers lost";
 
 /// Every variable eau2 or eau2-launch reads, with what it holds. Names set by
@@ -301,8 +308,8 @@ pub fn rendezvous_timeout(get: Get<'_>) -> Result<Duration, VarError> {
         get,
         "EAU2_RENDEZVOUS_TIMEOUT",
         DEFAULT_RENDEZVOUS_TIMEOUT,
-        1.0,
-        "starting a process on a busy machine alone can take that long",
+        MIN_TIMEOUT.as_secs_f64(),
+        RENDEZVOUS_FLOOR_WHY,
     )
 }
 
@@ -313,7 +320,7 @@ pub fn peer_timeout(get: Get<'_>) -> Result<Duration, VarError> {
         get,
         "EAU2_PEER_TIMEOUT",
         DEFAULT_PEER_TIMEOUT,
-        1.0,
+        MIN_TIMEOUT.as_secs_f64(),
         TIMEOUT_FLOOR_WHY,
     )
 }

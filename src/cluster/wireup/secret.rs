@@ -343,6 +343,31 @@ mod tests {
     }
 
     #[test]
+    fn another_users_key_or_folder_is_refused() {
+        if my_uid() != 0 {
+            eprintln!("SKIPPED: giving a file to another user needs root");
+            return;
+        }
+        let home = scratch();
+        let get = |k: &str| (k == "HOME").then(|| home.to_string_lossy().into_owned());
+        let key = key_path(&get).unwrap();
+        derived(&key, "j").unwrap();
+        let chown = |path: &Path, uid: u32| std::os::unix::fs::chown(path, Some(uid), None);
+        chown(&key.path, 65534).unwrap();
+        let err = derived(&key, "j").unwrap_err().to_string();
+        assert!(
+            err.contains("belongs to user id 65534, not to you"),
+            "{err}"
+        );
+        chown(&key.path, 0).unwrap();
+        let dir = key.private_dir.clone().unwrap();
+        chown(&dir, 65534).unwrap();
+        let err = derived(&key, "j").unwrap_err().to_string();
+        assert!(err.contains(".eau2 belongs to user id 65534"), "{err}");
+        fs::remove_dir_all(&home).unwrap();
+    }
+
+    #[test]
     fn short_or_huge_keys_are_refused() {
         let dir = scratch();
         let key = file(&dir.join("secret"));

@@ -168,8 +168,17 @@ impl<'n> DistFrame<'n> {
         let temp = self.agree_written(written, path)?;
 
         // Every rank wrote its rows durably: rank 0 renames the temporary into place.
-        let renamed = (me == 0).then(|| temp.replace_file(path));
-        self.agree_renamed(renamed, path)
+        // The other ranks hold theirs until rank 0 is done (dropping it would remove it).
+        let (renamed, held) = match me {
+            0 => (Some(temp.replace_file(path)), None),
+            _ => (None, Some(temp)),
+        };
+        let agreed = self.agree_renamed(renamed, path);
+        // After a failure (rank 0 lost, say) the survivors remove the temporary.
+        if let (Some(temp), true) = (held, agreed.is_ok()) {
+            temp.keep();
+        }
+        agreed
     }
 
     /// Collective: writes the frame in `format` into one part file per rank under `dir`;
@@ -212,8 +221,19 @@ impl<'n> DistFrame<'n> {
 
         // Files in the old folder that are not parts of this format are kept.
         let extension = format.extension();
-        let replaced = (me == 0).then(|| temp.replace_dir(dir, |n| !is_part(n, extension)));
-        self.agree_renamed(replaced, dir)?;
+        let (replaced, held) = match me {
+            0 => (
+                Some(temp.replace_dir(dir, |n| !is_part(n, extension))),
+                None,
+            ),
+            _ => (None, Some(temp)),
+        };
+        let agreed = self.agree_renamed(replaced, dir);
+        // After a failure (rank 0 lost, say) the survivors remove the temporary.
+        if let (Some(temp), true) = (held, agreed.is_ok()) {
+            temp.keep();
+        }
+        agreed?;
         Ok(dir.join(name))
     }
 

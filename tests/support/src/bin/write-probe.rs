@@ -12,6 +12,11 @@
 //!
 //! The test compares the files with what a sequential write of the same rows gives.
 //! Rank 0 prints `write ok` when every rank succeeded.
+//!
+//! `write-probe big DEST ROWS file|parts [KEPT BATCH]` writes rows `0..ROWS` of
+//! `all_types` (each rank its share, built collectively) as CSV into the file `DEST` or as
+//! part files into the folder `DEST`, for the tests that kill, fill or race a write
+//! (tests/write_safety.rs). Rank 0 prints `big ok` when every rank succeeded.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,6 +29,9 @@ use eau2_testkit::frames::{all_types, needs_quoting, share_start};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "big") {
+        return big(&args);
+    }
     let (Some("write"), Some(dir), Some(rows)) = (
         args.first().map(String::as_str),
         args.get(1),
@@ -43,6 +51,44 @@ fn main() -> ExitCode {
         write(node, &dir, rows)?;
         if node.rank() == 0 {
             println!("write ok");
+        }
+        Ok(())
+    })
+}
+
+/// `big DEST ROWS file|parts [KEPT BATCH]`: one large CSV write.
+fn big(args: &[String]) -> ExitCode {
+    let (Some(dest), Some(rows), Some(parts)) = (
+        args.get(1),
+        args.get(2).and_then(|r| r.parse::<u64>().ok()),
+        args.get(3).and_then(|m| match m.as_str() {
+            "file" => Some(false),
+            "parts" => Some(true),
+            _ => None,
+        }),
+    ) else {
+        eprintln!("usage: write-probe big DEST ROWS file|parts [KEPT BATCH]");
+        return ExitCode::from(2);
+    };
+    if let (Some(kept), Some(batch)) = (
+        args.get(4).and_then(|a| a.parse().ok()),
+        args.get(5).and_then(|a| a.parse().ok()),
+    ) {
+        eau2::table::set_write_buffers(kept, batch);
+    }
+    let dest = PathBuf::from(dest);
+    eau2::run(|node| {
+        let (rank, size) = (node.rank(), node.size());
+        let mine = share_start(rows, rank, size)..share_start(rows, rank + 1, size);
+        let frame = DistFrame::from_local_parts(node, &Key::new("big", 0), &all_types(mine, 4096))?;
+        let csv = CsvWriteOptions::new();
+        if parts {
+            frame.write_csv_parts(&dest, &csv)?;
+        } else {
+            frame.write_csv(&dest, &csv)?;
+        }
+        if rank == 0 {
+            println!("big ok");
         }
         Ok(())
     })

@@ -16,7 +16,8 @@
 //! `write-probe big DEST ROWS file|parts [KEPT BATCH]` writes rows `0..ROWS` of
 //! `all_types` (each rank its share, built collectively) as CSV into the file `DEST` or as
 //! part files into the folder `DEST`, for the tests that kill, fill or race a write
-//! (tests/write_safety.rs). Rank 0 prints `big ok` when every rank succeeded.
+//! (tests/write_safety.rs). Rank 0 prints `writing` when its frame is built and `big ok`
+//! when every rank succeeded.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -82,6 +83,10 @@ fn big(args: &[String]) -> ExitCode {
         let mine = share_start(rows, rank, size)..share_start(rows, rank + 1, size);
         let frame = DistFrame::from_local_parts(node, &Key::new("big", 0), &all_types(mine, 4096))?;
         let csv = CsvWriteOptions::new();
+        if rank == 0 {
+            // Tells the tests when to start aiming their kills.
+            println!("writing");
+        }
         if parts {
             frame.write_csv_parts(&dest, &csv)?;
         } else {

@@ -31,9 +31,13 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A file of a write by name and content (one unnamed entry for a single file), as
+/// [`expected`] gives them.
+type Entry = (String, Vec<u8>);
+
 /// What a write of rows `0..rows` on `n` ranks puts in its file (`parts` false: one
 /// entry) or its part files (`part-NNNNN.csv`, one per rank), by name.
-fn expected(rows: u64, n: usize, parts: bool) -> Vec<(String, Vec<u8>)> {
+fn expected(rows: u64, n: usize, parts: bool) -> Vec<Entry> {
     let csv = CsvWriteOptions::new();
     if !parts {
         let bytes = all_types(0..rows, 4096).to_csv_bytes(&csv).unwrap();
@@ -53,7 +57,7 @@ const KEPT: (&str, &[u8]) = ("notes.txt", b"the user's own file\n");
 
 /// The old content: a file, or a folder of four part files (more than any job here
 /// writes) plus [`KEPT`].
-fn old_content(parts: bool) -> Vec<(String, Vec<u8>)> {
+fn old_content(parts: bool) -> Vec<Entry> {
     if !parts {
         return vec![(String::new(), b"old,content\n1,2\n".repeat(1000))];
     }
@@ -68,7 +72,7 @@ fn old_content(parts: bool) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Puts `content` (see [`expected`]) at `dest`, replacing what is there.
-fn put(dest: &Path, parts: bool, content: &[(String, Vec<u8>)]) {
+fn put(dest: &Path, parts: bool, content: &[Entry]) {
     let _ = fs::remove_file(dest);
     let _ = fs::remove_dir_all(dest);
     if !parts {
@@ -84,12 +88,12 @@ fn put(dest: &Path, parts: bool, content: &[(String, Vec<u8>)]) {
 
 /// What `dest` holds now, in the form of [`expected`] ([`KEPT`] left out, after checking
 /// that it is there).
-fn content(dest: &Path, parts: bool) -> Vec<(String, Vec<u8>)> {
+fn content(dest: &Path, parts: bool) -> Vec<Entry> {
     if !parts {
         let bytes = fs::read(dest).unwrap_or_else(|e| panic!("reading {}: {e}", dest.display()));
         return vec![(String::new(), bytes)];
     }
-    let mut found: Vec<(String, Vec<u8>)> = fs::read_dir(dest)
+    let mut found: Vec<Entry> = fs::read_dir(dest)
         .unwrap_or_else(|e| panic!("listing {}: {e}", dest.display()))
         .map(|e| {
             let e = e.unwrap();
@@ -105,7 +109,7 @@ fn content(dest: &Path, parts: bool) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Which of `candidates` (named) `dest` holds exactly.
-fn which<'a>(dest: &Path, parts: bool, candidates: &[(&'a str, &[(String, Vec<u8>)])]) -> &'a str {
+fn which<'a>(dest: &Path, parts: bool, candidates: &[(&'a str, &[Entry])]) -> &'a str {
     let now = content(dest, parts);
     candidates
         .iter()

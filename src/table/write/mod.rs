@@ -10,15 +10,21 @@
 //!    each rank's rows in one run, rank after rank, so an exclusive scan of the ranks'
 //!    byte counts gives each rank its offset; for any other layout (a published frame
 //!    deals its chunks round-robin) every rank gathers every chunk's size instead;
-//! 3. rank 0 creates (or truncates) the file and sets its length; the others wait for
-//!    it, and learn whether it failed, through a broadcast;
+//! 3. rank 0 creates a temporary file beside the destination ([`replace`]) and tells the
+//!    others where it is, through a broadcast that is also the barrier they wait at;
 //! 4. every rank writes its chunks' text at their offsets with positional writes, in
-//!    batches of about [`BATCH`] bytes, formatting again what it did not keep; a last
-//!    all-reduce tells every rank whether every rank succeeded.
+//!    batches of about [`BATCH`] bytes, formatting again what it did not keep, and
+//!    flushes them; an all-reduce tells every rank whether every rank succeeded;
+//! 5. only then rank 0 renames the temporary over the destination and broadcasts how
+//!    that went. On any failure the temporary is removed and the destination untouched.
+//!
+//! Part files go into a temporary folder that rank 0 swaps in for the destination
+//! folder the same way.
 //!
 //! No rank ever holds more than its own rows, and of their text at most [`KEPT_TEXT`]
 //! bytes plus a batch per thread.
 
+mod phases;
 mod replace;
 
 use std::fs::File;
@@ -26,12 +32,14 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use rayon::prelude::*;
 
 use super::DistFrame;
 use crate::error::{Error, Result};
 use crate::frame::{CsvWriteOptions, TextFormat};
+use phases::Clock;
 use replace::{FileId, Temp};
 
 /// About how many bytes of text a thread formats before it writes them (1 MiB).
@@ -64,12 +72,14 @@ struct Sized {
 }
 
 impl<'n> DistFrame<'n> {
-    /// Collective: writes the frame as CSV into one file at `path`, created or
-    /// truncated, exactly as [`DataFrame::write_csv`](crate::frame::DataFrame::write_csv)
-    /// would write the whole frame. Each rank formats and writes the rows it stores at
-    /// their place in the file; no rank holds the whole frame. Every rank must call it,
-    /// with the same arguments; every rank returns an error if any rank failed (and
-    /// then the file may be incomplete).
+    /// Collective: writes the frame as CSV into one file at `path`, exactly as
+    /// [`DataFrame::write_csv`](crate::frame::DataFrame::write_csv) would write the whole
+    /// frame. Each rank formats and writes the rows it stores at their place in a
+    /// temporary file beside `path`; no rank holds the whole frame. The temporary is
+    /// renamed over `path` only once every rank has written and flushed its rows, so
+    /// `path` holds either what it held before or the whole new file. Every rank must
+    /// call it, with the same arguments; every rank returns an error naming `path` and
+    /// the failing rank if any rank failed (and then `path` is unchanged).
     pub fn write_csv(&self, path: &Path, options: &CsvWriteOptions) -> Result<()> {
         options.validate()?;
         self.write_text(path, &TextFormat::Csv(options.clone()))
@@ -84,8 +94,10 @@ impl<'n> DistFrame<'n> {
     }
 
     /// Collective: writes the frame as CSV into one file per rank, `dir/part-00000.csv`,
-    /// `dir/part-00001.csv`, ... (the folder is created if needed, and part files
-    /// already there are removed first). Part `r` holds the rows rank `r` stores, in row
+    /// `dir/part-00001.csv`, ...: the parts are written into a temporary folder that
+    /// replaces `dir` in one step once every rank has written its part, so `dir` holds
+    /// either the old parts or all the new ones. Part files of an earlier write are gone
+    /// afterwards; other plain files in `dir` are kept. Part `r` holds the rows rank `r` stores, in row
     /// order, after its own header line; for a frame built collectively (rows ordered by
     /// rank) the parts in order hold the frame's rows in order. Returns this rank's part.
     pub fn write_csv_parts(&self, dir: &Path, options: &CsvWriteOptions) -> Result<PathBuf> {
@@ -102,6 +114,7 @@ impl<'n> DistFrame<'n> {
     /// Collective: writes the frame in `format` into one file at `path`; see
     /// [`DistFrame::write_csv`].
     pub fn write_text(&self, path: &Path, format: &TextFormat) -> Result<()> {
+        let mut clock = Clock::start();
         let node = self.node;
         let me = node.rank();
         let header = format.header(self.schema());
@@ -148,11 +161,13 @@ impl<'n> DistFrame<'n> {
         let sized = agree(sized, failed, |r| {
             format!("rank {r} could not format its rows for {}", path.display())
         })?;
+        clock.lap("size");
 
         // Rank 0 makes the temporary and tells the others where it is; nothing is
         // written at `path` itself until every rank has written and flushed its rows.
         let made = (me == 0).then(|| Temp::create_file(path, total));
         let temp = self.share_temp(made, path, false)?;
+        clock.lap("temporary");
         let written = temp.and_then(|temp| {
             self.write_local_text(
                 (temp.file(), temp.path()),
@@ -162,10 +177,13 @@ impl<'n> DistFrame<'n> {
                 &sized,
                 &offsets,
             )?;
+            clock.lap("write");
             temp.sync()?;
+            clock.lap("flush");
             Ok(temp)
         });
         let temp = self.agree_written(written, path)?;
+        clock.lap("agree");
 
         // Every rank wrote its rows durably: rank 0 renames the temporary into place.
         // The other ranks hold theirs until rank 0 is done (dropping it would remove it).
@@ -178,7 +196,17 @@ impl<'n> DistFrame<'n> {
         if let (Some(temp), true) = (held, agreed.is_ok()) {
             temp.keep();
         }
+        clock.lap("rename");
         agreed
+    }
+
+    /// How long each phase of the last distributed write to one file made by this rank
+    /// took: `size` (formatting to learn sizes, and placing), `temporary` (making and
+    /// sharing the temporary), `write`, `flush` (fsync), `agree` (all ranks succeeded?),
+    /// `rename` (into place, folder flushed, outcome shared). For benchmarks.
+    #[doc(hidden)]
+    pub fn last_write_phases() -> Vec<(&'static str, Duration)> {
+        phases::last()
     }
 
     /// Collective: writes the frame in `format` into one part file per rank under `dir`;
@@ -248,8 +276,8 @@ impl<'n> DistFrame<'n> {
     ) -> Result<Result<Temp>> {
         let told = made.as_ref().map(|m| match m.as_ref().map(Temp::id) {
             Ok(Ok(id)) => (None, temp_bytes(m), id),
-            Ok(Err(e)) => (Some(e.to_string()), Vec::new(), (0, 0)),
-            Err(e) => (Some(e.to_string()), Vec::new(), (0, 0)),
+            Ok(Err(e)) => (Some(e.to_string()), Vec::new(), 0),
+            Err(e) => (Some(e.to_string()), Vec::new(), 0),
         });
         let (why, at, id): (Option<String>, Vec<u8>, FileId) = self.node.broadcast(0, told)?;
         match (made, why) {

@@ -29,9 +29,9 @@ const MARK: &str = ".eau2-tmp-";
 /// and its lock, or when it already exists.
 const ATTEMPTS: usize = 8;
 
-/// Which file a temporary is, so that every rank can check it opened the one rank 0 made
-/// (device and inode).
-pub(super) type FileId = (u64, u64);
+/// Which file a temporary is, so that every rank can check it opened the one rank 0 made:
+/// its inode number (not the device, which differs between hosts sharing a folder).
+pub(super) type FileId = u64;
 
 /// A temporary this process holds a shared lock on while the value lives. Dropping it
 /// removes the temporary unless [`Temp::keep`] was called: a failed or abandoned write
@@ -94,7 +94,7 @@ impl Temp {
                 OpenOptions::new()
                     .write(true)
                     .create_new(true)
-                    .mode(0o644)
+                    .mode(0o666)
                     .open(&path)
                     .map(drop)
             };
@@ -165,7 +165,7 @@ impl Temp {
             .map_err(|e| OpenError::Failed(Error::io_path("examining", path, e)))?;
         let named = fs::symlink_metadata(path).ok();
         let same = named.is_some_and(|n| n.dev() == mine.dev() && n.ino() == mine.ino());
-        if !same || id.is_some_and(|id| id != (mine.dev(), mine.ino())) {
+        if !same || id.is_some_and(|id| id != mine.ino()) {
             return Err(OpenError::Gone);
         }
         temp.kept = false;
@@ -188,7 +188,7 @@ impl Temp {
             .handle
             .metadata()
             .map_err(|e| Error::io_path("examining", &self.path, e))?;
-        Ok((m.dev(), m.ino()))
+        Ok(m.ino())
     }
 
     /// Makes what this process wrote into the temporary durable (its data and size).

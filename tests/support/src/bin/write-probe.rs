@@ -93,6 +93,12 @@ fn big(args: &[String]) -> ExitCode {
             frame.write_csv(&dest, &csv)?;
         }
         if rank == 0 {
+            let phases = DistFrame::last_write_phases();
+            let phases: Vec<String> = phases
+                .iter()
+                .map(|(name, took)| format!("{name} {:.3}", took.as_secs_f64()))
+                .collect();
+            println!("phases: {}", phases.join(", "));
             println!("big ok");
         }
         Ok(())

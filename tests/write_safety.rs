@@ -5,6 +5,7 @@
 //! a later write leaves no temporary behind. Files and part folders, on 1 and 3 ranks.
 
 use std::fs::{self, File};
+use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
@@ -416,4 +417,90 @@ fn a_full_disk_fails_the_write_on_every_rank_and_keeps_the_old_content() {
             "space not given back (empty: {empty})"
         );
     }
+}
+
+/// A temporary some process holds a lock on (a job writing) survives the next write's
+/// sweep; one nobody holds (a killed job's) is removed; other hidden files stay.
+#[test]
+fn the_sweep_removes_only_temporaries_nobody_holds() {
+    let dir = scratch("sweep");
+    let dest = dir.join("out.csv");
+    let live = dir.join(".out.csv.eau2-tmp-1-2-3");
+    let dead = dir.join(".out.csv.eau2-tmp-4-5-6");
+    let dead_dir = dir.join(".out.csv.eau2-tmp-7-8-9-gone-10");
+    let other = dir.join(".other.csv.eau2-tmp-1-2-3");
+    for path in [&live, &dead, &other] {
+        fs::write(path, "partial").unwrap();
+    }
+    fs::create_dir_all(dead_dir.join("sub")).unwrap();
+    fs::write(dead_dir.join("sub/part-00000.csv"), "partial").unwrap();
+    let held = File::open(&live).unwrap();
+    // SAFETY: flock on a descriptor `held` keeps open.
+    assert_eq!(unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_SH) }, 0);
+
+    run_with_deadline(&mut big(2, &dest, 1000, false), DEADLINE).assert_success();
+    let new = expected(1000, 2, false);
+    assert_eq!(which(&dest, false, &[("new", new.as_slice())]), "new");
+    assert!(live.exists(), "a held temporary was removed");
+    assert!(other.exists(), "another file's temporary was removed");
+    assert!(
+        !dead.exists() && !dead_dir.exists(),
+        "a stale temporary stayed"
+    );
+    drop(held);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A symbolic link as the destination: the file it leads to is replaced, the link stays.
+#[test]
+fn writing_through_a_symlink_replaces_its_target() {
+    let dir = scratch("symlink");
+    let target = dir.join("real.csv");
+    let link = dir.join("link.csv");
+    fs::write(&target, "old").unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    run_with_deadline(&mut big(2, &link, 1000, false), DEADLINE).assert_success();
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let new = expected(1000, 2, false);
+    assert_eq!(which(&target, false, &[("new", new.as_slice())]), "new");
+    assert_eq!(temporaries(&dir), Vec::<String>::new());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Part files into a folder holding a subfolder (which the swap would drop), or into a
+/// path that is a file: refused on every rank, nothing changed, nothing left behind.
+#[test]
+fn part_folders_that_cannot_be_replaced_whole_are_refused() {
+    let dir = scratch("refused");
+    let dest = dir.join("out");
+    let old = old_content(true);
+    put(&dest, true, &old);
+    fs::create_dir(dest.join("sub")).unwrap();
+    let out = run_with_deadline(&mut big(2, &dest, 1000, true), DEADLINE);
+    assert!(!out.status.success());
+    let refused = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("neither a part file"))
+        .count();
+    assert_eq!(refused, 2, "{}", out.stderr);
+    fs::remove_dir(dest.join("sub")).unwrap();
+    assert_eq!(which(&dest, true, &[("old", old.as_slice())]), "old");
+
+    let file = dir.join("file");
+    fs::write(&file, "a file").unwrap();
+    let out = run_with_deadline(&mut big(2, &file, 1000, true), DEADLINE);
+    assert!(!out.status.success());
+    let refused = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("is not a folder"))
+        .count();
+    assert_eq!(refused, 2, "{}", out.stderr);
+    assert_eq!(fs::read(&file).unwrap(), b"a file");
+    assert_eq!(temporaries(&dir), Vec::<String>::new());
+    fs::remove_dir_all(&dir).unwrap();
 }

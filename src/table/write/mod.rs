@@ -241,7 +241,7 @@ impl<'n> DistFrame<'n> {
             file.set_len(at)
                 .map_err(|e| Error::io_path("setting the length of", &part, e))?;
             self.write_local_text((&file, &part), true, format, &header, &sized, &offsets)?;
-            file.sync_all()
+            file.sync_data()
                 .map_err(|e| Error::io_path("flushing", &part, e))?;
             Ok(temp)
         });

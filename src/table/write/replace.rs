@@ -191,10 +191,11 @@ impl Temp {
         Ok(m.ino())
     }
 
-    /// Makes what this process wrote into the temporary durable (its data and size).
+    /// Makes what this process wrote into the temporary durable (its data and size:
+    /// `fdatasync`, which skips timestamps).
     pub(super) fn sync(&self) -> Result<()> {
         self.handle
-            .sync_all()
+            .sync_data()
             .map_err(|e| Error::io_path("flushing", &self.path, e))
     }
 

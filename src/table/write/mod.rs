@@ -202,7 +202,7 @@ impl<'n> DistFrame<'n> {
 
     /// How long each phase of the last distributed write to one file made by this rank
     /// took: `size` (formatting to learn sizes, and placing), `temporary` (making and
-    /// sharing the temporary), `write`, `flush` (fsync), `agree` (all ranks succeeded?),
+    /// sharing the temporary), `write`, `flush` (fdatasync), `agree` (all ranks succeeded?),
     /// `rename` (into place, folder flushed, outcome shared). For benchmarks.
     #[doc(hidden)]
     pub fn last_write_phases() -> Vec<(&'static str, Duration)> {

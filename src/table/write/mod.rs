@@ -224,7 +224,10 @@ impl<'n> DistFrame<'n> {
         })?;
 
         // The parts go into a temporary folder, swapped in for `dir` once all are there.
-        let made = (me == 0).then(|| Temp::create_dir(dir));
+        // Files in the old folder that are not parts of this format are kept.
+        let extension = format.extension();
+        let carry = |name: &str| !is_part(name, extension);
+        let made = (me == 0).then(|| Temp::create_dir(dir, &carry));
         let temp = self.share_temp(made, dir, true)?;
         let written = temp.and_then(|temp| {
             let part = temp.path().join(&name);
@@ -247,13 +250,8 @@ impl<'n> DistFrame<'n> {
         });
         let temp = self.agree_written(written, dir)?;
 
-        // Files in the old folder that are not parts of this format are kept.
-        let extension = format.extension();
         let (replaced, held) = match me {
-            0 => (
-                Some(temp.replace_dir(dir, |n| !is_part(n, extension))),
-                None,
-            ),
+            0 => (Some(temp.replace_dir(dir, &carry)), None),
             _ => (None, Some(temp)),
         };
         let agreed = self.agree_renamed(replaced, dir);

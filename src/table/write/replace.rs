@@ -69,14 +69,19 @@ impl Temp {
     }
 
     /// Creates a new temporary folder beside `dest` (which must be a folder or missing),
-    /// after removing stale temporaries.
-    pub(super) fn create_dir(dest: &Path) -> Result<Temp> {
+    /// after removing stale temporaries. Fails at once, before anything is written, when
+    /// `dest` holds an entry `carry` accepts that [`Temp::replace_dir`] could not keep.
+    pub(super) fn create_dir(dest: &Path, carry: &impl Fn(&str) -> bool) -> Result<Temp> {
         let dest = &resolve(dest);
-        if fs::metadata(dest).is_ok_and(|m| !m.is_dir()) {
-            return Err(Error::App(format!(
-                "{} exists and is not a folder",
-                dest.display()
-            )));
+        match fs::metadata(dest) {
+            Ok(m) if !m.is_dir() => {
+                return Err(Error::App(format!(
+                    "{} exists and is not a folder",
+                    dest.display()
+                )))
+            }
+            Ok(_) => carry_over(dest, None, carry)?,
+            Err(_) => {}
         }
         sweep(dest);
         Temp::create(dest, true)
@@ -221,7 +226,7 @@ impl Temp {
     /// Puts the temporary folder in the place of the folder `dest` in one step and removes
     /// the old one; files of the old folder that `carry` accepts by name are kept
     /// (hard-linked into the new folder first).
-    pub(super) fn replace_dir(self, dest: &Path, carry: impl Fn(&str) -> bool) -> Result<()> {
+    pub(super) fn replace_dir(self, dest: &Path, carry: &impl Fn(&str) -> bool) -> Result<()> {
         let dest = resolve(dest);
         let exists = match fs::symlink_metadata(&dest) {
             Ok(m) if m.is_dir() => true,
@@ -235,7 +240,7 @@ impl Temp {
             Err(e) => return Err(Error::io_path("examining", &dest, e)),
         };
         if exists {
-            carry_over(&dest, &self.path, &carry)?;
+            carry_over(&dest, Some(&self.path), carry)?;
         }
         sync_dir(&self.path)?;
         let swapped = if exists {
@@ -244,7 +249,7 @@ impl Temp {
             match rename2(&self.path, &dest, libc::RENAME_NOREPLACE) {
                 // Made meanwhile by someone else: swap with it instead.
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
-                    carry_over(&dest, &self.path, &carry)?;
+                    carry_over(&dest, Some(&self.path), carry)?;
                     rename2(&self.path, &dest, libc::RENAME_EXCHANGE)
                 }
                 other => other,
@@ -448,28 +453,24 @@ fn swap_in_two_steps(temp: &Path, dest: &Path, exists: bool) -> Result<bool> {
     Ok(false)
 }
 
-/// Hard-links into `into` the files of folder `from` whose names `carry` accepts and
-/// that `into` lacks, so that replacing `from` by `into` keeps them.
-fn carry_over(from: &Path, into: &Path, carry: &impl Fn(&str) -> bool) -> Result<()> {
+/// Hard-links into `into` the files of folder `from` whose names `carry` accepts (and
+/// those whose names are not UTF-8, which are no part files) and that `into` lacks, so
+/// that replacing `from` by `into` keeps them; with `into` `None`, only checks that they
+/// can be kept: an entry that is neither a plain file nor a symbolic link cannot.
+fn carry_over(from: &Path, into: Option<&Path>, carry: &impl Fn(&str) -> bool) -> Result<()> {
     let entries = fs::read_dir(from).map_err(|e| Error::io_path("listing", from, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| Error::io_path("listing", from, e))?;
         let name = entry.file_name();
-        if !name.to_str().is_some_and(carry) || into.join(&name).exists() {
+        let there = into.map(|into| into.join(&name));
+        if !name.to_str().is_none_or(carry) || there.as_ref().is_some_and(|t| t.exists()) {
             continue;
         }
         let path = entry.path();
         let kind = entry
             .file_type()
             .map_err(|e| Error::io_path("examining", &path, e))?;
-        if kind.is_symlink() {
-            let target = fs::read_link(&path).map_err(|e| Error::io_path("reading", &path, e))?;
-            std::os::unix::fs::symlink(target, into.join(&name))
-                .map_err(|e| Error::io_path("copying the link", &path, e))?;
-        } else if kind.is_file() {
-            fs::hard_link(&path, into.join(&name))
-                .map_err(|e| Error::io_path("keeping", &path, e))?;
-        } else {
+        if !kind.is_symlink() && !kind.is_file() {
             return Err(Error::App(format!(
                 "{} holds {}, which is neither a part file nor a plain file; \
                  move it away to write parts into {}",
@@ -477,6 +478,14 @@ fn carry_over(from: &Path, into: &Path, carry: &impl Fn(&str) -> bool) -> Result
                 path.display(),
                 from.display()
             )));
+        }
+        let Some(there) = there else { continue };
+        if kind.is_symlink() {
+            let target = fs::read_link(&path).map_err(|e| Error::io_path("reading", &path, e))?;
+            std::os::unix::fs::symlink(target, &there)
+                .map_err(|e| Error::io_path("copying the link", &path, e))?;
+        } else {
+            fs::hard_link(&path, &there).map_err(|e| Error::io_path("keeping", &path, e))?;
         }
     }
     Ok(())

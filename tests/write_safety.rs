@@ -504,3 +504,25 @@ fn part_folders_that_cannot_be_replaced_whole_are_refused() {
     assert_eq!(temporaries(&dir), Vec::<String>::new());
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The old part folder's other files survive the swap, whatever their names; its parts
+/// of another format do too, and its parts of this format are replaced.
+#[test]
+fn a_part_folder_keeps_its_other_files() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = scratch("others");
+    let dest = dir.join("out");
+    put(&dest, true, &old_content(true));
+    let odd = dest.join(std::ffi::OsStr::from_bytes(b"not-utf8-\xff.bin"));
+    fs::write(&odd, "odd").unwrap();
+    fs::write(dest.join("part-00000.sor"), "sor part").unwrap();
+    run_with_deadline(&mut big(2, &dest, 1000, true), DEADLINE).assert_success();
+    assert_eq!(fs::read(&odd).unwrap(), b"odd");
+    assert_eq!(fs::read(dest.join("part-00000.sor")).unwrap(), b"sor part");
+    fs::remove_file(&odd).unwrap();
+    fs::remove_file(dest.join("part-00000.sor")).unwrap();
+    let new = expected(1000, 2, true);
+    assert_eq!(which(&dest, true, &[("new", new.as_slice())]), "new");
+    assert_eq!(temporaries(&dir), Vec::<String>::new());
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -138,6 +138,24 @@ fn big(n: usize, dest: &Path, rows: u64, parts: bool) -> Command {
     )
 }
 
+/// Runs `write-probe big ... report` on `n` ranks, which must fail on every rank, and
+/// returns each rank's error message (the job itself succeeds: the probe reports the
+/// failure and ends well, so that the launcher stops no rank before it has printed).
+fn failing(n: usize, dest: &Path, rows: u64, parts: bool) -> Vec<String> {
+    let rows = rows.to_string();
+    let mode = if parts { "parts" } else { "file" };
+    let args = ["big", dest.to_str().unwrap(), &rows, mode, "report"];
+    let out = run_with_deadline(&mut launch_command(n, &bin("write-probe"), &args), DEADLINE);
+    out.assert_success();
+    let errors: Vec<String> = out
+        .unprefixed_lines()
+        .into_iter()
+        .filter_map(|l| l.strip_prefix("write failed: ").map(String::from))
+        .collect();
+    assert_eq!(errors.len(), n, "every rank fails:\n{}", out.stdout);
+    errors
+}
+
 /// Starts `cmd` with its output going to `log`.
 fn start(cmd: &mut Command, log: &Path) -> Child {
     let out = File::create(log).unwrap();
@@ -395,16 +413,18 @@ fn a_full_disk_fails_the_write_on_every_rank_and_keeps_the_old_content() {
         let old = old_content(parts);
         put(&dest, parts, &old);
         let before = free_bytes(&mnt.0);
-        let out = run_with_deadline(&mut big(3, &dest, 470_000, parts), DEADLINE);
-        assert!(!out.status.success(), "the write fit: {}", out.stderr);
-        let said = format!("{}{}", out.stdout, out.stderr);
-        let reports = said
-            .lines()
-            .filter(|l| l.contains(&format!("{} was not written", dest.display())))
-            .count();
-        assert_eq!(reports, 3, "every rank reports the failure:\n{said}");
-        assert!(said.contains("No space left"), "{said}");
-        assert!(said.contains("rank "), "{said}");
+        let errors = failing(3, &dest, 470_000, parts);
+        let named = format!("{} was not written", dest.display());
+        for e in &errors {
+            assert!(e.starts_with(&named), "{e}");
+            assert!(e.contains("No space left"), "{e}");
+        }
+        // Every rank names the same failing rank.
+        let blamed = |e: &String| e.split("rank ").nth(1).map(|r| r[..1].to_string());
+        assert!(
+            errors.iter().all(|e| blamed(e) == blamed(&errors[0])),
+            "{errors:?}"
+        );
         assert_eq!(which(&dest, parts, &[("old", old.as_slice())]), "old");
         assert_eq!(
             temporaries(&mnt.0),
@@ -479,27 +499,17 @@ fn part_folders_that_cannot_be_replaced_whole_are_refused() {
     let old = old_content(true);
     put(&dest, true, &old);
     fs::create_dir(dest.join("sub")).unwrap();
-    let out = run_with_deadline(&mut big(2, &dest, 1000, true), DEADLINE);
-    assert!(!out.status.success());
-    let refused = out
-        .stderr
-        .lines()
-        .filter(|l| l.contains("neither a part file"))
-        .count();
-    assert_eq!(refused, 2, "{}", out.stderr);
+    for e in failing(2, &dest, 1000, true) {
+        assert!(e.contains("neither a part file"), "{e}");
+    }
     fs::remove_dir(dest.join("sub")).unwrap();
     assert_eq!(which(&dest, true, &[("old", old.as_slice())]), "old");
 
     let file = dir.join("file");
     fs::write(&file, "a file").unwrap();
-    let out = run_with_deadline(&mut big(2, &file, 1000, true), DEADLINE);
-    assert!(!out.status.success());
-    let refused = out
-        .stderr
-        .lines()
-        .filter(|l| l.contains("is not a folder"))
-        .count();
-    assert_eq!(refused, 2, "{}", out.stderr);
+    for e in failing(2, &file, 1000, true) {
+        assert!(e.contains("is not a folder"), "{e}");
+    }
     assert_eq!(fs::read(&file).unwrap(), b"a file");
     assert_eq!(temporaries(&dir), Vec::<String>::new());
     fs::remove_dir_all(&dir).unwrap();

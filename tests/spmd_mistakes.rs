@@ -195,3 +195,32 @@ fn eau2_launch_reports_the_mistake_and_the_failing_rank() {
         "{all}"
     );
 }
+
+/// Ranks as threads (`run_local`): the same mistakes fail the job, not its timeout.
+#[test]
+fn run_local_reports_a_collective_on_one_rank_and_other_roots() {
+    for n in [2, 3, 4] {
+        let job = eau2::Local::new(n).timeout(Duration::from_secs(120));
+        let err = job
+            .run(|node| {
+                if node.rank() == 0 {
+                    node.all_gather(&1u64)?;
+                }
+                Ok(())
+            })
+            .expect_err("a collective on rank 0 only must fail");
+        let text = err.to_string();
+        assert!(
+            text.contains("SPMD mistake") && text.contains("all_gather #0"),
+            "{n} ranks: {text}"
+        );
+        let err = eau2::Local::new(n)
+            .timeout(Duration::from_secs(120))
+            .run(|node| Ok(node.gather(node.rank() % 2, &1u64).map(|_| ())?))
+            .expect_err("gathers at two roots must fail");
+        assert!(
+            err.to_string().contains("gather(root 1) #0"),
+            "{n} ranks: {err}"
+        );
+    }
+}

@@ -84,11 +84,7 @@ impl fmt::Display for Error {
             Error::Rendezvous(msg) => write!(f, "rendezvous failed: {msg}"),
             Error::Protocol(msg) => write!(f, "protocol error: {msg}"),
             Error::Shutdown(msg) => write!(f, "runtime is shut down: {msg}"),
-            Error::Spmd(msg) => write!(
-                f,
-                "SPMD mistake: {msg} (every rank must call the same collectives, with the \
-                 same roots and sizes, in the same order)"
-            ),
+            Error::Spmd(msg) => write!(f, "SPMD mistake, {msg}"),
         }
     }
 }

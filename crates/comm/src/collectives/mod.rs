@@ -94,11 +94,14 @@ impl<'c> Call<'c> {
     /// front). Ranks that asked to hear when this rank got here are told; a mistake
     /// found here fails the call's first send or receive.
     fn new(comm: &'c Comm, op: Op, bytes: Option<usize>) -> Call<'c> {
-        let (seq, tell, at) = comm.mailbox().start_call(op);
-        if !tell.is_empty() {
-            comm.tell_position(&tell, at);
+        let started = comm.mailbox().start_call(op);
+        if !started.tell.is_empty() {
+            comm.tell_position(&started.tell, started.at);
         }
-        comm.tell_mistake();
+        if started.mistake {
+            comm.tell_mistake();
+        }
+        let seq = started.seq;
         let span = tracing::debug_span!(
             "collective",
             op = %op,

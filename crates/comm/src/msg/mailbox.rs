@@ -125,6 +125,18 @@ pub(crate) struct Mailbox {
     pub(crate) waited: WaitClock,
 }
 
+/// A collective call this rank has started ([`Mailbox::start_call`]).
+pub(crate) struct Started {
+    /// The call's number.
+    pub(crate) seq: u64,
+    /// Ranks to tell that this rank is here: they asked.
+    pub(crate) tell: Vec<usize>,
+    /// What to tell them: this call.
+    pub(crate) at: Position,
+    /// A message for this call that already arrived belongs to another operation.
+    pub(crate) mistake: bool,
+}
+
 /// What a sender must do after [`Mailbox::reserve`] returns.
 pub(crate) struct Reserved {
     /// Credit to hand back to the destination, riding on this message.
@@ -242,14 +254,19 @@ impl Mailbox {
         let mut state = self.state.lock();
         let mut polling = true;
         let mut ask_at = None;
+        let mut checked = None;
         let letter = loop {
             state.check()?;
             if let Some(letter) = state.take(from, tag) {
                 break letter;
             }
-            if let Err(reason) = state.matching.check_wait(from, tag) {
-                self.spmd_locked(&mut state, reason, true);
-                state.check()?;
+            let changes = Some(state.matching.changes());
+            if checked != changes {
+                checked = changes;
+                if let Err(reason) = state.matching.check_wait(from, tag) {
+                    self.spmd_locked(&mut state, reason, true);
+                    state.check()?;
+                }
             }
             if polling {
                 // The lock is released while we pause, so look again under it before
@@ -325,14 +342,20 @@ impl Mailbox {
     /// This rank starts a collective call of `op`: returns its number and the ranks
     /// that asked to be told when this rank got here, with what to tell them. A message
     /// of another operation that already arrived for this call breaks the job (the
-    /// mistake is then [`Mailbox::untold`]).
-    pub(crate) fn start_call(&self, op: Op) -> (u64, Vec<usize>, Position) {
+    /// mistake is then [`Mailbox::untold`], and `mistake` is set).
+    pub(crate) fn start_call(&self, op: Op) -> Started {
         let mut state = self.state.lock();
         let (seq, tell, checked) = state.matching.start(op);
+        let mistake = checked.is_err();
         if let Err(reason) = checked {
             self.spmd_locked(&mut state, reason, true);
         }
-        (seq, tell, state.matching.position())
+        Started {
+            seq,
+            tell,
+            at: state.matching.position(),
+            mistake,
+        }
     }
 
     /// A collective message of call `seq` for `op` arrived from `from` (on the network
@@ -347,7 +370,7 @@ impl Mailbox {
     /// Breaks the job for an SPMD mistake this rank found; returns the reason to tell
     /// every peer if it is new. `later`: program threads tell them (see `untold`).
     fn spmd_locked(&self, state: &mut State, reason: String, later: bool) -> Option<String> {
-        let reason = format!("{reason} (found by rank {})", self.rank);
+        let reason = format!("found by rank {}: {reason}", self.rank);
         let new = state.break_spmd(reason.clone());
         self.wake_all();
         match (new, later) {

@@ -51,12 +51,18 @@ pub(crate) struct Matching {
     /// Ranks waiting for a message of call `seq` from this rank, to be told when this
     /// rank reaches it.
     watchers: Vec<(usize, u64)>,
+    /// Counts changes of what is known, so that a wait checks again only after one.
+    changes: u64,
 }
+
+/// What the ranks must do instead, after an error about their collectives.
+const RULE: &str = "every rank must call the same collectives, with the same roots and sizes, \
+                    in the same order";
 
 /// The error text for two ranks in different operations of one call number.
 fn differ(a: usize, a_op: &Op, b: usize, b_op: &Op, seq: u64) -> String {
     format!(
-        "rank {a} is in {} but rank {b} is in {}",
+        "rank {a} is in {} but rank {b} is in {}; {RULE}",
         describe(a_op, seq),
         describe(b_op, seq)
     )
@@ -72,7 +78,13 @@ impl Matching {
             early: HashMap::new(),
             peers: vec![None; size],
             watchers: Vec::new(),
+            changes: 0,
         }
+    }
+
+    /// A number that changes whenever what is known does (see [`Matching::check_wait`]).
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// This rank's latest call.
@@ -86,6 +98,7 @@ impl Matching {
     pub(crate) fn start(&mut self, op: Op) -> (u64, Vec<usize>, Result<(), String>) {
         let seq = wrap_seq(self.calls);
         self.calls += 1;
+        self.changes += 1;
         if self.recent.len() == RECENT {
             self.recent.pop_front();
         }
@@ -110,6 +123,7 @@ impl Matching {
         let known = &mut self.peers[from];
         if known.is_none_or(|(s, _)| s < seq) {
             *known = Some((seq, op));
+            self.changes += 1;
         }
     }
 
@@ -152,7 +166,8 @@ impl Matching {
     }
 
     /// Whether a wait for a message with `tag` from `from` (or anyone) can still end:
-    /// an error naming the ranks and operations when it cannot.
+    /// an error naming the ranks and operations when it cannot. The answer changes only
+    /// when [`Matching::changes`] does.
     pub(crate) fn check_wait(&self, from: Option<usize>, tag: Tag) -> Result<(), String> {
         let me = self.rank;
         let Some(seq) = seq_of(tag) else {
@@ -174,7 +189,8 @@ impl Matching {
         if let Some(rank) = from {
             if let Some((s, theirs)) = self.peers[rank].filter(|&(s, _)| s > seq) {
                 return Err(format!(
-                    "rank {rank} is already in {} but rank {me} still waits for its message in {}",
+                    "rank {rank} is already in {} but rank {me} still waits for its message in \
+                     {}; {RULE}",
                     describe(&theirs, s),
                     describe(&mine, seq)
                 ));
@@ -191,7 +207,8 @@ impl Matching {
         match from {
             Some(rank) if rank != me => match finished(rank) {
                 Some((seq, op)) => Err(format!(
-                    "rank {rank} is in {} but rank {me} waits for a message with tag {tag} from it",
+                    "rank {rank} is in {} but rank {me} waits for a message with tag {tag} \
+                     from it, which it will never send",
                     describe(&op, seq)
                 )),
                 None => Ok(()),
@@ -227,9 +244,11 @@ mod tests {
         let mut m = Matching::new(1, 2);
         m.start(op(Kind::Finish)).2.unwrap();
         let err = m.arrived(0, 0, op(Kind::AllGather)).unwrap_err();
-        assert_eq!(
-            err,
-            "rank 1 is in finish #0 (its program has returned) but rank 0 is in all_gather #0"
+        assert!(
+            err.starts_with(
+                "rank 1 is in finish #0 (its program has returned) but rank 0 is in all_gather #0; "
+            ),
+            "{err}"
         );
         // Before it: found when this rank gets there.
         let mut m = Matching::new(1, 2);

@@ -104,7 +104,7 @@ impl<'c> Call<'c> {
         let seq = started.seq;
         let span = tracing::debug_span!(
             "collective",
-            op = %op,
+            op = op.kind.name(),
             bytes = bytes.map(|b| b as u64),
             n = comm.size() as u64,
             rank = comm.rank() as u64,

@@ -95,9 +95,19 @@ impl Node {
     pub fn shutdown(self) -> Result<()> {
         if let Err(e) = self.comm.finish() {
             self.comm.abort();
-            return Err(e.into());
+            return Err(explained(&self.comm, e.into()));
         }
         Ok(self.comm.shutdown()?)
+    }
+}
+
+/// `e`, or the SPMD mistake behind it: a rank that left because of a mistake is seen as
+/// lost by operations outside the message plane (the store), which do not hear of the
+/// mistake itself.
+fn explained(comm: &Comm, e: crate::Error) -> crate::Error {
+    match (e.lost_rank(), comm.spmd_mistake()) {
+        (Some(_), Some(mistake)) => mistake.into(),
+        _ => e,
     }
 }
 
@@ -140,6 +150,7 @@ pub fn run(program: impl FnOnce(&Node) -> Result<()>) -> ExitCode {
         ref mode => crate::stats::report(&node, started.elapsed(), mode),
     });
     if let Err(e) = result {
+        let e = explained(node.comm(), e);
         tracing::error!("rank {}: error: {e}", env.rank);
         node.abort();
         return ExitCode::FAILURE;

@@ -89,6 +89,13 @@ impl Comm {
         self.net.traffic_cut(timeout)
     }
 
+    /// The SPMD mistake ([`crate::Error::Spmd`]) this rank found or heard of, if any.
+    /// An operation outside the message plane (the store) that failed because a rank
+    /// left over that mistake reports the rank as lost; this says why it left.
+    pub fn spmd_mistake(&self) -> Option<crate::Error> {
+        self.mailbox.mistake()
+    }
+
     /// Prepares this process to exit on an error: waits (briefly, at most half a
     /// second) until what it has sent is written, so that its peers learn which rank
     /// failed first, and says no goodbye, so that they fail too.

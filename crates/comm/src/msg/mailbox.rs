@@ -383,6 +383,14 @@ impl Mailbox {
         }
     }
 
+    /// The SPMD mistake that broke the job, if one did.
+    pub(crate) fn mistake(&self) -> Option<Error> {
+        match &self.state.lock().broken {
+            Some(Broken::Spmd(reason)) => Some(Error::Spmd(reason.clone())),
+            _ => None,
+        }
+    }
+
     /// A mistake a program thread found and has not told the peers yet.
     pub(crate) fn untold(&self) -> Option<String> {
         self.state.lock().untold.take()

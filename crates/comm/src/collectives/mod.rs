@@ -2,8 +2,9 @@
 //!
 //! Every rank calls the same collectives in the same order (the SPMD contract, as in
 //! MPI), from one thread at a time. Each call draws the next sequence number, which with
-//! a step number names its messages (tags at or above [`RESERVED_TAGS`]), so a fast rank
-//! already in the next call never mixes with a slow one.
+//! a step number names its messages (tags at or above
+//! [`RESERVED_TAGS`](crate::msg::RESERVED_TAGS)), so a fast rank already in the next call
+//! never mixes with a slow one.
 //!
 //! A program that breaks the contract fails on every rank within a fraction of a second,
 //! with an [`Error::Spmd`] naming the ranks and their calls ("rank 0 is in all_gather

@@ -107,7 +107,11 @@ fn a_collective_on_rank_0_only_fails_every_rank_naming_the_finished_ones() {
 #[test]
 fn a_barrier_against_an_all_reduce_fails_every_rank() {
     for n in [2, 3, 4] {
-        fails_everywhere(n, "barrier-vs-all-reduce", &["barrier #0", "all_reduce #0"]);
+        fails_everywhere(
+            n,
+            "barrier-vs-all-reduce",
+            &["barrier #0", "all_reduce(value type "],
+        );
     }
 }
 
@@ -143,10 +147,31 @@ fn all_reduce_slices_of_different_lengths_fail_every_rank() {
 }
 
 #[test]
+fn all_reduces_of_different_value_types_fail_every_rank() {
+    for n in [2, 3, 4] {
+        let errors = fails_everywhere(n, "value-types", &["all_reduce(value type "]);
+        // The two calls are told apart by their value types alone.
+        let line = errors[0]
+            .lines()
+            .find(|l| l.contains("SPMD"))
+            .unwrap_or_default();
+        let types: Vec<&str> = line
+            .match_indices("value type ")
+            .map(|(i, _)| &line[i..i + 19])
+            .collect();
+        assert!(types.len() == 2 && types[0] != types[1], "{line}");
+    }
+}
+
+#[test]
 fn a_rank_skipping_an_iteration_fails_every_rank_at_the_end() {
     for n in [2, 3, 4] {
         // The calls agree in kind until the skipping rank finishes one call early.
-        fails_everywhere(n, "skip-one", &["all_reduce #9", "finish #9"]);
+        fails_everywhere(
+            n,
+            "skip-one",
+            &["all_reduce(value type ", ") #9", "finish #9"],
+        );
     }
 }
 

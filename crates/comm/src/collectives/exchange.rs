@@ -68,7 +68,7 @@ impl Comm {
         value: T,
         mut merge: impl FnMut(T, T) -> T,
     ) -> Result<(T, Option<T>)> {
-        let call = Call::new(self, Op::plain(Kind::Scan), None);
+        let call = Call::new(self, Op::typed::<T>(Kind::Scan, None), None);
         let (rank, n) = (self.rank(), self.size());
         // `inclusive` covers ranks (rank - distance, rank]; `exclusive` the same less
         // this rank itself.

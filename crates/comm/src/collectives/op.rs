@@ -87,6 +87,9 @@ pub(crate) struct Op {
     len: u64,
     /// The element size in bytes, for plain-vector reductions (0 otherwise).
     elem: u32,
+    /// A hash of the value type's name, for typed reductions and scans (0 otherwise):
+    /// ranks combining values of different types would decode each other's as garbage.
+    ty: u32,
 }
 
 impl Op {
@@ -97,6 +100,16 @@ impl Op {
             root: NONE,
             len: NONE,
             elem: 0,
+            ty: 0,
+        }
+    }
+
+    /// A reduction or scan of values of type `T`, rooted at `root` when there is one.
+    pub(crate) fn typed<T>(kind: Kind, root: Option<usize>) -> Op {
+        Op {
+            root: root.map_or(NONE, |r| r as u64),
+            ty: type_hash::<T>(),
+            ..Op::plain(kind)
         }
     }
 
@@ -115,6 +128,7 @@ impl Op {
             root: root.map_or(NONE, |r| r as u64),
             len: len as u64,
             elem: size_of::<T>() as u32,
+            ty: 0,
         }
     }
 
@@ -134,11 +148,25 @@ impl fmt::Display for Op {
         if self.len != NONE {
             parts.push(format!("{} elements of {} bytes", self.len, self.elem));
         }
+        if self.ty != 0 {
+            parts.push(format!("value type {:08x}", self.ty));
+        }
         if !parts.is_empty() {
             write!(f, "({})", parts.join(", "))?;
         }
         Ok(())
     }
+}
+
+/// FNV-1a of `T`'s name, folded to 32 bits and never 0: the same on every rank of a job
+/// (they run one program), and different for different types in practice.
+fn type_hash<T>() -> u32 {
+    let hash = std::any::type_name::<T>()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    ((hash >> 32) as u32 ^ hash as u32).max(1)
 }
 
 /// `op #seq`, with what a finish means, as error messages name a call.
@@ -178,5 +206,12 @@ mod tests {
             Op::vector::<u32>(Kind::AllReduceSlice, None, 10)
         );
         assert!(describe(&Op::plain(Kind::Finish), 3).starts_with("finish #3"));
+        let (a, b) = (
+            Op::typed::<u64>(Kind::AllReduce, None),
+            Op::typed::<u32>(Kind::AllReduce, None),
+        );
+        assert_ne!(a, b);
+        assert_eq!(a, Op::typed::<u64>(Kind::AllReduce, None));
+        assert!(a.to_string().starts_with("all_reduce(value type "), "{a}");
     }
 }

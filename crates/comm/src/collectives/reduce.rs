@@ -165,7 +165,7 @@ impl Comm {
     /// whole value; for large plain vectors [`Comm::all_reduce_slice`] sends about
     /// twice the vector in all instead.
     pub fn all_reduce<T: Wire>(&self, value: T, merge: impl FnMut(T, T) -> T) -> Result<T> {
-        let call = Call::new(self, Op::plain(Kind::AllReduce), None);
+        let call = Call::new(self, Op::typed::<T>(Kind::AllReduce, None), None);
         doubling(&call, value, encode, |b| decode(&b), merge)
     }
 
@@ -180,7 +180,7 @@ impl Comm {
         merge: impl FnMut(T, T) -> T,
     ) -> Result<Option<T>> {
         self.check_root(root)?;
-        let call = Call::new(self, Op::rooted(Kind::Reduce, root), None);
+        let call = Call::new(self, Op::typed::<T>(Kind::Reduce, Some(root)), None);
         self.reduce_in(&call, root, value, merge)
     }
 

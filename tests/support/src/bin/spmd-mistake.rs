@@ -62,6 +62,14 @@ fn main() -> ExitCode {
                     a.iter_mut().zip(b).for_each(|(x, y)| *x += y)
                 })?;
             }
+            // Rank 0 sums u64 values, the others u32 ones.
+            "value-types" => {
+                if rank == 0 {
+                    node.all_reduce(1u64, |a, b| a + b)?;
+                } else {
+                    node.all_reduce(1u32, |a, b| a + b)?;
+                }
+            }
             // The last rank skips one iteration of a loop of all-reduces.
             "skip-one" => {
                 for i in 0..10 {

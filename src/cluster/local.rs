@@ -316,7 +316,7 @@ fn run_rank<T>(
     let outcome = catch_unwind(AssertUnwindSafe(|| program(node)))
         .unwrap_or_else(|payload| Err(Error::App(panic_text(&*payload))))
         // The final barrier, as `run` has: nobody leaves while others may need it.
-        .and_then(|value| Ok(node.barrier().map(|()| value)?));
+        .and_then(|value| Ok(node.comm().finish().map(|()| value)?));
     let result = match outcome {
         Ok(value) => node.comm().shutdown().map(|()| value),
         Err(e) => {

@@ -337,9 +337,18 @@ impl CsvReader {
         };
         let mut types = Vec::new();
         let mut last = from;
-        for k in 0..=SAMPLE_WINDOWS {
-            let at =
-                from + ((to - from) as u128 * k as u128 / (SAMPLE_WINDOWS as u128 + 1)) as usize;
+        // The part's first records tell how long a record is, which places a last window
+        // over the part's last records (where a sorted column keeps its largest values).
+        let mut record_len = None;
+        let window = |k: usize| {
+            from + ((to - from) as u128 * k as u128 / (SAMPLE_WINDOWS as u128 + 1)) as usize
+        };
+        for k in 0..=SAMPLE_WINDOWS + 1 {
+            let at = match (k, record_len) {
+                (k, _) if k <= SAMPLE_WINDOWS => window(k),
+                (_, Some(len)) => to.saturating_sub(len * 2 * WINDOW_ROWS).max(last),
+                (_, None) => break,
+            };
             odd ^= records::count_quotes(&bytes[last..at]) % 2 == 1;
             last = at;
             let Some(start) = records::record_start_at_or_after(bytes, origin, at, odd) else {
@@ -347,10 +356,18 @@ impl CsvReader {
             };
             let start = start.max(data_start);
             if start >= to {
-                break;
+                continue;
             }
-            let rows = if k == 0 { self.infer_rows } else { WINDOW_ROWS };
-            infer::observe(bytes, start, bytes.len(), self.delimiter, rows, &mut types);
+            let rows = match k {
+                0 => self.infer_rows,
+                k if k <= SAMPLE_WINDOWS => WINDOW_ROWS,
+                _ => 4 * WINDOW_ROWS,
+            };
+            let (seen, next) =
+                infer::observe(bytes, start, bytes.len(), self.delimiter, rows, &mut types);
+            if k == 0 && seen > 0 {
+                record_len = Some((next - start).div_ceil(seen).max(1));
+            }
         }
         Ok(types)
     }

@@ -1,7 +1,8 @@
 //! A probe program for `DistFrame::read_with`. Run on N ranks through eau2-launch as
 //! `load-check read FILE [OPTION ...]`, options being `names=a,b,c`, `types=a:L,b:S`
 //! (type codes as in `Schema::codes`), `columns=a,b`, `lenient`, `sor_rule`, `allow`,
-//! `no_header`, `delimiter=;` and `format=csv|sor`. Every rank loads FILE; rank 0 prints
+//! `no_header`, `delimiter=;`, `format=csv|sor` and `quiet` (print the row count and the
+//! load's time instead of the rows). Every rank loads FILE; rank 0 prints
 //! `schema CODES NAMES`, `deviations ROWS FIRST_LINE`, one `row ...` line per row
 //! (values as `DistFrame::lines` prints them) and `read ok`. A failed load exits non-zero
 //! with the error on standard error.
@@ -26,10 +27,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // `quiet` (for timing loads) prints the row count instead of the rows.
+    let quiet = args[2..].iter().any(|a| a == "quiet");
     eau2::run(|node| {
+        let started = std::time::Instant::now();
         let frame = DistFrame::read_with(node, &path, &options)?;
+        let took = started.elapsed();
         let d = frame.deviations();
-        let lines = frame.lines()?;
+        let lines = if quiet { Vec::new() } else { frame.lines()? };
         if node.rank() == 0 {
             let first = d.first_line.map_or("-".to_string(), |l| l.to_string());
             println!(
@@ -38,6 +43,9 @@ fn main() -> ExitCode {
                 frame.schema().names().join(",")
             );
             println!("deviations {} {first}", d.rows);
+            if quiet {
+                println!("rows {} in {:.3} s", frame.nrows(), took.as_secs_f64());
+            }
             for line in lines {
                 println!("row {line}");
             }
@@ -74,6 +82,7 @@ fn options(args: &[String]) -> Result<ReadOptions> {
             "delimiter" => o.delimiter(value.bytes().next().unwrap_or(b',')),
             "format" if value == "csv" => o.format(Format::Csv),
             "format" if value == "sor" => o.format(Format::Sor),
+            "quiet" => o,
             "chunk_len" => o.chunk_len(value.parse().unwrap_or(1000)),
             _ => return Err(Error::Config(format!("unknown option {arg:?}"))),
         };

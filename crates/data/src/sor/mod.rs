@@ -552,8 +552,8 @@ impl SorReader {
             build: &build,
             chunk_len: self.chunk_len,
             strict: self.strict,
-            // The fast path converts SoR's four types only.
-            fast: schema.types().iter().all(|t| t.is_sor()),
+            // The fast path converts SoR's four types and I64.
+            fast: !schema.types().contains(&DataType::F64),
         };
         let parts = if self.parallel {
             PIECES_PER_THREAD * rayon::current_num_threads()

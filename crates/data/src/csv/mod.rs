@@ -13,11 +13,14 @@
 //! a row: a blank line is a row of missing values. A record with a different number of
 //! fields from the schema is *ragged*.
 //!
-//! Types are inferred as the SoR reader infers them, from the first 500 records: an
-//! unsigned 0 or 1 is BOOL, other 32-bit integers INT, other numbers FLOAT, the rest
-//! STRING, each column widened to the most general type among its values; a quoted value
-//! is typed by its text; a column with no value in the sample is STRING. A schema may be
-//! given instead ([`CsvReader::schema`]).
+//! Types are inferred from the first 500 records: an unsigned 0 or 1 (or `true`/`false`)
+//! is BOOL, other integers that fit 64 bits I64, other numbers F64, the rest STRING, each
+//! column widened to the most general type among its values; a quoted value is typed by
+//! its text; a column with no value in the sample is STRING. A schema may be given
+//! instead ([`CsvReader::schema`]). An empty input has no header: an error unless a
+//! schema is given. Distributed loads (`DistFrame::read`) also sample every part
+//! ([`CsvReader::sample_bytes`]) and widen a column when a later value needs it
+//! ([`CsvReader::read_bytes_or_misfit`]).
 //!
 //! Reads are strict by default: the first ragged record, malformed field (a quote inside
 //! an unquoted field, a missing closing quote, text after one) or value that does not

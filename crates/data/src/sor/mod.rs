@@ -225,7 +225,8 @@ impl SorReader {
     }
 
     /// Uses `schema` instead of inferring one. It may hold only SoR's four types (BOOL,
-    /// INT, FLOAT, STRING); a read with an I64 or F64 column fails naming it.
+    /// INT, FLOAT, STRING) unless [`SorReader::wide_types`] allows I64 and F64; else a
+    /// read with an I64 or F64 column fails naming it.
     pub fn schema(mut self, schema: Schema) -> Self {
         self.schema = Some(schema);
         self

@@ -461,7 +461,7 @@ impl CsvReader {
             }
             size = size.saturating_mul(4);
         };
-        if self.schema.is_none() && head.names.as_ref().is_some_and(|n| n.is_empty()) {
+        if self.schema.is_none() && self.header && len <= origin {
             return Err(Error::Schema(
                 "no header: the CSV input is empty (give a schema to read an empty file as \
                  a frame without rows)"

@@ -324,15 +324,13 @@ impl CsvReader {
         self.check_options()?;
         let src = Source::Memory(bytes);
         let origin = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
-        let data_start = infer::head(
-            bytes,
-            origin,
-            origin.max(first_record_end(bytes, origin)),
-            self.header,
-            self.delimiter,
-            0,
-        )
-        .data_start;
+        // The header is one record: skipping it needs no names (a huge header would
+        // cost a copy of itself).
+        let data_start = if self.header {
+            first_record_end(bytes, origin)
+        } else {
+            origin
+        };
         let (from, to) = self.byte_part(bytes.len())?;
         let mut odd = match self.odd_before {
             Some(odd) => odd,
@@ -343,6 +341,7 @@ impl CsvReader {
         // The part's first records tell how long a record is, which places a last window
         // over the part's last records (where a sorted column keeps its largest values).
         let mut record_len = None;
+        let mut sampled_to = 0;
         let window = |k: usize| {
             from + ((to - from) as u128 * k as u128 / (SAMPLE_WINDOWS as u128 + 1)) as usize
         };
@@ -354,11 +353,20 @@ impl CsvReader {
             };
             odd ^= records::count_quotes(&bytes[last..at]) % 2 == 1;
             last = at;
-            let Some(start) = records::record_start_at_or_after(bytes, origin, at, odd) else {
+            // A window that starts before where the last one ended goes on from there, a
+            // known record start: looking for one from `at` could scan a huge record
+            // (a 100 MB header) once per window.
+            let found = if at < sampled_to {
+                Some(sampled_to)
+            } else {
+                records::record_start_at_or_after(bytes, origin, at, odd)
+            };
+            let Some(start) = found else {
                 break;
             };
             let start = start.max(data_start);
             if start >= to {
+                sampled_to = usize::MAX;
                 continue;
             }
             let rows = match k {
@@ -368,6 +376,7 @@ impl CsvReader {
             };
             let (seen, next) =
                 infer::observe(bytes, start, bytes.len(), self.delimiter, rows, &mut types);
+            sampled_to = next;
             if k == 0 && seen > 0 {
                 record_len = Some((next - start).div_ceil(seen).max(1));
             }

@@ -390,3 +390,41 @@ fn a_file_changed_during_the_load_fails_naming_it() {
     );
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// A path replaced between the ranks' opens on every try: after four tries every rank
+/// fails, naming the file, and nothing is loaded.
+#[test]
+fn a_file_replaced_at_every_open_fails_naming_it() {
+    let d = dir("replaced-always");
+    let hooks = d.join("hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let path = d.join("x.sor");
+    std::fs::write(&path, version(1000, 0).0).unwrap();
+    for attempt in 0..4 {
+        std::fs::write(hooks.join(format!("hold-open.1.{attempt}")), b"").unwrap();
+    }
+    let mut cmd = launch_command(3, &bin("load-check"), &["read", path.to_str().unwrap()]);
+    cmd.env("EAU2_TEST_LOAD_HOOK", &hooks);
+    let job = std::thread::spawn(move || run_with_deadline(&mut cmd, DEADLINE));
+    let deadline = Instant::now() + DEADLINE;
+    for attempt in 0..4 {
+        let others: Vec<PathBuf> = [0, 2]
+            .iter()
+            .map(|r| hooks.join(format!("opened.{r}.{attempt}")))
+            .collect();
+        wait_for(&others, deadline);
+        let next = d.join("x.sor.next");
+        std::fs::write(&next, version(1000 + attempt, attempt as i64 + 1).0).unwrap();
+        std::fs::rename(&next, &path).unwrap();
+        std::fs::remove_file(hooks.join(format!("hold-open.1.{attempt}"))).unwrap();
+    }
+    let out = job.join().unwrap();
+    assert!(!out.status.success(), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("x.sor") && out.stderr.contains("replaced while the ranks opened it"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("read ok"));
+    std::fs::remove_dir_all(&d).unwrap();
+}

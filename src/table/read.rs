@@ -466,16 +466,20 @@ fn open_agreed(group: &impl Group, path: &Path) -> Result<FileView> {
 
 /// A test hook, active only when `EAU2_TEST_LOAD_HOOK` names a folder: at each `step`
 /// of opening attempt `attempt`, rank `rank` writes `<dir>/<step>.<rank>.<attempt>`, then
-/// waits while `<dir>/hold-<step>.<rank>` exists (at most a minute). Lets a test replace
-/// the file exactly between two ranks' opens, so the race is forced, not hoped for.
+/// waits while `<dir>/hold-<step>.<rank>` or `<dir>/hold-<step>.<rank>.<attempt>` exists
+/// (at most a minute). Lets a test replace the file exactly between two ranks' opens, so
+/// the race is forced, not hoped for.
 fn test_hook(rank: usize, attempt: usize, step: &str) {
     let Some(dir) = std::env::var_os(HOOK_VAR).map(PathBuf::from) else {
         return;
     };
     let _ = std::fs::write(dir.join(format!("{step}.{rank}.{attempt}")), b"");
-    let hold = dir.join(format!("hold-{step}.{rank}"));
+    let holds = [
+        dir.join(format!("hold-{step}.{rank}")),
+        dir.join(format!("hold-{step}.{rank}.{attempt}")),
+    ];
     let deadline = Instant::now() + Duration::from_secs(60);
-    while hold.exists() && Instant::now() < deadline {
+    while holds.iter().any(|h| h.exists()) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
 }

@@ -61,8 +61,32 @@ fn tiny_header_only_and_empty_files_load_on_any_size() {
     for (name, text) in [
         ("header-only.csv", &b"a,b\r\n"[..]),
         ("one-row.csv", b"a\n\"1\n2\""),
-        ("empty.csv", b""),
     ] {
         load_everywhere(name, text, true);
     }
+}
+
+/// An empty file has no header: every rank fails the load, naming the file, rather
+/// than return a frame of no columns.
+#[test]
+fn an_empty_file_is_an_error_on_any_size() {
+    let dir = std::env::temp_dir().join(format!("eau2-csv-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("empty.csv");
+    std::fs::write(&path, b"").unwrap();
+    for n in [1, 2, 3, 4] {
+        let out = eau2_testkit::launch(
+            n,
+            &bin("csv-check"),
+            &["csv", path.to_str().unwrap(), "1", "1000"],
+            DEADLINE,
+        );
+        assert!(!out.status.success(), "{}", out.stdout);
+        assert!(
+            out.stderr.contains("empty.csv") && out.stderr.contains("no header"),
+            "{}",
+            out.stderr
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -466,16 +466,20 @@ fn open_agreed(group: &impl Group, path: &Path) -> Result<FileView> {
 
 /// A test hook, active only when `EAU2_TEST_LOAD_HOOK` names a folder: at each `step`
 /// of opening attempt `attempt`, rank `rank` writes `<dir>/<step>.<rank>.<attempt>`, then
-/// waits while `<dir>/hold-<step>.<rank>` exists (at most a minute). Lets a test replace
-/// the file exactly between two ranks' opens, so the race is forced, not hoped for.
+/// waits while `<dir>/hold-<step>.<rank>` or `<dir>/hold-<step>.<rank>.<attempt>` exists
+/// (at most a minute). Lets a test replace the file exactly between two ranks' opens, so
+/// the race is forced, not hoped for.
 fn test_hook(rank: usize, attempt: usize, step: &str) {
     let Some(dir) = std::env::var_os(HOOK_VAR).map(PathBuf::from) else {
         return;
     };
     let _ = std::fs::write(dir.join(format!("{step}.{rank}.{attempt}")), b"");
-    let hold = dir.join(format!("hold-{step}.{rank}"));
+    let holds = [
+        dir.join(format!("hold-{step}.{rank}")),
+        dir.join(format!("hold-{step}.{rank}.{attempt}")),
+    ];
     let deadline = Instant::now() + Duration::from_secs(60);
-    while hold.exists() && Instant::now() < deadline {
+    while holds.iter().any(|h| h.exists()) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -850,4 +854,102 @@ fn honest(
         .into());
     }
     Ok(deviations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::Key;
+
+    fn temp(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("eau2-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// A pid column whose first 2,000 rows are 0/1 and whose last row needs 64 bits.
+    fn sorted_sor() -> String {
+        let mut text = String::new();
+        for i in 0..4000i64 {
+            let pid = if i < 2000 { i % 2 } else { i };
+            text.push_str(&format!("<{pid}> <\"p{i}\">\n"));
+        }
+        text.push_str("<6000000000> <\"last\">\n");
+        text
+    }
+
+    #[test]
+    fn formats_come_from_extensions() {
+        assert_eq!(Format::of_path(Path::new("a/b.SOR")), Some(Format::Sor));
+        assert_eq!(Format::of_path(Path::new("b.csv")), Some(Format::Csv));
+        assert_eq!(Format::of_path(Path::new("b.tsv")), Some(Format::Csv));
+        assert_eq!(Format::of_path(Path::new("b.ltgt")), None);
+        assert_eq!(Format::of_path(Path::new("b")), None);
+    }
+
+    /// Every loader keeps every value of a file whose first rows are not representative.
+    #[test]
+    fn every_loader_keeps_late_values() {
+        let node = Node::standalone().unwrap();
+        let path = temp("sorted.sor", &sorted_sor());
+        let check = |f: &DistFrame<'_>| {
+            assert_eq!(f.schema().codes(), "LS");
+            assert_eq!(f.get_i64(0, 1).unwrap(), Some(1));
+            assert_eq!(f.get_i64(0, 2500).unwrap(), Some(2500));
+            assert_eq!(f.get_i64(0, 4000).unwrap(), Some(6_000_000_000));
+            assert_eq!(f.deviations(), Deviations::default());
+        };
+        check(&DistFrame::read(&node, &path).unwrap());
+        check(&DistFrame::read_sor(&node, &path, &[]).unwrap());
+        let reader = SorReader::new();
+        check(
+            &DistFrame::load_sor(&node, &Key::new("l", 0), &path, &reader)
+                .unwrap()
+                .0,
+        );
+        check(
+            &DistFrame::from_sor_file(&node, &Key::new("f", 0), &path, &reader)
+                .unwrap()
+                .0,
+        );
+        // A strict reader keeps its meaning: types from its first rows, misfits errors.
+        let strict = SorReader::new().strict(true);
+        let err = DistFrame::load_sor(&node, &Key::new("s", 0), &path, &strict)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("sorted.sor:2001: column 0"), "{err}");
+        // SoR's own rule, asked for, loses the later values and says how many.
+        let options = ReadOptions::new().sor_rule().allow_deviations();
+        let f = DistFrame::read_with(&node, &path, &options).unwrap();
+        assert_eq!(f.schema().codes(), "BS");
+        assert_eq!(f.deviations().rows, 2001);
+        assert_eq!(f.deviations().first_line, Some(2001));
+    }
+
+    #[test]
+    fn csv_options_and_an_empty_file_with_a_schema() {
+        let node = Node::standalone().unwrap();
+        let path = temp("semi.txt", "a;b\n1;x\n2;y\n");
+        let options = ReadOptions::new().format(Format::Csv).delimiter(b';');
+        let f = DistFrame::read_with(&node, &path, &options).unwrap();
+        assert_eq!(f.schema().names(), ["a", "b"]);
+        assert_eq!(f.get_i64("a", 1).unwrap(), Some(2));
+        let options = options.header(false).names(&["k", "v"]).columns(&["v"]);
+        let f = DistFrame::read_with(&node, &path, &options).unwrap();
+        assert_eq!(f.schema().names(), ["v"]);
+        assert_eq!(f.nrows(), 3);
+        let empty = temp("empty.csv", "");
+        assert!(DistFrame::read(&node, &empty).is_err());
+        let schema = Schema::named([("a", DataType::Int)]).unwrap();
+        let f = DistFrame::read_with(&node, &empty, &ReadOptions::new().schema(schema)).unwrap();
+        assert_eq!((f.nrows(), f.schema().codes().as_str()), (0, "I"));
+        let missing = DistFrame::read(&node, "/no/such/file.csv").err().unwrap();
+        assert!(
+            missing.to_string().contains("/no/such/file.csv"),
+            "{missing}"
+        );
+    }
 }

@@ -61,7 +61,8 @@ pub(crate) fn head(
 }
 
 /// Widens `types` (one entry per column, growing to the widest record) by the values of
-/// up to `rows` records from the record start `pos` in `bytes[..end]`.
+/// up to `rows` records from the record start `pos` in `bytes[..end]`; returns how many
+/// records it saw and where the next one starts.
 pub(crate) fn observe(
     bytes: &[u8],
     mut pos: usize,
@@ -69,7 +70,7 @@ pub(crate) fn observe(
     delimiter: u8,
     rows: usize,
     types: &mut Vec<Option<DataType>>,
-) {
+) -> (usize, usize) {
     let mut fields: Vec<RawField> = Vec::new();
     let mut seen = 0;
     while pos < end && seen < rows {
@@ -87,6 +88,7 @@ pub(crate) fn observe(
             types[c] = DataType::widen_seen(types[c], t);
         }
     }
+    (seen, pos)
 }
 
 impl Head {

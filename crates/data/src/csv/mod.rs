@@ -13,11 +13,14 @@
 //! a row: a blank line is a row of missing values. A record with a different number of
 //! fields from the schema is *ragged*.
 //!
-//! Types are inferred as the SoR reader infers them, from the first 500 records: an
-//! unsigned 0 or 1 is BOOL, other 32-bit integers INT, other numbers FLOAT, the rest
-//! STRING, each column widened to the most general type among its values; a quoted value
-//! is typed by its text; a column with no value in the sample is STRING. A schema may be
-//! given instead ([`CsvReader::schema`]).
+//! Types are inferred from the first 500 records: an unsigned 0 or 1 (or `true`/`false`)
+//! is BOOL, other integers that fit 64 bits I64, other numbers F64, the rest STRING, each
+//! column widened to the most general type among its values; a quoted value is typed by
+//! its text; a column with no value in the sample is STRING. A schema may be given
+//! instead ([`CsvReader::schema`]). An empty input has no header: an error unless a
+//! schema is given. Distributed loads (`DistFrame::read`) also sample every part
+//! ([`CsvReader::sample_bytes`]) and widen a column when a later value needs it
+//! ([`CsvReader::read_bytes_or_misfit`]).
 //!
 //! Reads are strict by default: the first ragged record, malformed field (a quote inside
 //! an unquoted field, a missing closing quote, text after one) or value that does not
@@ -321,15 +324,13 @@ impl CsvReader {
         self.check_options()?;
         let src = Source::Memory(bytes);
         let origin = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
-        let data_start = infer::head(
-            bytes,
-            origin,
-            origin.max(first_record_end(bytes, origin)),
-            self.header,
-            self.delimiter,
-            0,
-        )
-        .data_start;
+        // The header is one record: skipping it needs no names (a huge header would
+        // cost a copy of itself).
+        let data_start = if self.header {
+            first_record_end(bytes, origin)
+        } else {
+            origin
+        };
         let (from, to) = self.byte_part(bytes.len())?;
         let mut odd = match self.odd_before {
             Some(odd) => odd,
@@ -337,20 +338,48 @@ impl CsvReader {
         };
         let mut types = Vec::new();
         let mut last = from;
-        for k in 0..=SAMPLE_WINDOWS {
-            let at =
-                from + ((to - from) as u128 * k as u128 / (SAMPLE_WINDOWS as u128 + 1)) as usize;
+        // The part's first records tell how long a record is, which places a last window
+        // over the part's last records (where a sorted column keeps its largest values).
+        let mut record_len = None;
+        let mut sampled_to = 0;
+        let window = |k: usize| {
+            from + ((to - from) as u128 * k as u128 / (SAMPLE_WINDOWS as u128 + 1)) as usize
+        };
+        for k in 0..=SAMPLE_WINDOWS + 1 {
+            let at = match (k, record_len) {
+                (k, _) if k <= SAMPLE_WINDOWS => window(k),
+                (_, Some(len)) => to.saturating_sub(len * 2 * WINDOW_ROWS).max(last),
+                (_, None) => break,
+            };
             odd ^= records::count_quotes(&bytes[last..at]) % 2 == 1;
             last = at;
-            let Some(start) = records::record_start_at_or_after(bytes, origin, at, odd) else {
+            // A window that starts before where the last one ended goes on from there, a
+            // known record start: looking for one from `at` could scan a huge record
+            // (a 100 MB header) once per window.
+            let found = if at < sampled_to {
+                Some(sampled_to)
+            } else {
+                records::record_start_at_or_after(bytes, origin, at, odd)
+            };
+            let Some(start) = found else {
                 break;
             };
             let start = start.max(data_start);
             if start >= to {
-                break;
+                sampled_to = usize::MAX;
+                continue;
             }
-            let rows = if k == 0 { self.infer_rows } else { WINDOW_ROWS };
-            infer::observe(bytes, start, bytes.len(), self.delimiter, rows, &mut types);
+            let rows = match k {
+                0 => self.infer_rows,
+                k if k <= SAMPLE_WINDOWS => WINDOW_ROWS,
+                _ => 4 * WINDOW_ROWS,
+            };
+            let (seen, next) =
+                infer::observe(bytes, start, bytes.len(), self.delimiter, rows, &mut types);
+            sampled_to = next;
+            if k == 0 && seen > 0 {
+                record_len = Some((next - start).div_ceil(seen).max(1));
+            }
         }
         Ok(types)
     }
@@ -441,7 +470,7 @@ impl CsvReader {
             }
             size = size.saturating_mul(4);
         };
-        if self.schema.is_none() && head.names.as_ref().is_some_and(|n| n.is_empty()) {
+        if self.schema.is_none() && self.header && len <= origin {
             return Err(Error::Schema(
                 "no header: the CSV input is empty (give a schema to read an empty file as \
                  a frame without rows)"

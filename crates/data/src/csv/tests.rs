@@ -395,13 +395,14 @@ fn samples_cover_the_whole_part_and_misfits_say_what_they_need() {
         assert_eq!(types.len(), 2, "{types:?}");
         seen.push(types[0]);
     }
-    // Part 0 holds only 0/1; the others see larger values, and a load takes the widest.
+    // Part 0 holds only 0/1; the others see larger values, and the last part's last
+    // records the text at the very end: a load takes the widest.
     assert_eq!(
         seen,
         [
             Some(DataType::Bool),
             Some(DataType::I64),
-            Some(DataType::I64)
+            Some(DataType::String)
         ]
     );
     let misfit = CsvReader::new()

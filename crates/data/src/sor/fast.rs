@@ -39,6 +39,7 @@ enum Values {
     Bool(u64),
     Int([i32; BLOCK]),
     Float([f32; BLOCK]),
+    I64([i64; BLOCK]),
     /// Row `r`'s STRING is the bytes `start..end` of the input.
     Str([(usize, usize); BLOCK]),
 }
@@ -51,9 +52,10 @@ impl Stage {
             DataType::Int => Values::Int([0; BLOCK]),
             DataType::Float => Values::Float([0.0; BLOCK]),
             DataType::String => Values::Str([(0, 0); BLOCK]),
-            // Plans with 64-bit columns do not take the fast path (see `Plan::fast`); an
+            DataType::I64 => Values::I64([0; BLOCK]),
+            // Plans with F64 columns do not take the fast path (see `Plan::fast`); an
             // unused stage needs no values.
-            DataType::I64 | DataType::F64 => Values::Bool(0),
+            DataType::F64 => Values::Bool(0),
         };
         Stage { valid: 0, values }
     }
@@ -75,6 +77,7 @@ impl Stage {
             Values::Bool(_) => {}
             Values::Int(v) => v[row] = 0,
             Values::Float(v) => v[row] = 0.0,
+            Values::I64(v) => v[row] = 0,
             Values::Str(v) => v[row] = (0, 0),
         }
     }
@@ -89,6 +92,7 @@ impl Stage {
             Values::Bool(bits) => chunk.extend_bools(*bits, self.valid, rows),
             Values::Int(v) => chunk.extend_ints(&v[..rows], self.valid),
             Values::Float(v) => chunk.extend_floats(&v[..rows], self.valid),
+            Values::I64(v) => chunk.extend_i64s(&v[..rows], self.valid),
             Values::Str(v) => chunk.extend_strs(
                 v[..rows].iter().map(|&(start, end)| &bytes[start..end]),
                 self.valid,
@@ -241,6 +245,11 @@ impl Cursor<'_> {
                 v[row] = value.unwrap_or(0.0);
                 value.is_some()
             }
+            Values::I64(v) => {
+                let value = self.value(|_| None, Self::i64_value)?;
+                v[row] = value.unwrap_or(0);
+                value.is_some()
+            }
             Values::Str(v) => {
                 let value = self.value(|_| None, Self::string_value)?;
                 v[row] = value.unwrap_or((0, 0));
@@ -377,6 +386,23 @@ impl Cursor<'_> {
         let value = i32::try_from(value).ok()?;
         self.close()?;
         Some(value)
+    }
+
+    /// An optional sign, then at most 18 digits (so the value fits an `i64` whatever
+    /// they are), and the closing `>`. Longer spellings go to the general path.
+    #[inline]
+    fn i64_value(&mut self) -> Option<i64> {
+        let negative = self.peek() == Some(b'-');
+        if negative || self.peek() == Some(b'+') {
+            self.pos += 1;
+        }
+        let (magnitude, digits) = self.digits(18);
+        if digits == 0 {
+            return None;
+        }
+        self.close()?;
+        let magnitude = magnitude as i64;
+        Some(if negative { -magnitude } else { magnitude })
     }
 
     /// Reads at most `max` decimal digits (`max` <= 19, so the value fits a u64): their
@@ -752,7 +778,8 @@ mod tests {
                 DataType::Int,
                 DataType::Float,
                 DataType::String,
-            ][rng.below(4)],
+                DataType::I64,
+            ][rng.below(5)],
         };
         match (kind, rng.below(10)) {
             (_, 0) if rng.chance(30) => rng
@@ -790,6 +817,27 @@ mod tests {
                     "1234567890",
                     "0",
                     "1",
+                ])
+                .to_string(),
+            (DataType::I64, k) if k < 5 => {
+                let sign = rng.pick(&["", "", "-", "+"]);
+                let digits: String = (0..rng.below(21) + 1)
+                    .map(|_| char::from(b'0' + rng.below(10) as u8))
+                    .collect();
+                format!("{sign}{digits}")
+            }
+            (DataType::I64, _) => rng
+                .pick(&[
+                    "9223372036854775807",
+                    "-9223372036854775808",
+                    "9223372036854775808",
+                    "999999999999999999",
+                    "-999999999999999999",
+                    "0000000000000000000001",
+                    "5000000000",
+                    "-0",
+                    "+",
+                    "1.5",
                 ])
                 .to_string(),
             (DataType::Float, k) if k < 3 => {
@@ -863,7 +911,7 @@ mod tests {
                     .collect();
                 format!("\"{text}\"")
             }
-            (DataType::I64 | DataType::F64, _) => unreachable!("SoR types only"),
+            (DataType::F64, _) => unreachable!("SoR types and I64 only"),
         }
     }
 
@@ -949,7 +997,7 @@ mod tests {
         #[test]
         fn fast_path_equals_general_path(
             seed in any::<u64>(),
-            codes in "[BIFS]{0,6}",
+            codes in "[BIFSL]{0,6}",
             chunk_len in prop::sample::select(vec![1usize, 2, 3, 7, 63, 64, 65, 100, 1 << 16]),
             strict in prop::bool::weighted(0.2),
             fit in prop::sample::select(vec![100usize, 99, 95, 70]),

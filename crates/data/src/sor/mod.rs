@@ -225,7 +225,8 @@ impl SorReader {
     }
 
     /// Uses `schema` instead of inferring one. It may hold only SoR's four types (BOOL,
-    /// INT, FLOAT, STRING); a read with an I64 or F64 column fails naming it.
+    /// INT, FLOAT, STRING) unless [`SorReader::wide_types`] allows I64 and F64; else a
+    /// read with an I64 or F64 column fails naming it.
     pub fn schema(mut self, schema: Schema) -> Self {
         self.schema = Some(schema);
         self
@@ -552,8 +553,8 @@ impl SorReader {
             build: &build,
             chunk_len: self.chunk_len,
             strict: self.strict,
-            // The fast path converts SoR's four types only.
-            fast: schema.types().iter().all(|t| t.is_sor()),
+            // The fast path converts SoR's four types and I64.
+            fast: !schema.types().contains(&DataType::F64),
         };
         let parts = if self.parallel {
             PIECES_PER_THREAD * rayon::current_num_threads()

@@ -88,6 +88,10 @@ pub const KNOWN: &[(&str, &str)] = &[
         "EAU2_EXCHANGE_ROUND_BYTES",
         "bytes a rank sends per round of a shuffle",
     ),
+    (
+        "EAU2_TEST_LOAD_HOOK",
+        "tests only: pauses a rank around the opening of a file it loads",
+    ),
 ];
 
 /// A variable set to a value eau2 cannot use.

@@ -10,14 +10,14 @@
 //! The result's columns are the key columns, then one per aggregate. Rows are in no
 //! particular order (it depends on the number of ranks): sort the result to compare.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use hashbrown::HashTable;
 use rayon::prelude::*;
 use speedy::{Readable, Writable};
 
-use super::keys::{self, decode_into, owner, KeyRef};
+use super::keys::{self, decode_into, owner, KeyRef, Keys};
+use super::pairs::PairSet;
 use super::shuffle::Source;
 use super::types;
 use super::{column_indices, column_name};
@@ -198,13 +198,10 @@ impl Plan {
                 sum: Vec::new(),
                 n: Vec::new(),
             },
-            (Kind::CountDistinct, _) => Acc::Distinct(Vec::new()),
+            (Kind::CountDistinct, _) => Acc::Distinct(PairSet::default()),
         }
     }
 }
-
-/// A set of encoded values.
-type ValueSet = HashSet<Vec<u8>, foldhash::fast::RandomState>;
 
 /// The partial states of one aggregate, one entry per group.
 #[derive(Clone, Readable, Writable)]
@@ -230,7 +227,8 @@ enum Acc {
         sum: Vec<f64>,
         n: Vec<u64>,
     },
-    Distinct(Vec<ValueSet>),
+    /// Every distinct (group, value) pair (see [`PairSet`]).
+    Distinct(PairSet),
 }
 
 /// A numeric column of a chunk, matched on its type once.
@@ -313,13 +311,21 @@ impl Acc {
                 sum.push(0.0);
                 n.push(0);
             }
-            Acc::Distinct(v) => v.push(ValueSet::default()),
+            Acc::Distinct(v) => v.push_group(),
         }
     }
 
     /// Folds rows into their groups: row `i` of the chunk belongs to group `groups[i]`.
-    /// `chunks` is the row chunk, `col` the aggregate's column (none for a row count).
-    fn update(&mut self, rows: &[u32], groups: &[u32], chunks: &[Arc<Chunk>], col: Option<usize>) {
+    /// `chunks` is the row chunk, `col` the aggregate's column (none for a row count),
+    /// `encoded` its values as keys (for a count of distinct values).
+    fn update(
+        &mut self,
+        rows: &[u32],
+        groups: &[u32],
+        chunks: &[Arc<Chunk>],
+        col: Option<usize>,
+        encoded: Option<&Keys>,
+    ) {
         let Some(col) = col else {
             if let Acc::Count(c) = self {
                 groups.iter().for_each(|&g| c[g as usize] += 1);
@@ -388,14 +394,10 @@ impl Acc {
                     *b = Some(v.to_vec());
                 }
             }),
-            Acc::Distinct(sets) => {
-                let values = keys::encode(chunks, &[col], &[false]);
-                present().for_each(|(i, &g)| {
-                    let set = &mut sets[g as usize];
-                    if !set.contains(values.get(i)) {
-                        set.insert(values.get(i).to_vec());
-                    }
-                });
+            Acc::Distinct(set) => {
+                if let Some(values) = encoded {
+                    present().for_each(|(i, &g)| set.insert(g, values.key(i)));
+                }
             }
         }
     }
@@ -435,15 +437,28 @@ impl Acc {
                     }
                 }
             }
-            (Acc::Distinct(a), Acc::Distinct(b)) => {
-                if a[into].is_empty() {
-                    a[into] = b[from].clone();
-                } else {
-                    a[into].extend(b[from].iter().cloned());
-                }
-            }
+            // Pairs merge in bulk, once per partial state (`merge_all`).
+            (Acc::Distinct(_), Acc::Distinct(_)) => {}
             // Both sides come from the same plans, in the same order.
             _ => unreachable!("merging states of different aggregates"),
+        }
+    }
+
+    /// Merges the states of `other` that [`Acc::merge`] leaves alone (the pairs of a
+    /// count of distinct values): group `g` of `other` goes into group `into[g]`
+    /// (`u32::MAX`: not merged here).
+    fn merge_all(&mut self, other: &Acc, into: &[u32]) {
+        if let (Acc::Distinct(a), Acc::Distinct(b)) = (self, other) {
+            a.merge(b, into);
+        }
+    }
+
+    /// Whether a received state has one entry per group (for the pairs' state, the
+    /// one that is not a plain vector, also that it is consistent).
+    fn fits(&self, groups: usize) -> bool {
+        match self {
+            Acc::Distinct(set) => set.groups() == groups && set.is_valid(),
+            _ => true,
         }
     }
 
@@ -472,12 +487,7 @@ impl Acc {
                 sum: pick(sum, picks),
                 n: pick(n, picks),
             },
-            Acc::Distinct(v) => Acc::Distinct(
-                picks
-                    .iter()
-                    .map(|&g| std::mem::take(&mut v[g as usize]))
-                    .collect(),
-            ),
+            Acc::Distinct(set) => Acc::Distinct(set.select(picks)),
         }
     }
 
@@ -497,7 +507,7 @@ impl Acc {
                 Acc::Mean { sum, n } => {
                     types::push_f64(out, (n[g] > 0).then(|| sum[g] / n[g] as f64))
                 }
-                Acc::Distinct(v) => types::push_i64(out, Some(v[g].len() as i64), &what())?,
+                Acc::Distinct(set) => types::push_i64(out, Some(set.count(g) as i64), &what())?,
                 Acc::ExtremeStr { best, .. } => match &best[g] {
                     Some(s) => out.push_str(s),
                     None => out.push_missing(),
@@ -594,20 +604,28 @@ impl Groups {
             .iter()
             .map(|&r| self.group_of(keyed.keys.key(r as usize), keyed.hashes[r as usize]))
             .collect();
-        for (acc, plan) in self.accs.iter_mut().zip(plans) {
-            acc.update(rows, &groups, &source.chunks, plan.col);
+        for ((acc, plan), encoded) in self.accs.iter_mut().zip(plans).zip(&keyed.values) {
+            acc.update(rows, &groups, &source.chunks, plan.col, encoded.as_ref());
         }
     }
 
     /// Merges the groups `picks` of `other` in.
     fn absorb(&mut self, other: &Partial, picks: &[u32]) {
+        if picks.is_empty() {
+            return;
+        }
+        let mut into = vec![u32::MAX; other.hashes.len()];
         for &g in picks {
             let g = g as usize;
             let key = &other.bytes[other.offsets[g] as usize..other.offsets[g + 1] as usize];
-            let into = self.group_of(KeyRef::of(key), other.hashes[g]) as usize;
+            let mine = self.group_of(KeyRef::of(key), other.hashes[g]);
+            into[g] = mine;
             for (acc, theirs) in self.accs.iter_mut().zip(&other.accs) {
-                acc.merge(into, theirs, g);
+                acc.merge(mine as usize, theirs, g);
             }
+        }
+        for (acc, theirs) in self.accs.iter_mut().zip(&other.accs) {
+            acc.merge_all(theirs, &into);
         }
     }
 
@@ -649,15 +667,27 @@ fn part_of(hash: u64) -> usize {
     (hash >> 28) as usize & (PARTS - 1)
 }
 
-/// One row chunk's keys, their hashes and its rows by partition.
+/// One row chunk's keys, their hashes and its rows by partition, and per aggregate that
+/// counts distinct values, those values encoded as keys (once per chunk, not once per
+/// partition).
 struct Keyed {
     keys: keys::Keys,
     hashes: Vec<u64>,
     parts: Vec<Vec<u32>>,
+    values: Vec<Option<Keys>>,
 }
 
 impl Keyed {
-    fn new(source: &Source, key_cols: &[usize]) -> Keyed {
+    fn new(source: &Source, key_cols: &[usize], plans: &[Plan]) -> Keyed {
+        let values = plans
+            .iter()
+            .map(|p| match (p.kind, p.col) {
+                (Kind::CountDistinct, Some(c)) => {
+                    Some(keys::encode(&source.chunks, &[c], &[false]))
+                }
+                _ => None,
+            })
+            .collect();
         let keys = keys::encode(&source.chunks, key_cols, &vec![false; key_cols.len()]);
         let hashes: Vec<u64> = (0..keys.len()).map(|i| keys.key(i).hash()).collect();
         let mut parts = vec![Vec::new(); PARTS];
@@ -668,6 +698,7 @@ impl Keyed {
             keys,
             hashes,
             parts,
+            values,
         }
     }
 }
@@ -725,7 +756,7 @@ impl<'n> GroupBy<'_, 'n> {
         let sources = frame.sources()?;
         let keyed: Vec<Keyed> = sources
             .par_iter()
-            .map(|s| Keyed::new(s, &self.keys))
+            .map(|s| Keyed::new(s, &self.keys, &plans))
             .collect();
         let parts: Vec<Groups> = (0..PARTS)
             .into_par_iter()
@@ -773,6 +804,7 @@ impl<'n> GroupBy<'_, 'n> {
                 for partial in &got {
                     if partial.accs.len() != plans.len()
                         || partial.offsets.len() != partial.hashes.len() + 1
+                        || !partial.accs.iter().all(|a| a.fits(partial.hashes.len()))
                     {
                         return Err(Error::decode(format!(
                             "partial groups sent by rank {from} do not fit this group-by"

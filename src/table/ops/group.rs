@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use speedy::{Readable, Writable};
 
 use super::keys::{self, decode_into, owner, KeyRef, Keys};
-use super::pairs::PairSet;
+use super::pairs::{BitPairs, PairSet};
 use super::shuffle::Source;
 use super::types;
 use super::{column_indices, column_name};
@@ -198,7 +198,8 @@ impl Plan {
                 sum: Vec::new(),
                 n: Vec::new(),
             },
-            (Kind::CountDistinct, _) => Acc::Distinct(PairSet::default()),
+            (Kind::CountDistinct, Some(DataType::String)) => Acc::Distinct(PairSet::default()),
+            (Kind::CountDistinct, _) => Acc::DistinctBits(BitPairs::default()),
         }
     }
 }
@@ -227,8 +228,11 @@ enum Acc {
         sum: Vec<f64>,
         n: Vec<u64>,
     },
-    /// Every distinct (group, value) pair (see [`PairSet`]).
+    /// Every distinct (group, value) pair of a STRING column (see [`PairSet`]).
     Distinct(PairSet),
+    /// Every distinct (group, value) pair of a column of another type (see
+    /// [`BitPairs`]).
+    DistinctBits(BitPairs),
 }
 
 /// A numeric column of a chunk, matched on its type once.
@@ -312,6 +316,7 @@ impl Acc {
                 n.push(0);
             }
             Acc::Distinct(v) => v.push_group(),
+            Acc::DistinctBits(v) => v.push_group(),
         }
     }
 
@@ -399,6 +404,11 @@ impl Acc {
                     present().for_each(|(i, &g)| set.insert(g, values.key(i)));
                 }
             }
+            Acc::DistinctBits(set) => {
+                if let Some(values) = encoded {
+                    present().for_each(|(i, &g)| set.insert(g, BitPairs::bits_of(values.key(i))));
+                }
+            }
         }
     }
 
@@ -438,7 +448,8 @@ impl Acc {
                 }
             }
             // Pairs merge in bulk, once per partial state (`merge_all`).
-            (Acc::Distinct(_), Acc::Distinct(_)) => {}
+            (Acc::Distinct(_), Acc::Distinct(_)) | (Acc::DistinctBits(_), Acc::DistinctBits(_)) => {
+            }
             // Both sides come from the same plans, in the same order.
             _ => unreachable!("merging states of different aggregates"),
         }
@@ -448,8 +459,17 @@ impl Acc {
     /// count of distinct values): group `g` of `other` goes into group `into[g]`
     /// (`u32::MAX`: not merged here).
     fn merge_all(&mut self, other: &Acc, into: &[u32]) {
-        if let (Acc::Distinct(a), Acc::Distinct(b)) = (self, other) {
-            a.merge(b, into);
+        match (self, other) {
+            (Acc::Distinct(a), Acc::Distinct(b)) => a.merge(b, into),
+            (Acc::DistinctBits(a), Acc::DistinctBits(b)) => a.merge(b, into),
+            _ => {}
+        }
+    }
+
+    /// Makes the state ready for [`Acc::finish`] (counts the distinct pairs).
+    fn seal(&mut self) {
+        if let Acc::DistinctBits(set) = self {
+            set.seal();
         }
     }
 
@@ -458,6 +478,7 @@ impl Acc {
     fn fits(&self, groups: usize) -> bool {
         match self {
             Acc::Distinct(set) => set.groups() == groups && set.is_valid(),
+            Acc::DistinctBits(set) => set.groups() == groups && set.is_valid(),
             _ => true,
         }
     }
@@ -488,6 +509,7 @@ impl Acc {
                 n: pick(n, picks),
             },
             Acc::Distinct(set) => Acc::Distinct(set.select(picks)),
+            Acc::DistinctBits(set) => Acc::DistinctBits(set.select(picks)),
         }
     }
 
@@ -508,6 +530,7 @@ impl Acc {
                     types::push_f64(out, (n[g] > 0).then(|| sum[g] / n[g] as f64))
                 }
                 Acc::Distinct(set) => types::push_i64(out, Some(set.count(g) as i64), &what())?,
+                Acc::DistinctBits(set) => types::push_i64(out, Some(set.count(g) as i64), &what())?,
                 Acc::ExtremeStr { best, .. } => match &best[g] {
                     Some(s) => out.push_str(s),
                     None => out.push_missing(),
@@ -845,6 +868,9 @@ impl<'n> GroupBy<'_, 'n> {
                 merged[part_of(hash)].group_of(empty, hash);
             }
         }
+        merged
+            .par_iter_mut()
+            .for_each(|groups| groups.accs.iter_mut().for_each(Acc::seal));
         let local = self.result(&merged, &plans)?;
         DistFrame::finish(node, &local)
     }

@@ -322,14 +322,14 @@ impl Acc {
 
     /// Folds rows into their groups: row `i` of the chunk belongs to group `groups[i]`.
     /// `chunks` is the row chunk, `col` the aggregate's column (none for a row count),
-    /// `encoded` its values as keys (for a count of distinct values).
+    /// `encoded` its values as keys or bits (for a count of distinct values).
     fn update(
         &mut self,
         rows: &[u32],
         groups: &[u32],
         chunks: &[Arc<Chunk>],
         col: Option<usize>,
-        encoded: Option<&Keys>,
+        encoded: Option<&Encoded>,
     ) {
         let Some(col) = col else {
             if let Acc::Count(c) = self {
@@ -400,13 +400,13 @@ impl Acc {
                 }
             }),
             Acc::Distinct(set) => {
-                if let Some(values) = encoded {
+                if let Some(Encoded::Keys(values)) = encoded {
                     present().for_each(|(i, &g)| set.insert(g, values.key(i)));
                 }
             }
             Acc::DistinctBits(set) => {
-                if let Some(values) = encoded {
-                    present().for_each(|(i, &g)| set.insert(g, BitPairs::bits_of(values.key(i))));
+                if let Some(Encoded::Bits(bits)) = encoded {
+                    present().for_each(|(i, &g)| set.insert(g, bits[i]));
                 }
             }
         }
@@ -690,14 +690,21 @@ fn part_of(hash: u64) -> usize {
     (hash >> 28) as usize & (PARTS - 1)
 }
 
+/// A column's values as a count of distinct values reads them: as keys (STRING) or as
+/// one integer each (every other type; see `keys::value_bits`).
+enum Encoded {
+    Keys(Keys),
+    Bits(Vec<u64>),
+}
+
 /// One row chunk's keys, their hashes and its rows by partition, and per aggregate that
-/// counts distinct values, those values encoded as keys (once per chunk, not once per
+/// counts distinct values, those values encoded (once per chunk, not once per
 /// partition).
 struct Keyed {
     keys: keys::Keys,
     hashes: Vec<u64>,
     parts: Vec<Vec<u32>>,
-    values: Vec<Option<Keys>>,
+    values: Vec<Option<Encoded>>,
 }
 
 impl Keyed {
@@ -705,9 +712,10 @@ impl Keyed {
         let values = plans
             .iter()
             .map(|p| match (p.kind, p.col) {
-                (Kind::CountDistinct, Some(c)) => {
-                    Some(keys::encode(&source.chunks, &[c], &[false]))
-                }
+                (Kind::CountDistinct, Some(c)) => Some(match keys::value_bits(&source.chunks[c]) {
+                    Some(bits) => Encoded::Bits(bits),
+                    None => Encoded::Keys(keys::encode(&source.chunks, &[c], &[false])),
+                }),
                 _ => None,
             })
             .collect();

@@ -251,7 +251,7 @@ mod tests {
 
 /// The state of `count_distinct` over a column of fixed width (every type but STRING):
 /// (group, value) pairs packed into one `u128` each (the group on top, the value's
-/// 64 order-preserving bits below), appended as rows come and made distinct by a radix
+/// 64 bits below, as `keys::value_bits` gives them), appended as rows come and made distinct by a radix
 /// sort and a pass, rather than by a hash set: no hashing, no probing, no table to grow.
 ///
 /// Pairs are compacted (sorted and deduplicated) whenever their number doubles since
@@ -274,13 +274,6 @@ pub(crate) struct BitPairs {
 impl BitPairs {
     /// Pairs that may accumulate before the first compaction.
     const SLACK: usize = 1 << 16;
-
-    /// The 64 bits of a present fixed-width value's key (its bytes after the tag,
-    /// big-endian, zero-padded): distinct values of one column have distinct bits.
-    #[inline]
-    pub(crate) fn bits_of(value: KeyRef<'_>) -> u64 {
-        (value.prefix >> 56) as u64
-    }
 
     /// Adds a group without values.
     pub(crate) fn push_group(&mut self) {

@@ -438,3 +438,53 @@ fn global_aggregates_give_one_row_even_when_empty() {
         }
     }
 }
+
+/// Many groups, one of them holding half the rows, counting distinct strings of which
+/// many are longer than the 16 bytes a value's prefix holds and share that prefix.
+#[test]
+fn count_distinct_of_long_strings_in_many_skewed_groups() {
+    let mut schema = Schema::default();
+    schema.push(eau2::frame::DataType::I64, Some("g".into()));
+    schema.push(eau2::frame::DataType::String, Some("s".into()));
+    let mut rng = eau2_testkit::ops_data::Rng::new(16);
+    let table: Table = (0..3000)
+        .map(|_| {
+            let g = if rng.chance(50) {
+                Some(Cell::I64(0))
+            } else {
+                (!rng.chance(5)).then(|| Cell::I64(rng.below(700) as i64))
+            };
+            let s = (!rng.chance(10)).then(|| {
+                let tail = rng.below(12);
+                let text = match rng.below(3) {
+                    0 => format!("{tail}"),
+                    1 => format!("a-shared-prefix-of-twenty\0{tail}"),
+                    _ => format!("a-shared-prefix-of-twenty{tail}"),
+                };
+                Cell::Str(text.into_bytes())
+            });
+            vec![g, s]
+        })
+        .collect();
+    let mut want: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for r in &table {
+        let set = want.entry(row_text(&r[..1])).or_default();
+        if r[1].is_some() {
+            set.insert(row_text(&r[1..]));
+        }
+    }
+    let want = sorted(
+        want.iter()
+            .map(|(g, set)| format!("{g}|{}", set.len()))
+            .collect(),
+    );
+    let t = (schema, table);
+    for n in RANKS {
+        let got = job(n, |node| {
+            let f = load(node, "f", &t, 97)?;
+            let counts = f.group_by(&["g"])?.agg(&[Agg::count_distinct("s")])?;
+            rows_of(&counts)
+        });
+        assert_eq!(sorted(got), want, "count_distinct on {n} ranks");
+    }
+}

@@ -32,6 +32,8 @@ def main():
             out = facts.group_by("k1").agg(pl.len().alias("count"), pl.col("v").sum().alias("sum"))
         elif case == "join":
             out = facts.join(dim, on="k2", how="inner")
+        elif case == "count_distinct":
+            out = facts.group_by("k1").agg(pl.col("k2").n_unique().alias("distinct"))
         elif case == "sort":
             out = facts.sort("k2")
         else:

@@ -3,7 +3,8 @@
 //! (untimed, except for the `csv` case, whose work is the load), then all ranks time the
 //! case between two barriers. This is what `bench/polars/ops.py` times: the same inputs
 //! read untimed, then `group_by("k1")` with a count and a sum of `v`, an inner join with
-//! `dim` on `k2`, or a sort by `k2`; the timed span ends when every rank holds its part
+//! `dim` on `k2`, a sort by `k2`, or `group_by("k1")` with the number of distinct `k2`
+//! (`count_distinct`: many groups, each with a set of values); the timed span ends when every rank holds its part
 //! of the result. Rank 0 prints `time SECONDS rows ROWS`; every rank prints
 //! `rss MIB`, its peak resident set size.
 //!
@@ -20,7 +21,7 @@ use eau2::table::{Agg, DistFrame, JoinKind};
 use eau2::{Error, Node, Result};
 
 /// The benchmark's cases, as `benches/ops.rs` names them.
-const CASES: &[&str] = &["csv", "groupby", "join", "sort"];
+const CASES: &[&str] = &["csv", "groupby", "join", "sort", "count_distinct"];
 
 /// The exit status for a case eau2 cannot run yet.
 const UNSUPPORTED: u8 = 3;
@@ -82,7 +83,9 @@ fn load<'n>(node: &'n Node, dir: &Path, name: &str, key: &str) -> Result<DistFra
 /// The untimed part of a case: loading its inputs (as polars' side does).
 fn prepare<'n>(node: &'n Node, case: &str, dir: &Path) -> Result<Inputs<'n>> {
     let facts = match case {
-        "groupby" | "join" | "sort" => Some(load(node, dir, "facts.csv", "facts")?),
+        "groupby" | "join" | "sort" | "count_distinct" => {
+            Some(load(node, dir, "facts.csv", "facts")?)
+        }
         _ => None,
     };
     let dim = match case {
@@ -112,6 +115,13 @@ fn timed(node: &Node, case: &str, dir: &Path, inputs: &Inputs<'_>) -> Result<u64
             let out = facts
                 .group_by(&["k1"])?
                 .agg(&[Agg::count(), Agg::sum("v").alias("sum")])?;
+            Ok(out.nrows())
+        }
+        "count_distinct" => {
+            let facts = need(&inputs.facts, case, "facts")?;
+            let out = facts
+                .group_by(&["k1"])?
+                .agg(&[Agg::count_distinct("k2").alias("distinct")])?;
             Ok(out.nrows())
         }
         "join" => {

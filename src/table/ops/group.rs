@@ -10,14 +10,14 @@
 //! The result's columns are the key columns, then one per aggregate. Rows are in no
 //! particular order (it depends on the number of ranks): sort the result to compare.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use hashbrown::HashTable;
 use rayon::prelude::*;
 use speedy::{Readable, Writable};
 
-use super::keys::{self, decode_into, owner, KeyRef};
+use super::keys::{self, decode_into, owner, KeyRef, Keys};
+use super::pairs::{BitPairs, PairSet};
 use super::shuffle::Source;
 use super::types;
 use super::{column_indices, column_name};
@@ -198,13 +198,11 @@ impl Plan {
                 sum: Vec::new(),
                 n: Vec::new(),
             },
-            (Kind::CountDistinct, _) => Acc::Distinct(Vec::new()),
+            (Kind::CountDistinct, Some(DataType::String)) => Acc::Distinct(PairSet::default()),
+            (Kind::CountDistinct, _) => Acc::DistinctBits(BitPairs::default()),
         }
     }
 }
-
-/// A set of encoded values.
-type ValueSet = HashSet<Vec<u8>, foldhash::fast::RandomState>;
 
 /// The partial states of one aggregate, one entry per group.
 #[derive(Clone, Readable, Writable)]
@@ -230,7 +228,11 @@ enum Acc {
         sum: Vec<f64>,
         n: Vec<u64>,
     },
-    Distinct(Vec<ValueSet>),
+    /// Every distinct (group, value) pair of a STRING column (see [`PairSet`]).
+    Distinct(PairSet),
+    /// Every distinct (group, value) pair of a column of another type (see
+    /// [`BitPairs`]).
+    DistinctBits(BitPairs),
 }
 
 /// A numeric column of a chunk, matched on its type once.
@@ -313,13 +315,22 @@ impl Acc {
                 sum.push(0.0);
                 n.push(0);
             }
-            Acc::Distinct(v) => v.push(ValueSet::default()),
+            Acc::Distinct(v) => v.push_group(),
+            Acc::DistinctBits(v) => v.push_group(),
         }
     }
 
     /// Folds rows into their groups: row `i` of the chunk belongs to group `groups[i]`.
-    /// `chunks` is the row chunk, `col` the aggregate's column (none for a row count).
-    fn update(&mut self, rows: &[u32], groups: &[u32], chunks: &[Arc<Chunk>], col: Option<usize>) {
+    /// `chunks` is the row chunk, `col` the aggregate's column (none for a row count),
+    /// `encoded` its values as keys or bits (for a count of distinct values).
+    fn update(
+        &mut self,
+        rows: &[u32],
+        groups: &[u32],
+        chunks: &[Arc<Chunk>],
+        col: Option<usize>,
+        encoded: Option<&Encoded>,
+    ) {
         let Some(col) = col else {
             if let Acc::Count(c) = self {
                 groups.iter().for_each(|&g| c[g as usize] += 1);
@@ -388,14 +399,15 @@ impl Acc {
                     *b = Some(v.to_vec());
                 }
             }),
-            Acc::Distinct(sets) => {
-                let values = keys::encode(chunks, &[col], &[false]);
-                present().for_each(|(i, &g)| {
-                    let set = &mut sets[g as usize];
-                    if !set.contains(values.get(i)) {
-                        set.insert(values.get(i).to_vec());
-                    }
-                });
+            Acc::Distinct(set) => {
+                if let Some(Encoded::Keys(values)) = encoded {
+                    present().for_each(|(i, &g)| set.insert(g, values.key(i)));
+                }
+            }
+            Acc::DistinctBits(set) => {
+                if let Some(Encoded::Bits(bits)) = encoded {
+                    present().for_each(|(i, &g)| set.insert(g, bits[i]));
+                }
             }
         }
     }
@@ -435,15 +447,39 @@ impl Acc {
                     }
                 }
             }
-            (Acc::Distinct(a), Acc::Distinct(b)) => {
-                if a[into].is_empty() {
-                    a[into] = b[from].clone();
-                } else {
-                    a[into].extend(b[from].iter().cloned());
-                }
+            // Pairs merge in bulk, once per partial state (`merge_all`).
+            (Acc::Distinct(_), Acc::Distinct(_)) | (Acc::DistinctBits(_), Acc::DistinctBits(_)) => {
             }
             // Both sides come from the same plans, in the same order.
             _ => unreachable!("merging states of different aggregates"),
+        }
+    }
+
+    /// Merges the states of `other` that [`Acc::merge`] leaves alone (the pairs of a
+    /// count of distinct values): group `g` of `other` goes into group `into[g]`
+    /// (`u32::MAX`: not merged here).
+    fn merge_all(&mut self, other: &Acc, into: &[u32]) {
+        match (self, other) {
+            (Acc::Distinct(a), Acc::Distinct(b)) => a.merge(b, into),
+            (Acc::DistinctBits(a), Acc::DistinctBits(b)) => a.merge(b, into),
+            _ => {}
+        }
+    }
+
+    /// Makes the state ready for [`Acc::finish`] (counts the distinct pairs).
+    fn seal(&mut self) {
+        if let Acc::DistinctBits(set) = self {
+            set.seal();
+        }
+    }
+
+    /// Whether a received state has one entry per group (for the pairs' state, the
+    /// one that is not a plain vector, also that it is consistent).
+    fn fits(&self, groups: usize) -> bool {
+        match self {
+            Acc::Distinct(set) => set.groups() == groups && set.is_valid(),
+            Acc::DistinctBits(set) => set.groups() == groups && set.is_valid(),
+            _ => true,
         }
     }
 
@@ -472,12 +508,8 @@ impl Acc {
                 sum: pick(sum, picks),
                 n: pick(n, picks),
             },
-            Acc::Distinct(v) => Acc::Distinct(
-                picks
-                    .iter()
-                    .map(|&g| std::mem::take(&mut v[g as usize]))
-                    .collect(),
-            ),
+            Acc::Distinct(set) => Acc::Distinct(set.select(picks)),
+            Acc::DistinctBits(set) => Acc::DistinctBits(set.select(picks)),
         }
     }
 
@@ -497,7 +529,8 @@ impl Acc {
                 Acc::Mean { sum, n } => {
                     types::push_f64(out, (n[g] > 0).then(|| sum[g] / n[g] as f64))
                 }
-                Acc::Distinct(v) => types::push_i64(out, Some(v[g].len() as i64), &what())?,
+                Acc::Distinct(set) => types::push_i64(out, Some(set.count(g) as i64), &what())?,
+                Acc::DistinctBits(set) => types::push_i64(out, Some(set.count(g) as i64), &what())?,
                 Acc::ExtremeStr { best, .. } => match &best[g] {
                     Some(s) => out.push_str(s),
                     None => out.push_missing(),
@@ -594,20 +627,28 @@ impl Groups {
             .iter()
             .map(|&r| self.group_of(keyed.keys.key(r as usize), keyed.hashes[r as usize]))
             .collect();
-        for (acc, plan) in self.accs.iter_mut().zip(plans) {
-            acc.update(rows, &groups, &source.chunks, plan.col);
+        for ((acc, plan), encoded) in self.accs.iter_mut().zip(plans).zip(&keyed.values) {
+            acc.update(rows, &groups, &source.chunks, plan.col, encoded.as_ref());
         }
     }
 
     /// Merges the groups `picks` of `other` in.
     fn absorb(&mut self, other: &Partial, picks: &[u32]) {
+        if picks.is_empty() {
+            return;
+        }
+        let mut into = vec![u32::MAX; other.hashes.len()];
         for &g in picks {
             let g = g as usize;
             let key = &other.bytes[other.offsets[g] as usize..other.offsets[g + 1] as usize];
-            let into = self.group_of(KeyRef::of(key), other.hashes[g]) as usize;
+            let mine = self.group_of(KeyRef::of(key), other.hashes[g]);
+            into[g] = mine;
             for (acc, theirs) in self.accs.iter_mut().zip(&other.accs) {
-                acc.merge(into, theirs, g);
+                acc.merge(mine as usize, theirs, g);
             }
+        }
+        for (acc, theirs) in self.accs.iter_mut().zip(&other.accs) {
+            acc.merge_all(theirs, &into);
         }
     }
 
@@ -649,15 +690,35 @@ fn part_of(hash: u64) -> usize {
     (hash >> 28) as usize & (PARTS - 1)
 }
 
-/// One row chunk's keys, their hashes and its rows by partition.
+/// A column's values as a count of distinct values reads them: as keys (STRING) or as
+/// one integer each (every other type; see `keys::value_bits`).
+enum Encoded {
+    Keys(Keys),
+    Bits(Vec<u64>),
+}
+
+/// One row chunk's keys, their hashes and its rows by partition, and per aggregate that
+/// counts distinct values, those values encoded (once per chunk, not once per
+/// partition).
 struct Keyed {
     keys: keys::Keys,
     hashes: Vec<u64>,
     parts: Vec<Vec<u32>>,
+    values: Vec<Option<Encoded>>,
 }
 
 impl Keyed {
-    fn new(source: &Source, key_cols: &[usize]) -> Keyed {
+    fn new(source: &Source, key_cols: &[usize], plans: &[Plan]) -> Keyed {
+        let values = plans
+            .iter()
+            .map(|p| match (p.kind, p.col) {
+                (Kind::CountDistinct, Some(c)) => Some(match keys::value_bits(&source.chunks[c]) {
+                    Some(bits) => Encoded::Bits(bits),
+                    None => Encoded::Keys(keys::encode(&source.chunks, &[c], &[false])),
+                }),
+                _ => None,
+            })
+            .collect();
         let keys = keys::encode(&source.chunks, key_cols, &vec![false; key_cols.len()]);
         let hashes: Vec<u64> = (0..keys.len()).map(|i| keys.key(i).hash()).collect();
         let mut parts = vec![Vec::new(); PARTS];
@@ -668,6 +729,7 @@ impl Keyed {
             keys,
             hashes,
             parts,
+            values,
         }
     }
 }
@@ -725,7 +787,7 @@ impl<'n> GroupBy<'_, 'n> {
         let sources = frame.sources()?;
         let keyed: Vec<Keyed> = sources
             .par_iter()
-            .map(|s| Keyed::new(s, &self.keys))
+            .map(|s| Keyed::new(s, &self.keys, &plans))
             .collect();
         let parts: Vec<Groups> = (0..PARTS)
             .into_par_iter()
@@ -773,6 +835,7 @@ impl<'n> GroupBy<'_, 'n> {
                 for partial in &got {
                     if partial.accs.len() != plans.len()
                         || partial.offsets.len() != partial.hashes.len() + 1
+                        || !partial.accs.iter().all(|a| a.fits(partial.hashes.len()))
                     {
                         return Err(Error::decode(format!(
                             "partial groups sent by rank {from} do not fit this group-by"
@@ -813,6 +876,9 @@ impl<'n> GroupBy<'_, 'n> {
                 merged[part_of(hash)].group_of(empty, hash);
             }
         }
+        merged
+            .par_iter_mut()
+            .for_each(|groups| groups.accs.iter_mut().for_each(Acc::seal));
         let local = self.result(&merged, &plans)?;
         DistFrame::finish(node, &local)
     }

@@ -150,6 +150,19 @@ impl Keys {
     }
 }
 
+/// Every value of a fixed-width chunk as the bits its key encoding holds after the tag
+/// (distinct values have distinct bits; a missing value gives 0), or `None` for STRING:
+/// a value's identity as one integer, without encoding keys.
+pub(crate) fn value_bits(chunk: &Chunk) -> Option<Vec<u64>> {
+    let view = ColumnView::of(chunk);
+    view.width()?;
+    Some(
+        (0..chunk.len())
+            .map(|i| view.bits(i).map_or(0, |(v, _)| v))
+            .collect(),
+    )
+}
+
 /// One key column of a row chunk, matched on its type once.
 enum ColumnView<'a> {
     Bool(&'a Bitmap),

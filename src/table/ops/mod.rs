@@ -43,6 +43,7 @@ pub(crate) mod head;
 pub(crate) mod is_in;
 pub(crate) mod join;
 pub(crate) mod keys;
+pub(crate) mod pairs;
 pub(crate) mod radix;
 pub(crate) mod rename;
 pub(crate) mod rows;

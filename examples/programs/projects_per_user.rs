@@ -1,24 +1,34 @@
-//! Issue 9, program 2: how many users authored commits in 1, 2, 3, ... distinct projects,
-//! as `PROJECTS USERS` lines by number of projects. Polars version:
+//! Program 2: how many users authored commits in 1, 2, 3, ... distinct projects, as
+//! `PROJECTS USERS` lines by number of projects. Polars twin:
 //! bench/polars/programs/projects_per_user.py.
 //! Run: `eau2-launch -n 4 target/debug/examples/projects_per_user [DATA_DIR]`
 
 use std::path::PathBuf;
 
+use eau2::frame::Schema;
+use eau2::kv::Key;
+use eau2::sor::SorReader;
 use eau2::table::{Agg, DistFrame};
 
 fn main() -> std::process::ExitCode {
-    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/datasets/git-small");
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or(default.into()));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or("datasets/git-small".into()),
+    );
     eau2::run(|node| {
-        let commits = DistFrame::read_sor(
+        let schema = Schema::from_codes("III")?.with_names(&["pid", "author", "committer"])?;
+        let reader = SorReader::new().schema(schema).strict(true);
+        let (commits, _) = DistFrame::load_sor(
             node,
+            &Key::new("commits", 0),
             &dir.join("commits.ltgt"),
-            &["pid", "author", "committer"],
+            &reader,
         )?;
-        let per_user = commits
+        let pairs = commits.select(&["author", "pid"])?.distinct()?;
+        let per_user = pairs
             .group_by(&["author"])?
-            .agg(&[Agg::count_distinct("pid").alias("projects")])?;
+            .agg(&[Agg::count().alias("projects")])?;
         let hist = per_user
             .group_by(&["projects"])?
             .agg(&[Agg::count().alias("users")])?;

@@ -1,0 +1,30 @@
+# Program 5 in polars: the Linus stages. Stage k tags every project in which a user tagged
+# at stage k - 1 authored a commit (stage 0: the start user alone), then every user who
+# authored a commit in a newly tagged project; each stage keeps only what is new (anti
+# joins). Prints STAGE PROJECTS USERS (totals so far) per stage.
+# Usage: python linus.py [DATA_DIR] [START_UID] [STAGES];
+# eau2 version: examples/programs/linus.rs.
+import sys
+
+import polars as pl
+
+
+def read(path, schema):  # a SoR file: one <field> per column, strings quoted, no header
+    lf = pl.scan_csv(path, separator=">", has_header=False, quote_char=None, infer_schema=False,
+                     new_columns=[*schema, "_end"])
+    return lf.select(pl.col(*schema).str.extract(r"<\"?(.*?)\"?$")).cast(schema).collect()
+
+
+d = sys.argv[1] if len(sys.argv) > 1 else "datasets/git-small"
+start, stages = [int(a) for a in sys.argv[2:4]] if len(sys.argv) > 3 else (2441, 4)
+commits = read(f"{d}/commits.ltgt", {"pid": pl.Int64, "author": pl.Int64, "committer": pl.Int64})
+users = new_users = pl.DataFrame({"author": [start]})
+projects = pl.DataFrame(schema={"pid": pl.Int64})
+for stage in range(stages):
+    tagged = commits.join(new_users, on="author", how="semi").select("pid").unique()
+    new_projects = tagged.join(projects, on="pid", how="anti")
+    projects = pl.concat([projects, new_projects])
+    tagged = commits.join(new_projects, on="pid", how="semi").select("author").unique()
+    new_users = tagged.join(users, on="author", how="anti")
+    users = pl.concat([users, new_users])
+    print(stage, projects.height, users.height)

@@ -6,9 +6,12 @@
 # Generates the Linus-shaped data set once with eau2-gen (COMMITS commits, COMMITS/10
 # users, COMMITS/100 projects) under /dev/shm (the page cache, not the slow disk), plus a
 # copy of its commits sorted by pid ("by-pid": project-ordered data, whose first
-# thousands of rows share a pid). Then, for each order, runs the release
+# thousands of rows share a pid), and CSV copies of both (commits.csv, projects.csv with
+# a header; polars reads CSV natively, SoR only through a workaround). Then, for each
+# order and format, runs the release
 # apps/top-projects under `eau2-launch -n 2` and bench/polars/top_projects.py (its
-# fastest user-level SoR read: a lazy scan_csv split at '>') alternately, ROUNDS times,
+# fastest user-level SoR read: a lazy scan_csv split at '>'; its scan_csv for CSV)
+# alternately, ROUNDS times,
 # checking that both print the same rows. Prints every time (wall clock, process start
 # included, in seconds) and the median of the per-round ratios eau2 / polars.
 # EAU2_BENCH_DIR overrides the data folder; RANKS the number of ranks (2).
@@ -37,6 +40,15 @@ if [ ! -f "$data/by-pid/.done" ]; then
   cp "$data/random/projects.ltgt" "$data/by-pid/"
   touch "$data/by-pid/.done"
 fi
+# `<12> <"a b">` -> `12,"a b"` (no field of these files holds '> <').
+to_csv() { { echo "$2"; sed -e 's/^<//' -e 's/> </,/g' -e 's/>$//' "$1"; }; }
+for order in random by-pid; do
+  if [ ! -f "$data/$order/.csv" ]; then
+    to_csv "$data/$order/commits.ltgt" pid,author,committer >"$data/$order/commits.csv"
+    to_csv "$data/$order/projects.ltgt" pid,name >"$data/$order/projects.csv"
+    touch "$data/$order/.csv"
+  fi
+done
 
 now() { date +%s.%N; }
 # `timed FILE CMD...` runs CMD with its output in FILE; prints the seconds it took.
@@ -50,30 +62,33 @@ timed() {
 }
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-eau2() { "$rel/eau2-launch" --no-prefix -n "$ranks" "$rel/top-projects" --quiet --data "$1"; }
-polars() { "$python" bench/polars/top_projects.py "$1"; }
+eau2() { "$rel/eau2-launch" --no-prefix -n "$ranks" "$rel/top-projects" --quiet --data "$@"; }
+polars() { "$python" bench/polars/top_projects.py "$@"; }
 
-for order in random by-pid; do
+for run in "random sor" "by-pid sor" "random csv" "by-pid csv"; do
+  read -r order format <<<"$run"
   dir="$data/$order"
+  flags=()
+  [ "$format" = sor ] || flags=(--csv)
   ratios=()
   for round in $(seq 1 "$rounds"); do
     # Alternate which goes first, so neither always gets the warmer cache.
     if [ $((round % 2)) -eq 1 ]; then
-      te="$(timed "$out/eau2" eau2 "$dir")"
-      tp="$(timed "$out/polars" polars "$dir")"
+      te="$(timed "$out/eau2" eau2 "$dir" "${flags[@]}")"
+      tp="$(timed "$out/polars" polars "$dir" "${flags[@]}")"
     else
-      tp="$(timed "$out/polars" polars "$dir")"
-      te="$(timed "$out/eau2" eau2 "$dir")"
+      tp="$(timed "$out/polars" polars "$dir" "${flags[@]}")"
+      te="$(timed "$out/eau2" eau2 "$dir" "${flags[@]}")"
     fi
     if ! diff -q "$out/eau2" "$out/polars" >/dev/null; then
-      echo "top_projects: $order: eau2 and polars print different rows:" >&2
+      echo "top_projects: $order $format: eau2 and polars print different rows:" >&2
       diff "$out/eau2" "$out/polars" >&2 || true
       exit 1
     fi
     ratio="$(echo "scale=3; $te / $tp" | bc)"
     ratios+=("$ratio")
-    printf '%s round %d: eau2 %.3f s, polars %.3f s, ratio %s\n' "$order" "$round" "$te" "$tp" "$ratio"
+    printf '%s %s round %d: eau2 %.3f s, polars %.3f s, ratio %s\n' "$order" "$format" "$round" "$te" "$tp" "$ratio"
   done
   median="$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')"
-  echo "$order: $commits commits, n = $ranks, median ratio eau2/polars over $rounds rounds: $median"
+  echo "$order $format: $commits commits, n = $ranks, median ratio eau2/polars over $rounds rounds: $median"
 done

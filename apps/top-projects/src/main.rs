@@ -13,13 +13,15 @@
 //! pid 0 and 1, which would make pid a BOOL column. Reads are strict: a field that does
 //! not fit fails the run naming the file and line instead of becoming a missing value.
 //!
-//! `eau2-launch -n 4 target/release/top-projects [--data DIR] [--top N] [--quiet] [--stats]`
+//! `eau2-launch -n 4 target/release/top-projects [--data DIR] [--top N] [--csv] [--quiet]
+//! [--stats]`
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+use eau2::csv::CsvReader;
 use eau2::frame::Schema;
 use eau2::kv::Key;
 use eau2::sor::SorReader;
@@ -37,24 +39,42 @@ struct Args {
     /// How many projects to print.
     #[arg(long, default_value_t = 10)]
     top: usize,
+    /// Read commits.csv and projects.csv (same columns, a header line) instead of the
+    /// SoR files, to compare with tools that read CSV but not SoR.
+    #[arg(long)]
+    csv: bool,
     /// `--quiet` (no progress, no timing line on standard error) and `--stats`.
     #[command(flatten)]
     console: eau2::console::ConsoleArgs,
 }
 
-/// Collective: reads the SoR file `path` whose columns have the SoR type codes `codes`
-/// and the names `names`, keeping only the columns `keep` (by position), strictly.
+/// Collective: reads `dir/file.ltgt` (SoR), or `dir/file.csv` when `csv`, whose
+/// columns have the SoR type codes `codes` and the names `names`, strictly, keeping only
+/// the columns `keep`.
 fn load<'n>(
     node: &'n Node,
-    path: &Path,
-    codes: &str,
-    names: &[&str],
-    keep: &[usize],
+    (dir, csv): (&Path, bool),
+    file: &str,
+    (codes, names): (&str, &[&str]),
+    keep: &[&str],
 ) -> Result<DistFrame<'n>> {
     let schema = Schema::from_codes(codes)?.with_names(names)?;
-    let reader = SorReader::new().schema(schema).columns(keep).strict(true);
-    let key = Key::new(path.display().to_string(), 0);
-    Ok(DistFrame::load_sor(node, &key, path, &reader)?.0)
+    let key = Key::new(file, 0);
+    if csv {
+        let reader = CsvReader::new().schema(schema).strict(true);
+        let path = dir.join(format!("{file}.csv"));
+        return DistFrame::load_csv(node, &key, &path, &reader)?
+            .0
+            .select(keep);
+    }
+    // SoR reads can skip building the columns not kept (they are still checked).
+    let cols: Vec<usize> = keep
+        .iter()
+        .filter_map(|k| names.iter().position(|n| n == k))
+        .collect();
+    let reader = SorReader::new().schema(schema).columns(&cols).strict(true);
+    let path = dir.join(format!("{file}.ltgt"));
+    Ok(DistFrame::load_sor(node, &key, &path, &reader)?.0)
 }
 
 fn main() -> ExitCode {
@@ -62,16 +82,12 @@ fn main() -> ExitCode {
     args.console.install();
     eau2::run(|node| {
         let started = Instant::now();
+        let from = (args.data.as_path(), args.csv);
         let names = ["pid", "author", "committer"];
         // Only pid is used: the other columns are checked but not built.
-        let commits = load(node, &args.data.join("commits.ltgt"), "III", &names, &[0])?;
-        let projects = load(
-            node,
-            &args.data.join("projects.ltgt"),
-            "IS",
-            &["pid", "name"],
-            &[0, 1],
-        )?;
+        let commits = load(node, from, "commits", ("III", &names), &["pid"])?;
+        let names = ["pid", "name"];
+        let projects = load(node, from, "projects", ("IS", &names), &names)?;
 
         let by = ["count", "pid"];
         let counts = commits.group_by(&["pid"])?.agg(&[Agg::count()])?;

@@ -136,3 +136,27 @@ fn a_bad_pid_fails_naming_the_file_and_line() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--csv` reads commits.csv and projects.csv (with a header) and gives the same rows.
+#[test]
+fn csv_files_give_the_same_answer() {
+    let dir = scratch("csv");
+    for (file, header) in [
+        ("commits", "pid,author,committer"),
+        ("projects", "pid,name"),
+    ] {
+        let text = std::fs::read_to_string(small().join(format!("{file}.ltgt"))).unwrap();
+        let mut csv = format!("{header}\n");
+        for line in text.lines() {
+            let f = fields(line);
+            assert!(f.iter().all(|v| !v.contains(['"', ','])), "{line}");
+            csv += &(f.join(",") + "\n");
+        }
+        std::fs::write(dir.join(format!("{file}.csv")), csv).unwrap();
+    }
+    for n in [1, 3] {
+        let got = top_projects(n, &dir, &["--csv", "--top", "18"]);
+        assert_eq!(got, expected(&small(), 18), "{n} ranks");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

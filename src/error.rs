@@ -33,6 +33,12 @@ pub enum Error {
     Config(String),
     /// A failure reported by user code or an application.
     App(String),
+    /// A frame was stored under a name that another frame (with other contents)
+    /// already has: frame names are write-once, like every key of the store.
+    NameTaken {
+        /// The frame's name.
+        name: String,
+    },
     /// Rank `rank` failed with `source`: how [`crate::run_local`] reports the rank that
     /// failed first (a panic is reported as an [`Error::App`] saying "panicked: ...").
     Rank {
@@ -72,6 +78,15 @@ impl Error {
     }
 }
 
+/// Lets `?` take a bare [`io::Error`] (say, from `std::fs::write` inside [`crate::run`]):
+/// it becomes an [`Error::Io`] whose context says only that an I/O operation failed. Use
+/// [`Error::io`] or [`Error::io_path`] where the program can say which file.
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::io("an I/O operation", e)
+    }
+}
+
 impl From<DataError> for Error {
     fn from(e: DataError) -> Error {
         Error::Data(e)
@@ -92,6 +107,12 @@ impl fmt::Display for Error {
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::Config(msg) | Error::App(msg) => f.write_str(msg),
             Error::Rank { rank, source } => write!(f, "rank {rank}: {source}"),
+            Error::NameTaken { name } => write!(
+                f,
+                "frame {name:?}: another frame with other contents already has this name \
+                 (frame names are write-once and never reused, even after free): store the \
+                 new frame under a new name"
+            ),
         }
     }
 }
@@ -105,5 +126,22 @@ impl std::error::Error for Error {
             Error::Rank { source, .. } => source.source(),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `?` lifts a bare std I/O error, keeping it as the source.
+    #[test]
+    fn io_errors_lift_with_question_mark() {
+        fn read_missing() -> Result<Vec<u8>> {
+            Ok(std::fs::read("/nonexistent/eau2/file")?)
+        }
+        let err = read_missing().unwrap_err();
+        assert!(matches!(&err, Error::Io { .. }), "{err:?}");
+        assert!(err.to_string().starts_with("an I/O operation: "), "{err}");
+        assert!(std::error::Error::source(&err).is_some());
     }
 }

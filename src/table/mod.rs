@@ -126,9 +126,20 @@ fn store_chunk(
     (col, local, global): (usize, usize, usize),
 ) -> Result<()> {
     let chunk = StoredChunk(Arc::clone(frame.chunk(col, local)));
-    Ok(node
-        .kv()
-        .put_object(&desc.chunk_key(key, col, global), Arc::new(chunk))?)
+    node.kv()
+        .put_object(&desc.chunk_key(key, col, global), Arc::new(chunk))
+        .map_err(|e| name_taken(key, e.into()))
+}
+
+/// A conflict on one of a frame's keys (chunk or descriptor) reported as the frame's name
+/// being taken, rather than as the internal key that happened to clash first.
+fn name_taken(key: &Key, e: Error) -> Error {
+    match e {
+        Error::Comm(crate::error::CommError::KeyConflict(_)) => Error::NameTaken {
+            name: key.name().to_string(),
+        },
+        other => other,
+    }
 }
 
 impl<'n> DistFrame<'n> {
@@ -165,7 +176,9 @@ impl<'n> DistFrame<'n> {
         cells
             .par_iter()
             .try_for_each(|&(c, i)| store_chunk(node, key, &desc, frame, (c, i, i)))?;
-        node.kv().put(key, desc.encode())?;
+        node.kv()
+            .put(key, desc.encode())
+            .map_err(|e| name_taken(key, e.into()))?;
         Ok(DistFrame::new(node, key, desc))
     }
 
@@ -266,7 +279,9 @@ impl<'n> DistFrame<'n> {
             .par_iter()
             .try_for_each(|&(c, i)| store_chunk(node, key, &desc, local, (c, i, global[i])))?;
         if node.rank() == 0 {
-            node.kv().put(key, desc.encode())?;
+            node.kv()
+                .put(key, desc.encode())
+                .map_err(|e| name_taken(key, e.into()))?;
         }
         Ok(DistFrame::new(node, key, desc))
     }
@@ -621,8 +636,10 @@ mod tests {
             Err(e) => e.to_string(),
             Ok(_) => panic!("a second frame under one key was accepted"),
         };
-        assert!(err.contains("\"numbers\""), "{err}");
+        assert!(err.contains("frame \"numbers\""), "{err}");
         assert!(err.contains("write-once"), "{err}");
+        // Not the internal key of the chunk that clashed first.
+        assert!(!err.contains("/0/"), "{err}");
         assert!(!err.chars().any(|c| c.is_control()), "{err:?}");
     }
 

@@ -46,11 +46,45 @@ impl<'n> DistFrame<'n> {
 
     /// The rows as text, one line per row: values separated by a space, strings as
     /// they are, floats with a decimal point (`3.0`), a missing value as `null`. Reads
-    /// the whole frame on this rank: for small results.
+    /// the whole frame on this rank: for small results. A string holding a space is
+    /// ambiguous here; [`DistFrame::lines_with`] quotes such values.
     pub fn lines(&self) -> Result<Vec<String>> {
         let local = self.to_local()?;
         (0..local.nrows())
             .map(|row| Ok(fields(&local, row)?.join(" ")))
+            .collect()
+    }
+
+    /// The rows as text, one line per row, values separated by `sep` and formatted as
+    /// in [`DistFrame::lines`], except that a string holding `sep`, a `"`, a line break,
+    /// or that is empty or reads `null` is quoted as in CSV (RFC 4180: in `"`, each `"`
+    /// doubled), so every line splits back into its values unambiguously and an empty
+    /// or `"null"` string differs from a missing value. With `sep` = `","` the lines are
+    /// CSV records. Reads the whole frame on this rank: for small results.
+    ///
+    /// ```
+    /// # let node = eau2::Node::standalone()?;
+    /// use eau2::table::DistFrame;
+    /// let f = DistFrame::from_array(&node, &eau2::kv::Key::new("f", 0), &["a b", "c\"d", ""])?;
+    /// let g = f.with_column("n", |row| Ok(row.get_str("c0")?.map(|s| s.len() as i32)))?;
+    /// assert_eq!(g.lines_with(" ")?, ["\"a b\" 3", "\"c\"\"d\" 3", "\"\" 0"]);
+    /// assert_eq!(g.lines_with("\t")?, ["a b\t3", "\"c\"\"d\"\t3", "\"\"\t0"]);
+    /// # Ok::<(), eau2::Error>(())
+    /// ```
+    pub fn lines_with(&self, sep: &str) -> Result<Vec<String>> {
+        if sep.is_empty() {
+            return Err(Error::Config(
+                "lines_with: the separator is empty, so values would run together".into(),
+            ));
+        }
+        let local = self.to_local()?;
+        (0..local.nrows())
+            .map(|row| {
+                let values = (0..local.ncols())
+                    .map(|col| Ok(quoted(local.get(col, row)?, sep)))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(values.join(sep))
+            })
             .collect()
     }
 
@@ -67,9 +101,20 @@ impl<'n> DistFrame<'n> {
     /// and only because the program asked it to show a result (its messages go through
     /// `tracing`).
     pub fn print(&self) -> Result<()> {
+        self.print_lines(|| self.lines())
+    }
+
+    /// Rank 0 writes [`DistFrame::lines_with`]`(sep)` to standard output, as
+    /// [`DistFrame::print`] does; other ranks write nothing. Not collective.
+    pub fn print_with(&self, sep: &str) -> Result<()> {
+        self.print_lines(|| self.lines_with(sep))
+    }
+
+    /// Rank 0 writes the lines `lines` makes to standard output.
+    fn print_lines(&self, lines: impl FnOnce() -> Result<Vec<String>>) -> Result<()> {
         if self.node.rank() == 0 {
             let mut out = std::io::stdout().lock();
-            for line in self.lines()? {
+            for line in lines()? {
                 writeln!(out, "{line}").map_err(|e| Error::io("printing a frame", e))?;
             }
         }
@@ -82,6 +127,21 @@ fn fields(frame: &DataFrame, row: u64) -> Result<Vec<String>> {
     (0..frame.ncols())
         .map(|col| Ok(text(frame.get(col, row)?)))
         .collect()
+}
+
+/// One value as text for [`DistFrame::lines_with`]: strings quoted when `sep` or a quote
+/// or a line break is in them, or when they could be taken for a missing value.
+fn quoted(value: Option<Value<'_>>, sep: &str) -> String {
+    let Some(Value::Str(s)) = value else {
+        return text(value);
+    };
+    let s = String::from_utf8_lossy(s);
+    let ambiguous = s.is_empty() || s == "null" || s.contains(sep) || s.contains(['"', '\n', '\r']);
+    if ambiguous {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.into_owned()
+    }
 }
 
 /// One value as text (`null` when missing).

@@ -742,7 +742,7 @@ impl<'n> GroupBy<'_, 'n> {
         // Each group to the rank its key's hash picks; the receiver merges, again by
         // partition.
         let n = node.size();
-        let merged = if n > 1 {
+        let mut merged: Vec<Groups> = if n > 1 {
             let mut per_dest: Vec<Vec<Partial>> = (0..n).map(|_| Vec::new()).collect();
             for groups in parts {
                 let dest: Vec<u32> = groups.hashes.iter().map(|&h| owner(h, n) as u32).collect();
@@ -804,6 +804,15 @@ impl<'n> GroupBy<'_, 'n> {
         } else {
             parts
         };
+        if self.keys.is_empty() {
+            // No key columns: one group of every row, even of none (as SQL's aggregates
+            // without GROUP BY), held by the rank that owns the empty key.
+            let empty = KeyRef::of(&[]);
+            let hash = empty.hash();
+            if owner(hash, n) == node.rank() {
+                merged[part_of(hash)].group_of(empty, hash);
+            }
+        }
         let local = self.result(&merged, &plans)?;
         DistFrame::finish(node, &local)
     }

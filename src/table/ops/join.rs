@@ -10,9 +10,12 @@
 //!   rows). Every rank decides from the frames' descriptors, so all decide alike.
 //!
 //! As in SQL and polars, a key with a missing value never matches: an inner join drops
-//! such rows, a left join keeps the left row with missing right columns. The result has
-//! the left columns, then the right columns but its keys; a right column named like a
-//! left one gets the suffix `_right`.
+//! such rows, a left join keeps the left row with missing right columns, a semi join
+//! drops it and an anti join keeps it. The result of an inner or left join has the left
+//! columns, then the right columns but its keys; a right column named like a left one
+//! gets the suffix `_right`. A semi or anti join's result has the left columns only, each
+//! left row at most once: it only asks whether a match exists, so only the right side's
+//! key columns are read and sent.
 
 use std::sync::Arc;
 
@@ -37,6 +40,20 @@ pub enum JoinKind {
     Inner,
     /// Those pairs, and every left row without a match, with missing right columns.
     Left,
+    /// Each left row that has at least one match, once, with the left columns only
+    /// (SQL's `WHERE EXISTS`, polars' `how="semi"`).
+    Semi,
+    /// Each left row that has no match (a missing key never matches, so such rows are
+    /// kept), with the left columns only (SQL's `WHERE NOT EXISTS`, polars'
+    /// `how="anti"`).
+    Anti,
+}
+
+impl JoinKind {
+    /// Whether the result has the left columns only, each left row at most once.
+    fn filters(self) -> bool {
+        matches!(self, JoinKind::Semi | JoinKind::Anti)
+    }
 }
 
 /// The right side, flattened and indexed by key: rows with one key are chained in row
@@ -156,30 +173,24 @@ impl<'n> DistFrame<'n> {
         kind: JoinKind,
     ) -> Result<DistFrame<'n>> {
         let plan = self.join_plan(right, left_on, right_on, kind)?;
+        if kind.filters() {
+            // Only the right keys matter: the other right columns are never read.
+            let keys = right.select(right_on)?;
+            let plan = self.join_plan(&keys, left_on, right_on, kind)?;
+            return self.join_with_plan(&keys, plan);
+        }
+        self.join_with_plan(right, plan)
+    }
+
+    /// Collective: the join `plan` of this frame with `right`, broadcast or
+    /// co-partitioned (see the module's notes).
+    fn join_with_plan(&self, right: &DistFrame<'_>, plan: Plan) -> Result<DistFrame<'n>> {
         let n = self.node.size() as u64;
         let broadcast = right.nrows() <= BROADCAST_MAX_ROWS
             && right.nrows().saturating_mul(n - 1) <= self.nrows();
         if broadcast {
             let right_rows = right.all_rows()?;
-            let index = Index::new(&right_rows, &plan.right_on);
-            let local = self.local_chunks();
-            let pieces = self
-                .sources()?
-                .par_iter()
-                .map(|s| probe(s, &index, &plan, self.out_chunk_len()))
-                .collect::<Result<Vec<_>>>()?;
-            // Each piece came from one left chunk and takes its place in the frame.
-            let order: Vec<u64> = pieces
-                .iter()
-                .zip(&local)
-                .flat_map(|(p, &i)| std::iter::repeat_n(i as u64, p.chunk_count()))
-                .collect();
-            let frame = concat(pieces, &plan.schema)?;
-            let key = crate::kv::Key::new(self.node.temps().fresh(), 0);
-            let mut out = DistFrame::assemble(self.node, &key, &frame, &order)?;
-            out.temp = true;
-            super::reclaim(self.node);
-            return Ok(out);
+            return self.probe_here(&Index::new(&right_rows, &plan.right_on), &plan);
         }
         let left = self.hash_exchange(&plan.left_on, false)?.frame;
         let right = right.hash_exchange(&plan.right_on, false)?.frame;
@@ -197,6 +208,56 @@ impl<'n> DistFrame<'n> {
         DistFrame::finish(self.node, &concat(pieces, &plan.schema)?)
     }
 
+    /// Collective: the left rows this rank holds joined with `index` (the whole right
+    /// side, on every rank), kept where they are and in the frame's order.
+    fn probe_here(&self, index: &Index, plan: &Plan) -> Result<DistFrame<'n>> {
+        let local = self.local_chunks();
+        let pieces = self
+            .sources()?
+            .par_iter()
+            .map(|s| probe(s, index, plan, self.out_chunk_len()))
+            .collect::<Result<Vec<_>>>()?;
+        // Each piece came from one left chunk and takes its place in the frame.
+        let order: Vec<u64> = pieces
+            .iter()
+            .zip(&local)
+            .flat_map(|(p, &i)| std::iter::repeat_n(i as u64, p.chunk_count()))
+            .collect();
+        let frame = concat(pieces, &plan.schema)?;
+        DistFrame::finish_ordered(self.node, &frame, &order)
+    }
+
+    /// Collective: the left rows this rank holds whose values in column `col` are among
+    /// those of `set` (one column, the same on every rank), kept where they are and in
+    /// order; a missing value is never among them.
+    pub(crate) fn semi_join_local(&self, col: &str, set: &DataFrame) -> Result<DistFrame<'n>> {
+        let plan = self.filter_plan(&[col], set.schema(), &[0], JoinKind::Semi)?;
+        self.probe_here(&Index::new(set, &[0]), &plan)
+    }
+
+    /// Collective: a semi join (see [`JoinKind::Semi`]) on the columns `on`, named alike
+    /// on both sides: the left rows that have a match, once each.
+    ///
+    /// ```
+    /// # let node = eau2::Node::standalone()?;
+    /// use eau2::kv::Key;
+    /// use eau2::table::DistFrame;
+    /// let commits = DistFrame::from_array(&node, &Key::new("commits", 0), &[3, 1, 3, 7])?;
+    /// let known = DistFrame::from_array(&node, &Key::new("known", 0), &[3, 3, 5])?;
+    /// assert_eq!(commits.semi_join(&known, &["c0"])?.lines()?, ["3", "3"]);
+    /// assert_eq!(commits.anti_join(&known, &["c0"])?.lines()?, ["1", "7"]);
+    /// # Ok::<(), eau2::Error>(())
+    /// ```
+    pub fn semi_join(&self, right: &DistFrame<'_>, on: &[&str]) -> Result<DistFrame<'n>> {
+        self.join_on(right, on, on, JoinKind::Semi)
+    }
+
+    /// Collective: an anti join (see [`JoinKind::Anti`]) on the columns `on`, named alike
+    /// on both sides: the left rows without a match (rows with a missing key included).
+    pub fn anti_join(&self, right: &DistFrame<'_>, on: &[&str]) -> Result<DistFrame<'n>> {
+        self.join_on(right, on, on, JoinKind::Anti)
+    }
+
     fn join_plan(
         &self,
         right: &DistFrame<'_>,
@@ -204,9 +265,22 @@ impl<'n> DistFrame<'n> {
         right_on: &[&str],
         kind: JoinKind,
     ) -> Result<Plan> {
-        let (ls, rs) = (self.schema(), right.schema());
+        let r = column_indices(right.schema(), right_on)?;
+        self.filter_plan(left_on, right.schema(), &r, kind)
+    }
+
+    /// A join's plan against a right side of schema `rs` keyed by its columns `r`.
+    fn filter_plan(
+        &self,
+        left_on: &[&str],
+        rs: &Schema,
+        r: &[usize],
+        kind: JoinKind,
+    ) -> Result<Plan> {
+        let ls = self.schema();
         let l = column_indices(ls, left_on)?;
-        let r = column_indices(rs, right_on)?;
+        let r = r.to_vec();
+        let right_on: Vec<&str> = r.iter().map(|&c| rs.names()[c].as_str()).collect();
         if l.len() != r.len() || l.is_empty() {
             return Err(DataError::Schema(format!(
                 "a join needs as many left keys as right keys, and at least one: {left_on:?} and {right_on:?}"
@@ -232,7 +306,11 @@ impl<'n> DistFrame<'n> {
             schema.try_push(ls.types()[c], name.clone())?;
             names.push(name);
         }
-        let right_kept: Vec<usize> = (0..rs.width()).filter(|c| !r.contains(c)).collect();
+        let right_kept: Vec<usize> = if kind.filters() {
+            Vec::new()
+        } else {
+            (0..rs.width()).filter(|c| !r.contains(c)).collect()
+        };
         for &c in &right_kept {
             let mut name = column_name(rs, c);
             if names.contains(&name) {
@@ -290,8 +368,16 @@ fn probe(left: &Source, index: &Index, plan: &Plan, chunk_len: usize) -> Result<
     let mut lpicks = Vec::with_capacity(keys.len());
     let mut rpicks = Vec::with_capacity(keys.len());
     for l in 0..keys.len() {
+        let present = !keys.has_missing(l);
+        if plan.kind.filters() {
+            let found = present && index.matches(keys.key(l)).next().is_some();
+            if found == (plan.kind == JoinKind::Semi) {
+                lpicks.push(l as u32);
+            }
+            continue;
+        }
         let mut matched = false;
-        if !keys.has_missing(l) {
+        if present {
             for r in index.matches(keys.key(l)) {
                 lpicks.push(l as u32);
                 rpicks.push(r);

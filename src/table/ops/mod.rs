@@ -12,7 +12,11 @@
 //! - [`rows`]: filter, with_column, select (closures over a [`Row`](crate::frame::Row));
 //! - [`group`]: group-by with partial aggregation before the exchange, distinct;
 //! - [`join`]: hash join, co-partitioned or broadcast;
-//! - [`sort`]: sample sort and top-k.
+//! - [`sort`]: sample sort and top-k;
+//! - [`concat`], [`head`], [`rename`]: new frames over the chunks already stored (no row
+//!   moves);
+//! - [`is_in`]: filters by membership in a list or in another frame's column;
+//! - [`global`]: aggregates over the whole frame.
 //!
 //! Columns are named by their names ([`Schema::index`]: an unknown name is an error
 //! listing the columns).
@@ -32,10 +36,15 @@
 //! until then; a rank that keeps reading a frame that another rank dropped, past that
 //! rank's next operator, gets the "freed" error, never a hang or wrong data.
 
+pub(crate) mod concat;
+pub(crate) mod global;
 pub(crate) mod group;
+pub(crate) mod head;
+pub(crate) mod is_in;
 pub(crate) mod join;
 pub(crate) mod keys;
 pub(crate) mod radix;
+pub(crate) mod rename;
 pub(crate) mod rows;
 pub(crate) mod shuffle;
 pub(crate) mod sort;
@@ -43,13 +52,14 @@ pub(crate) mod take;
 pub(crate) mod types;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 
 use super::DistFrame;
 use crate::cluster::Node;
 use crate::error::Result;
-use crate::frame::{DataFrame, Schema, DEFAULT_CHUNK_LEN};
+use crate::frame::{Chunk, Column, DataFrame, Schema, DEFAULT_CHUNK_LEN};
 use crate::kv::Key;
 use shuffle::Source;
 
@@ -127,12 +137,58 @@ impl<'n> DistFrame<'n> {
     /// Collective: stores every rank's `local` rows as a new temporary frame, ordered by
     /// rank, and frees the temporary frames this rank dropped before.
     pub(crate) fn finish(node: &'n Node, local: &DataFrame) -> Result<DistFrame<'n>> {
-        let key = Key::new(node.temps().fresh(), 0);
         let order = vec![node.rank() as u64; local.chunk_count()];
-        let mut frame = DistFrame::assemble(node, &key, local, &order)?;
+        DistFrame::finish_ordered(node, local, &order)
+    }
+
+    /// Collective: stores every rank's `local` chunks, which stay at that rank, as a new
+    /// temporary frame whose chunks are ordered by `order` (one entry per local chunk,
+    /// then by rank; see `assemble`), and frees the temporary frames this rank dropped
+    /// before. For operators whose result keeps its rows where they were.
+    pub(crate) fn finish_ordered(
+        node: &'n Node,
+        local: &DataFrame,
+        order: &[u64],
+    ) -> Result<DistFrame<'n>> {
+        let key = Key::new(node.temps().fresh(), 0);
+        let mut frame = DistFrame::assemble(node, &key, local, order)?;
         frame.temp = true;
         reclaim(node);
         Ok(frame)
+    }
+
+    /// Collective: a new temporary frame of `schema` made of row chunks this rank holds
+    /// (one chunk per column each, as [`DistFrame::row_chunk`] returns them), shared,
+    /// not copied, each with its place in the frame's order (see
+    /// [`DistFrame::finish_ordered`]). Chunks without rows are left out: they would cost
+    /// keys and hold nothing.
+    pub(crate) fn finish_chunks(
+        node: &'n Node,
+        schema: &Schema,
+        rows: Vec<(u64, Vec<Arc<Chunk>>)>,
+    ) -> Result<DistFrame<'n>> {
+        let rows: Vec<(u64, Vec<Arc<Chunk>>)> = rows
+            .into_iter()
+            .filter(|(_, r)| r.first().is_some_and(|c| !c.is_empty()))
+            .collect();
+        let order: Vec<u64> = rows.iter().map(|(o, _)| *o).collect();
+        let local = if rows.is_empty() {
+            DataFrame::empty(schema.clone())
+        } else {
+            let mut columns: Vec<Vec<Arc<Chunk>>> = vec![Vec::new(); schema.width()];
+            for (_, row) in rows {
+                for (col, chunk) in columns.iter_mut().zip(row) {
+                    col.push(chunk);
+                }
+            }
+            let columns = columns
+                .into_iter()
+                .zip(schema.types())
+                .map(|(chunks, &t)| Column::from_chunks(t, chunks))
+                .collect::<Result<Vec<_>, _>>()?;
+            DataFrame::new(schema.clone(), columns)?
+        };
+        DistFrame::finish_ordered(node, &local, &order)
     }
 
     /// Collective: removes the frame from the store. A barrier first, so that no rank

@@ -10,9 +10,7 @@ use super::keys::{encode, owner};
 use super::shuffle::{exchange, Source};
 use super::{column_indices, column_name, reclaim};
 use crate::error::{Error, Result};
-use crate::frame::{
-    visit_chunk_rows, Chunk, Column, ColumnBuilder, DataFrame, Element, Row, Rower, Schema,
-};
+use crate::frame::{visit_chunk_rows, Chunk, ColumnBuilder, Element, Row, Rower, Schema};
 use crate::kv::Key;
 use crate::table::DistFrame;
 use parking_lot::Mutex;
@@ -227,34 +225,14 @@ impl<'n> DistFrame<'n> {
         let local = self.local_chunks();
         let sources = self.sources()?;
         let pieces: Vec<Vec<Arc<Chunk>>> = sources.par_iter().map(&f).collect::<Result<_>>()?;
-        let mut columns: Vec<Vec<Arc<Chunk>>> = vec![Vec::new(); schema.width()];
-        for piece in pieces {
-            if piece.len() != schema.width() {
-                return Err(Error::App(format!(
-                    "an operator made {} columns for a schema of {}",
-                    piece.len(),
-                    schema.width()
-                )));
-            }
-            for (col, chunk) in columns.iter_mut().zip(piece) {
-                col.push(chunk);
-            }
+        if let Some(bad) = pieces.iter().find(|p| p.len() != schema.width()) {
+            return Err(Error::App(format!(
+                "an operator made {} columns for a schema of {}",
+                bad.len(),
+                schema.width()
+            )));
         }
-        let columns = columns
-            .into_iter()
-            .zip(schema.types())
-            .map(|(chunks, &t)| Column::from_chunks(t, chunks))
-            .collect::<Result<Vec<_>, _>>()?;
-        let frame = if local.is_empty() {
-            DataFrame::empty(schema)
-        } else {
-            DataFrame::new(schema, columns)?
-        };
-        let order: Vec<u64> = local.iter().map(|&i| i as u64).collect();
-        let key = Key::new(self.node.temps().fresh(), 0);
-        let mut out = DistFrame::assemble(self.node, &key, &frame, &order)?;
-        out.temp = true;
-        reclaim(self.node);
-        Ok(out)
+        let rows = local.iter().map(|&i| i as u64).zip(pieces).collect();
+        DistFrame::finish_chunks(self.node, &schema, rows)
     }
 }

@@ -1,0 +1,440 @@
+//! The operators of issue 19 (concat, semi and anti joins, membership filters, rename,
+//! head, global aggregates) on 1, 3 and 4 ranks run as threads over real sockets, each
+//! against a plain sequential computation over the same rows. Inputs are the seeded
+//! frames of `eau2_testkit::ops_data` (missing values in every column, keys skewed over
+//! eight values), split unevenly over the ranks (rank 0 may hold nothing) in chunks
+//! that do not divide the rows; some are sorted by key first, and some are empty.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use eau2::frame::Schema;
+use eau2::kv::Key;
+use eau2::table::{Agg, DistFrame, JoinKind};
+use eau2::{Local, Node, Result};
+use eau2_testkit::cells::{table_of, Cell, Table};
+use eau2_testkit::ops_data::{dims, facts, frame_of, part, row_text};
+
+/// The rank counts every check runs on.
+const RANKS: [usize; 3] = [1, 3, 4];
+
+/// Runs `program` on `n` ranks as threads, with a deadline so that no test hangs; the
+/// lines rank 0 returns.
+fn job(n: usize, program: impl Fn(&Node) -> Result<Vec<String>> + Sync) -> Vec<String> {
+    let mut out = Local::new(n)
+        .timeout(Duration::from_secs(120))
+        .run(program)
+        .unwrap_or_else(|e| panic!("job on {n} ranks failed: {e}"));
+    out.swap_remove(0)
+}
+
+/// This rank's uneven share of `table`, in chunks of `chunk` rows, stored as `name`.
+fn load<'n>(
+    node: &'n Node,
+    name: &str,
+    (schema, table): &(Schema, Table),
+    chunk: usize,
+) -> Result<DistFrame<'n>> {
+    let mine = part(node.rank(), node.size(), table.len());
+    let local = frame_of(schema, &table[mine], chunk);
+    DistFrame::from_local_parts(node, &Key::new(name, 0), &local)
+}
+
+/// Every row of `frame` as text, in the frame's order (each rank fetches all of it).
+fn rows_of(frame: &DistFrame<'_>) -> Result<Vec<String>> {
+    Ok(table_of(&frame.to_local()?)
+        .iter()
+        .map(|r| row_text(r))
+        .collect())
+}
+
+fn texts(table: &[Vec<Option<Cell>>]) -> Vec<String> {
+    table.iter().map(|r| row_text(r)).collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// Facts sorted by `k` (missing last), the way a file ordered by key arrives.
+fn sorted_by_k(t: &(Schema, Table)) -> (Schema, Table) {
+    let mut rows = t.1.clone();
+    rows.sort_by_key(|r| match &r[0] {
+        Some(Cell::Int(k)) => (0, *k),
+        _ => (1, 0),
+    });
+    (t.0.clone(), rows)
+}
+
+#[test]
+fn concat_keeps_every_input_in_order_and_moves_nothing() {
+    let a = facts(1, 300);
+    let b = facts(2, 41);
+    let empty = facts(3, 0);
+    let mut want = texts(&a.1);
+    want.extend(texts(&b.1));
+    want.extend(texts(&a.1));
+    for n in RANKS {
+        let got = job(n, |node| {
+            let fa = load(node, "a", &a, 7)?;
+            let fb = load(node, "b", &b, 5)?;
+            let fe = load(node, "e", &empty, 4)?;
+            let both = DistFrame::concat(&[&fa, &fe, &fb, &fa])?;
+            // Chunks stay where they were: every rank stores as many rows as before.
+            let held = |f: &DistFrame<'_>| -> u64 {
+                f.local_chunks()
+                    .iter()
+                    .map(|&i| f.descriptor().chunks[i].rows)
+                    .sum()
+            };
+            if held(&both) != 2 * held(&fa) + held(&fb) {
+                return Err(eau2::Error::App("concat moved rows".into()));
+            }
+            assert_eq!(both.schema(), fa.schema());
+            rows_of(&both)
+        });
+        assert_eq!(got, want, "concat on {n} ranks");
+    }
+}
+
+#[test]
+fn concat_of_different_schemas_names_both() {
+    let a = facts(1, 30);
+    let d = dims(1, 10);
+    for n in RANKS {
+        let errs = job(n, |node| {
+            let fa = load(node, "a", &a, 7)?;
+            let fd = load(node, "d", &d, 3)?;
+            let renamed = fa.rename(&[("v", "w")])?;
+            let one = DistFrame::concat(&[&fa, &fd]).err().map(|e| e.to_string());
+            let two = DistFrame::concat(&[&fa, &renamed])
+                .err()
+                .map(|e| e.to_string());
+            let none = DistFrame::concat(&[]).err().map(|e| e.to_string());
+            Ok(vec![one, two, none].into_iter().flatten().collect())
+        });
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert!(
+            errs[0].contains("k: INT, name: STRING") && errs[0].contains("k: INT, s: STRING"),
+            "{}",
+            errs[0]
+        );
+        assert!(
+            errs[1].contains("w: INT") && errs[1].contains("v: INT"),
+            "{}",
+            errs[1]
+        );
+        assert!(errs[2].contains("no frames"), "{}", errs[2]);
+    }
+}
+
+/// The facts rows whose `k` (present) is among the present keys of `right` (semi), or
+/// not (anti), in order.
+fn semi_anti(t: &Table, right_keys: &BTreeSet<String>, cols: &[usize], semi: bool) -> Vec<String> {
+    t.iter()
+        .filter(|r| {
+            let found = key_of(r, cols).is_some_and(|k| right_keys.contains(&k));
+            found == semi
+        })
+        .map(|r| row_text(r))
+        .collect()
+}
+
+/// Row `r`'s key at `cols` as text, when every key value is present.
+fn key_of(r: &[Option<Cell>], cols: &[usize]) -> Option<String> {
+    let cells: Vec<Option<Cell>> = cols.iter().map(|&c| r[c].clone()).collect();
+    cells.iter().all(Option::is_some).then(|| row_text(&cells))
+}
+
+/// The present keys (all key columns present) of `t` at `cols`.
+fn key_set(t: &Table, cols: &[usize]) -> BTreeSet<String> {
+    t.iter().filter_map(|r| key_of(r, cols)).collect()
+}
+
+#[test]
+fn semi_and_anti_joins_match_a_sequential_run() {
+    // 30 dims are broadcast (the left side keeps its order); 900 are co-partitioned.
+    for (seed, rows, right) in [(4, 500, 30), (5, 500, 900), (6, 0, 40), (7, 200, 0)] {
+        let t = facts(seed, rows);
+        let d = dims(seed, right);
+        let keys = key_set(&d.1, &[0]);
+        let want_semi = semi_anti(&t.1, &keys, &[0], true);
+        let want_anti = semi_anti(&t.1, &keys, &[0], false);
+        for n in RANKS {
+            let got = job(n, |node| {
+                let f = load(node, "f", &t, 9)?;
+                let dd = load(node, "d", &d, 4)?;
+                let semi = f.semi_join(&dd, &["k"])?;
+                let anti = f.join(&dd, &["k"], JoinKind::Anti)?;
+                assert_eq!(semi.schema(), f.schema());
+                assert_eq!(anti.schema(), f.schema());
+                let mut out = rows_of(&semi)?;
+                out.push("--".into());
+                out.extend(rows_of(&anti)?);
+                Ok(out)
+            });
+            let at = got.iter().position(|l| l == "--").expect("separator");
+            let what = format!("seed {seed}, {rows} x {right} rows, {n} ranks");
+            assert_eq!(
+                sorted(got[..at].to_vec()),
+                sorted(want_semi.clone()),
+                "semi, {what}"
+            );
+            assert_eq!(
+                sorted(got[at + 1..].to_vec()),
+                sorted(want_anti.clone()),
+                "anti, {what}"
+            );
+        }
+    }
+}
+
+#[test]
+fn semi_and_anti_joins_on_two_columns_of_sorted_keys() {
+    let t = sorted_by_k(&facts(8, 600));
+    let other = facts(9, 40);
+    let keys = key_set(&other.1, &[0, 1]);
+    let want_semi = sorted(semi_anti(&t.1, &keys, &[0, 1], true));
+    let want_anti = sorted(semi_anti(&t.1, &keys, &[0, 1], false));
+    for n in RANKS {
+        let got = job(n, |node| {
+            let f = load(node, "f", &t, 11)?;
+            let o = load(node, "o", &other, 6)?;
+            let semi = f.join(&o, &["k", "s"], JoinKind::Semi)?;
+            let anti = f.anti_join(&o, &["k", "s"])?;
+            let mut out = rows_of(&semi)?;
+            out.push("--".into());
+            out.extend(rows_of(&anti)?);
+            Ok(out)
+        });
+        let at = got.iter().position(|l| l == "--").expect("separator");
+        assert_eq!(sorted(got[..at].to_vec()), want_semi, "semi on {n} ranks");
+        assert_eq!(
+            sorted(got[at + 1..].to_vec()),
+            want_anti,
+            "anti on {n} ranks"
+        );
+    }
+}
+
+#[test]
+fn semi_join_of_mismatched_key_types_is_an_error() {
+    let t = facts(1, 20);
+    for n in RANKS {
+        let errs = job(n, |node| {
+            let f = load(node, "f", &t, 9)?;
+            let e = f.semi_join_err(&f)?;
+            Ok(vec![e])
+        });
+        assert!(
+            errs[0].contains("\"v\"") && errs[0].contains("FLOAT"),
+            "{}",
+            errs[0]
+        );
+    }
+}
+
+/// A short form for the test above: joins `v` (INT) with `f` (FLOAT).
+trait SemiErr {
+    fn semi_join_err(&self, other: &Self) -> Result<String>;
+}
+
+impl SemiErr for DistFrame<'_> {
+    fn semi_join_err(&self, other: &Self) -> Result<String> {
+        match self.join_on(other, &["v"], &["f"], JoinKind::Semi) {
+            Ok(_) => Err(eau2::Error::App(
+                "a join of INT with FLOAT was accepted".into(),
+            )),
+            Err(e) => Ok(e.to_string()),
+        }
+    }
+}
+
+#[test]
+fn membership_filters_keep_order_and_skip_missing_values() {
+    for (seed, rows, right) in [(10, 400, 25), (11, 0, 10), (12, 300, 0)] {
+        let t = facts(seed, rows);
+        let d = dims(seed, right);
+        let want_frame = semi_anti(&t.1, &key_set(&d.1, &[0]), &[0], true);
+        let words: BTreeSet<String> = [&b"a"[..], "été".as_bytes(), b""]
+            .iter()
+            .map(|w| row_text(&[Some(Cell::Str(w.to_vec()))]))
+            .collect();
+        let want_list = semi_anti(&t.1, &words, &[1], true);
+        for n in RANKS {
+            let got = job(n, |node| {
+                let f = load(node, "f", &t, 7)?;
+                let dd = load(node, "d", &d, 3)?;
+                let mut out = rows_of(&f.filter_in("k", &dd, "k")?)?;
+                out.push("--".into());
+                out.extend(rows_of(&f.filter_in_list("s", &["a", "été", ""])?)?);
+                out.push("--".into());
+                out.push(
+                    f.filter_in_list("k", &[1i64])
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default(),
+                );
+                out.push(
+                    f.filter_in("k", &dd, "name")
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default(),
+                );
+                let nothing: [Option<i32>; 1] = [None];
+                out.push(f.filter_in_list("k", &nothing)?.nrows().to_string());
+                Ok(out)
+            });
+            let what = format!("seed {seed}, {n} ranks");
+            let cut: Vec<usize> = got
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| *l == "--")
+                .map(|(i, _)| i)
+                .collect();
+            assert_eq!(got[..cut[0]], want_frame[..], "filter_in, {what}");
+            assert_eq!(
+                got[cut[0] + 1..cut[1]],
+                want_list[..],
+                "filter_in_list, {what}"
+            );
+            let errs = &got[cut[1] + 1..];
+            assert!(
+                errs[0].contains("INT") && errs[0].contains("I64"),
+                "{}",
+                errs[0]
+            );
+            assert!(
+                errs[1].contains("\"name\"") && errs[1].contains("STRING"),
+                "{}",
+                errs[1]
+            );
+            assert_eq!(errs[2], "0", "a missing value in the list matches nothing");
+        }
+    }
+}
+
+#[test]
+fn rename_changes_names_only() {
+    let t = facts(13, 250);
+    let want = texts(&t.1);
+    for n in RANKS {
+        let got = job(n, |node| {
+            let f = load(node, "f", &t, 8)?;
+            let g = f.rename(&[("k", "key"), ("b", "flag")])?;
+            assert_eq!(g.schema().names(), ["key", "s", "v", "f", "flag"]);
+            assert_eq!(g.schema().types(), f.schema().types());
+            // Swapping two names in one call is fine; a clash or an unknown name is not.
+            let swapped = f.rename(&[("k", "s"), ("s", "k")])?;
+            assert_eq!(swapped.schema().names()[..2], ["s", "k"]);
+            let clash = f.rename(&[("k", "s")]).err().map(|e| e.to_string());
+            let unknown = f.rename(&[("nope", "x")]).err().map(|e| e.to_string());
+            let twice = f
+                .rename(&[("k", "a"), ("k", "b")])
+                .err()
+                .map(|e| e.to_string());
+            let mut out = rows_of(&g)?;
+            out.extend(
+                [clash, unknown, twice]
+                    .into_iter()
+                    .map(Option::unwrap_or_default),
+            );
+            Ok(out)
+        });
+        assert_eq!(got[..want.len()], want[..], "rename on {n} ranks");
+        let errs = &got[want.len()..];
+        assert!(errs[0].contains("\"s\""), "{}", errs[0]);
+        assert!(errs[1].contains("\"nope\""), "{}", errs[1]);
+        assert!(errs[2].contains("twice"), "{}", errs[2]);
+    }
+}
+
+#[test]
+fn head_takes_the_first_rows_in_frame_order() {
+    let t = sorted_by_k(&facts(14, 333));
+    let all = texts(&t.1);
+    let counts = [0u64, 1, 7, 8, 100, 333, 1000];
+    for n in RANKS {
+        let got = job(n, |node| {
+            let f = load(node, "f", &t, 7)?;
+            let mut out = Vec::new();
+            for &c in &counts {
+                let h = f.head(c)?;
+                out.push(format!("# {c} {}", h.nrows()));
+                out.extend(rows_of(&h)?);
+            }
+            // A head of an operator's result, and `limit`, its other name.
+            let sorted = f.sort_by(&["v"], &[true])?;
+            out.push(format!("# limit {}", sorted.limit(3)?.nrows()));
+            out.extend(rows_of(&sorted.limit(3)?)?);
+            out.extend(rows_of(&sorted)?.into_iter().take(3));
+            Ok(out)
+        });
+        let mut want = Vec::new();
+        for &c in &counts {
+            let k = (c as usize).min(all.len());
+            want.push(format!("# {c} {k}"));
+            want.extend(all[..k].iter().cloned());
+        }
+        assert_eq!(got[..want.len()], want[..], "head on {n} ranks");
+        let rest = &got[want.len()..];
+        assert_eq!(rest[0], "# limit 3");
+        assert_eq!(
+            rest[1..4],
+            rest[4..7],
+            "limit of a sorted frame on {n} ranks"
+        );
+    }
+}
+
+#[test]
+fn global_aggregates_give_one_row_even_when_empty() {
+    for rows in [500, 0] {
+        let t = facts(15, rows);
+        let vs: Vec<i64> =
+            t.1.iter()
+                .filter_map(|r| match &r[2] {
+                    Some(Cell::Int(v)) => Some(i64::from(*v)),
+                    _ => None,
+                })
+                .collect();
+        let distinct: BTreeSet<i64> = vs.iter().copied().collect();
+        let opt = |v: Option<&i64>| v.map_or("NA".to_string(), i64::to_string);
+        let want = format!(
+            "{}|{}|{}|{}|{}|{}",
+            rows,
+            vs.len(),
+            vs.iter().sum::<i64>(),
+            opt(vs.iter().min()),
+            opt(vs.iter().max()),
+            distinct.len()
+        );
+        for n in RANKS {
+            let got = job(n, |node| {
+                let f = load(node, "f", &t, 6)?;
+                let g = f.agg(&[
+                    Agg::count(),
+                    Agg::count_of("v"),
+                    Agg::sum("v"),
+                    Agg::min("v"),
+                    Agg::max("v"),
+                    Agg::count_distinct("v"),
+                ])?;
+                assert_eq!(
+                    g.schema().names(),
+                    [
+                        "count",
+                        "v_count",
+                        "v_sum",
+                        "v_min",
+                        "v_max",
+                        "v_count_distinct"
+                    ]
+                );
+                rows_of(&g)
+            });
+            assert_eq!(got, std::slice::from_ref(&want), "{rows} rows on {n} ranks");
+        }
+    }
+}

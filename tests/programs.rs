@@ -238,3 +238,43 @@ fn filter_join_sort_save_writes_the_sorted_file() {
         }
     }
 }
+
+/// The Linus stages computed here with sets: `STAGE PROJECTS USERS`, totals so far.
+fn linus_reference(dir: &Path) -> Vec<String> {
+    let start = names(dir, "users.ltgt")
+        .into_iter()
+        .find(|(_, name)| name == "Linus Torvalds")
+        .map(|(uid, _)| uid)
+        .unwrap();
+    let commits = commits(dir);
+    let (mut users, mut projects) = (HashSet::from([start]), HashSet::<i64>::new());
+    let mut new_users = users.clone();
+    let mut lines = Vec::new();
+    for stage in 0..4 {
+        let new_projects: HashSet<i64> = commits
+            .iter()
+            .filter(|c| new_users.contains(&c.1) && !projects.contains(&c.0))
+            .map(|c| c.0)
+            .collect();
+        projects.extend(&new_projects);
+        new_users = commits
+            .iter()
+            .filter(|c| new_projects.contains(&c.0) && !users.contains(&c.1))
+            .map(|c| c.1)
+            .collect();
+        users.extend(&new_users);
+        lines.push(format!("{stage} {} {}", projects.len(), users.len()));
+    }
+    lines
+}
+
+#[test]
+fn linus_stages_match_a_plain_search() {
+    let sorted = by_pid("linus");
+    let want = linus_reference(&small());
+    // The totals datasets/git-small/README.md gives.
+    assert_eq!(want, ["0 6 923", "1 18 5312", "2 18 5312", "3 18 5312"]);
+    for dir in [small(), sorted.0.clone()] {
+        assert_eq!(output("linus", &dir, &[]), want, "{}", dir.display());
+    }
+}

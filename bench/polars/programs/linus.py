@@ -1,8 +1,8 @@
 # Program 5 in polars: the Linus stages. Stage k tags every project in which a user tagged
 # at stage k - 1 authored a commit (stage 0: the start user alone), then every user who
 # authored a commit in a newly tagged project; each stage keeps only what is new (anti
-# joins). Prints STAGE PROJECTS USERS (totals so far) per stage.
-# Usage: python linus.py [DATA_DIR] [START_UID] [STAGES];
+# joins). Stage 0 starts from "Linus Torvalds". Prints STAGE PROJECTS USERS (totals so
+# far) for stages 0 to 3. Usage: python linus.py [DATA_DIR];
 # eau2 version: examples/programs/linus.rs.
 import sys
 
@@ -16,11 +16,12 @@ def read(path, schema):  # a SoR file: one <field> per column, strings quoted, n
 
 
 d = sys.argv[1] if len(sys.argv) > 1 else "datasets/git-small"
-start, stages = [int(a) for a in sys.argv[2:4]] if len(sys.argv) > 3 else (2441, 4)
 commits = read(f"{d}/commits.ltgt", {"pid": pl.Int64, "author": pl.Int64, "committer": pl.Int64})
-users = new_users = pl.DataFrame({"author": [start]})
-projects = pl.DataFrame(schema={"pid": pl.Int64})
-for stage in range(stages):
+users = read(f"{d}/users.ltgt", {"uid": pl.Int64, "name": pl.String})
+linus = users.filter(pl.col("name") == "Linus Torvalds")
+users = new_users = linus.select(pl.col("uid").alias("author"))
+projects = commits.select("pid").head(0)
+for stage in range(4):
     tagged = commits.join(new_users, on="author", how="semi").select("pid").unique()
     new_projects = tagged.join(projects, on="pid", how="anti")
     projects = pl.concat([projects, new_projects])

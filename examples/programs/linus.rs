@@ -1,0 +1,60 @@
+//! Program 5: the Linus stages with operators only. Stage k tags every project in which
+//! a user tagged at stage k - 1 authored a commit (stage 0: "Linus Torvalds" alone),
+//! then every user who authored a commit in a newly tagged project. Each stage keeps
+//! only what is new (anti joins), so it works on the new users and projects alone.
+//! Prints `STAGE PROJECTS USERS` (totals so far) for stages 0 to 3. Polars twin:
+//! bench/polars/programs/linus.py.
+//! Run: `eau2-launch -n 4 target/debug/examples/linus [DATA_DIR]`
+
+use std::path::PathBuf;
+
+use eau2::frame::Schema;
+use eau2::kv::Key;
+use eau2::sor::SorReader;
+use eau2::table::DistFrame;
+
+fn main() -> std::process::ExitCode {
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or("datasets/git-small".into()),
+    );
+    eau2::run(|node| {
+        let schema = Schema::from_codes("III")?.with_names(&["pid", "author", "committer"])?;
+        let reader = SorReader::new().schema(schema).strict(true);
+        let (commits, _) = DistFrame::load_sor(
+            node,
+            &Key::new("commits", 0),
+            &dir.join("commits.ltgt"),
+            &reader,
+        )?;
+        let schema = Schema::from_codes("IS")?.with_names(&["uid", "name"])?;
+        let reader = SorReader::new().schema(schema).strict(true);
+        let (users, _) = DistFrame::load_sor(
+            node,
+            &Key::new("users", 0),
+            &dir.join("users.ltgt"),
+            &reader,
+        )?;
+        let linus = users.filter(|r| Ok(r.get_str("name")? == Some(b"Linus Torvalds")))?;
+        let mut new_users = linus.select(&["uid"])?.rename(&[("uid", "author")])?;
+        let mut users = new_users.select(&["author"])?;
+        let mut projects = commits.select(&["pid"])?.head(0)?;
+        for stage in 0..4 {
+            let tagged = commits
+                .semi_join(&new_users, &["author"])?
+                .select(&["pid"])?;
+            let new_projects = tagged.distinct()?.anti_join(&projects, &["pid"])?;
+            projects = DistFrame::concat(&[&projects, &new_projects])?;
+            let tagged = commits
+                .semi_join(&new_projects, &["pid"])?
+                .select(&["author"])?;
+            new_users = tagged.distinct()?.anti_join(&users, &["author"])?;
+            users = DistFrame::concat(&[&users, &new_users])?;
+            if node.rank() == 0 {
+                println!("{stage} {} {}", projects.nrows(), users.nrows());
+            }
+        }
+        Ok(())
+    })
+}

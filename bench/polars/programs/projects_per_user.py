@@ -6,10 +6,13 @@ import sys
 import polars as pl
 
 
-def read(path, schema):  # a SoR file: one <field> per column, strings quoted, no header
+# A SoR file (no header, one <field> per column, strings in quotes) split at '>': fields
+# come as `<12` and ` <"a b"`; stripping ' <"' is exact for strings that neither start
+# nor end with a space, '<' or a quote (a regex would be exact and 5x slower).
+def read(path, schema):
     lf = pl.scan_csv(path, separator=">", has_header=False, quote_char=None, infer_schema=False,
                      new_columns=[*schema, "_end"])
-    return lf.select(pl.col(*schema).str.extract(r"<\"?(.*?)\"?$")).cast(schema).collect()
+    return lf.select(pl.col(*schema).str.strip_chars(' <"')).cast(schema).collect()
 
 
 d = sys.argv[1] if len(sys.argv) > 1 else "datasets/git-small"

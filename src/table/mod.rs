@@ -52,6 +52,7 @@
 mod descriptor;
 mod ops;
 mod quick;
+mod read;
 mod write;
 
 use std::collections::VecDeque;
@@ -79,6 +80,7 @@ pub use ops::shuffle::ROUND_BYTES;
 pub use ops::sort::SAMPLES_PER_RANK;
 pub(crate) use ops::Temps;
 pub use ops::{Agg, JoinKind};
+pub use read::{Format, ReadOptions};
 #[doc(hidden)]
 pub use write::set_write_buffers;
 
@@ -100,6 +102,8 @@ pub struct DistFrame<'n> {
     /// An operator's result, under a name of its own: freed when the handle is dropped
     /// (see the `ops` module).
     temp: bool,
+    /// The deviations of the load that made the frame (see [`DistFrame::deviations`]).
+    deviations: Deviations,
 }
 
 /// A chunk as the store keeps it at its home: decoded, once, and encoded only for the
@@ -150,6 +154,7 @@ impl<'n> DistFrame<'n> {
             desc: Arc::new(desc),
             recent: Mutex::new(VecDeque::new()),
             temp: false,
+            deviations: Deviations::default(),
         }
     }
 
@@ -207,15 +212,19 @@ impl<'n> DistFrame<'n> {
         DistFrame::publish(node, key, &frame)
     }
 
-    /// A SoR file read by this rank alone with `reader`, published under `key`.
+    /// A SoR file read by this rank alone with `reader`, published under `key`. Loads as
+    /// [`DistFrame::load_sor`] does, on this rank alone: safe unless `reader` is strict.
     pub fn from_sor_file(
         node: &'n Node,
         key: &Key,
         path: &Path,
         reader: &SorReader,
     ) -> Result<(DistFrame<'n>, Deviations)> {
-        let read = reader.read_path(path)?;
-        Ok((DistFrame::publish(node, key, &read.frame)?, read.deviations))
+        let options = read::ReadOptions::of_sor_reader(reader);
+        let (frame, deviations) = read::load_local(&read::Alone, path, &options)?;
+        let mut dist = DistFrame::publish(node, key, &frame)?;
+        dist.deviations = deviations;
+        Ok((dist, deviations))
     }
 
     /// Collective: every rank contributes the rows of `local`, which stay at that rank;
@@ -287,71 +296,50 @@ impl<'n> DistFrame<'n> {
     }
 
     /// Collective: every rank parses its own piece of the SoR file at `path` (rank `r` of
-    /// `n` reads [`SorReader::part`]`(r, n)`, so every row is read once) with
-    /// `reader`'s options (schema, projection, strictness, chunk length) and keeps its
-    /// chunks at home. Without a given schema, every rank infers the same one from the
-    /// first rows of the file. Returns the frame and the deviations of the whole file.
+    /// `n` reads [`SorReader::part`]`(r, n)`, so every row is read once) with `reader`'s
+    /// schema, names, projection and chunk length, and keeps its chunks at home, under
+    /// `key`. Loads as [`DistFrame::read_with`] does: one version of the file, and,
+    /// unless `reader` is strict, types from samples of the whole file, widened where a
+    /// later value needs it, so that no value is lost (a field no type holds is an
+    /// error). A strict reader infers from the first [`SorReader::infer_rows`] rows and
+    /// fails on the first misfit. Returns the frame and the deviations of the whole
+    /// file.
     pub fn load_sor(
         node: &'n Node,
         key: &Key,
         path: &Path,
         reader: &SorReader,
     ) -> Result<(DistFrame<'n>, Deviations)> {
-        let _span = tracing::debug_span!("load_sor", path = %path.display()).entered();
-        let schema = match reader.given_schema() {
-            Some(s) => s.clone(),
-            None => reader.clone().range(0, None).infer_path(path)?,
-        };
-        let total = std::fs::metadata(path).map_or(0, |m| m.len());
-        let progress = crate::progress::Progress::bytes(node, "load", total);
-        // `part`, not `range`: the `from`/`len` rule of docs/sor-format.md would drop the
-        // line at each cut between ranks, while parts read every line exactly once.
-        let read = reader
-            .clone()
-            .schema(schema)
-            .part(node.rank(), node.size())
-            .progress(progress.counter())
-            .read_path(path)?;
-        progress.finish();
-        let local = (read.deviations.rows, read.deviations.first_line);
-        let all: Vec<(u64, Option<u64>)> = node.all_gather(&local)?;
-        let deviations = Deviations {
-            rows: all.iter().map(|d| d.0).sum(),
-            first_line: all.iter().filter_map(|d| d.1).min(),
-        };
-        let frame = DistFrame::from_local_parts(node, key, &read.frame)?;
-        Ok((frame, deviations))
+        let options = read::ReadOptions::of_sor_reader(reader);
+        let (frame, deviations) = read::load_local(node, path, &options)?;
+        let mut dist = DistFrame::from_local_parts(node, key, &frame)?;
+        dist.deviations = deviations;
+        Ok((dist, deviations))
     }
 
     /// Collective: every rank parses its own byte part of the CSV file at `path` (rank
-    /// `r` of `n` reads [`CsvReader::part`]`(r, n)`: the records whose first byte lies in
-    /// the r-th n-th of the file) with `reader`'s options (header, delimiter, schema,
-    /// strictness, chunk length) and keeps its chunks at home, as [`DistFrame::load_sor`]
-    /// does. Every rank takes the header and, unless the reader gives a schema, infers
-    /// the same schema from the first records of the file. A quoted line break may lie
-    /// across a cut, so each rank counts the quotes in its part and an exclusive scan of
-    /// those counts tells it whether its part starts inside quotes: the frame is the
-    /// same on any number of ranks. Returns the frame and the deviations of the whole
-    /// file (none in strict mode, the default, where a deviation is an error).
+    /// `r` of `n` reads the records whose first byte lies in the r-th n-th of the file)
+    /// with `reader`'s header, delimiter, schema and chunk length, and keeps its chunks at
+    /// home, under `key`. Loads as [`DistFrame::read_with`] does: one version of the
+    /// file, types from the header's first records and samples of every rank's part,
+    /// widened where a later value needs it. A strict reader (the default) fails on a
+    /// ragged record or malformed field; a lenient one keeps such rows, their bad fields
+    /// missing, counts them, and fails when more than half of the rows deviate. A quoted
+    /// line break may lie across a cut, so each rank counts the quotes in its part and
+    /// the ranks' counts tell each whether its part starts inside quotes: the frame is
+    /// the same on any number of ranks. Returns the frame and the deviations of the
+    /// whole file.
     pub fn load_csv(
         node: &'n Node,
         key: &Key,
         path: &Path,
         reader: &CsvReader,
     ) -> Result<(DistFrame<'n>, Deviations)> {
-        let schema = reader.clone().part(0, 1).infer_path(path)?;
-        let part = reader.clone().schema(schema).part(node.rank(), node.size());
-        let quotes = part.part_quotes_path(path)?;
-        let before = node.exclusive_scan(quotes % 2, |a, b| a ^ b)?.unwrap_or(0);
-        let read = part.quotes_before_part(before == 1).read_path(path)?;
-        let local = (read.deviations.rows, read.deviations.first_line);
-        let all: Vec<(u64, Option<u64>)> = node.all_gather(&local)?;
-        let deviations = Deviations {
-            rows: all.iter().map(|d| d.0).sum(),
-            first_line: all.iter().filter_map(|d| d.1).min(),
-        };
-        let frame = DistFrame::from_local_parts(node, key, &read.frame)?;
-        Ok((frame, deviations))
+        let options = read::ReadOptions::of_csv_reader(reader);
+        let (frame, deviations) = read::load_local(node, path, &options)?;
+        let mut dist = DistFrame::from_local_parts(node, key, &frame)?;
+        dist.deviations = deviations;
+        Ok((dist, deviations))
     }
 
     /// The key the frame is stored under.

@@ -5,18 +5,17 @@
 use std::io::Write;
 use std::path::Path;
 
+use super::{DistFrame, Format, ReadOptions};
 use crate::cluster::Node;
 use crate::error::{Error, Result};
 use crate::frame::{DataFrame, Value};
-use crate::sor::SorReader;
-
-use super::DistFrame;
 
 impl<'n> DistFrame<'n> {
-    /// Collective: reads the SoR file `path`, each rank its own byte part, into a
-    /// temporary frame (named like an operator's result, freed when dropped). `names`
-    /// names the columns (empty: `c0`, `c1`, ...). Fields that do not fit the inferred
-    /// schema become missing values; use [`DistFrame::load_sor`] to count them.
+    /// Collective: reads the SoR file `path` (whatever its extension), each rank its own
+    /// byte part, into a temporary frame (named like an operator's result, freed when
+    /// dropped). `names` names the columns (empty: `c0`, `c1`, ...). The short form of
+    /// [`DistFrame::read_with`] with [`ReadOptions::format`]`(Format::Sor)`: safe, so a
+    /// value never silently becomes missing.
     ///
     /// ```
     /// # let node = eau2::Node::standalone()?;
@@ -31,17 +30,11 @@ impl<'n> DistFrame<'n> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn read_sor(node: &'n Node, path: &Path, names: &[&str]) -> Result<DistFrame<'n>> {
-        let mut reader = SorReader::new();
+        let mut options = ReadOptions::new().format(Format::Sor);
         if !names.is_empty() {
-            reader = reader.names(names);
+            options = options.names(names);
         }
-        // Every rank infers the schema from the same start of the file, so all agree.
-        let schema = reader.clone().range(0, None).infer_path(path)?;
-        let read = reader
-            .schema(schema)
-            .part(node.rank(), node.size())
-            .read_path(path)?;
-        DistFrame::finish(node, &read.frame)
+        DistFrame::read_with(node, path, &options)
     }
 
     /// The rows as text, one line per row: values separated by a space, strings as

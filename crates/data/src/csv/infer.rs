@@ -52,6 +52,25 @@ pub(crate) fn head(
     };
     let data_start = pos;
     let mut types: Vec<Option<DataType>> = Vec::new();
+    observe(bytes, pos, end, delimiter, rows, &mut types);
+    Head {
+        names,
+        data_start,
+        types,
+    }
+}
+
+/// Widens `types` (one entry per column, growing to the widest record) by the values of
+/// up to `rows` records from the record start `pos` in `bytes[..end]`.
+pub(crate) fn observe(
+    bytes: &[u8],
+    mut pos: usize,
+    end: usize,
+    delimiter: u8,
+    rows: usize,
+    types: &mut Vec<Option<DataType>>,
+) {
+    let mut fields: Vec<RawField> = Vec::new();
     let mut seen = 0;
     while pos < end && seen < rows {
         pos = split_record(bytes, pos, end, delimiter, &mut fields);
@@ -67,11 +86,6 @@ pub(crate) fn head(
             };
             types[c] = DataType::widen_seen(types[c], t);
         }
-    }
-    Head {
-        names,
-        data_start,
-        types,
     }
 }
 

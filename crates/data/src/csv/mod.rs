@@ -64,10 +64,10 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::frame::{DataFrame, Schema, DEFAULT_CHUNK_LEN};
+use crate::frame::{DataFrame, DataType, Schema, DEFAULT_CHUNK_LEN};
 use crate::sor::parse::Cancel;
 use crate::sor::source::{MappedFile, Opened};
-pub use crate::sor::Deviations;
+pub use crate::sor::{Deviations, Misfit};
 use parse::{Part, Plan, Stop};
 use source::{Source, STEP};
 
@@ -149,6 +149,31 @@ impl CsvReader {
     /// The schema given with [`CsvReader::schema`], if any.
     pub fn given_schema(&self) -> Option<&Schema> {
         self.schema.as_ref()
+    }
+
+    /// Whether the reader is strict ([`CsvReader::strict`]).
+    pub fn is_strict(&self) -> bool {
+        self.strict
+    }
+
+    /// Whether the first record is a header ([`CsvReader::header`]).
+    pub fn has_header(&self) -> bool {
+        self.header
+    }
+
+    /// The field separator ([`CsvReader::delimiter`]).
+    pub fn delimiter_byte(&self) -> u8 {
+        self.delimiter
+    }
+
+    /// How many records inference looks at ([`CsvReader::infer_rows`]).
+    pub fn rows_to_infer(&self) -> usize {
+        self.infer_rows
+    }
+
+    /// The chunk length ([`CsvReader::chunk_len`]).
+    pub fn chunk_rows(&self) -> usize {
+        self.chunk_len
     }
 
     /// Whether the first record is a header of column names (the default) or data.
@@ -258,12 +283,76 @@ impl CsvReader {
     /// (see [`CsvReader::memory_map`]).
     pub fn read_path(&self, path: &Path) -> Result<CsvFile> {
         let label = path.display().to_string();
-        self.with_path(path, |reader, src| reader.read_source(src, &label))
+        self.with_path(path, |reader, src| reader.read_labeled(src, &label))
     }
 
     /// Reads CSV text from memory; errors name the input `<bytes>`.
     pub fn read_bytes(&self, bytes: &[u8]) -> Result<CsvFile> {
-        self.read_source(&Source::Memory(bytes), "<bytes>")
+        self.read_bytes_labeled(bytes, "<bytes>")
+    }
+
+    /// Reads CSV text from memory (e.g. a [`crate::sor::FileView`]'s bytes); errors name
+    /// the input `label`.
+    pub fn read_bytes_labeled(&self, bytes: &[u8], label: &str) -> Result<CsvFile> {
+        self.read_labeled(&Source::Memory(bytes), label)
+    }
+
+    /// A strict read of `bytes` that returns the first field that does not fit as a
+    /// [`Misfit`] instead of an error, so that a loader can widen its column and read
+    /// again.
+    pub fn read_bytes_or_misfit(
+        &self,
+        bytes: &[u8],
+    ) -> Result<std::result::Result<CsvFile, Misfit>> {
+        let strict = CsvReader {
+            strict: true,
+            ..self.clone()
+        };
+        strict.read_source(&Source::Memory(bytes))
+    }
+
+    /// The types of a sample of this reader's part of `bytes` (found by quote parity as a
+    /// read finds it): the first records of the part and windows of records at evenly
+    /// spaced offsets in it. One entry per column of the widest sampled record, `None`
+    /// where no value typed the column. Ranks of a load each sample their own part and
+    /// agree on the widest type per column; the header's names come from
+    /// [`CsvReader::infer_bytes`].
+    pub fn sample_bytes(&self, bytes: &[u8]) -> Result<Vec<Option<DataType>>> {
+        self.check_options()?;
+        let src = Source::Memory(bytes);
+        let origin = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
+        let data_start = infer::head(
+            bytes,
+            origin,
+            origin.max(first_record_end(bytes, origin)),
+            self.header,
+            self.delimiter,
+            0,
+        )
+        .data_start;
+        let (from, to) = self.byte_part(bytes.len())?;
+        let mut odd = match self.odd_before {
+            Some(odd) => odd,
+            None => src.count_quotes(0, from)? % 2 == 1,
+        };
+        let mut types = Vec::new();
+        let mut last = from;
+        for k in 0..=SAMPLE_WINDOWS {
+            let at =
+                from + ((to - from) as u128 * k as u128 / (SAMPLE_WINDOWS as u128 + 1)) as usize;
+            odd ^= records::count_quotes(&bytes[last..at]) % 2 == 1;
+            last = at;
+            let Some(start) = records::record_start_at_or_after(bytes, origin, at, odd) else {
+                break;
+            };
+            let start = start.max(data_start);
+            if start >= to {
+                break;
+            }
+            let rows = if k == 0 { self.infer_rows } else { WINDOW_ROWS };
+            infer::observe(bytes, start, bytes.len(), self.delimiter, rows, &mut types);
+        }
+        Ok(types)
     }
 
     /// Runs `work` on the file at `path`, mapped or read, and checks afterwards that the
@@ -352,6 +441,13 @@ impl CsvReader {
             }
             size = size.saturating_mul(4);
         };
+        if self.schema.is_none() && head.names.as_ref().is_some_and(|n| n.is_empty()) {
+            return Err(Error::Schema(
+                "no header: the CSV input is empty (give a schema to read an empty file as \
+                 a frame without rows)"
+                    .into(),
+            ));
+        }
         let schema = match &self.schema {
             None => head.schema(),
             Some(given) => {
@@ -381,8 +477,15 @@ impl CsvReader {
         Ok((schema, origin, head.data_start))
     }
 
-    /// Reads this reader's part of `src`.
-    fn read_source(&self, src: &Source<'_>, label: &str) -> Result<CsvFile> {
+    /// Reads this reader's part of `src`, a strict read's first misfit an error naming
+    /// `label`.
+    fn read_labeled(&self, src: &Source<'_>, label: &str) -> Result<CsvFile> {
+        self.read_source(src)?.map_err(|m| m.into_error(label))
+    }
+
+    /// Reads this reader's part of `src`; in strict mode the first deviation is returned
+    /// as a [`Misfit`].
+    fn read_source(&self, src: &Source<'_>) -> Result<std::result::Result<CsvFile, Misfit>> {
         let (schema, origin, data_start) = self.schema_of(src)?;
         let len = src.len();
         let (from, to) = self.byte_part(len)?;
@@ -420,7 +523,14 @@ impl CsvReader {
         let mut starts = Vec::with_capacity(pieces.len() + 1);
         let mut odd = odd_from;
         for (i, &cut) in pieces.iter().enumerate() {
-            starts.push(start_of(cut, odd));
+            // A record start found past this cut is also the first at or after it: a
+            // record as long as the part (a huge header) is then scanned once, not once
+            // per piece.
+            let start = match starts.last() {
+                Some(&s) if s >= cut - offset => s,
+                _ => start_of(cut, odd),
+            };
+            starts.push(start);
             odd = odd_from ^ cut_parities[i];
         }
         starts.push(end);
@@ -457,13 +567,13 @@ impl CsvReader {
                 Err(Stop::Deviation(d)) => {
                     // A change explains the error, so check it first.
                     src.finish()?;
-                    return Err(Error::Parse {
-                        file: label.to_string(),
+                    return Ok(Err(Misfit {
                         line: src.line_number(offset + d.record_start)?,
                         column: d.column,
                         text: String::from_utf8_lossy(&d.text).into_owned(),
                         reason: d.reason,
-                    });
+                        found: d.found,
+                    }));
                 }
                 Err(Stop::Cancelled) => {
                     unreachable!("a range was cancelled but none failed before it")
@@ -482,11 +592,11 @@ impl CsvReader {
         } else {
             DataFrame::concat(frames)?
         };
-        Ok(CsvFile {
+        Ok(Ok(CsvFile {
             frame,
             schema,
             deviations,
-        })
+        }))
     }
 
     /// Cuts `bytes` (a part's byte range, starting at file offset `from`) into pieces for
@@ -520,6 +630,17 @@ impl CsvReader {
             .collect();
         ((0..parts).map(|i| from + at(i)).collect(), parities)
     }
+}
+
+/// How many windows of records, at evenly spaced offsets of a part, a sample looks at
+/// besides the part's first records.
+const SAMPLE_WINDOWS: usize = 16;
+/// How many records each of those windows holds.
+const WINDOW_ROWS: usize = 32;
+
+/// Where the first record (the header) after `origin` ends, by quote parity.
+fn first_record_end(bytes: &[u8], origin: usize) -> usize {
+    records::record_start_at_or_after(bytes, origin, origin + 1, false).unwrap_or(bytes.len())
 }
 
 /// Where the last record beginning in `prefix` starts (a prefix of a longer input whose

@@ -31,6 +31,9 @@ pub(crate) struct Deviation {
     pub text: Vec<u8>,
     /// Why it deviates.
     pub reason: String,
+    /// The type the field's value would need; `None` for a malformed field or a ragged
+    /// record, which no column type holds.
+    pub found: Option<DataType>,
 }
 
 /// Why a range stopped early.
@@ -88,7 +91,7 @@ pub(crate) fn parse_range(
             return Err(Stop::Cancelled);
         }
         let next = split_record(bytes, pos, end, plan.delimiter, &mut fields);
-        if let Some((column, text, reason)) = push_record(bytes, &fields, &mut slots) {
+        if let Some((column, text, reason, found)) = push_record(bytes, &fields, &mut slots) {
             if plan.strict {
                 cancel.fail(part);
                 let text = match text {
@@ -100,6 +103,7 @@ pub(crate) fn parse_range(
                     column,
                     text: text[..text.len().min(MAX_TEXT)].to_vec(),
                     reason,
+                    found,
                 }));
             }
             deviated_rows += 1;
@@ -125,14 +129,13 @@ fn record_text(bytes: &[u8], start: usize, next: usize) -> &[u8] {
     text
 }
 
-/// Pushes one row; returns the first problem: its column, the field it is in (`None`
-/// for the whole record) and why.
+/// The first problem of a row: its column, the field it is in (`None` for the whole
+/// record), why, and the type the value would need (`None` when no type would do).
+type RowProblem = (usize, Option<RawField>, String, Option<DataType>);
+
+/// Pushes one row; returns its first problem.
 #[inline]
-fn push_record(
-    bytes: &[u8],
-    fields: &[RawField],
-    slots: &mut [Slot],
-) -> Option<(usize, Option<RawField>, String)> {
+fn push_record(bytes: &[u8], fields: &[RawField], slots: &mut [Slot]) -> Option<RowProblem> {
     let width = slots.len();
     if fields.is_empty() {
         slots.iter_mut().for_each(Slot::push_missing);
@@ -142,7 +145,7 @@ fn push_record(
     for (c, slot) in slots.iter_mut().enumerate() {
         let Some(&raw) = fields.get(c) else {
             slot.push_missing();
-            problem.get_or_insert_with(|| (c, None, ragged(fields.len(), width)));
+            problem.get_or_insert_with(|| (c, None, ragged(fields.len(), width), None));
             continue;
         };
         let failed = match decode(bytes, raw) {
@@ -154,7 +157,9 @@ fn push_record(
             Field::Quoted(text) => slot.push(&text),
             Field::Malformed(why) => {
                 slot.push_missing();
-                problem.get_or_insert_with(|| (c, Some(raw), format!("malformed field ({why})")));
+                problem.get_or_insert_with(|| {
+                    (c, Some(raw), format!("malformed field ({why})"), None)
+                });
                 continue;
             }
         };
@@ -165,12 +170,13 @@ fn push_record(
                     c,
                     Some(raw),
                     format!("a {found} value does not fit a {} column", slot.dtype),
+                    Some(found),
                 )
             });
         }
     }
     if fields.len() > width && problem.is_none() {
-        problem = Some((width, None, ragged(fields.len(), width)));
+        problem = Some((width, None, ragged(fields.len(), width), None));
     }
     problem
 }

@@ -89,8 +89,14 @@ fn header_only_and_empty_inputs() {
         assert_eq!(file.schema.codes(), "SS");
         assert_eq!(names(&file.schema), ["a", "b"]);
     }
-    let file = read(b"");
-    assert_eq!((file.schema.width(), file.frame.nrows()), (0, 0));
+    // An empty input has no header: an error, unless a schema says what it holds.
+    for text in [&b""[..], b"\xEF\xBB\xBF"] {
+        let err = CsvReader::new().read_bytes(text).unwrap_err().to_string();
+        assert!(err.contains("no header"), "{err}");
+    }
+    let given = Schema::named([("a", DataType::I64)]).unwrap();
+    let file = CsvReader::new().schema(given).read_bytes(b"").unwrap();
+    assert_eq!((file.schema.codes().as_str(), file.frame.nrows()), ("L", 0));
     let file = CsvReader::new().header(false).read_bytes(b"").unwrap();
     assert_eq!((file.schema.width(), file.frame.nrows()), (0, 0));
 }
@@ -367,4 +373,70 @@ fn what_write_csv_prints_reads_back() {
     let back = CsvReader::new().read_bytes(&text).unwrap();
     assert_eq!(back.schema, schema, "{}", String::from_utf8_lossy(&text));
     assert_eq!(rows(&back.frame), rows(&frame));
+}
+
+/// A column sorted so that its first records are 0/1 shows its later values in the
+/// sample of every part, and a strict read reports what the first misfit would need.
+#[test]
+fn samples_cover_the_whole_part_and_misfits_say_what_they_need() {
+    let mut text = String::from("pid,name\n");
+    for i in 0..5000 {
+        let pid = if i < 3000 { i % 2 } else { i };
+        text.push_str(&format!("{pid},\"n, {i}\"\n"));
+    }
+    text.push_str("x,last\n");
+    let bytes = text.as_bytes();
+    let head = CsvReader::new().infer_bytes(bytes).unwrap();
+    assert_eq!(head.codes(), "BS");
+    let mut seen = Vec::new();
+    for rank in 0..3 {
+        let part = CsvReader::new().part(rank, 3);
+        let types = part.sample_bytes(bytes).unwrap();
+        assert_eq!(types.len(), 2, "{types:?}");
+        seen.push(types[0]);
+    }
+    // Part 0 holds only 0/1; the others see larger values, and a load takes the widest.
+    assert_eq!(
+        seen,
+        [
+            Some(DataType::Bool),
+            Some(DataType::I64),
+            Some(DataType::I64)
+        ]
+    );
+    let misfit = CsvReader::new()
+        .schema(Schema::from_codes("LS").unwrap())
+        .read_bytes_or_misfit(bytes)
+        .unwrap()
+        .unwrap_err();
+    assert_eq!((misfit.line, misfit.column), (5002, 0));
+    assert_eq!(misfit.found, Some(DataType::String));
+    let ragged = CsvReader::new()
+        .read_bytes_or_misfit(b"a,b\n1,2\n3\n")
+        .unwrap()
+        .unwrap_err();
+    assert_eq!((ragged.line, ragged.found), (3, None));
+}
+
+/// A header that is one huge line costs each part a scan of it, not one per piece.
+#[test]
+fn a_huge_header_is_read_in_linear_time() {
+    let mut text = b"a,".to_vec();
+    text.extend(std::iter::repeat_n(b'x', 20 << 20));
+    text.extend_from_slice(b",c\n1,2,3\n");
+    let started = std::time::Instant::now();
+    let mut rows = 0;
+    for rank in 0..4 {
+        let file = CsvReader::new()
+            .part(rank, 4)
+            .min_part_len(4096)
+            .read_bytes(&text)
+            .unwrap();
+        rows += file.frame.nrows();
+        assert_eq!(file.schema.width(), 3);
+    }
+    assert_eq!(rows, 1);
+    // Not a measure of the machine's speed: a generous bound that the quadratic scan
+    // (the header scanned again for each of ~5,000 pieces) exceeded by far.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }

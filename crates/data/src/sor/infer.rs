@@ -1,8 +1,8 @@
 //! Schema inference: the column count and types from the first rows of a range.
 
 use super::field::{Field, FieldLexer};
-use super::literal::classify;
-use super::range::Lines;
+use super::literal::{classify, wide_dtype};
+use super::range::{line_start_at_or_after, Lines};
 use crate::frame::{DataType, Schema};
 
 /// Infers the schema of the first `rows` lines of `bytes[start..end]` (a range of whole
@@ -10,8 +10,66 @@ use crate::frame::{DataType, Schema};
 /// most general of its values. Missing and malformed fields say nothing about a type (a
 /// malformed field still counts towards the width); a column with no typed value is BOOL.
 pub(crate) fn infer(bytes: &[u8], start: usize, end: usize, rows: usize) -> Schema {
-    // `None` = no value seen yet; BOOL is the fallback only at the end.
     let mut types: Vec<Option<DataType>> = Vec::new();
+    observe(bytes, start, end, rows, false, &mut types);
+    Schema::new(
+        types
+            .into_iter()
+            .map(|t| t.unwrap_or(DataType::Bool))
+            .collect(),
+    )
+}
+
+/// How many windows of lines, at evenly spaced offsets, [`sample`] looks at besides the
+/// first lines.
+pub(crate) const SAMPLE_WINDOWS: usize = 16;
+/// How many lines each of those windows holds.
+pub(crate) const WINDOW_ROWS: usize = 32;
+
+/// The types seen in a sample of the whole lines `bytes[start..end]` spread over all of
+/// it: the first `rows` lines, then [`SAMPLE_WINDOWS`] windows of [`WINDOW_ROWS`] lines at
+/// evenly spaced offsets (a file sorted by a column shows its later values there). One
+/// entry per column of the widest sampled row, `None` where no value typed it. With
+/// `wide`, an integer beyond 32 bits is I64 rather than FLOAT.
+pub(crate) fn sample(
+    bytes: &[u8],
+    start: usize,
+    end: usize,
+    rows: usize,
+    wide: bool,
+) -> Vec<Option<DataType>> {
+    let mut types = Vec::new();
+    observe(bytes, start, end, rows, wide, &mut types);
+    let len = end - start;
+    for k in 1..=SAMPLE_WINDOWS {
+        let at = start + (len as u128 * k as u128 / (SAMPLE_WINDOWS as u128 + 1)) as usize;
+        let from = line_start_at_or_after(&bytes[..end], at);
+        observe(bytes, from, end, WINDOW_ROWS, wide, &mut types);
+    }
+    // And the last lines, where a file sorted by a column keeps its largest values.
+    let mut tail = end;
+    for _ in 0..=WINDOW_ROWS {
+        match memchr::memrchr(b'\n', &bytes[start..tail.saturating_sub(1).max(start)]) {
+            Some(i) => tail = start + i + 1,
+            None => {
+                tail = start;
+                break;
+            }
+        }
+    }
+    observe(bytes, tail, end, WINDOW_ROWS + 1, wide, &mut types);
+    types
+}
+
+/// Widens `types` by the values of the first `rows` lines of `bytes[start..end]`.
+fn observe(
+    bytes: &[u8],
+    start: usize,
+    end: usize,
+    rows: usize,
+    wide: bool,
+    types: &mut Vec<Option<DataType>>,
+) {
     for (_, line) in Lines::new(bytes, start, end).take(rows) {
         let mut lexer = FieldLexer::new(line);
         let mut col = 0;
@@ -19,6 +77,7 @@ pub(crate) fn infer(bytes: &[u8], start: usize, end: usize, rows: usize) -> Sche
             let seen = match field {
                 Field::Missing | Field::Malformed(_) => None,
                 Field::Quoted(_) => Some(DataType::String),
+                Field::Bare(text) if wide => Some(wide_dtype(text)),
                 Field::Bare(text) => Some(classify(text).dtype()),
             };
             if col == types.len() {
@@ -28,12 +87,6 @@ pub(crate) fn infer(bytes: &[u8], start: usize, end: usize, rows: usize) -> Sche
             col += 1;
         }
     }
-    Schema::new(
-        types
-            .into_iter()
-            .map(|t| t.unwrap_or(DataType::Bool))
-            .collect(),
-    )
 }
 
 #[cfg(test)]
@@ -84,6 +137,25 @@ mod tests {
     fn missing_and_malformed_do_not_type() {
         assert_eq!(codes("<><1. 2><\"x>", 500), "BBB");
         assert_eq!(codes("<><1. 2>\n<3><4>", 500), "II");
+    }
+
+    #[test]
+    fn samples_see_values_late_in_a_sorted_file() {
+        // 2,000 rows of 0/1, then larger values, then one beyond 32 bits at the end.
+        let mut text = String::new();
+        for i in 0..4000 {
+            let pid = if i < 2000 { i % 2 } else { i };
+            text.push_str(&format!("<{pid}> <1.5>\n"));
+        }
+        text.push_str("<5000000000> <2>\n");
+        let bytes = text.as_bytes();
+        assert_eq!(codes(&text, 500), "BF");
+        let types = sample(bytes, 0, bytes.len(), 500, true);
+        assert_eq!(types, [Some(DataType::I64), Some(DataType::Float)]);
+        // Without `wide`, SoR's rule: a big integer is a FLOAT.
+        let types = sample(bytes, 0, bytes.len(), 500, false);
+        assert_eq!(types[0], Some(DataType::Float));
+        assert!(sample(b"", 0, 0, 500, true).is_empty());
     }
 
     #[test]

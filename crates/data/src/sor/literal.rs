@@ -120,6 +120,17 @@ pub(crate) fn classify(text: &[u8]) -> Literal<'_> {
     }
 }
 
+/// The least general column type that holds a bare literal when 64-bit columns are
+/// allowed (safe loading): as [`classify`], except that an integer too large for 32
+/// bits that fits 64 is I64, not FLOAT, so that it is kept exactly.
+#[inline]
+pub(crate) fn wide_dtype(text: &[u8]) -> DataType {
+    match classify(text) {
+        Literal::Float(t) if parse_i64(t).is_some() => DataType::I64,
+        literal => literal.dtype(),
+    }
+}
+
 /// Parses a BOOL literal: an unsigned run of digits whose value is 0 or 1.
 #[inline]
 pub(crate) fn parse_bool(text: &[u8]) -> Option<bool> {

@@ -66,9 +66,11 @@ pub(crate) mod literal;
 pub(crate) mod parse;
 mod range;
 pub(crate) mod source;
+mod view;
 
 pub use guard::Guard as MapGuard;
-pub use source::FileStamp;
+pub use source::{FileIdentity, FileStamp};
+pub use view::FileView;
 
 use std::path::Path;
 
@@ -77,7 +79,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::frame::{DataFrame, Schema, DEFAULT_CHUNK_LEN};
+use crate::frame::{DataFrame, DataType, Schema, DEFAULT_CHUNK_LEN};
 use parse::{Cancel, Part, Plan, Stop};
 
 /// The default number of rows that schema inference looks at.
@@ -109,6 +111,8 @@ pub struct SorReader {
     infer_rows: usize,
     min_part_len: usize,
     memory_map: bool,
+    /// Whether I64 and F64 columns may be read (see [`SorReader::wide_types`]).
+    wide: bool,
     /// Where the bytes of each parsed piece are counted, for a progress display.
     progress: Option<Arc<AtomicU64>>,
 }
@@ -126,6 +130,7 @@ impl Default for SorReader {
             infer_rows: DEFAULT_INFER_ROWS,
             min_part_len: DEFAULT_MIN_PART_LEN,
             memory_map: true,
+            wide: false,
             progress: None,
         }
     }
@@ -170,6 +175,37 @@ pub struct SorFile {
     pub schema: Schema,
     /// The rows that did not fit the schema.
     pub deviations: Deviations,
+}
+
+/// The first field of a strict read that did not fit its column, in a form a loader can
+/// act on (widen the column and read again) or turn into an error
+/// ([`Misfit::into_error`]).
+#[derive(Clone, Debug, PartialEq, Eq, speedy::Readable, speedy::Writable)]
+pub struct Misfit {
+    /// The 1-based line number in the whole file.
+    pub line: u64,
+    /// The 0-based column of the file.
+    pub column: usize,
+    /// The field as written (shortened when very long).
+    pub text: String,
+    /// Why it does not fit.
+    pub reason: String,
+    /// The least general type that would hold the value; `None` when no type would (a
+    /// malformed field, a field past the last column, a ragged record).
+    pub found: Option<DataType>,
+}
+
+impl Misfit {
+    /// The strict-mode parse error for this misfit in `file`.
+    pub fn into_error(self, file: &str) -> Error {
+        Error::Parse {
+            file: file.to_string(),
+            line: self.line,
+            column: self.column,
+            text: self.text,
+            reason: self.reason,
+        }
+    }
 }
 
 /// How many rows deviated from the schema (had a field that did not fit its column,
@@ -292,6 +328,31 @@ impl SorReader {
         self.schema.as_ref()
     }
 
+    /// The names given with [`SorReader::names`], if any.
+    pub fn given_names(&self) -> Option<&[String]> {
+        self.names.as_deref()
+    }
+
+    /// The projection given with [`SorReader::columns`], if any.
+    pub fn given_columns(&self) -> Option<&[usize]> {
+        self.columns.as_deref()
+    }
+
+    /// Whether the reader is strict ([`SorReader::strict`]).
+    pub fn is_strict(&self) -> bool {
+        self.strict
+    }
+
+    /// How many rows inference looks at ([`SorReader::infer_rows`]).
+    pub fn rows_to_infer(&self) -> usize {
+        self.infer_rows
+    }
+
+    /// The chunk length ([`SorReader::chunk_len`]).
+    pub fn chunk_rows(&self) -> usize {
+        self.chunk_len
+    }
+
     /// Builds only the file columns `cols`, in this order, as the frame's columns (a
     /// column may be named twice). The others are still checked for deviations.
     pub fn columns(mut self, cols: &[usize]) -> Self {
@@ -338,6 +399,47 @@ impl SorReader {
         self
     }
 
+    /// Allows I64 and F64 columns in a given schema (an integer too large for 32 bits is
+    /// then read exactly, and inference by [`SorReader::sample_bytes`] calls it I64). Off
+    /// by default: the SoR format has only BOOL, INT, FLOAT and STRING, and `eau2-sor`
+    /// keeps to them. Distributed loads turn it on, so that no value is rounded.
+    pub fn wide_types(mut self, yes: bool) -> Self {
+        self.wide = yes;
+        self
+    }
+
+    /// The types of a sample of the configured range or part of `bytes`, spread over all
+    /// of it: its first rows ([`SorReader::infer_rows`]), windows at evenly spaced
+    /// offsets, and its last lines. One entry per column of the widest sampled row,
+    /// `None` where no value typed the column. Ranks of a load each sample their own part
+    /// and agree on the widest type per column.
+    pub fn sample_bytes(&self, bytes: &[u8]) -> Result<Vec<Option<DataType>>> {
+        let (start, end) = self.span.resolve(bytes)?;
+        Ok(infer::sample(bytes, start, end, self.infer_rows, self.wide))
+    }
+
+    /// Reads SoR text from memory (e.g. a [`FileView`]'s bytes); errors name the input
+    /// `label`.
+    pub fn read_bytes_labeled(&self, bytes: &[u8], label: &str) -> Result<SorFile> {
+        self.read_labeled(bytes, label)
+    }
+
+    /// A strict read of `bytes` that returns the first field that does not fit as a
+    /// [`Misfit`] instead of an error, so that a loader can widen its column and read
+    /// again. Other errors (a schema that does not fit the options, a bad part) are
+    /// errors.
+    pub fn read_bytes_or_misfit(
+        &self,
+        bytes: &[u8],
+    ) -> Result<std::result::Result<SorFile, Misfit>> {
+        let (start, end) = self.span.resolve(bytes)?;
+        let strict = SorReader {
+            strict: true,
+            ..self.clone()
+        };
+        strict.read_input(&InMemory { bytes, start, end })
+    }
+
     /// Counts the bytes of the input parsed so far in `counter` (one relaxed add per
     /// piece, about sixteen pieces per thread), for a progress display.
     pub fn progress(mut self, counter: Arc<AtomicU64>) -> Self {
@@ -381,7 +483,7 @@ impl SorReader {
             }
         }
         let span = source::FileSpan::open(path, self.span)?;
-        self.read_input(&span, &label)
+        self.read_input(&span)?.map_err(|m| m.into_error(&label))
     }
 
     /// Reads SoR text from memory; errors name the input `<bytes>`.
@@ -396,7 +498,11 @@ impl SorReader {
             Some(schema) => schema.clone(),
             None => input.infer(self.infer_rows)?,
         };
-        if let Some(col) = schema.types().iter().position(|t| !t.is_sor()) {
+        if let Some(col) = schema
+            .types()
+            .iter()
+            .position(|t| !t.is_sor() && !self.wide)
+        {
             return Err(Error::Schema(format!(
                 "column {col} ({:?}) is {}, but a SoR file holds only BOOL, INT, FLOAT and STRING",
                 schema.names()[col],
@@ -417,11 +523,13 @@ impl SorReader {
 
     fn read_labeled(&self, bytes: &[u8], label: &str) -> Result<SorFile> {
         let (start, end) = self.span.resolve(bytes)?;
-        self.read_input(&InMemory { bytes, start, end }, label)
+        self.read_input(&InMemory { bytes, start, end })?
+            .map_err(|m| m.into_error(label))
     }
 
-    /// Reads the lines of `input`, in parallel pieces unless told otherwise.
-    fn read_input(&self, input: &impl Input, label: &str) -> Result<SorFile> {
+    /// Reads the lines of `input`, in parallel pieces unless told otherwise; in strict
+    /// mode the first deviation is returned as a [`Misfit`].
+    fn read_input(&self, input: &impl Input) -> Result<std::result::Result<SorFile, Misfit>> {
         let schema = self.schema_for(input)?;
         let width = schema.width();
         let cols: Vec<usize> = match &self.columns {
@@ -444,7 +552,8 @@ impl SorReader {
             build: &build,
             chunk_len: self.chunk_len,
             strict: self.strict,
-            fast: true,
+            // The fast path converts SoR's four types only.
+            fast: schema.types().iter().all(|t| t.is_sor()),
         };
         let parts = if self.parallel {
             PIECES_PER_THREAD * rayon::current_num_threads()
@@ -474,13 +583,17 @@ impl SorReader {
             let part = match result? {
                 Ok(part) => part,
                 Err(Stop::Deviation(d)) => {
-                    return Err(Error::Parse {
-                        file: label.to_string(),
+                    let found = match d.problem {
+                        parse::Problem::Mismatch { .. } => Some(field_type(&d.text, self.wide)),
+                        _ => None,
+                    };
+                    return Ok(Err(Misfit {
                         line: input.line_number(d.line_start)?,
                         column: d.column,
                         text: String::from_utf8_lossy(&d.text).into_owned(),
                         reason: d.problem.to_string(),
-                    })
+                        found,
+                    }));
                 }
                 // Only parts after a failed one are cancelled, and that failure comes
                 // first in this loop.
@@ -501,11 +614,26 @@ impl SorReader {
             None => None,
         };
         input.finish()?;
-        Ok(SorFile {
+        Ok(Ok(SorFile {
             frame: DataFrame::concat(frames)?,
             schema,
             deviations,
-        })
+        }))
+    }
+}
+
+/// The least general type that holds a field written `text` (with its brackets), for a
+/// field that is not malformed: STRING when quoted, else by its literal.
+fn field_type(text: &[u8], wide: bool) -> DataType {
+    let inner = text.trim_ascii();
+    let inner = inner.strip_prefix(b"<").unwrap_or(inner);
+    let inner = inner.strip_suffix(b">").unwrap_or(inner).trim_ascii();
+    if inner.first() == Some(&b'"') {
+        DataType::String
+    } else if wide {
+        literal::wide_dtype(inner)
+    } else {
+        literal::classify(inner).dtype()
     }
 }
 
@@ -907,5 +1035,49 @@ mod tests {
         let col = file.frame.column(0).unwrap();
         assert!(col.chunks().iter().all(|c| c.len() <= 16));
         assert_eq!(col.dtype(), DataType::Bool);
+    }
+}
+
+#[cfg(test)]
+mod wide_tests {
+    use super::*;
+    use crate::frame::DataType;
+
+    /// With wide types, I64 and F64 columns are read exactly; misfits say what they need.
+    #[test]
+    fn wide_columns_read_exactly_and_misfits_name_the_type() {
+        let text = b"<1> <0.5>\n<5000000000> <2>\n<-9000000000000> <>\n";
+        let schema = Schema::named([("n", DataType::I64), ("x", DataType::F64)]).unwrap();
+        let reader = SorReader::new().wide_types(true).schema(schema);
+        let file = reader.read_bytes(text).unwrap();
+        assert_eq!(file.frame.get_i64("n", 1).unwrap(), Some(5_000_000_000));
+        assert_eq!(
+            file.frame.get_i64("n", 2).unwrap(),
+            Some(-9_000_000_000_000)
+        );
+        assert_eq!(file.frame.get_f64("x", 0).unwrap(), Some(0.5));
+        assert_eq!(file.frame.get_f64("x", 2).unwrap(), None);
+        let int = SorReader::new()
+            .wide_types(true)
+            .schema(Schema::from_codes("IF").unwrap());
+        let misfit = int.read_bytes_or_misfit(text).unwrap().unwrap_err();
+        assert_eq!((misfit.line, misfit.column), (2, 0));
+        assert_eq!(misfit.found, Some(DataType::I64));
+        // Without wide types a big integer is SoR's FLOAT.
+        let narrow = SorReader::new().schema(Schema::from_codes("IF").unwrap());
+        let misfit = narrow.read_bytes_or_misfit(text).unwrap().unwrap_err();
+        assert_eq!(misfit.found, Some(DataType::Float));
+        let bad = SorReader::new()
+            .schema(Schema::from_codes("I").unwrap())
+            .read_bytes_or_misfit(b"<1>\n<\"x>\n<1><2>\n")
+            .unwrap()
+            .unwrap_err();
+        assert_eq!((bad.line, bad.found), (2, None));
+        let quoted = SorReader::new()
+            .schema(Schema::from_codes("I").unwrap())
+            .read_bytes_or_misfit(b"<1>\n< \"x\" >\n")
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(quoted.found, Some(DataType::String));
     }
 }

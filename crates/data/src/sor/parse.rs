@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::fast::{self, Stage, BLOCK};
 use super::field::{Field, FieldLexer, Malformation};
-use super::literal::{classify, parse_bool, parse_float, parse_int};
+use super::literal::{
+    classify, parse_bool, parse_f64, parse_float, parse_i64, parse_int, wide_dtype,
+};
 use super::range::line_at;
 use crate::frame::{Column, ColumnBuilder, DataType};
 
@@ -201,8 +203,22 @@ impl Slot {
                     b.row_done();
                 }
             }
-            DataType::I64 | DataType::F64 => {
-                unreachable!("the SoR reader refuses 64-bit schemas before parsing")
+            DataType::I64 => {
+                let v = parse_i64(text).ok_or_else(|| Problem::Mismatch {
+                    found: wide_dtype(text),
+                    column: DataType::I64,
+                })?;
+                if let Some(b) = &mut self.builder {
+                    b.current().push_i64(v);
+                    b.row_done();
+                }
+            }
+            DataType::F64 => {
+                let v = parse_f64(text).ok_or_else(|| mismatch(DataType::F64))?;
+                if let Some(b) = &mut self.builder {
+                    b.current().push_f64(v);
+                    b.row_done();
+                }
             }
         }
         Ok(())

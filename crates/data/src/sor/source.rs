@@ -102,6 +102,22 @@ impl FileStamp {
     }
 }
 
+/// Which version of a file a descriptor reads: device, inode, length and modification
+/// time. Two descriptors with equal identities read the same bytes (unless the file is
+/// rewritten in place, which the stamp check at the end of a read catches); a file
+/// renamed over the path between two opens has another inode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, speedy::Readable, speedy::Writable)]
+pub struct FileIdentity {
+    /// The device holding the file.
+    pub device: u64,
+    /// The file's inode on that device.
+    pub inode: u64,
+    /// The length in bytes.
+    pub len: u64,
+    /// The modification time: seconds and nanoseconds since the epoch.
+    pub mtime: (i64, i64),
+}
+
 /// An open file and what it looked like when opened (the CSV reader reads with it too).
 pub(crate) struct Opened {
     file: File,
@@ -214,6 +230,23 @@ impl Opened {
     pub(crate) fn check_unchanged(&self) -> Result<()> {
         self.stamp.check(&self.file)
     }
+
+    /// The file's identity now, through this descriptor.
+    pub(crate) fn identity(&self) -> Result<FileIdentity> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = metadata(&self.file, &self.path)?;
+        Ok(FileIdentity {
+            device: meta.dev(),
+            inode: meta.ino(),
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+        })
+    }
+
+    /// The path the file was opened from.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 fn metadata(file: &File, path: &Path) -> Result<Metadata> {
@@ -233,26 +266,36 @@ impl MappedFile {
     /// Maps `path` (an empty file maps to nothing); `None` when the file cannot be
     /// mapped (special files such as those under /sys), which can still be read.
     pub(crate) fn open(path: &Path) -> Result<Option<MappedFile>> {
-        let file = Opened::open(path)?;
+        Ok(MappedFile::map(Opened::open(path)?).ok())
+    }
+
+    /// Maps the open `file` (an empty file maps to nothing); gives the file back when it
+    /// cannot be mapped, so that it can still be read through the same descriptor.
+    pub(crate) fn map(file: Opened) -> std::result::Result<MappedFile, Opened> {
         if file.len == 0 {
-            return Ok(Some(MappedFile {
+            return Ok(MappedFile {
                 guard: None,
                 map: None,
                 file,
-            }));
+            });
         }
         // SAFETY: the map is only read during this read. Another process may truncate or
         // rewrite the file meanwhile: a truncation makes reads past the new end fault,
         // which the guard turns into zeros and a failed read; any change at all is then
         // caught by `check` and the result discarded.
         let Ok(map) = (unsafe { memmap2::Mmap::map(&file.file) }) else {
-            return Ok(None);
+            return Err(file);
         };
-        Ok(Some(MappedFile {
+        Ok(MappedFile {
             guard: Some(Guard::new(&map)),
             map: Some(map),
             file,
-        }))
+        })
+    }
+
+    /// The open file behind the map.
+    pub(crate) fn opened(&self) -> &Opened {
+        &self.file
     }
 
     /// The file's bytes.

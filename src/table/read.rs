@@ -1,0 +1,853 @@
+//! One short way to read a file into a [`DistFrame`], safely (issues 19 and 20).
+//!
+//! [`DistFrame::read`] and [`DistFrame::read_with`] load a SoR or CSV file collectively:
+//! each rank parses its own byte part and keeps its rows at home, into a temporary frame
+//! (no key to invent). How a load stays trustworthy:
+//!
+//! - **One version.** Every rank opens the path once ([`FileView`]) and reads the sample,
+//!   the quote count and the rows through that one descriptor. The ranks compare the
+//!   identities (device, inode, size, modification time) they opened before parsing;
+//!   if a file was renamed over the path between their opens they all open it again (a
+//!   few times), else the load fails naming the file. A file changed in place during
+//!   the read fails the load naming it. Never a blend of two versions.
+//! - **No silent corruption (the default).** The schema is inferred from samples spread
+//!   over the whole file: every rank samples its own part (its first lines, windows at
+//!   evenly spaced offsets, its last lines) and the ranks agree on the widest type per
+//!   column (BOOL < INT < I64 < F64, any text STRING; SoR keeps its FLOAT for decimals,
+//!   and an integer beyond 32 bits is I64, not a rounded FLOAT). If a later value still
+//!   does not fit, the ranks widen that column together and parse again; where no type
+//!   would do (a malformed field, a ragged record, a column whose type the user fixed)
+//!   the load fails naming file, line, column, the type and the option that sets it.
+//! - **Honest leniency.** [`ReadOptions::lenient`] and [`ReadOptions::sor_rule`] store
+//!   misfits as missing values; the count and first line are in
+//!   [`DistFrame::deviations`] and a `tracing` warning, and a load where more than half
+//!   of the rows deviate fails unless [`ReadOptions::allow_deviations`] says otherwise.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::cluster::Node;
+use crate::collectives::Wire;
+use crate::csv::CsvReader;
+use crate::error::{DataError, Error, Result};
+use crate::frame::{DataFrame, DataType, Schema};
+use crate::sor::{Deviations, FileIdentity, FileView, Misfit, SorReader, DEFAULT_INFER_ROWS};
+
+use super::DistFrame;
+
+/// The ranks that load a file together: a job's ranks ([`Node`]), or one process alone
+/// ([`Alone`], for the loaders that one rank calls by itself). Every agreement of a load
+/// goes through [`Group::gather`].
+pub(crate) trait Group {
+    /// This process's index in the group.
+    fn rank(&self) -> usize;
+    /// The number of processes in the group.
+    fn size(&self) -> usize;
+    /// Collective: every member's `value`, in rank order.
+    fn gather<T: Wire + Clone>(&self, value: &T) -> Result<Vec<T>>;
+}
+
+impl Group for Node {
+    fn rank(&self) -> usize {
+        (**self).rank()
+    }
+    fn size(&self) -> usize {
+        (**self).size()
+    }
+    fn gather<T: Wire + Clone>(&self, value: &T) -> Result<Vec<T>> {
+        Ok(self.all_gather(value)?)
+    }
+}
+
+/// One process loading a file by itself.
+pub(crate) struct Alone;
+
+impl Group for Alone {
+    fn rank(&self) -> usize {
+        0
+    }
+    fn size(&self) -> usize {
+        1
+    }
+    fn gather<T: Wire + Clone>(&self, value: &T) -> Result<Vec<T>> {
+        Ok(vec![value.clone()])
+    }
+}
+
+/// How many times the ranks open a file again when they found different versions.
+const OPEN_ATTEMPTS: usize = 4;
+
+/// The environment variable of the test hook that forces the race of a file replaced
+/// while ranks open it (see [`test_hook`]). Not for use outside tests.
+const HOOK_VAR: &str = "EAU2_TEST_LOAD_HOOK";
+
+/// The file formats [`DistFrame::read_with`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Schema-on-read text (`docs/sor-format.md`); no header, so columns are named by
+    /// [`ReadOptions::names`] or `c0, c1, ...`.
+    Sor,
+    /// RFC 4180 CSV, with a header unless [`ReadOptions::header`] says otherwise.
+    Csv,
+}
+
+impl Format {
+    /// The format a path's extension says (`.sor`, `.csv`, `.tsv`), if any.
+    pub fn of_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "sor" => Some(Format::Sor),
+            "csv" | "tsv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// How a load treats a value that does not fit the inferred or given type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+enum Mode {
+    /// Widen the column, or fail naming the value (the default).
+    #[default]
+    Safe,
+    /// Store it as missing, count it, fail when most rows deviate.
+    Lenient,
+    /// A reader's strict mode (`load_sor`, `load_csv` with a strict reader): types
+    /// inferred from the file's first rows as the reader does, any misfit an error.
+    Strict,
+    /// SoR's own rule: types from the first 500 lines, misfits missing and counted.
+    SorRule,
+}
+
+/// Options for [`DistFrame::read_with`]; a builder. `ReadOptions::new()` takes the
+/// format from the file's extension, infers names (CSV header) and types from samples of
+/// the whole file, builds every column, and fails rather than lose a value.
+///
+/// ```
+/// # let node = eau2::Node::standalone()?;
+/// # let dir = std::env::temp_dir().join(format!("eau2-read-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// # let path = dir.join("commits.sor");
+/// # std::fs::write(&path, "<0> <7> <1>\n<0> <8> <2>\n<12> <7> <3>\n")?;
+/// use eau2::frame::DataType;
+/// use eau2::table::{DistFrame, ReadOptions};
+/// let commits = DistFrame::read_with(&node, &path, &ReadOptions::new()
+///     .names(&["pid", "uid", "cid"])
+///     .types(&[("cid", DataType::I64)])
+///     .columns(&["pid", "cid"]))?;
+/// assert_eq!(commits.schema().codes(), "IL");
+/// assert_eq!(commits.get_int("pid", 2)?, Some(12));
+/// assert_eq!(commits.deviations().rows, 0);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    format: Option<Format>,
+    names: Option<Vec<String>>,
+    types: Vec<(String, DataType)>,
+    schema: Option<Schema>,
+    columns: Option<Vec<String>>,
+    mode: Mode,
+    allow_deviations: bool,
+    delimiter: Option<u8>,
+    header: bool,
+    chunk_len: Option<usize>,
+    /// A projection by file column index (the readers' `columns`), for the old loaders.
+    column_indices: Option<Vec<usize>>,
+    /// How many rows the reader-like modes (`Strict`, `SorRule`) infer types from.
+    infer_rows: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            format: None,
+            names: None,
+            types: Vec::new(),
+            schema: None,
+            columns: None,
+            mode: Mode::Safe,
+            allow_deviations: false,
+            delimiter: None,
+            header: true,
+            chunk_len: None,
+            column_indices: None,
+            infer_rows: DEFAULT_INFER_ROWS,
+        }
+    }
+}
+
+impl ReadOptions {
+    /// The default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads the file as `format` whatever its extension.
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = Some(format);
+        self
+    }
+
+    /// Names the file's columns, one name per column of the file (before
+    /// [`ReadOptions::columns`]). SoR files have no header; for CSV these replace the
+    /// header's names.
+    pub fn names<N: AsRef<str>>(mut self, names: &[N]) -> Self {
+        self.names = Some(names.iter().map(|n| n.as_ref().to_string()).collect());
+        self
+    }
+
+    /// Fixes the types of the named columns (like polars' `schema_overrides`); the other
+    /// columns are inferred. A value that does not fit a fixed type fails the load (or,
+    /// lenient, becomes missing and is counted).
+    pub fn types<N: AsRef<str>>(mut self, types: &[(N, DataType)]) -> Self {
+        self.types
+            .extend(types.iter().map(|(n, t)| (n.as_ref().to_string(), *t)));
+        self
+    }
+
+    /// Fixes every column's type (and, where given, name): no inference.
+    pub fn schema(mut self, schema: Schema) -> Self {
+        self.schema = Some(schema);
+        self
+    }
+
+    /// Keeps only the named columns, in this order. The other columns are still checked,
+    /// so which rows deviate does not depend on the projection.
+    pub fn columns<N: AsRef<str>>(mut self, names: &[N]) -> Self {
+        self.columns = Some(names.iter().map(|n| n.as_ref().to_string()).collect());
+        self
+    }
+
+    /// Values that do not fit their column become missing values instead of failing the
+    /// load; they are counted in [`DistFrame::deviations`] and reported with a warning.
+    /// A load where more than half of the rows deviate still fails (see
+    /// [`ReadOptions::allow_deviations`]).
+    pub fn lenient(mut self) -> Self {
+        self.mode = Mode::Lenient;
+        self
+    }
+
+    /// The default: a value that no type of its column can hold fails the load; one that
+    /// a wider type holds widens the column.
+    pub fn strict(mut self) -> Self {
+        self.mode = Mode::Safe;
+        self
+    }
+
+    /// The SoR format's own rule: types inferred from the first 500 lines of the file,
+    /// values that do not fit them missing (counted, as with [`ReadOptions::lenient`]).
+    /// What `eau2-sor` does; lossy on files whose first lines are not representative.
+    pub fn sor_rule(mut self) -> Self {
+        self.mode = Mode::SorRule;
+        self
+    }
+
+    /// Lets a lenient load succeed even when more than half of its rows deviate.
+    pub fn allow_deviations(mut self) -> Self {
+        self.allow_deviations = true;
+        self
+    }
+
+    /// The CSV field separator (`,` by default, `\t` for a `.tsv` file).
+    pub fn delimiter(mut self, byte: u8) -> Self {
+        self.delimiter = Some(byte);
+        self
+    }
+
+    /// Whether a CSV file's first record is a header (the default).
+    pub fn header(mut self, yes: bool) -> Self {
+        self.header = yes;
+        self
+    }
+
+    /// Cuts column chunks every `rows` rows (mostly for tests).
+    pub fn chunk_len(mut self, rows: usize) -> Self {
+        self.chunk_len = Some(rows.max(1));
+        self
+    }
+
+    /// The options that load as `reader` reads: its schema, names, projection and chunk
+    /// length; strict as it is strict (types from its first rows, any misfit an error),
+    /// and otherwise safe (no value lost).
+    pub(crate) fn of_sor_reader(reader: &SorReader) -> ReadOptions {
+        ReadOptions {
+            format: Some(Format::Sor),
+            names: reader.given_names().map(<[String]>::to_vec),
+            schema: reader.given_schema().cloned(),
+            column_indices: reader.given_columns().map(<[usize]>::to_vec),
+            mode: if reader.is_strict() {
+                Mode::Strict
+            } else {
+                Mode::Safe
+            },
+            chunk_len: Some(reader.chunk_rows()),
+            infer_rows: reader.rows_to_infer(),
+            ..ReadOptions::default()
+        }
+    }
+
+    /// The options that load as the CSV `reader` reads: its schema, header, delimiter
+    /// and chunk length; safe when it is strict (a later value widens its column rather
+    /// than fail), lenient when it is not.
+    pub(crate) fn of_csv_reader(reader: &CsvReader) -> ReadOptions {
+        ReadOptions {
+            format: Some(Format::Csv),
+            schema: reader.given_schema().cloned(),
+            mode: if reader.is_strict() {
+                Mode::Safe
+            } else {
+                Mode::Lenient
+            },
+            header: reader.has_header(),
+            delimiter: Some(reader.delimiter_byte()),
+            chunk_len: Some(reader.chunk_rows()),
+            infer_rows: reader.rows_to_infer(),
+            ..ReadOptions::default()
+        }
+    }
+
+    /// The option a user sets to fix column `name` to `dtype`, as the error messages
+    /// spell it.
+    fn hint(name: &str, dtype: DataType) -> String {
+        format!(
+            "set its type with ReadOptions::types(&[(\"{name}\", DataType::{dtype:?})]), or \
+             load leniently with ReadOptions::lenient() to keep such values as missing"
+        )
+    }
+}
+
+impl<'n> DistFrame<'n> {
+    /// Collective: reads the SoR or CSV file at `path` (format by extension) into a
+    /// temporary frame, with the safe defaults of [`ReadOptions::new`]: one version of
+    /// the file, types from samples of the whole file, widened where a later value needs
+    /// it, and an error naming file, line and column rather than a lost value.
+    ///
+    /// ```
+    /// # let node = eau2::Node::standalone()?;
+    /// # let dir = std::env::temp_dir().join(format!("eau2-read-short-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// # let path = dir.join("people.csv");
+    /// # std::fs::write(&path, "name,age\nann,41\nbob,\n")?;
+    /// use eau2::table::DistFrame;
+    /// let people = DistFrame::read(&node, &path)?;
+    /// assert_eq!(people.get_i64("age", 0)?, Some(41));
+    /// assert_eq!(people.get_i64("age", 1)?, None);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn read(node: &'n Node, path: impl AsRef<Path>) -> Result<DistFrame<'n>> {
+        DistFrame::read_with(node, path, &ReadOptions::new())
+    }
+
+    /// Collective: reads the file at `path` with `options` into a temporary frame (see
+    /// [`ReadOptions`]). Every rank must call it with the same path and options.
+    pub fn read_with(
+        node: &'n Node,
+        path: impl AsRef<Path>,
+        options: &ReadOptions,
+    ) -> Result<DistFrame<'n>> {
+        let (frame, deviations) = load_local(node, path.as_ref(), options)?;
+        let mut dist = DistFrame::finish(node, &frame)?;
+        dist.deviations = deviations;
+        Ok(dist)
+    }
+
+    /// The deviations of the load that made this frame (rows whose misfits a lenient
+    /// load kept as missing values, and the first one's line); zero for frames not
+    /// loaded leniently from a file.
+    pub fn deviations(&self) -> Deviations {
+        self.deviations
+    }
+}
+
+/// Collective over `group`: this rank's rows of the file at `path`, loaded with
+/// `options`, and the deviations of the whole load.
+pub(crate) fn load_local(
+    group: &impl Group,
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<(DataFrame, Deviations)> {
+    let _span = tracing::debug_span!("read", path = %path.display()).entered();
+    let format = match options.format.or_else(|| Format::of_path(path)) {
+        Some(f) => f,
+        None => {
+            return Err(DataError::Schema(format!(
+                "{}: cannot tell the format from the extension (expected .sor, .csv or \
+                 .tsv); say it with ReadOptions::format(Format::Csv) or Format::Sor",
+                path.display()
+            ))
+            .into())
+        }
+    };
+    let view = open_agreed(group, path)?;
+    let loaded = match format {
+        Format::Sor => load_sor(group, &view, options),
+        Format::Csv => load_csv(group, &view, path, options),
+    };
+    // Every rank learns whether every rank loaded, so none waits for another that gave
+    // up; a change of the file under any rank fails them all.
+    let local = match &loaded {
+        Ok(_) => view.check().err().map(|e| e.to_string()),
+        Err(e) => Some(e.to_string()),
+    };
+    let failures: Vec<Option<String>> = group.gather(&local)?;
+    if let Some((rank, why)) = failures
+        .iter()
+        .enumerate()
+        .find_map(|(r, f)| f.as_ref().map(|f| (r, f)))
+    {
+        return match loaded {
+            Err(e) => Err(e),
+            Ok(_) => match view.check() {
+                Err(e) => Err(e.into()),
+                Ok(()) => Err(Error::App(format!("rank {rank} failed the load: {why}"))),
+            },
+        };
+    }
+    let (frame, deviations) = loaded?;
+    let deviations = honest(group, path, options, &frame, deviations)?;
+    Ok((frame, deviations))
+}
+
+/// Collective: opens `path` on every rank, until all ranks opened the same version.
+fn open_agreed(group: &impl Group, path: &Path) -> Result<FileView> {
+    let mut seen = Vec::new();
+    for attempt in 0..OPEN_ATTEMPTS {
+        test_hook(group.rank(), attempt, "open");
+        let view = FileView::open(path);
+        test_hook(group.rank(), attempt, "opened");
+        let local: std::result::Result<FileIdentity, String> = match &view {
+            Ok(v) => Ok(v.identity()),
+            Err(e) => Err(e.to_string()),
+        };
+        let all: Vec<(Option<FileIdentity>, Option<String>)> =
+            group.gather(&(local.clone().ok(), local.clone().err()))?;
+        if let Some((rank, why)) = all
+            .iter()
+            .enumerate()
+            .find_map(|(r, (_, e))| e.as_ref().map(|e| (r, e)))
+        {
+            return match view {
+                Err(e) => Err(e.into()),
+                Ok(_) => Err(Error::App(format!(
+                    "rank {rank} could not open {}: {why}",
+                    path.display()
+                ))),
+            };
+        }
+        let ids: Vec<FileIdentity> = all.into_iter().filter_map(|(id, _)| id).collect();
+        if ids.iter().all(|id| *id == ids[0]) {
+            return Ok(view?);
+        }
+        tracing::warn!(
+            path = %path.display(),
+            attempt,
+            "the ranks opened different versions of the file (it was replaced while they \
+             opened it); opening it again"
+        );
+        seen = ids;
+    }
+    let versions: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .map(|(r, id)| format!("rank {r}: inode {} of {} bytes", id.inode, id.len))
+        .collect();
+    Err(Error::io_path(
+        "loading",
+        path,
+        std::io::Error::other(format!(
+            "the file was replaced while the ranks opened it, {OPEN_ATTEMPTS} times in a row \
+             ({}); nothing was read: load it again once it is no longer being replaced",
+            versions.join(", ")
+        )),
+    ))
+}
+
+/// A test hook, active only when `EAU2_TEST_LOAD_HOOK` names a folder: at each `step`
+/// of opening attempt `attempt`, rank `rank` writes `<dir>/<step>.<rank>.<attempt>`, then
+/// waits while `<dir>/hold-<step>.<rank>` exists (at most a minute). Lets a test replace
+/// the file exactly between two ranks' opens, so the race is forced, not hoped for.
+fn test_hook(rank: usize, attempt: usize, step: &str) {
+    let Some(dir) = std::env::var_os(HOOK_VAR).map(PathBuf::from) else {
+        return;
+    };
+    let _ = std::fs::write(dir.join(format!("{step}.{rank}.{attempt}")), b"");
+    let hold = dir.join(format!("hold-{step}.{rank}"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while hold.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Which columns the user's options fix, and to what, given the file's column names.
+fn fixed_types(options: &ReadOptions, names: &[String]) -> Result<Vec<Option<DataType>>> {
+    let mut fixed = vec![None; names.len()];
+    for (name, dtype) in &options.types {
+        let Some(c) = names.iter().position(|n| n == name) else {
+            return Err(DataError::NoSuchColumn {
+                name: name.clone(),
+                available: names.to_vec(),
+            }
+            .into());
+        };
+        fixed[c] = Some(*dtype);
+    }
+    Ok(fixed)
+}
+
+/// The projection's file column indices, or `None` for every column.
+fn projection(options: &ReadOptions, schema: &Schema) -> Result<Option<Vec<usize>>> {
+    if let Some(cols) = &options.column_indices {
+        if let Some(&c) = cols.iter().find(|&&c| c >= schema.width()) {
+            return Err(DataError::OutOfRange {
+                what: "column",
+                index: c as u64,
+                len: schema.width() as u64,
+            }
+            .into());
+        }
+        return Ok(Some(cols.clone()));
+    }
+    options
+        .columns
+        .as_ref()
+        .map(|cols| cols.iter().map(|c| Ok(schema.index(c)?)).collect())
+        .transpose()
+}
+
+/// Collective: the widest type per column over every rank's sample; `untyped` for a
+/// column no rank saw a value of.
+fn agree_types(
+    group: &impl Group,
+    local: Vec<Option<DataType>>,
+    untyped: DataType,
+) -> Result<Vec<DataType>> {
+    let all: Vec<Vec<Option<DataType>>> = group.gather(&local)?;
+    let width = all.iter().map(Vec::len).max().unwrap_or(0);
+    Ok((0..width)
+        .map(|c| {
+            all.iter()
+                .fold(None, |seen, types| {
+                    DataType::widen_seen(seen, types.get(c).copied().flatten())
+                })
+                .unwrap_or(untyped)
+        })
+        .collect())
+}
+
+/// Collective: parses with `read` (a strict read of this rank's part with the given
+/// types, or its first misfit) until no rank finds a misfit, widening the misfits'
+/// columns on every rank alike; fails where a misfit cannot be widened away.
+fn widen_until_fits<T>(
+    group: &impl Group,
+    label: &str,
+    names: &[String],
+    mut types: Vec<DataType>,
+    fixed: &[Option<DataType>],
+    mut read: impl FnMut(&[DataType]) -> Result<std::result::Result<T, Misfit>>,
+) -> Result<T> {
+    loop {
+        let result = read(&types);
+        let local: Option<Misfit> = match &result {
+            Ok(Err(m)) => Some(m.clone()),
+            _ => None,
+        };
+        let failed = result.as_ref().err().map(ToString::to_string);
+        let all: Vec<(Option<Misfit>, Option<String>)> = group.gather(&(local, failed))?;
+        if let Some((rank, why)) = all
+            .iter()
+            .enumerate()
+            .find_map(|(r, (_, e))| e.as_ref().map(|e| (r, e)))
+        {
+            return match result {
+                Err(e) => Err(e),
+                Ok(_) => Err(Error::App(format!("rank {rank} failed the load: {why}"))),
+            };
+        }
+        let misfits: Vec<Misfit> = all.into_iter().filter_map(|(m, _)| m).collect();
+        if misfits.is_empty() {
+            return match result? {
+                Ok(read) => Ok(read),
+                Err(_) => unreachable!("this rank's misfit was gathered"),
+            };
+        }
+        // Misfits in rank order, so the first that cannot be widened is the earliest in
+        // the file.
+        let mut widened = types.clone();
+        for m in &misfits {
+            let name = names.get(m.column).map_or("?", String::as_str);
+            let column = widened.get(m.column).copied();
+            let target = match (m.found, column, fixed.get(m.column).copied().flatten()) {
+                (Some(found), Some(t), None) if t.widen(found) != t => t.widen(found),
+                (Some(_), Some(t), None) => t,
+                (Some(_), Some(t), Some(_)) => {
+                    return Err(misfit_error(
+                        label,
+                        m,
+                        format!(
+                            "column {name:?} was declared {t}; {}",
+                            ReadOptions::hint(name, DataType::String)
+                        ),
+                    ))
+                }
+                _ => {
+                    return Err(misfit_error(
+                        label,
+                        m,
+                        "no column type holds it; fix the file, or load leniently with \
+                         ReadOptions::lenient() to keep such fields as missing"
+                            .to_string(),
+                    ))
+                }
+            };
+            if let Some(t) = widened.get_mut(m.column) {
+                *t = target;
+            }
+        }
+        if widened == types {
+            // A misfit that its own type should hold: a bug, not an input; fail rather
+            // than loop.
+            return Err(misfit_error(
+                label,
+                &misfits[0],
+                "widening its column did not help".to_string(),
+            ));
+        }
+        tracing::debug!(file = label, from = ?types, to = ?widened, "widening columns and parsing again");
+        types = widened;
+    }
+}
+
+/// The error for misfit `m` in file `label`, with what the user can do.
+fn misfit_error(label: &str, m: &Misfit, advice: String) -> Error {
+    let mut m = m.clone();
+    m.reason = format!("{} ({advice})", m.reason);
+    Error::Data(m.into_error(label))
+}
+
+/// Loads this rank's part of a SoR file.
+fn load_sor(
+    group: &impl Group,
+    view: &FileView,
+    options: &ReadOptions,
+) -> Result<(DataFrame, Deviations)> {
+    let bytes = view.bytes();
+    let label = view.path().display().to_string();
+    let mut reader = SorReader::new()
+        .wide_types(!matches!(options.mode, Mode::SorRule | Mode::Strict))
+        .part(group.rank(), group.size());
+    if let Some(rows) = options.chunk_len {
+        reader = reader.chunk_len(rows);
+    }
+    let names_of = |width: usize| -> Result<Vec<String>> {
+        match &options.names {
+            Some(n) if n.len() != width => Err(DataError::Schema(format!(
+                "{label}: {} column names given for a SoR file of {width} columns",
+                n.len()
+            ))
+            .into()),
+            Some(n) => Ok(n.clone()),
+            None => Ok((0..width).map(|c| format!("c{c}")).collect()),
+        }
+    };
+    let (types, names) = match (&options.schema, options.mode) {
+        (Some(schema), _) => (
+            schema.types().to_vec(),
+            match &options.names {
+                Some(_) => names_of(schema.width())?,
+                None => schema.names().to_vec(),
+            },
+        ),
+        (None, Mode::SorRule | Mode::Strict) => {
+            let schema = SorReader::new()
+                .range(0, None)
+                .infer_rows(options.infer_rows)
+                .infer_bytes(bytes)?;
+            (schema.types().to_vec(), names_of(schema.width())?)
+        }
+        (None, _) => {
+            let local = reader.sample_bytes(bytes)?;
+            let types = agree_types(group, local, DataType::Bool)?;
+            let names = names_of(types.len())?;
+            (types, names)
+        }
+    };
+    let fixed = match &options.schema {
+        Some(s) => s.types().iter().copied().map(Some).collect(),
+        None => fixed_types(options, &names)?,
+    };
+    let types: Vec<DataType> = types
+        .iter()
+        .zip(&fixed)
+        .map(|(&t, f)| f.unwrap_or(t))
+        .collect();
+    let schema_of = |types: &[DataType]| -> Result<Schema> {
+        Ok(Schema::new(types.to_vec()).with_names(&names)?)
+    };
+    let full = schema_of(&types)?;
+    if let Some(cols) = projection(options, &full)? {
+        reader = reader.columns(&cols);
+    }
+    let file = match options.mode {
+        Mode::Strict => reader
+            .schema(full)
+            .strict(true)
+            .read_bytes_labeled(bytes, &label)?,
+        Mode::Safe => widen_until_fits(group, &label, &names, types, &fixed, |types| {
+            Ok(reader
+                .clone()
+                .schema(schema_of(types)?)
+                .read_bytes_or_misfit(bytes)?)
+        })?,
+        Mode::Lenient | Mode::SorRule => reader
+            .schema(full)
+            .strict(false)
+            .read_bytes_labeled(bytes, &label)?,
+    };
+    Ok((file.frame, file.deviations))
+}
+
+/// Loads this rank's part of a CSV file.
+fn load_csv(
+    group: &impl Group,
+    view: &FileView,
+    path: &Path,
+    options: &ReadOptions,
+) -> Result<(DataFrame, Deviations)> {
+    let bytes = view.bytes();
+    let label = view.path().display().to_string();
+    let tsv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+    let delimiter = options.delimiter.unwrap_or(if tsv { b'\t' } else { b',' });
+    let mut reader = CsvReader::new()
+        .delimiter(delimiter)
+        .header(options.header)
+        .infer_rows(options.infer_rows);
+    if let Some(rows) = options.chunk_len {
+        reader = reader.chunk_len(rows);
+    }
+    if bytes.is_empty() && options.header && options.schema.is_none() {
+        return Err(DataError::Schema(format!(
+            "{label}: the file is empty, so it has no header; give its columns with \
+             ReadOptions::schema(..) to load it as a frame without rows"
+        ))
+        .into());
+    }
+    // The header's names and the first records' types (every rank alike), or the
+    // given schema named by the header.
+    let head = match &options.schema {
+        Some(s) => reader.clone().schema(s.clone()).infer_bytes(bytes)?,
+        None => reader.infer_bytes(bytes)?,
+    };
+    let names: Vec<String> = match &options.names {
+        Some(n) if n.len() != head.width() => {
+            return Err(DataError::Schema(format!(
+                "{label}: {} column names given for a CSV file of {} columns",
+                n.len(),
+                head.width()
+            ))
+            .into())
+        }
+        Some(n) => n.clone(),
+        None => head.names().to_vec(),
+    };
+    let part = reader.part(group.rank(), group.size());
+    let quotes = part.part_quotes_bytes(bytes)? % 2;
+    let before: Vec<u64> = group.gather(&quotes)?;
+    let odd = before[..group.rank()].iter().fold(0, |a, b| a ^ b) == 1;
+    let part = part.quotes_before_part(odd);
+    let fixed = match &options.schema {
+        Some(s) => s.types().iter().copied().map(Some).collect(),
+        None => fixed_types(options, &names)?,
+    };
+    let types: Vec<DataType> = match (&options.schema, options.mode) {
+        (Some(s), _) => s.types().to_vec(),
+        (None, Mode::SorRule | Mode::Strict) => head.types().to_vec(),
+        (None, _) => {
+            let mut local = part.sample_bytes(bytes)?;
+            local.resize(head.width(), None);
+            for (seen, &t) in local.iter_mut().zip(head.types()) {
+                *seen = DataType::widen_seen(*seen, Some(t));
+            }
+            let agreed = agree_types(group, local, DataType::String)?;
+            agreed[..head.width()].to_vec()
+        }
+    };
+    let types: Vec<DataType> = types
+        .iter()
+        .zip(&fixed)
+        .map(|(&t, f)| f.unwrap_or(t))
+        .collect();
+    let schema_of = |types: &[DataType]| -> Result<Schema> {
+        Ok(Schema::new(types.to_vec()).with_names(&names)?)
+    };
+    let full = schema_of(&types)?;
+    let cols = projection(options, &full)?;
+    let file = match options.mode {
+        Mode::Strict => part
+            .schema(full)
+            .strict(true)
+            .read_bytes_labeled(bytes, &label)?,
+        Mode::Safe => widen_until_fits(group, &label, &names, types, &fixed, |types| {
+            Ok(part
+                .clone()
+                .schema(schema_of(types)?)
+                .read_bytes_or_misfit(bytes)?)
+        })?,
+        Mode::Lenient | Mode::SorRule => part
+            .schema(full)
+            .strict(false)
+            .read_bytes_labeled(bytes, &label)?,
+    };
+    let frame = match cols {
+        Some(cols) => file.frame.project(&cols)?,
+        None => file.frame,
+    };
+    Ok((frame, file.deviations))
+}
+
+/// Collective: the deviations of the whole load, reported with a warning; an error when
+/// more than half of the rows deviate and the user did not allow it.
+fn honest(
+    group: &impl Group,
+    path: &Path,
+    options: &ReadOptions,
+    frame: &DataFrame,
+    local: Deviations,
+) -> Result<Deviations> {
+    let all: Vec<(u64, Option<u64>, u64)> =
+        group.gather(&(local.rows, local.first_line, frame.nrows()))?;
+    let deviations = Deviations {
+        rows: all.iter().map(|d| d.0).sum(),
+        first_line: all.iter().filter_map(|d| d.1).min(),
+    };
+    let rows: u64 = all.iter().map(|d| d.2).sum();
+    if deviations.rows == 0 {
+        return Ok(deviations);
+    }
+    let first = deviations.first_line.unwrap_or(0);
+    if group.rank() == 0 {
+        tracing::warn!(
+            path = %path.display(),
+            deviating_rows = deviations.rows,
+            rows,
+            first_line = first,
+            "{} of {rows} rows deviate from the schema (first at line {first}); their \
+             misfits were kept as missing values",
+            deviations.rows
+        );
+    }
+    if deviations.rows * 2 > rows && !options.allow_deviations {
+        return Err(DataError::Schema(format!(
+            "{}: {} of {rows} rows deviate from the schema (first at line {first}): this \
+             does not look like the file the options describe; nothing was loaded \
+             (ReadOptions::allow_deviations() loads it anyway)",
+            path.display(),
+            deviations.rows
+        ))
+        .into());
+    }
+    Ok(deviations)
+}

@@ -8,9 +8,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
-use eau2_testkit::{bin_dir, launch, repo_root};
+use eau2_testkit::{bin_dir, launch, repo_root, run_with_deadline};
 
 const DEADLINE: Duration = Duration::from_secs(180);
 
@@ -154,14 +155,13 @@ fn projects_per_user_match_a_plain_histogram() {
     }
 }
 
-/// `FILE COLUMN COUNT MEAN MIN MAX MISSING` of one integer column, computed here.
+/// `FILE COLUMN ROWS COUNT MEAN MIN MAX` of one integer column without missing values,
+/// computed here: the line without its mean, and the mean.
 fn describe(file: &str, column: &str, values: &[i64]) -> (String, f64) {
     let mean = values.iter().sum::<i64>() as f64 / values.len() as f64;
     let (min, max) = (values.iter().min().unwrap(), values.iter().max().unwrap());
-    (
-        format!("{file} {column} {} {min} {max} 0", values.len()),
-        mean,
-    )
+    let n = values.len();
+    (format!("{file} {column} {n} {n} {min} {max}"), mean)
 }
 
 #[test]
@@ -194,7 +194,7 @@ fn column_stats_match_plain_statistics() {
         for (line, (text, mean)) in got.iter().zip(&want) {
             // The mean is compared as a number, the rest as text.
             let mut f: Vec<&str> = line.split(' ').collect();
-            let m: f64 = f.remove(3).parse().unwrap();
+            let m: f64 = f.remove(4).parse().unwrap();
             assert_eq!(f.join(" "), *text, "{line}");
             assert!((m - mean).abs() <= 1e-9 * mean.abs(), "{line}: mean {mean}");
         }
@@ -276,5 +276,22 @@ fn linus_stages_match_a_plain_search() {
     assert_eq!(want, ["0 6 923", "1 18 5312", "2 18 5312", "3 18 5312"]);
     for dir in [small(), sorted.0.clone()] {
         assert_eq!(output("linus", &dir, &[]), want, "{}", dir.display());
+    }
+}
+
+/// Each program is at most 1.5 times as long as its polars twin, counted by
+/// bench/program_lines.sh (non-blank, non-comment lines without imports).
+#[test]
+fn every_program_is_at_most_one_and_a_half_times_its_polars_twin() {
+    let script = repo_root().join("bench/program_lines.sh");
+    let out = run_with_deadline(Command::new("bash").arg(&script), DEADLINE);
+    out.assert_success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", out.stdout);
+    for line in lines {
+        let f: Vec<&str> = line.split(' ').collect();
+        let (eau2, polars): (f64, f64) = (f[1].parse().unwrap(), f[2].parse().unwrap());
+        assert!(polars >= 5.0, "{line}: the count found almost nothing");
+        assert!(eau2 <= 1.5 * polars, "{line}: eau2 over 1.5x polars' lines");
     }
 }

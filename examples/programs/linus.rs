@@ -7,52 +7,29 @@
 //! bench/polars/programs/linus.py.
 //! Run: `eau2-launch -n 4 target/debug/examples/linus [DATA_DIR]`
 
-use std::path::PathBuf;
+use std::env::args;
 
-use eau2::frame::Schema;
-use eau2::kv::Key;
-use eau2::sor::SorReader;
-use eau2::table::DistFrame;
+use eau2::table::{DistFrame, ReadOptions};
 
 fn main() -> std::process::ExitCode {
-    let dir = PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .unwrap_or("datasets/git-small".into()),
-    );
+    let dir = args().nth(1).unwrap_or("datasets/git-small".into());
     eau2::run(|node| {
-        let schema = Schema::from_codes("III")?.with_names(&["pid", "author", "committer"])?;
-        let reader = SorReader::new().schema(schema).strict(true);
-        let (commits, _) = DistFrame::load_sor(
-            node,
-            &Key::new("commits", 0),
-            &dir.join("commits.ltgt"),
-            &reader,
-        )?;
-        let schema = Schema::from_codes("IS")?.with_names(&["uid", "name"])?;
-        let reader = SorReader::new().schema(schema).strict(true);
-        let (users, _) = DistFrame::load_sor(
-            node,
-            &Key::new("users", 0),
-            &dir.join("users.ltgt"),
-            &reader,
-        )?;
+        let names = ReadOptions::new().names(&["pid", "author", "committer"]);
+        let commits = DistFrame::read_with(node, format!("{dir}/commits.ltgt"), &names)?;
+        let names = ReadOptions::new().names(&["uid", "name"]);
+        let users = DistFrame::read_with(node, format!("{dir}/users.ltgt"), &names)?;
         let linus = users.filter(|r| Ok(r.get_str("name")? == Some(b"Linus Torvalds")))?;
         let mut new_users = linus.select(&["uid"])?.rename(&[("uid", "author")])?;
         let mut users = new_users.select(&["author"])?;
         let mut projects = commits.select(&["pid"])?.head(0)?;
         for stage in 0..4 {
             let tagged = commits.semi_join(&new_users, &["author"])?;
-            let new_projects = tagged
-                .anti_join(&projects, &["pid"])?
-                .select(&["pid"])?
-                .distinct()?;
+            let fresh = tagged.anti_join(&projects, &["pid"])?;
+            let new_projects = fresh.select(&["pid"])?.distinct()?;
             projects = DistFrame::concat(&[&projects, &new_projects])?;
             let tagged = commits.semi_join(&new_projects, &["pid"])?;
-            new_users = tagged
-                .anti_join(&users, &["author"])?
-                .select(&["author"])?
-                .distinct()?;
+            let fresh = tagged.anti_join(&users, &["author"])?;
+            new_users = fresh.select(&["author"])?.distinct()?;
             users = DistFrame::concat(&[&users, &new_users])?;
             if node.rank() == 0 {
                 println!("{stage} {} {}", projects.nrows(), users.nrows());

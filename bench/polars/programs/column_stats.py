@@ -1,5 +1,5 @@
 # Program 3 in polars: describe every numeric column of the three files, as
-# FILE COLUMN COUNT MEAN MIN MAX MISSING lines. Usage: python column_stats.py [DATA_DIR];
+# FILE COLUMN ROWS COUNT MEAN MIN MAX lines (COUNT: the present values). Usage: python column_stats.py [DATA_DIR];
 # eau2 version: examples/programs/column_stats.rs.
 import sys
 
@@ -26,4 +26,4 @@ for file, schema in files.items():
     frame = read(f"{d}/{file}.ltgt", schema)
     for c in frame.select(cs.numeric()).columns:
         s = frame[c]
-        print(file, c, s.count(), s.mean(), s.min(), s.max(), s.null_count())
+        print(file, c, frame.height, s.count(), s.mean(), s.min(), s.max())

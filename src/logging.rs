@@ -33,15 +33,13 @@ pub const DEFAULT_FILTER: &str = "warn";
 
 /// Installs the subscriber: events and closing spans that `EAU2_LOG` selects, one line
 /// each on standard error. Does nothing if a subscriber is already installed. An
-/// unreadable `EAU2_LOG` falls back to the default and says so.
+/// unreadable `EAU2_LOG` falls back to the default and says so ([`crate::run`] then
+/// stops with that error).
 pub fn init() {
     let (filter, bad) = match std::env::var(ENV) {
-        Ok(spec) if !spec.trim().is_empty() => match EnvFilter::try_new(&spec) {
+        Ok(spec) if !spec.trim().is_empty() => match self::filter(&spec) {
             Ok(f) => (f, None),
-            Err(e) => (
-                EnvFilter::new(DEFAULT_FILTER),
-                Some(format!("{spec:?}: {e}")),
-            ),
+            Err(e) => (EnvFilter::new(DEFAULT_FILTER), Some(e)),
         },
         _ => (EnvFilter::new(DEFAULT_FILTER), None),
     };
@@ -58,8 +56,17 @@ pub fn init() {
         builder.without_time().try_init().is_ok()
     };
     if let (true, Some(bad)) = (installed, bad) {
-        tracing::warn!("{ENV} is not a filter ({bad}); showing warnings and errors");
+        tracing::warn!("{bad}; showing warnings and errors");
     }
+}
+
+/// Parses an `EAU2_LOG` value; an empty one is the default. [`crate::run`] refuses a bad
+/// one at start, naming it.
+pub fn filter(spec: &str) -> Result<EnvFilter, crate::net::vars::VarError> {
+    if spec.trim().is_empty() {
+        return Ok(EnvFilter::new(DEFAULT_FILTER));
+    }
+    EnvFilter::try_new(spec).map_err(|e| crate::net::vars::log_filter_error(spec, e))
 }
 
 /// Installs [`init`]'s subscriber unless the program has one already.

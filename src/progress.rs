@@ -41,6 +41,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::Node;
 use eau2_comm::gauge::Gauge;
+use eau2_comm::net::vars;
 
 /// The variable in which eau2-launch tells its ranks that its standard error is a
 /// terminal, and its width: rank 0 then sends status lines for the launcher to draw.
@@ -59,17 +60,14 @@ const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 /// The variable that sets how often [`Display::Lines`] prints, in seconds.
 pub const LINES_ENV: &str = "EAU2_PROGRESS_SECS";
 
-/// How often [`Display::Lines`] prints by default.
-const LINE_EVERY: Duration = Duration::from_secs(5);
-
-/// How often [`Display::Lines`] prints: `EAU2_PROGRESS_SECS`, else every 5 s.
+/// How often [`Display::Lines`] prints: `EAU2_PROGRESS_SECS`, else every 5 s. A bad
+/// value stops [`crate::run`] at start; a program that set one later (or runs threads
+/// with [`crate::run_local`]) gets an error logged and the default.
 fn line_every() -> Duration {
-    std::env::var(LINES_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-        .filter(|d| !d.is_zero())
-        .unwrap_or(LINE_EVERY)
+    vars::progress_every(&vars::process_env).unwrap_or_else(|e| {
+        tracing::error!("{e}; printing every {:?}", vars::DEFAULT_PROGRESS_EVERY);
+        vars::DEFAULT_PROGRESS_EVERY
+    })
 }
 
 /// How rank 0 shows progress; see the module's notes.
@@ -93,11 +91,11 @@ impl Display {
         if quiet {
             return Display::Off;
         }
-        if let Some(cols) = std::env::var(STATUS_ENV)
-            .ok()
-            .and_then(|c| c.trim().parse::<u16>().ok())
-        {
-            return Display::Launcher(cols.max(20));
+        match vars::status_cols(&vars::process_env) {
+            Ok(Some(cols)) => return Display::Launcher(cols.max(20)),
+            Ok(None) => {}
+            // eau2-launch sets it; a bad one means it was set by hand.
+            Err(e) => tracing::error!("{e}; drawing no launcher status line"),
         }
         if std::io::stderr().is_terminal() {
             Display::Bar

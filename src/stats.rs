@@ -24,6 +24,7 @@ use serde::Serialize;
 use speedy::{Readable, Writable};
 
 use crate::error::{Error, Result};
+use crate::net::vars;
 use crate::Node;
 
 /// The variable that asks for statistics.
@@ -49,14 +50,19 @@ pub fn request_table() {
 
 impl StatsMode {
     /// Reads `EAU2_STATS`: unset, empty or `0` is off (unless [`request_table`] was
-    /// called), `json:FILE` JSON, anything else the table.
+    /// called), `1` the table, `json:FILE` JSON. Any other value is refused by
+    /// [`crate::run`] at start; one set later is logged as an error and gives the table.
     pub fn from_env() -> StatsMode {
         let flag = FLAG.load(Ordering::Relaxed);
-        match std::env::var(ENV) {
-            Ok(v) if v.starts_with("json:") => StatsMode::Json(PathBuf::from(&v[5..])),
-            Ok(v) if !(v.is_empty() || v == "0") => StatsMode::Table,
-            _ if flag => StatsMode::Table,
-            _ => StatsMode::Off,
+        match vars::stats(&vars::process_env) {
+            Ok(vars::Stats::Json(path)) => StatsMode::Json(path),
+            Ok(vars::Stats::Table) => StatsMode::Table,
+            Ok(vars::Stats::Off) if flag => StatsMode::Table,
+            Ok(vars::Stats::Off) => StatsMode::Off,
+            Err(e) => {
+                tracing::error!("{e}; printing the table");
+                StatsMode::Table
+            }
         }
     }
 }

@@ -34,6 +34,7 @@ use std::process;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use eau2_comm::net::{token, vars};
 
 mod hosts;
 mod master;
@@ -45,7 +46,6 @@ mod signals;
 mod spawn;
 mod status;
 mod statusline;
-mod token;
 
 use monitor::{Job, Outcome};
 use spawn::JobSpec;
@@ -154,6 +154,18 @@ fn main() {
     let cli = Cli::parse();
     init_logging();
     statusline::setup();
+    // A bad EAU2_* value would stop every rank; say so once, before starting any.
+    let bad = check_environment();
+    if !bad.is_empty() {
+        for problem in bad {
+            eprintln!("eau2-launch: {problem}");
+        }
+        eprintln!("eau2-launch: no rank was started");
+        process::exit(2);
+    }
+    for warning in vars::unknown_warnings() {
+        eprintln!("eau2-launch: warning: {warning}");
+    }
     let code = match launch(&cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(message) => {
@@ -172,9 +184,9 @@ fn main() {
 /// errors). Its messages to the user (usage, a failed rank) are not logs: they always
 /// show.
 fn init_logging() {
-    let filter = std::env::var("EAU2_LOG")
-        .ok()
-        .and_then(|spec| tracing_subscriber::EnvFilter::try_new(spec).ok())
+    // A bad filter is reported by `check_environment`, and the launcher then stops.
+    let filter = log_filter()
+        .and_then(Result::ok)
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn"));
     // A second subscriber cannot be installed; there is none before this one.
     let _ = tracing_subscriber::fmt()
@@ -182,6 +194,27 @@ fn init_logging() {
         .with_writer(io::stderr)
         .with_ansi(false)
         .try_init();
+}
+
+/// `EAU2_LOG` parsed, or `None` when it is unset or empty.
+fn log_filter() -> Option<Result<tracing_subscriber::EnvFilter, vars::VarError>> {
+    let spec = vars::process_env("EAU2_LOG").filter(|s| !s.trim().is_empty())?;
+    Some(
+        tracing_subscriber::EnvFilter::try_new(&spec).map_err(|e| vars::log_filter_error(&spec, e)),
+    )
+}
+
+/// Every EAU2_* variable of the launcher's environment that the ranks (which inherit
+/// them) or the launcher would refuse, one message each. Run after
+/// [`statusline::setup`], which sets `EAU2_STATUS_COLS`; `EAU2_MASTER` is skipped, since
+/// each rank gets the launcher's own.
+fn check_environment() -> Vec<String> {
+    let mut bad = vars::check_all(&vars::process_env);
+    bad.retain(|e| e.name != "EAU2_MASTER");
+    if let Some(Err(e)) = log_filter() {
+        bad.push(e);
+    }
+    bad.iter().map(ToString::to_string).collect()
 }
 
 /// Runs the job described by `cli`. An `Err` is a message for a job that could not start.

@@ -11,7 +11,13 @@ use std::time::Duration;
 
 use super::wireup::{self, Service};
 use crate::error::{Error, Result};
-use crate::net::NetConfig;
+use crate::net::{vars, NetConfig};
+
+impl From<vars::VarError> for Error {
+    fn from(e: vars::VarError) -> Error {
+        Error::Config(e.to_string())
+    }
+}
 
 /// The rank/size variable pairs understood, in order of preference, with the launcher
 /// that sets them.
@@ -55,7 +61,15 @@ pub struct LaunchEnv {
 impl LaunchEnv {
     /// Reads the process environment.
     pub fn from_env() -> Result<LaunchEnv> {
-        LaunchEnv::from_vars(|name| std::env::var(name).ok())
+        let env = LaunchEnv::from_vars(vars::process_env)?;
+        // A misspelt name would otherwise be ignored in silence; rank 0 alone says so,
+        // once per job (eau2-launch has said so already for its jobs).
+        if env.rank == 0 && env.source != "eau2-launch" {
+            for warning in vars::unknown_warnings() {
+                tracing::warn!("{warning}");
+            }
+        }
+        Ok(env)
     }
 
     /// Reads variables through `get` (the environment, or a map in tests).
@@ -78,7 +92,7 @@ impl LaunchEnv {
                 "rank {rank} is not in a job of {size} ranks (from {source}'s variables)"
             )));
         }
-        let master = get("EAU2_MASTER").filter(|m| !m.is_empty());
+        let master = vars::master(&get)?;
         let wireup = match (&master, size) {
             (None, 2..) => Some(Service::detect(&get)?.ok_or_else(|| {
                 Error::Config(format!(
@@ -89,8 +103,17 @@ impl LaunchEnv {
             })?),
             _ => None,
         };
-        let rendezvous_timeout = seconds(&get, "EAU2_RENDEZVOUS_TIMEOUT", 30.0)?;
-        let peer_timeout = seconds(&get, "EAU2_PEER_TIMEOUT", 10.0)?;
+        // Every EAU2_* value is checked here, also those read later (progress, stats,
+        // shuffles), so that a bad one stops the rank at once with its name rather than
+        // being found, or ignored, in the middle of the job.
+        let mut bad = vars::check_all(&get);
+        if let Some(Err(e)) = get(crate::logging::ENV).map(|spec| crate::logging::filter(&spec)) {
+            bad.push(e);
+        }
+        if !bad.is_empty() {
+            let lines: Vec<String> = bad.iter().map(ToString::to_string).collect();
+            return Err(Error::Config(lines.join("\n")));
+        }
         Ok(LaunchEnv {
             rank,
             size,
@@ -98,17 +121,11 @@ impl LaunchEnv {
             token: get("EAU2_TOKEN").unwrap_or_default(),
             job_id: job_id_from(&get),
             wireup,
-            rendezvous_timeout,
-            peer_timeout,
+            rendezvous_timeout: vars::rendezvous_timeout(&get)?,
+            peer_timeout: vars::peer_timeout(&get)?,
             source,
-            msg_window: match get("EAU2_MSG_WINDOW") {
-                None => eau2_comm::net::DEFAULT_MSG_WINDOW,
-                Some(text) => parse_count("EAU2_MSG_WINDOW", &text)? as u64,
-            },
-            net_poll: match get("EAU2_NET_POLL_US") {
-                None => eau2_comm::net::DEFAULT_NET_POLL,
-                Some(text) => Duration::from_micros(parse_count("EAU2_NET_POLL_US", &text)? as u64),
-            },
+            msg_window: vars::msg_window(&get)?,
+            net_poll: vars::net_poll(&get)?,
         })
     }
 
@@ -154,27 +171,11 @@ fn job_id_from(get: &impl Fn(&str) -> Option<String>) -> String {
     String::new()
 }
 
-/// A positive number of seconds from variable `var`, or `default` when it is not set.
-fn seconds(get: &impl Fn(&str) -> Option<String>, var: &str, default: f64) -> Result<Duration> {
-    let Some(text) = get(var) else {
-        return Ok(Duration::from_secs_f64(default));
-    };
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| Error::Config(format!("{var}={text:?} is not a number of seconds")))?;
-    match Duration::try_from_secs_f64(secs) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        _ => Err(Error::Config(format!(
-            "{var}={text:?} is not a valid duration (a positive number of seconds)"
-        ))),
-    }
-}
-
+/// A rank or a size from `var`.
 fn parse_count(var: &str, text: &str) -> Result<usize> {
     text.trim()
         .parse()
-        .map_err(|_| Error::Config(format!("{var}={text:?} is not a whole number")))
+        .map_err(|_| vars::VarError::new(var, text, "a whole number").into())
 }
 
 #[cfg(test)]
@@ -264,6 +265,25 @@ mod tests {
         assert!(env(&bad_version).is_err());
         assert!(env(&[("EAU2_RENDEZVOUS_TIMEOUT", "soon")]).is_err());
         assert!(env(&[("EAU2_PEER_TIMEOUT", "-1")]).is_err());
+        let err = env(&[("EAU2_PEER_TIMEOUT", "0.05")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("EAU2_PEER_TIMEOUT=\"0.05\""), "{err}");
+        let err = env(&[("EAU2_MASTER", "node1")]).unwrap_err().to_string();
+        assert!(err.contains("expected host:port"), "{err}");
+        // Values read later (shuffles, progress, statistics, logs) are checked at start.
+        for (var, value) in [
+            ("EAU2_EXCHANGE_ROUND_BYTES", "abc"),
+            ("EAU2_PROGRESS_SECS", "abc"),
+            ("EAU2_STATS", "yes"),
+            ("EAU2_LOG", "eau2=loud"),
+        ] {
+            let err = env(&[(var, value)]).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("{var}={value:?}: expected")),
+                "{err}"
+            );
+        }
         let e = env(&[("EAU2_PEER_TIMEOUT", "2.5")]).unwrap();
         assert_eq!(
             e.net_config().unwrap().peer_timeout,

@@ -40,7 +40,7 @@ use parking_lot::Mutex;
 use super::wireup::secret;
 use super::Node;
 use crate::error::{CommError, Error, Result};
-use crate::net::{NetConfig, DEFAULT_MSG_WINDOW, DEFAULT_PEER_TIMEOUT};
+use crate::net::{vars, NetConfig, DEFAULT_MSG_WINDOW, DEFAULT_PEER_TIMEOUT};
 
 /// Runs `program` as `ranks` ranks, each on a thread of this process with its own
 /// [`Node`], and returns each rank's result in rank order, or the error of the rank that
@@ -74,7 +74,7 @@ impl Local {
     pub fn new(ranks: usize) -> Local {
         Local {
             ranks,
-            rendezvous_timeout: Duration::from_secs(30),
+            rendezvous_timeout: vars::DEFAULT_RENDEZVOUS_TIMEOUT,
             peer_timeout: DEFAULT_PEER_TIMEOUT,
             msg_window: DEFAULT_MSG_WINDOW,
             timeout: None,
@@ -123,6 +123,7 @@ impl Local {
         if self.ranks == 0 {
             return Err(Error::Config("run_local needs at least one rank".into()));
         }
+        self.check()?;
         let configs = self.configs()?;
         let job = Job::new(self.ranks);
         let (done, finished) = mpsc::channel();
@@ -180,6 +181,31 @@ impl Local {
 
     /// One network configuration per rank, sharing rank 0's listener, a fresh token and
     /// a fresh job id.
+    /// Refuses what a job of processes would refuse in its variables: timeouts under
+    /// [`vars::MIN_TIMEOUT`], and bad values of the variables the ranks' threads still
+    /// read from the shared environment (shuffle rounds, progress lines), found now
+    /// rather than in the middle of the job.
+    fn check(&self) -> Result<()> {
+        for (setting, given, why) in [
+            ("peer_timeout", self.peer_timeout, vars::TIMEOUT_FLOOR_WHY),
+            (
+                "rendezvous_timeout",
+                self.rendezvous_timeout,
+                vars::RENDEZVOUS_FLOOR_WHY,
+            ),
+        ] {
+            if given < vars::MIN_TIMEOUT {
+                return Err(Error::Config(format!(
+                    "Local::{setting}({given:?}): expected at least {:?}: {why}",
+                    vars::MIN_TIMEOUT
+                )));
+            }
+        }
+        vars::exchange_round_bytes(&vars::process_env)?;
+        vars::progress_every(&vars::process_env)?;
+        Ok(())
+    }
+
     fn configs(&self) -> Result<Vec<NetConfig>> {
         let listener = TcpListener::bind("127.0.0.1:0")
             .map_err(|e| Error::io("binding rank 0's listener on 127.0.0.1:0", e))?;
@@ -245,8 +271,8 @@ impl Job {
             let left = deadline.saturating_duration_since(Instant::now());
             if finished.recv_timeout(left).is_err() {
                 self.first_failure(Error::Comm(CommError::Timeout(format!(
-                    "the job of {ranks} ranks did not finish within {:.1} s",
-                    limit.as_secs_f64()
+                    "the job of {ranks} ranks did not finish within {:?}",
+                    limit
                 ))));
                 let running: Vec<Arc<Node>> = self.nodes.lock().iter().flatten().cloned().collect();
                 for node in running {
@@ -290,7 +316,7 @@ fn run_rank<T>(
     let outcome = catch_unwind(AssertUnwindSafe(|| program(node)))
         .unwrap_or_else(|payload| Err(Error::App(panic_text(&*payload))))
         // The final barrier, as `run` has: nobody leaves while others may need it.
-        .and_then(|value| Ok(node.barrier().map(|()| value)?));
+        .and_then(|value| Ok(node.comm().finish().map(|()| value)?));
     let result = match outcome {
         Ok(value) => node.comm().shutdown().map(|()| value),
         Err(e) => {
@@ -310,4 +336,33 @@ fn panic_text(payload: &(dyn Any + Send)) -> String {
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(a value that is not a string)");
     format!("panicked: {text}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_under_a_second_are_refused_naming_the_setting() {
+        let err = Local::new(2)
+            .peer_timeout(Duration::from_millis(50))
+            .run(|_| Ok(()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("Local::peer_timeout(50ms): expected at least 1s"),
+            "{err}"
+        );
+        assert!(err.contains("heartbeats"), "{err}");
+        let err = Local::new(2)
+            .rendezvous_timeout(Duration::from_millis(999))
+            .run(|_| Ok(()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("Local::rendezvous_timeout(999ms)"), "{err}");
+        let ok = Local::new(2)
+            .peer_timeout(Duration::from_secs(1))
+            .run(|node| Ok(node.rank()));
+        assert_eq!(ok.unwrap(), vec![0, 1]);
+    }
 }

@@ -11,9 +11,13 @@
 //!    the store (`kv()`), tagged messages (`send`, `recv`) and collectives (`barrier`,
 //!    `broadcast`, `gather`, `scatter`, `reduce`, `all_reduce`, `all_gather`,
 //!    `all_to_all`, `scan`), all from the communication layer's [`Comm`];
-//! 4. **finish**: a final barrier, so nobody leaves while others may still need it, then
-//!    goodbyes on every link. A program that fails exits at once instead: its peers see
-//!    it vanish and fail too, naming it, rather than wait forever.
+//! 4. **finish**: a final barrier ([`Comm::finish`]), so nobody leaves while others may
+//!    still need it, then goodbyes on every link. The final barrier is a collective of
+//!    its own kind: a rank still in another collective, or waiting for a message from
+//!    this one, fails at once naming it (an SPMD mistake, such as a collective called
+//!    under `if rank == 0`), rather than take it for its own call or wait. A program
+//!    that fails exits at once instead: its peers see it vanish and fail too, naming it,
+//!    rather than wait forever.
 //!
 //! ```
 //! use std::process::ExitCode;
@@ -82,11 +86,28 @@ impl Node {
         &self.comm
     }
 
-    /// Leaves the job cleanly: a barrier, so that no rank leaves while another may still
-    /// ask it for data, then goodbyes to every peer.
+    /// Leaves the job cleanly: the final barrier ([`Comm::finish`]), so that no rank
+    /// leaves while another may still ask it for data, then goodbyes to every peer.
+    ///
+    /// When the final barrier fails, this rank leaves as a failing one does
+    /// ([`Comm::abort`]): what it has to tell its peers (such as the SPMD mistake it
+    /// found) is written before its links close.
     pub fn shutdown(self) -> Result<()> {
-        self.comm.barrier()?;
+        if let Err(e) = self.comm.finish() {
+            self.comm.abort();
+            return Err(explained(&self.comm, e.into()));
+        }
         Ok(self.comm.shutdown()?)
+    }
+}
+
+/// `e`, or the SPMD mistake behind it: a rank that left because of a mistake is seen as
+/// lost by operations outside the message plane (the store), which do not hear of the
+/// mistake itself.
+fn explained(comm: &Comm, e: crate::Error) -> crate::Error {
+    match (e.lost_rank(), comm.spmd_mistake()) {
+        (Some(_), Some(mistake)) => mistake.into(),
+        _ => e,
     }
 }
 
@@ -129,6 +150,7 @@ pub fn run(program: impl FnOnce(&Node) -> Result<()>) -> ExitCode {
         ref mode => crate::stats::report(&node, started.elapsed(), mode),
     });
     if let Err(e) = result {
+        let e = explained(node.comm(), e);
         tracing::error!("rank {}: error: {e}", env.rank);
         node.abort();
         return ExitCode::FAILURE;

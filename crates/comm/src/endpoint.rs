@@ -1,7 +1,6 @@
 //! [`Comm`]: one rank's handle on its job: the network, the store, the message plane
 //! and the collectives, all over one set of links served by one network thread.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::error::Result;
@@ -20,8 +19,6 @@ pub struct Comm {
     kv: Kv,
     mailbox: Arc<Mailbox>,
     pub(crate) gauges: Arc<Gauges>,
-    /// The number of collective calls so far: it names each call's messages.
-    collective_seq: AtomicU64,
 }
 
 impl Comm {
@@ -47,7 +44,6 @@ impl Comm {
             net,
             mailbox,
             gauges,
-            collective_seq: AtomicU64::new(0),
         })
     }
 
@@ -93,9 +89,11 @@ impl Comm {
         self.net.traffic_cut(timeout)
     }
 
-    /// The sequence number of the next collective call.
-    pub(crate) fn next_collective(&self) -> u64 {
-        self.collective_seq.fetch_add(1, Ordering::Relaxed)
+    /// The SPMD mistake ([`crate::Error::Spmd`]) this rank found or heard of, if any.
+    /// An operation outside the message plane (the store) that failed because a rank
+    /// left over that mistake reports the rank as lost; this says why it left.
+    pub fn spmd_mistake(&self) -> Option<crate::Error> {
+        self.mailbox.mistake()
     }
 
     /// Prepares this process to exit on an error: waits (briefly, at most half a
@@ -115,7 +113,7 @@ impl Comm {
     }
 
     /// Leaves the job: says goodbye to every peer and stops the network thread. Call it
-    /// only when no rank needs this one any more (after a final barrier).
+    /// only when no rank needs this one any more (after [`Comm::finish`]).
     pub fn shutdown(&self) -> Result<()> {
         self.net.shutdown()
     }

@@ -44,6 +44,10 @@ pub enum Error {
     Protocol(String),
     /// The local runtime has shut down or failed; no further operations are possible.
     Shutdown(String),
+    /// The ranks broke the SPMD contract: they are in different collectives (another
+    /// operation, root or size at the same point), or one waits for a rank that has
+    /// finished its program. The text names the ranks and their calls.
+    Spmd(String),
 }
 
 impl Error {
@@ -80,6 +84,7 @@ impl fmt::Display for Error {
             Error::Rendezvous(msg) => write!(f, "rendezvous failed: {msg}"),
             Error::Protocol(msg) => write!(f, "protocol error: {msg}"),
             Error::Shutdown(msg) => write!(f, "runtime is shut down: {msg}"),
+            Error::Spmd(msg) => write!(f, "SPMD mistake, {msg}"),
         }
     }
 }

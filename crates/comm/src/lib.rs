@@ -6,7 +6,9 @@
 //!   per sender and tag, with credit-based flow control so memory stays bounded;
 //! - [`collectives`]: barrier, broadcast, reduce, all-reduce, gather, all-gather,
 //!   scatter, all-to-all and scans, built on messages with the algorithms MPI
-//!   libraries use, chosen by size and rank count;
+//!   libraries use, chosen by size and rank count; each message names its call's
+//!   operation, root and sizes, so ranks in different collectives fail at once
+//!   ([`Error::Spmd`]) instead of hanging;
 //! - [`kv`]: the distributed, write-once key/value store that holds data frames' chunks;
 //! - [`gauge`]: each rank's latest count of something (progress), summed at rank 0.
 //!

@@ -26,11 +26,11 @@ pub mod slurm;
 use std::net::{Ipv4Addr, TcpListener};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::net::vars;
 use pmi::{PmiClient, PmiVersion};
 use pmix::Pmix;
 use slurm::SlurmStep;
@@ -61,7 +61,7 @@ pub enum Service {
         /// The token the user exported (`EAU2_TOKEN`), if any.
         token: Option<String>,
         /// The user's key for deriving a token otherwise.
-        key_file: PathBuf,
+        key_file: secret::KeyFile,
     },
 }
 
@@ -73,14 +73,9 @@ impl Service {
                 .trim()
                 .parse()
                 .map_err(|_| Error::Config(format!("PMI_FD={fd:?} is not a file descriptor")))?;
-            let version = match get("EAU2_PMI_VERSION").as_deref().map(str::trim) {
-                None | Some("1") => PmiVersion::V1,
-                Some("2") => PmiVersion::V2,
-                Some(other) => {
-                    return Err(Error::Config(format!(
-                        "EAU2_PMI_VERSION={other:?}: choose 1 or 2"
-                    )))
-                }
+            let version = match vars::pmi_version(get)? {
+                None | Some(1) => PmiVersion::V1,
+                _ => PmiVersion::V2,
             };
             let jobid = get("PMI_JOBID").filter(|j| !j.is_empty());
             return Ok(Some(Service::Pmi { fd, version, jobid }));
@@ -143,10 +138,10 @@ pub fn settle(service: &Service, rank: usize, timeout: Duration) -> Result<Settl
         Ok(result) => result,
         // The helper thread is left blocked in the service; the rank fails and exits.
         Err(_) => Err(Error::Config(format!(
-            "rank {rank}: the launcher's wire-up ({}) did not complete within {:.1} s \
+            "rank {rank}: the launcher's wire-up ({}) did not complete within {:?} \
              (EAU2_RENDEZVOUS_TIMEOUT); is every rank running?",
             service.name(),
-            timeout.as_secs_f64()
+            timeout
         ))),
     }
 }
@@ -247,7 +242,7 @@ fn exchange(service: &Service, rank: usize, timeout: Duration) -> Result<Settled
 fn slurm_rule(
     step: &SlurmStep,
     token: Option<&str>,
-    key_file: &std::path::Path,
+    key_file: &secret::KeyFile,
     rank: usize,
 ) -> Result<Settled> {
     let token = match token {
@@ -422,7 +417,10 @@ mod tests {
             this_node: Some("localhost".into()),
             ports: (port, port),
         };
-        let key = std::env::temp_dir().join(format!("eau2-rule-{}", secret::fresh().unwrap()));
+        let key = secret::KeyFile {
+            path: std::env::temp_dir().join(format!("eau2-rule-{}", secret::fresh().unwrap())),
+            private_dir: None,
+        };
         let err = slurm_rule(&step, None, &key, 0).unwrap_err().to_string();
         assert!(
             err.contains(&format!("port {port}")) && err.contains("SLURM_JOB_ID=42"),
@@ -437,7 +435,7 @@ mod tests {
         assert_eq!(rank0.job_id, "slurm-42.1");
         let given = slurm_rule(&step, Some("exported"), &key, 1).expect("an exported token");
         assert_eq!(given.token, "exported");
-        let _ = std::fs::remove_file(&key);
+        let _ = std::fs::remove_file(&key.path);
     }
 
     #[test]

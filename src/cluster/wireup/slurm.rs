@@ -13,6 +13,7 @@
 //! - **job id**: `slurm-JOB.STEP`, checked in every hello, so ranks of two steps never mix.
 
 use crate::error::{Error, Result};
+use crate::net::vars;
 
 /// The default range of rendezvous ports for plain `srun`.
 pub const DEFAULT_PORTS: (u16, u16) = (21000, 28999);
@@ -41,10 +42,7 @@ impl SlurmStep {
         let nodes = get("SLURM_STEP_NODELIST")
             .or_else(|| get("SLURM_NODELIST"))
             .ok_or_else(|| Error::Config("SLURM_STEP_NODELIST is not set".into()))?;
-        let ports = match get("EAU2_SLURM_PORTS") {
-            None => DEFAULT_PORTS,
-            Some(text) => parse_ports(&text)?,
-        };
+        let ports = vars::slurm_ports(get)?.unwrap_or(DEFAULT_PORTS);
         Ok(Some(SlurmStep {
             job: parse_id("SLURM_JOB_ID", &job)?,
             step: parse_id("SLURM_STEP_ID", &step)?,
@@ -85,23 +83,7 @@ impl SlurmStep {
 fn parse_id(var: &str, text: &str) -> Result<u64> {
     text.trim()
         .parse()
-        .map_err(|_| Error::Config(format!("{var}={text:?} is not a whole number")))
-}
-
-/// Parses `LO-HI`, an inclusive port range.
-pub fn parse_ports(text: &str) -> Result<(u16, u16)> {
-    let bad = || {
-        Error::Config(format!(
-            "EAU2_SLURM_PORTS={text:?} is not a range LO-HI of ports"
-        ))
-    };
-    let (lo, hi) = text.trim().split_once('-').ok_or_else(bad)?;
-    let lo: u16 = lo.trim().parse().map_err(|_| bad())?;
-    let hi: u16 = hi.trim().parse().map_err(|_| bad())?;
-    if lo == 0 || lo > hi {
-        return Err(bad());
-    }
-    Ok((lo, hi))
+        .map_err(|_| vars::VarError::new(var, text, "a whole number").into())
 }
 
 /// The first host of a Slurm host list such as `node[07-09,12],gpu1` (`node07`): each
@@ -189,7 +171,8 @@ mod tests {
         assert!((30000..=30009).contains(&step.port()));
         assert_eq!(SlurmStep::from_vars(&|_| None).unwrap(), None);
         for bad in ["1", "0-5", "9-8", "a-b"] {
-            assert!(parse_ports(bad).is_err(), "{bad}");
+            let get = |k: &str| (k == "EAU2_SLURM_PORTS").then(|| bad.to_string());
+            assert!(vars::slurm_ports(&get).is_err(), "{bad}");
         }
     }
 }

@@ -27,15 +27,14 @@ use crate::Bytes;
 /// The bytes of source chunks a rank sends in one round of an exchange, unless the
 /// environment variable `EAU2_EXCHANGE_ROUND_BYTES` says otherwise (tests set it small
 /// to run many rounds).
-pub const ROUND_BYTES: usize = 64 << 20;
+pub const ROUND_BYTES: usize = eau2_comm::net::vars::DEFAULT_EXCHANGE_ROUND_BYTES;
 
-/// The round size in force: [`ROUND_BYTES`] or `EAU2_EXCHANGE_ROUND_BYTES`.
-fn round_bytes() -> usize {
-    std::env::var("EAU2_EXCHANGE_ROUND_BYTES")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&b| b > 0)
-        .unwrap_or(ROUND_BYTES)
+/// The round size in force: [`ROUND_BYTES`] or `EAU2_EXCHANGE_ROUND_BYTES` (a bad value
+/// is an error naming it).
+fn round_bytes() -> Result<usize> {
+    Ok(eau2_comm::net::vars::exchange_round_bytes(
+        &eau2_comm::net::vars::process_env,
+    )?)
 }
 
 /// Rows of one source chunk bound for one rank: one chunk per column, and the rows'
@@ -169,7 +168,7 @@ pub(crate) fn exchange(
     with_rows: bool,
 ) -> Result<Received> {
     let n = node.size();
-    let round_bytes = round_bytes();
+    let round_bytes = round_bytes()?;
     // Rounds of about `round_bytes` of source chunks each.
     let mut rounds: Vec<std::ops::Range<usize>> = Vec::new();
     let mut start = 0;

@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 
+use super::op::{Kind, Op};
 use super::{decode, encode, Call, Wire};
 use crate::endpoint::Comm;
 use crate::error::{Error, Result};
@@ -16,7 +17,11 @@ impl Comm {
     /// a partner's window is full), which overlaps the steps; parts travel as they are,
     /// without copies.
     pub fn all_to_all_bytes(&self, parts: Vec<Bytes>) -> Result<Vec<Bytes>> {
-        let call = Call::new(self, "all_to_all", Some(parts.iter().map(Bytes::len).sum()));
+        let call = Call::new(
+            self,
+            Op::plain(Kind::AllToAll),
+            Some(parts.iter().map(Bytes::len).sum()),
+        );
         let (rank, n) = (self.rank(), self.size());
         if parts.len() != n {
             return Err(Error::Config(format!(
@@ -63,7 +68,7 @@ impl Comm {
         value: T,
         mut merge: impl FnMut(T, T) -> T,
     ) -> Result<(T, Option<T>)> {
-        let call = Call::new(self, "scan", None);
+        let call = Call::new(self, Op::typed::<T>(Kind::Scan, None), None);
         let (rank, n) = (self.rank(), self.size());
         // `inclusive` covers ranks (rank - distance, rank]; `exclusive` the same less
         // this rank itself.

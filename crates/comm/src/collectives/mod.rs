@@ -2,8 +2,15 @@
 //!
 //! Every rank calls the same collectives in the same order (the SPMD contract, as in
 //! MPI), from one thread at a time. Each call draws the next sequence number, which with
-//! a step number names its messages (tags at or above [`RESERVED_TAGS`]), so a fast rank
-//! already in the next call never mixes with a slow one.
+//! a step number names its messages (tags at or above
+//! [`RESERVED_TAGS`](crate::msg::RESERVED_TAGS)), so a fast rank already in the next call
+//! never mixes with a slow one.
+//!
+//! A program that breaks the contract fails on every rank within a fraction of a second,
+//! with an [`Error::Spmd`] naming the ranks and their calls ("rank 0 is in all_gather
+//! #12 but rank 1 is in finish #12"), instead of hanging: each message carries its
+//! call's operation, root and sizes, and a wait that cannot end any more says so (see
+//! `op` and `msg::matching`).
 //!
 //! The algorithms, by operation (see each function for its exact rule):
 //!
@@ -37,6 +44,7 @@
 
 mod exchange;
 mod lent;
+pub(crate) mod op;
 mod reduce;
 mod tree;
 
@@ -45,7 +53,10 @@ use speedy::{LittleEndian, Readable, Writable};
 
 use crate::endpoint::Comm;
 use crate::error::{Error, Result};
-use crate::msg::{Tag, RESERVED_TAGS};
+use crate::msg::Tag;
+#[cfg(test)]
+use crate::msg::RESERVED_TAGS;
+use op::Op;
 
 pub use bytemuck::Pod;
 
@@ -67,13 +78,12 @@ pub(crate) fn decode<T: Wire>(bytes: &[u8]) -> Result<T> {
     T::read_from_buffer(bytes).map_err(|e| Error::decode(format!("a collective's value: {e}")))
 }
 
-/// Bits of a tag that hold the step within one call; the rest hold the call's number.
-const STEP_BITS: u32 = 16;
-
-/// One collective call: its sequence number names the messages of its steps.
+/// One collective call: its sequence number names the messages of its steps, and its
+/// operation rides on each of them.
 pub(crate) struct Call<'c> {
     comm: &'c Comm,
     seq: u64,
+    op: Op,
     /// The call's `collective` span, entered for as long as the call lasts, so that a
     /// subscriber with `FmtSpan::CLOSE` reports each call's time. Collectives can be
     /// called in tight loops: a disabled `debug_span!` costs one branch.
@@ -81,12 +91,21 @@ pub(crate) struct Call<'c> {
 }
 
 impl<'c> Call<'c> {
-    /// Starts call `op`, in which this rank contributes `bytes` (when known up front).
-    fn new(comm: &'c Comm, op: &'static str, bytes: Option<usize>) -> Call<'c> {
-        let seq = comm.next_collective();
+    /// Starts a call of `op`, in which this rank contributes `bytes` (when known up
+    /// front). Ranks that asked to hear when this rank got here are told; a mistake
+    /// found here fails the call's first send or receive.
+    fn new(comm: &'c Comm, op: Op, bytes: Option<usize>) -> Call<'c> {
+        let started = comm.mailbox().start_call(op);
+        if !started.tell.is_empty() {
+            comm.tell_position(&started.tell, started.at);
+        }
+        if started.mistake {
+            comm.tell_mistake();
+        }
+        let seq = started.seq;
         let span = tracing::debug_span!(
             "collective",
-            op,
+            op = op.kind.name(),
             bytes = bytes.map(|b| b as u64),
             n = comm.size() as u64,
             rank = comm.rank() as u64,
@@ -95,6 +114,7 @@ impl<'c> Call<'c> {
         Call {
             comm,
             seq,
+            op,
             _span: span.entered(),
         }
     }
@@ -108,17 +128,16 @@ impl<'c> Call<'c> {
     }
 
     fn tag(&self, step: u32) -> Tag {
-        debug_assert!(step < 1 << STEP_BITS);
-        let seq = self.seq & ((RESERVED_TAGS - 1) >> STEP_BITS);
-        RESERVED_TAGS | seq << STEP_BITS | step as u64
+        op::tag_of(self.seq, step)
     }
 
     fn send(&self, to: usize, step: u32, body: Bytes) -> Result<()> {
-        self.comm.post(to, self.tag(step), 0, body)
+        self.comm.post(to, self.tag(step), 0, body, Some(&self.op))
     }
 
     fn send_aux(&self, to: usize, step: u32, aux: u64, body: Bytes) -> Result<()> {
-        self.comm.post(to, self.tag(step), aux, body)
+        self.comm
+            .post(to, self.tag(step), aux, body, Some(&self.op))
     }
 
     fn recv(&self, from: usize, step: u32) -> Result<Bytes> {
@@ -208,8 +227,8 @@ mod tests {
     #[test]
     fn tags_of_calls_and_steps_never_collide_and_stay_reserved() {
         let comm = Comm::connect(&crate::net::NetConfig::new(0, 1, "127.0.0.1:0", "t")).unwrap();
-        let a = Call::new(&comm, "test", None);
-        let b = Call::new(&comm, "test", None);
+        let a = Call::new(&comm, Op::plain(op::Kind::Barrier), None);
+        let b = Call::new(&comm, Op::plain(op::Kind::Barrier), None);
         assert_ne!(a.tag(0), b.tag(0));
         assert_ne!(a.tag(1), a.tag(0));
         assert!(a.tag(0) >= RESERVED_TAGS && b.tag(65535) >= RESERVED_TAGS);

@@ -5,6 +5,7 @@ use std::ops::Range;
 use bytes::Bytes;
 
 use super::lent::lend;
+use super::op::{Kind, Op};
 use super::{decode, encode, Call, Pod, Wire};
 use crate::endpoint::Comm;
 use crate::error::{Error, Result};
@@ -164,7 +165,7 @@ impl Comm {
     /// whole value; for large plain vectors [`Comm::all_reduce_slice`] sends about
     /// twice the vector in all instead.
     pub fn all_reduce<T: Wire>(&self, value: T, merge: impl FnMut(T, T) -> T) -> Result<T> {
-        let call = Call::new(self, "all_reduce", None);
+        let call = Call::new(self, Op::typed::<T>(Kind::AllReduce, None), None);
         doubling(&call, value, encode, |b| decode(&b), merge)
     }
 
@@ -176,17 +177,28 @@ impl Comm {
         &self,
         root: usize,
         value: T,
-        mut merge: impl FnMut(T, T) -> T,
+        merge: impl FnMut(T, T) -> T,
     ) -> Result<Option<T>> {
         self.check_root(root)?;
-        let call = Call::new(self, "reduce", None);
+        let call = Call::new(self, Op::typed::<T>(Kind::Reduce, Some(root)), None);
+        self.reduce_in(&call, root, value, merge)
+    }
+
+    /// [`Comm::reduce`]'s binomial tree, in `call`.
+    fn reduce_in<T: Wire>(
+        &self,
+        call: &Call<'_>,
+        root: usize,
+        value: T,
+        mut merge: impl FnMut(T, T) -> T,
+    ) -> Result<Option<T>> {
         let (rank, n) = (self.rank(), self.size());
         let mut value = value;
         let mut mask = 1;
         while mask < n {
             if rank & mask != 0 {
                 call.send(rank - mask, 0, encode(&value)?)?;
-                return self.reduced_at(&call, root, None);
+                return self.reduced_at(call, root, None);
             }
             if rank + mask < n {
                 let higher = decode(&call.recv(rank + mask, 0)?)?;
@@ -194,7 +206,7 @@ impl Comm {
             }
             mask *= 2;
         }
-        self.reduced_at(&call, root, Some(value))
+        self.reduced_at(call, root, Some(value))
     }
 
     /// Moves a reduction's result from rank 0 (which has it as `value`) to `root`.
@@ -234,7 +246,11 @@ impl Comm {
         data: &mut [T],
         combine: impl Fn(&mut [T], &[T]),
     ) -> Result<()> {
-        let call = Call::new(self, "all_reduce_slice", Some(size_of_val(data)));
+        let call = Call::new(
+            self,
+            Op::vector::<T>(Kind::AllReduceSlice, None, data.len()),
+            Some(size_of_val(data)),
+        );
         let n = self.size();
         if n == 1 {
             return Ok(());
@@ -273,15 +289,20 @@ impl Comm {
         combine: impl Fn(&mut [T], &[T]),
     ) -> Result<()> {
         self.check_root(root)?;
+        let call = Call::new(
+            self,
+            Op::vector::<T>(Kind::ReduceSlice, Some(root), data.len()),
+            Some(size_of_val(data)),
+        );
         let n = self.size();
         if n == 1 {
             return Ok(());
         }
         if !use_ring(size_of_val(data), data.len(), n) {
-            // Small: a tree over whole vectors, in the generic reduce.
+            // Small: a tree over whole vectors, as the generic reduce does.
             let len = data.len();
             let mismatch = std::cell::Cell::new(None);
-            let combined = self.reduce(root, PlainVec(data.to_vec()), |mut a, b| {
+            let combined = self.reduce_in(&call, root, PlainVec(data.to_vec()), |mut a, b| {
                 if a.0.len() == b.0.len() {
                     combine(&mut a.0, &b.0);
                 } else {
@@ -297,7 +318,6 @@ impl Comm {
             }
             return Ok(());
         }
-        let call = Call::new(self, "reduce_slice", Some(size_of_val(data)));
         let owned = ring_reduce_scatter(&call, data, &combine)?;
         let rank = self.rank();
         let len = data.len();

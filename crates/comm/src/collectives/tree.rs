@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 
+use super::op::{Kind, Op};
 use super::Call;
 use crate::endpoint::Comm;
 use crate::error::{Error, Result};
@@ -29,7 +30,25 @@ impl Comm {
     /// Returns once every rank has called `barrier`. Dissemination: in round k each rank
     /// signals rank `r + 2^k` and waits for rank `r - 2^k`, ceil(log2 n) rounds in all.
     pub fn barrier(&self) -> Result<()> {
-        let call = Call::new(self, "barrier", Some(0));
+        self.barrier_with(Call::new(self, Op::plain(Kind::Barrier), Some(0)), &[])
+    }
+
+    /// The final barrier of a rank whose program has returned: every rank calls it last,
+    /// before [`Comm::shutdown`]. It first tells every peer that this rank has finished,
+    /// so that a rank still in another collective, or waiting for a point-to-point
+    /// message from this one, fails at once naming it ([`Error::Spmd`]) instead of
+    /// waiting until a timeout.
+    pub fn finish(&self) -> Result<()> {
+        let op = Op::plain(Kind::Finish);
+        let peers: Vec<usize> = self.mailbox().peers().collect();
+        self.barrier_with(Call::new(self, op, Some(0)), &peers)
+    }
+
+    /// A dissemination barrier in `call`, after telling `announce` where this rank is.
+    fn barrier_with(&self, call: Call<'_>, announce: &[usize]) -> Result<()> {
+        if !announce.is_empty() {
+            self.tell_position(announce, Some((call.seq, call.op)));
+        }
         let (rank, n) = (self.rank(), self.size());
         let mut distance = 1;
         let mut round = 0;
@@ -51,7 +70,7 @@ impl Comm {
     /// Receivers learn which from the first message's `aux` word.
     pub fn broadcast_bytes(&self, root: usize, value: Bytes) -> Result<Bytes> {
         self.check_root(root)?;
-        let call = Call::new(self, "broadcast", Some(value.len()));
+        let call = Call::new(self, Op::rooted(Kind::Broadcast, root), Some(value.len()));
         let n = self.size();
         if n == 1 {
             return Ok(value);
@@ -109,7 +128,7 @@ impl Comm {
     /// must receive every byte anyway.
     pub fn gather_bytes(&self, root: usize, value: Bytes) -> Result<Option<Vec<Bytes>>> {
         self.check_root(root)?;
-        let call = Call::new(self, "gather", Some(value.len()));
+        let call = Call::new(self, Op::rooted(Kind::Gather, root), Some(value.len()));
         if self.rank() != root {
             call.send(root, 0, value)?;
             return Ok(None);
@@ -131,7 +150,7 @@ impl Comm {
         self.check_root(root)?;
         let call = Call::new(
             self,
-            "scatter",
+            Op::rooted(Kind::Scatter, root),
             parts.as_ref().map(|p| p.iter().map(Bytes::len).sum()),
         );
         if self.rank() != root {
@@ -164,7 +183,7 @@ impl Comm {
     /// passes its right neighbour the value it received in step k - 1 (its own first),
     /// without copying it, so each rank sends and receives every other value once.
     pub fn all_gather_bytes(&self, value: Bytes) -> Result<Vec<Bytes>> {
-        let call = Call::new(self, "all_gather", Some(value.len()));
+        let call = Call::new(self, Op::plain(Kind::AllGather), Some(value.len()));
         let (rank, n) = (self.rank(), self.size());
         let (right, left) = ((rank + 1) % n, (rank + n - 1) % n);
         let mut all = vec![Bytes::new(); n];

@@ -16,7 +16,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use super::matching::{Matching, Position, QUERY_AFTER};
 use crate::brief_poll::BriefPoll;
+use crate::collectives::op::Op;
 use crate::error::{Error, Result};
 use crate::waited::WaitClock;
 
@@ -50,23 +52,47 @@ struct Flow {
     peer_waiting: bool,
 }
 
+/// Why every wait fails from now on.
+enum Broken {
+    /// A rank is gone.
+    Lost(usize, String),
+    /// Ranks are in different collectives (see `matching`).
+    Spmd(String),
+}
+
 struct State {
     /// Tag -> messages in arrival order (ordered per sender, since each link is).
     queues: HashMap<u64, VecDeque<Letter>>,
     flows: Vec<Flow>,
-    /// Set once any rank is lost: every wait then fails, naming it.
-    broken: Option<(usize, String)>,
+    /// Set once any rank is lost or the ranks' collectives differ: every wait then
+    /// fails, saying why.
+    broken: Option<Broken>,
+    /// Where every rank is in its collectives.
+    matching: Matching,
+    /// A mistake this rank's program threads found, for them to tell every peer.
+    untold: Option<String>,
 }
 
 impl State {
     fn check(&self) -> Result<()> {
         match &self.broken {
-            Some((rank, reason)) => Err(Error::PeerLost {
+            Some(Broken::Lost(rank, reason)) => Err(Error::PeerLost {
                 rank: *rank,
                 reason: reason.clone(),
             }),
+            Some(Broken::Spmd(reason)) => Err(Error::Spmd(reason.clone())),
             None => Ok(()),
         }
+    }
+
+    /// Fails every wait with an SPMD mistake; false if one was already known (a
+    /// mistake replaces a lost rank, which is often its consequence).
+    fn break_spmd(&mut self, reason: String) -> bool {
+        if matches!(self.broken, Some(Broken::Spmd(_))) {
+            return false;
+        }
+        self.broken = Some(Broken::Spmd(reason));
+        true
     }
 
     /// Removes the first message with `tag` (from `from`, or from anyone).
@@ -88,6 +114,7 @@ impl State {
 /// thread.
 pub(crate) struct Mailbox {
     rank: usize,
+    size: usize,
     window: u64,
     state: Mutex<State>,
     /// Signalled when a message arrives or the job breaks.
@@ -96,6 +123,18 @@ pub(crate) struct Mailbox {
     credited: Condvar,
     /// Time program threads spent waiting here, for messages or for credit.
     pub(crate) waited: WaitClock,
+}
+
+/// A collective call this rank has started ([`Mailbox::start_call`]).
+pub(crate) struct Started {
+    /// The call's number.
+    pub(crate) seq: u64,
+    /// Ranks to tell that this rank is here: they asked.
+    pub(crate) tell: Vec<usize>,
+    /// What to tell them: this call.
+    pub(crate) at: Position,
+    /// A message for this call that already arrived belongs to another operation.
+    pub(crate) mistake: bool,
 }
 
 /// What a sender must do after [`Mailbox::reserve`] returns.
@@ -117,11 +156,14 @@ impl Mailbox {
     pub(crate) fn new(rank: usize, size: usize, window: u64) -> Mailbox {
         Mailbox {
             rank,
+            size,
             window,
             state: Mutex::new(State {
                 queues: HashMap::new(),
                 flows: (0..size).map(|_| Flow::default()).collect(),
                 broken: None,
+                matching: Matching::new(rank, size),
+                untold: None,
             }),
             arrived: Condvar::new(),
             credited: Condvar::new(),
@@ -197,19 +239,34 @@ impl Mailbox {
     /// Takes the first message with `tag` from `from` (or anyone), waiting for it until
     /// `deadline`. Returns the message and the credit to send back to its sender now
     /// (0 when none is due yet).
+    ///
+    /// A wait that lasts [`QUERY_AFTER`] calls `long_wait` once (without the lock), if
+    /// given: collectives then ask the ranks they wait for where they are. A wait that
+    /// can no longer end (see `matching`) fails at once, naming the ranks.
     pub(crate) fn receive(
         &self,
         from: Option<usize>,
         tag: u64,
         deadline: Option<Instant>,
         mut poll: BriefPoll<'_>,
+        mut long_wait: Option<&dyn Fn()>,
     ) -> Result<Option<(Letter, u64)>> {
         let mut state = self.state.lock();
         let mut polling = true;
+        let mut ask_at = None;
+        let mut checked = None;
         let letter = loop {
             state.check()?;
             if let Some(letter) = state.take(from, tag) {
                 break letter;
+            }
+            let changes = Some(state.matching.changes());
+            if checked != changes {
+                checked = changes;
+                if let Err(reason) = state.matching.check_wait(from, tag) {
+                    self.spmd_locked(&mut state, reason, true);
+                    state.check()?;
+                }
             }
             if polling {
                 // The lock is released while we pause, so look again under it before
@@ -217,14 +274,27 @@ impl Mailbox {
                 polling = MutexGuard::unlocked(&mut state, || poll.again());
                 continue;
             }
-            match deadline {
+            if long_wait.is_some() {
+                let at = *ask_at.get_or_insert_with(|| Instant::now() + QUERY_AFTER);
+                if Instant::now() >= at {
+                    if let Some(ask) = long_wait.take() {
+                        MutexGuard::unlocked(&mut state, ask);
+                    }
+                    continue;
+                }
+            }
+            let wake_at = match (deadline, ask_at.filter(|_| long_wait.is_some())) {
+                (Some(d), Some(a)) => Some(d.min(a)),
+                (d, a) => d.or(a),
+            };
+            match wake_at {
                 None => self.waited.time(|| self.arrived.wait(&mut state)),
-                Some(d) => {
-                    if self
+                Some(at) => {
+                    let timed_out = self
                         .waited
-                        .time(|| self.arrived.wait_until(&mut state, d))
-                        .timed_out()
-                    {
+                        .time(|| self.arrived.wait_until(&mut state, at))
+                        .timed_out();
+                    if timed_out && deadline.is_some_and(|d| Instant::now() >= d) {
                         state.check()?;
                         match state.take(from, tag) {
                             Some(letter) => break letter,
@@ -253,10 +323,97 @@ impl Mailbox {
     pub(crate) fn fail(&self, rank: usize, reason: &str) {
         let mut state = self.state.lock();
         if state.broken.is_none() {
-            state.broken = Some((rank, reason.to_string()));
+            state.broken = Some(Broken::Lost(rank, reason.to_string()));
         }
+        self.wake_all();
+    }
+
+    /// Every other rank of the job.
+    pub(crate) fn peers(&self) -> impl Iterator<Item = usize> {
+        let (rank, size) = (self.rank, self.size);
+        (0..size).filter(move |&r| r != rank)
+    }
+
+    fn wake_all(&self) {
         self.arrived.notify_all();
         self.credited.notify_all();
+    }
+
+    /// This rank starts a collective call of `op`: returns its number and the ranks
+    /// that asked to be told when this rank got here, with what to tell them. A message
+    /// of another operation that already arrived for this call breaks the job (the
+    /// mistake is then [`Mailbox::untold`], and `mistake` is set).
+    pub(crate) fn start_call(&self, op: Op) -> Started {
+        let mut state = self.state.lock();
+        let (seq, tell, checked) = state.matching.start(op);
+        let mistake = checked.is_err();
+        if let Err(reason) = checked {
+            self.spmd_locked(&mut state, reason, true);
+        }
+        Started {
+            seq,
+            tell,
+            at: state.matching.position(),
+            mistake,
+        }
+    }
+
+    /// A collective message of call `seq` for `op` arrived from `from` (on the network
+    /// thread, before it is delivered): returns the mistake to tell every peer when it
+    /// belongs to another operation than this rank's call of that number.
+    pub(crate) fn check_arrival(&self, from: usize, seq: u64, op: Op) -> Option<String> {
+        let mut state = self.state.lock();
+        let reason = state.matching.arrived(from, seq, op).err()?;
+        self.spmd_locked(&mut state, reason, false)
+    }
+
+    /// Breaks the job for an SPMD mistake this rank found; returns the reason to tell
+    /// every peer if it is new. `later`: program threads tell them (see `untold`).
+    fn spmd_locked(&self, state: &mut State, reason: String, later: bool) -> Option<String> {
+        let reason = format!("found by rank {}: {reason}", self.rank);
+        let new = state.break_spmd(reason.clone());
+        self.wake_all();
+        match (new, later) {
+            (true, true) => {
+                state.untold = Some(reason);
+                None
+            }
+            (true, false) => Some(reason),
+            (false, _) => None,
+        }
+    }
+
+    /// The SPMD mistake that broke the job, if one did.
+    pub(crate) fn mistake(&self) -> Option<Error> {
+        match &self.state.lock().broken {
+            Some(Broken::Spmd(reason)) => Some(Error::Spmd(reason.clone())),
+            _ => None,
+        }
+    }
+
+    /// A mistake a program thread found and has not told the peers yet.
+    pub(crate) fn untold(&self) -> Option<String> {
+        self.state.lock().untold.take()
+    }
+
+    /// A peer reports an SPMD mistake: every wait fails with it. Returns true if it is
+    /// news to this rank (to be passed on).
+    pub(crate) fn spmd_reported(&self, reason: &str) -> bool {
+        let mut state = self.state.lock();
+        let new = state.break_spmd(reason.to_string());
+        self.wake_all();
+        new
+    }
+
+    /// `from` told this rank where it is.
+    pub(crate) fn told(&self, from: usize, position: Position) {
+        self.state.lock().matching.told(from, position);
+        self.arrived.notify_all();
+    }
+
+    /// `from` waits for a message of call `seq` and asks where this rank is.
+    pub(crate) fn asked(&self, from: usize, seq: u64) -> Position {
+        self.state.lock().matching.asked(from, seq)
     }
 
     /// Bytes (with overheads) of messages waiting to be received, from other ranks.

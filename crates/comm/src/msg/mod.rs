@@ -14,7 +14,10 @@
 //! program that receives in a different order than it sends can therefore wait forever
 //! once a window is full; the collectives never do.
 //!
-//! Tags at or above [`RESERVED_TAGS`] belong to the collectives.
+//! Tags at or above [`RESERVED_TAGS`] belong to the collectives, whose messages also
+//! say which operation they belong to, so that ranks in different collectives fail at
+//! once rather than wait (see `matching`). A point-to-point wait on a rank that has
+//! finished its program fails too, naming it.
 //!
 //! ```
 //! use eau2_comm::{Comm, net::NetConfig, Bytes};
@@ -27,6 +30,7 @@
 //! ```
 
 mod mailbox;
+pub(crate) mod matching;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,9 +38,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use speedy::{Readable, Writable};
 
+use crate::collectives::op::{seq_of, Op};
 use crate::endpoint::Comm;
 use crate::error::{Error, Result};
 use crate::route::{self, Replies, Service, ServiceId};
+use matching::Position;
 
 pub(crate) use mailbox::Mailbox;
 pub use mailbox::MESSAGE_OVERHEAD;
@@ -58,6 +64,20 @@ enum Header {
     Credit { bytes: u64 },
     /// The sender is waiting for credit.
     CreditPlease,
+    /// A collective's message: as `Data`, with the operation of its call.
+    Collective {
+        tag: u64,
+        aux: u64,
+        credit: u64,
+        op: Op,
+    },
+    /// Where the sender is in its collectives: its latest call.
+    Status { at: Position },
+    /// The sender waits for a message of call `seq` from the receiver and asks where
+    /// it is (now, and again once it reaches that call).
+    Where { seq: u64 },
+    /// Ranks are in different collectives: every wait fails with this reason.
+    Mistake { reason: String },
 }
 
 impl Header {
@@ -78,6 +98,30 @@ impl Service for MessageService {
             Ok(Header::Data { tag, aux, credit }) => {
                 self.mailbox.deliver(from, tag, aux, credit, body)
             }
+            Ok(Header::Collective {
+                tag,
+                aux,
+                credit,
+                op,
+            }) => {
+                let seq = seq_of(tag).unwrap_or_default();
+                if let Some(reason) = self.mailbox.check_arrival(from, seq, op) {
+                    self.tell_everyone(&reason, None, out);
+                }
+                self.mailbox.deliver(from, tag, aux, credit, body)
+            }
+            Ok(Header::Status { at }) => self.mailbox.told(from, at),
+            Ok(Header::Where { seq }) => {
+                let at = self.mailbox.asked(from, seq);
+                out.send(from, &Header::Status { at }.encode(), Bytes::new());
+            }
+            Ok(Header::Mistake { reason }) => {
+                // Passed on, so that every rank hears it before it hears of the ranks
+                // that leave because of it.
+                if self.mailbox.spmd_reported(&reason) {
+                    self.tell_everyone(&reason, Some(from), out);
+                }
+            }
             Ok(Header::Credit { bytes }) => self.mailbox.credit(from, bytes),
             Ok(Header::CreditPlease) => {
                 let bytes = self.mailbox.peer_waits(from);
@@ -94,6 +138,19 @@ impl Service for MessageService {
 
     fn on_peer_lost(&self, rank: usize, reason: &str) {
         self.mailbox.fail(rank, reason);
+    }
+}
+
+impl MessageService {
+    /// Tells every peer but `except` of an SPMD mistake, from the network thread.
+    fn tell_everyone(&self, reason: &str, except: Option<usize>, out: &mut Replies<'_>) {
+        let header = Header::Mistake {
+            reason: reason.to_string(),
+        }
+        .encode();
+        for to in self.mailbox.peers().filter(|&r| Some(r) != except) {
+            out.send(to, &header, Bytes::new());
+        }
     }
 }
 
@@ -124,7 +181,7 @@ impl Comm {
     /// (written or queued), waiting only while `to`'s window for this rank is full.
     pub fn send(&self, to: usize, tag: Tag, body: Bytes) -> Result<()> {
         Self::check_user_tag(tag)?;
-        self.post(to, tag, 0, body)
+        self.post(to, tag, 0, body, None)
     }
 
     /// The next message with `tag` from rank `from`, waiting for it.
@@ -154,8 +211,16 @@ impl Comm {
         self.mailbox().unconsumed()
     }
 
-    /// Sends a message with any tag and an `aux` word: the collectives' entry point.
-    pub(crate) fn post(&self, to: usize, tag: Tag, aux: u64, body: Bytes) -> Result<()> {
+    /// Sends a message with any tag and an `aux` word: the collectives' entry point,
+    /// with their call's operation (`op`).
+    pub(crate) fn post(
+        &self,
+        to: usize,
+        tag: Tag,
+        aux: u64,
+        body: Bytes,
+        op: Option<&Op>,
+    ) -> Result<()> {
         self.check_rank(to, "send to")?;
         let mailbox = self.mailbox();
         if to == self.rank() {
@@ -179,8 +244,51 @@ impl Comm {
             }
         };
         drop(expecting);
-        let header = Header::Data { tag, aux, credit }.encode();
+        let header = match op {
+            None => Header::Data { tag, aux, credit },
+            Some(&op) => Header::Collective {
+                tag,
+                aux,
+                credit,
+                op,
+            },
+        }
+        .encode();
         route::send(self.net(), ServiceId::Messages, to, &header, body)
+    }
+
+    /// Tells `to` where this rank is in its collectives.
+    pub(crate) fn tell_position(&self, to: &[usize], at: Position) {
+        let header = Header::Status { at }.encode();
+        for &rank in to {
+            // A peer that is gone needs no news; its loss fails the job anyway.
+            let _ = route::send(self.net(), ServiceId::Messages, rank, &header, Bytes::new());
+        }
+    }
+
+    /// Tells every peer of an SPMD mistake this rank's program found, if there is one
+    /// it has not told yet.
+    pub(crate) fn tell_mistake(&self) {
+        if let Some(reason) = self.mailbox().untold() {
+            let header = Header::Mistake { reason }.encode();
+            for rank in self.mailbox().peers() {
+                let _ = route::send(self.net(), ServiceId::Messages, rank, &header, Bytes::new());
+            }
+        }
+    }
+
+    /// Asks the ranks a collective wait waits for (`from`, or everyone) where they are.
+    fn ask_where(&self, from: Option<usize>, tag: Tag) {
+        let Some(seq) = seq_of(tag) else { return };
+        let header = Header::Where { seq }.encode();
+        let ask = |rank: usize| {
+            let _ = route::send(self.net(), ServiceId::Messages, rank, &header, Bytes::new());
+        };
+        match from {
+            Some(rank) if rank != self.rank() => ask(rank),
+            Some(_) => {}
+            None => self.mailbox().peers().for_each(ask),
+        }
     }
 
     /// Takes the next message with `tag` from `from` (or anyone): `(from, aux, body)`.
@@ -191,9 +299,15 @@ impl Comm {
         timeout: Option<Duration>,
     ) -> Result<(usize, u64, Bytes)> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let received = self
-            .mailbox()
-            .receive(from, tag, deadline, self.net().brief_poll())?;
+        let ask = || self.ask_where(from, tag);
+        let long_wait = seq_of(tag).is_some().then_some(&ask as &dyn Fn());
+        let received =
+            self.mailbox()
+                .receive(from, tag, deadline, self.net().brief_poll(), long_wait);
+        if received.is_err() {
+            self.tell_mistake();
+        }
+        let received = received?;
         let Some((letter, credit)) = received else {
             let who = from.map_or("any rank".to_string(), |r| format!("rank {r}"));
             return Err(Error::Timeout(format!(

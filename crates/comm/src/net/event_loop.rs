@@ -425,10 +425,10 @@ impl EventLoop {
         if c.last_heard.elapsed() > self.cfg.peer_timeout {
             let rank = c.link.rank();
             let reason = format!(
-                "no sign of life from rank {rank} for {:.1} s (the limit, EAU2_PEER_TIMEOUT, \
-                 is {:.1} s): it is frozen (stopped, or its machine hangs) or unreachable",
-                c.last_heard.elapsed().as_secs_f64(),
-                self.cfg.peer_timeout.as_secs_f64()
+                "no sign of life from rank {rank} for {} ms (the limit, EAU2_PEER_TIMEOUT, \
+                 is {:?}): it is frozen (stopped, or its machine hangs) or unreachable",
+                c.last_heard.elapsed().as_millis(),
+                self.cfg.peer_timeout
             );
             tracing::error!(rank = self.cfg.rank, "{reason}");
             self.close(index, &reason);

@@ -63,7 +63,9 @@ mod link;
 mod pool;
 mod ratelog;
 mod rendezvous;
+pub mod token;
 mod traffic;
+pub mod vars;
 
 pub use traffic::{Flow, PeerTraffic};
 
@@ -145,7 +147,7 @@ impl NetConfig {
             master: master.to_string(),
             token: token.to_string(),
             job_id: String::new(),
-            rendezvous_timeout: Duration::from_secs(30),
+            rendezvous_timeout: vars::DEFAULT_RENDEZVOUS_TIMEOUT,
             max_frame: DEFAULT_MAX_FRAME,
             msg_window: DEFAULT_MSG_WINDOW,
             listener: None,

@@ -74,10 +74,10 @@ fn master(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
         let Some(mut greeted) = greeter.next(deadline)? else {
             let missing: Vec<usize> = (1..cfg.size).filter(|&r| links[r].is_none()).collect();
             return Err(Error::Rendezvous(format!(
-                "{} never arrived at the master {} within {:.1} s",
+                "{} never arrived at the master {} within {:?} (EAU2_RENDEZVOUS_TIMEOUT)",
                 ranks_phrase(&missing),
                 cfg.master,
-                cfg.rendezvous_timeout.as_secs_f64()
+                cfg.rendezvous_timeout
             )));
         };
         let reason = match judge_hello(greeted.control, expect(cfg)) {
@@ -162,10 +162,9 @@ fn worker(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
         }
         Err(e) if e.kind() == io::ErrorKind::TimedOut => {
             return Err(Error::Rendezvous(format!(
-                "rank {} said hello to the master (rank 0 at {}) but got no directory within                  {:.1} s: other ranks did not arrive (rank 0 names them)",
-                cfg.rank,
-                cfg.master,
-                cfg.rendezvous_timeout.as_secs_f64()
+                "rank {} said hello to the master (rank 0 at {}) but got no directory within \
+                 {:?} (EAU2_RENDEZVOUS_TIMEOUT): other ranks did not arrive (rank 0 names them)",
+                cfg.rank, cfg.master, cfg.rendezvous_timeout
             )))
         }
         Err(e) => {
@@ -209,10 +208,10 @@ fn worker(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
     while !waiting.is_empty() {
         let Some(greeted) = greeter.next(deadline)? else {
             return Err(Error::Rendezvous(format!(
-                "{} never connected to rank {} within {:.1} s",
+                "{} never connected to rank {} within {:?} (EAU2_RENDEZVOUS_TIMEOUT)",
                 ranks_phrase(&waiting),
                 cfg.rank,
-                cfg.rendezvous_timeout.as_secs_f64()
+                cfg.rendezvous_timeout
             )));
         };
         match judge_peer_hello(greeted.control, expect(cfg)) {
@@ -242,7 +241,8 @@ fn worker(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
 /// says when, with `{rank}` standing for the rank.
 fn master_gone(cfg: &NetConfig, during: &str, e: &io::Error) -> Error {
     Error::Rendezvous(format!(
-        "the master (rank 0 at {}) went away {}: {}; rank 0 failed or was stopped, and its          own output says why",
+        "the master (rank 0 at {}) went away {}: {}; rank 0 failed or was stopped, and \
+         its own output says why",
         cfg.master,
         during.replace("{rank}", &cfg.rank.to_string()),
         plain_io(e)
@@ -311,14 +311,8 @@ fn bind_master(master: &str) -> Result<TcpListener> {
 
 /// Splits `host:port` (or `[v6]:port`).
 fn split_host_port(addr: &str) -> Result<(&str, u16)> {
-    let bad = || Error::Config(format!("bad address {addr:?}: expected host:port"));
-    let (host, port) = addr.rsplit_once(':').ok_or_else(bad)?;
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    let port = port.parse().map_err(|_| bad())?;
-    Ok((host, port))
+    super::vars::split_host_port(addr)
+        .ok_or_else(|| Error::Config(format!("bad address {addr:?}: expected host:port")))
 }
 
 /// This host's name, for messages.

@@ -12,6 +12,13 @@
 //!
 //! The test compares the files with what a sequential write of the same rows gives.
 //! Rank 0 prints `write ok` when every rank succeeded.
+//!
+//! `write-probe big DEST ROWS file|parts [report]` writes rows `0..ROWS` of
+//! `all_types` (each rank its share, built collectively) as CSV into the file `DEST` or as
+//! part files into the folder `DEST`, for the tests that kill, fill or race a write
+//! (tests/write_safety.rs); with `report`, a rank whose write fails prints `write failed:
+//! ERROR` and exits with success. Rank 0 prints `writing` when its frame is built and `big ok`
+//! when every rank succeeded.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,6 +31,9 @@ use eau2_testkit::frames::{all_types, needs_quoting, share_start};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "big") {
+        return big(&args);
+    }
     let (Some("write"), Some(dir), Some(rows)) = (
         args.first().map(String::as_str),
         args.get(1),
@@ -43,6 +53,58 @@ fn main() -> ExitCode {
         write(node, &dir, rows)?;
         if node.rank() == 0 {
             println!("write ok");
+        }
+        Ok(())
+    })
+}
+
+/// `big DEST ROWS file|parts [KEPT BATCH]`: one large CSV write.
+fn big(args: &[String]) -> ExitCode {
+    let (Some(dest), Some(rows), Some(parts)) = (
+        args.get(1),
+        args.get(2).and_then(|r| r.parse::<u64>().ok()),
+        args.get(3).and_then(|m| match m.as_str() {
+            "file" => Some(false),
+            "parts" => Some(true),
+            _ => None,
+        }),
+    ) else {
+        eprintln!("usage: write-probe big DEST ROWS file|parts [report]");
+        return ExitCode::from(2);
+    };
+    let report = args.get(4).is_some_and(|a| a == "report");
+    let dest = PathBuf::from(dest);
+    eau2::run(|node| {
+        let (rank, size) = (node.rank(), node.size());
+        let mine = share_start(rows, rank, size)..share_start(rows, rank + 1, size);
+        let frame = DistFrame::from_local_parts(node, &Key::new("big", 0), &all_types(mine, 4096))?;
+        let csv = CsvWriteOptions::new();
+        if rank == 0 {
+            // Tells the tests when to start aiming their kills.
+            println!("writing");
+        }
+        let written = if parts {
+            frame.write_csv_parts(&dest, &csv).map(drop)
+        } else {
+            frame.write_csv(&dest, &csv)
+        };
+        match written {
+            // Every rank says so and ends well, so that the launcher stops no rank
+            // before it has printed (it stops the others at the first failure).
+            Err(e) if report => {
+                println!("write failed: {e}");
+                return Ok(());
+            }
+            other => other?,
+        }
+        if rank == 0 {
+            let phases = DistFrame::last_write_phases();
+            let phases: Vec<String> = phases
+                .iter()
+                .map(|(name, took)| format!("{name} {:.3}", took.as_secs_f64()))
+                .collect();
+            println!("phases: {}", phases.join(", "));
+            println!("big ok");
         }
         Ok(())
     })

@@ -10,25 +10,37 @@
 //!    each rank's rows in one run, rank after rank, so an exclusive scan of the ranks'
 //!    byte counts gives each rank its offset; for any other layout (a published frame
 //!    deals its chunks round-robin) every rank gathers every chunk's size instead;
-//! 3. rank 0 creates (or truncates) the file and sets its length; the others wait for
-//!    it, and learn whether it failed, through a broadcast;
+//! 3. rank 0 creates a temporary file beside the destination ([`replace`]) and tells the
+//!    others where it is, through a broadcast that is also the barrier they wait at;
 //! 4. every rank writes its chunks' text at their offsets with positional writes, in
-//!    batches of about [`BATCH`] bytes, formatting again what it did not keep; a last
-//!    all-reduce tells every rank whether every rank succeeded.
+//!    batches of about [`BATCH`] bytes, formatting again what it did not keep, and
+//!    flushes them; an all-reduce tells every rank whether every rank succeeded;
+//! 5. only then rank 0 renames the temporary over the destination and broadcasts how
+//!    that went. On any failure the temporary is removed and the destination untouched.
+//!
+//! Part files go into a temporary folder that rank 0 swaps in for the destination
+//! folder the same way.
 //!
 //! No rank ever holds more than its own rows, and of their text at most [`KEPT_TEXT`]
 //! bytes plus a batch per thread.
 
-use std::fs::{self, File, OpenOptions};
+mod phases;
+mod replace;
+
+use std::fs::File;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use rayon::prelude::*;
 
 use super::DistFrame;
 use crate::error::{Error, Result};
 use crate::frame::{CsvWriteOptions, TextFormat};
+use phases::Clock;
+use replace::{FileId, Temp};
 
 /// About how many bytes of text a thread formats before it writes them (1 MiB).
 static BATCH: AtomicUsize = AtomicUsize::new(1 << 20);
@@ -60,12 +72,14 @@ struct Sized {
 }
 
 impl<'n> DistFrame<'n> {
-    /// Collective: writes the frame as CSV into one file at `path`, created or
-    /// truncated, exactly as [`DataFrame::write_csv`](crate::frame::DataFrame::write_csv)
-    /// would write the whole frame. Each rank formats and writes the rows it stores at
-    /// their place in the file; no rank holds the whole frame. Every rank must call it,
-    /// with the same arguments; every rank returns an error if any rank failed (and
-    /// then the file may be incomplete).
+    /// Collective: writes the frame as CSV into one file at `path`, exactly as
+    /// [`DataFrame::write_csv`](crate::frame::DataFrame::write_csv) would write the whole
+    /// frame. Each rank formats and writes the rows it stores at their place in a
+    /// temporary file beside `path`; no rank holds the whole frame. The temporary is
+    /// renamed over `path` only once every rank has written and flushed its rows, so
+    /// `path` holds either what it held before or the whole new file. Every rank must
+    /// call it, with the same arguments; every rank returns an error naming `path` and
+    /// the failing rank if any rank failed (and then `path` is unchanged).
     pub fn write_csv(&self, path: &Path, options: &CsvWriteOptions) -> Result<()> {
         options.validate()?;
         self.write_text(path, &TextFormat::Csv(options.clone()))
@@ -80,8 +94,10 @@ impl<'n> DistFrame<'n> {
     }
 
     /// Collective: writes the frame as CSV into one file per rank, `dir/part-00000.csv`,
-    /// `dir/part-00001.csv`, ... (the folder is created if needed, and part files
-    /// already there are removed first). Part `r` holds the rows rank `r` stores, in row
+    /// `dir/part-00001.csv`, ...: the parts are written into a temporary folder that
+    /// replaces `dir` in one step once every rank has written its part, so `dir` holds
+    /// either the old parts or all the new ones. Part files of an earlier write are gone
+    /// afterwards; other plain files in `dir` are kept. Part `r` holds the rows rank `r` stores, in row
     /// order, after its own header line; for a frame built collectively (rows ordered by
     /// rank) the parts in order hold the frame's rows in order. Returns this rank's part.
     pub fn write_csv_parts(&self, dir: &Path, options: &CsvWriteOptions) -> Result<PathBuf> {
@@ -98,6 +114,7 @@ impl<'n> DistFrame<'n> {
     /// Collective: writes the frame in `format` into one file at `path`; see
     /// [`DistFrame::write_csv`].
     pub fn write_text(&self, path: &Path, format: &TextFormat) -> Result<()> {
+        let mut clock = Clock::start();
         let node = self.node;
         let me = node.rank();
         let header = format.header(self.schema());
@@ -144,28 +161,52 @@ impl<'n> DistFrame<'n> {
         let sized = agree(sized, failed, |r| {
             format!("rank {r} could not format its rows for {}", path.display())
         })?;
+        clock.lap("size");
 
-        // Rank 0 makes the file; the broadcast is also the barrier the others wait at.
-        let created = if me == 0 {
-            create_file(path, total)
-        } else {
-            Ok(())
+        // Rank 0 makes the temporary and tells the others where it is; nothing is
+        // written at `path` itself until every rank has written and flushed its rows.
+        let made = (me == 0).then(|| Temp::create_file(path, total));
+        let temp = self.share_temp(made, path, false)?;
+        clock.lap("temporary");
+        let written = temp.and_then(|temp| {
+            self.write_local_text(
+                (temp.file(), temp.path()),
+                me == 0,
+                format,
+                &header,
+                &sized,
+                &offsets,
+            )?;
+            clock.lap("write");
+            temp.sync()?;
+            clock.lap("flush");
+            Ok(temp)
+        });
+        let temp = self.agree_written(written, path)?;
+        clock.lap("agree");
+
+        // Every rank wrote its rows durably: rank 0 renames the temporary into place.
+        // The other ranks hold theirs until rank 0 is done (dropping it would remove it).
+        let (renamed, held) = match me {
+            0 => (Some(temp.replace_file(path)), None),
+            _ => (None, Some(temp)),
         };
-        let why = created.as_ref().err().map(|e| e.to_string());
-        if let Some(why) = node.broadcast(0, (me == 0).then_some(why))? {
-            created?;
-            return Err(Error::App(format!("rank 0 failed: {why}")));
+        let agreed = self.agree_renamed(renamed, path);
+        // After a failure (rank 0 lost, say) the survivors remove the temporary.
+        if let (Some(temp), true) = (held, agreed.is_ok()) {
+            temp.keep();
         }
+        clock.lap("rename");
+        agreed
+    }
 
-        let written = self.write_local_text(path, false, format, &header, &sized, &offsets);
-        let failure = written.is_err().then_some(me as u32);
-        let failed = node.all_reduce(failure, |a, b| a.or(b))?;
-        agree(written, failed, |r| {
-            format!(
-                "rank {r} failed to write its rows; {} is incomplete",
-                path.display()
-            )
-        })
+    /// How long each phase of the last distributed write to one file made by this rank
+    /// took: `size` (formatting to learn sizes, and placing), `temporary` (making and
+    /// sharing the temporary), `write`, `flush` (fdatasync), `agree` (all ranks succeeded?),
+    /// `rename` (into place, folder flushed, outcome shared). For benchmarks.
+    #[doc(hidden)]
+    pub fn last_write_phases() -> Vec<(&'static str, Duration)> {
+        phases::last()
     }
 
     /// Collective: writes the frame in `format` into one part file per rank under `dir`;
@@ -175,41 +216,103 @@ impl<'n> DistFrame<'n> {
         let me = node.rank();
         let header = format.header(self.schema());
         let sized = self.size_local_text(format);
-        let part = dir.join(format!("part-{me:05}.{}", format.extension()));
-
-        // Rank 0 prepares the folder before the all-reduce, which every rank then passes
-        // only after it: the all-reduce is also the barrier before the parts are made.
-        let prepared = match me {
-            0 => prepare_part_dir(dir, format.extension()),
-            _ => Ok(()),
-        };
-        let failure = (sized.is_err() || prepared.is_err()).then_some(me as u32);
-        let failed = node.all_reduce(failure, |a, b| a.or(b))?;
-        prepared?;
+        let name = format!("part-{me:05}.{}", format.extension());
+        let failure = sized.is_err().then_some(me as u32);
+        let failed = node.all_reduce(failure, |a, b| a.min(b).or(a).or(b))?;
         let sized = agree(sized, failed, |r| {
-            format!(
-                "rank {r} could not format or place its rows under {}",
-                dir.display()
-            )
+            format!("rank {r} could not format its rows for {}", dir.display())
         })?;
 
-        let mut at = header.len() as u64;
-        let offsets: Vec<u64> = sized
-            .iter()
-            .map(|c| {
-                let offset = at;
-                at += c.size;
-                offset
-            })
-            .collect();
-        let written = create_file(&part, at)
-            .and_then(|()| self.write_local_text(&part, true, format, &header, &sized, &offsets));
-        let failure = written.is_err().then_some(me as u32);
-        let failed = node.all_reduce(failure, |a, b| a.or(b))?;
-        agree(written, failed, |r| {
-            format!("rank {r} failed to write its part under {}", dir.display())
-        })?;
-        Ok(part)
+        // The parts go into a temporary folder, swapped in for `dir` once all are there.
+        // Files in the old folder that are not parts of this format are kept.
+        let extension = format.extension();
+        let carry = |name: &str| !is_part(name, extension);
+        let made = (me == 0).then(|| Temp::create_dir(dir, &carry));
+        let temp = self.share_temp(made, dir, true)?;
+        let written = temp.and_then(|temp| {
+            let part = temp.path().join(&name);
+            let mut at = header.len() as u64;
+            let offsets: Vec<u64> = sized
+                .iter()
+                .map(|c| {
+                    let offset = at;
+                    at += c.size;
+                    offset
+                })
+                .collect();
+            let file = File::create(&part).map_err(|e| Error::io_path("creating", &part, e))?;
+            file.set_len(at)
+                .map_err(|e| Error::io_path("setting the length of", &part, e))?;
+            self.write_local_text((&file, &part), true, format, &header, &sized, &offsets)?;
+            file.sync_data()
+                .map_err(|e| Error::io_path("flushing", &part, e))?;
+            Ok(temp)
+        });
+        let temp = self.agree_written(written, dir)?;
+
+        let (replaced, held) = match me {
+            0 => (Some(temp.replace_dir(dir, &carry)), None),
+            _ => (None, Some(temp)),
+        };
+        let agreed = self.agree_renamed(replaced, dir);
+        // After a failure (rank 0 lost, say) the survivors remove the temporary.
+        if let (Some(temp), true) = (held, agreed.is_ok()) {
+            temp.keep();
+        }
+        agreed?;
+        Ok(dir.join(name))
+    }
+
+    /// Rank 0 passes the temporary it `made` for `dest` (the others `None`); every rank
+    /// gets its own handle on it, or this rank's failure to open it. Fails on every rank
+    /// when rank 0 could not make it.
+    fn share_temp(
+        &self,
+        made: Option<Result<Temp>>,
+        dest: &Path,
+        is_dir: bool,
+    ) -> Result<Result<Temp>> {
+        let told = made.as_ref().map(|m| match m.as_ref().map(Temp::id) {
+            Ok(Ok(id)) => (None, temp_bytes(m), id),
+            Ok(Err(e)) => (Some(e.to_string()), Vec::new(), 0),
+            Err(e) => (Some(e.to_string()), Vec::new(), 0),
+        });
+        let (why, at, id): (Option<String>, Vec<u8>, FileId) = self.node.broadcast(0, told)?;
+        match (made, why) {
+            (Some(Err(e)), _) => Err(not_written(dest, 0, &e.to_string())),
+            (_, Some(why)) => Err(not_written(dest, 0, &why)),
+            (Some(Ok(temp)), None) => Ok(Ok(temp)),
+            (None, None) => {
+                let at = PathBuf::from(std::ffi::OsString::from_vec(at));
+                Ok(Temp::join(&at, is_dir, id))
+            }
+        }
+    }
+
+    /// Whether every rank wrote its share into the temporary: this rank's temporary when
+    /// all did, else an error naming `dest` and the first rank that failed (the
+    /// temporary is then removed, and `dest` is untouched).
+    fn agree_written(&self, written: Result<Temp>, dest: &Path) -> Result<Temp> {
+        let me = self.node.rank() as u32;
+        let failure = written.as_ref().err().map(|e| (me, e.to_string()));
+        let failed = self.node.all_reduce(failure, first_failure)?;
+        match (written, failed) {
+            (Ok(temp), None) => Ok(temp),
+            (_, Some((r, why))) => Err(not_written(dest, r, &why)),
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    /// Rank 0's result of putting the temporary in place (the others pass `None`), on
+    /// every rank.
+    fn agree_renamed(&self, renamed: Option<Result<()>>, dest: &Path) -> Result<()> {
+        let why = renamed
+            .as_ref()
+            .map(|r| r.as_ref().err().map(|e| e.to_string()));
+        match self.node.broadcast(0, why)? {
+            None => Ok(()),
+            Some(why) => Err(not_written(dest, 0, &why)),
+        }
     }
 
     /// True when the frame's non-empty chunks are ordered by home rank (rank 0's, then
@@ -293,22 +396,17 @@ impl<'n> DistFrame<'n> {
     /// (rank 0 of a single file, or every part).
     fn write_local_text(
         &self,
-        path: &Path,
-        own_file: bool,
+        (file, path): (&File, &Path),
+        writes_header: bool,
         format: &TextFormat,
         header: &[u8],
         sized: &[Sized],
         offsets: &[u64],
     ) -> Result<()> {
         let batch = BATCH.load(Ordering::Relaxed);
-        let writes_header = own_file || self.node.rank() == 0;
         if sized.iter().all(|c| c.size == 0) && (!writes_header || header.is_empty()) {
             return Ok(());
         }
-        let file = OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io_path("opening", path, e))?;
         let write_at = |bytes: &[u8], offset: u64| {
             file.write_all_at(bytes, offset)
                 .map_err(|e| Error::io(format!("writing {} at byte {offset}", path.display()), e))
@@ -362,31 +460,32 @@ fn agree<T>(result: Result<T>, failed: Option<u32>, what: impl Fn(u32) -> String
     }
 }
 
-/// Creates or truncates the file at `path` and sets its length to `len`.
-fn create_file(path: &Path, len: u64) -> Result<()> {
-    let file = File::create(path).map_err(|e| Error::io_path("creating", path, e))?;
-    file.set_len(len)
-        .map_err(|e| Error::io_path("setting the length of", path, e))
+/// The first of two failures (the lower rank), so that every rank names the same one.
+fn first_failure(a: Option<(u32, String)>, b: Option<(u32, String)>) -> Option<(u32, String)> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
 }
 
-/// Creates `dir` if needed and removes the part files (`part-NNNNN.EXT`) of an earlier
-/// write, which a write by fewer ranks would otherwise leave beside the new parts.
-fn prepare_part_dir(dir: &Path, extension: &str) -> Result<()> {
-    fs::create_dir_all(dir).map_err(|e| Error::io_path("creating the folder", dir, e))?;
-    let entries = fs::read_dir(dir).map_err(|e| Error::io_path("listing", dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io_path("listing", dir, e))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let is_part = name
-            .strip_prefix("part-")
-            .and_then(|rest| rest.strip_suffix(extension))
-            .and_then(|rest| rest.strip_suffix('.'))
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-        if is_part {
-            let path = entry.path();
-            fs::remove_file(&path).map_err(|e| Error::io_path("removing", &path, e))?;
-        }
-    }
-    Ok(())
+/// The error every rank returns when a write to `dest` failed on rank `rank` for `why`.
+fn not_written(dest: &Path, rank: u32, why: &str) -> Error {
+    Error::App(format!(
+        "{} was not written (what was there is unchanged): rank {rank} failed: {why}",
+        dest.display()
+    ))
+}
+
+/// The temporary's path as bytes, to broadcast.
+fn temp_bytes(made: &Result<Temp>) -> Vec<u8> {
+    made.as_ref()
+        .map_or(Vec::new(), |t| t.path().as_os_str().as_bytes().to_vec())
+}
+
+/// Whether `name` is a part file of a write in format `extension` (`part-NNNNN.EXT`).
+fn is_part(name: &str, extension: &str) -> bool {
+    name.strip_prefix("part-")
+        .and_then(|rest| rest.strip_suffix(extension))
+        .and_then(|rest| rest.strip_suffix('.'))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }

@@ -3,6 +3,8 @@
 //! Every rank presents the token when it greets rank 0 and its peers, so a stray process
 //! (or a rank of another job that happened to get the same port) is turned away. It only
 //! has to be unguessable and fresh per job, which 128 bits from the kernel's CSPRNG are.
+//! eau2-launch draws one per job here, and so does a rank whose launcher's wire-up
+//! service hands it out; the key file behind plain srun's tokens is drawn here too.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -12,13 +14,18 @@ const TOKEN_BYTES: usize = 16;
 
 /// Returns a fresh token: 32 lowercase hex digits read from `/dev/urandom`.
 pub fn fresh() -> io::Result<String> {
-    let mut bytes = [0u8; TOKEN_BYTES];
+    Ok(to_hex(&random_bytes::<TOKEN_BYTES>()?))
+}
+
+/// `N` bytes from the kernel's CSPRNG (`/dev/urandom`).
+pub fn random_bytes<const N: usize>() -> io::Result<[u8; N]> {
+    let mut bytes = [0u8; N];
     File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    Ok(to_hex(&bytes))
+    Ok(bytes)
 }
 
 /// Lowercase hex, two digits per byte.
-fn to_hex(bytes: &[u8]) -> String {
+pub fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for &b in bytes {

@@ -8,11 +8,10 @@
 # copy of its commits sorted by pid ("by-pid": project-ordered data, whose first
 # thousands of rows share a pid), and CSV copies of both (commits.csv, projects.csv with
 # a header; polars reads CSV natively, SoR only through a workaround). Then, for each
-# order and format, runs the release
-# apps/top-projects under `eau2-launch -n 2` and bench/polars/top_projects.py (its
-# fastest user-level SoR read: a lazy scan_csv split at '>'; its scan_csv for CSV)
-# alternately, ROUNDS times,
-# checking that both print the same rows. Prints every time (wall clock, process start
+# order and format, runs the release apps/top-projects under `eau2-launch -n 2` and
+# bench/polars/top_projects.py (its fastest user-level SoR read: a lazy scan_csv split
+# at '>'; its scan_csv for CSV) alternately, ROUNDS times, checking that both print the
+# same rows. Prints every time (wall clock, process start
 # included, in seconds) and the median of the per-round ratios eau2 / polars.
 # EAU2_BENCH_DIR overrides the data folder; RANKS the number of ranks (2).
 set -euo pipefail

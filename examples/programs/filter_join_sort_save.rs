@@ -1,34 +1,31 @@
-//! Issue 9, program 4: the commits whose committer is not their author, with both
-//! names, sorted by project, author name, committer name, saved to one CSV file
-//! (`pid,name,name_right`: author's name, committer's name) with `write_csv`; prints the number of rows saved. Polars
-//! version: bench/polars/programs/filter_join_sort_save.py.
+//! Program 4: the commits whose committer is not their author, with both names, sorted
+//! by pid, author name, committer name, saved to one CSV file
+//! (`pid,author_name,committer_name`) with `write_csv`; prints the number of rows saved.
+//! Polars twin: bench/polars/programs/filter_join_sort_save.py.
 //! Run: `eau2-launch -n 4 target/debug/examples/filter_join_sort_save [DATA_DIR] [OUT_CSV]`
 
-use std::path::PathBuf;
+use std::env::args;
 
 use eau2::frame::CsvWriteOptions;
-use eau2::table::{DistFrame, JoinKind};
+use eau2::table::{DistFrame, JoinKind, ReadOptions};
 
 fn main() -> std::process::ExitCode {
-    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/datasets/git-small");
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or(default.into()));
-    let out = std::env::args()
-        .nth(2)
-        .unwrap_or("filter_join_sort_save.csv".into());
+    let dir = args().nth(1).unwrap_or("datasets/git-small".into());
+    let out = args().nth(2).unwrap_or("filter_join_sort_save.csv".into());
     eau2::run(|node| {
-        let commits = DistFrame::read_sor(node, &dir.join("commits.ltgt"), &["pid", "a", "c"])?;
-        let users = DistFrame::read_sor(node, &dir.join("users.ltgt"), &["uid", "name"])?;
+        let names = ReadOptions::new().names(&["pid", "a", "c"]);
+        let commits = DistFrame::read_with(node, format!("{dir}/commits.ltgt"), &names)?;
+        let names = ReadOptions::new().names(&["uid", "name"]);
+        let users = DistFrame::read_with(node, format!("{dir}/users.ltgt"), &names)?;
         let other = commits.filter(|row| Ok(row.get_int("a")? != row.get_int("c")?))?;
-        let named = other
-            .join_on(&users, &["a"], &["uid"], JoinKind::Inner)?
-            .select(&["pid", "name", "c"])?;
+        let named = other.join_on(&users, &["a"], &["uid"], JoinKind::Inner)?;
         let named = named.join_on(&users, &["c"], &["uid"], JoinKind::Inner)?;
-        let sorted = named
-            .sort_by(&["pid", "name", "name_right"], &[false])?
-            .select(&["pid", "name", "name_right"])?;
-        sorted.write_csv(out.as_ref(), &CsvWriteOptions::new())?;
+        let named = named.rename(&[("name", "author_name"), ("name_right", "committer_name")])?;
+        let cols = ["pid", "author_name", "committer_name"];
+        let saved = named.select(&cols)?.sort_by(&cols, &[false])?;
+        saved.write_csv(out.as_ref(), &CsvWriteOptions::new())?;
         if node.rank() == 0 {
-            println!("{} rows saved", sorted.nrows());
+            println!("{} rows saved", saved.nrows());
         }
         Ok(())
     })

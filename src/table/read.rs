@@ -92,11 +92,12 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format a path's extension says (`.sor`, `.csv`, `.tsv`), if any.
+    /// The format a path's extension says (`.sor` or `.ltgt`, the extension of the
+    /// bundled data sets and of eau2-gen's files; `.csv`, `.tsv`), if any.
     pub fn of_path(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
-            "sor" => Some(Format::Sor),
+            "sor" | "ltgt" => Some(Format::Sor),
             "csv" | "tsv" => Some(Format::Csv),
             _ => None,
         }
@@ -373,7 +374,7 @@ pub(crate) fn load_local(
         Some(f) => f,
         None => {
             return Err(DataError::Schema(format!(
-                "{}: cannot tell the format from the extension (expected .sor, .csv or \
+                "{}: cannot tell the format from the extension (expected .sor, .ltgt, .csv or \
                  .tsv); say it with ReadOptions::format(Format::Csv) or Format::Sor",
                 path.display()
             ))

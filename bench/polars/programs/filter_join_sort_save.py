@@ -1,16 +1,20 @@
-# Issue 9, program 4 in polars: commits whose committer is not their author, with both
-# names, sorted, saved to one CSV file (pid,name,name_right).
+# Program 4 in polars: the commits whose committer is not their author, with both names,
+# sorted by pid, author name, committer name, saved to one CSV file
+# (pid,author_name,committer_name); prints the number of rows saved.
 # Usage: python filter_join_sort_save.py [DATA_DIR] [OUT_CSV];
 # eau2 version: examples/programs/filter_join_sort_save.rs.
-import re
 import sys
 
 import polars as pl
 
 
-def read(path, schema):  # a SoR file: <...> fields, strings in quotes, no header
-    rows = [re.findall(r'<"?([^>]*?)"?>', line) for line in open(path, encoding="utf-8")]
-    return pl.DataFrame(rows, schema=list(schema), orient="row").cast(schema)
+# A SoR file (no header, one <field> per column, strings in quotes) split at '>': fields
+# come as `<12` and ` <"a b"`; stripping ' <"' is exact for strings that neither start
+# nor end with a space, '<' or a quote (a regex would be exact and 5x slower).
+def read(path, schema):
+    lf = pl.scan_csv(path, separator=">", has_header=False, quote_char=None, infer_schema=False,
+                     new_columns=[*schema, "_end"])
+    return lf.select(pl.col(*schema).str.strip_chars(' <"')).cast(schema).collect()
 
 
 d = sys.argv[1] if len(sys.argv) > 1 else "datasets/git-small"
@@ -19,6 +23,7 @@ commits = read(f"{d}/commits.ltgt", {"pid": pl.Int64, "a": pl.Int64, "c": pl.Int
 users = read(f"{d}/users.ltgt", {"uid": pl.Int64, "name": pl.String})
 other = commits.filter(pl.col("a") != pl.col("c"))
 named = other.join(users, left_on="a", right_on="uid").join(users, left_on="c", right_on="uid")
-saved = named.sort(["pid", "name", "name_right"]).select("pid", "name", "name_right")
+named = named.rename({"name": "author_name", "name_right": "committer_name"})
+saved = named.select("pid", "author_name", "committer_name").sort(pl.all())
 saved.write_csv(out)
 print(f"{saved.height} rows saved")

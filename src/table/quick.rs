@@ -1,6 +1,5 @@
 //! Short forms for small programs (issue 9: programs as short as their polars versions):
-//! read a SoR file into a temporary frame without picking a key, and print a small
-//! result one row per line.
+//! print a small result one row per line.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,6 +10,10 @@ use crate::error::{Error, Result};
 use crate::frame::{DataFrame, Value};
 
 impl<'n> DistFrame<'n> {
+    /// Superseded by [`DistFrame::read_with`] with [`ReadOptions::format`]`(Format::Sor)`
+    /// and [`ReadOptions::names`]; kept, hidden, only until its last callers
+    /// (examples/programs) are switched.
+    ///
     /// Collective: reads the SoR file `path` (whatever its extension), each rank its own
     /// byte part, into a temporary frame (named like an operator's result, freed when
     /// dropped). `names` names the columns (empty: `c0`, `c1`, ...). The short form of
@@ -29,6 +32,7 @@ impl<'n> DistFrame<'n> {
     /// # std::fs::remove_dir_all(&dir)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[doc(hidden)]
     pub fn read_sor(node: &'n Node, path: &Path, names: &[&str]) -> Result<DistFrame<'n>> {
         let mut options = ReadOptions::new().format(Format::Sor);
         if !names.is_empty() {

@@ -96,7 +96,7 @@ enum Mode {
     Safe,
     /// Store it as missing, count it, fail when most rows deviate.
     Lenient,
-    /// A reader's strict mode (`load_sor`, `load_csv` with a strict reader): types
+    /// A strict `SorReader`'s mode (the hidden `DistFrame::load_sor`): types
     /// inferred from the file's first rows as the reader does, any misfit an error.
     Strict,
     /// SoR's own rule: types from the first 500 lines, misfits missing and counted.

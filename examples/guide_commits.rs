@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use eau2::frame::{Row, Rower};
 use eau2::kv::Key;
-use eau2::table::{DistFrame, Format, ReadOptions};
+use eau2::table::{DistFrame, ReadOptions};
 
 /// Counts commits per project id (column "pid").
 #[derive(Clone)]
@@ -68,10 +68,8 @@ fn main() -> ExitCode {
             .map_or(PathBuf::from("datasets/git-small"), PathBuf::from);
 
         // Every rank parses its own part of the file; no row crosses the network. SoR
-        // files have no header: the options name the columns (else c0, c1, ...), and
-        // say the format, which the .ltgt extension does not.
+        // files have no header: the options name the columns (else c0, c1, ...).
         let options = ReadOptions::new()
-            .format(Format::Sor)
             .names(&["pid", "author", "committer"])
             .chunk_len(16_384);
         let commits = DistFrame::read_with(node, dir.join("commits.ltgt"), &options)?;
@@ -80,10 +78,7 @@ fn main() -> ExitCode {
         // The small file of project names, under a key of our choice: any rank, or a
         // later stage, can find it again with DistFrame::get(node, &key).
         let key = Key::new("projects", 0);
-        let options = ReadOptions::new()
-            .format(Format::Sor)
-            .names(&["pid", "name"])
-            .key(key);
+        let options = ReadOptions::new().names(&["pid", "name"]).key(key);
         let projects = DistFrame::read_with(node, dir.join("projects.ltgt"), &options)?;
 
         // local_map: each rank counts over the chunks it holds, on all its cores ...

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use eau2::frame::DataType;
-use eau2::table::{DistFrame, Format, ReadOptions};
+use eau2::table::{DistFrame, ReadOptions};
 use eau2::Error;
 
 fn main() -> ExitCode {
@@ -33,9 +33,7 @@ fn main() -> ExitCode {
                 DistFrame::read_with(node, path, &options)?;
             }
             "type" => {
-                let path = "datasets/git-small/projects.ltgt";
-                let projects =
-                    DistFrame::read_with(node, path, &ReadOptions::new().format(Format::Sor))?;
+                let projects = DistFrame::read(node, "datasets/git-small/projects.ltgt")?;
                 // Column 1 holds the names: a STRING column.
                 projects.get_int(1, 0)?;
             }

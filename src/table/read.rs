@@ -77,11 +77,13 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format a path's extension says (`.sor`, `.csv`, `.tsv`), if any.
+    /// The format a path's extension says, if any: `.sor` and `.ltgt` (the name the
+    /// project's SoR data sets use, for the `<` `>` around each field) are SoR, `.csv`
+    /// and `.tsv` CSV.
     pub fn of_path(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
-            "sor" => Some(Format::Sor),
+            "sor" | "ltgt" => Some(Format::Sor),
             "csv" | "tsv" => Some(Format::Csv),
             _ => None,
         }
@@ -355,8 +357,8 @@ pub(crate) fn load_local(
         Some(f) => f,
         None => {
             return Err(DataError::Schema(format!(
-                "{}: cannot tell the format from the extension (expected .sor, .csv or \
-                 .tsv); say it with ReadOptions::format(Format::Csv) or Format::Sor",
+                "{}: cannot tell the format from the extension (expected .sor, .ltgt, .csv \
+                 or .tsv); say it with ReadOptions::format(Format::Csv) or Format::Sor",
                 path.display()
             ))
             .into())
@@ -866,7 +868,8 @@ mod tests {
         assert_eq!(Format::of_path(Path::new("a/b.SOR")), Some(Format::Sor));
         assert_eq!(Format::of_path(Path::new("b.csv")), Some(Format::Csv));
         assert_eq!(Format::of_path(Path::new("b.tsv")), Some(Format::Csv));
-        assert_eq!(Format::of_path(Path::new("b.ltgt")), None);
+        assert_eq!(Format::of_path(Path::new("b.ltgt")), Some(Format::Sor));
+        assert_eq!(Format::of_path(Path::new("b.txt")), None);
         assert_eq!(Format::of_path(Path::new("b")), None);
     }
 

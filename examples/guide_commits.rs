@@ -7,8 +7,7 @@ use std::process::ExitCode;
 
 use eau2::frame::{Row, Rower};
 use eau2::kv::Key;
-use eau2::sor::SorReader;
-use eau2::table::DistFrame;
+use eau2::table::{DistFrame, ReadOptions};
 
 /// Counts commits per project id (column "pid").
 #[derive(Clone)]
@@ -69,23 +68,18 @@ fn main() -> ExitCode {
             .map_or(PathBuf::from("datasets/git-small"), PathBuf::from);
 
         // Every rank parses its own part of the file; no row crosses the network. SoR
-        // files have no header: the reader names the columns (else c0, c1, ...).
-        let reader = SorReader::new()
-            .chunk_len(16_384)
-            .names(&["pid", "author", "committer"]);
-        let path = dir.join("commits.ltgt");
-        let (commits, deviations) =
-            DistFrame::load_sor(node, &Key::new("commits", 0), &path, &reader)?;
+        // files have no header: the options name the columns (else c0, c1, ...).
+        let options = ReadOptions::new()
+            .names(&["pid", "author", "committer"])
+            .chunk_len(16_384);
+        let commits = DistFrame::read_with(node, dir.join("commits.ltgt"), &options)?;
+        let deviations = commits.deviations();
 
-        // The small file of project names: read by rank 0 alone and published.
-        let names = Key::new("projects", 0);
-        let projects = if node.rank() == 0 {
-            let path = dir.join("projects.ltgt");
-            let reader = SorReader::new().names(&["pid", "name"]);
-            DistFrame::from_sor_file(node, &names, &path, &reader)?.0
-        } else {
-            DistFrame::get(node, &names)?
-        };
+        // The small file of project names, under a key of our choice: any rank, or a
+        // later stage, can find it again with DistFrame::get(node, &key).
+        let key = Key::new("projects", 0);
+        let options = ReadOptions::new().names(&["pid", "name"]).key(key);
+        let projects = DistFrame::read_with(node, dir.join("projects.ltgt"), &options)?;
 
         // local_map: each rank counts over the chunks it holds, on all its cores ...
         let mut counts = PerProject(vec![0; projects.nrows() as usize]);

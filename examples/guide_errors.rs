@@ -3,15 +3,14 @@
 //! `target/debug/eau2-launch -n 3 target/debug/examples/guide_errors lost`
 //!
 //! - `lost`: the last rank fails at once; the others, waiting for it, fail naming it.
-//! - `strict`: a strict read of a SoR file with a bad row.
+//! - `strict`: a read of a SoR file with a row that does not fit a fixed type.
 //! - `type`: a typed getter on a column of another type.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use eau2::kv::Key;
-use eau2::sor::SorReader;
-use eau2::table::DistFrame;
+use eau2::frame::DataType;
+use eau2::table::{DistFrame, ReadOptions};
 use eau2::Error;
 
 fn main() -> ExitCode {
@@ -27,16 +26,14 @@ fn main() -> ExitCode {
                 node.recv(last, 1)?;
             }
             "strict" => {
-                // Line 15 holds a string in a FLOAT column; inferring the schema from
-                // the first 10 rows only makes it deviate.
+                // Line 15 holds a string in column 2, whose type the options fix to
+                // FLOAT: the load fails naming file, line and column.
                 let path = Path::new("tests/sor-suite/sor_terator.sor");
-                let reader = SorReader::new().infer_rows(10).strict(true);
-                DistFrame::load_sor(node, &Key::new("strict", 0), path, &reader)?;
+                let options = ReadOptions::new().types(&[("c2", DataType::Float)]);
+                DistFrame::read_with(node, path, &options)?;
             }
             "type" => {
-                let path = Path::new("datasets/git-small/projects.ltgt");
-                let (projects, _) =
-                    DistFrame::load_sor(node, &Key::new("projects", 0), path, &SorReader::new())?;
+                let projects = DistFrame::read(node, "datasets/git-small/projects.ltgt")?;
                 // Column 1 holds the names: a STRING column.
                 projects.get_int(1, 0)?;
             }

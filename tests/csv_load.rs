@@ -1,4 +1,4 @@
-//! `DistFrame::load_csv` across real processes: for n = 1 to 4 ranks the distributed
+//! `DistFrame::read_with` of a CSV file across real processes: for n = 1 to 4 ranks the distributed
 //! frame equals a sequential read of the file, with quoted line breaks, doubled quotes,
 //! CRLF line ends and (lenient) ragged rows placed so that the ranks' byte cuts fall
 //! inside quoted fields.
@@ -47,12 +47,12 @@ fn load_everywhere(name: &str, text: &[u8], strict: bool) {
 }
 
 #[test]
-fn load_csv_equals_a_sequential_read_for_any_size() {
+fn csv_read_equals_a_sequential_read_for_any_size() {
     load_everywhere("clean.csv", &text(3_000, false), true);
 }
 
 #[test]
-fn lenient_load_csv_counts_the_same_deviations() {
+fn lenient_csv_read_counts_the_same_deviations() {
     load_everywhere("ragged.csv", &text(3_000, true), false);
 }
 

@@ -7,10 +7,10 @@
 //! so any rank may read any part of one at any time without coordination.
 //!
 //! Frames come into being in two ways:
-//! - one rank *publishes* a local [`DataFrame`] (from an array, a scalar, a writer or a
-//!   SoR file), spreading its chunks over the ranks round-robin;
+//! - one rank *publishes* a local [`DataFrame`] (from an array, a scalar or a writer),
+//!   spreading its chunks over the ranks round-robin;
 //! - every rank contributes its own rows in a *collective* build
-//!   ([`DistFrame::from_local_parts`], [`DistFrame::load_sor`], [`DistFrame::load_csv`]):
+//!   ([`DistFrame::from_local_parts`], [`DistFrame::read_with`] of a SoR or CSV file):
 //!   each rank keeps its chunks at home, so no data crosses the network, and rows are
 //!   ordered by rank.
 //!
@@ -63,7 +63,6 @@ use parking_lot::Mutex;
 use rayon::prelude::*;
 
 use crate::cluster::Node;
-use crate::csv::CsvReader;
 use crate::error::{DataError, Error, Result};
 use crate::frame::{
     filter_chunk_rows, take_rows, visit_chunk_rows, Chunk, Column, ColumnRef, DataFrame, DataType,
@@ -212,21 +211,6 @@ impl<'n> DistFrame<'n> {
         DistFrame::publish(node, key, &frame)
     }
 
-    /// A SoR file read by this rank alone with `reader`, published under `key`. Loads as
-    /// [`DistFrame::load_sor`] does, on this rank alone: safe unless `reader` is strict.
-    pub fn from_sor_file(
-        node: &'n Node,
-        key: &Key,
-        path: &Path,
-        reader: &SorReader,
-    ) -> Result<(DistFrame<'n>, Deviations)> {
-        let options = read::ReadOptions::of_sor_reader(reader);
-        let (frame, deviations) = read::load_local(&read::Alone, path, &options)?;
-        let mut dist = DistFrame::publish(node, key, &frame)?;
-        dist.deviations = deviations;
-        Ok((dist, deviations))
-    }
-
     /// Collective: every rank contributes the rows of `local`, which stay at that rank;
     /// the frame's rows are rank 0's, then rank 1's, and so on. Every rank must call it
     /// with the same key and frames of the same column types; each gets the handle.
@@ -295,6 +279,9 @@ impl<'n> DistFrame<'n> {
         Ok(DistFrame::new(node, key, desc))
     }
 
+    /// Superseded by [`DistFrame::read_with`] with [`ReadOptions::key`]; kept, hidden,
+    /// only until its last callers (apps/top-projects, examples/programs) are switched.
+    ///
     /// Collective: every rank parses its own piece of the SoR file at `path` (rank `r` of
     /// `n` reads [`SorReader::part`]`(r, n)`, so every row is read once) with `reader`'s
     /// schema, names, projection and chunk length, and keeps its chunks at home, under
@@ -304,6 +291,7 @@ impl<'n> DistFrame<'n> {
     /// error). A strict reader infers from the first [`SorReader::infer_rows`] rows and
     /// fails on the first misfit. Returns the frame and the deviations of the whole
     /// file.
+    #[doc(hidden)]
     pub fn load_sor(
         node: &'n Node,
         key: &Key,
@@ -311,31 +299,6 @@ impl<'n> DistFrame<'n> {
         reader: &SorReader,
     ) -> Result<(DistFrame<'n>, Deviations)> {
         let options = read::ReadOptions::of_sor_reader(reader);
-        let (frame, deviations) = read::load_local(node, path, &options)?;
-        let mut dist = DistFrame::from_local_parts(node, key, &frame)?;
-        dist.deviations = deviations;
-        Ok((dist, deviations))
-    }
-
-    /// Collective: every rank parses its own byte part of the CSV file at `path` (rank
-    /// `r` of `n` reads the records whose first byte lies in the r-th n-th of the file)
-    /// with `reader`'s header, delimiter, schema and chunk length, and keeps its chunks at
-    /// home, under `key`. Loads as [`DistFrame::read_with`] does: one version of the
-    /// file, types from the header's first records and samples of every rank's part,
-    /// widened where a later value needs it. A strict reader (the default) fails on a
-    /// ragged record or malformed field; a lenient one keeps such rows, their bad fields
-    /// missing, counts them, and fails when more than half of the rows deviate. A quoted
-    /// line break may lie across a cut, so each rank counts the quotes in its part and
-    /// the ranks' counts tell each whether its part starts inside quotes: the frame is
-    /// the same on any number of ranks. Returns the frame and the deviations of the
-    /// whole file.
-    pub fn load_csv(
-        node: &'n Node,
-        key: &Key,
-        path: &Path,
-        reader: &CsvReader,
-    ) -> Result<(DistFrame<'n>, Deviations)> {
-        let options = read::ReadOptions::of_csv_reader(reader);
         let (frame, deviations) = read::load_local(node, path, &options)?;
         let mut dist = DistFrame::from_local_parts(node, key, &frame)?;
         dist.deviations = deviations;
@@ -631,24 +594,31 @@ mod tests {
         assert!(!err.chars().any(|c| c.is_control()), "{err:?}");
     }
 
-    /// SoR loaders take the names of the file's columns, and default to c0, c1, ...
+    /// A SoR read takes the names of the file's columns (else c0, c1, ...); under a
+    /// chosen key the frame is found again with `get`, and that key holds no other frame.
     #[test]
-    fn sor_loaders_name_columns() {
+    fn sor_reads_name_columns_and_keep_their_key() {
         let node = Node::standalone().unwrap();
         let path = std::env::temp_dir().join(format!("eau2-names-{}.sor", std::process::id()));
         std::fs::write(&path, "<1> <\"ripgrep\">\n<2> <\"clap\">\n").unwrap();
-        let reader = SorReader::new().names(&["pid", "name"]);
-        let (loaded, _) =
-            DistFrame::load_sor(&node, &Key::new("loaded", 0), &path, &reader).unwrap();
-        assert_eq!(loaded.schema().names(), ["pid", "name"]);
-        assert_eq!(loaded.get_str("name", 1).unwrap(), Some(b"clap".to_vec()));
-        let (read, _) =
-            DistFrame::from_sor_file(&node, &Key::new("read", 0), &path, &SorReader::new())
-                .unwrap();
+        let key = Key::new("loaded", 0);
+        let options = ReadOptions::new().names(&["pid", "name"]).key(key.clone());
+        let loaded = DistFrame::read_with(&node, &path, &options).unwrap();
+        assert_eq!(loaded.key(), &key);
+        let again = DistFrame::get(&node, &key).unwrap();
+        assert_eq!(again.schema().names(), ["pid", "name"]);
+        assert_eq!(again.get_str("name", 1).unwrap(), Some(b"clap".to_vec()));
+        // The same frame again is the same value (the store's puts are idempotent);
+        // another frame under that key is refused.
+        DistFrame::read_with(&node, &path, &options).unwrap();
+        let other = ReadOptions::new().names(&["id", "title"]).key(key.clone());
+        let err = DistFrame::read_with(&node, &path, &other).err().unwrap();
+        assert!(err.to_string().contains("frame \"loaded\""), "{err}");
+        let read = DistFrame::read(&node, &path).unwrap();
         assert_eq!(read.schema().names(), ["c0", "c1"]);
         assert_eq!(read.get_int("c0", 0).unwrap(), Some(1));
-        let wrong = SorReader::new().names(&["pid"]);
-        assert!(DistFrame::load_sor(&node, &Key::new("wrong", 0), &path, &wrong).is_err());
+        let wrong = ReadOptions::new().names(&["pid"]);
+        assert!(DistFrame::read_with(&node, &path, &wrong).is_err());
         std::fs::remove_file(&path).unwrap();
     }
 

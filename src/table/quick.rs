@@ -1,6 +1,5 @@
 //! Short forms for small programs (issue 9: programs as short as their polars versions):
-//! read a SoR file into a temporary frame without picking a key, and print a small
-//! result one row per line.
+//! print a small result one row per line.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,6 +10,10 @@ use crate::error::{Error, Result};
 use crate::frame::{DataFrame, Value};
 
 impl<'n> DistFrame<'n> {
+    /// Superseded by [`DistFrame::read_with`] with [`ReadOptions::format`]`(Format::Sor)`
+    /// and [`ReadOptions::names`]; kept, hidden, only until its last callers
+    /// (examples/programs) are switched.
+    ///
     /// Collective: reads the SoR file `path` (whatever its extension), each rank its own
     /// byte part, into a temporary frame (named like an operator's result, freed when
     /// dropped). `names` names the columns (empty: `c0`, `c1`, ...). The short form of
@@ -29,6 +32,7 @@ impl<'n> DistFrame<'n> {
     /// # std::fs::remove_dir_all(&dir)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[doc(hidden)]
     pub fn read_sor(node: &'n Node, path: &Path, names: &[&str]) -> Result<DistFrame<'n>> {
         let mut options = ReadOptions::new().format(Format::Sor);
         if !names.is_empty() {
@@ -154,23 +158,25 @@ fn text(value: Option<Value<'_>>) -> String {
 #[cfg(test)]
 mod tests {
     use crate::cluster::Node;
-    use crate::table::{Agg, DistFrame};
+    use crate::table::{Agg, DistFrame, ReadOptions};
 
     #[test]
-    fn read_sor_names_columns_and_lines_print_every_type() {
+    fn sor_reads_name_columns_and_lines_print_every_type() {
         let node = Node::standalone().unwrap();
         let dir = std::env::temp_dir().join(format!("eau2-quick-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("f.sor");
         std::fs::write(&path, "<7> <2.5> <\"x y\"> <1>\n<> <3> <\"z\"> <0>\n").unwrap();
-        let f = DistFrame::read_sor(&node, &path, &["i", "f", "s", "b"]).unwrap();
+        let named = ReadOptions::new().names(&["i", "f", "s", "b"]);
+        let f = DistFrame::read_with(&node, &path, &named).unwrap();
         assert_eq!(
             f.lines().unwrap(),
             vec!["7 2.5 x y true".to_string(), "null 3.0 z false".to_string()]
         );
-        assert!(DistFrame::read_sor(&node, &path, &["only"]).is_err());
+        let short = ReadOptions::new().names(&["only"]);
+        assert!(DistFrame::read_with(&node, &path, &short).is_err());
         // Unnamed columns get the default names, and results of operators print too.
-        let g = DistFrame::read_sor(&node, &path, &[]).unwrap();
+        let g = DistFrame::read(&node, &path).unwrap();
         let n = g.group_by(&[]).unwrap().agg(&[Agg::count()]).unwrap();
         assert_eq!(n.lines().unwrap(), vec!["2".to_string()]);
         assert_eq!(f.row_text(1).unwrap(), vec!["null", "3.0", "z", "false"]);

@@ -31,13 +31,13 @@ use crate::collectives::Wire;
 use crate::csv::CsvReader;
 use crate::error::{DataError, Error, Result};
 use crate::frame::{DataFrame, DataType, Schema};
+use crate::kv::Key;
 use crate::sor::{Deviations, FileIdentity, FileView, Misfit, SorReader, DEFAULT_INFER_ROWS};
 
 use super::DistFrame;
 
-/// The ranks that load a file together: a job's ranks ([`Node`]), or one process alone
-/// ([`Alone`], for the loaders that one rank calls by itself). Every agreement of a load
-/// goes through [`Group::gather`].
+/// The ranks that load a file together (a job's ranks, [`Node`]). Every agreement of a
+/// load goes through [`Group::gather`], so the load logic names no transport.
 pub(crate) trait Group {
     /// This process's index in the group.
     fn rank(&self) -> usize;
@@ -56,21 +56,6 @@ impl Group for Node {
     }
     fn gather<T: Wire + Clone>(&self, value: &T) -> Result<Vec<T>> {
         Ok(self.all_gather(value)?)
-    }
-}
-
-/// One process loading a file by itself.
-pub(crate) struct Alone;
-
-impl Group for Alone {
-    fn rank(&self) -> usize {
-        0
-    }
-    fn size(&self) -> usize {
-        1
-    }
-    fn gather<T: Wire + Clone>(&self, value: &T) -> Result<Vec<T>> {
-        Ok(vec![value.clone()])
     }
 }
 
@@ -112,7 +97,7 @@ enum Mode {
     Safe,
     /// Store it as missing, count it, fail when most rows deviate.
     Lenient,
-    /// A reader's strict mode (`load_sor`, `load_csv` with a strict reader): types
+    /// A strict `SorReader`'s mode (the hidden `DistFrame::load_sor`): types
     /// inferred from the file's first rows as the reader does, any misfit an error.
     Strict,
     /// SoR's own rule: types from the first 500 lines, misfits missing and counted.
@@ -157,6 +142,8 @@ pub struct ReadOptions {
     column_indices: Option<Vec<usize>>,
     /// How many rows the reader-like modes (`Strict`, `SorRule`) infer types from.
     infer_rows: usize,
+    /// The key the frame is stored under; `None` for a temporary frame.
+    key: Option<Key>,
 }
 
 impl Default for ReadOptions {
@@ -174,6 +161,7 @@ impl Default for ReadOptions {
             chunk_len: None,
             column_indices: None,
             infer_rows: DEFAULT_INFER_ROWS,
+            key: None,
         }
     }
 }
@@ -262,6 +250,15 @@ impl ReadOptions {
         self
     }
 
+    /// Stores the frame under `key`, so that any rank (or a later stage of the program)
+    /// can find it with [`DistFrame::get`]; every rank must pass the same key, and it
+    /// must be new to the store. Without a key the frame is temporary: it has a name of
+    /// its own and is freed when the handle is dropped.
+    pub fn key(mut self, key: Key) -> Self {
+        self.key = Some(key);
+        self
+    }
+
     /// Cuts column chunks every `rows` rows (mostly for tests).
     pub fn chunk_len(mut self, rows: usize) -> Self {
         self.chunk_len = Some(rows.max(1));
@@ -282,26 +279,6 @@ impl ReadOptions {
             } else {
                 Mode::Safe
             },
-            chunk_len: Some(reader.chunk_rows()),
-            infer_rows: reader.rows_to_infer(),
-            ..ReadOptions::default()
-        }
-    }
-
-    /// The options that load as the CSV `reader` reads: its schema, header, delimiter
-    /// and chunk length; safe when it is strict (a later value widens its column rather
-    /// than fail), lenient when it is not.
-    pub(crate) fn of_csv_reader(reader: &CsvReader) -> ReadOptions {
-        ReadOptions {
-            format: Some(Format::Csv),
-            schema: reader.given_schema().cloned(),
-            mode: if reader.is_strict() {
-                Mode::Safe
-            } else {
-                Mode::Lenient
-            },
-            header: reader.has_header(),
-            delimiter: Some(reader.delimiter_byte()),
             chunk_len: Some(reader.chunk_rows()),
             infer_rows: reader.rows_to_infer(),
             ..ReadOptions::default()
@@ -341,15 +318,20 @@ impl<'n> DistFrame<'n> {
         DistFrame::read_with(node, path, &ReadOptions::new())
     }
 
-    /// Collective: reads the file at `path` with `options` into a temporary frame (see
-    /// [`ReadOptions`]). Every rank must call it with the same path and options.
+    /// Collective: reads the file at `path` with `options` into a frame, temporary unless
+    /// [`ReadOptions::key`] names its key (see [`ReadOptions`]). Every rank must call it
+    /// with the same path and options; rank r keeps the rows of the r-th part of the
+    /// file, so no row crosses the network.
     pub fn read_with(
         node: &'n Node,
         path: impl AsRef<Path>,
         options: &ReadOptions,
     ) -> Result<DistFrame<'n>> {
         let (frame, deviations) = load_local(node, path.as_ref(), options)?;
-        let mut dist = DistFrame::finish(node, &frame)?;
+        let mut dist = match &options.key {
+            Some(key) => DistFrame::from_local_parts(node, key, &frame)?,
+            None => DistFrame::finish(node, &frame)?,
+        };
         dist.deviations = deviations;
         Ok(dist)
     }
@@ -860,7 +842,6 @@ fn honest(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kv::Key;
 
     fn temp(name: &str, text: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("eau2-read-{}", std::process::id()));
@@ -886,7 +867,8 @@ mod tests {
         assert_eq!(Format::of_path(Path::new("a/b.SOR")), Some(Format::Sor));
         assert_eq!(Format::of_path(Path::new("b.csv")), Some(Format::Csv));
         assert_eq!(Format::of_path(Path::new("b.tsv")), Some(Format::Csv));
-        assert_eq!(Format::of_path(Path::new("b.ltgt")), None);
+        assert_eq!(Format::of_path(Path::new("b.ltgt")), Some(Format::Sor));
+        assert_eq!(Format::of_path(Path::new("b.txt")), None);
         assert_eq!(Format::of_path(Path::new("b")), None);
     }
 
@@ -904,14 +886,12 @@ mod tests {
         };
         check(&DistFrame::read(&node, &path).unwrap());
         check(&DistFrame::read_sor(&node, &path, &[]).unwrap());
+        let keyed = ReadOptions::new().key(Key::new("k", 0));
+        check(&DistFrame::read_with(&node, &path, &keyed).unwrap());
+        check(&DistFrame::get(&node, &Key::new("k", 0)).unwrap());
         let reader = SorReader::new();
         check(
             &DistFrame::load_sor(&node, &Key::new("l", 0), &path, &reader)
-                .unwrap()
-                .0,
-        );
-        check(
-            &DistFrame::from_sor_file(&node, &Key::new("f", 0), &path, &reader)
                 .unwrap()
                 .0,
         );

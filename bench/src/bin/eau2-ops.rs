@@ -15,9 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use eau2::csv::CsvReader;
 use eau2::kv::Key;
-use eau2::table::{Agg, DistFrame, JoinKind};
+use eau2::table::{Agg, DistFrame, JoinKind, ReadOptions};
 use eau2::{Error, Node, Result};
 
 /// The benchmark's cases, as `benches/ops.rs` names them.
@@ -75,9 +74,8 @@ struct Inputs<'n> {
 
 /// Loads `name` from `dir` as the frame `key`, with its header's column names.
 fn load<'n>(node: &'n Node, dir: &Path, name: &str, key: &str) -> Result<DistFrame<'n>> {
-    let (frame, _) =
-        DistFrame::load_csv(node, &Key::new(key, 0), &dir.join(name), &CsvReader::new())?;
-    Ok(frame)
+    let options = ReadOptions::new().key(Key::new(key, 0));
+    DistFrame::read_with(node, dir.join(name), &options)
 }
 
 /// The untimed part of a case: loading its inputs (as polars' side does).
@@ -105,9 +103,8 @@ fn need<'a, 'n>(f: &'a Option<DistFrame<'n>>, case: &str, what: &str) -> Result<
 fn timed(node: &Node, case: &str, dir: &Path, inputs: &Inputs<'_>) -> Result<u64> {
     match case {
         "csv" => {
-            let reader = CsvReader::new();
-            let (frame, _) =
-                DistFrame::load_csv(node, &Key::new("mixed", 0), &dir.join("mixed.csv"), &reader)?;
+            let options = ReadOptions::new().key(Key::new("mixed", 0));
+            let frame = DistFrame::read_with(node, dir.join("mixed.csv"), &options)?;
             Ok(frame.nrows())
         }
         "groupby" => {

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use eau2::error::CommError;
 use eau2::frame::{DataFrame, Row, RowWriter, Rower, Schema, Writer};
 use eau2::kv::Key;
-use eau2::sor::SorReader;
-use eau2::table::DistFrame;
+use eau2::table::{DistFrame, Format, ReadOptions};
 use eau2::{Bytes, Error, Node, Result};
 
 fn main() -> ExitCode {
@@ -388,8 +387,9 @@ fn frames(node: &Node, sor: &Path) -> Result<()> {
     }
 
     // Collective SoR load, whole and projected; every rank keeps its own rows.
-    let (loaded, deviations) =
-        DistFrame::load_sor(node, &Key::new("sor", 0), sor, &SorReader::new())?;
+    let sor_options = ReadOptions::new().format(Format::Sor);
+    let loaded = DistFrame::read_with(node, sor, &sor_options.clone().key(Key::new("sor", 0)))?;
+    let deviations = loaded.deviations();
     let n = loaded.nrows();
     check(
         deviations.rows == 0 && loaded.schema().codes() == "ISF",
@@ -415,12 +415,7 @@ fn frames(node: &Node, sor: &Path) -> Result<()> {
             .all(|&c| loaded.descriptor().chunks[c].home as usize == rank),
         || "homes".into(),
     )?;
-    let (names, _) = DistFrame::load_sor(
-        node,
-        &Key::new("sor-names", 0),
-        sor,
-        &SorReader::new().columns(&[1]),
-    )?;
+    let names = DistFrame::read_with(node, sor, &sor_options.columns(&["c1"]))?;
     check(names.ncols() == 1 && names.nrows() == n, || {
         "projection".into()
     })?;

@@ -1,6 +1,6 @@
 //! A probe program for the collective CSV load. Run on N ranks through eau2-launch as
 //! `csv-check csv FILE STRICT CHUNK_LEN`: every rank loads FILE with
-//! `DistFrame::load_csv`, reads it alone and sequentially with the same options, and
+//! `DistFrame::read_with` (lenient when STRICT is 0), reads it alone and sequentially with the same options, and
 //! checks that the distributed frame equals that read row by row (schema and names,
 //! values, deviation report) and that it holds its own chunks. The job fails (non-zero
 //! exit) on any mismatch; rank 0 prints `csv ok` on success.
@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use eau2::csv::CsvReader;
 use eau2::kv::Key;
-use eau2::table::DistFrame;
+use eau2::table::{DistFrame, Format, ReadOptions};
 use eau2::{Error, Node, Result};
 use eau2_testkit::cells::{table_of, Cell};
 
@@ -42,7 +42,15 @@ fn check(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
 
 fn load_and_compare(node: &Node, path: &Path, strict: bool, chunk_len: usize) -> Result<()> {
     let reader = CsvReader::new().strict(strict).chunk_len(chunk_len);
-    let (frame, deviations) = DistFrame::load_csv(node, &Key::new("csv", 0), path, &reader)?;
+    let mut options = ReadOptions::new()
+        .format(Format::Csv)
+        .chunk_len(chunk_len)
+        .key(Key::new("csv", 0));
+    if !strict {
+        options = options.lenient();
+    }
+    let frame = DistFrame::read_with(node, path, &options)?;
+    let deviations = frame.deviations();
     let alone = reader.parallel(false).read_path(path)?;
     let rank = node.rank();
     check(frame.schema() == &alone.schema, || {

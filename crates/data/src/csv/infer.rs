@@ -95,17 +95,20 @@ impl Head {
     /// The schema: as many columns as the header names (or, without one, as the widest
     /// sampled record has fields), named by the header or `c0, c1, ...`, typed by the
     /// sample (STRING where nothing typed a column).
-    pub(crate) fn schema(&self) -> Schema {
+    ///
+    /// Consumes the header's names rather than copying them (a header can be hundreds
+    /// of MB), in time linear in the number of columns.
+    pub(crate) fn into_schema(self) -> Schema {
         let width = match &self.names {
             Some(names) => names.len(),
             None => self.types.len(),
         };
-        let mut schema = Schema::default();
-        for c in 0..width {
-            let dtype = self.types.get(c).copied().flatten().unwrap_or(UNTYPED);
-            schema.push(dtype, Some(self.name(c)));
-        }
-        schema
+        let types = self.types;
+        let mut names = self.names.unwrap_or_default().into_iter();
+        Schema::from_columns((0..width).map(|c| {
+            let dtype = types.get(c).copied().flatten().unwrap_or(UNTYPED);
+            (dtype, Some(names.next().unwrap_or_else(|| format!("c{c}"))))
+        }))
     }
 
     /// Column `c`'s name: the header's, or `c{c}`.
@@ -123,7 +126,7 @@ mod tests {
 
     fn schema(text: &str, header: bool) -> (String, Vec<String>) {
         let b = text.as_bytes();
-        let s = head(b, 0, b.len(), header, b',', 500).schema();
+        let s = head(b, 0, b.len(), header, b',', 500).into_schema();
         let names = (0..s.width())
             .map(|c| s.name(c).unwrap().to_string())
             .collect();

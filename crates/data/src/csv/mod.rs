@@ -477,8 +477,9 @@ impl CsvReader {
                     .into(),
             ));
         }
+        let data_start = head.data_start;
         let schema = match &self.schema {
-            None => head.schema(),
+            None => head.into_schema(),
             Some(given) => {
                 if let Some(names) = head.names.as_ref().filter(|n| !n.is_empty()) {
                     if names.len() != given.width() {
@@ -491,19 +492,17 @@ impl CsvReader {
                 }
                 // A name given in the schema wins; a column the schema left with its
                 // default name (`c<k>`) takes the header's.
-                let mut named = Schema::default();
-                for (c, &dtype) in given.types().iter().enumerate() {
-                    let name = given.name(c)?;
+                let names = given.names();
+                Schema::from_columns(given.types().iter().enumerate().map(|(c, &dtype)| {
                     let name = match &head.names {
-                        Some(_) if name == format!("c{c}") => head.name(c),
-                        _ => name.to_string(),
+                        Some(_) if names[c] == format!("c{c}") => head.name(c),
+                        _ => names[c].clone(),
                     };
-                    named.push(dtype, Some(name));
-                }
-                named
+                    (dtype, Some(name))
+                }))
             }
         };
-        Ok((schema, origin, head.data_start))
+        Ok((schema, origin, data_start))
     }
 
     /// Reads this reader's part of `src`, a strict read's first misfit an error naming

@@ -1,5 +1,6 @@
 //! Column types and schemas.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
@@ -205,35 +206,46 @@ impl<C: speedy::Context> Writable<C> for Names {
 /// Finds, in time independent of their number, which of a list of names equals a given
 /// one: the hash of each name maps to the first column with that hash. Keeps hashes,
 /// not copies of the names, so that a header of millions of names is not held twice.
+/// A few names are compared directly instead: hashing a single 100 MB name costs more
+/// than comparing it to a few others (which stops at the lengths).
 struct NameIndex {
-    first: HashMap<u64, usize>,
-    hasher: RandomState,
+    first: Option<(HashMap<u64, usize>, RandomState)>,
 }
 
+/// Up to this many names, [`NameIndex`] compares instead of hashing.
+const HASH_ABOVE: usize = 32;
+
 impl NameIndex {
-    fn new(capacity: usize) -> NameIndex {
-        NameIndex {
-            first: HashMap::with_capacity(capacity),
-            hasher: RandomState::new(),
-        }
+    fn new() -> NameIndex {
+        NameIndex { first: None }
     }
 
     /// The index in `names` (the names added so far, in order) of the first one equal
-    /// to `name`.
-    fn find(&self, names: &[String], name: &str) -> Option<usize> {
-        let &i = self.first.get(&self.hasher.hash_one(name))?;
-        if names[i] == name {
-            Some(i)
-        } else {
+    /// to `name`; when there is none, records `name` as the next one, `names[names.len()]`.
+    fn find_or_add(&mut self, names: &[String], name: &str) -> Option<usize> {
+        if self.first.is_none() {
+            if names.len() < HASH_ABOVE {
+                return names.iter().position(|n| n == name);
+            }
+            // Past a few names: hash the ones so far (the first of a repeated name wins).
+            let hasher = RandomState::new();
+            let mut first = HashMap::with_capacity(names.len() * 2);
+            for (i, n) in names.iter().enumerate() {
+                first.entry(hasher.hash_one(n.as_str())).or_insert(i);
+            }
+            self.first = Some((first, hasher));
+        }
+        let (first, hasher) = self.first.as_mut().expect("built just above");
+        match first.entry(hasher.hash_one(name)) {
+            Entry::Occupied(e) if names[*e.get()] == name => Some(*e.get()),
             // Two different names with one 64-bit hash: rare enough to look for it the
             // slow way.
-            names.iter().position(|n| n == name)
+            Entry::Occupied(_) => names.iter().position(|n| n == name),
+            Entry::Vacant(e) => {
+                e.insert(names.len());
+                None
+            }
         }
-    }
-
-    /// Records that `names[i]` is `name`.
-    fn add(&mut self, name: &str, i: usize) {
-        self.first.entry(self.hasher.hash_one(name)).or_insert(i);
     }
 }
 
@@ -250,16 +262,15 @@ impl Schema {
         let columns = columns.into_iter();
         let mut types = Vec::with_capacity(columns.size_hint().0);
         let mut names: Vec<String> = Vec::with_capacity(columns.size_hint().0);
-        let mut index = NameIndex::new(columns.size_hint().0);
+        let mut index = NameIndex::new();
         for (dtype, name) in columns {
             let name = match name {
-                Some(n) if index.find(&names, &n).is_none() => n,
+                Some(n) if index.find_or_add(&names, &n).is_none() => n,
                 _ => (names.len()..)
                     .map(|k| format!("c{k}"))
-                    .find(|n| index.find(&names, n).is_none())
+                    .find(|n| index.find_or_add(&names, n).is_none())
                     .expect("some c<k> is free: there are finitely many columns"),
             };
-            index.add(&name, names.len());
             types.push(dtype);
             names.push(name);
         }
@@ -487,12 +498,11 @@ impl Schema {
 
 /// The first repeated name in `names` as `(first column, repeating column)`, or `None`.
 fn first_repeat(names: &[String]) -> Option<(usize, usize)> {
-    let mut index = NameIndex::new(names.len());
+    let mut index = NameIndex::new();
     for (i, name) in names.iter().enumerate() {
-        if let Some(j) = index.find(&names[..i], name) {
+        if let Some(j) = index.find_or_add(&names[..i], name) {
             return Some((j, i));
         }
-        index.add(name, i);
     }
     None
 }
@@ -546,6 +556,66 @@ impl ColumnRef for &String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 20: building a wide schema at once names its columns exactly as pushing
+    /// them one by one does (repeats, empty names and names that defaults took first),
+    /// and a repeat in a wide list of names is an error naming both columns.
+    #[test]
+    fn wide_schemas_are_named_as_pushes_name_them() {
+        let columns: Vec<(DataType, Option<String>)> = (0..2_000)
+            .map(|i| {
+                let name = match i % 10 {
+                    0 => None,
+                    1 => Some(format!("c{}", i + 9)),
+                    2 => Some(format!("n{}", i / 4)),
+                    _ => Some(format!("n{i}")),
+                };
+                (DataType::Int, name)
+            })
+            .collect();
+        let mut pushed = Schema::default();
+        for (t, n) in columns.clone() {
+            pushed.push(t, n);
+        }
+        let built = Schema::from_columns(columns);
+        assert_eq!(built, pushed);
+        assert!(built.names().iter().any(|n| n == "c10"));
+
+        let mut names: Vec<String> = (0..100_000).map(|i| format!("n{i}")).collect();
+        let named = Schema::named(names.iter().map(|n| (n.clone(), DataType::Bool))).unwrap();
+        assert_eq!(named.index("n99999").unwrap(), 99_999);
+        names[99_999] = "n12345".into();
+        let err = Schema::named(names.iter().map(|n| (n.clone(), DataType::Bool)))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"n12345\" is already column 12345"), "{err}");
+        let err = Schema::new(vec![DataType::Bool; 100_000])
+            .with_names(&names)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("columns 12345 and 99999"), "{err}");
+    }
+
+    /// Clones share the names (a 100 MB header is not copied per chunk) until one of
+    /// them changes a name, which changes only that clone.
+    #[test]
+    fn clones_share_names_until_one_changes() {
+        let a = Schema::named([
+            ("x".repeat(1000), DataType::Int),
+            ("y".into(), DataType::Int),
+        ])
+        .unwrap();
+        let mut b = a.clone();
+        assert!(std::ptr::eq(a.names(), b.names()));
+        b.set_name(1, "z").unwrap();
+        assert_eq!(a.names()[1], "y");
+        assert_eq!(b.names()[1], "z");
+        // The wire and serde encodings are those of the plain lists.
+        let bytes = a.write_to_vec().unwrap();
+        assert_eq!(Schema::read_from_buffer(&bytes).unwrap(), a);
+        let plain: (Vec<DataType>, Vec<String>) = (a.types().to_vec(), a.names().to_vec());
+        assert_eq!(bytes, plain.write_to_vec().unwrap());
+    }
 
     #[test]
     fn widening_follows_generality() {

@@ -253,7 +253,7 @@ impl<'n> DistFrame<'n> {
         // The types and a hash of the names, not the schema: a CSV header can be hundreds
         // of MB of names, and every rank derived them from the same file (issue 20).
         let local_schema = local.schema();
-        let parts: Vec<(Vec<DataType>, u64, Vec<(u64, u64)>)> = node.all_gather(&(
+        let parts: Vec<RankLayout> = node.all_gather(&(
             local_schema.types().to_vec(),
             names_hash(local_schema.names()),
             rows,
@@ -622,6 +622,10 @@ impl<'n> DistFrame<'n> {
         Ok(DataFrame::new(self.schema().clone(), columns)?)
     }
 }
+
+/// What each rank tells the others when a frame is stored: its column types, a hash of
+/// its column names and its chunks' (order, rows).
+type RankLayout = (Vec<DataType>, u64, Vec<(u64, u64)>);
 
 /// A hash of column names that is the same in every process of a job (fixed keys), for
 /// ranks to check they agree on the names without sending them.

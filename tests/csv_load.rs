@@ -90,3 +90,74 @@ fn an_empty_file_is_an_error_on_any_size() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 20: a huge header (one name of MBs, or a hundred thousand short names with
+/// repeats and empty fields) loads on every size with every name intact, named as a
+/// one-process read names it, and the rows under it.
+#[test]
+fn huge_headers_load_with_every_name_on_any_size() {
+    let dir = std::env::temp_dir().join(format!("eau2-csv-header-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let long = "n".repeat(4 << 20);
+    // Wide: "x0".."x99999", with column 5 repeating column 3's name and column 7 empty,
+    // and, late in the header, a name equal to an early column's default name.
+    let mut names: Vec<String> = (0..100_000).map(|i| format!("x{i}")).collect();
+    names[5] = "x3".into();
+    names[7] = String::new();
+    names[90_000] = "c5".into();
+    let mut want: Vec<String> = names.clone();
+    want[5] = "c5".into(); // a repeat takes its default name
+    want[7] = "c7".into(); // so does an empty field
+    want[90_000] = "c90000".into(); // and a name a default took first
+    let wide_row: Vec<String> = (0..100_000).map(|i| (i % 7).to_string()).collect();
+    let cases = [
+        (
+            "long.csv",
+            format!("{long}\n1\n2\n"),
+            vec![long.clone()],
+            vec!["row 1", "row 2"],
+        ),
+        (
+            "wide.csv",
+            format!("{}\n{}\n", names.join(","), wide_row.join(",")),
+            want,
+            vec![],
+        ),
+    ];
+    for (file, text, want, rows) in cases {
+        let path = dir.join(file);
+        std::fs::write(&path, text).unwrap();
+        for n in [1, 2, 4] {
+            let out = eau2_testkit::launch(
+                n,
+                &bin("load-check"),
+                &["read", path.to_str().unwrap()],
+                DEADLINE,
+            );
+            assert!(out.status.success(), "{file} n={n}: {}", out.stderr);
+            let lines = out.unprefixed_lines();
+            let schema = lines.iter().find(|l| l.starts_with("schema ")).unwrap();
+            let (_, rest) = schema.split_once(' ').unwrap();
+            let (codes, got) = rest.split_once(' ').unwrap();
+            assert_eq!(codes.len(), want.len(), "{file} n={n}");
+            let got: Vec<&str> = got.split(',').collect();
+            assert!(got == want, "{file} n={n}: names differ");
+            let got_rows: Vec<&str> = lines
+                .iter()
+                .filter(|l| l.starts_with("row "))
+                .map(String::as_str)
+                .collect();
+            if !rows.is_empty() {
+                assert_eq!(got_rows, rows, "{file} n={n}");
+            } else {
+                assert_eq!(got_rows.len(), 1, "{file} n={n}");
+            }
+            assert_eq!(
+                lines.last().map(String::as_str),
+                Some("read ok"),
+                "{file} n={n}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

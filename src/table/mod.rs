@@ -234,22 +234,36 @@ impl<'n> DistFrame<'n> {
                 (order[i], r.end - r.start)
             })
             .collect();
-        let parts: Vec<(Schema, Vec<(u64, u64)>)> =
-            node.all_gather(&(local.schema().clone(), rows))?;
-        let schema = parts[0].0.clone();
-        if let Some(r) = parts.iter().position(|(s, _)| s.types() != schema.types()) {
+        // The types and a hash of the names, not the schema: a CSV header can be hundreds
+        // of MB of names, and every rank derived them from the same file (issue 20).
+        let local_schema = local.schema();
+        let parts: Vec<RankLayout> = node.all_gather(&(
+            local_schema.types().to_vec(),
+            names_hash(local_schema.names()),
+            rows,
+        ))?;
+        let (types, hash, _) = &parts[0];
+        if let Some(r) = parts.iter().position(|(t, _, _)| t != types) {
+            let codes = |t: &[DataType]| t.iter().map(|t| t.code()).collect::<String>();
             return Err(DataError::Schema(format!(
                 "frame {key}: rank {r} contributed columns {} but rank 0 contributed {}",
-                parts[r].0.codes(),
-                schema.codes()
+                codes(&parts[r].0),
+                codes(types)
             ))
             .into());
         }
+        // Rank 0's names win, as they always have; only sent when some rank's differ.
+        let schema = if parts.iter().all(|(_, h, _)| h == hash) {
+            local_schema.clone()
+        } else {
+            let root = (node.rank() == 0).then(|| local_schema.clone());
+            node.broadcast(0, root)?
+        };
         // (order, rank, local index, rows) of every chunk of the job, in frame order.
         let mut all: Vec<(u64, usize, usize, u64)> = parts
             .iter()
             .enumerate()
-            .flat_map(|(rank, (_, chunks))| {
+            .flat_map(|(rank, (_, _, chunks))| {
                 chunks
                     .iter()
                     .enumerate()
@@ -570,6 +584,19 @@ impl<'n> DistFrame<'n> {
             .collect::<Result<Vec<_>>>()?;
         Ok(DataFrame::new(self.schema().clone(), columns)?)
     }
+}
+
+/// What each rank tells the others when a frame is stored: its column types, a hash of
+/// its column names and its chunks' (order, rows).
+type RankLayout = (Vec<DataType>, u64, Vec<(u64, u64)>);
+
+/// A hash of column names that is the same in every process of a job (fixed keys), for
+/// ranks to check they agree on the names without sending them.
+fn names_hash(names: &[String]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    names.hash(&mut h);
+    h.finish()
 }
 
 #[cfg(test)]

@@ -8,8 +8,10 @@ use crate::frame::{DataType, Schema};
 /// and the types of the sampled rows.
 #[derive(Clone, Debug)]
 pub(crate) struct Head {
-    /// The header's names, `None` without a header.
+    /// The header's names, `None` without a header or when not asked for.
     pub names: Option<Vec<String>>,
+    /// How many fields the header has, `None` without a header.
+    pub header_width: Option<usize>,
     /// Where the first data record starts.
     pub data_start: usize,
     /// One entry per column seen in the sample: the most general type of its values,
@@ -18,20 +20,24 @@ pub(crate) struct Head {
 }
 
 /// Reads the header (when `header`) at `origin` and samples up to `rows` records after
-/// it, from `bytes[..end]`; `end` must be a record start or the end of the input.
+/// it, from `bytes[..end]`; `end` must be a record start or the end of the input. The
+/// header's names are decoded only when `want_names` (they can be hundreds of MB; a given
+/// schema may name every column already).
 pub(crate) fn head(
     bytes: &[u8],
     origin: usize,
     end: usize,
-    header: bool,
+    (header, want_names): (bool, bool),
     delimiter: u8,
     rows: usize,
 ) -> Head {
     let mut fields: Vec<RawField> = Vec::new();
     let mut pos = origin.min(end);
+    let mut header_width = header.then_some(0);
     let names = if header && pos < end {
         pos = split_record(bytes, pos, end, delimiter, &mut fields);
-        Some(
+        header_width = Some(fields.len());
+        want_names.then(|| {
             fields
                 .iter()
                 .enumerate()
@@ -43,8 +49,8 @@ pub(crate) fn head(
                         String::from_utf8_lossy(&bytes[f.start..f.end]).into_owned()
                     }
                 })
-                .collect(),
-        )
+                .collect()
+        })
     } else if header {
         Some(Vec::new())
     } else {
@@ -55,6 +61,7 @@ pub(crate) fn head(
     observe(bytes, pos, end, delimiter, rows, &mut types);
     Head {
         names,
+        header_width,
         data_start,
         types,
     }
@@ -95,17 +102,20 @@ impl Head {
     /// The schema: as many columns as the header names (or, without one, as the widest
     /// sampled record has fields), named by the header or `c0, c1, ...`, typed by the
     /// sample (STRING where nothing typed a column).
-    pub(crate) fn schema(&self) -> Schema {
+    ///
+    /// Consumes the header's names rather than copying them (a header can be hundreds
+    /// of MB), in time linear in the number of columns.
+    pub(crate) fn into_schema(self) -> Schema {
         let width = match &self.names {
             Some(names) => names.len(),
             None => self.types.len(),
         };
-        let mut schema = Schema::default();
-        for c in 0..width {
-            let dtype = self.types.get(c).copied().flatten().unwrap_or(UNTYPED);
-            schema.push(dtype, Some(self.name(c)));
-        }
-        schema
+        let types = self.types;
+        let mut names = self.names.unwrap_or_default().into_iter();
+        Schema::from_columns((0..width).map(|c| {
+            let dtype = types.get(c).copied().flatten().unwrap_or(UNTYPED);
+            (dtype, Some(names.next().unwrap_or_else(|| format!("c{c}"))))
+        }))
     }
 
     /// Column `c`'s name: the header's, or `c{c}`.
@@ -123,7 +133,7 @@ mod tests {
 
     fn schema(text: &str, header: bool) -> (String, Vec<String>) {
         let b = text.as_bytes();
-        let s = head(b, 0, b.len(), header, b',', 500).schema();
+        let s = head(b, 0, b.len(), (header, true), b',', 500).into_schema();
         let names = (0..s.width())
             .map(|c| s.name(c).unwrap().to_string())
             .collect();

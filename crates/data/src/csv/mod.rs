@@ -446,6 +446,14 @@ impl CsvReader {
             self.infer_rows
         };
         let wanted = rows + usize::from(self.header);
+        // The header's names are needed unless a given schema names every column.
+        let want_names = self.schema.as_ref().is_none_or(|given| {
+            given
+                .names()
+                .iter()
+                .enumerate()
+                .any(|(c, n)| is_default_name(c, n))
+        });
         // Read a prefix that holds the header and the sample (all of it from memory).
         let mut size = if src.in_memory() { len } else { 4 * STEP };
         let (head, origin) = loop {
@@ -465,7 +473,14 @@ impl CsvReader {
             };
             let enough = whole || records_in(&prefix, origin, end, self.delimiter) >= wanted;
             if enough {
-                let head = infer::head(&prefix, origin, end, self.header, self.delimiter, rows);
+                let head = infer::head(
+                    &prefix,
+                    origin,
+                    end,
+                    (self.header, want_names),
+                    self.delimiter,
+                    rows,
+                );
                 break (head, origin);
             }
             size = size.saturating_mul(4);
@@ -477,33 +492,35 @@ impl CsvReader {
                     .into(),
             ));
         }
+        let data_start = head.data_start;
         let schema = match &self.schema {
-            None => head.schema(),
+            None => head.into_schema(),
             Some(given) => {
-                if let Some(names) = head.names.as_ref().filter(|n| !n.is_empty()) {
-                    if names.len() != given.width() {
+                if let Some(width) = head.header_width.filter(|&w| w > 0) {
+                    if width != given.width() {
                         return Err(Error::Schema(format!(
-                            "the header has {} columns but the given schema has {}",
-                            names.len(),
+                            "the header has {width} columns but the given schema has {}",
                             given.width()
                         )));
                     }
                 }
+                if !want_names {
+                    // Shares the given names (no copy of a huge header).
+                    return Ok((given.clone(), origin, data_start));
+                }
                 // A name given in the schema wins; a column the schema left with its
                 // default name (`c<k>`) takes the header's.
-                let mut named = Schema::default();
-                for (c, &dtype) in given.types().iter().enumerate() {
-                    let name = given.name(c)?;
+                let names = given.names();
+                Schema::from_columns(given.types().iter().enumerate().map(|(c, &dtype)| {
                     let name = match &head.names {
-                        Some(_) if name == format!("c{c}") => head.name(c),
-                        _ => name.to_string(),
+                        Some(_) if is_default_name(c, &names[c]) => head.name(c),
+                        _ => names[c].clone(),
                     };
-                    named.push(dtype, Some(name));
-                }
-                named
+                    (dtype, Some(name))
+                }))
             }
         };
-        Ok((schema, origin, head.data_start))
+        Ok((schema, origin, data_start))
     }
 
     /// Reads this reader's part of `src`, a strict read's first misfit an error naming
@@ -696,6 +713,17 @@ fn records_in(bytes: &[u8], origin: usize, end: usize, delimiter: u8) -> usize {
         n += 1;
     }
     n
+}
+
+/// Whether `name` is column `c`'s default name, `c<c>` (a given schema's column that the
+/// header names).
+fn is_default_name(c: usize, name: &str) -> bool {
+    // Exactly `format!("c{c}")`, without formatting it for each of millions of columns.
+    name.strip_prefix('c').is_some_and(|digits| {
+        digits.bytes().all(|b| b.is_ascii_digit())
+            && (digits.len() == 1 || !digits.starts_with('0'))
+            && digits.parse::<usize>().ok() == Some(c)
+    })
 }
 
 #[cfg(test)]

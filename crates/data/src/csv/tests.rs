@@ -206,6 +206,45 @@ fn given_schema_names_and_width() {
     );
 }
 
+/// Issue 20: a given schema that names every column is used as it is, its names shared
+/// rather than copied per read (the header is then only counted, never decoded); only a
+/// column left with its exact default name `c<k>` takes the header's name.
+#[test]
+fn given_names_are_shared_and_only_exact_defaults_take_the_header() {
+    let schema = Schema::named([("p", DataType::Int), ("q", DataType::String)]).unwrap();
+    let reader = CsvReader::new().schema(schema.clone());
+    let file = reader
+        .read_bytes(
+            b"x,y
+1,2
+",
+        )
+        .unwrap();
+    assert_eq!(file.schema, schema);
+    assert!(std::ptr::eq(file.schema.names(), schema.names()));
+    assert!(std::ptr::eq(file.frame.schema().names(), schema.names()));
+    assert!(reader
+        .read_bytes(
+            b"x
+1
+"
+        )
+        .is_err());
+    // "c01" and "c+1" are names of their own, not column 1's default.
+    for (given, want) in [("c1", "y"), ("c01", "c01"), ("c+1", "c+1"), ("c10", "c10")] {
+        let schema = Schema::named([("a", DataType::Int), (given, DataType::Int)]).unwrap();
+        let file = CsvReader::new()
+            .schema(schema)
+            .read_bytes(
+                b"x,y
+1,2
+",
+            )
+            .unwrap();
+        assert_eq!(names(&file.schema), ["a", want], "{given}");
+    }
+}
+
 /// A text with quoted line breaks, doubled quotes, CRLF, blank lines and ragged rows.
 fn generated(rows: usize) -> Vec<u8> {
     let mut text = b"flag,n,x,s\n".to_vec();

@@ -1,6 +1,10 @@
 //! Column types and schemas.
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use speedy::{Readable, Writable};
@@ -147,32 +151,157 @@ impl fmt::Display for DataType {
 /// no header, still has names to look columns up by; a projection keeps the names of the
 /// columns it takes. Names given explicitly must be unique; [`Schema::index`] finds the
 /// first column of a name (only a projection that takes one column twice repeats one).
+///
+/// The names are shared, not copied, between clones: a frame's schema is cloned for
+/// every chunk and every operator's output, and a CSV header can be hundreds of MB of
+/// names. Building a schema of many columns at once ([`Schema::from_columns`],
+/// [`Schema::named`], [`Schema::new`], [`Schema::with_names`]) takes time linear in
+/// their number; [`Schema::push`] checks the new name against every column, so a loop
+/// of pushes is quadratic.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Readable, Writable)]
 pub struct Schema {
     types: Vec<DataType>,
-    names: Vec<String>,
+    names: Names,
+}
+
+/// Column names shared by the clones of a schema (copied on write). Encoded exactly as
+/// the `Vec<String>` it wraps, so the wire and serde formats do not change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Names(Arc<Vec<String>>);
+
+impl Names {
+    /// The names, for changing them: copies them first if another schema shares them.
+    fn make_mut(&mut self) -> &mut Vec<String> {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl Serialize for Names {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.as_slice().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Names {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(Names(Arc::new(Vec::<String>::deserialize(d)?)))
+    }
+}
+
+impl<'a, C: speedy::Context> Readable<'a, C> for Names {
+    fn read_from<R: speedy::Reader<'a, C>>(reader: &mut R) -> std::result::Result<Self, C::Error> {
+        Ok(Names(Arc::new(Vec::<String>::read_from(reader)?)))
+    }
+}
+
+impl<C: speedy::Context> Writable<C> for Names {
+    fn write_to<T: ?Sized + speedy::Writer<C>>(
+        &self,
+        writer: &mut T,
+    ) -> std::result::Result<(), C::Error> {
+        self.0.as_ref().write_to(writer)
+    }
+}
+
+/// Finds, in time independent of their number, which of a list of names equals a given
+/// one: the hash of each name maps to the first column with that hash. Keeps hashes,
+/// not copies of the names, so that a header of millions of names is not held twice.
+/// A few names are compared directly instead: hashing a single 100 MB name costs more
+/// than comparing it to a few others (which stops at the lengths).
+struct NameIndex {
+    first: Option<(HashMap<u64, usize>, RandomState)>,
+}
+
+/// Up to this many names, [`NameIndex`] compares instead of hashing.
+const HASH_ABOVE: usize = 32;
+
+impl NameIndex {
+    fn new() -> NameIndex {
+        NameIndex { first: None }
+    }
+
+    /// The index in `names` (the names added so far, in order) of the first one equal
+    /// to `name`; when there is none, records `name` as the next one, `names[names.len()]`.
+    fn find_or_add(&mut self, names: &[String], name: &str) -> Option<usize> {
+        if self.first.is_none() {
+            if names.len() < HASH_ABOVE {
+                return names.iter().position(|n| n == name);
+            }
+            // Past a few names: hash the ones so far (the first of a repeated name wins).
+            let hasher = RandomState::new();
+            let mut first = HashMap::with_capacity(names.len() * 2);
+            for (i, n) in names.iter().enumerate() {
+                first.entry(hasher.hash_one(n.as_str())).or_insert(i);
+            }
+            self.first = Some((first, hasher));
+        }
+        let (first, hasher) = self.first.as_mut().expect("built just above");
+        match first.entry(hasher.hash_one(name)) {
+            Entry::Occupied(e) if names[*e.get()] == name => Some(*e.get()),
+            // Two different names with one 64-bit hash: rare enough to look for it the
+            // slow way.
+            Entry::Occupied(_) => names.iter().position(|n| n == name),
+            Entry::Vacant(e) => {
+                e.insert(names.len());
+                None
+            }
+        }
+    }
 }
 
 impl Schema {
     /// A schema of columns named `c0`, `c1`, ...
     pub fn new(types: Vec<DataType>) -> Schema {
-        let mut schema = Schema::default();
-        for t in types {
-            schema.push(t, None);
+        Schema::from_columns(types.into_iter().map(|t| (t, None)))
+    }
+
+    /// A schema of the columns `(type, name)`, named as [`Schema::push`] names them: a
+    /// column without a name, or with one an earlier column has, gets the first free
+    /// default name `c<k>`, `k` from its position. Linear in the number of columns.
+    pub fn from_columns(columns: impl IntoIterator<Item = (DataType, Option<String>)>) -> Schema {
+        let columns = columns.into_iter();
+        let mut types = Vec::with_capacity(columns.size_hint().0);
+        let mut names: Vec<String> = Vec::with_capacity(columns.size_hint().0);
+        let mut index = NameIndex::new();
+        for (dtype, name) in columns {
+            let name = match name {
+                Some(n) if index.find_or_add(&names, &n).is_none() => n,
+                _ => (names.len()..)
+                    .map(|k| format!("c{k}"))
+                    .find(|n| index.find_or_add(&names, n).is_none())
+                    .expect("some c<k> is free: there are finitely many columns"),
+            };
+            types.push(dtype);
+            names.push(name);
         }
-        schema
+        Schema {
+            types,
+            names: Names(Arc::new(names)),
+        }
     }
 
     /// A schema of named columns, e.g. `Schema::named([("pid", DataType::Int), ("name",
-    /// DataType::String)])`; an error when a name repeats.
+    /// DataType::String)])`; an error when a name repeats. Linear in the number of
+    /// columns.
     pub fn named<N: Into<String>>(
         columns: impl IntoIterator<Item = (N, DataType)>,
     ) -> Result<Schema> {
-        let mut schema = Schema::default();
+        let mut types = Vec::new();
+        let mut names = Vec::new();
         for (name, dtype) in columns {
-            schema.try_push(dtype, name.into())?;
+            types.push(dtype);
+            names.push(name.into());
         }
-        Ok(schema)
+        if let Some((j, i)) = first_repeat(&names) {
+            return Err(Error::Schema(format!(
+                "column name {:?} is already column {j}'s",
+                names[i]
+            )));
+        }
+        Ok(Schema {
+            types,
+            names: Names(Arc::new(names)),
+        })
     }
 
     /// A schema from a string of one-letter codes, e.g. `"IIS"`; columns are named `c0`,
@@ -196,15 +325,14 @@ impl Schema {
                 self.codes()
             )));
         }
-        for (i, name) in names.iter().enumerate() {
-            let name = name.as_ref();
-            if let Some(j) = names[..i].iter().position(|n| n.as_ref() == name) {
-                return Err(Error::Schema(format!(
-                    "column name {name:?} is given to columns {j} and {i}"
-                )));
-            }
+        let names: Vec<String> = names.iter().map(|n| n.as_ref().to_string()).collect();
+        if let Some((j, i)) = first_repeat(&names) {
+            return Err(Error::Schema(format!(
+                "column name {:?} is given to columns {j} and {i}",
+                names[i]
+            )));
         }
-        self.names = names.iter().map(|n| n.as_ref().to_string()).collect();
+        self.names = Names(Arc::new(names));
         Ok(self)
     }
 
@@ -215,14 +343,15 @@ impl Schema {
 
     /// Appends a column named `name`, or the first free default name `c<k>` (`k` from
     /// the column's position) when `None`. A name already taken gets the same treatment
-    /// as `None`; use [`Schema::try_push`] to have that be an error.
+    /// as `None`; use [`Schema::try_push`] to have that be an error. Looks at every
+    /// column: build a wide schema with [`Schema::from_columns`] instead.
     pub fn push(&mut self, dtype: DataType, name: Option<String>) {
         let name = match name {
             Some(n) if self.index_of(&n).is_none() => n,
             _ => self.default_name(),
         };
         self.types.push(dtype);
-        self.names.push(name);
+        self.names.make_mut().push(name);
     }
 
     /// Appends a column named `name`; an error when a column already has that name.
@@ -234,7 +363,7 @@ impl Schema {
             )));
         }
         self.types.push(dtype);
-        self.names.push(name);
+        self.names.make_mut().push(name);
         Ok(())
     }
 
@@ -258,7 +387,7 @@ impl Schema {
 
     /// The column names, in order.
     pub fn names(&self) -> &[String] {
-        &self.names
+        &self.names.0
     }
 
     /// The type of column `col`.
@@ -273,7 +402,7 @@ impl Schema {
     /// The name of column `col`.
     pub fn name(&self, col: usize) -> Result<&str> {
         self.dtype(col)?;
-        Ok(&self.names[col])
+        Ok(&self.names()[col])
     }
 
     /// Renames column `col`; an error when another column has that name.
@@ -285,7 +414,7 @@ impl Schema {
                 "column name {name:?} is already column {other}'s"
             ))),
             _ => {
-                self.names[col] = name;
+                self.names.make_mut()[col] = name;
                 Ok(())
             }
         }
@@ -293,7 +422,7 @@ impl Schema {
 
     /// The index of the (first) column called `name`, or `None`.
     pub fn index_of(&self, name: &str) -> Option<usize> {
-        self.names.iter().position(|n| n == name)
+        self.names().iter().position(|n| n == name)
     }
 
     /// The index of the (first) column called `name`; an error naming it and listing
@@ -301,7 +430,7 @@ impl Schema {
     pub fn index(&self, name: &str) -> Result<usize> {
         self.index_of(name).ok_or_else(|| Error::NoSuchColumn {
             name: name.to_string(),
-            available: self.names.clone(),
+            available: self.names().to_vec(),
         })
     }
 
@@ -333,7 +462,7 @@ impl Schema {
     pub(crate) fn mismatch(&self, col: usize, want: DataType, found: DataType) -> Error {
         Error::TypeMismatch {
             column: col,
-            name: self.names.get(col).cloned().unwrap_or_default(),
+            name: self.names().get(col).cloned().unwrap_or_default(),
             expected: want,
             found,
         }
@@ -341,26 +470,41 @@ impl Schema {
 
     /// The schema of the columns `cols`, in that order, with their names.
     pub fn project(&self, cols: &[usize]) -> Result<Schema> {
-        let mut out = Schema::default();
+        let mut types = Vec::with_capacity(cols.len());
+        let mut names = Vec::with_capacity(cols.len());
         for &c in cols {
-            out.types.push(self.dtype(c)?);
-            out.names.push(self.names[c].clone());
+            types.push(self.dtype(c)?);
+            names.push(self.names()[c].clone());
         }
-        Ok(out)
+        Ok(Schema {
+            types,
+            names: Names(Arc::new(names)),
+        })
     }
 
     /// Checks a schema that came from outside (decoded bytes): one name per column.
     pub fn validate(&self) -> Result<()> {
-        if self.names.len() == self.types.len() {
+        if self.names().len() == self.types.len() {
             Ok(())
         } else {
             Err(Error::decode(format!(
                 "schema of {} types has {} names",
                 self.types.len(),
-                self.names.len()
+                self.names().len()
             )))
         }
     }
+}
+
+/// The first repeated name in `names` as `(first column, repeating column)`, or `None`.
+fn first_repeat(names: &[String]) -> Option<(usize, usize)> {
+    let mut index = NameIndex::new();
+    for (i, name) in names.iter().enumerate() {
+        if let Some(j) = index.find_or_add(&names[..i], name) {
+            return Some((j, i));
+        }
+    }
+    None
 }
 
 mod sealed {
@@ -412,6 +556,66 @@ impl ColumnRef for &String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 20: building a wide schema at once names its columns exactly as pushing
+    /// them one by one does (repeats, empty names and names that defaults took first),
+    /// and a repeat in a wide list of names is an error naming both columns.
+    #[test]
+    fn wide_schemas_are_named_as_pushes_name_them() {
+        let columns: Vec<(DataType, Option<String>)> = (0..2_000)
+            .map(|i| {
+                let name = match i % 10 {
+                    0 => None,
+                    1 => Some(format!("c{}", i + 9)),
+                    2 => Some(format!("n{}", i / 4)),
+                    _ => Some(format!("n{i}")),
+                };
+                (DataType::Int, name)
+            })
+            .collect();
+        let mut pushed = Schema::default();
+        for (t, n) in columns.clone() {
+            pushed.push(t, n);
+        }
+        let built = Schema::from_columns(columns);
+        assert_eq!(built, pushed);
+        assert!(built.names().iter().any(|n| n == "c10"));
+
+        let mut names: Vec<String> = (0..100_000).map(|i| format!("n{i}")).collect();
+        let named = Schema::named(names.iter().map(|n| (n.clone(), DataType::Bool))).unwrap();
+        assert_eq!(named.index("n99999").unwrap(), 99_999);
+        names[99_999] = "n12345".into();
+        let err = Schema::named(names.iter().map(|n| (n.clone(), DataType::Bool)))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"n12345\" is already column 12345"), "{err}");
+        let err = Schema::new(vec![DataType::Bool; 100_000])
+            .with_names(&names)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("columns 12345 and 99999"), "{err}");
+    }
+
+    /// Clones share the names (a 100 MB header is not copied per chunk) until one of
+    /// them changes a name, which changes only that clone.
+    #[test]
+    fn clones_share_names_until_one_changes() {
+        let a = Schema::named([
+            ("x".repeat(1000), DataType::Int),
+            ("y".into(), DataType::Int),
+        ])
+        .unwrap();
+        let mut b = a.clone();
+        assert!(std::ptr::eq(a.names(), b.names()));
+        b.set_name(1, "z").unwrap();
+        assert_eq!(a.names()[1], "y");
+        assert_eq!(b.names()[1], "z");
+        // The wire and serde encodings are those of the plain lists.
+        let bytes = a.write_to_vec().unwrap();
+        assert_eq!(Schema::read_from_buffer(&bytes).unwrap(), a);
+        let plain: (Vec<DataType>, Vec<String>) = (a.types().to_vec(), a.names().to_vec());
+        assert_eq!(bytes, plain.write_to_vec().unwrap());
+    }
 
     #[test]
     fn widening_follows_generality() {

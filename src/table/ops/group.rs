@@ -943,3 +943,41 @@ impl<'n> GroupBy<'_, 'n> {
         Ok(DataFrame::new(out, columns)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The group table decides short keys by their prefix alone and long ones by their
+    /// bytes: long keys sharing their first 16 bytes stay apart, and every key finds
+    /// its own group again.
+    #[test]
+    fn group_of_tells_keys_apart_by_prefix_and_bytes() {
+        let mut long_a = vec![1u8; 30];
+        long_a.extend_from_slice(&[0, 0]);
+        let mut long_b = long_a.clone();
+        long_b[20] = 2;
+        let keys: Vec<Vec<u8>> = vec![
+            vec![1, 0x80, 0, 0, 7],
+            vec![2],
+            long_a,
+            long_b,
+            vec![1; 14].into_iter().chain([0, 0]).collect(),
+        ];
+        let mut groups = Groups::new(&[]);
+        let firsts: Vec<u32> = keys
+            .iter()
+            .map(|k| {
+                let key = KeyRef::of(k);
+                groups.group_of(key, key.hash())
+            })
+            .collect();
+        assert_eq!(firsts, vec![0, 1, 2, 3, 4]);
+        for (k, &g) in keys.iter().zip(&firsts) {
+            let key = KeyRef::of(k);
+            assert_eq!(groups.group_of(key, key.hash()), g);
+            assert_eq!(groups.key(g as usize), &k[..]);
+        }
+        assert_eq!(groups.len(), keys.len());
+    }
+}

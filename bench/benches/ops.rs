@@ -64,7 +64,7 @@ struct Args {
     /// keys), `small` (every size divided by 50) or `1/N` (divided by N).
     #[arg(long, value_parser = parse_scale, default_value = "full")]
     scale: u64,
-    /// The cases to run (also `count_distinct`).
+    /// The cases to run (also `count_distinct` and `distinct`).
     #[arg(long, value_delimiter = ',', default_values_t = ["csv".to_string(), "groupby".into(), "join".into(), "sort".into()])]
     cases: Vec<String>,
     /// The numbers of ranks eau2 runs with.
@@ -125,13 +125,19 @@ fn run(mut args: Args) -> Result<(), String> {
         }
     }
     let mut cfg = OpsConfig::full().scaled_down(args.scale);
-    if let Some(bad) = args
-        .cases
-        .iter()
-        .find(|c| !["csv", "groupby", "join", "sort", "count_distinct"].contains(&c.as_str()))
-    {
+    if let Some(bad) = args.cases.iter().find(|c| {
+        ![
+            "csv",
+            "groupby",
+            "join",
+            "sort",
+            "count_distinct",
+            "distinct",
+        ]
+        .contains(&c.as_str())
+    }) {
         return Err(format!(
-            "unknown case {bad:?} (cases: csv, groupby, join, sort, count_distinct)"
+            "unknown case {bad:?} (cases: csv, groupby, join, sort, count_distinct, distinct)"
         ));
     }
     if !args.bench {

@@ -34,6 +34,8 @@ def main():
             out = facts.join(dim, on="k2", how="inner")
         elif case == "count_distinct":
             out = facts.group_by("k1").agg(pl.col("k2").n_unique().alias("distinct"))
+        elif case == "distinct":
+            out = facts.select("k2").unique()
         elif case == "sort":
             out = facts.sort("k2")
         else:

@@ -4,7 +4,8 @@
 //! case between two barriers. This is what `bench/polars/ops.py` times: the same inputs
 //! read untimed, then `group_by("k1")` with a count and a sum of `v`, an inner join with
 //! `dim` on `k2`, a sort by `k2`, or `group_by("k1")` with the number of distinct `k2`
-//! (`count_distinct`: many groups, each with a set of values); the timed span ends when every rank holds its part
+//! (`count_distinct`: many groups, each with a set of values), or the distinct `k2`
+//! (`distinct`: one column's unique values); the timed span ends when every rank holds its part
 //! of the result. Rank 0 prints `time SECONDS rows ROWS`; every rank prints
 //! `rss MIB`, its peak resident set size.
 //!
@@ -20,7 +21,14 @@ use eau2::table::{Agg, DistFrame, JoinKind, ReadOptions};
 use eau2::{Error, Node, Result};
 
 /// The benchmark's cases, as `benches/ops.rs` names them.
-const CASES: &[&str] = &["csv", "groupby", "join", "sort", "count_distinct"];
+const CASES: &[&str] = &[
+    "csv",
+    "groupby",
+    "join",
+    "sort",
+    "count_distinct",
+    "distinct",
+];
 
 /// The exit status for a case eau2 cannot run yet.
 const UNSUPPORTED: u8 = 3;
@@ -81,7 +89,7 @@ fn load<'n>(node: &'n Node, dir: &Path, name: &str, key: &str) -> Result<DistFra
 /// The untimed part of a case: loading its inputs (as polars' side does).
 fn prepare<'n>(node: &'n Node, case: &str, dir: &Path) -> Result<Inputs<'n>> {
     let facts = match case {
-        "groupby" | "join" | "sort" | "count_distinct" => {
+        "groupby" | "join" | "sort" | "count_distinct" | "distinct" => {
             Some(load(node, dir, "facts.csv", "facts")?)
         }
         _ => None,
@@ -120,6 +128,11 @@ fn timed(node: &Node, case: &str, dir: &Path, inputs: &Inputs<'_>) -> Result<u64
                 .group_by(&["k1"])?
                 .agg(&[Agg::count_distinct("k2").alias("distinct")])?;
             Ok(out.nrows())
+        }
+        "distinct" => {
+            // The distinct values of one column (what the Linus stages do per stage).
+            let facts = need(&inputs.facts, case, "facts")?;
+            Ok(facts.select(&["k2"])?.distinct()?.nrows())
         }
         "join" => {
             let facts = need(&inputs.facts, case, "facts")?;

@@ -26,9 +26,11 @@ const DROPPED: u32 = u32::MAX;
 /// Distinct (group, value) pairs and per-group counts.
 #[derive(Clone, Default, Readable, Writable)]
 pub(crate) struct PairSet {
-    /// Pair numbers by hash; not sent (the receiver inserts the pairs into its own).
+    /// Per pair, by hash: its value's prefix, its group and its number, so that a
+    /// lookup of a short value reads the table alone; not sent (the receiver inserts
+    /// the pairs into its own).
     #[speedy(skip)]
-    table: HashTable<u32>,
+    table: HashTable<(u128, u32, u32)>,
     /// Each pair's hash, for growing the table; not sent.
     #[speedy(skip)]
     hashes: Vec<u64>,
@@ -111,17 +113,15 @@ impl PairSet {
 
     fn insert_val(&mut self, group: u32, value: Val<'_>) {
         let hash = PairSet::hash(group, value);
-        let (groups, prefixes) = (&self.groups, &self.prefixes);
-        let found = self.table.find(hash, |&p| {
-            let p = p as usize;
-            if groups[p] != group || prefixes[p] != value.prefix {
+        let found = self.table.find(hash, |&(prefix, g, p)| {
+            if g != group || prefix != value.prefix {
                 return false;
             }
             // Equal prefixes: both short (then equal) or both long (the encodings are
             // prefix-free, so a short value is never the start of a long one).
             match value.long {
                 None => true,
-                Some(bytes) => self.long_of(p) == Some(bytes),
+                Some(bytes) => self.long_of(p as usize) == Some(bytes),
             }
         });
         if found.is_some() {
@@ -129,7 +129,10 @@ impl PairSet {
         }
         let p = self.groups.len() as u32;
         let hashes = &self.hashes;
-        self.table.insert_unique(hash, p, |&q| hashes[q as usize]);
+        self.table
+            .insert_unique(hash, (value.prefix, group, p), |&(_, _, q)| {
+                hashes[q as usize]
+            });
         self.hashes.push(hash);
         self.groups.push(group);
         self.prefixes.push(value.prefix);

@@ -51,7 +51,9 @@ fn readme_quotes_match_their_examples() {
         let Some(end) = rest.find("`]") else { break };
         let file = rest[..end].to_string();
         // The code block must start right after the link's line and one blank line.
-        let Some(line_end) = rest.find('\n') else { break };
+        let Some(line_end) = rest.find('\n') else {
+            break;
+        };
         let after = &rest[line_end + 1..];
         let Some(body) = after.strip_prefix("\n```rust\n") else {
             continue; // a mention, not a quote
@@ -70,5 +72,8 @@ fn readme_quotes_match_their_examples() {
         );
         checked += 1;
     }
-    assert!(checked >= 2, "found only {checked} quoted examples in README.md");
+    assert!(
+        checked >= 2,
+        "found only {checked} quoted examples in README.md"
+    );
 }

@@ -886,7 +886,7 @@ mod tests {
         assert_eq!(Format::of_path(Path::new("a/b.SOR")), Some(Format::Sor));
         assert_eq!(Format::of_path(Path::new("b.csv")), Some(Format::Csv));
         assert_eq!(Format::of_path(Path::new("b.tsv")), Some(Format::Csv));
-        assert_eq!(Format::of_path(Path::new("b.ltgt")), None);
+        assert_eq!(Format::of_path(Path::new("b.ltgt")), Some(Format::Sor));
         assert_eq!(Format::of_path(Path::new("b")), None);
     }
 

@@ -771,7 +771,11 @@ fn load_csv(
         Ok(Schema::new(types.to_vec()).with_names(&names)?)
     };
     let full = schema_of(&types)?;
-    let cols = projection(options, &full)?;
+    // The columns left out are checked but not built.
+    let part = match projection(options, &full)? {
+        Some(cols) => part.columns(&cols),
+        None => part,
+    };
     let file = match options.mode {
         Mode::Strict => part
             .schema(full)
@@ -788,11 +792,7 @@ fn load_csv(
             .strict(false)
             .read_bytes_labeled(bytes, &label)?,
     };
-    let frame = match cols {
-        Some(cols) => file.frame.project(&cols)?,
-        None => file.frame,
-    };
-    Ok((frame, file.deviations))
+    Ok((file.frame, file.deviations))
 }
 
 /// Collective: the deviations of the whole load, reported with a warning; an error when

@@ -21,11 +21,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
-use eau2::csv::CsvReader;
 use eau2::frame::Schema;
-use eau2::kv::Key;
-use eau2::sor::SorReader;
-use eau2::table::{Agg, DistFrame, JoinKind};
+use eau2::table::{Agg, DistFrame, JoinKind, ReadOptions};
 use eau2::{Node, Result};
 
 /// The projects with the most commits.
@@ -49,8 +46,9 @@ struct Args {
 }
 
 /// Collective: reads `dir/file.ltgt` (SoR), or `dir/file.csv` when `csv`, whose
-/// columns have the SoR type codes `codes` and the names `names`, strictly, keeping only
-/// the columns `keep`.
+/// columns have the SoR type codes `codes` and the names `names`, keeping only the
+/// columns `keep` (the others are checked but not built). The types are declared, so a
+/// field that does not fit fails the run naming the file, line and column.
 fn load<'n>(
     node: &'n Node,
     (dir, csv): (&Path, bool),
@@ -59,22 +57,9 @@ fn load<'n>(
     keep: &[&str],
 ) -> Result<DistFrame<'n>> {
     let schema = Schema::from_codes(codes)?.with_names(names)?;
-    let key = Key::new(file, 0);
-    if csv {
-        let reader = CsvReader::new().schema(schema).strict(true);
-        let path = dir.join(format!("{file}.csv"));
-        return DistFrame::load_csv(node, &key, &path, &reader)?
-            .0
-            .select(keep);
-    }
-    // SoR reads can skip building the columns not kept (they are still checked).
-    let cols: Vec<usize> = keep
-        .iter()
-        .filter_map(|k| names.iter().position(|n| n == k))
-        .collect();
-    let reader = SorReader::new().schema(schema).columns(&cols).strict(true);
-    let path = dir.join(format!("{file}.ltgt"));
-    Ok(DistFrame::load_sor(node, &key, &path, &reader)?.0)
+    let path = dir.join(format!("{file}.{}", if csv { "csv" } else { "ltgt" }));
+    let options = ReadOptions::new().schema(schema).columns(keep);
+    DistFrame::read_with(node, &path, &options)
 }
 
 fn main() -> ExitCode {

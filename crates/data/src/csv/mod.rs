@@ -103,6 +103,8 @@ pub struct CsvReader {
     infer_rows: usize,
     min_part_len: usize,
     memory_map: bool,
+    /// The file columns to build, in this order (all when `None`).
+    columns: Option<Vec<usize>>,
 }
 
 impl Default for CsvReader {
@@ -119,6 +121,7 @@ impl Default for CsvReader {
             infer_rows: DEFAULT_INFER_ROWS,
             min_part_len: DEFAULT_MIN_PART_LEN,
             memory_map: true,
+            columns: None,
         }
     }
 }
@@ -219,6 +222,16 @@ impl CsvReader {
     /// gives wrong records; for tests and distributed loads.
     pub fn quotes_before_part(mut self, odd: bool) -> Self {
         self.odd_before = Some(odd);
+        self
+    }
+
+    /// Builds only the file columns `cols` (0-based), in this order, as the frame's
+    /// columns; a column may be named twice. The columns left out are not stored but
+    /// still checked (a strict read fails on their misfits; a lenient one counts them),
+    /// so which rows deviate does not depend on the projection. A read fails with
+    /// [`Error::OutOfRange`] when a column is past the file's last.
+    pub fn columns(mut self, cols: &[usize]) -> Self {
+        self.columns = Some(cols.to_vec());
         self
     }
 
@@ -589,8 +602,25 @@ impl CsvReader {
             .filter(|(s, e)| s < e)
             .collect();
         let types = schema.types().to_vec();
+        let cols: Vec<usize> = match &self.columns {
+            Some(cols) => cols.clone(),
+            None => (0..types.len()).collect(),
+        };
+        let mut build = vec![false; types.len()];
+        for &c in &cols {
+            let Some(b) = build.get_mut(c) else {
+                return Err(Error::OutOfRange {
+                    what: "column",
+                    index: c as u64,
+                    len: types.len() as u64,
+                });
+            };
+            *b = true;
+        }
+        let projected = schema.project(&cols)?;
         let plan = Plan {
             types: &types,
+            build: &build,
             delimiter: self.delimiter,
             chunk_len: self.chunk_len,
             strict: self.strict,
@@ -627,14 +657,19 @@ impl CsvReader {
             };
             deviations.rows += part.deviated_rows;
             first_offset = first_offset.or(part.first_deviation);
-            frames.push(DataFrame::new(schema.clone(), part.columns)?);
+            let columns = cols
+                .iter()
+                .map(|&c| part.columns[c].clone())
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| Error::Schema("a projected column was not built".into()))?;
+            frames.push(DataFrame::new(projected.clone(), columns)?);
         }
         deviations.first_line = match first_offset {
             Some(o) => Some(src.line_number(offset + o)?),
             None => None,
         };
         let frame = if frames.is_empty() {
-            DataFrame::empty(schema.clone())
+            DataFrame::empty(projected)
         } else {
             DataFrame::concat(frames)?
         };

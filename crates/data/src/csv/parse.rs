@@ -12,6 +12,8 @@ const MAX_TEXT: usize = 120;
 pub(crate) struct Plan<'a> {
     /// The column types.
     pub types: &'a [DataType],
+    /// Which columns to build (one flag per column); the others are only checked.
+    pub build: &'a [bool],
     /// The field separator.
     pub delimiter: u8,
     /// Rows per chunk.
@@ -48,8 +50,8 @@ pub(crate) enum Stop {
 /// The rows of one range.
 #[derive(Debug)]
 pub(crate) struct Part {
-    /// One column per schema column.
-    pub columns: Vec<Column>,
+    /// One column per schema column; `None` for a column not built.
+    pub columns: Vec<Option<Column>>,
     /// How many rows deviated.
     pub deviated_rows: u64,
     /// Where the first deviating record starts.
@@ -76,10 +78,12 @@ pub(crate) fn parse_range(
     let mut slots: Vec<Slot> = plan
         .types
         .iter()
-        .map(|&dtype| Slot {
+        .zip(plan.build)
+        .map(|(&dtype, &build)| Slot {
             dtype,
             // A row takes at least one byte, so the range holds at most `end - start`.
-            builder: ColumnBuilder::with_expected_rows(dtype, plan.chunk_len, end - start),
+            builder: build
+                .then(|| ColumnBuilder::with_expected_rows(dtype, plan.chunk_len, end - start)),
         })
         .collect();
     let mut fields: Vec<RawField> = Vec::with_capacity(width + 1);
@@ -112,7 +116,10 @@ pub(crate) fn parse_range(
         pos = next;
     }
     Ok(Part {
-        columns: slots.into_iter().map(|s| s.builder.finish()).collect(),
+        columns: slots
+            .into_iter()
+            .map(|s| s.builder.map(ColumnBuilder::finish))
+            .collect(),
         deviated_rows,
         first_deviation,
     })

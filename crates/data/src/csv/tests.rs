@@ -480,3 +480,60 @@ fn a_huge_header_is_read_in_linear_time() {
     // (the header scanned again for each of ~5,000 pieces) exceeded by far.
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
+
+/// A projection builds only the asked columns, in the asked order (one may repeat),
+/// across parallel pieces, and still checks the columns it leaves out: a strict read
+/// fails on their misfits and a lenient one counts the same deviating rows.
+#[test]
+fn projection_builds_only_the_asked_columns_and_checks_the_rest() {
+    let mut text = String::from("a,b,c\n");
+    for i in 0..300 {
+        text.push_str(&format!("{i},\"x{i}\",{}\n", i * 2));
+    }
+    let schema = Schema::from_codes("ISI").unwrap();
+    let reader = CsvReader::new().schema(schema).min_part_len(64);
+    let file = reader
+        .clone()
+        .columns(&[2, 0, 2])
+        .read_bytes(text.as_bytes())
+        .unwrap();
+    assert_eq!(names(file.frame.schema()), ["c", "a", "c"]);
+    assert_eq!(file.frame.nrows(), 300);
+    assert_eq!(rows(&file.frame)[299], ["598", "299", "598"]);
+    assert!(file.frame.chunk_count() > 1, "the read was cut into pieces");
+    // The whole file's schema is still the file's.
+    assert_eq!(names(&file.schema), ["a", "b", "c"]);
+
+    // A misfit in a column left out still fails a strict read, naming its column.
+    let bad = format!("{text}7,y,oops\n");
+    let err = reader
+        .clone()
+        .columns(&[1])
+        .read_bytes(bad.as_bytes())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains(":302") && err.contains("column 2"), "{err}");
+    // ... and is counted by a lenient one, exactly as without the projection.
+    let lenient = reader.clone().strict(false);
+    let all = lenient.clone().read_bytes(bad.as_bytes()).unwrap();
+    let some = lenient.columns(&[0]).read_bytes(bad.as_bytes()).unwrap();
+    assert_eq!(some.deviations, all.deviations);
+    assert_eq!(some.deviations.rows, 1);
+
+    // No column at all is a frame of no columns (as SoR's); past the last, an error.
+    let none = reader
+        .clone()
+        .columns(&[])
+        .read_bytes(text.as_bytes())
+        .unwrap();
+    assert_eq!(none.frame.ncols(), 0);
+    assert!(matches!(
+        reader.columns(&[3]).read_bytes(text.as_bytes()),
+        Err(Error::OutOfRange {
+            what: "column",
+            index: 3,
+            len: 3
+        })
+    ));
+}

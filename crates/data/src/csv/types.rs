@@ -81,25 +81,32 @@ fn numeric_type(literal: Literal<'_>) -> DataType {
 /// whatever the rest of the file holds.
 pub(crate) const UNTYPED: DataType = DataType::String;
 
-/// A column being read: its type and its builder.
+/// A column being read: its type and its builder, or no builder for a column that a
+/// projection leaves out (its values are still checked, so which rows deviate does not
+/// depend on the projection, but nothing is stored).
 pub(crate) struct Slot {
     pub dtype: DataType,
-    pub builder: ColumnBuilder,
+    pub builder: Option<ColumnBuilder>,
 }
 
 impl Slot {
     /// Pushes a missing value.
     #[inline]
     pub(crate) fn push_missing(&mut self) {
-        self.builder.current().push_missing();
-        self.builder.row_done();
+        if let Some(builder) = &mut self.builder {
+            builder.current().push_missing();
+            builder.row_done();
+        }
     }
 
     /// Converts `text` to the column's type and pushes it; on failure pushes nothing and
     /// returns the type the text would need.
     #[inline]
     pub(crate) fn push(&mut self, text: &[u8]) -> Result<(), DataType> {
-        let current = self.builder.current();
+        let Some(builder) = &mut self.builder else {
+            return self.check(text);
+        };
+        let current = builder.current();
         match self.dtype {
             DataType::Bool => current.push_bool(csv_bool(text).ok_or_else(|| value_type(text))?),
             DataType::Int => current.push_int(parse_int(text).ok_or_else(|| value_type(text))?),
@@ -108,7 +115,26 @@ impl Slot {
             DataType::F64 => current.push_f64(csv_f64(text).ok_or_else(|| value_type(text))?),
             DataType::String => current.push_str(text),
         }
-        self.builder.row_done();
+        builder.row_done();
         Ok(())
+    }
+
+    /// Whether `text` converts to the column's type, as [`Slot::push`] would convert it,
+    /// without storing it.
+    #[inline]
+    fn check(&self, text: &[u8]) -> Result<(), DataType> {
+        let fits = match self.dtype {
+            DataType::Bool => csv_bool(text).is_some(),
+            DataType::Int => parse_int(text).is_some(),
+            DataType::Float => csv_f32(text).is_some(),
+            DataType::I64 => parse_i64(text).is_some(),
+            DataType::F64 => csv_f64(text).is_some(),
+            DataType::String => true,
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(value_type(text))
+        }
     }
 }

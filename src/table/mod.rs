@@ -56,7 +56,6 @@ mod read;
 mod write;
 
 use std::collections::VecDeque;
-use std::path::Path;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -69,7 +68,7 @@ use crate::frame::{
     Element, Rower, Schema, Value, Writer, DEFAULT_CHUNK_LEN,
 };
 use crate::kv::{Key, Object};
-use crate::sor::{Deviations, SorReader};
+use crate::sor::Deviations;
 use crate::Bytes;
 
 pub use descriptor::{ChunkInfo, Descriptor};
@@ -291,32 +290,6 @@ impl<'n> DistFrame<'n> {
                 .map_err(|e| name_taken(key, e.into()))?;
         }
         Ok(DistFrame::new(node, key, desc))
-    }
-
-    /// Superseded by [`DistFrame::read_with`] with [`ReadOptions::key`]; kept, hidden,
-    /// only until its last callers (apps/top-projects, examples/programs) are switched.
-    ///
-    /// Collective: every rank parses its own piece of the SoR file at `path` (rank `r` of
-    /// `n` reads [`SorReader::part`]`(r, n)`, so every row is read once) with `reader`'s
-    /// schema, names, projection and chunk length, and keeps its chunks at home, under
-    /// `key`. Loads as [`DistFrame::read_with`] does: one version of the file, and,
-    /// unless `reader` is strict, types from samples of the whole file, widened where a
-    /// later value needs it, so that no value is lost (a field no type holds is an
-    /// error). A strict reader infers from the first [`SorReader::infer_rows`] rows and
-    /// fails on the first misfit. Returns the frame and the deviations of the whole
-    /// file.
-    #[doc(hidden)]
-    pub fn load_sor(
-        node: &'n Node,
-        key: &Key,
-        path: &Path,
-        reader: &SorReader,
-    ) -> Result<(DistFrame<'n>, Deviations)> {
-        let options = read::ReadOptions::of_sor_reader(reader);
-        let (frame, deviations) = read::load_local(node, path, &options)?;
-        let mut dist = DistFrame::from_local_parts(node, key, &frame)?;
-        dist.deviations = deviations;
-        Ok((dist, deviations))
     }
 
     /// The key the frame is stored under.

@@ -2,10 +2,8 @@
 //! print a small result one row per line.
 
 use std::io::Write;
-use std::path::Path;
 
-use super::{DistFrame, Format, ReadOptions};
-use crate::cluster::Node;
+use super::DistFrame;
 use crate::error::{Error, Result};
 use crate::frame::{DataFrame, Value};
 
@@ -17,30 +15,6 @@ impl<'n> DistFrame<'n> {
     /// Collective: reads the SoR file `path` (whatever its extension), each rank its own
     /// byte part, into a temporary frame (named like an operator's result, freed when
     /// dropped). `names` names the columns (empty: `c0`, `c1`, ...). The short form of
-    /// [`DistFrame::read_with`] with [`ReadOptions::format`]`(Format::Sor)`: safe, so a
-    /// value never silently becomes missing.
-    ///
-    /// ```
-    /// # let node = eau2::Node::standalone()?;
-    /// # let dir = std::env::temp_dir().join(format!("eau2-read-sor-doc-{}", std::process::id()));
-    /// # std::fs::create_dir_all(&dir)?;
-    /// # let path = dir.join("p.sor");
-    /// # std::fs::write(&path, "<1> <\"a\">\n<2> <\"b\">\n")?;
-    /// use eau2::table::DistFrame;
-    /// let projects = DistFrame::read_sor(&node, &path, &["pid", "name"])?;
-    /// assert_eq!(projects.get_int("pid", 1)?, Some(2));
-    /// # std::fs::remove_dir_all(&dir)?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[doc(hidden)]
-    pub fn read_sor(node: &'n Node, path: &Path, names: &[&str]) -> Result<DistFrame<'n>> {
-        let mut options = ReadOptions::new().format(Format::Sor);
-        if !names.is_empty() {
-            options = options.names(names);
-        }
-        DistFrame::read_with(node, path, &options)
-    }
-
     /// The rows as text, one line per row: values separated by a space, strings as
     /// they are, floats with a decimal point (`3.0`), a missing value as `null`. Reads
     /// the whole frame on this rank: for small results. A string holding a space is

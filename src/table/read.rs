@@ -97,9 +97,6 @@ enum Mode {
     Safe,
     /// Store it as missing, count it, fail when most rows deviate.
     Lenient,
-    /// A strict `SorReader`'s mode (the hidden `DistFrame::load_sor`): types
-    /// inferred from the file's first rows as the reader does, any misfit an error.
-    Strict,
     /// SoR's own rule: types from the first 500 lines, misfits missing and counted.
     SorRule,
 }
@@ -139,7 +136,6 @@ pub struct ReadOptions {
     header: bool,
     chunk_len: Option<usize>,
     /// A projection by file column index (the readers' `columns`), for the old loaders.
-    column_indices: Option<Vec<usize>>,
     /// How many rows the reader-like modes (`Strict`, `SorRule`) infer types from.
     infer_rows: usize,
     /// The key the frame is stored under; `None` for a temporary frame.
@@ -159,7 +155,6 @@ impl Default for ReadOptions {
             delimiter: None,
             header: true,
             chunk_len: None,
-            column_indices: None,
             infer_rows: DEFAULT_INFER_ROWS,
             key: None,
         }
@@ -263,26 +258,6 @@ impl ReadOptions {
     pub fn chunk_len(mut self, rows: usize) -> Self {
         self.chunk_len = Some(rows.max(1));
         self
-    }
-
-    /// The options that load as `reader` reads: its schema, names, projection and chunk
-    /// length; strict as it is strict (types from its first rows, any misfit an error),
-    /// and otherwise safe (no value lost).
-    pub(crate) fn of_sor_reader(reader: &SorReader) -> ReadOptions {
-        ReadOptions {
-            format: Some(Format::Sor),
-            names: reader.given_names().map(<[String]>::to_vec),
-            schema: reader.given_schema().cloned(),
-            column_indices: reader.given_columns().map(<[usize]>::to_vec),
-            mode: if reader.is_strict() {
-                Mode::Strict
-            } else {
-                Mode::Safe
-            },
-            chunk_len: Some(reader.chunk_rows()),
-            infer_rows: reader.rows_to_infer(),
-            ..ReadOptions::default()
-        }
     }
 
     /// The option a user sets to fix column `name` to `dtype`, as the error messages
@@ -485,17 +460,6 @@ fn fixed_types(options: &ReadOptions, names: &[String]) -> Result<Vec<Option<Dat
 
 /// The projection's file column indices, or `None` for every column.
 fn projection(options: &ReadOptions, schema: &Schema) -> Result<Option<Vec<usize>>> {
-    if let Some(cols) = &options.column_indices {
-        if let Some(&c) = cols.iter().find(|&&c| c >= schema.width()) {
-            return Err(DataError::OutOfRange {
-                what: "column",
-                index: c as u64,
-                len: schema.width() as u64,
-            }
-            .into());
-        }
-        return Ok(Some(cols.clone()));
-    }
     options
         .columns
         .as_ref()
@@ -622,7 +586,7 @@ fn load_sor(
     let bytes = view.bytes();
     let label = view.path().display().to_string();
     let mut reader = SorReader::new()
-        .wide_types(!matches!(options.mode, Mode::SorRule | Mode::Strict))
+        .wide_types(!matches!(options.mode, Mode::SorRule))
         .part(group.rank(), group.size());
     if let Some(rows) = options.chunk_len {
         reader = reader.chunk_len(rows);
@@ -646,7 +610,7 @@ fn load_sor(
                 None => schema.names().to_vec(),
             },
         ),
-        (None, Mode::SorRule | Mode::Strict) => {
+        (None, Mode::SorRule) => {
             let schema = SorReader::new()
                 .range(0, None)
                 .infer_rows(options.infer_rows)
@@ -677,10 +641,6 @@ fn load_sor(
         reader = reader.columns(&cols);
     }
     let file = match options.mode {
-        Mode::Strict => reader
-            .schema(full)
-            .strict(true)
-            .read_bytes_labeled(bytes, &label)?,
         Mode::Safe => widen_until_fits(group, &label, &names, types, &fixed, |types| {
             Ok(reader
                 .clone()
@@ -751,7 +711,7 @@ fn load_csv(
     };
     let types: Vec<DataType> = match (&options.schema, options.mode) {
         (Some(s), _) => s.types().to_vec(),
-        (None, Mode::SorRule | Mode::Strict) => head.types().to_vec(),
+        (None, Mode::SorRule) => head.types().to_vec(),
         (None, _) => {
             let mut local = part.sample_bytes(bytes)?;
             local.resize(head.width(), None);
@@ -777,10 +737,6 @@ fn load_csv(
         None => part,
     };
     let file = match options.mode {
-        Mode::Strict => part
-            .schema(full)
-            .strict(true)
-            .read_bytes_labeled(bytes, &label)?,
         Mode::Safe => widen_until_fits(group, &label, &names, types, &fixed, |types| {
             Ok(part
                 .clone()
@@ -885,23 +841,9 @@ mod tests {
             assert_eq!(f.deviations(), Deviations::default());
         };
         check(&DistFrame::read(&node, &path).unwrap());
-        check(&DistFrame::read_sor(&node, &path, &[]).unwrap());
         let keyed = ReadOptions::new().key(Key::new("k", 0));
         check(&DistFrame::read_with(&node, &path, &keyed).unwrap());
         check(&DistFrame::get(&node, &Key::new("k", 0)).unwrap());
-        let reader = SorReader::new();
-        check(
-            &DistFrame::load_sor(&node, &Key::new("l", 0), &path, &reader)
-                .unwrap()
-                .0,
-        );
-        // A strict reader keeps its meaning: types from its first rows, misfits errors.
-        let strict = SorReader::new().strict(true);
-        let err = DistFrame::load_sor(&node, &Key::new("s", 0), &path, &strict)
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(err.contains("sorted.sor:2001: column 0"), "{err}");
         // SoR's own rule, asked for, loses the later values and says how many.
         let options = ReadOptions::new().sor_rule().allow_deviations();
         let f = DistFrame::read_with(&node, &path, &options).unwrap();

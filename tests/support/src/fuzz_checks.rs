@@ -226,6 +226,17 @@ fn check_csv_reader(data: &[u8]) {
         .infer_rows(infer_rows)
         .chunk_len(chunk_len);
     let lenient = base.clone().strict(false);
+    // Issue 20: an empty input (a byte-order mark at most) has no header, and without a
+    // schema that is an error in every mode, lenient included.
+    if header && text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text).is_empty() {
+        for reader in [&lenient, &base] {
+            let err = reader
+                .read_bytes(text)
+                .expect_err("an empty CSV without a schema has no header");
+            assert!(err.to_string().contains("no header"), "{err}");
+        }
+        return;
+    }
     let seq = lenient
         .clone()
         .parallel(false)

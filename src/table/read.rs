@@ -624,35 +624,7 @@ fn load_sor(
             (types, names)
         }
     };
-    let fixed = match &options.schema {
-        Some(s) => s.types().iter().copied().map(Some).collect(),
-        None => fixed_types(options, &names)?,
-    };
-    let types: Vec<DataType> = types
-        .iter()
-        .zip(&fixed)
-        .map(|(&t, f)| f.unwrap_or(t))
-        .collect();
-    let schema_of = |types: &[DataType]| -> Result<Schema> {
-        Ok(Schema::new(types.to_vec()).with_names(&names)?)
-    };
-    let full = schema_of(&types)?;
-    if let Some(cols) = projection(options, &full)? {
-        reader = reader.columns(&cols);
-    }
-    let file = match options.mode {
-        Mode::Safe => widen_until_fits(group, &label, &names, types, &fixed, |types| {
-            Ok(reader
-                .clone()
-                .schema(schema_of(types)?)
-                .read_bytes_or_misfit(bytes)?)
-        })?,
-        Mode::Lenient | Mode::SorRule => reader
-            .schema(full)
-            .strict(false)
-            .read_bytes_labeled(bytes, &label)?,
-    };
-    Ok((file.frame, file.deviations))
+    read_part(group, reader, options, bytes, &label, &names, types)
 }
 
 /// Loads this rank's part of a CSV file.
@@ -705,10 +677,6 @@ fn load_csv(
     let before: Vec<u64> = group.gather(&quotes)?;
     let odd = before[..group.rank()].iter().fold(0, |a, b| a ^ b) == 1;
     let part = part.quotes_before_part(odd);
-    let fixed = match &options.schema {
-        Some(s) => s.types().iter().copied().map(Some).collect(),
-        None => fixed_types(options, &names)?,
-    };
     let types: Vec<DataType> = match (&options.schema, options.mode) {
         (Some(s), _) => s.types().to_vec(),
         (None, Mode::SorRule) => head.types().to_vec(),
@@ -722,33 +690,112 @@ fn load_csv(
             agreed[..head.width()].to_vec()
         }
     };
+    read_part(group, part, options, bytes, &label, &names, types)
+}
+
+/// A format's reader of this rank's part, as [`read_part`] drives it: SoR and CSV alike.
+trait PartReader: Clone {
+    /// The reader with `schema` for the file's columns.
+    fn with_schema(self, schema: Schema) -> Self;
+    /// The reader building only the file columns `cols` (the others are checked).
+    fn with_columns(self, cols: &[usize]) -> Self;
+    /// A read that stores misfits as missing values and counts them.
+    fn read_lenient(&self, bytes: &[u8], label: &str) -> Result<(DataFrame, Deviations)>;
+    /// A strict read that returns the first misfit instead of failing on it.
+    fn read_or_misfit(
+        &self,
+        bytes: &[u8],
+    ) -> Result<std::result::Result<(DataFrame, Deviations), Misfit>>;
+}
+
+impl PartReader for SorReader {
+    fn with_schema(self, schema: Schema) -> Self {
+        self.schema(schema)
+    }
+    fn with_columns(self, cols: &[usize]) -> Self {
+        self.columns(cols)
+    }
+    fn read_lenient(&self, bytes: &[u8], label: &str) -> Result<(DataFrame, Deviations)> {
+        let file = self
+            .clone()
+            .strict(false)
+            .read_bytes_labeled(bytes, label)?;
+        Ok((file.frame, file.deviations))
+    }
+    fn read_or_misfit(
+        &self,
+        bytes: &[u8],
+    ) -> Result<std::result::Result<(DataFrame, Deviations), Misfit>> {
+        Ok(self
+            .read_bytes_or_misfit(bytes)?
+            .map(|file| (file.frame, file.deviations)))
+    }
+}
+
+impl PartReader for CsvReader {
+    fn with_schema(self, schema: Schema) -> Self {
+        self.schema(schema)
+    }
+    fn with_columns(self, cols: &[usize]) -> Self {
+        self.columns(cols)
+    }
+    fn read_lenient(&self, bytes: &[u8], label: &str) -> Result<(DataFrame, Deviations)> {
+        let file = self
+            .clone()
+            .strict(false)
+            .read_bytes_labeled(bytes, label)?;
+        Ok((file.frame, file.deviations))
+    }
+    fn read_or_misfit(
+        &self,
+        bytes: &[u8],
+    ) -> Result<std::result::Result<(DataFrame, Deviations), Misfit>> {
+        Ok(self
+            .read_bytes_or_misfit(bytes)?
+            .map(|file| (file.frame, file.deviations)))
+    }
+}
+
+/// Reads this rank's part of `bytes` with `reader`, the columns named `names` and typed
+/// `types` (inferred or given; a type the user fixed wins): a safe load widens columns
+/// with the other ranks until every value fits, a lenient one counts misfits. Only the
+/// projected columns are built.
+fn read_part(
+    group: &impl Group,
+    reader: impl PartReader,
+    options: &ReadOptions,
+    bytes: &[u8],
+    label: &str,
+    names: &[String],
+    types: Vec<DataType>,
+) -> Result<(DataFrame, Deviations)> {
+    let fixed = match &options.schema {
+        Some(s) => s.types().iter().copied().map(Some).collect(),
+        None => fixed_types(options, names)?,
+    };
     let types: Vec<DataType> = types
         .iter()
         .zip(&fixed)
         .map(|(&t, f)| f.unwrap_or(t))
         .collect();
     let schema_of = |types: &[DataType]| -> Result<Schema> {
-        Ok(Schema::new(types.to_vec()).with_names(&names)?)
+        Ok(Schema::new(types.to_vec()).with_names(names)?)
     };
     let full = schema_of(&types)?;
     // The columns left out are checked but not built.
-    let part = match projection(options, &full)? {
-        Some(cols) => part.columns(&cols),
-        None => part,
+    let reader = match projection(options, &full)? {
+        Some(cols) => reader.with_columns(&cols),
+        None => reader,
     };
-    let file = match options.mode {
-        Mode::Safe => widen_until_fits(group, &label, &names, types, &fixed, |types| {
-            Ok(part
+    match options.mode {
+        Mode::Safe => widen_until_fits(group, label, names, types, &fixed, |types| {
+            reader
                 .clone()
-                .schema(schema_of(types)?)
-                .read_bytes_or_misfit(bytes)?)
-        })?,
-        Mode::Lenient | Mode::SorRule => part
-            .schema(full)
-            .strict(false)
-            .read_bytes_labeled(bytes, &label)?,
-    };
-    Ok((file.frame, file.deviations))
+                .with_schema(schema_of(types)?)
+                .read_or_misfit(bytes)
+        }),
+        Mode::Lenient | Mode::SorRule => reader.with_schema(full).read_lenient(bytes, label),
+    }
 }
 
 /// Collective: the deviations of the whole load, reported with a warning; an error when

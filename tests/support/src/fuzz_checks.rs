@@ -228,7 +228,12 @@ fn check_csv_reader(data: &[u8]) {
     let lenient = base.clone().strict(false);
     // Issue 20: an empty input (a byte-order mark at most) has no header, and without a
     // schema that is an error in every mode, lenient included.
-    if header && text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text).is_empty() {
+    if header
+        && text
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(text)
+            .is_empty()
+    {
         for reader in [&lenient, &base] {
             let err = reader
                 .read_bytes(text)

@@ -49,45 +49,15 @@ for order in random by-pid; do
   fi
 done
 
-now() { date +%s.%N; }
-# `timed FILE CMD...` runs CMD with its output in FILE; prints the seconds it took.
-timed() {
-  local file="$1" start end
-  shift
-  start="$(now)"
-  "$@" >"$file" 2>"$file.err" || { cat "$file.err" >&2; exit 1; }
-  end="$(now)"
-  echo "$end - $start" | bc
-}
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
+# shellcheck source=bench/compare.sh
+source "$root/bench/compare.sh"
 eau2() { "$rel/eau2-launch" --no-prefix -n "$ranks" "$rel/top-projects" --quiet --data "$@"; }
 polars() { "$python" bench/polars/top_projects.py "$@"; }
 
 for run in "random sor" "by-pid sor" "random csv" "by-pid csv"; do
   read -r order format <<<"$run"
-  dir="$data/$order"
   flags=()
   [ "$format" = sor ] || flags=(--csv)
-  ratios=()
-  for round in $(seq 1 "$rounds"); do
-    # Alternate which goes first, so neither always gets the warmer cache.
-    if [ $((round % 2)) -eq 1 ]; then
-      te="$(timed "$out/eau2" eau2 "$dir" "${flags[@]}")"
-      tp="$(timed "$out/polars" polars "$dir" "${flags[@]}")"
-    else
-      tp="$(timed "$out/polars" polars "$dir" "${flags[@]}")"
-      te="$(timed "$out/eau2" eau2 "$dir" "${flags[@]}")"
-    fi
-    if ! diff -q "$out/eau2" "$out/polars" >/dev/null; then
-      echo "top_projects: $order $format: eau2 and polars print different rows:" >&2
-      diff "$out/eau2" "$out/polars" >&2 || true
-      exit 1
-    fi
-    ratio="$(echo "scale=3; $te / $tp" | bc)"
-    ratios+=("$ratio")
-    printf '%s %s round %d: eau2 %.3f s, polars %.3f s, ratio %s\n' "$order" "$format" "$round" "$te" "$tp" "$ratio"
-  done
-  median="$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')"
-  echo "$order $format: $commits commits, n = $ranks, median ratio eau2/polars over $rounds rounds: $median"
+  compare "$order $format" "$rounds" "$data/$order" "${flags[@]}"
+  echo "$order $format: $commits commits, n = $ranks, median ratio eau2/polars over $rounds rounds: $MEDIAN"
 done

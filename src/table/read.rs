@@ -708,53 +708,34 @@ trait PartReader: Clone {
     ) -> Result<std::result::Result<(DataFrame, Deviations), Misfit>>;
 }
 
-impl PartReader for SorReader {
-    fn with_schema(self, schema: Schema) -> Self {
-        self.schema(schema)
-    }
-    fn with_columns(self, cols: &[usize]) -> Self {
-        self.columns(cols)
-    }
-    fn read_lenient(&self, bytes: &[u8], label: &str) -> Result<(DataFrame, Deviations)> {
-        let file = self
-            .clone()
-            .strict(false)
-            .read_bytes_labeled(bytes, label)?;
-        Ok((file.frame, file.deviations))
-    }
-    fn read_or_misfit(
-        &self,
-        bytes: &[u8],
-    ) -> Result<std::result::Result<(DataFrame, Deviations), Misfit>> {
-        Ok(self
-            .read_bytes_or_misfit(bytes)?
-            .map(|file| (file.frame, file.deviations)))
-    }
+/// The two readers have the same builder and read methods (their results differ only
+/// in type), so one body serves both.
+macro_rules! part_reader {
+    ($($reader:ty),*) => {$(
+        impl PartReader for $reader {
+            fn with_schema(self, schema: Schema) -> Self {
+                self.schema(schema)
+            }
+            fn with_columns(self, cols: &[usize]) -> Self {
+                self.columns(cols)
+            }
+            fn read_lenient(&self, bytes: &[u8], label: &str) -> Result<(DataFrame, Deviations)> {
+                let file = self.clone().strict(false).read_bytes_labeled(bytes, label)?;
+                Ok((file.frame, file.deviations))
+            }
+            fn read_or_misfit(
+                &self,
+                bytes: &[u8],
+            ) -> Result<std::result::Result<(DataFrame, Deviations), Misfit>> {
+                Ok(self
+                    .read_bytes_or_misfit(bytes)?
+                    .map(|file| (file.frame, file.deviations)))
+            }
+        }
+    )*};
 }
 
-impl PartReader for CsvReader {
-    fn with_schema(self, schema: Schema) -> Self {
-        self.schema(schema)
-    }
-    fn with_columns(self, cols: &[usize]) -> Self {
-        self.columns(cols)
-    }
-    fn read_lenient(&self, bytes: &[u8], label: &str) -> Result<(DataFrame, Deviations)> {
-        let file = self
-            .clone()
-            .strict(false)
-            .read_bytes_labeled(bytes, label)?;
-        Ok((file.frame, file.deviations))
-    }
-    fn read_or_misfit(
-        &self,
-        bytes: &[u8],
-    ) -> Result<std::result::Result<(DataFrame, Deviations), Misfit>> {
-        Ok(self
-            .read_bytes_or_misfit(bytes)?
-            .map(|file| (file.frame, file.deviations)))
-    }
-}
+part_reader!(SorReader, CsvReader);
 
 /// Reads this rank's part of `bytes` with `reader`, the columns named `names` and typed
 /// `types` (inferred or given; a type the user fixed wins): a safe load widens columns

@@ -125,19 +125,14 @@ fn run(mut args: Args) -> Result<(), String> {
         }
     }
     let mut cfg = OpsConfig::full().scaled_down(args.scale);
-    if let Some(bad) = args.cases.iter().find(|c| {
-        ![
-            "csv",
-            "groupby",
-            "join",
-            "sort",
-            "count_distinct",
-            "distinct",
-        ]
-        .contains(&c.as_str())
-    }) {
+    if let Some(bad) = args
+        .cases
+        .iter()
+        .find(|c| !eau2_bench::OPS_CASES.contains(&c.as_str()))
+    {
         return Err(format!(
-            "unknown case {bad:?} (cases: csv, groupby, join, sort, count_distinct, distinct)"
+            "unknown case {bad:?} (cases: {})",
+            eau2_bench::OPS_CASES.join(", ")
         ));
     }
     if !args.bench {

@@ -18,3 +18,14 @@ pub mod chart;
 pub mod gen;
 pub mod measure;
 pub mod report;
+
+/// The cases of the ops benchmark (`benches/ops.rs`) and of its rank program `eau2-ops`,
+/// named once so the two agree.
+pub const OPS_CASES: &[&str] = &[
+    "csv",
+    "groupby",
+    "join",
+    "sort",
+    "count_distinct",
+    "distinct",
+];

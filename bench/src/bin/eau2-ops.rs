@@ -20,15 +20,7 @@ use eau2::kv::Key;
 use eau2::table::{Agg, DistFrame, JoinKind, ReadOptions};
 use eau2::{Error, Node, Result};
 
-/// The benchmark's cases, as `benches/ops.rs` names them.
-const CASES: &[&str] = &[
-    "csv",
-    "groupby",
-    "join",
-    "sort",
-    "count_distinct",
-    "distinct",
-];
+use eau2_bench::OPS_CASES as CASES;
 
 /// The exit status for a case eau2 cannot run yet.
 const UNSUPPORTED: u8 = 3;

@@ -32,7 +32,7 @@ use crate::csv::CsvReader;
 use crate::error::{DataError, Error, Result};
 use crate::frame::{DataFrame, DataType, Schema};
 use crate::kv::Key;
-use crate::sor::{Deviations, FileIdentity, FileView, Misfit, SorReader, DEFAULT_INFER_ROWS};
+use crate::sor::{Deviations, FileIdentity, FileView, Misfit, SorReader};
 
 use super::DistFrame;
 
@@ -135,9 +135,6 @@ pub struct ReadOptions {
     delimiter: Option<u8>,
     header: bool,
     chunk_len: Option<usize>,
-    /// A projection by file column index (the readers' `columns`), for the old loaders.
-    /// How many rows the reader-like modes (`Strict`, `SorRule`) infer types from.
-    infer_rows: usize,
     /// The key the frame is stored under; `None` for a temporary frame.
     key: Option<Key>,
 }
@@ -155,7 +152,6 @@ impl Default for ReadOptions {
             delimiter: None,
             header: true,
             chunk_len: None,
-            infer_rows: DEFAULT_INFER_ROWS,
             key: None,
         }
     }
@@ -611,10 +607,7 @@ fn load_sor(
             },
         ),
         (None, Mode::SorRule) => {
-            let schema = SorReader::new()
-                .range(0, None)
-                .infer_rows(options.infer_rows)
-                .infer_bytes(bytes)?;
+            let schema = SorReader::new().range(0, None).infer_bytes(bytes)?;
             (schema.types().to_vec(), names_of(schema.width())?)
         }
         (None, _) => {
@@ -640,10 +633,7 @@ fn load_csv(
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
     let delimiter = options.delimiter.unwrap_or(if tsv { b'\t' } else { b',' });
-    let mut reader = CsvReader::new()
-        .delimiter(delimiter)
-        .header(options.header)
-        .infer_rows(options.infer_rows);
+    let mut reader = CsvReader::new().delimiter(delimiter).header(options.header);
     if let Some(rows) = options.chunk_len {
         reader = reader.chunk_len(rows);
     }

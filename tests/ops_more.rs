@@ -628,3 +628,48 @@ fn count_distinct_and_distinct_by_one_fixed_width_key_match_a_sequential_count()
         }
     }
 }
+
+/// Enough rows that senders compact their pairs as they go (a key with many rows and
+/// few values, the rest repeating too), and a later part of the input that is all
+/// distinct: the counts are still exact.
+#[test]
+fn count_distinct_stays_exact_across_compactions_of_repeated_pairs() {
+    let mut schema = Schema::default();
+    schema.push(eau2::frame::DataType::I64, Some("k".into()));
+    schema.push(eau2::frame::DataType::Int, Some("v".into()));
+    let rows = 300_000i64;
+    let table: Table = (0..rows)
+        .map(|r| {
+            let (k, v) = if r < 200_000 {
+                (if r % 3 == 0 { 0 } else { r % 1000 }, r % 5)
+            } else {
+                (r % 50_000, r) // distinct values from here on
+            };
+            let v = (r % 11 != 0).then_some(Cell::Int(v as i32));
+            vec![Some(Cell::I64(k)), v]
+        })
+        .collect();
+    let mut sets: std::collections::BTreeMap<i64, BTreeSet<i32>> = Default::default();
+    for r in &table {
+        let Some(Cell::I64(k)) = r[0] else {
+            unreachable!()
+        };
+        let set = sets.entry(k).or_default();
+        if let Some(Cell::Int(v)) = r[1] {
+            set.insert(v);
+        }
+    }
+    let want = sorted(
+        sets.iter()
+            .map(|(k, s)| format!("{k}|{}", s.len()))
+            .collect(),
+    );
+    let t = (schema, table);
+    for n in [1, 3] {
+        let got = job(n, |node| {
+            let f = load(node, "f", &t, 4096)?;
+            rows_of(&f.group_by(&["k"])?.agg(&[Agg::count_distinct("v")])?)
+        });
+        assert_eq!(sorted(got), want, "on {n} ranks");
+    }
+}

@@ -52,6 +52,12 @@ struct Pairs {
     missing_key: bool,
     /// The present values of rows whose key is missing.
     missing_key_values: Vec<u64>,
+    /// The entries after the last compaction (not sent).
+    #[speedy(skip)]
+    compacted: usize,
+    /// Whether compacting stopped paying: the last one removed few repeats (not sent).
+    #[speedy(skip)]
+    mostly_distinct: bool,
 }
 
 impl Pairs {
@@ -61,6 +67,28 @@ impl Pairs {
         self.missing_key |= other.missing_key;
         self.missing_key_values
             .append(&mut other.missing_key_values);
+    }
+
+    /// Entries that may gather before the first compaction.
+    const SLACK: usize = 1 << 16;
+
+    fn len(&self) -> usize {
+        self.pairs.len() + self.bare_keys.len() + self.missing_key_values.len()
+    }
+
+    /// Drops repeats once the entries have doubled since the last time, so that a
+    /// sender holds about twice its distinct pairs however often rows repeat (a key
+    /// with many rows and few values) and sends only those. When a compaction removes
+    /// fewer than a quarter of the entries, the rows are mostly distinct: compacting
+    /// again would sort them for nothing, so it stops, and the owner sorts once.
+    fn compact_if_grown(&mut self) {
+        let before = self.len();
+        if self.mostly_distinct || before < (2 * self.compacted).max(Self::SLACK) {
+            return;
+        }
+        self.make_distinct();
+        self.compacted = self.len();
+        self.mostly_distinct = self.compacted * 4 > before * 3;
     }
 
     /// Sorts and drops repeats, so each list holds distinct values in order.
@@ -134,17 +162,19 @@ impl<'n> DistFrame<'n> {
         let node = self.node;
         let n = node.size();
         let sources = self.sources()?;
-        let mut per_dest: Vec<Pairs> = (0..n).map(|_| Pairs::default()).collect();
-        let per_chunk: Vec<Vec<Pairs>> = sources
-            .par_iter()
-            .map(|s| pairs_of(&s.chunks, job, n))
-            .collect();
-        drop(sources);
-        for parts in per_chunk {
-            for (dest, part) in per_dest.iter_mut().zip(parts) {
+        let empty = || (0..n).map(|_| Pairs::default()).collect::<Vec<Pairs>>();
+        let gather = |mut into: Vec<Pairs>, parts: Vec<Pairs>| {
+            for (dest, part) in into.iter_mut().zip(parts) {
                 dest.append(part);
+                dest.compact_if_grown();
             }
-        }
+            into
+        };
+        let mut per_dest = sources
+            .par_iter()
+            .fold(empty, |acc, s| gather(acc, pairs_of(&s.chunks, job, n)))
+            .reduce(empty, gather);
+        drop(sources);
         let mut mine = std::mem::take(&mut per_dest[node.rank()]);
         if n > 1 {
             let bodies = per_dest

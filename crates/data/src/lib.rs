@@ -25,9 +25,11 @@
 
 #![warn(missing_docs)]
 
+pub mod blocks;
 pub mod csv;
 pub mod error;
 pub mod frame;
 pub mod sor;
+pub mod words;
 
 pub use error::{Error, Result};

@@ -8,6 +8,11 @@
 //!   of the file (the committer column is skipped unread). Those vectors are the only
 //!   copy of the commits the rank ever holds.
 //!
+//! Each file is read through the library's block reader (`eau2::blocks::BlockReader`:
+//! the lines beginning in this rank's byte part, in parallel blocks, each mapped and
+//! unmapped in turn, the file checked unchanged at the end) and its id columns parsed by
+//! `eau2::sor::int_columns`, which reads only the asked-for columns of a block.
+//!
 //! Everything a rank learns from its share (maxima, counts, the start uid) is merged in a
 //! single all-reduce, after which every rank checks the same facts and fails with the
 //! same message.
@@ -15,11 +20,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use eau2::blocks::{BlockReader, LineStarts, RecordFault, Records};
+use eau2::sor::{field_text, int_columns, IntColumns};
 use eau2::{Error, Node, Result};
 use memchr::memmem;
-
-use crate::fields::{count_newlines, id_field, plain_id, string_field, Id, LineStarts};
-use crate::lines::{LineFault, LineReader};
 
 /// One commit, as the search needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,44 +160,52 @@ struct TableBlock {
     named: Option<u32>,
 }
 
+/// The offset of row `row`'s line in `bytes` (for a fault found after parsing).
+fn line_start(bytes: &[u8], row: usize) -> usize {
+    LineStarts::new(bytes).nth(row).unwrap_or(0)
+}
+
+/// The fault at the first negative value of asked-for column `k` (file column
+/// `column`), if any: ids are never negative.
+fn negative(bytes: &[u8], ints: &IntColumns, k: usize, column: usize) -> Option<RecordFault> {
+    let row = ints.values[k].iter().position(|&v| v < 0)?;
+    Some(RecordFault::new(
+        line_start(bytes, row),
+        format!("column {column}: a negative id"),
+    ))
+}
+
 /// Scans a block of `<id> <"name"> ...` lines: the largest id, and the smallest id named
 /// `name` if one is given. Every line must have an id.
 fn scan_table(
     bytes: &[u8],
     name: Option<&memmem::Finder<'_>>,
-) -> std::result::Result<TableBlock, LineFault> {
+) -> std::result::Result<TableBlock, RecordFault> {
     let mut out = TableBlock::default();
-    let mut max = 0u32;
-    for start in LineStarts::new(bytes) {
-        let id = match plain_id(bytes, start) {
-            Some((v, _)) => Id::Value(v),
-            None => {
-                id_field(bytes, start)
-                    .map_err(|m| LineFault::new(start, format!("field 0: {m}")))?
-                    .0
-            }
-        };
-        match id {
-            Id::Value(v) => max = max.max(v),
-            Id::Missing | Id::Absent => return Err(LineFault::new(start, "a row without its id")),
-        }
+    let ids = int_columns(bytes, &[0])?;
+    if let Some(&row) = ids.missing[0].first() {
+        return Err(RecordFault::new(
+            line_start(bytes, row as usize),
+            "a row without its id",
+        ));
     }
-    if !bytes.is_empty() {
-        out.max = Some(max);
+    if let Some(fault) = negative(bytes, &ids, 0, 0) {
+        return Err(fault);
     }
+    out.max = ids.values[0].iter().max().map(|&m| m as u32);
     // The name is looked for in the block as a whole and only its hits are read as
     // fields: a scan for one pattern costs far less than reading every name.
     if let Some(finder) = name {
         for hit in finder.find_iter(bytes) {
             let start = memchr::memrchr(b'\n', &bytes[..hit]).map_or(0, |nl| nl + 1);
-            let fault = |m: &str| LineFault::new(start, m.to_string());
-            let (id, end) = id_field(bytes, start).map_err(fault)?;
-            let (text, _) =
-                string_field(bytes, end).map_err(|m| fault(&format!("field 1: {m}")))?;
-            if let (Id::Value(uid), Some(text)) = (id, text) {
-                if text == finder.needle() {
-                    out.named = min_opt(out.named, Some(uid));
-                }
+            let end = memchr::memchr(b'\n', &bytes[hit..]).map_or(bytes.len(), |nl| hit + nl);
+            let line = bytes[start..end]
+                .strip_suffix(b"\r")
+                .unwrap_or(&bytes[start..end]);
+            let text = field_text(line, 1).map_err(|m| RecordFault::new(start, m))?;
+            if text == Some(finder.needle()) {
+                let uid = int_columns(line, &[0])?.values[0][0] as u32;
+                out.named = min_opt(out.named, Some(uid));
             }
         }
     }
@@ -216,42 +228,44 @@ fn widen(range: &mut Option<(u32, u32)>, v: u32) {
 }
 
 /// Parses a block of `<project> <author> ...` lines; later fields are skipped unread.
-fn parse_commits(bytes: &[u8]) -> std::result::Result<CommitBlock, LineFault> {
-    // Counting lines first sizes the vector exactly: no regrowth copies, no slack.
-    let lines = count_newlines(bytes) + 1;
-    let mut out = CommitBlock {
-        commits: Vec::with_capacity(lines),
-        projects: None,
-        authors: None,
-        missing: 0,
-    };
-    let (mut pmin, mut pmax, mut amin, mut amax) = (u32::MAX, 0u32, u32::MAX, 0u32);
-    // Line starts come from a mask of the block's `\n`s, so no line waits for the
-    // previous one to be parsed: the processor overlaps their work.
-    for start in LineStarts::new(bytes) {
-        // The fast path: `<p> <a>` written plainly; the rest of the line is not read.
-        if let Some((project, end)) = plain_id(bytes, start) {
-            if bytes.get(end) == Some(&b' ') {
-                if let Some((author, _)) = plain_id(bytes, end + 1) {
-                    (pmin, pmax) = (pmin.min(project), pmax.max(project));
-                    (amin, amax) = (amin.min(author), amax.max(author));
-                    out.commits.push(Commit { project, author });
-                    continue;
-                }
-            }
-        }
-        let fault = |field: usize, m: &str| LineFault::new(start, format!("field {field}: {m}"));
-        let (project, end) = id_field(bytes, start).map_err(|m| fault(0, m))?;
-        let (author, _) = id_field(bytes, end).map_err(|m| fault(1, m))?;
-        match (project, author) {
-            (Id::Value(project), Id::Value(author)) => {
-                (pmin, pmax) = (pmin.min(project), pmax.max(project));
-                (amin, amax) = (amin.min(author), amax.max(author));
-                out.commits.push(Commit { project, author });
-            }
-            _ => out.missing += 1,
+/// A line missing either id is counted, not kept.
+fn parse_commits(bytes: &[u8]) -> std::result::Result<CommitBlock, RecordFault> {
+    let ints = int_columns(bytes, &[0, 1])?;
+    for k in 0..2 {
+        if let Some(fault) = negative(bytes, &ints, k, k) {
+            return Err(fault);
         }
     }
+    let (projects, authors) = (&ints.values[0], &ints.values[1]);
+    // The rows missing either id, in order: the two sorted lists merged.
+    let mut skip: Vec<u32> = ints.missing[0]
+        .iter()
+        .chain(&ints.missing[1])
+        .copied()
+        .collect();
+    skip.sort_unstable();
+    skip.dedup();
+    let mut out = CommitBlock {
+        commits: Vec::with_capacity(ints.rows - skip.len()),
+        projects: None,
+        authors: None,
+        missing: skip.len() as u64,
+    };
+    let (mut pmin, mut pmax, mut amin, mut amax) = (u32::MAX, 0u32, u32::MAX, 0u32);
+    let mut keep = |from: usize, to: usize| {
+        for (&p, &a) in projects[from..to].iter().zip(&authors[from..to]) {
+            let (project, author) = (p as u32, a as u32);
+            (pmin, pmax) = (pmin.min(project), pmax.max(project));
+            (amin, amax) = (amin.min(author), amax.max(author));
+            out.commits.push(Commit { project, author });
+        }
+    };
+    let mut from = 0;
+    for &row in &skip {
+        keep(from, row as usize);
+        from = row as usize + 1;
+    }
+    keep(from, ints.rows);
     if !out.commits.is_empty() {
         widen(&mut out.projects, pmin);
         widen(&mut out.projects, pmax);
@@ -283,9 +297,11 @@ impl Graph {
             .map(|m| m.len())
             .sum();
         let progress = eau2::progress::Progress::bytes(node, "load", total);
-        let open = |file: &str| {
-            LineReader::open(&dir.join(file), rank, size, opts.block_bytes)
-                .map(|r| r.counting(progress.counter()))
+        let open = |file: &str| -> Result<BlockReader> {
+            Ok(BlockReader::open(&dir.join(file), Records::Lines)?
+                .for_rank(rank, size)?
+                .block_bytes(opts.block_bytes)
+                .counting(progress.counter()))
         };
         let mut facts = Facts::default();
 
@@ -414,7 +430,7 @@ mod tests {
         let fault = parse_commits(text).err().unwrap();
         assert_eq!(
             fault,
-            LineFault::new(12, "field 1: an id that is not an integer")
+            RecordFault::new(12, "column 1: \"<x>\" is not an INT")
         );
     }
 

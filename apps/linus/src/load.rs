@@ -20,8 +20,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use eau2::blocks::{BlockReader, LineStarts, RecordFault, Records};
-use eau2::sor::{field_text, int_columns, IntColumns};
+use eau2::blocks::{count_newlines, BlockReader, RecordFault, Records};
+use eau2::sor::{field_text, int_columns, int_rows, FileIdentity};
 use eau2::{Error, Node, Result};
 use memchr::memmem;
 
@@ -160,19 +160,9 @@ struct TableBlock {
     named: Option<u32>,
 }
 
-/// The offset of row `row`'s line in `bytes` (for a fault found after parsing).
-fn line_start(bytes: &[u8], row: usize) -> usize {
-    LineStarts::new(bytes).nth(row).unwrap_or(0)
-}
-
-/// The fault at the first negative value of asked-for column `k` (file column
-/// `column`), if any: ids are never negative.
-fn negative(bytes: &[u8], ints: &IntColumns, k: usize, column: usize) -> Option<RecordFault> {
-    let row = ints.values[k].iter().position(|&v| v < 0)?;
-    Some(RecordFault::new(
-        line_start(bytes, row),
-        format!("column {column}: a negative id"),
-    ))
+/// The fault for the negative id in column `column` of the line at `start`.
+fn negative(start: usize, column: usize) -> RecordFault {
+    RecordFault::new(start, format!("column {column}: a negative id"))
 }
 
 /// Scans a block of `<id> <"name"> ...` lines: the largest id, and the smallest id named
@@ -182,17 +172,16 @@ fn scan_table(
     name: Option<&memmem::Finder<'_>>,
 ) -> std::result::Result<TableBlock, RecordFault> {
     let mut out = TableBlock::default();
-    let ids = int_columns(bytes, &[0])?;
-    if let Some(&row) = ids.missing[0].first() {
-        return Err(RecordFault::new(
-            line_start(bytes, row as usize),
-            "a row without its id",
-        ));
-    }
-    if let Some(fault) = negative(bytes, &ids, 0, 0) {
-        return Err(fault);
-    }
-    out.max = ids.values[0].iter().max().map(|&m| m as u32);
+    let mut max = None;
+    int_rows(bytes, &[0], |start, id| match id[0] {
+        Some(v) if v >= 0 => {
+            max = max.max(Some(v as u32));
+            Ok(())
+        }
+        Some(_) => Err(negative(start, 0)),
+        None => Err(RecordFault::new(start, "a row without its id")),
+    })?;
+    out.max = max;
     // The name is looked for in the block as a whole and only its hits are read as
     // fields: a scan for one pattern costs far less than reading every name.
     if let Some(finder) = name {
@@ -204,8 +193,8 @@ fn scan_table(
                 .unwrap_or(&bytes[start..end]);
             let text = field_text(line, 1).map_err(|m| RecordFault::new(start, m))?;
             if text == Some(finder.needle()) {
-                let uid = int_columns(line, &[0])?.values[0][0] as u32;
-                out.named = min_opt(out.named, Some(uid));
+                let uid = int_columns(line, &[0])?.values[0].first().copied();
+                out.named = min_opt(out.named, uid.map(|u| u as u32));
             }
         }
     }
@@ -230,42 +219,31 @@ fn widen(range: &mut Option<(u32, u32)>, v: u32) {
 /// Parses a block of `<project> <author> ...` lines; later fields are skipped unread.
 /// A line missing either id is counted, not kept.
 fn parse_commits(bytes: &[u8]) -> std::result::Result<CommitBlock, RecordFault> {
-    let ints = int_columns(bytes, &[0, 1])?;
-    for k in 0..2 {
-        if let Some(fault) = negative(bytes, &ints, k, k) {
-            return Err(fault);
-        }
-    }
-    let (projects, authors) = (&ints.values[0], &ints.values[1]);
-    // The rows missing either id, in order: the two sorted lists merged.
-    let mut skip: Vec<u32> = ints.missing[0]
-        .iter()
-        .chain(&ints.missing[1])
-        .copied()
-        .collect();
-    skip.sort_unstable();
-    skip.dedup();
+    // Counting lines first sizes the vector exactly: no regrowth copies, no slack.
     let mut out = CommitBlock {
-        commits: Vec::with_capacity(ints.rows - skip.len()),
+        commits: Vec::with_capacity(count_newlines(bytes) + 1),
         projects: None,
         authors: None,
-        missing: skip.len() as u64,
+        missing: 0,
     };
     let (mut pmin, mut pmax, mut amin, mut amax) = (u32::MAX, 0u32, u32::MAX, 0u32);
-    let mut keep = |from: usize, to: usize| {
-        for (&p, &a) in projects[from..to].iter().zip(&authors[from..to]) {
-            let (project, author) = (p as u32, a as u32);
-            (pmin, pmax) = (pmin.min(project), pmax.max(project));
-            (amin, amax) = (amin.min(author), amax.max(author));
-            out.commits.push(Commit { project, author });
+    int_rows(bytes, &[0, 1], |start, ids| {
+        match (ids[0], ids[1]) {
+            (Some(p), Some(a)) if p >= 0 && a >= 0 => {
+                let (project, author) = (p as u32, a as u32);
+                (pmin, pmax) = (pmin.min(project), pmax.max(project));
+                (amin, amax) = (amin.min(author), amax.max(author));
+                out.commits.push(Commit { project, author });
+            }
+            _ => {
+                if let Some(c) = ids.iter().position(|v| v.is_some_and(|v| v < 0)) {
+                    return Err(negative(start, c));
+                }
+                out.missing += 1;
+            }
         }
-    };
-    let mut from = 0;
-    for &row in &skip {
-        keep(from, row as usize);
-        from = row as usize + 1;
-    }
-    keep(from, ints.rows);
+        Ok(())
+    })?;
     if !out.commits.is_empty() {
         widen(&mut out.projects, pmin);
         widen(&mut out.projects, pmax);
@@ -273,6 +251,26 @@ fn parse_commits(bytes: &[u8]) -> std::result::Result<CommitBlock, RecordFault> 
         widen(&mut out.authors, amax);
     }
     Ok(out)
+}
+
+/// Collective: an error on every rank unless all ranks opened the same version of each
+/// file (a file replaced while they opened it would give each rank a share of another
+/// file, and a wrong answer).
+fn same_versions(node: &Node, readers: [&BlockReader; 3]) -> Result<()> {
+    let mine: Vec<FileIdentity> = readers.iter().map(|r| r.identity()).collect();
+    let all: Vec<Vec<FileIdentity>> = node.all_gather(&mine)?;
+    for (i, reader) in readers.iter().enumerate() {
+        if let Some(other) = all.iter().position(|ids| ids.get(i) != Some(&mine[i])) {
+            return Err(Error::App(format!(
+                "{}: rank {other} opened another version of the file than rank {} (it was \
+                 replaced while the ranks opened it); nothing was computed: run again once \
+                 it is no longer being replaced",
+                reader.path().display(),
+                node.rank()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// How a graph is read.
@@ -308,13 +306,15 @@ impl Graph {
         let mut times = Vec::with_capacity(3);
         let clock = Instant::now();
         let projects = open("projects.ltgt")?;
+        let users = open("users.ltgt")?;
+        let commits = open("commits.ltgt")?;
+        same_versions(node, [&projects, &users, &commits])?;
         for b in projects.map_blocks(|bytes| scan_table(bytes, None))? {
             facts.projects_max = max_opt(facts.projects_max, b.max);
         }
         drop(projects);
         times.push(("projects.ltgt", clock.elapsed()));
 
-        let users = open("users.ltgt")?;
         let finder = match start {
             Start::Name(name) => Some(memmem::Finder::new(name.as_bytes())),
             Start::Uid(_) => None,
@@ -326,7 +326,6 @@ impl Graph {
         drop(users);
         times.push(("users.ltgt", clock.elapsed() - times[0].1));
 
-        let commits = open("commits.ltgt")?;
         let mut segments = Vec::new();
         for b in commits.map_blocks(parse_commits)? {
             facts.commit_projects = range_merge(facts.commit_projects, b.projects);

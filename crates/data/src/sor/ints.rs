@@ -52,43 +52,68 @@ impl IntColumns {
 pub fn int_columns(block: &[u8], columns: &[usize]) -> Result<IntColumns, RecordFault> {
     // Counting lines first sizes the vectors exactly: no regrowth copies, no slack.
     let lines = count_newlines(block) + usize::from(block.last().is_some_and(|&b| b != b'\n'));
+    let mut out = IntColumns {
+        rows: 0,
+        values: columns.iter().map(|_| Vec::with_capacity(lines)).collect(),
+        missing: vec![Vec::new(); columns.len()],
+    };
+    let mut at = 0u32;
+    out.rows = int_rows(block, columns, |_, row| {
+        for (k, value) in row.iter().enumerate() {
+            out.values[k].push(value.unwrap_or(0));
+            if value.is_none() {
+                out.missing[k].push(at);
+            }
+        }
+        at += 1;
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `row` with the offset of each line of `block` and its file columns `columns`
+/// (0-based, any order, no repeats) as INT values (`None` where missing), in order, and
+/// returns the number of lines: [`int_columns`] without the vectors, for a caller that
+/// keeps something else per row. A fault at the first line where an asked-for field is
+/// not an INT, or the first that `row` returns, ends the block.
+///
+/// ```
+/// let block = b"<1> <5>\n<2> <>\n";
+/// let mut pairs = Vec::new();
+/// let rows = eau2_data::sor::int_rows(block, &[0, 1], |_, ids| {
+///     pairs.push((ids[0], ids[1]));
+///     Ok(())
+/// })
+/// .unwrap();
+/// assert_eq!((rows, pairs), (2, vec![(Some(1), Some(5)), (Some(2), None)]));
+/// ```
+pub fn int_rows(
+    block: &[u8],
+    columns: &[usize],
+    mut row: impl FnMut(usize, &[Option<i32>]) -> Result<(), RecordFault>,
+) -> Result<usize, RecordFault> {
     let width = columns.iter().max().map_or(0, |&c| c + 1);
     // For each file column up to the last asked for: which output it fills.
     let mut slots: Vec<Option<usize>> = vec![None; width];
     for (k, &c) in columns.iter().enumerate() {
         slots[c] = Some(k);
     }
-    let mut out = IntColumns {
-        rows: 0,
-        values: columns.iter().map(|_| Vec::with_capacity(lines)).collect(),
-        missing: vec![Vec::new(); columns.len()],
-    };
-    let mut row_values = vec![0i32; columns.len()];
-    let mut row_missing = vec![false; columns.len()];
+    let mut values = vec![None; columns.len()];
+    let mut rows = 0;
     for start in LineStarts::new(block) {
-        let row = out.rows as u32;
-        out.rows += 1;
-        if plain_line(block, start, &slots, &mut row_values) {
-            for (values, &v) in out.values.iter_mut().zip(&row_values) {
-                values.push(v);
+        rows += 1;
+        if !plain_line(block, start, &slots, &mut values) {
+            let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
+            let mut line = &block[start..end];
+            if let [head @ .., b'\r'] = line {
+                line = head;
             }
-            continue;
+            general_line(line, &slots, &mut values)
+                .map_err(|message| RecordFault::new(start, message))?;
         }
-        let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
-        let mut line = &block[start..end];
-        if let [head @ .., b'\r'] = line {
-            line = head;
-        }
-        general_line(line, &slots, &mut row_values, &mut row_missing)
-            .map_err(|message| RecordFault::new(start, message))?;
-        for (k, values) in out.values.iter_mut().enumerate() {
-            values.push(row_values[k]);
-            if row_missing[k] {
-                out.missing[k].push(row);
-            }
-        }
+        row(start, &values)?;
     }
-    Ok(out)
+    Ok(rows)
 }
 
 /// The text of field `column` of one line (without its line ending): the bytes between
@@ -116,16 +141,13 @@ pub fn field_text(line: &[u8], column: usize) -> Result<Option<&[u8]>, String> {
     Ok(None)
 }
 
-/// Reads one line by the format's lexer into `values`, and which of them are missing
-/// into `missing`.
+/// Reads one line by the format's lexer into `values`.
 fn general_line(
     line: &[u8],
     slots: &[Option<usize>],
-    values: &mut [i32],
-    missing: &mut [bool],
+    values: &mut [Option<i32>],
 ) -> Result<(), String> {
-    values.fill(0);
-    missing.fill(true);
+    values.fill(None);
     let mut lexer = FieldLexer::new(line);
     for (c, slot) in slots.iter().enumerate() {
         let Some((field, text)) = lexer.next_field() else {
@@ -135,7 +157,7 @@ fn general_line(
         match field {
             Field::Missing => {}
             Field::Bare(word) => match parse_int(word) {
-                Some(v) => (values[k], missing[k]) = (v, false),
+                Some(v) => values[k] = Some(v),
                 None => return Err(not_int(c, text)),
             },
             Field::Quoted(_) => return Err(not_int(c, text)),
@@ -178,7 +200,12 @@ fn parse_int(word: &[u8]) -> Option<i32> {
 /// for an asked-for field, any `<...>` without a line end for the others), separated by
 /// spaces or tabs. `false` for any other line, which [`general_line`] then reads.
 #[inline(always)]
-fn plain_line(bytes: &[u8], start: usize, slots: &[Option<usize>], values: &mut [i32]) -> bool {
+fn plain_line(
+    bytes: &[u8],
+    start: usize,
+    slots: &[Option<usize>],
+    values: &mut [Option<i32>],
+) -> bool {
     let mut pos = start;
     for slot in slots {
         while matches!(bytes.get(pos), Some(b' ' | b'\t')) {
@@ -187,7 +214,7 @@ fn plain_line(bytes: &[u8], start: usize, slots: &[Option<usize>], values: &mut 
         match slot {
             Some(k) => match plain_int(bytes, pos) {
                 Some((v, end)) => {
-                    values[*k] = v as i32;
+                    values[*k] = Some(v as i32);
                     pos = end;
                 }
                 None => return false,
@@ -358,13 +385,13 @@ mod tests {
             for suffix in [&b" <5>\n"[..], b"", b"xxxxxxxxxxxxxxx", b"\t<\"s\"> <1>"] {
                 let mut line = format!("<{v}>").into_bytes();
                 line.extend_from_slice(suffix);
-                let mut fast = vec![0];
+                let mut fast = vec![None];
                 let plain = plain_line(&line, 0, &[Some(0)], &mut fast);
                 let general = int_columns(&line, &[0]);
                 match i32::try_from(v) {
                     Ok(v) => {
                         assert!(plain, "{v}");
-                        assert_eq!((fast[0], general.unwrap().values[0][0]), (v, v));
+                        assert_eq!((fast[0], general.unwrap().values[0][0]), (Some(v), v));
                     }
                     Err(_) => assert!(!plain && general.is_err(), "{v}"),
                 }

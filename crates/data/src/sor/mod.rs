@@ -70,7 +70,7 @@ pub(crate) mod source;
 mod view;
 
 pub use guard::Guard as MapGuard;
-pub use ints::{field_text, int_columns, IntColumns};
+pub use ints::{field_text, int_columns, int_rows, IntColumns};
 pub use source::{FileIdentity, FileStamp};
 pub use view::FileView;
 

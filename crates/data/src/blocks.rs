@@ -115,7 +115,7 @@ impl RecordFault {
 /// let lines: Vec<usize> = reader.map_blocks(|block| Ok(block.split(|&b| b == b'\n').count()))?;
 /// assert_eq!(lines.iter().sum::<usize>() - lines.len(), 1); // "three"
 /// # std::fs::remove_file(&path)?;
-/// # Ok::<(), eau2_data::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct BlockReader {
     file: Opened,

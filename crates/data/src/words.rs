@@ -30,7 +30,7 @@ pub fn words(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// assert_eq!(frame.nrows(), 6);
 /// assert_eq!(frame.get_str(0, 3)?, Some(&b"not"[..]));
 /// # std::fs::remove_file(&path)?;
-/// # Ok::<(), eau2_data::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read_words(reader: &BlockReader, name: &str, chunk_len: usize) -> Result<DataFrame> {
     let schema = Schema::new(vec![DataType::String]).with_names(&[name])?;

@@ -150,6 +150,10 @@ impl std::ops::Deref for Bytes {
 
 /// The bytes around a block and the range of them its records cover.
 struct Held {
+    /// Watches a mapped block from the moment it is mapped (the search for its records
+    /// touches its pages too). Declared before the bytes: it must stop watching before
+    /// the map goes.
+    guard: Option<MapGuard>,
     bytes: Option<Bytes>,
     records: std::ops::Range<usize>,
     /// The file offset of `bytes[0]`.
@@ -163,12 +167,9 @@ impl Held {
             .map_or(&[], |b| &b[self.records.clone()])
     }
 
-    /// Watches the block for pages that vanish under it, when it is a map.
-    fn guard(&self) -> Option<MapGuard> {
-        match &self.bytes {
-            Some(Bytes::Map(map)) => Some(MapGuard::new(map)),
-            _ => None,
-        }
+    /// Whether a page of the mapped block vanished while it was read (the file shrank).
+    fn vanished(&self) -> bool {
+        self.guard.as_ref().is_some_and(MapGuard::hit)
     }
 }
 
@@ -264,13 +265,12 @@ impl BlockReader {
             .par_windows(2)
             .map(|w| {
                 let held = self.hold(w[0], w[1])?;
-                let guard = held.guard();
                 let start = held.offset + held.records.start as u64;
                 let parsed = parse(held.records());
                 if let Some(counter) = &self.progress {
                     counter.fetch_add(w[1] - w[0], Ordering::Relaxed);
                 }
-                if guard.is_some_and(|g| g.hit()) {
+                if held.vanished() {
                     return Err(self.changed("part of it vanished while it was being read"));
                 }
                 parsed.map_err(|fault| self.fault(start + fault.at as u64, fault))
@@ -304,6 +304,7 @@ impl BlockReader {
     /// Maps (or reads) the records that begin in `from..to`.
     fn hold(&self, from: u64, to: u64) -> Result<Held> {
         let empty = Held {
+            guard: None,
             bytes: None,
             records: 0..0,
             offset: to,
@@ -317,6 +318,10 @@ impl BlockReader {
         let mut want = block_end + TAIL;
         loop {
             let bytes = self.bytes_at(read_from, want)?;
+            let guard = match &bytes {
+                Some(Bytes::Map(map)) => Some(MapGuard::new(map)),
+                _ => None,
+            };
             let have = bytes.as_deref().map_or(0, <[u8]>::len);
             let at_end = read_from + have as u64 >= self.file.len as u64;
             let view: &[u8] = bytes.as_deref().unwrap_or(&[]);
@@ -344,6 +349,7 @@ impl BlockReader {
                 None => have,
             };
             return Ok(Held {
+                guard,
                 bytes,
                 records: first..finish,
                 offset: read_from,

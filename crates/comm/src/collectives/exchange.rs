@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use super::op::{Kind, Op};
-use super::{decode, encode, Call, Wire};
+use super::{plain, Call, Wire};
 use crate::endpoint::Comm;
 use crate::error::{Error, Result};
 
@@ -17,11 +17,12 @@ impl Comm {
     /// a partner's window is full), which overlaps the steps; parts travel as they are,
     /// without copies.
     pub fn all_to_all_bytes(&self, parts: Vec<Bytes>) -> Result<Vec<Bytes>> {
-        let call = Call::new(
-            self,
-            Op::plain(Kind::AllToAll),
-            Some(parts.iter().map(Bytes::len).sum()),
-        );
+        self.all_to_all_as(Op::plain(Kind::AllToAll), parts)
+    }
+
+    /// [`Comm::all_to_all_bytes`] as operation `op`.
+    pub(crate) fn all_to_all_as(&self, op: Op, parts: Vec<Bytes>) -> Result<Vec<Bytes>> {
+        let call = Call::new(self, op, Some(parts.iter().map(Bytes::len).sum()));
         let (rank, n) = (self.rank(), self.size());
         if parts.len() != n {
             return Err(Error::Config(format!(
@@ -78,10 +79,10 @@ impl Comm {
         let mut round = 0;
         while distance < n {
             if rank + distance < n {
-                call.send(rank + distance, round, encode(&inclusive)?)?;
+                call.send(rank + distance, round, plain::copied_body(&inclusive)?)?;
             }
             if rank >= distance {
-                let lower: T = decode(&call.recv(rank - distance, round)?)?;
+                let lower: T = plain::from_body(&call.recv(rank - distance, round)?, "a scan")?;
                 exclusive = Some(match exclusive {
                     Some(e) => merge(lower.clone(), e),
                     None => lower.clone(),

@@ -45,6 +45,7 @@
 mod exchange;
 mod lent;
 pub(crate) mod op;
+mod plain;
 mod reduce;
 mod tree;
 
@@ -60,10 +61,14 @@ use op::Op;
 
 pub use bytemuck::Pod;
 
-/// Types that collectives can carry: anything speedy encodes and decodes.
-pub trait Wire: for<'a> Readable<'a, LittleEndian> + Writable<LittleEndian> {}
+/// Types that collectives can carry: anything speedy encodes and decodes that owns its
+/// data. A `Vec` of a primitive number type (`Vec<u64>`, `Vec<f32>`, ...) travels as its
+/// bytes, without encoding; other values are encoded with speedy. (`'static` lets the
+/// collectives recognise plain vectors by their type id; a type that decodes from any
+/// buffer borrows nothing from it, so this excludes no type that could travel before.)
+pub trait Wire: for<'a> Readable<'a, LittleEndian> + Writable<LittleEndian> + 'static {}
 
-impl<T> Wire for T where T: for<'a> Readable<'a, LittleEndian> + Writable<LittleEndian> {}
+impl<T> Wire for T where T: for<'a> Readable<'a, LittleEndian> + Writable<LittleEndian> + 'static {}
 
 /// Encodes a value for the wire.
 pub(crate) fn encode<T: Wire>(value: &T) -> Result<Bytes> {
@@ -71,11 +76,6 @@ pub(crate) fn encode<T: Wire>(value: &T) -> Result<Bytes> {
         .write_to_vec()
         .map(Bytes::from)
         .map_err(|e| Error::decode(format!("cannot encode a collective's value: {e}")))
-}
-
-/// Decodes a value from the wire.
-pub(crate) fn decode<T: Wire>(bytes: &[u8]) -> Result<T> {
-    T::read_from_buffer(bytes).map_err(|e| Error::decode(format!("a collective's value: {e}")))
 }
 
 /// One collective call: its sequence number names the messages of its steps, and its
@@ -163,61 +163,106 @@ impl Comm {
     }
 
     /// [`Comm::broadcast_bytes`] for any [`Wire`] type. Only the root's `value` matters;
-    /// the others may pass `None`.
+    /// the others may pass `None`, and get a copy of the root's. The root gets its own
+    /// value back; a plain vector leaves straight from its memory.
     pub fn broadcast<T: Wire>(&self, root: usize, value: Option<T>) -> Result<T> {
-        let bytes = if self.rank() == root {
-            let value = value.ok_or_else(|| {
-                Error::Config(format!(
-                    "broadcast from rank {root}: the root passed no value"
-                ))
-            })?;
-            encode(&value)?
-        } else {
-            Bytes::new()
-        };
-        decode(&self.broadcast_bytes(root, bytes)?)
+        let op = Op::rooted(op::Kind::Broadcast, root).of::<T>();
+        if self.rank() != root {
+            let bytes = self.broadcast_as(op, root, Bytes::new())?;
+            return plain::from_body(&bytes, &format!("a broadcast from rank {root}"));
+        }
+        let value = value.ok_or_else(|| {
+            Error::Config(format!(
+                "broadcast from rank {root}: the root passed no value"
+            ))
+        })?;
+        plain::with_body(&value, |body| self.broadcast_as(op, root, body).map(drop))?;
+        Ok(value)
     }
 
     /// [`Comm::gather_bytes`] for any [`Wire`] type.
     pub fn gather<T: Wire>(&self, root: usize, value: &T) -> Result<Option<Vec<T>>> {
-        match self.gather_bytes(root, encode(value)?)? {
-            Some(all) => all
-                .iter()
-                .map(|b| decode(b))
-                .collect::<Result<_>>()
-                .map(Some),
+        let op = Op::rooted(op::Kind::Gather, root).of::<T>();
+        plain::with_body(value, |body| match self.gather_as(op, root, body)? {
+            Some(all) => decode_all(&all, "a gather").map(Some),
             None => Ok(None),
-        }
+        })
     }
 
     /// Every rank's `value`, in rank order, on every rank.
     pub fn all_gather<T: Wire>(&self, value: &T) -> Result<Vec<T>> {
-        self.all_gather_bytes(encode(value)?)?
-            .iter()
-            .map(|b| decode(b))
-            .collect()
+        let op = Op::plain(op::Kind::AllGather).of::<T>();
+        plain::with_body(value, |body| {
+            decode_all(&self.all_gather_as(op, body)?, "an all-gather")
+        })
     }
 
     /// Hands `values[i]` from `root` to rank `i`; every rank returns its own. Ranks
-    /// other than the root pass `None`.
+    /// other than the root pass `None`. The root keeps its own value without a copy.
     pub fn scatter<T: Wire>(&self, root: usize, values: Option<Vec<T>>) -> Result<T> {
-        let parts = match values {
-            Some(values) if self.rank() == root => {
-                Some(values.iter().map(encode).collect::<Result<Vec<_>>>()?)
+        let op = Op::rooted(op::Kind::Scatter, root).of::<T>();
+        let values = match values {
+            Some(values) if self.rank() == root => values,
+            _ => {
+                let bytes = self.scatter_as(op, root, None)?;
+                return plain::from_body(&bytes, &format!("a scatter from rank {root}"));
             }
-            _ => None,
         };
-        decode(&self.scatter_bytes(root, parts)?)
+        let (own, parts) = parts_of(values, root)?;
+        self.scatter_as(op, root, Some(parts))?;
+        own.ok_or_else(|| missing_own("scatter", root))
     }
 
     /// Sends `values[i]` to rank `i` and returns, at index `j`, what rank `j` sent here.
+    /// Values travel without copies on the sending side (a plain vector's memory goes
+    /// as it is); this rank's own value is returned as it was passed.
     pub fn all_to_all<T: Wire>(&self, values: Vec<T>) -> Result<Vec<T>> {
-        let parts = values.iter().map(encode).collect::<Result<Vec<_>>>()?;
-        self.all_to_all_bytes(parts)?
+        let op = Op::plain(op::Kind::AllToAll).of::<T>();
+        let rank = self.rank();
+        let (mut own, parts) = parts_of(values, rank)?;
+        let received = self.all_to_all_as(op, parts)?;
+        received
             .iter()
-            .map(|b| decode(b))
+            .enumerate()
+            .map(|(from, bytes)| match from == rank {
+                true => own.take().ok_or_else(|| missing_own("all-to-all", rank)),
+                false => plain::from_body(bytes, &format!("rank {from} in an all-to-all")),
+            })
             .collect()
     }
+}
+
+/// The values of a call's received bodies, each named by its rank in errors.
+fn decode_all<T: Wire>(all: &[Bytes], what: &str) -> Result<Vec<T>> {
+    all.iter()
+        .enumerate()
+        .map(|(from, bytes)| plain::from_body(bytes, &format!("rank {from} in {what}")))
+        .collect()
+}
+
+/// Splits one value per rank into the value kept at `keep` and the bodies to send (an
+/// empty one at `keep`).
+fn parts_of<T: Wire>(values: Vec<T>, keep: usize) -> Result<(Option<T>, Vec<Bytes>)> {
+    let mut own = None;
+    let parts = values
+        .into_iter()
+        .enumerate()
+        .map(|(to, value)| {
+            if to == keep {
+                own = Some(value);
+                Ok(Bytes::new())
+            } else {
+                plain::into_body(value)
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((own, parts))
+}
+
+/// The error of a call that succeeded without this rank's own value: a bug, since the
+/// call checks that there is one value per rank.
+fn missing_own(what: &str, rank: usize) -> Error {
+    Error::Protocol(format!("{what} on rank {rank} lost this rank's own value"))
 }
 
 #[cfg(test)]

@@ -69,8 +69,14 @@ impl Comm {
     /// has it, so every rank receives the value once and the root sends it once.
     /// Receivers learn which from the first message's `aux` word.
     pub fn broadcast_bytes(&self, root: usize, value: Bytes) -> Result<Bytes> {
+        self.broadcast_as(Op::rooted(Kind::Broadcast, root), root, value)
+    }
+
+    /// [`Comm::broadcast_bytes`] as operation `op` (which names the value type of a
+    /// typed call).
+    pub(crate) fn broadcast_as(&self, op: Op, root: usize, value: Bytes) -> Result<Bytes> {
         self.check_root(root)?;
-        let call = Call::new(self, Op::rooted(Kind::Broadcast, root), Some(value.len()));
+        let call = Call::new(self, op, Some(value.len()));
         let n = self.size();
         if n == 1 {
             return Ok(value);
@@ -127,8 +133,18 @@ impl Comm {
     /// `Some(values)`, the others `None`. Each rank sends straight to the root, which
     /// must receive every byte anyway.
     pub fn gather_bytes(&self, root: usize, value: Bytes) -> Result<Option<Vec<Bytes>>> {
+        self.gather_as(Op::rooted(Kind::Gather, root), root, value)
+    }
+
+    /// [`Comm::gather_bytes`] as operation `op`.
+    pub(crate) fn gather_as(
+        &self,
+        op: Op,
+        root: usize,
+        value: Bytes,
+    ) -> Result<Option<Vec<Bytes>>> {
         self.check_root(root)?;
-        let call = Call::new(self, Op::rooted(Kind::Gather, root), Some(value.len()));
+        let call = Call::new(self, op, Some(value.len()));
         if self.rank() != root {
             call.send(root, 0, value)?;
             return Ok(None);
@@ -147,10 +163,20 @@ impl Comm {
     /// Hands `parts[i]` from `root` to rank `i`; every rank returns its own part. Only
     /// the root's `parts` matter (one per rank); the others pass `None`.
     pub fn scatter_bytes(&self, root: usize, parts: Option<Vec<Bytes>>) -> Result<Bytes> {
+        self.scatter_as(Op::rooted(Kind::Scatter, root), root, parts)
+    }
+
+    /// [`Comm::scatter_bytes`] as operation `op`.
+    pub(crate) fn scatter_as(
+        &self,
+        op: Op,
+        root: usize,
+        parts: Option<Vec<Bytes>>,
+    ) -> Result<Bytes> {
         self.check_root(root)?;
         let call = Call::new(
             self,
-            Op::rooted(Kind::Scatter, root),
+            op,
             parts.as_ref().map(|p| p.iter().map(Bytes::len).sum()),
         );
         if self.rank() != root {
@@ -183,7 +209,12 @@ impl Comm {
     /// passes its right neighbour the value it received in step k - 1 (its own first),
     /// without copying it, so each rank sends and receives every other value once.
     pub fn all_gather_bytes(&self, value: Bytes) -> Result<Vec<Bytes>> {
-        let call = Call::new(self, Op::plain(Kind::AllGather), Some(value.len()));
+        self.all_gather_as(Op::plain(Kind::AllGather), value)
+    }
+
+    /// [`Comm::all_gather_bytes`] as operation `op`.
+    pub(crate) fn all_gather_as(&self, op: Op, value: Bytes) -> Result<Vec<Bytes>> {
+        let call = Call::new(self, op, Some(value.len()));
         let (rank, n) = (self.rank(), self.size());
         let (right, left) = ((rank + 1) % n, (rank + n - 1) % n);
         let mut all = vec![Bytes::new(); n];

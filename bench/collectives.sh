@@ -24,7 +24,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null; then
+# mpicc can be there without the headers (openmpi-bin without libopenmpi-dev).
+if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null ||
+  ! echo '#include <mpi.h>' | mpicc -E -x c - >/dev/null 2>&1; then
   echo "installing Open MPI from Debian..." >&2
   apt-get update -qq && apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null
 fi

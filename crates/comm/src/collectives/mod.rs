@@ -28,7 +28,11 @@
 //!
 //! No rank is a funnel: in an all-reduce of S bytes each rank sends and receives
 //! O(S) bytes whatever n is (about 2S for the ring). Plain numeric vectors travel as
-//! their bytes ([`Pod`]); other values are encoded with speedy ([`Wire`]).
+//! their bytes: the slices of the `_slice` forms ([`Pod`]), and in the typed calls
+//! ([`Comm::broadcast`], [`Comm::all_reduce`], ...) any `Vec` of a primitive number
+//! type, sent from its own memory and copied once into the receiver's vector; other
+//! values are encoded with speedy ([`Wire`]). A typed call's messages name its value
+//! type, so ranks that disagree on it fail instead of decoding each other's bytes.
 //!
 //! ```
 //! use eau2_comm::{net::NetConfig, Comm};

@@ -173,7 +173,7 @@ impl Comm {
         let op = Op::rooted(op::Kind::Broadcast, root).of::<T>();
         if self.rank() != root {
             let bytes = self.broadcast_as(op, root, Bytes::new())?;
-            return plain::from_body(&bytes, &format!("a broadcast from rank {root}"));
+            return plain::from_body(&bytes, || format!("a broadcast from rank {root}"));
         }
         let value = value.ok_or_else(|| {
             Error::Config(format!(
@@ -187,18 +187,29 @@ impl Comm {
     /// [`Comm::gather_bytes`] for any [`Wire`] type.
     pub fn gather<T: Wire>(&self, root: usize, value: &T) -> Result<Option<Vec<T>>> {
         let op = Op::rooted(op::Kind::Gather, root).of::<T>();
-        plain::with_body(value, |body| match self.gather_as(op, root, body)? {
-            Some(all) => decode_all(&all, "a gather").map(Some),
-            None => Ok(None),
-        })
+        let mut all = Vec::new();
+        let at_root = plain::with_body(value, |body| {
+            self.gather_as(op, root, body, |from, bytes| {
+                all.push(plain::from_body(&bytes, || in_call(from, "a gather"))?);
+                Ok(())
+            })
+        })?;
+        Ok(at_root.then_some(all))
     }
 
     /// Every rank's `value`, in rank order, on every rank.
     pub fn all_gather<T: Wire>(&self, value: &T) -> Result<Vec<T>> {
         let op = Op::plain(op::Kind::AllGather).of::<T>();
+        let mut all: Vec<Option<T>> = std::iter::repeat_with(|| None).take(self.size()).collect();
         plain::with_body(value, |body| {
-            decode_all(&self.all_gather_as(op, body)?, "an all-gather")
-        })
+            self.all_gather_as(op, body, |from, bytes| {
+                all[from] = Some(plain::from_body(bytes, || in_call(from, "an all-gather"))?);
+                Ok(())
+            })
+        })?;
+        all.into_iter()
+            .map(|value| value.ok_or_else(|| Error::Protocol("an all-gather missed a rank".into())))
+            .collect()
     }
 
     /// Hands `values[i]` from `root` to rank `i`; every rank returns its own. Ranks
@@ -209,7 +220,7 @@ impl Comm {
             Some(values) if self.rank() == root => values,
             _ => {
                 let bytes = self.scatter_as(op, root, None)?;
-                return plain::from_body(&bytes, &format!("a scatter from rank {root}"));
+                return plain::from_body(&bytes, || format!("a scatter from rank {root}"));
             }
         };
         let (own, parts) = parts_of(values, root)?;
@@ -224,24 +235,23 @@ impl Comm {
         let op = Op::plain(op::Kind::AllToAll).of::<T>();
         let rank = self.rank();
         let (mut own, parts) = parts_of(values, rank)?;
-        let received = self.all_to_all_as(op, parts)?;
-        received
-            .iter()
-            .enumerate()
-            .map(|(from, bytes)| match from == rank {
-                true => own.take().ok_or_else(|| missing_own("all-to-all", rank)),
-                false => plain::from_body(bytes, &format!("rank {from} in an all-to-all")),
-            })
+        let mut all: Vec<Option<T>> = std::iter::repeat_with(|| None).take(self.size()).collect();
+        self.all_to_all_as(op, parts, |from, bytes| {
+            all[from] = match from == rank {
+                true => own.take(),
+                false => Some(plain::from_body(&bytes, || in_call(from, "an all-to-all"))?),
+            };
+            Ok(())
+        })?;
+        all.into_iter()
+            .map(|value| value.ok_or_else(|| missing_own("all-to-all", rank)))
             .collect()
     }
 }
 
-/// The values of a call's received bodies, each named by its rank in errors.
-fn decode_all<T: Wire>(all: &[Bytes], what: &str) -> Result<Vec<T>> {
-    all.iter()
-        .enumerate()
-        .map(|(from, bytes)| plain::from_body(bytes, &format!("rank {from} in {what}")))
-        .collect()
+/// Names the sender of a body in a decoding error: "rank 3 in an all-gather".
+fn in_call(from: usize, call: &str) -> String {
+    format!("rank {from} in {call}")
 }
 
 /// Splits one value per rank into the value kept at `keep` and the bodies to send (an
@@ -263,7 +273,7 @@ fn parts_of<T: Wire>(values: Vec<T>, keep: usize) -> Result<(Option<T>, Vec<Byte
     Ok((own, parts))
 }
 
-/// The error of a call that succeeded without this rank's own value: a bug, since the
+/// The error of a call that succeeded without one of its values: a bug, since the
 /// call checks that there is one value per rank.
 fn missing_own(what: &str, rank: usize) -> Error {
     Error::Protocol(format!("{what} on rank {rank} lost this rank's own value"))

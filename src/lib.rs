@@ -22,6 +22,7 @@ pub mod console;
 pub mod error;
 pub mod logging;
 pub mod progress;
+pub mod set;
 pub mod stats;
 pub mod table;
 

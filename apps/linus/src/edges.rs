@@ -86,10 +86,10 @@ impl Edges {
     /// The commits of `segments`, grouped into the cells of `grid`.
     pub fn new(segments: Vec<Vec<Commit>>, grid: Grid, strategy: Strategy) -> Edges {
         let loaded = segments.iter().map(Vec::len).sum();
-        let live = cells::group(segments, grid);
+        let (live, index) = (cells::group(segments, grid), None);
         let mut edges = Edges {
             live,
-            index: None,
+            index,
             loaded,
             strategy,
         };
@@ -105,11 +105,6 @@ impl Edges {
             Some([by_author, _]) => by_author.len(),
             None => self.live.iter().map(Vec::len).sum(),
         }
-    }
-
-    /// How many cells the live list is in.
-    pub fn pieces(&self) -> usize {
-        self.live.len()
     }
 
     fn build_index(&mut self) {
@@ -131,23 +126,33 @@ impl Edges {
         tagged: &IdSet,
     ) -> Result<(IdSet, Walk)> {
         let found = AtomicIds::new(tagged.bound())?;
+        let reach = |far: u32| {
+            if !tagged.contains(far) {
+                found.insert(far);
+            }
+        };
+        let dense = |commits: &[Commit], from: &IdSet| {
+            commits.par_chunks(1 << 16).for_each(|piece| {
+                for &c in piece {
+                    let (near, far) = dir.ends(c);
+                    if from.contains(near) {
+                        reach(far);
+                    }
+                }
+            })
+        };
         let small = frontier.is_list();
         if self.index.is_none()
             && self.strategy == Strategy::Auto
             && small
-            && self.live() <= self.loaded / INDEX_FACTOR
+            && self.live() * INDEX_FACTOR <= self.loaded
         {
             self.build_index();
         }
-        let mark = |c: Commit, from: &IdSet| {
-            let (near, far) = dir.ends(c);
-            if from.contains(near) && !tagged.contains(far) {
-                found.insert(far);
-            }
-        };
-        let walk = if let Some(index) = &self.index {
+        let sparse_only = self.strategy == Strategy::Sparse;
+        let walked = if let Some(index) = &self.index {
             let sorted = &index[(dir == Direction::ProjectsToUsers) as usize];
-            let ranges: Vec<Range<usize>> = match small || self.strategy == Strategy::Sparse {
+            let ranges: Vec<Range<usize>> = match small || sparse_only {
                 true => frontier
                     .as_list()
                     .par_iter()
@@ -156,49 +161,40 @@ impl Edges {
                 false => Vec::new(),
             };
             let visited: usize = ranges.iter().map(Range::len).sum();
-            let sparse = self.strategy == Strategy::Sparse
-                || (small && (ranges.len() + visited) * SPARSE_FACTOR <= sorted.len());
-            if sparse {
-                let far = |c: Commit| dir.ends(c).1;
-                ranges.into_par_iter().for_each(|r| {
-                    for &c in &sorted[r] {
-                        if !tagged.contains(far(c)) {
-                            found.insert(far(c));
-                        }
-                    }
-                });
+            if sparse_only || (small && (ranges.len() + visited) * SPARSE_FACTOR <= sorted.len()) {
+                ranges
+                    .into_par_iter()
+                    .for_each(|r| sorted[r].iter().for_each(|&c| reach(dir.ends(c).1)));
                 Walk {
-                    sparse,
+                    sparse: true,
                     commits: visited,
                 }
             } else {
-                let from: &IdSet = &frontier.as_bitmap();
-                sorted
-                    .par_chunks(1 << 16)
-                    .for_each(|piece| piece.iter().for_each(|&c| mark(c, from)));
+                dense(sorted, &frontier.as_bitmap());
                 Walk {
-                    sparse,
+                    sparse: false,
                     commits: sorted.len(),
                 }
             }
         } else {
-            let commits = self.live();
+            let walked = Walk {
+                sparse: false,
+                commits: self.live(),
+            };
             let from: &IdSet = &frontier.as_bitmap();
             if dir == Direction::UsersToProjects {
-                self.live
-                    .par_iter()
-                    .for_each(|cell| cell.iter().for_each(|&c| mark(c, from)));
+                self.live.par_iter().for_each(|cell| dense(cell, from));
             } else {
-                // The projects found now are about to be tagged: their commits go.
+                // The projects found now are about to be tagged: their commits go, by a
+                // compaction without a branch on "keep" (early on, whether a commit's
+                // project is new is close to a coin toss).
                 self.live.par_iter_mut().for_each(|cell| {
-                    // Compaction without a branch on "keep": early on, whether a commit's
-                    // project is new is close to a coin toss.
                     let mut kept = 0;
                     for k in 0..cell.len() {
                         let c = cell[k];
                         let hit = from.contains(c.project);
-                        if hit && !tagged.contains(c.author) {
-                            found.insert(c.author);
+                        if hit {
+                            reach(c.author);
                         }
                         cell[kept] = c;
                         kept += usize::from(!hit);
@@ -210,12 +206,9 @@ impl Edges {
                 });
                 self.live.retain(|cell| !cell.is_empty());
             }
-            Walk {
-                sparse: false,
-                commits,
-            }
+            walked
         };
-        Ok((found.finish()?, walk))
+        Ok((found.finish()?, walked))
     }
 }
 
@@ -229,62 +222,35 @@ fn range_of(sorted: &[Commit], dir: Direction, id: u32) -> Range<usize> {
 mod tests {
     use super::*;
 
-    fn commits() -> Vec<Vec<Commit>> {
-        let c = |project, author| Commit { project, author };
-        vec![
-            vec![c(0, 0), c(1, 0), c(1, 2)],
-            vec![c(2, 3), c(1, 1), c(3, 4)],
-        ]
-    }
-
-    fn ids(bound: usize, ids: &[u32]) -> IdSet {
-        IdSet::from_ids(bound, ids.to_vec()).unwrap()
-    }
-
     #[test]
-    fn every_strategy_finds_the_same_ids() {
+    fn every_strategy_finds_the_same_ids_and_dense_scans_drop_used_commits() {
+        let c = |project, author| Commit { project, author };
+        let commits = || {
+            vec![
+                vec![c(0, 0), c(1, 0), c(1, 2)],
+                vec![c(2, 3), c(1, 1), c(3, 4)],
+            ]
+        };
+        let ids = |bound, ids: &[u32]| IdSet::from_ids(bound, ids.to_vec()).unwrap();
         for strategy in [Strategy::Auto, Strategy::Dense, Strategy::Sparse] {
             let mut edges = Edges::new(commits(), Grid::new(5, 4, 1, 1), strategy);
             let (projects, _) = edges
-                .expand(
-                    Direction::UsersToProjects,
-                    &ids(5, &[0]),
-                    &IdSet::new(4).unwrap(),
-                )
+                .expand(Direction::UsersToProjects, &ids(5, &[0]), &ids(4, &[]))
                 .unwrap();
             assert_eq!(projects.to_vec(), vec![0, 1], "{strategy:?}");
             let (users, _) = edges
                 .expand(Direction::ProjectsToUsers, &projects, &ids(5, &[0]))
                 .unwrap();
             assert_eq!(users.to_vec(), vec![1, 2], "{strategy:?}");
+            assert_eq!(
+                edges.live(),
+                if strategy == Strategy::Sparse { 6 } else { 2 },
+                "{strategy:?}"
+            );
         }
-    }
-
-    #[test]
-    fn dense_scans_drop_the_commits_of_tagged_projects() {
-        let mut edges = Edges::new(commits(), Grid::new(5, 4, 1, 1), Strategy::Dense);
-        let (_, walk) = edges
-            .expand(
-                Direction::ProjectsToUsers,
-                &ids(4, &[1]),
-                &IdSet::new(5).unwrap(),
-            )
-            .unwrap();
-        assert_eq!(
-            walk,
-            Walk {
-                sparse: false,
-                commits: 6
-            }
-        );
-        assert_eq!(edges.live(), 3);
-    }
-
-    #[test]
-    fn the_index_finds_each_id_s_commits() {
         let mut sorted = commits().concat();
         sorted.sort_unstable_by_key(|c| c.project);
-        assert_eq!(range_of(&sorted, Direction::ProjectsToUsers, 1).len(), 3);
-        assert_eq!(range_of(&sorted, Direction::ProjectsToUsers, 7).len(), 0);
+        assert_eq!(range_of(&sorted, Direction::ProjectsToUsers, 1), 1..4);
+        assert_eq!(range_of(&sorted, Direction::ProjectsToUsers, 7), 6..6);
     }
 }

@@ -5,27 +5,25 @@
 //! tagged project. Rank 0 prints the totals tagged so far after each stage.
 //!
 //! Each rank loads its share of the commits ([`load`]) and groups them into cells of
-//! nearby ids ([`cells`]). Every stage walks the rank's commits twice ([`edges`]: dense
-//! scans of a list that drops the commits of tagged projects, or sparse walks of an
-//! index once that list is short), and after each walk the ranks take the union of what
-//! they found with `eau2::set::union` ([`search`]).
+//! nearby ids ([`cells`]). Every half-stage walks the rank's commits ([`edges`]: dense
+//! scans of a list that drops the commits of tagged projects, or sparse walks of an index
+//! once that list is short), then the ranks take the union of what they found.
 
 mod cells;
 mod edges;
 mod fields;
 mod lines;
 mod load;
-mod search;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+use eau2::set::{self, IdSet};
 
-use edges::{Edges, Strategy};
+use edges::{Direction, Edges, Strategy};
 use load::{Graph, LoadOptions, Start};
-use search::{Half, Search};
 
 /// Degrees of collaboration: who is how many projects away from a start user.
 #[derive(Parser, Debug)]
@@ -57,24 +55,6 @@ struct Args {
     console: eau2::console::ConsoleArgs,
 }
 
-/// A half-stage in a few words, for the log.
-fn describe(h: &Half) -> String {
-    let ((walk, walked), (found, list, merged)) = (h.walk, h.union);
-    let how = if walk.sparse {
-        "sparse walk"
-    } else {
-        "dense scan"
-    };
-    let form = if list { "id list" } else { "bitmap" };
-    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-    format!(
-        "{found} new ({how} of {} commits {:.0} ms, union as {form} {:.0} ms)",
-        walk.commits,
-        ms(walked),
-        ms(merged)
-    )
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
     args.console.install();
@@ -85,26 +65,33 @@ fn main() -> ExitCode {
         };
         let graph = Graph::load(node, &args.data, &Start::parse(&args.start), opts)?;
         let loaded = started.elapsed();
+        if node.rank() == 0 {
+            let times: Vec<String> = graph
+                .times
+                .iter()
+                .map(|(f, t)| format!("{f} {:.2} s", t.as_secs_f64()))
+                .collect();
+            eprintln!(
+                "linus: {} commits, uids below {}, pids below {}, start uid {}; rank 0 read {}",
+                graph.commits,
+                graph.users,
+                graph.projects,
+                graph.start,
+                times.join(", ")
+            );
+        }
         let grid = cells::Grid::new(
             graph.users,
             graph.projects,
             args.project_cell_bits,
             args.author_cell_bits,
         );
-        let edges = Edges::new(graph.segments, grid, args.strategy);
-        let mut search = Search::new(edges, graph.users, graph.projects, graph.start)?;
-        if node.rank() == 0 {
-            eprintln!(
-                "linus: loaded {} commits, uids below {}, pids below {} in {:.2} s; start uid {}; rank 0 has {} cells",
-                graph.commits, graph.users, graph.projects, loaded.as_secs_f64(), graph.start, search.edges.pieces()
-            );
-            let times: Vec<String> = graph
-                .times
-                .iter()
-                .map(|(file, t)| format!("{file} {:.2} s", t.as_secs_f64()))
-                .collect();
-            eprintln!("linus: rank 0 read {}", times.join(", "));
-        }
+        let mut edges = Edges::new(graph.segments, grid, args.strategy);
+        // Tagged so far, the same on every rank; bitmaps, as every commit looks them up.
+        let mut users = IdSet::new_bitmap(graph.users)?;
+        let mut projects = IdSet::new_bitmap(graph.projects)?;
+        let mut frontier = IdSet::from_ids(graph.users, vec![graph.start as u32])?;
+        users.union_with(&frontier)?;
         for stage in 0..args.degrees {
             let stage_started = Instant::now();
             let _span = tracing::debug_span!(target: "eau2::linus", "linus_stage", stage).entered();
@@ -113,21 +100,46 @@ fn main() -> ExitCode {
                 &format!("stage {}/{}", stage + 1, args.degrees),
                 None,
             );
-            let [to_projects, to_users] = search.step(node)?;
-            progress.add((to_projects.walk.0.commits + to_users.walk.0.commits) as u64);
+            // A half-stage: this rank's walk, then the union of what every rank found,
+            // which is all new (every rank skips tagged ids).
+            let mut log = Vec::new();
+            let mut half = |dir, frontier: &IdSet, tagged: &mut IdSet| -> eau2::Result<IdSet> {
+                let walk_started = Instant::now();
+                let (local, walk) = edges.expand(dir, frontier, tagged)?;
+                let (walked, union_started) = (walk_started.elapsed(), Instant::now());
+                progress.add(walk.commits as u64);
+                let found = set::union(node, &local)?;
+                tagged.union_with(&found)?;
+                log.push(format!(
+                    "{} new ({} of {} commits {:.0} ms, union as {} {:.0} ms)",
+                    found.len(),
+                    if walk.sparse {
+                        "sparse walk"
+                    } else {
+                        "dense scan"
+                    },
+                    walk.commits,
+                    walked.as_secs_f64() * 1e3,
+                    if found.is_list() { "id list" } else { "bitmap" },
+                    union_started.elapsed().as_secs_f64() * 1e3
+                ));
+                Ok(found)
+            };
+            let new_projects = half(Direction::UsersToProjects, &frontier, &mut projects)?;
+            frontier = half(Direction::ProjectsToUsers, &new_projects, &mut users)?;
             progress.finish();
             if node.rank() == 0 {
                 println!(
                     "stage {stage}: {} projects, {} users",
-                    search.projects.len(),
-                    search.users.len()
+                    projects.len(),
+                    users.len()
                 );
                 eprintln!(
                     "linus: stage {stage} in {:.0} ms: projects {}, users {}; rank 0 has {} live commits",
                     stage_started.elapsed().as_secs_f64() * 1e3,
-                    describe(&to_projects),
-                    describe(&to_users),
-                    search.edges.live()
+                    log[0],
+                    log[1],
+                    edges.live()
                 );
             }
         }
@@ -138,8 +150,11 @@ fn main() -> ExitCode {
                 loaded.as_secs_f64()
             );
         }
-        let peak = eau2::stats::peak_rss_bytes() >> 20;
-        eprintln!("linus: rank {} peak RSS {peak} MiB", node.rank());
+        eprintln!(
+            "linus: rank {} peak RSS {} MiB",
+            node.rank(),
+            eau2::stats::peak_rss_bytes() >> 20
+        );
         Ok(())
     })
 }

@@ -1,14 +1,16 @@
 //! `eau2::set` across ranks: union, intersection and difference of the ranks' local
-//! `IdSet`s for 1 to 4 ranks (threads joined over loopback, as processes would be),
-//! against a sequential model every rank can compute. Sets are empty, full, random,
+//! `IdSet`s for 1 to 4 ranks, as threads joined over loopback (`run_local`) and as
+//! processes started by eau2-launch, against a sequential model every rank can compute. Sets are empty, full, random,
 //! small (combined as lists) and large (combined as bitmaps around a ring), with bounds
 //! that are not multiples of 64 and ranks whose local forms differ.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use eau2::set::{self, AtomicIds, IdSet};
-use eau2::{Local, Node, Result};
+use eau2::{Error, Local, Node, Result};
+use eau2_testkit::{launch_command, run_with_deadline};
 
 /// A hang fails the test instead of blocking it.
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -52,62 +54,120 @@ fn run<T: Send>(n: usize, program: impl Fn(&Node) -> Result<T> + Sync) -> Result
     Local::new(n).timeout(DEADLINE).run(program)
 }
 
-#[test]
-fn union_intersection_and_difference_match_a_sequential_model_for_1_to_4_ranks() {
-    // (bound, per mille of the ids each rank holds): small sets combine as lists, large
-    // ones as bitmaps (4M ids: a 512 KiB bitmap, which goes around the ring).
-    let cases = [
-        (0usize, 0u64),
-        (1, 1000),
-        (65, 0),
-        (65, 1000),
-        (1000, 3),
-        (1000, 500),
-        (100_003, 1),
-        (100_003, 200),
-        (4 << 20, 30),
-    ];
-    for n in 1..=4 {
-        for (case, &(bound, per_mille)) in cases.iter().enumerate() {
-            let case = case as u64;
-            let all: Vec<Vec<u32>> = (0..n).map(|r| ids_of(case, r, bound, per_mille)).collect();
-            let minus: Vec<Vec<u32>> = (0..n).map(|r| ids_of(case + 100, r, bound, 2)).collect();
-            let sets: Vec<BTreeSet<u32>> =
-                all.iter().map(|v| v.iter().copied().collect()).collect();
-            let union: BTreeSet<u32> = sets.iter().flatten().copied().collect();
-            let common: BTreeSet<u32> = union
-                .iter()
-                .copied()
-                .filter(|id| sets.iter().all(|s| s.contains(id)))
-                .collect();
-            let removed: BTreeSet<u32> = minus.iter().flatten().copied().collect();
-            let fresh: Vec<u32> = union.difference(&removed).copied().collect();
-            let results = run(n, |node| {
-                let r = node.rank();
-                let local = local_set(r, bound, &all[r])?;
-                let minus = local_set(r + 1, bound, &minus[r])?;
-                Ok((
-                    set::union(node, &local)?.to_vec(),
-                    set::intersection(node, &local)?.to_vec(),
-                    set::difference(node, &local, &minus)?.to_vec(),
-                ))
-            })
-            .unwrap();
-            for (rank, (u, i, d)) in results.into_iter().enumerate() {
-                let what = format!("n {n}, bound {bound}, {per_mille}/1000, rank {rank}");
-                assert_eq!(
-                    u,
-                    union.iter().copied().collect::<Vec<_>>(),
-                    "union, {what}"
-                );
-                assert_eq!(
-                    i,
-                    common.iter().copied().collect::<Vec<_>>(),
-                    "intersection, {what}"
-                );
-                assert_eq!(d, fresh, "difference, {what}");
+/// (bound, per mille of the ids each rank holds): small sets combine as lists, large
+/// ones as bitmaps (4M ids: a 512 KiB bitmap, which goes around the ring).
+const CASES: [(usize, u64); 9] = [
+    (0, 0),
+    (1, 1000),
+    (65, 0),
+    (65, 1000),
+    (1000, 3),
+    (1000, 500),
+    (100_003, 1),
+    (100_003, 200),
+    (4 << 20, 30),
+];
+
+/// Collective: every case of `CASES` on this job's ranks, each rank checking its results
+/// against the model; fails naming the case, the operation and the rank.
+fn check_every_case(node: &Node) -> Result<()> {
+    let (n, r) = (node.size(), node.rank());
+    for (case, &(bound, per_mille)) in CASES.iter().enumerate() {
+        let case = case as u64;
+        let all: Vec<Vec<u32>> = (0..n).map(|r| ids_of(case, r, bound, per_mille)).collect();
+        let minus: Vec<Vec<u32>> = (0..n).map(|r| ids_of(case + 100, r, bound, 2)).collect();
+        let sets: Vec<BTreeSet<u32>> = all.iter().map(|v| v.iter().copied().collect()).collect();
+        let union: BTreeSet<u32> = sets.iter().flatten().copied().collect();
+        let common: Vec<u32> = union
+            .iter()
+            .copied()
+            .filter(|id| sets.iter().all(|s| s.contains(id)))
+            .collect();
+        let removed: BTreeSet<u32> = minus.iter().flatten().copied().collect();
+        let fresh: Vec<u32> = union.difference(&removed).copied().collect();
+        let local = local_set(r, bound, &all[r])?;
+        let minus = local_set(r + 1, bound, &minus[r])?;
+        let got = [
+            (
+                "union",
+                set::union(node, &local)?.to_vec(),
+                union.into_iter().collect(),
+            ),
+            (
+                "intersection",
+                set::intersection(node, &local)?.to_vec(),
+                common,
+            ),
+            (
+                "difference",
+                set::difference(node, &local, &minus)?.to_vec(),
+                fresh,
+            ),
+        ];
+        for (op, got, want) in got {
+            if got != want {
+                return Err(Error::App(format!(
+                    "{op} differs from the model: n {n}, bound {bound}, {per_mille}/1000, rank {r}"
+                )));
             }
         }
+    }
+    Ok(())
+}
+
+#[test]
+fn union_intersection_and_difference_match_a_sequential_model_for_1_to_4_ranks() {
+    for n in 1..=4 {
+        run(n, check_every_case).unwrap();
+    }
+}
+
+/// Set by the process ranks of the test below when every check passed.
+static RANK_PASSED: AtomicBool = AtomicBool::new(false);
+
+/// One rank of [`the_collectives_agree_with_the_model_across_processes`]: this test
+/// executable, started by eau2-launch with `ID_SET_PROCESS_RANK` set. Run by the suite
+/// itself (without that variable) it does nothing.
+#[test]
+fn rank_of_a_process_job() {
+    if std::env::var_os("ID_SET_PROCESS_RANK").is_none() {
+        return;
+    }
+    let _ = eau2::run(|node| {
+        check_every_case(node)?;
+        if node.rank() == 0 {
+            println!("\nid-set ok");
+        }
+        RANK_PASSED.store(true, Ordering::SeqCst);
+        Ok(())
+    });
+    assert!(
+        RANK_PASSED.load(Ordering::SeqCst),
+        "this rank's checks failed"
+    );
+}
+
+#[test]
+fn the_collectives_agree_with_the_model_across_processes() {
+    let exe = std::env::current_exe().unwrap();
+    for n in 1..=4 {
+        let args = [
+            "--exact",
+            "rank_of_a_process_job",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ];
+        let mut cmd = launch_command(n, &exe, &args);
+        cmd.env("ID_SET_PROCESS_RANK", "1");
+        let out = run_with_deadline(&mut cmd, DEADLINE);
+        out.assert_success();
+        assert!(
+            out.stdout.lines().any(|l| l == "[0] id-set ok"),
+            "n {n}:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
     }
 }
 

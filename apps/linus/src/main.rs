@@ -4,15 +4,14 @@
 //! the previous stage authored a commit, then every user who authored a commit in a newly
 //! tagged project. Rank 0 prints the totals tagged so far after each stage.
 //!
-//! Each rank loads its share of the commits ([`load`]) and groups them into cells of
-//! nearby ids ([`cells`]). Every half-stage walks the rank's commits ([`edges`]: dense
-//! scans of a list that drops the commits of tagged projects, or sparse walks of an index
-//! once that list is short), then the ranks take the union of what they found.
+//! Each rank loads its share of the commits ([`load`], through the library's block
+//! reader, only the two INT columns it needs) and groups them into cells of nearby ids
+//! ([`cells`]). Every half-stage walks the rank's commits ([`edges`]: dense scans of a
+//! list that drops the commits of tagged projects, or sparse walks of an index once that
+//! list is short), then the ranks take the union of what they found (`eau2::set`).
 
 mod cells;
 mod edges;
-mod fields;
-mod lines;
 mod load;
 
 use std::path::PathBuf;

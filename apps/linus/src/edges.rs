@@ -1,18 +1,13 @@
 //! A rank's commits as the search walks them: a shrinking list for dense scans, and an
 //! index for sparse ones.
 //!
-//! **Live list.** A commit `(p, a)` matters only until project `p` is tagged: in the
-//! stage that tags `p` every author of `p` is tagged too, so afterwards the commit can
-//! tag nothing. The dense scan from new projects to users therefore drops the commits
-//! it has just used, compacting in place, and on a skewed graph later stages scan a few
-//! percent of the commits. The list is kept in cells of nearby ids ([`cells`]), so a
-//! scan of one cell touches one small slice of each bitmap.
-//!
-//! **Index.** Once the live list is short, it is sorted twice, by author and by project
-//! (an id's commits are found by binary search: 16 bytes per live commit, nothing per
-//! id). A stage whose frontier has few commits then walks only those (the push direction
-//! of a direction-optimizing BFS); a large frontier still scans everything. Sorting
-//! costs several dense scans, so the index waits until the list has shrunk.
+//! A commit `(p, a)` matters only until project `p` is tagged (then all of `p`'s authors
+//! are tagged too), so the dense scan from new projects to users drops the commits it
+//! uses, compacting the list in place: on a skewed graph, later stages scan a few percent
+//! of it. Once the list is short, it is sorted by author and by project (an id's commits
+//! found by binary search), and a stage whose frontier has few commits walks only those
+//! (the push direction of a direction-optimizing BFS). `apps/linus/tests` checks every
+//! strategy against a plain BFS.
 
 use std::ops::Range;
 
@@ -216,41 +211,4 @@ impl Edges {
 fn range_of(sorted: &[Commit], dir: Direction, id: u32) -> Range<usize> {
     let start = sorted.partition_point(|&c| dir.ends(c).0 < id);
     start..start + sorted[start..].partition_point(|&c| dir.ends(c).0 <= id)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_strategy_finds_the_same_ids_and_dense_scans_drop_used_commits() {
-        let c = |project, author| Commit { project, author };
-        let commits = || {
-            vec![
-                vec![c(0, 0), c(1, 0), c(1, 2)],
-                vec![c(2, 3), c(1, 1), c(3, 4)],
-            ]
-        };
-        let ids = |bound, ids: &[u32]| IdSet::from_ids(bound, ids.to_vec()).unwrap();
-        for strategy in [Strategy::Auto, Strategy::Dense, Strategy::Sparse] {
-            let mut edges = Edges::new(commits(), Grid::new(5, 4, 1, 1), strategy);
-            let (projects, _) = edges
-                .expand(Direction::UsersToProjects, &ids(5, &[0]), &ids(4, &[]))
-                .unwrap();
-            assert_eq!(projects.to_vec(), vec![0, 1], "{strategy:?}");
-            let (users, _) = edges
-                .expand(Direction::ProjectsToUsers, &projects, &ids(5, &[0]))
-                .unwrap();
-            assert_eq!(users.to_vec(), vec![1, 2], "{strategy:?}");
-            assert_eq!(
-                edges.live(),
-                if strategy == Strategy::Sparse { 6 } else { 2 },
-                "{strategy:?}"
-            );
-        }
-        let mut sorted = commits().concat();
-        sorted.sort_unstable_by_key(|c| c.project);
-        assert_eq!(range_of(&sorted, Direction::ProjectsToUsers, 1), 1..4);
-        assert_eq!(range_of(&sorted, Direction::ProjectsToUsers, 7), 6..6);
-    }
 }

@@ -54,6 +54,11 @@ struct Args {
     console: eau2::console::ConsoleArgs,
 }
 
+/// Milliseconds since `t`, for the log.
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     args.console.install();
@@ -63,86 +68,70 @@ fn main() -> ExitCode {
             block_bytes: args.block_bytes,
         };
         let graph = Graph::load(node, &args.data, &Start::parse(&args.start), opts)?;
-        let loaded = started.elapsed();
-        if node.rank() == 0 {
-            let times: Vec<String> = graph
-                .times
-                .iter()
-                .map(|(f, t)| format!("{f} {:.2} s", t.as_secs_f64()))
-                .collect();
+        let (loaded, rank0) = (started.elapsed(), node.rank() == 0);
+        let times: Vec<String> = graph
+            .times
+            .iter()
+            .map(|(f, t)| format!("{f} {t:.2?}"))
+            .collect();
+        if rank0 {
+            let (c, u, p, s) = (graph.commits, graph.users, graph.projects, graph.start);
             eprintln!(
-                "linus: {} commits, uids below {}, pids below {}, start uid {}; rank 0 read {}",
-                graph.commits,
-                graph.users,
-                graph.projects,
-                graph.start,
+                "linus: {c} commits, uids below {u}, pids below {p}, start uid {s}; rank 0 read {}",
                 times.join(", ")
             );
         }
-        let grid = cells::Grid::new(
-            graph.users,
-            graph.projects,
-            args.project_cell_bits,
-            args.author_cell_bits,
-        );
+        let (cell_bits, uid_bits) = (args.project_cell_bits, args.author_cell_bits);
+        let grid = cells::Grid::new(graph.users, graph.projects, cell_bits, uid_bits);
         let mut edges = Edges::new(graph.segments, grid, args.strategy);
         // Tagged so far, the same on every rank; bitmaps, as every commit looks them up.
-        let mut users = IdSet::new_bitmap(graph.users)?;
-        let mut projects = IdSet::new_bitmap(graph.projects)?;
+        let (mut users, mut projects) = (
+            IdSet::new_bitmap(graph.users)?,
+            IdSet::new_bitmap(graph.projects)?,
+        );
         let mut frontier = IdSet::from_ids(graph.users, vec![graph.start as u32])?;
         users.union_with(&frontier)?;
         for stage in 0..args.degrees {
-            let stage_started = Instant::now();
+            let (stage_started, mut log) = (Instant::now(), Vec::new());
             let _span = tracing::debug_span!(target: "eau2::linus", "linus_stage", stage).entered();
-            let progress = eau2::progress::Progress::rows(
-                node,
-                &format!("stage {}/{}", stage + 1, args.degrees),
-                None,
-            );
+            let label = format!("stage {}/{}", stage + 1, args.degrees);
+            let progress = eau2::progress::Progress::rows(node, &label, None);
             // A half-stage: this rank's walk, then the union of what every rank found,
             // which is all new (every rank skips tagged ids).
-            let mut log = Vec::new();
             let mut half = |dir, frontier: &IdSet, tagged: &mut IdSet| -> eau2::Result<IdSet> {
                 let walk_started = Instant::now();
                 let (local, walk) = edges.expand(dir, frontier, tagged)?;
-                let (walked, union_started) = (walk_started.elapsed(), Instant::now());
+                let (walked, union_started) = (ms(walk_started), Instant::now());
                 progress.add(walk.commits as u64);
                 let found = set::union(node, &local)?;
                 tagged.union_with(&found)?;
+                let how = if walk.sparse {
+                    "sparse walk"
+                } else {
+                    "dense scan"
+                };
+                let form = if found.is_list() { "id list" } else { "bitmap" };
+                let (n, c) = (found.len(), walk.commits);
                 log.push(format!(
-                    "{} new ({} of {} commits {:.0} ms, union as {} {:.0} ms)",
-                    found.len(),
-                    if walk.sparse {
-                        "sparse walk"
-                    } else {
-                        "dense scan"
-                    },
-                    walk.commits,
-                    walked.as_secs_f64() * 1e3,
-                    if found.is_list() { "id list" } else { "bitmap" },
-                    union_started.elapsed().as_secs_f64() * 1e3
+                    "{n} new ({how} of {c} commits {walked:.0} ms, union as {form} {:.0} ms)",
+                    ms(union_started)
                 ));
                 Ok(found)
             };
             let new_projects = half(Direction::UsersToProjects, &frontier, &mut projects)?;
             frontier = half(Direction::ProjectsToUsers, &new_projects, &mut users)?;
             progress.finish();
-            if node.rank() == 0 {
+            if rank0 {
                 println!(
                     "stage {stage}: {} projects, {} users",
                     projects.len(),
                     users.len()
                 );
-                eprintln!(
-                    "linus: stage {stage} in {:.0} ms: projects {}, users {}; rank 0 has {} live commits",
-                    stage_started.elapsed().as_secs_f64() * 1e3,
-                    log[0],
-                    log[1],
-                    edges.live()
-                );
+                let (took, live) = (ms(stage_started), edges.live());
+                eprintln!("linus: stage {stage} in {took:.0} ms: projects {}, users {}; rank 0 has {live} live commits", log[0], log[1]);
             }
         }
-        if node.rank() == 0 {
+        if rank0 {
             let compute = (started.elapsed() - loaded).as_secs_f64();
             eprintln!(
                 "linus: load {:.2} s, compute {compute:.2} s",

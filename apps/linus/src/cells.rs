@@ -76,13 +76,7 @@ pub fn group(segments: Vec<Vec<Commit>>, grid: Grid) -> Vec<Vec<Commit>> {
     segments.into_par_iter().for_each(|seg| {
         let starts = grid.starts(&seg);
         let mut next = starts.clone();
-        let mut sorted = vec![
-            Commit {
-                project: 0,
-                author: 0
-            };
-            seg.len()
-        ];
+        let mut sorted = seg.clone(); // every place is overwritten below
         for c in seg {
             let cell = grid.cell(c);
             sorted[next[cell]] = c;

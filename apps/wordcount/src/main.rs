@@ -6,16 +6,13 @@
 //! then the partial counts meet at the ranks that own the words), and a top-k picks the
 //! most frequent, which rank 0 prints.
 
-mod split;
-
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use eau2::frame::{ColumnBuilder, DataFrame, DataType, Schema};
-use eau2::kv::Key;
-use eau2::table::{Agg, DistFrame};
+use eau2::frame::DataFrame;
+use eau2::table::{Agg, DistFrame, Format, ReadOptions};
 use eau2::{Error, Node, Result};
 
 /// Counts the words of a text file.
@@ -51,26 +48,13 @@ fn main() -> ExitCode {
     })
 }
 
-/// Collective: the words starting in this rank's byte range, as this rank's part of a
-/// one-column STRING frame named `word`.
+/// Collective: the words starting in this rank's byte range of the file (the library's
+/// `Format::Words` reader), as this rank's part of a one-column frame named `word`.
 fn load_words<'n>(node: &'n Node, args: &Args) -> Result<DistFrame<'n>> {
-    let len = std::fs::metadata(&args.file)
-        .map_err(|e| Error::io_path("reading", &args.file, e))?
-        .len();
-    let progress = eau2::progress::Progress::bytes(node, "load", len);
-    let (rank, size) = (node.rank() as u64, node.size() as u64);
-    let (from, to) = (len * rank / size, len * (rank + 1) / size);
-    let (text, from, to) = split::read_part(&args.file, from, to, len)
-        .map_err(|e| Error::io_path("reading", &args.file, e))?;
-    progress.add((to - from) as u64);
-    let mut column = ColumnBuilder::new(DataType::String, args.chunk_rows);
-    for word in split::words_starting_in(&text, from, to) {
-        column.current().push_str(word);
-        column.row_done();
-    }
-    let schema = Schema::new(vec![DataType::String]).with_names(&["word"])?;
-    let local = DataFrame::new(schema, vec![column.finish()])?;
-    DistFrame::from_local_parts(node, &Key::new("wordcount/words", 0), &local)
+    let options = ReadOptions::new()
+        .format(Format::Words)
+        .chunk_len(args.chunk_rows);
+    DistFrame::read_with(node, &args.file, &options)
 }
 
 /// Prints the totals, then the top words as `COUNT WORD` (the word's raw bytes).

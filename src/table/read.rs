@@ -36,6 +36,11 @@ use crate::sor::{Deviations, FileIdentity, FileView, Misfit, SorReader};
 
 use super::DistFrame;
 
+// Parquet has its own loader (issue 22), a child module so it reads these options.
+#[path = "parquet.rs"]
+mod parquet;
+pub use parquet::{Cmp, Filter, Scalar};
+
 /// The ranks that load a file together (a job's ranks, [`Node`]). Every agreement of a
 /// load goes through [`Group::gather`], so the load logic names no transport.
 pub(crate) trait Group {
@@ -74,6 +79,9 @@ pub enum Format {
     Sor,
     /// RFC 4180 CSV, with a header unless [`ReadOptions::header`] says otherwise.
     Csv,
+    /// Apache Parquet: one file, or a folder of `.parquet` files read as one dataset
+    /// (`docs/parquet.md`).
+    Parquet,
 }
 
 impl Format {
@@ -84,6 +92,8 @@ impl Format {
         match ext.as_str() {
             "sor" | "ltgt" => Some(Format::Sor),
             "csv" | "tsv" => Some(Format::Csv),
+            "parquet" | "pq" => Some(Format::Parquet),
+            _ if path.is_dir() => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -137,6 +147,8 @@ pub struct ReadOptions {
     chunk_len: Option<usize>,
     /// The key the frame is stored under; `None` for a temporary frame.
     key: Option<Key>,
+    /// Row filters (Parquet: row groups pruned by statistics).
+    filters: Vec<Filter>,
 }
 
 impl Default for ReadOptions {
@@ -153,6 +165,7 @@ impl Default for ReadOptions {
             header: true,
             chunk_len: None,
             key: None,
+            filters: Vec::new(),
         }
     }
 }
@@ -327,17 +340,22 @@ pub(crate) fn load_local(
         Some(f) => f,
         None => {
             return Err(DataError::Schema(format!(
-                "{}: cannot tell the format from the extension (expected .sor, .ltgt, .csv or \
-                 .tsv); say it with ReadOptions::format(Format::Csv) or Format::Sor",
+                "{}: cannot tell the format from the extension (expected .sor, .ltgt, .csv, \
+                 .tsv or .parquet); say it with ReadOptions::format(Format::Csv), Format::Sor \
+                 or Format::Parquet",
                 path.display()
             ))
             .into())
         }
     };
+    if format == Format::Parquet {
+        return parquet::load(group, path, options);
+    }
     let view = open_agreed(group, path)?;
     let loaded = match format {
         Format::Sor => load_sor(group, &view, options),
         Format::Csv => load_csv(group, &view, path, options),
+        Format::Parquet => unreachable!("Parquet loads above"),
     };
     // Every rank learns whether every rank loaded, so none waits for another that gave
     // up; a change of the file under any rank fails them all.

@@ -36,6 +36,7 @@
 mod convert;
 mod ipc;
 mod read;
+mod source;
 mod write;
 
 pub use convert::{

@@ -22,11 +22,13 @@ use parquet::file::statistics::Statistics;
 use rayon::prelude::*;
 
 use crate::convert::{array_to_chunk, eau2_type, unsupported};
+use crate::source::Positional;
 
 /// One Parquet file, its footer read: schema, row groups, statistics.
 #[derive(Clone, Debug)]
 pub struct ParquetFile {
     path: PathBuf,
+    file: Positional,
     meta: ArrowReaderMetadata,
 }
 
@@ -63,18 +65,26 @@ impl ParquetFile {
     pub fn open(path: impl AsRef<Path>) -> Result<ParquetFile> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| Error::io_path("opening", path, e))?;
-        ParquetFile::from_file(&file, path)
+        ParquetFile::from_file(file, path)
     }
 
-    /// Reads the footer of `file`, an open descriptor of `path` (so a caller that has
-    /// agreed on one version of the file reads that version).
-    pub fn from_file(file: &File, path: &Path) -> Result<ParquetFile> {
-        let meta = ArrowReaderMetadata::load(file, ArrowReaderOptions::new())
+    /// Reads the footer of `file`, an open descriptor of `path`. Every later read goes
+    /// through this descriptor with positional reads, so a caller that agreed on one
+    /// version of the file reads that version, even if the path is replaced meanwhile.
+    pub fn from_file(file: File, path: &Path) -> Result<ParquetFile> {
+        let file = Positional::new(file).map_err(|e| Error::io_path("reading", path, e))?;
+        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
             .map_err(|e| parquet_error(path, e))?;
         Ok(ParquetFile {
             path: path.to_path_buf(),
+            file,
             meta,
         })
+    }
+
+    /// The open descriptor every read goes through.
+    pub fn file(&self) -> &File {
+        self.file.file()
     }
 
     /// The file's path.
@@ -207,30 +217,20 @@ impl ParquetFile {
         schema: &Schema,
         chunk_len: usize,
     ) -> Result<DataFrame> {
-        let file = File::open(&self.path).map_err(|e| Error::io_path("opening", &self.path, e))?;
-        self.read_group_from(file, group, indexes, schema, chunk_len)
-    }
-
-    /// [`ParquetFile::read_group`] from an open descriptor.
-    fn read_group_from(
-        &self,
-        file: File,
-        group: usize,
-        indexes: &[usize],
-        schema: &Schema,
-        chunk_len: usize,
-    ) -> Result<DataFrame> {
         let path = &self.path;
         let mut sorted: Vec<usize> = indexes.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
         let mask = ProjectionMask::roots(self.meta.parquet_schema(), sorted.iter().copied());
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
-            .with_projection(mask)
-            .with_row_groups(vec![group])
-            .with_batch_size(chunk_len.max(1))
-            .build()
-            .map_err(|e| parquet_error(path, e))?;
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            self.file.clone(),
+            self.meta.clone(),
+        )
+        .with_projection(mask)
+        .with_row_groups(vec![group])
+        .with_batch_size(chunk_len.max(1))
+        .build()
+        .map_err(|e| parquet_error(path, e))?;
         // The decoder yields the projected columns in file order; `at[k]` is where the
         // k-th requested column sits among them.
         let at: Vec<usize> = indexes

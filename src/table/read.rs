@@ -86,14 +86,17 @@ pub enum Format {
 
 impl Format {
     /// The format a path's extension says (`.sor` or `.ltgt`, the extension of the
-    /// bundled data sets and of eau2-gen's files; `.csv`, `.tsv`), if any.
+    /// bundled data sets and of eau2-gen's files; `.csv`, `.tsv`; `.parquet`, `.pq`), if
+    /// any; a folder is a Parquet dataset.
     pub fn of_path(path: &Path) -> Option<Format> {
+        if path.is_dir() {
+            return Some(Format::Parquet);
+        }
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "sor" | "ltgt" => Some(Format::Sor),
             "csv" | "tsv" => Some(Format::Csv),
             "parquet" | "pq" => Some(Format::Parquet),
-            _ if path.is_dir() => Some(Format::Parquet),
             _ => None,
         }
     }

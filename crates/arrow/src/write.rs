@@ -69,8 +69,9 @@ impl ParquetWriteOptions {
         self
     }
 
-    /// Cuts a row group about every `rows` rows (at row chunk boundaries, so a group
-    /// holds whole chunks: at least one, and at least `rows` rows unless it is the last).
+    /// Row groups of at most `rows` rows: whole row chunks are gathered until they hold
+    /// `rows` rows (these encode in parallel), and cut into groups of `rows` rows (the
+    /// last of each gathering may be shorter).
     pub fn row_group_rows(mut self, rows: usize) -> Self {
         self.row_group_rows = rows.max(1);
         self
@@ -97,7 +98,7 @@ impl ParquetWriteOptions {
             // pruning reads. No page index, so parts can be stitched by the footer alone.
             .set_statistics_enabled(EnabledStatistics::Chunk)
             .set_offset_index_disabled(true)
-            .set_max_row_group_row_count(None)
+            .set_max_row_group_row_count(Some(self.row_group_rows))
             .set_created_by(format!("eau2 {}", env!("CARGO_PKG_VERSION")))
             .build())
     }

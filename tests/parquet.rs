@@ -383,3 +383,55 @@ df.write_csv(sys.argv[2])
     }
     fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn top_projects_on_parquet_prints_what_it_prints_on_sor() {
+    let data = repo_root().join("datasets/git-small");
+    let d = scratch("top");
+    for (file, names) in [
+        ("commits", "pid,author,committer"),
+        ("projects", "pid,name"),
+    ] {
+        let from = data.join(format!("{file}.ltgt"));
+        let to = d.join(format!("{file}.parquet"));
+        convert(
+            2,
+            &[
+                p(&from),
+                p(&to),
+                "--names",
+                names,
+                "--row-group-rows",
+                "5000",
+            ],
+        );
+    }
+    let top = bin("top-projects");
+    let sor = launch(
+        2,
+        &top,
+        &["--data", p(&data), "--top", "7", "--quiet"],
+        DEADLINE,
+    );
+    sor.assert_success();
+    for n in [1, 3] {
+        let pq = launch(
+            n,
+            &top,
+            &[
+                "--data",
+                p(&d),
+                "--format",
+                "parquet",
+                "--top",
+                "7",
+                "--quiet",
+            ],
+            DEADLINE,
+        );
+        pq.assert_success();
+        assert_eq!(pq.unprefixed_lines(), sor.unprefixed_lines(), "{n} ranks");
+        assert_eq!(pq.unprefixed_lines().len(), 7);
+    }
+    fs::remove_dir_all(&d).unwrap();
+}

@@ -450,3 +450,57 @@ fn keep_matching(frame: &DataFrame, filters: &[(usize, &Filter)]) -> Result<Data
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(DataFrame::new(frame.schema().clone(), columns)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_are_contiguous_cover_everything_and_balance_bytes() {
+        // One huge group among small ones; uneven sizes.
+        let sizes = [10u64, 10, 500, 10, 10, 10, 200, 10, 10, 10];
+        let groups: Vec<_> = sizes.iter().enumerate().map(|(i, &b)| (0, i, b)).collect();
+        for n in 1..=5 {
+            let mut next = 0;
+            for r in 0..n {
+                let (from, to) = share_by_bytes(&groups, r, n);
+                assert_eq!(from, next, "rank {r} of {n}: runs are contiguous");
+                assert!(to >= from);
+                next = to;
+            }
+            assert_eq!(next, groups.len(), "{n} ranks cover every group");
+        }
+        // Two ranks: the 500-byte group alone outweighs the rest, so it ends rank 0's run.
+        assert_eq!(share_by_bytes(&groups, 0, 2), (0, 3));
+        assert_eq!(share_by_bytes(&[], 0, 3), (0, 0));
+    }
+
+    #[test]
+    fn statistics_rule_out_only_groups_that_cannot_match() {
+        let f = |op, v| Filter::new("x", op, Scalar::Int(v));
+        let b = Bounds::Int(10, 20);
+        assert!(!may_hold(&b, &f(Cmp::Eq, 9)) && may_hold(&b, &f(Cmp::Eq, 10)));
+        assert!(may_hold(&b, &f(Cmp::Eq, 20)) && !may_hold(&b, &f(Cmp::Eq, 21)));
+        assert!(!may_hold(&b, &f(Cmp::Lt, 10)) && may_hold(&b, &f(Cmp::Lt, 11)));
+        assert!(!may_hold(&b, &f(Cmp::Le, 9)) && may_hold(&b, &f(Cmp::Le, 10)));
+        assert!(!may_hold(&b, &f(Cmp::Gt, 20)) && may_hold(&b, &f(Cmp::Gt, 19)));
+        assert!(!may_hold(&b, &f(Cmp::Ge, 21)) && may_hold(&b, &f(Cmp::Ge, 20)));
+        assert!(may_hold(&b, &f(Cmp::Ne, 15)));
+        assert!(!may_hold(&Bounds::Int(7, 7), &f(Cmp::Ne, 7)));
+        let s = Filter::new("s", Cmp::Eq, Scalar::Str("m".into()));
+        assert!(!may_hold(&Bounds::Bytes(b"n".to_vec(), b"z".to_vec()), &s));
+        assert!(may_hold(&Bounds::Bytes(b"a".to_vec(), b"z".to_vec()), &s));
+        // Incomparable bounds never rule a group out.
+        assert!(may_hold(&Bounds::Bool(false, false), &f(Cmp::Eq, 3)));
+    }
+
+    #[test]
+    fn rows_match_exactly_and_missing_never_matches() {
+        let f = Filter::new("x", Cmp::Ge, Scalar::Float(2.5));
+        assert!(matches(Some(Value::Int(3)), &f));
+        assert!(!matches(Some(Value::Int(2)), &f));
+        assert!(matches(Some(Value::F64(2.5)), &f));
+        assert!(!matches(None, &f));
+        assert!(!matches(Some(Value::F64(f64::NAN)), &f));
+    }
+}

@@ -26,7 +26,7 @@ def gen(path, rows):
 def sums(path):
     lf = pl.scan_parquet(path)
     ints = [n for n, t in lf.collect_schema().items() if t.is_integer()]
-    out = lf.select(pl.len().alias("rows"), *[pl.col(c).sum() for c in ints]).collect()
+    out = lf.select(pl.len().alias("rows"), *[pl.col(c).cast(pl.Int64).sum() for c in ints]).collect()
     print(out["rows"][0])
     for c in ints:
         print(c, out[c][0])

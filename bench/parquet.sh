@@ -31,12 +31,13 @@ python="$(bash bench/polars/setup.sh)"
 rel="$root/target/release"
 launch() { "$rel/eau2-launch" --no-prefix -n "$ranks" "$@"; }
 mkdir -p "$data"
-[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$data"' EXIT
 
 [ -f "$data/ints.parquet" ] || "$python" bench/polars/parquet.py gen "$data/ints.parquet" "$rows"
 
 # shellcheck source=bench/compare.sh
 source "$root/bench/compare.sh"
+# compare.sh's own trap removes its scratch folder; this one also removes the data.
+trap 'rm -rf "$compare_out"; [ "${KEEP:-0}" = 1 ] || rm -rf "$data"' EXIT
 
 eau2() { launch "$rel/examples/parquet_sums" "$@"; }
 polars() { "$python" bench/polars/parquet.py sums "$@"; }

@@ -28,6 +28,8 @@ pub mod set;
 pub mod stats;
 pub mod table;
 
+/// Arrow record batches, Parquet and Arrow IPC files (the `eau2-arrow` crate).
+pub use eau2_arrow as arrow;
 pub use eau2_comm::{collectives, kv, msg, net};
 pub use eau2_data::{blocks, csv, frame, sor, words};
 

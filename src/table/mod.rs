@@ -78,7 +78,7 @@ pub use ops::shuffle::ROUND_BYTES;
 pub use ops::sort::SAMPLES_PER_RANK;
 pub(crate) use ops::Temps;
 pub use ops::{Agg, JoinKind};
-pub use read::{Format, ReadOptions};
+pub use read::{Cmp, Filter, Format, ReadOptions, Scalar};
 #[doc(hidden)]
 pub use write::set_write_buffers;
 

@@ -37,6 +37,11 @@ use eau2_data::blocks::{BlockReader, Records};
 
 use super::DistFrame;
 
+// Parquet has its own loader (issue 22), a child module so it reads these options.
+#[path = "parquet.rs"]
+mod parquet;
+pub use parquet::{Cmp, Filter, Scalar};
+
 /// The ranks that load a file together (a job's ranks, [`Node`]). Every agreement of a
 /// load goes through [`Group::gather`], so the load logic names no transport.
 pub(crate) trait Group {
@@ -81,16 +86,24 @@ pub enum Format {
     /// the words that begin in the r-th byte part of the file. Never taken from an
     /// extension: ask for it with [`ReadOptions::format`].
     Words,
+    /// Apache Parquet: one file, or a folder of `.parquet` files read as one dataset
+    /// (`docs/parquet.md`).
+    Parquet,
 }
 
 impl Format {
     /// The format a path's extension says (`.sor` or `.ltgt`, the extension of the
-    /// bundled data sets and of eau2-gen's files; `.csv`, `.tsv`), if any.
+    /// bundled data sets and of eau2-gen's files; `.csv`, `.tsv`; `.parquet`, `.pq`), if
+    /// any; a folder is a Parquet dataset.
     pub fn of_path(path: &Path) -> Option<Format> {
+        if path.is_dir() {
+            return Some(Format::Parquet);
+        }
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "sor" | "ltgt" => Some(Format::Sor),
             "csv" | "tsv" => Some(Format::Csv),
+            "parquet" | "pq" => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -144,6 +157,8 @@ pub struct ReadOptions {
     chunk_len: Option<usize>,
     /// The key the frame is stored under; `None` for a temporary frame.
     key: Option<Key>,
+    /// Row filters (Parquet: row groups pruned by statistics).
+    filters: Vec<Filter>,
 }
 
 impl Default for ReadOptions {
@@ -160,6 +175,7 @@ impl Default for ReadOptions {
             header: true,
             chunk_len: None,
             key: None,
+            filters: Vec::new(),
         }
     }
 }
@@ -334,26 +350,31 @@ pub(crate) fn load_local(
         Some(f) => f,
         None => {
             return Err(DataError::Schema(format!(
-                "{}: cannot tell the format from the extension (expected .sor, .ltgt, .csv or \
-                 .tsv); say it with ReadOptions::format(Format::Csv) or Format::Sor",
+                "{}: cannot tell the format from the extension (expected .sor, .ltgt, .csv, \
+                 .tsv or .parquet); say it with ReadOptions::format(Format::Csv), Format::Sor \
+                 or Format::Parquet",
                 path.display()
             ))
             .into())
         }
     };
-    if format == Format::Words {
-        let (rank, size) = (group.rank(), group.size());
-        let reader = open_agreed(group, path, |p| {
-            BlockReader::open(p, Records::Words)?.for_rank(rank, size)
-        })?;
-        let loaded = load_words(&reader, options);
-        return settle(group, loaded, || reader.check());
+    match format {
+        Format::Words => {
+            let (rank, size) = (group.rank(), group.size());
+            let reader = open_agreed(group, path, |p| {
+                BlockReader::open(p, Records::Words)?.for_rank(rank, size)
+            })?;
+            let loaded = load_words(&reader, options);
+            return settle(group, loaded, || reader.check());
+        }
+        Format::Parquet => return parquet::load(group, path, options),
+        Format::Sor | Format::Csv => {}
     }
     let view = open_agreed(group, path, FileView::open)?;
-    let loaded = match format {
-        Format::Sor => load_sor(group, &view, options),
-        Format::Csv => load_csv(group, &view, path, options),
-        Format::Words => unreachable!("read above"),
+    let loaded = if format == Format::Sor {
+        load_sor(group, &view, options)
+    } else {
+        load_csv(group, &view, path, options)
     };
     let (frame, deviations) = settle(group, loaded, || view.check())?;
     let deviations = honest(group, path, options, &frame, deviations)?;

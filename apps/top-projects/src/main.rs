@@ -13,15 +13,18 @@
 //! pid 0 and 1, which would make pid a BOOL column. Reads are strict: a field that does
 //! not fit fails the run naming the file and line instead of becoming a missing value.
 //!
-//! `eau2-launch -n 4 target/release/top-projects [--data DIR] [--top N] [--csv] [--quiet]
-//! [--stats]`
+//! With `--format parquet` it reads commits.parquet and projects.parquet instead (same
+//! column names; the types are the files' own: pid INT or I64).
+//!
+//! `eau2-launch -n 4 target/release/top-projects [--data DIR] [--top N]
+//! [--format sor|csv|parquet] [--csv] [--quiet] [--stats]`
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::Parser;
-use eau2::frame::Schema;
+use clap::{Parser, ValueEnum};
+use eau2::frame::{Schema, Value};
 use eau2::table::{Agg, DistFrame, JoinKind, ReadOptions};
 use eau2::{Node, Result};
 
@@ -37,29 +40,64 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     top: usize,
     /// Read commits.csv and projects.csv (same columns, a header line) instead of the
-    /// SoR files, to compare with tools that read CSV but not SoR.
+    /// SoR files, to compare with tools that read CSV but not SoR (`--format csv`).
     #[arg(long)]
     csv: bool,
+    /// The files' format: sor (commits.ltgt, projects.ltgt), csv (commits.csv, ...,
+    /// with a header line) or parquet (commits.parquet, ..., typed by the files).
+    #[arg(long, value_enum, default_value = "sor")]
+    format: Input,
     /// `--quiet` (no progress, no timing line on standard error) and `--stats`.
     #[command(flatten)]
     console: eau2::console::ConsoleArgs,
 }
 
-/// Collective: reads `dir/file.ltgt` (SoR), or `dir/file.csv` when `csv`, whose
-/// columns have the SoR type codes `codes` and the names `names`, keeping only the
-/// columns `keep` (the others are checked but not built). The types are declared, so a
-/// field that does not fit fails the run naming the file, line and column.
+/// The input files' format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Input {
+    /// SoR text, `.ltgt`.
+    Sor,
+    /// CSV with a header line.
+    Csv,
+    /// Parquet, typed by the files.
+    Parquet,
+}
+
+/// Collective: reads `dir/file.ltgt` (SoR), `dir/file.csv` or `dir/file.parquet` as
+/// `format` says, keeping only the columns `keep` (text: the others are checked but not
+/// built; Parquet: the others are not read). Text columns have the SoR type codes
+/// `codes` and the names `names`, declared so that a field that does not fit fails the
+/// run naming the file, line and column; Parquet files carry their own names and types.
 fn load<'n>(
     node: &'n Node,
-    (dir, csv): (&Path, bool),
+    (dir, format): (&Path, Input),
     file: &str,
     (codes, names): (&str, &[&str]),
     keep: &[&str],
 ) -> Result<DistFrame<'n>> {
-    let schema = Schema::from_codes(codes)?.with_names(names)?;
-    let path = dir.join(format!("{file}.{}", if csv { "csv" } else { "ltgt" }));
-    let options = ReadOptions::new().schema(schema).columns(keep);
+    let extension = match format {
+        Input::Sor => "ltgt",
+        Input::Csv => "csv",
+        Input::Parquet => "parquet",
+    };
+    let path = dir.join(format!("{file}.{extension}"));
+    let options = match format {
+        Input::Parquet => ReadOptions::new().columns(keep),
+        _ => {
+            let schema = Schema::from_codes(codes)?.with_names(names)?;
+            ReadOptions::new().schema(schema).columns(keep)
+        }
+    };
     DistFrame::read_with(node, &path, &options)
+}
+
+/// An integer value of either width as i64 (Parquet files may hold pid as I64).
+fn int(value: Option<Value<'_>>) -> Option<i64> {
+    match value? {
+        Value::Int(i) => Some(i.into()),
+        Value::I64(i) => Some(i),
+        _ => None,
+    }
 }
 
 fn main() -> ExitCode {
@@ -67,7 +105,8 @@ fn main() -> ExitCode {
     args.console.install();
     eau2::run(|node| {
         let started = Instant::now();
-        let from = (args.data.as_path(), args.csv);
+        let format = if args.csv { Input::Csv } else { args.format };
+        let from = (args.data.as_path(), format);
         let names = ["pid", "author", "committer"];
         // Only pid is used: the other columns are checked but not built.
         let commits = load(node, from, "commits", ("III", &names), &["pid"])?;
@@ -84,7 +123,7 @@ fn main() -> ExitCode {
         if node.rank() == 0 {
             for row in 0..named.nrows() {
                 let count = named.get_i64("count", row)?.unwrap_or(0);
-                let pid = named.get_int("pid", row)?.unwrap_or(-1);
+                let pid = int(named.get("pid", row)?).unwrap_or(-1);
                 let name = named.get_str("name", row)?.unwrap_or_default();
                 println!("{count} {pid} {}", String::from_utf8_lossy(name));
             }

@@ -31,6 +31,31 @@ impl Bitmap {
         Bitmap { words, len }
     }
 
+    /// A bitmap of `len` bits held in `words`, bit `i` at bit `i % 64` of word `i / 64`
+    /// (least significant first: Arrow's validity layout on little-endian machines, so
+    /// buffers move between the two without copies). Bits past `len` are cleared; an
+    /// error when `words` has not exactly `len.div_ceil(64)` words.
+    pub fn from_words(mut words: Vec<u64>, len: usize) -> Result<Bitmap, String> {
+        if words.len() != len.div_ceil(64) {
+            return Err(format!(
+                "{} words cannot hold exactly {len} bits",
+                words.len()
+            ));
+        }
+        if len % 64 != 0 {
+            if let Some(last) = words.last_mut() {
+                *last &= (1u64 << (len % 64)) - 1;
+            }
+        }
+        Ok(Bitmap { words, len })
+    }
+
+    /// The words holding the bits, least significant bit first (see
+    /// [`Bitmap::from_words`]); the bits past `len()` in the last word are clear.
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
     /// The number of bits.
     pub fn len(&self) -> usize {
         self.len

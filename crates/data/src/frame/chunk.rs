@@ -262,6 +262,21 @@ impl Chunk {
         Ok(chunk)
     }
 
+    /// A chunk of `data` with validity `valid` (bit set = present), checked like a
+    /// decoded chunk: the lengths must agree and string offsets rise from 0 to the end of
+    /// the bytes. Missing slots should hold the type's default (0, false, empty), as
+    /// every builder leaves them. For adapters that move whole vectors in (Arrow).
+    pub fn from_parts(valid: Bitmap, data: ChunkData) -> Result<Chunk> {
+        let chunk = Chunk { valid, data };
+        chunk.validate()?;
+        Ok(chunk)
+    }
+
+    /// The chunk's validity and values, moved out (the inverse of [`Chunk::from_parts`]).
+    pub fn into_parts(self) -> (Bitmap, ChunkData) {
+        (self.valid, self.data)
+    }
+
     fn validate(&self) -> Result<()> {
         let n = self.valid.len();
         let ok = self.valid.validate()

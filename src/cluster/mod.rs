@@ -45,7 +45,7 @@ use crate::error::Result;
 use eau2_comm::Comm;
 
 pub use eau2_comm::collectives::{Pod, Wire};
-pub use env::LaunchEnv;
+pub use env::{check_also, LaunchEnv, VarCheck};
 pub use local::{run_local, Local};
 
 /// One rank's context: who it is, the store, messages and collectives. It dereferences
@@ -124,7 +124,7 @@ impl Deref for Node {
 /// a failing exit code; use it as `fn main() -> ExitCode { eau2::run(|node| ...) }`.
 ///
 /// Errors are `tracing` errors; if the program installed no subscriber, `run` installs
-/// [`crate::logging::init`]'s so they are always seen. With `EAU2_STATS` (or an app's
+/// [`crate::logging::Fallback`] so they are always seen. With `EAU2_STATS` (or an app's
 /// `--stats`), every rank's statistics are gathered at rank 0 after the program
 /// ([`crate::stats`]).
 pub fn run(program: impl FnOnce(&Node) -> Result<()>) -> ExitCode {

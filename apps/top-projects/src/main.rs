@@ -42,7 +42,7 @@ struct Args {
     csv: bool,
     /// `--quiet` (no progress, no timing line on standard error) and `--stats`.
     #[command(flatten)]
-    console: eau2::console::ConsoleArgs,
+    console: eau2_console::ConsoleArgs,
 }
 
 /// Collective: reads `dir/file.ltgt` (SoR), or `dir/file.csv` when `csv`, whose

@@ -41,7 +41,7 @@ pub fn check_also(name: &'static str, check: VarCheck) {
 /// The rank/size variable pairs understood, in order of preference, with the launcher
 /// that sets them.
 const RANK_SIZE_VARS: [(&str, &str, &str); 4] = [
-    ("EAU2_RANK", "EAU2_SIZE", "eau2-launch"),
+    (vars::RANK, vars::SIZE, "eau2-launch"),
     ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "Open MPI"),
     ("PMI_RANK", "PMI_SIZE", "MPICH/Hydra"),
     ("SLURM_PROCID", "SLURM_NTASKS", "Slurm"),
@@ -139,7 +139,7 @@ impl LaunchEnv {
             rank,
             size,
             master,
-            token: get("EAU2_TOKEN").unwrap_or_default(),
+            token: get(vars::TOKEN).unwrap_or_default(),
             job_id: job_id_from(&get),
             wireup,
             rendezvous_timeout: vars::rendezvous_timeout(&get)?,
@@ -180,7 +180,7 @@ impl LaunchEnv {
 /// The job id the environment gives when `EAU2_MASTER` is set by hand: eau2-launch's,
 /// else the foreign launcher's (empty when none is known).
 fn job_id_from(get: &impl Fn(&str) -> Option<String>) -> String {
-    if let Some(id) = get("EAU2_JOB_ID").filter(|id| !id.is_empty()) {
+    if let Some(id) = get(vars::JOB_ID).filter(|id| !id.is_empty()) {
         return id;
     }
     if let Some(ns) = get("PMIX_NAMESPACE") {

@@ -23,14 +23,11 @@ use parking_lot::Mutex;
 
 /// The variable in which eau2-launch tells its ranks that its standard error is a
 /// terminal, and its width: rank 0 then sends status lines for the launcher to draw.
-pub const STATUS_ENV: &str = "EAU2_STATUS_COLS";
+pub use vars::STATUS_COLS as STATUS_ENV;
 
-/// What starts a status line on rank 0's standard error (an APC string, which a
-/// terminal that meets one by mistake ignores).
-pub const STATUS_START: &str = "\x1b_eau2-status;";
-
-/// What ends a status line, before its newline.
-pub const STATUS_END: &str = "\x1b\\";
+/// What starts and ends a status line on rank 0's standard error (the launch contract,
+/// shared with eau2-launch).
+pub use vars::{STATUS_END, STATUS_START};
 
 /// The variable that sets how often [`Display::Lines`] prints, in seconds.
 pub const LINES_ENV: &str = "EAU2_PROGRESS_SECS";

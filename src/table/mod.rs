@@ -490,7 +490,7 @@ impl<'n> DistFrame<'n> {
                 prefetch
                     .map(|p| {
                         p.join()
-                            .map_err(|_| Error::App("a chunk prefetch panicked".into()))?
+                            .map_err(|_| Error::internal("a chunk prefetch panicked"))?
                     })
                     .transpose()
             })?;

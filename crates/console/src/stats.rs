@@ -22,7 +22,7 @@ pub fn show(job: &JobStats, mode: &StatsMode) -> Result<()> {
         }
         StatsMode::Json(path) => {
             let json = serde_json::to_vec_pretty(job)
-                .map_err(|e| Error::App(format!("encoding the job statistics: {e}")))?;
+                .map_err(|e| Error::internal(format!("encoding the job statistics: {e}")))?;
             std::fs::write(path, json).map_err(|e| Error::io_path("writing", path, e))
         }
     }

@@ -226,7 +226,7 @@ impl<'n> DistFrame<'n> {
         let sources = self.sources()?;
         let pieces: Vec<Vec<Arc<Chunk>>> = sources.par_iter().map(&f).collect::<Result<_>>()?;
         if let Some(bad) = pieces.iter().find(|p| p.len() != schema.width()) {
-            return Err(Error::App(format!(
+            return Err(Error::internal(format!(
                 "an operator made {} columns for a schema of {}",
                 bad.len(),
                 schema.width()

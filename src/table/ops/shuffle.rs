@@ -196,7 +196,7 @@ pub(crate) fn exchange(
             .map(|(i, s)| {
                 let dest = route(first + i, s);
                 if dest.iter().any(|&d| d as usize >= n) {
-                    return Err(Error::App(format!(
+                    return Err(Error::internal(format!(
                         "an exchange routed a row to a rank past the {n} ranks of the job"
                     )));
                 }

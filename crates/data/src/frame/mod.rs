@@ -33,6 +33,7 @@ mod chunk;
 mod column;
 mod csv_print;
 mod dataframe;
+mod datatype;
 mod ops;
 mod print;
 mod row;

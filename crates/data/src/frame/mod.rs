@@ -40,6 +40,7 @@ mod row;
 mod text;
 mod types;
 mod visitor;
+mod write_text;
 
 pub use bitmap::Bitmap;
 pub use build::{Element, FrameBuilder};

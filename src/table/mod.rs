@@ -76,7 +76,6 @@ pub use ops::group::GroupBy;
 pub use ops::join::BROADCAST_MAX_ROWS;
 pub use ops::shuffle::ROUND_BYTES;
 pub use ops::sort::SAMPLES_PER_RANK;
-pub(crate) use ops::Temps;
 pub use ops::{Agg, JoinKind};
 pub use read::{Format, ReadOptions};
 #[doc(hidden)]

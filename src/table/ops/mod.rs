@@ -52,10 +52,7 @@ pub(crate) mod sort;
 pub(crate) mod take;
 pub(crate) mod types;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-
-use parking_lot::Mutex;
 
 use super::DistFrame;
 use crate::cluster::Node;
@@ -67,31 +64,11 @@ use shuffle::Source;
 pub use group::Agg;
 pub use join::JoinKind;
 
-/// The per-node state of temporary frames: the counter that names them and the names
-/// dropped since the last operator.
-#[derive(Default)]
-pub(crate) struct Temps {
-    next: AtomicU64,
-    dropped: Mutex<Vec<String>>,
-}
-
-impl Temps {
-    /// A fresh name; every rank draws the same sequence.
-    fn fresh(&self) -> String {
-        format!("~{}", self.next.fetch_add(1, Ordering::Relaxed))
-    }
-
-    /// Notes that this rank dropped its handle on the temporary frame `name`.
-    pub(crate) fn dropped(&self, name: &str) {
-        self.dropped.lock().push(name.to_string());
-    }
-}
-
 /// Frees, at this rank, the temporary frames dropped before this point. Called by every
 /// operator once it has passed a collective that every rank reaches only after it
 /// finished what came before.
 fn reclaim(node: &Node) {
-    let names = std::mem::take(&mut *node.temps().dropped.lock());
+    let names = node.temps().take_dropped();
     for name in names {
         node.kv().free_family(&name);
     }

@@ -29,7 +29,7 @@ pub mod stats;
 pub mod table;
 
 pub use eau2_comm::{collectives, kv, msg, net};
-pub use eau2_data::{csv, frame, sor};
+pub use eau2_data::{blocks, csv, frame, sor, words};
 
 pub use bytes::Bytes;
 pub use cluster::{run, run_local, Local, Node};

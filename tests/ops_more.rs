@@ -488,3 +488,188 @@ fn count_distinct_of_long_strings_in_many_skewed_groups() {
         assert_eq!(sorted(got), want, "count_distinct on {n} ranks");
     }
 }
+
+/// A frame with one column of every fixed-width type, values from small domains (so
+/// groups repeat), missing values in every column, `-0.0` beside `0.0` and NaNs in the
+/// float columns, and one key value (`i = 99`) whose every `v` is missing; with the
+/// rows in the order given (`sorted`: by `i`, the way a file ordered by key arrives).
+fn fixed_width_table(seed: u64, rows: usize, sorted: bool) -> (Schema, Table) {
+    use eau2::frame::DataType::{Bool, Float, Int, F64, I64};
+    let mut schema = Schema::default();
+    for (t, name) in [
+        (Bool, "b"),
+        (Int, "i"),
+        (Float, "f"),
+        (I64, "l"),
+        (F64, "d"),
+        (Int, "v"),
+    ] {
+        schema.push(t, Some(name.into()));
+    }
+    let mut rng = eau2_testkit::ops_data::Rng::new(seed);
+    let mut table: Table = (0..rows)
+        .map(|r| {
+            let mut cell = |make: &mut dyn FnMut(&mut eau2_testkit::ops_data::Rng) -> Cell| {
+                (!rng.chance(7)).then(|| make(&mut rng))
+            };
+            let floats = [0.0f64, -0.0, 1.5, -2.25, f64::NAN, f64::INFINITY, 1e300];
+            let b = cell(&mut |g| Cell::Bool(g.chance(50)));
+            let i = cell(&mut |g| Cell::Int(g.below(300) as i32 - 150));
+            let f = cell(&mut |g| Cell::Float((floats[g.below(6) as usize] as f32).to_bits()));
+            let l =
+                cell(&mut |g| Cell::I64([i64::MIN, -1, 0, 1 << 40, i64::MAX][g.below(5) as usize]));
+            let d = cell(&mut |g| Cell::F64(floats[g.below(7) as usize].to_bits()));
+            let v = cell(&mut |g| Cell::Int(g.below(40) as i32));
+            if r % 50 == 0 {
+                vec![b, Some(Cell::Int(99)), f, l, d, None]
+            } else {
+                vec![b, i, f, l, d, v]
+            }
+        })
+        .collect();
+    if sorted {
+        table.sort_by_key(|r| match &r[1] {
+            Some(Cell::Int(k)) => (0, *k),
+            _ => (1, 0),
+        });
+    }
+    (schema, table)
+}
+
+/// A cell as group-by compares it: `-0.0` is `0.0`, every NaN is one NaN.
+fn canonical(cell: &Option<Cell>) -> Option<Cell> {
+    match cell {
+        Some(Cell::Float(bits)) => {
+            let v = f32::from_bits(*bits);
+            let v = if v.is_nan() {
+                f32::NAN
+            } else if v == 0.0 {
+                0.0
+            } else {
+                v
+            };
+            Some(Cell::Float(v.to_bits()))
+        }
+        Some(Cell::F64(bits)) => {
+            let v = f64::from_bits(*bits);
+            let v = if v.is_nan() {
+                f64::NAN
+            } else if v == 0.0 {
+                0.0
+            } else {
+                v
+            };
+            Some(Cell::F64(v.to_bits()))
+        }
+        other => other.clone(),
+    }
+}
+
+/// `count_distinct` of every fixed-width column per every fixed-width key (the same
+/// column included), and `distinct` of every column, against a sequential count: a
+/// missing key is a group, missing values are not counted, and a group with no present
+/// value counts 0.
+#[test]
+fn count_distinct_and_distinct_by_one_fixed_width_key_match_a_sequential_count() {
+    let names = ["b", "i", "f", "l", "d", "v"];
+    for (seed, rows, by_key) in [(21, 1500, false), (22, 1500, true), (23, 0, false)] {
+        let t = fixed_width_table(seed, rows, by_key);
+        let mut want = Vec::new();
+        for k in 0..names.len() {
+            let mut distinct: BTreeSet<String> = BTreeSet::new();
+            for r in &t.1 {
+                distinct.insert(row_text(&[canonical(&r[k])]));
+            }
+            want.push(sorted(distinct.into_iter().collect()));
+            for v in 0..names.len() {
+                let mut sets: std::collections::BTreeMap<String, BTreeSet<String>> =
+                    Default::default();
+                for r in &t.1 {
+                    let set = sets.entry(row_text(&[canonical(&r[k])])).or_default();
+                    if r[v].is_some() {
+                        set.insert(row_text(&[canonical(&r[v])]));
+                    }
+                }
+                want.push(sorted(
+                    sets.iter()
+                        .map(|(g, s)| format!("{g}|{}", s.len()))
+                        .collect(),
+                ));
+            }
+        }
+        for n in RANKS {
+            let got = job(n, |node| {
+                let f = load(node, "f", &t, 13)?;
+                let mut out = Vec::new();
+                for k in names {
+                    let d = f.select(&[k])?.distinct()?;
+                    out.push(sorted(rows_of(&d)?).join("\n"));
+                    for v in names {
+                        let c = f.group_by(&[k])?.agg(&[Agg::count_distinct(v)])?;
+                        assert_eq!(
+                            c.schema().names(),
+                            [k.to_string(), format!("{v}_count_distinct")]
+                        );
+                        out.push(sorted(rows_of(&c)?).join("\n"));
+                    }
+                }
+                Ok(out)
+            });
+            let want: Vec<String> = want.iter().map(|w| w.join("\n")).collect();
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                let (k, v) = (i / (names.len() + 1), i % (names.len() + 1));
+                let what = match v {
+                    0 => format!("distinct of {}", names[k]),
+                    v => format!("count_distinct of {} by {}", names[v - 1], names[k]),
+                };
+                assert_eq!(g, w, "{what}, seed {seed}, {rows} rows, on {n} ranks");
+            }
+            assert_eq!(got.len(), want.len());
+        }
+    }
+}
+
+/// Enough rows that senders compact their pairs as they go (a key with many rows and
+/// few values, the rest repeating too), and a later part of the input that is all
+/// distinct: the counts are still exact.
+#[test]
+fn count_distinct_stays_exact_across_compactions_of_repeated_pairs() {
+    let mut schema = Schema::default();
+    schema.push(eau2::frame::DataType::I64, Some("k".into()));
+    schema.push(eau2::frame::DataType::Int, Some("v".into()));
+    let rows = 300_000i64;
+    let table: Table = (0..rows)
+        .map(|r| {
+            let (k, v) = if r < 200_000 {
+                (if r % 3 == 0 { 0 } else { r % 1000 }, r % 5)
+            } else {
+                (r % 50_000, r) // distinct values from here on
+            };
+            let v = (r % 11 != 0).then_some(Cell::Int(v as i32));
+            vec![Some(Cell::I64(k)), v]
+        })
+        .collect();
+    let mut sets: std::collections::BTreeMap<i64, BTreeSet<i32>> = Default::default();
+    for r in &table {
+        let Some(Cell::I64(k)) = r[0] else {
+            unreachable!()
+        };
+        let set = sets.entry(k).or_default();
+        if let Some(Cell::Int(v)) = r[1] {
+            set.insert(v);
+        }
+    }
+    let want = sorted(
+        sets.iter()
+            .map(|(k, s)| format!("{k}|{}", s.len()))
+            .collect(),
+    );
+    let t = (schema, table);
+    for n in [1, 3] {
+        let got = job(n, |node| {
+            let f = load(node, "f", &t, 4096)?;
+            rows_of(&f.group_by(&["k"])?.agg(&[Agg::count_distinct("v")])?)
+        });
+        assert_eq!(sorted(got), want, "on {n} ranks");
+    }
+}

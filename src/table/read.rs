@@ -33,6 +33,7 @@ use crate::error::{DataError, Error, Result};
 use crate::frame::{DataFrame, DataType, Schema};
 use crate::kv::Key;
 use crate::sor::{Deviations, FileIdentity, FileView, Misfit, SorReader};
+use eau2_data::blocks::{BlockReader, Records};
 
 use super::DistFrame;
 
@@ -74,6 +75,12 @@ pub enum Format {
     Sor,
     /// RFC 4180 CSV, with a header unless [`ReadOptions::header`] says otherwise.
     Csv,
+    /// Plain text as its words: one STRING column (named `word`, or by
+    /// [`ReadOptions::names`]) holding every maximal run of bytes that are not ASCII
+    /// white space (space, `\t`, `\n`, `\v`, `\f`, `\r`), byte for byte. Rank r holds
+    /// the words that begin in the r-th byte part of the file. Never taken from an
+    /// extension: ask for it with [`ReadOptions::format`].
+    Words,
 }
 
 impl Format {
@@ -334,15 +341,35 @@ pub(crate) fn load_local(
             .into())
         }
     };
-    let view = open_agreed(group, path)?;
+    if format == Format::Words {
+        let (rank, size) = (group.rank(), group.size());
+        let reader = open_agreed(group, path, |p| {
+            BlockReader::open(p, Records::Words)?.for_rank(rank, size)
+        })?;
+        let loaded = load_words(&reader, options);
+        return settle(group, loaded, || reader.check());
+    }
+    let view = open_agreed(group, path, FileView::open)?;
     let loaded = match format {
         Format::Sor => load_sor(group, &view, options),
         Format::Csv => load_csv(group, &view, path, options),
+        Format::Words => unreachable!("read above"),
     };
-    // Every rank learns whether every rank loaded, so none waits for another that gave
-    // up; a change of the file under any rank fails them all.
+    let (frame, deviations) = settle(group, loaded, || view.check())?;
+    let deviations = honest(group, path, options, &frame, deviations)?;
+    Ok((frame, deviations))
+}
+
+/// Collective: `loaded` when every rank loaded and found its file unchanged (`check`);
+/// otherwise an error on every rank, so none waits for another that gave up, and a
+/// change of the file under any rank fails them all.
+fn settle<T>(
+    group: &impl Group,
+    loaded: Result<T>,
+    check: impl Fn() -> eau2_data::Result<()>,
+) -> Result<T> {
     let local = match &loaded {
-        Ok(_) => view.check().err().map(|e| e.to_string()),
+        Ok(_) => check().err().map(|e| e.to_string()),
         Err(e) => Some(e.to_string()),
     };
     let failures: Vec<Option<String>> = group.gather(&local)?;
@@ -353,26 +380,85 @@ pub(crate) fn load_local(
     {
         return match loaded {
             Err(e) => Err(e),
-            Ok(_) => match view.check() {
+            Ok(_) => match check() {
                 Err(e) => Err(e.into()),
                 Ok(()) => Err(Error::App(format!("rank {rank} failed the load: {why}"))),
             },
         };
     }
-    let (frame, deviations) = loaded?;
-    let deviations = honest(group, path, options, &frame, deviations)?;
-    Ok((frame, deviations))
+    loaded
 }
 
-/// Collective: opens `path` on every rank, until all ranks opened the same version.
-fn open_agreed(group: &impl Group, path: &Path) -> Result<FileView> {
+/// Loads the words beginning in this rank's part of the file (see [`Format::Words`]).
+fn load_words(reader: &BlockReader, options: &ReadOptions) -> Result<(DataFrame, Deviations)> {
+    let label = reader.path().display();
+    if options.schema.is_some() || !options.types.is_empty() {
+        return Err(DataError::Schema(format!(
+            "{label}: Format::Words reads one STRING column; it takes no types or schema"
+        ))
+        .into());
+    }
+    let name = match options.names.as_deref() {
+        None => "word",
+        Some([name]) => name.as_str(),
+        Some(names) => {
+            return Err(DataError::Schema(format!(
+                "{label}: {} column names given for Format::Words, which reads one column",
+                names.len()
+            ))
+            .into())
+        }
+    };
+    if let Some(columns) = &options.columns {
+        if columns.iter().any(|c| c != name) {
+            return Err(DataError::NoSuchColumn {
+                name: columns
+                    .iter()
+                    .find(|c| *c != name)
+                    .cloned()
+                    .unwrap_or_default(),
+                available: vec![name.to_string()],
+            }
+            .into());
+        }
+    }
+    let chunk_len = options.chunk_len.unwrap_or(crate::frame::DEFAULT_CHUNK_LEN);
+    let frame = eau2_data::words::read_words(reader, name, chunk_len)?;
+    Ok((frame, Deviations::default()))
+}
+
+/// A file opened for a load: which version it reads.
+trait Version {
+    /// The identity of the version opened.
+    fn version(&self) -> FileIdentity;
+}
+
+impl Version for FileView {
+    fn version(&self) -> FileIdentity {
+        self.identity()
+    }
+}
+
+impl Version for BlockReader {
+    fn version(&self) -> FileIdentity {
+        self.identity()
+    }
+}
+
+/// Collective: opens `path` with `open` on every rank, until all ranks opened the same
+/// version.
+fn open_agreed<V: Version>(
+    group: &impl Group,
+    path: &Path,
+    open: impl Fn(&Path) -> eau2_data::Result<V>,
+) -> Result<V> {
     let mut seen = Vec::new();
     for attempt in 0..OPEN_ATTEMPTS {
         test_hook(group.rank(), attempt, "open");
-        let view = FileView::open(path);
+        let view = open(path);
         test_hook(group.rank(), attempt, "opened");
         let local: std::result::Result<FileIdentity, String> = match &view {
-            Ok(v) => Ok(v.identity()),
+            Ok(v) => Ok(v.version()),
             Err(e) => Err(e.to_string()),
         };
         let all: Vec<(Option<FileIdentity>, Option<String>)> =
@@ -868,6 +954,41 @@ mod tests {
         assert_eq!(f.schema().codes(), "BS");
         assert_eq!(f.deviations().rows, 2001);
         assert_eq!(f.deviations().first_line, Some(2001));
+    }
+
+    /// `Format::Words`: one STRING column of the words, named as asked, with a clear
+    /// error for options that do not apply.
+    #[test]
+    fn words_load_as_one_string_column() {
+        let node = Node::standalone().unwrap();
+        let path = temp("words.txt", "  to be\tor\r\nnot \x0bto\x0cbe\n\n");
+        let words = ReadOptions::new().format(Format::Words);
+        let f = DistFrame::read_with(&node, &path, &words.clone().chunk_len(2)).unwrap();
+        assert_eq!(
+            (f.nrows(), f.schema().names()),
+            (6, &["word".to_string()][..])
+        );
+        let got: Vec<String> = (0..6)
+            .map(|r| String::from_utf8(f.get_str(0, r).unwrap().unwrap()).unwrap())
+            .collect();
+        assert_eq!(got, ["to", "be", "or", "not", "to", "be"]);
+        let named = words.clone().names(&["w"]).columns(&["w"]);
+        assert_eq!(
+            DistFrame::read_with(&node, &path, &named).unwrap().nrows(),
+            6
+        );
+        let typed = words.clone().types(&[("word", DataType::Int)]);
+        let err = DistFrame::read_with(&node, &path, &typed).err().unwrap();
+        assert!(
+            err.to_string()
+                .contains("Format::Words reads one STRING column"),
+            "{err}"
+        );
+        let empty = temp("empty.txt", "");
+        assert_eq!(
+            DistFrame::read_with(&node, &empty, &words).unwrap().nrows(),
+            0
+        );
     }
 
     #[test]

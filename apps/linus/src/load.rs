@@ -8,6 +8,11 @@
 //!   of the file (the committer column is skipped unread). Those vectors are the only
 //!   copy of the commits the rank ever holds.
 //!
+//! Each file is read through the library's block reader (`eau2::blocks::BlockReader`:
+//! the lines beginning in this rank's byte part, in parallel blocks, each mapped and
+//! unmapped in turn, the file checked unchanged at the end) and its id columns parsed by
+//! `eau2::sor::int_columns`, which reads only the asked-for columns of a block.
+//!
 //! Everything a rank learns from its share (maxima, counts, the start uid) is merged in a
 //! single all-reduce, after which every rank checks the same facts and fails with the
 //! same message.
@@ -15,11 +20,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use eau2::blocks::{count_newlines, BlockReader, RecordFault, Records};
+use eau2::sor::{field_text, int_columns, int_rows, FileIdentity};
 use eau2::{Error, Node, Result};
 use memchr::memmem;
-
-use crate::fields::{count_newlines, id_field, plain_id, string_field, Id, LineStarts};
-use crate::lines::{LineFault, LineReader};
 
 /// One commit, as the search needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,44 +160,41 @@ struct TableBlock {
     named: Option<u32>,
 }
 
+/// The fault for the negative id in column `column` of the line at `start`.
+fn negative(start: usize, column: usize) -> RecordFault {
+    RecordFault::new(start, format!("column {column}: a negative id"))
+}
+
 /// Scans a block of `<id> <"name"> ...` lines: the largest id, and the smallest id named
 /// `name` if one is given. Every line must have an id.
 fn scan_table(
     bytes: &[u8],
     name: Option<&memmem::Finder<'_>>,
-) -> std::result::Result<TableBlock, LineFault> {
+) -> std::result::Result<TableBlock, RecordFault> {
     let mut out = TableBlock::default();
-    let mut max = 0u32;
-    for start in LineStarts::new(bytes) {
-        let id = match plain_id(bytes, start) {
-            Some((v, _)) => Id::Value(v),
-            None => {
-                id_field(bytes, start)
-                    .map_err(|m| LineFault::new(start, format!("field 0: {m}")))?
-                    .0
-            }
-        };
-        match id {
-            Id::Value(v) => max = max.max(v),
-            Id::Missing | Id::Absent => return Err(LineFault::new(start, "a row without its id")),
+    let mut max = None;
+    int_rows(bytes, &[0], |start, id| match id[0] {
+        Some(v) if v >= 0 => {
+            max = max.max(Some(v as u32));
+            Ok(())
         }
-    }
-    if !bytes.is_empty() {
-        out.max = Some(max);
-    }
+        Some(_) => Err(negative(start, 0)),
+        None => Err(RecordFault::new(start, "a row without its id")),
+    })?;
+    out.max = max;
     // The name is looked for in the block as a whole and only its hits are read as
     // fields: a scan for one pattern costs far less than reading every name.
     if let Some(finder) = name {
         for hit in finder.find_iter(bytes) {
             let start = memchr::memrchr(b'\n', &bytes[..hit]).map_or(0, |nl| nl + 1);
-            let fault = |m: &str| LineFault::new(start, m.to_string());
-            let (id, end) = id_field(bytes, start).map_err(fault)?;
-            let (text, _) =
-                string_field(bytes, end).map_err(|m| fault(&format!("field 1: {m}")))?;
-            if let (Id::Value(uid), Some(text)) = (id, text) {
-                if text == finder.needle() {
-                    out.named = min_opt(out.named, Some(uid));
-                }
+            let end = memchr::memchr(b'\n', &bytes[hit..]).map_or(bytes.len(), |nl| hit + nl);
+            let line = bytes[start..end]
+                .strip_suffix(b"\r")
+                .unwrap_or(&bytes[start..end]);
+            let text = field_text(line, 1).map_err(|m| RecordFault::new(start, m))?;
+            if text == Some(finder.needle()) {
+                let uid = int_columns(line, &[0])?.values[0].first().copied();
+                out.named = min_opt(out.named, uid.map(|u| u as u32));
             }
         }
     }
@@ -216,42 +217,33 @@ fn widen(range: &mut Option<(u32, u32)>, v: u32) {
 }
 
 /// Parses a block of `<project> <author> ...` lines; later fields are skipped unread.
-fn parse_commits(bytes: &[u8]) -> std::result::Result<CommitBlock, LineFault> {
+/// A line missing either id is counted, not kept.
+fn parse_commits(bytes: &[u8]) -> std::result::Result<CommitBlock, RecordFault> {
     // Counting lines first sizes the vector exactly: no regrowth copies, no slack.
-    let lines = count_newlines(bytes) + 1;
     let mut out = CommitBlock {
-        commits: Vec::with_capacity(lines),
+        commits: Vec::with_capacity(count_newlines(bytes) + 1),
         projects: None,
         authors: None,
         missing: 0,
     };
     let (mut pmin, mut pmax, mut amin, mut amax) = (u32::MAX, 0u32, u32::MAX, 0u32);
-    // Line starts come from a mask of the block's `\n`s, so no line waits for the
-    // previous one to be parsed: the processor overlaps their work.
-    for start in LineStarts::new(bytes) {
-        // The fast path: `<p> <a>` written plainly; the rest of the line is not read.
-        if let Some((project, end)) = plain_id(bytes, start) {
-            if bytes.get(end) == Some(&b' ') {
-                if let Some((author, _)) = plain_id(bytes, end + 1) {
-                    (pmin, pmax) = (pmin.min(project), pmax.max(project));
-                    (amin, amax) = (amin.min(author), amax.max(author));
-                    out.commits.push(Commit { project, author });
-                    continue;
-                }
-            }
-        }
-        let fault = |field: usize, m: &str| LineFault::new(start, format!("field {field}: {m}"));
-        let (project, end) = id_field(bytes, start).map_err(|m| fault(0, m))?;
-        let (author, _) = id_field(bytes, end).map_err(|m| fault(1, m))?;
-        match (project, author) {
-            (Id::Value(project), Id::Value(author)) => {
+    int_rows(bytes, &[0, 1], |start, ids| {
+        match (ids[0], ids[1]) {
+            (Some(p), Some(a)) if p >= 0 && a >= 0 => {
+                let (project, author) = (p as u32, a as u32);
                 (pmin, pmax) = (pmin.min(project), pmax.max(project));
                 (amin, amax) = (amin.min(author), amax.max(author));
                 out.commits.push(Commit { project, author });
             }
-            _ => out.missing += 1,
+            _ => {
+                if let Some(c) = ids.iter().position(|v| v.is_some_and(|v| v < 0)) {
+                    return Err(negative(start, c));
+                }
+                out.missing += 1;
+            }
         }
-    }
+        Ok(())
+    })?;
     if !out.commits.is_empty() {
         widen(&mut out.projects, pmin);
         widen(&mut out.projects, pmax);
@@ -259,6 +251,26 @@ fn parse_commits(bytes: &[u8]) -> std::result::Result<CommitBlock, LineFault> {
         widen(&mut out.authors, amax);
     }
     Ok(out)
+}
+
+/// Collective: an error on every rank unless all ranks opened the same version of each
+/// file (a file replaced while they opened it would give each rank a share of another
+/// file, and a wrong answer).
+fn same_versions(node: &Node, readers: [&BlockReader; 3]) -> Result<()> {
+    let mine: Vec<FileIdentity> = readers.iter().map(|r| r.identity()).collect();
+    let all: Vec<Vec<FileIdentity>> = node.all_gather(&mine)?;
+    for (i, reader) in readers.iter().enumerate() {
+        if let Some(other) = all.iter().position(|ids| ids.get(i) != Some(&mine[i])) {
+            return Err(Error::App(format!(
+                "{}: rank {other} opened another version of the file than rank {} (it was \
+                 replaced while the ranks opened it); nothing was computed: run again once \
+                 it is no longer being replaced",
+                reader.path().display(),
+                node.rank()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// How a graph is read.
@@ -283,22 +295,26 @@ impl Graph {
             .map(|m| m.len())
             .sum();
         let progress = eau2::progress::Progress::bytes(node, "load", total);
-        let open = |file: &str| {
-            LineReader::open(&dir.join(file), rank, size, opts.block_bytes)
-                .map(|r| r.counting(progress.counter()))
+        let open = |file: &str| -> Result<BlockReader> {
+            Ok(BlockReader::open(&dir.join(file), Records::Lines)?
+                .for_rank(rank, size)?
+                .block_bytes(opts.block_bytes)
+                .counting(progress.counter()))
         };
         let mut facts = Facts::default();
 
         let mut times = Vec::with_capacity(3);
         let clock = Instant::now();
         let projects = open("projects.ltgt")?;
+        let users = open("users.ltgt")?;
+        let commits = open("commits.ltgt")?;
+        same_versions(node, [&projects, &users, &commits])?;
         for b in projects.map_blocks(|bytes| scan_table(bytes, None))? {
             facts.projects_max = max_opt(facts.projects_max, b.max);
         }
         drop(projects);
         times.push(("projects.ltgt", clock.elapsed()));
 
-        let users = open("users.ltgt")?;
         let finder = match start {
             Start::Name(name) => Some(memmem::Finder::new(name.as_bytes())),
             Start::Uid(_) => None,
@@ -310,7 +326,6 @@ impl Graph {
         drop(users);
         times.push(("users.ltgt", clock.elapsed() - times[0].1));
 
-        let commits = open("commits.ltgt")?;
         let mut segments = Vec::new();
         for b in commits.map_blocks(parse_commits)? {
             facts.commit_projects = range_merge(facts.commit_projects, b.projects);
@@ -414,7 +429,7 @@ mod tests {
         let fault = parse_commits(text).err().unwrap();
         assert_eq!(
             fault,
-            LineFault::new(12, "field 1: an id that is not an integer")
+            RecordFault::new(12, "column 1: \"<x>\" is not an INT")
         );
     }
 

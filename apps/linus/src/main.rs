@@ -6,7 +6,8 @@
 //!
 //! How a run goes (see each module's notes):
 //! - [`load`]: every rank reads the lines that begin in its byte piece of each file, in
-//!   parallel blocks ([`lines`]), reading only the fields it needs ([`fields`]): the
+//!   parallel blocks (`eau2::blocks`), reading only the fields it needs
+//!   (`eau2::sor::int_columns`): the
 //!   largest id of `projects.ltgt` and `users.ltgt` (and the start user's uid, by name),
 //!   and the `(project, author)` pairs of `commits.ltgt`, kept once, as plain vectors.
 //! - [`search`]: every stage walks the rank's commits twice ([`edges`]: dense scans of a
@@ -17,9 +18,7 @@
 mod bits;
 mod cells;
 mod edges;
-mod fields;
 mod found;
-mod lines;
 mod load;
 mod search;
 

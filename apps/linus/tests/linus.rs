@@ -278,7 +278,7 @@ fn a_malformed_commit_names_its_file_line_and_rank() {
     assert!(!out.status.success());
     let path = dir.join("commits.ltgt");
     let expected = format!(
-        "{}:3: field 1: an id that is not an integer (read by rank 0)",
+        "{}:3: column 1: \"<zero>\" is not an INT (read by rank 0)",
         path.display()
     );
     assert!(out.stderr.contains(&expected), "{}", out.stderr);

@@ -57,6 +57,15 @@ pub enum Error {
     },
     /// Bytes that do not decode to the expected value (a chunk, a schema).
     Decode(String),
+    /// A record (a line of a text file) that its reader rejects, with where it is.
+    Record {
+        /// The file.
+        file: String,
+        /// 1-based line number in the file.
+        line: u64,
+        /// What is wrong, and who read it (e.g. "field 1: not an INT (read by rank 2)").
+        message: String,
+    },
     /// A column looked up by a name that no column has.
     NoSuchColumn {
         /// The name asked for.
@@ -114,6 +123,11 @@ impl fmt::Display for Error {
                 found,
             } => write!(f, "column {column} ({name:?}) is {found}, not {expected}"),
             Error::Decode(msg) => write!(f, "cannot decode: {msg}"),
+            Error::Record {
+                file,
+                line,
+                message,
+            } => write!(f, "{file}:{line}: {message}"),
             Error::NoSuchColumn { name, available } => write!(
                 f,
                 "no column is named {name:?}; the columns are: {}",

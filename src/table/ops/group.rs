@@ -19,6 +19,7 @@ use speedy::{Readable, Writable};
 use super::keys::{self, decode_into, owner, KeyRef, Keys};
 use super::pairs::{BitPairs, PairSet};
 use super::shuffle::Source;
+use super::sorted_pairs::{fixed_width, Job};
 use super::types;
 use super::{column_indices, column_name};
 use crate::cluster::Node;
@@ -783,6 +784,10 @@ impl<'n> GroupBy<'_, 'n> {
             .iter()
             .map(|a| Plan::new(a, schema))
             .collect::<Result<Vec<_>>>()?;
+        if let Some(job) = self.sorted_job(&plans) {
+            let name = plans.first().map_or("", |p| p.name.as_str());
+            return frame.sorted_pairs(job, name);
+        }
         // Partial aggregation of the rows held here, on all cores: rows are split into
         // PARTS partitions by hash, and each partition aggregates on its own, so no two
         // tasks ever hold the same group and nothing is merged.
@@ -883,6 +888,28 @@ impl<'n> GroupBy<'_, 'n> {
             .for_each(|groups| groups.accs.iter_mut().for_each(Acc::seal));
         let local = self.result(&merged, &plans)?;
         DistFrame::finish(node, &local)
+    }
+
+    /// The sort-based plan for this group-by, when it has one: one fixed-width key and
+    /// either no aggregate (distinct) or one count of distinct values of a fixed-width
+    /// column (see [`sorted_pairs`](super::sorted_pairs)).
+    fn sorted_job(&self, plans: &[Plan]) -> Option<Job> {
+        let types = self.frame.schema().types();
+        let &[key] = self.keys.as_slice() else {
+            return None;
+        };
+        if !fixed_width(types[key]) {
+            return None;
+        }
+        match plans {
+            [] => Some(Job::Distinct { column: key }),
+            [Plan {
+                kind: Kind::CountDistinct,
+                col: Some(value),
+                ..
+            }] if fixed_width(types[*value]) => Some(Job::CountDistinct { key, value: *value }),
+            _ => None,
+        }
     }
 
     /// The groups, partition after partition, as this rank's rows of the result.

@@ -513,6 +513,39 @@ pub(crate) fn decode_into(
     Ok(())
 }
 
+/// Appends to `builder` the value of a fixed-width column of type `dtype` whose bits
+/// (as [`value_bits`] gives them) are `bits`; `None` appends a missing value. STRING has
+/// no bits: asking for it is an internal error.
+pub(crate) fn decode_bits_into(
+    dtype: DataType,
+    bits: Option<u64>,
+    builder: &mut ChunkBuilder,
+) -> Result<()> {
+    let mut key = [0u8; 9];
+    let len = match (bits, dtype) {
+        (None, _) => {
+            key[0] = MISSING;
+            1
+        }
+        (Some(_), DataType::String) => {
+            return Err(Error::decode(
+                "a STRING value has no fixed-width bits (a bug in the operators)",
+            ))
+        }
+        (Some(v), _) => {
+            key[0] = PRESENT;
+            let width = match dtype {
+                DataType::Bool => 1,
+                DataType::Int | DataType::Float => 4,
+                _ => 8,
+            };
+            key[1..=width].copy_from_slice(&v.to_be_bytes()[8 - width..]);
+            1 + width
+        }
+    };
+    decode_into(&key[..len], &[dtype], std::slice::from_mut(builder))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

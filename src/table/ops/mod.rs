@@ -49,6 +49,7 @@ pub(crate) mod rename;
 pub(crate) mod rows;
 pub(crate) mod shuffle;
 pub(crate) mod sort;
+pub(crate) mod sorted_pairs;
 pub(crate) mod take;
 pub(crate) mod types;
 

@@ -128,7 +128,7 @@ impl<'n> DistFrame<'n> {
             let start = node.exclusive_scan(mine, |a, b| a + b)?.unwrap_or(0);
             let failure = sized.is_err().then_some(me as u32);
             let (failed, total) =
-                node.all_reduce((failure, mine), |a, b| (a.0.or(b.0), a.1 + b.1))?;
+                node.all_reduce((failure, mine), |a, b| (first_failure(a.0, b.0), a.1 + b.1))?;
             let mut at = start + own_header;
             let offsets = sized.as_ref().map_or(Vec::new(), |s| {
                 s.iter()
@@ -218,7 +218,7 @@ impl<'n> DistFrame<'n> {
         let sized = self.size_local_text(format);
         let name = format!("part-{me:05}.{}", format.extension());
         let failure = sized.is_err().then_some(me as u32);
-        let failed = node.all_reduce(failure, |a, b| a.min(b).or(a).or(b))?;
+        let failed = node.all_reduce(failure, first_failure)?;
         let sized = agree(sized, failed, |r| {
             format!("rank {r} could not format its rows for {}", dir.display())
         })?;
@@ -460,10 +460,11 @@ fn agree<T>(result: Result<T>, failed: Option<u32>, what: impl Fn(u32) -> String
     }
 }
 
-/// The first of two failures (the lower rank), so that every rank names the same one.
-fn first_failure(a: Option<(u32, String)>, b: Option<(u32, String)>) -> Option<(u32, String)> {
+/// The first of two failures, a rank or a (rank, why) pair: the lower rank's, so that
+/// every rank names the same one whatever order the all-reduce merges in.
+fn first_failure<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
     match (a, b) {
-        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }
 }

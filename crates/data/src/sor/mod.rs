@@ -62,6 +62,7 @@ mod fast;
 mod field;
 mod guard;
 mod infer;
+mod ints;
 pub(crate) mod literal;
 pub(crate) mod parse;
 mod range;
@@ -69,6 +70,7 @@ pub(crate) mod source;
 mod view;
 
 pub use guard::Guard as MapGuard;
+pub use ints::{field_text, int_columns, int_rows, IntColumns};
 pub use source::{FileIdentity, FileStamp};
 pub use view::FileView;
 

@@ -247,6 +247,16 @@ impl Opened {
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The open descriptor (to map blocks of it).
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// The error for this file found changed during the read, saying `how`.
+    pub(crate) fn changed(&self, how: &str) -> Error {
+        self.stamp.changed(how)
+    }
 }
 
 fn metadata(file: &File, path: &Path) -> Result<Metadata> {

@@ -1,7 +1,7 @@
 //! A probe program for `DistFrame::read_with`. Run on N ranks through eau2-launch as
 //! `load-check read FILE [OPTION ...]`, options being `names=a,b,c`, `types=a:L,b:S`
 //! (type codes as in `Schema::codes`), `columns=a,b`, `lenient`, `sor_rule`, `allow`,
-//! `no_header`, `delimiter=;`, `format=csv|sor` and `quiet` (print the row count and the
+//! `no_header`, `delimiter=;`, `format=csv|sor|words` and `quiet` (print the row count and the
 //! load's time instead of the rows). Every rank loads FILE; rank 0 prints
 //! `schema CODES NAMES`, `deviations ROWS FIRST_LINE`, one `row ...` line per row
 //! (values as `DistFrame::lines` prints them) and `read ok`. A failed load exits non-zero
@@ -82,6 +82,7 @@ fn options(args: &[String]) -> Result<ReadOptions> {
             "delimiter" => o.delimiter(value.bytes().next().unwrap_or(b',')),
             "format" if value == "csv" => o.format(Format::Csv),
             "format" if value == "sor" => o.format(Format::Sor),
+            "format" if value == "words" => o.format(Format::Words),
             "quiet" => o,
             "chunk_len" => o.chunk_len(value.parse().unwrap_or(1000)),
             _ => return Err(Error::Config(format!("unknown option {arg:?}"))),

@@ -1,0 +1,269 @@
+//! Distinct values of one fixed-width column, and their number per group of one
+//! fixed-width key, by sorting instead of by a group table.
+//!
+//! The general group-by ([`super::group`]) looks every row's key up in a hash table, and
+//! that lookup is most of its time when there are many groups. When the key and the
+//! counted column are one fixed-width column each (every type but STRING), a row is one
+//! `u128`: the key's bits on top, the value's bits below (as [`keys::value_bits`] gives
+//! them). Each pair goes to the rank its key picks; there the distinct pairs are what a
+//! radix sort and one pass leave, and a group's count of distinct values is the length of
+//! its run. No table, no probing, and the result is built once per group, not touched
+//! once per row. `distinct` of one column is the same with the value as the key and
+//! nothing below it.
+//!
+//! Missing values follow the group-by's rules: a missing key is a group of its own (held
+//! by rank 0), a missing value is not counted, and a group whose values are all missing
+//! still appears, with 0.
+
+use rayon::prelude::*;
+use speedy::{Readable, Writable};
+
+use super::keys::{self, owner};
+use super::radix::sort_by_high_bytes;
+use super::types;
+use crate::error::{Error, Result};
+use crate::frame::{Chunk, ChunkBuilder, Column, DataFrame, DataType, Schema};
+use crate::table::DistFrame;
+use crate::Bytes;
+
+/// What is computed.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Job {
+    /// The distinct values of column `column` (`distinct` of a one-column frame).
+    Distinct { column: usize },
+    /// Per value of column `key`, the number of distinct present values of `value`.
+    CountDistinct { key: usize, value: usize },
+}
+
+/// Whether a column of this type can travel as the bits of [`keys::value_bits`].
+pub(super) fn fixed_width(dtype: DataType) -> bool {
+    dtype != DataType::String
+}
+
+/// One rank's pairs for one destination, or everything a rank received.
+#[derive(Default, Readable, Writable)]
+struct Pairs {
+    /// `key << 64 | value` for rows whose key and value are present (`value` is 0 for
+    /// [`Job::Distinct`]).
+    pairs: Vec<u128>,
+    /// Keys of rows whose value is missing: their groups exist even without a value.
+    bare_keys: Vec<u64>,
+    /// Whether a row with a missing key was seen (the missing key's group exists).
+    missing_key: bool,
+    /// The present values of rows whose key is missing.
+    missing_key_values: Vec<u64>,
+    /// The entries after the last compaction (not sent).
+    #[speedy(skip)]
+    compacted: usize,
+    /// Whether compacting stopped paying: the last one removed few repeats (not sent).
+    #[speedy(skip)]
+    mostly_distinct: bool,
+}
+
+impl Pairs {
+    fn append(&mut self, mut other: Pairs) {
+        self.pairs.append(&mut other.pairs);
+        self.bare_keys.append(&mut other.bare_keys);
+        self.missing_key |= other.missing_key;
+        self.missing_key_values
+            .append(&mut other.missing_key_values);
+    }
+
+    /// Entries that may gather before the first compaction.
+    const SLACK: usize = 1 << 16;
+
+    fn len(&self) -> usize {
+        self.pairs.len() + self.bare_keys.len() + self.missing_key_values.len()
+    }
+
+    /// Drops repeats once the entries have doubled since the last time, so that a
+    /// sender holds about twice its distinct pairs however often rows repeat (a key
+    /// with many rows and few values) and sends only those. When a compaction removes
+    /// fewer than a quarter of the entries, the rows are mostly distinct: compacting
+    /// again would sort them for nothing, so it stops, and the owner sorts once.
+    fn compact_if_grown(&mut self) {
+        let before = self.len();
+        if self.mostly_distinct || before < (2 * self.compacted).max(Self::SLACK) {
+            return;
+        }
+        self.make_distinct();
+        self.compacted = self.len();
+        self.mostly_distinct = self.compacted * 4 > before * 3;
+    }
+
+    /// Sorts and drops repeats, so each list holds distinct values in order.
+    fn make_distinct(&mut self) {
+        sort_by_high_bytes(&mut self.pairs, 0);
+        self.pairs.dedup();
+        self.bare_keys.par_sort_unstable();
+        self.bare_keys.dedup();
+        self.missing_key_values.par_sort_unstable();
+        self.missing_key_values.dedup();
+    }
+}
+
+/// The rank that holds the group of key bits `key`: a mix of the bits (so that keys in a
+/// narrow range still spread over the ranks) read by [`owner`].
+#[inline]
+fn owner_of(key: u64, n: usize) -> usize {
+    let mixed = (key ^ (key >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    owner(mixed ^ (mixed >> 32), n)
+}
+
+/// One row chunk's pairs, split by destination rank.
+fn pairs_of(chunks: &[std::sync::Arc<Chunk>], job: Job, n: usize) -> Vec<Pairs> {
+    let mut out: Vec<Pairs> = (0..n).map(|_| Pairs::default()).collect();
+    let (key_col, value_col) = match job {
+        Job::Distinct { column } => (column, None),
+        Job::CountDistinct { key, value } => (key, Some(value)),
+    };
+    let key_chunk = &chunks[key_col];
+    // value_bits is `None` only for STRING, which the caller ruled out.
+    let key_bits = keys::value_bits(key_chunk).unwrap_or_default();
+    let key_valid = key_chunk.validity();
+    let value = value_col.map(|c| {
+        let chunk = &chunks[c];
+        (
+            keys::value_bits(chunk).unwrap_or_default(),
+            chunk.validity(),
+        )
+    });
+    for (i, &k) in key_bits.iter().enumerate() {
+        let key_present = key_valid.get(i);
+        match &value {
+            None if key_present => out[owner_of(k, n)].pairs.push(u128::from(k) << 64),
+            None => out[0].missing_key = true,
+            Some((bits, valid)) => match (key_present, valid.get(i)) {
+                (true, true) => out[owner_of(k, n)]
+                    .pairs
+                    .push(u128::from(k) << 64 | u128::from(bits[i])),
+                (true, false) => out[owner_of(k, n)].bare_keys.push(k),
+                (false, present) => {
+                    out[0].missing_key = true;
+                    if present {
+                        out[0].missing_key_values.push(bits[i]);
+                    }
+                }
+            },
+        }
+    }
+    out
+}
+
+/// A column's value from its bits, appended to `out` (`None`: missing).
+fn push_bits(out: &mut ChunkBuilder, dtype: DataType, bits: Option<u64>) -> Result<()> {
+    keys::decode_bits_into(dtype, bits, out)
+}
+
+impl<'n> DistFrame<'n> {
+    /// Collective: [`Job`] on this frame, as a new frame: the key column (named and typed
+    /// as the input's) and, for a count, the count column named `count_name`.
+    pub(super) fn sorted_pairs(&self, job: Job, count_name: &str) -> Result<DistFrame<'n>> {
+        let node = self.node;
+        let n = node.size();
+        let sources = self.sources()?;
+        let empty = || (0..n).map(|_| Pairs::default()).collect::<Vec<Pairs>>();
+        let gather = |mut into: Vec<Pairs>, parts: Vec<Pairs>| {
+            for (dest, part) in into.iter_mut().zip(parts) {
+                dest.append(part);
+                dest.compact_if_grown();
+            }
+            into
+        };
+        let mut per_dest = sources
+            .par_iter()
+            .fold(empty, |acc, s| gather(acc, pairs_of(&s.chunks, job, n)))
+            .reduce(empty, gather);
+        drop(sources);
+        let mut mine = std::mem::take(&mut per_dest[node.rank()]);
+        if n > 1 {
+            let bodies = per_dest
+                .par_iter()
+                .map(|p| {
+                    p.write_to_vec()
+                        .map(Bytes::from)
+                        .map_err(|e| Error::decode(format!("cannot encode distinct pairs: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            drop(per_dest);
+            let received = node.all_to_all_bytes(bodies)?;
+            for (from, bytes) in received.iter().enumerate() {
+                if from != node.rank() {
+                    let got = Pairs::read_from_buffer(bytes).map_err(|e| {
+                        Error::decode(format!("distinct pairs sent by rank {from}: {e}"))
+                    })?;
+                    mine.append(got);
+                }
+            }
+        }
+        mine.make_distinct();
+        let local = self.sorted_pairs_result(&mine, job, count_name)?;
+        DistFrame::finish(node, &local)
+    }
+
+    /// This rank's rows of the result: its groups in key order, then the missing key's.
+    fn sorted_pairs_result(&self, got: &Pairs, job: Job, count_name: &str) -> Result<DataFrame> {
+        let schema = self.schema();
+        let key_col = match job {
+            Job::Distinct { column } => column,
+            Job::CountDistinct { key, .. } => key,
+        };
+        let key_type = schema.types()[key_col];
+        let counting = matches!(job, Job::CountDistinct { .. });
+        let mut out = Schema::default();
+        out.try_push(key_type, super::column_name(schema, key_col))?;
+        if counting {
+            out.try_push(types::COUNT, count_name.to_string())?;
+        }
+        // Groups with values, merged in key order with the groups that have none.
+        let mut groups: Vec<(u64, u64)> = Vec::new();
+        let mut bare = got.bare_keys.iter().copied().peekable();
+        let mut i = 0;
+        while i < got.pairs.len() {
+            let key = (got.pairs[i] >> 64) as u64;
+            let run = got.pairs[i..]
+                .iter()
+                .take_while(|&&p| (p >> 64) as u64 == key)
+                .count();
+            while let Some(b) = bare.next_if(|&b| b < key) {
+                groups.push((b, 0));
+            }
+            bare.next_if_eq(&key);
+            groups.push((key, run as u64));
+            i += run;
+        }
+        groups.extend(bare.map(|b| (b, 0)));
+
+        let chunk_len = self.out_chunk_len();
+        let rows = groups.len() + usize::from(got.missing_key);
+        let mut columns: Vec<Vec<std::sync::Arc<Chunk>>> = vec![Vec::new(); out.width()];
+        let mut start = 0;
+        while start < rows {
+            let end = (start + chunk_len).min(rows);
+            let mut key_out = ChunkBuilder::new(key_type, end - start);
+            let mut count_out = ChunkBuilder::new(types::COUNT, end - start);
+            for r in start..end {
+                let (key, count) = match groups.get(r) {
+                    Some(&(key, count)) => (Some(key), count),
+                    None => (None, got.missing_key_values.len() as u64),
+                };
+                push_bits(&mut key_out, key_type, key)?;
+                types::push_i64(&mut count_out, Some(count as i64), count_name)?;
+            }
+            columns[0].push(std::sync::Arc::new(key_out.finish()));
+            if counting {
+                columns[1].push(std::sync::Arc::new(count_out.finish()));
+            }
+            start = end;
+        }
+        if rows == 0 {
+            return Ok(DataFrame::empty(out));
+        }
+        let columns = columns
+            .into_iter()
+            .zip(out.types())
+            .map(|(chunks, &t)| Column::from_chunks(t, chunks))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(DataFrame::new(out, columns)?)
+    }
+}

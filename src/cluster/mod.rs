@@ -10,8 +10,8 @@
 //! 3. **compute and exchange**: the program gets a [`Node`]: its `rank()` and `size()`,
 //!    the store (`kv()`), tagged messages (`send`, `recv`) and collectives (`barrier`,
 //!    `broadcast`, `gather`, `scatter`, `reduce`, `all_reduce`, `all_gather`,
-//!    `all_to_all`, `scan`), all from the communication layer's [`Comm`];
-//! 4. **finish**: a final barrier ([`Comm::finish`]), so nobody leaves while others may
+//!    `all_to_all`, `scan`), all from the communication layer's [`Comm`](eau2_comm::Comm);
+//! 4. **finish**: a final barrier ([`Comm::finish`](eau2_comm::Comm::finish)), so nobody leaves while others may
 //!    still need it, then goodbyes on every link. The final barrier is a collective of
 //!    its own kind: a rank still in another collective, or waiting for a message from
 //!    this one, fails at once naming it (an SPMD mistake, such as a collective called

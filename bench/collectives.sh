@@ -2,7 +2,10 @@
 # eau2's collectives against Open MPI over TCP, in one run: for each job size, Open MPI
 # runs bench/mpi/collectives.c, then eau2 runs the same operations and prints a table
 # with the ratios eau2 / Open MPI (all-reduce of u64 words with bitwise OR, broadcast,
-# all-to-all; 64 KiB, 1 MiB and 16 MiB; median of 21 calls).
+# all-to-all, all-gather, gather; 64 KiB, 1 MiB and 16 MiB; median of 21 calls). eau2
+# runs each operation through its byte path and through the typed call on a Vec<u64>
+# (`OP_typed`: broadcast(0, Some(vec)), all_reduce(vec, |a, b| ..), ...); a second table
+# gives typed / byte path per round (same run), median over rounds.
 #
 #   bench/collectives.sh [RANKS...]        (default: 2 4 8)
 #
@@ -21,7 +24,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null; then
+# mpicc can be there without the headers (openmpi-bin without libopenmpi-dev).
+if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null ||
+  ! echo '#include <mpi.h>' | mpicc -E -x c - >/dev/null 2>&1; then
   echo "installing Open MPI from Debian..." >&2
   apt-get update -qq && apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null
 fi
@@ -35,6 +40,7 @@ IFS=, read -r -a size_list <<< "$sizes"
 ranks=("$@")
 [ ${#ranks[@]} -gt 0 ] || ranks=(2 4 8)
 results=()
+eau2_files=()
 rounds=${ROUNDS:-5}
 for round in $(seq "$rounds"); do
   dir="$out/round-$round"
@@ -49,6 +55,7 @@ for round in $(seq "$rounds"); do
     target/release/eau2-launch -n "$n" --no-prefix target/release/eau2-bench-cluster \
       collectives --baseline "$dir/mpi-$n.txt" --sizes "$sizes" "${last[@]}" > "$dir/eau2-$n.txt"
     results+=("$dir/mpi-$n.txt" "$dir/eau2-$n.txt")
+    eau2_files+=("$dir/eau2-$n.txt")
   done
   echo "round $round of $rounds done" >&2
 done
@@ -57,3 +64,25 @@ done
 # medians over rounds.
 target/release/eau2-bench-charts table "${results[@]}"
 target/release/eau2-bench-charts collectives --out "$charts" "${results[@]}"
+# Typed calls against the byte path of the same operation and size, same run.
+echo
+echo "| typed call on Vec<u64> | size | n | typed / byte path, median of rounds (each round) |"
+echo "|---|---|---:|---:|"
+awk '
+  NF == 4 && $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ { t[FILENAME, $1, $2, $3] = $4; if ($1 ~ /_typed$/) cell[$1 SUBSEP $2 SUBSEP $3] = 1; }
+  END {
+    for (c in cell) {
+      split(c, k, SUBSEP); base = k[1]; sub(/_typed$/, "", base); m = 0; each = ""
+      for (a = 1; a < ARGC; a++) {
+        f = ARGV[a]
+        if (!((f, k[1], k[2], k[3]) in t) || !((f, base, k[2], k[3]) in t)) continue
+        r = t[f, k[1], k[2], k[3]] / t[f, base, k[2], k[3]]; v[++m] = r
+        each = each (each == "" ? "" : ", ") sprintf("%.2f", r)
+      }
+      if (m == 0) continue
+      for (i = 2; i <= m; i++) for (j = i; j > 1 && v[j - 1] > v[j]; j--) { x = v[j]; v[j] = v[j - 1]; v[j - 1] = x }
+      med = m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+      size = k[2] >= 1048576 ? k[2] / 1048576 " MiB" : k[2] / 1024 " KiB"
+      printf "| %s | %s | %s | %.2fx (%s) |\n", k[1], size, k[3], med, each
+    }
+  }' "${eau2_files[@]}" | sort -t'|' -k2,2 -k4,4n -k3,3

@@ -5,7 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use eau2_testkit::{bin, free_port, launch_probe, wait_until, Finished};
+use eau2_testkit::{bin, free_port, launch, launch_probe, wait_until, Finished};
 
 const DEADLINE: Duration = Duration::from_secs(180);
 
@@ -46,6 +46,42 @@ fn collectives_and_order_hold_with_network_polling_off_and_long() {
             comm_check(n, &["collectives", &(31 + n).to_string()], &env);
             comm_check(n, &["ordering"], &env);
         }
+    }
+}
+
+/// Typed collectives of plain vectors (which travel as their bytes) of every primitive
+/// number type, at 0, 1, odd and 1 MiB+ lengths, different on different ranks, give
+/// what the same computation gives locally.
+#[test]
+fn typed_collectives_of_plain_vectors_round_trip_every_type_and_length() {
+    for n in [1, 2, 3, 5] {
+        launch_probe(
+            n,
+            &bin("typed-check"),
+            &["plain", &n.to_string()],
+            &[],
+            DEADLINE,
+        );
+    }
+    // And when nearly every message waits for flow-control credit.
+    let tiny = [("EAU2_MSG_WINDOW", "4096")];
+    launch_probe(4, &bin("typed-check"), &["plain", "9"], &tiny, DEADLINE);
+}
+
+/// A rank receiving a `Vec<u64>` that another broadcast as a `Vec<u32>` fails with an
+/// error naming the value types, instead of reading the bytes as the wrong type.
+#[test]
+fn a_wrong_typed_receive_is_an_error_naming_the_types() {
+    for n in [2, 3] {
+        let out = launch(n, &bin("typed-check"), &["wrong-type"], DEADLINE);
+        let all = format!("{}\n{}", out.stdout, out.stderr);
+        assert!(!out.status.success(), "the job succeeded:\n{all}");
+        assert!(!all.contains("without an error"), "{all}");
+        assert!(!all.contains("went unnoticed"), "{all}");
+        assert!(
+            all.contains("value type alloc::vec::Vec<u64>") && all.contains("broadcast(root 0"),
+            "the error does not name the broadcast and its value type:\n{all}"
+        );
     }
 }
 

@@ -9,7 +9,10 @@
  * between barriers; a call's time is the slowest rank's; rank 0 prints the median as
  *   op bytes ranks median_ms
  * Operations: all_reduce (bitwise OR of uint64 words), broadcast (from rank 0),
- * all_to_all (each rank sends bytes/ranks to every rank).
+ * all_to_all (each rank sends bytes/ranks to every rank), all_gather and gather (to rank
+ * 0; each rank contributes bytes/ranks). eau2 measures each twice, through its byte path
+ * and through its typed call on a vector of u64 (`OP_typed`); MPI has one call for both,
+ * so its median is printed under both names.
  */
 #include <mpi.h>
 #include <stdint.h>
@@ -41,6 +44,7 @@ static void measure(const char *name, long bytes, int runs, int warmup,
     if (rank == 0) {
         qsort(slowest, runs, sizeof(double), compare);
         printf("%s %ld %d %.6f\n", name, bytes, size, slowest[runs / 2] * 1e3);
+        printf("%s_typed %ld %d %.6f\n", name, bytes, size, slowest[runs / 2] * 1e3);
         fflush(stdout);
     }
     free(times);
@@ -63,6 +67,16 @@ static void all_to_all(void *in, void *out, long bytes, int size) {
                  MPI_COMM_WORLD);
 }
 
+static void all_gather(void *in, void *out, long bytes, int size) {
+    MPI_Allgather(in, (int)(bytes / size), MPI_BYTE, out, (int)(bytes / size), MPI_BYTE,
+                  MPI_COMM_WORLD);
+}
+
+static void gather(void *in, void *out, long bytes, int size) {
+    MPI_Gather(in, (int)(bytes / size), MPI_BYTE, out, (int)(bytes / size), MPI_BYTE, 0,
+               MPI_COMM_WORLD);
+}
+
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
     int runs = argc > 1 ? atoi(argv[1]) : 21;
@@ -77,6 +91,8 @@ int main(int argc, char **argv) {
         measure("all_reduce", bytes, runs, warmup, all_reduce, in, out);
         measure("broadcast", bytes, runs, warmup, broadcast, in, out);
         measure("all_to_all", bytes, runs, warmup, all_to_all, in, out);
+        measure("all_gather", bytes, runs, warmup, all_gather, in, out);
+        measure("gather", bytes, runs, warmup, gather, in, out);
         free(in);
         free(out);
     }

@@ -5,8 +5,11 @@
 //!   alternating phases that each start with unmeasured warm-up operations;
 //! - `throughput`: `get` of 1-64 MiB values against a raw TCP stream of the same sizes;
 //! - `pipelined`: every rank's threads issue gets to the other ranks at once;
-//! - `collectives`: all-reduce (OR of u64 words), broadcast and all-to-all at several
-//!   sizes, against Open MPI's results for the same operations from `bench/mpi`
+//! - `collectives`: all-reduce (OR of u64 words), broadcast, all-to-all, all-gather and
+//!   gather at several sizes, each through the byte path (`broadcast_bytes`,
+//!   `all_reduce_slice`, ...) and through the typed call a newcomer writes on a
+//!   `Vec<u64>` (`broadcast`, `all_reduce` with a closure, ...; named `OP_typed`),
+//!   against Open MPI's results for the same operations from `bench/mpi`
 //!   (`bench/collectives.sh` runs both in one go).
 //!
 //! Rank 0 prints a Markdown report. With `--charts DIR` it also draws it there as SVG
@@ -86,8 +89,8 @@ enum Bench {
         /// job size: print a table with the ratio eau2 / Open MPI.
         #[arg(long)]
         baseline: Option<std::path::PathBuf>,
-        /// The operations to measure (all_reduce, broadcast, all_to_all), e.g. one alone
-        /// under a profiler.
+        /// The operations to measure (see `COLLECTIVES`), e.g. one alone under a
+        /// profiler.
         #[arg(long, value_delimiter = ',', default_values_t = COLLECTIVES.map(String::from))]
         ops: Vec<String>,
     },
@@ -633,39 +636,92 @@ fn pipelined(node: &Node, threads: usize, ops: usize, size: usize, charts: &Char
     Ok(())
 }
 
-/// The collectives measured, by the names both sides print.
-const COLLECTIVES: [&str; 3] = ["all_reduce", "broadcast", "all_to_all"];
+/// The collectives measured, by the names both sides print: each byte path, then the
+/// typed call on `Vec<u64>` values of the same size (Open MPI prints its one call under
+/// both names).
+const COLLECTIVES: [&str; 10] = [
+    "all_reduce",
+    "all_reduce_typed",
+    "broadcast",
+    "broadcast_typed",
+    "all_to_all",
+    "all_to_all_typed",
+    "all_gather",
+    "all_gather_typed",
+    "gather",
+    "gather_typed",
+];
 
 /// The buffers of one size's runs, made before any is timed (as the MPI program's are):
-/// the vector all-reduced in place, the value broadcast, and the parts sent in an
-/// all-to-all, which the operations share without copying.
+/// the vector all-reduced in place, the value broadcast, the parts sent in an
+/// all-to-all (which the byte paths share without copying), and each rank's share of
+/// an all-gather or gather (a part's size). The typed calls take and give back vectors:
+/// each call's result is the next call's input, as in a loop of a user's program.
 struct Buffers {
     words: Vec<u64>,
     value: Bytes,
     parts: Vec<Bytes>,
+    typed_parts: Vec<Vec<u64>>,
+    part_words: Vec<u64>,
 }
 
 impl Buffers {
     fn new(bytes: usize, n: usize) -> Buffers {
+        let part = bytes / n;
         Buffers {
             words: vec![0x5a5a_5a5a_5a5a_5a5a; bytes / 8],
             value: Bytes::from(vec![0x5a; bytes]),
-            parts: (0..n).map(|_| Bytes::from(vec![0x5a; bytes / n])).collect(),
+            parts: (0..n).map(|_| Bytes::from(vec![0x5a; part])).collect(),
+            typed_parts: (0..n)
+                .map(|_| vec![0x5a5a_5a5a_5a5a_5a5a; part / 8])
+                .collect(),
+            part_words: vec![0x5a5a_5a5a_5a5a_5a5a; part / 8],
         }
     }
 }
 
+/// Folds `other` into `acc` word by word with bitwise OR, as every all-reduce here does.
+fn or_into(acc: &mut [u64], other: &[u64]) {
+    acc.iter_mut().zip(other).for_each(|(a, b)| *a |= b)
+}
+
 /// Runs collective `op` once on `buffers`.
 fn run_collective(node: &Node, op: &str, buffers: &mut Buffers) -> Result<()> {
+    let root_value = |v: Vec<u64>| (node.rank() == 0).then_some(v);
     match op {
-        "all_reduce" => node.all_reduce_slice(&mut buffers.words, |acc, other| {
-            acc.iter_mut().zip(other).for_each(|(a, b)| *a |= b)
-        })?,
+        "all_reduce" => node.all_reduce_slice(&mut buffers.words, or_into)?,
+        "all_reduce_typed" => {
+            let words = std::mem::take(&mut buffers.words);
+            buffers.words = node.all_reduce(words, |mut acc, other| {
+                or_into(&mut acc, &other);
+                acc
+            })?;
+        }
         "broadcast" => {
             node.broadcast_bytes(0, buffers.value.clone())?;
         }
+        "broadcast_typed" => {
+            let words = std::mem::take(&mut buffers.words);
+            buffers.words = node.broadcast(0, root_value(words))?;
+        }
         "all_to_all" => {
             node.all_to_all_bytes(buffers.parts.clone())?;
+        }
+        "all_to_all_typed" => {
+            let parts = std::mem::take(&mut buffers.typed_parts);
+            buffers.typed_parts = node.all_to_all(parts)?;
+        }
+        "all_gather" => {
+            node.all_gather_bytes(buffers.parts[0].clone())?;
+        }
+        "all_gather_typed" => {
+            node.all_gather(&buffers.part_words)?;
+        }
+        "gather" => {
+            node.gather_bytes(0, buffers.parts[0].clone())?;
+        }
+        "gather_typed" => {
+            node.gather(0, &buffers.part_words)?;
         }
         other => {
             return Err(Error::Config(format!(

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use super::op::{Kind, Op};
-use super::{decode, encode, Call, Wire};
+use super::{plain, Call, Wire};
 use crate::endpoint::Comm;
 use crate::error::{Error, Result};
 
@@ -17,11 +17,24 @@ impl Comm {
     /// a partner's window is full), which overlaps the steps; parts travel as they are,
     /// without copies.
     pub fn all_to_all_bytes(&self, parts: Vec<Bytes>) -> Result<Vec<Bytes>> {
-        let call = Call::new(
-            self,
-            Op::plain(Kind::AllToAll),
-            Some(parts.iter().map(Bytes::len).sum()),
-        );
+        let mut received = vec![Bytes::new(); self.size()];
+        self.all_to_all_as(Op::plain(Kind::AllToAll), parts, |from, bytes| {
+            received[from] = bytes;
+            Ok(())
+        })?;
+        Ok(received)
+    }
+
+    /// [`Comm::all_to_all_bytes`] as operation `op`: calls `each(from, part)` for the
+    /// part from every rank (this rank's own first), as it arrives, so that a typed
+    /// all-to-all decodes one part while others are on their way.
+    pub(crate) fn all_to_all_as(
+        &self,
+        op: Op,
+        mut parts: Vec<Bytes>,
+        mut each: impl FnMut(usize, Bytes) -> Result<()>,
+    ) -> Result<()> {
+        let call = Call::new(self, op, Some(parts.iter().map(Bytes::len).sum()));
         let (rank, n) = (self.rank(), self.size());
         if parts.len() != n {
             return Err(Error::Config(format!(
@@ -29,18 +42,16 @@ impl Comm {
                 parts.len()
             )));
         }
-        let mut received = vec![Bytes::new(); n];
         for step in 1..n {
             let to = (rank + step) % n;
-            call.send(to, 0, parts[to].clone())?;
+            call.send(to, 0, std::mem::take(&mut parts[to]))?;
         }
-        received[rank] = parts[rank].clone();
-        drop(parts);
+        each(rank, std::mem::take(&mut parts[rank]))?;
         for step in 1..n {
             let from = (rank + n - step) % n;
-            received[from] = call.recv(from, 0)?;
+            each(from, call.recv(from, 0)?)?;
         }
-        Ok(received)
+        Ok(())
     }
 
     /// The inclusive prefix combination: rank r gets `v0 ⊕ v1 ⊕ ... ⊕ vr`, with `merge`
@@ -78,10 +89,11 @@ impl Comm {
         let mut round = 0;
         while distance < n {
             if rank + distance < n {
-                call.send(rank + distance, round, encode(&inclusive)?)?;
+                call.send(rank + distance, round, plain::copied_body(&inclusive)?)?;
             }
             if rank >= distance {
-                let lower: T = decode(&call.recv(rank - distance, round)?)?;
+                let lower: T =
+                    plain::from_body(&call.recv(rank - distance, round)?, || "a scan".into())?;
                 exclusive = Some(match exclusive {
                     Some(e) => merge(lower.clone(), e),
                     None => lower.clone(),

@@ -28,7 +28,11 @@
 //!
 //! No rank is a funnel: in an all-reduce of S bytes each rank sends and receives
 //! O(S) bytes whatever n is (about 2S for the ring). Plain numeric vectors travel as
-//! their bytes ([`Pod`]); other values are encoded with speedy ([`Wire`]).
+//! their bytes: the slices of the `_slice` forms ([`Pod`]), and in the typed calls
+//! ([`Comm::broadcast`], [`Comm::all_reduce`], ...) any `Vec` of a primitive number
+//! type, sent from its own memory and copied once into the receiver's vector; other
+//! values are encoded with speedy ([`Wire`]). A typed call's messages name its value
+//! type, so ranks that disagree on it fail instead of decoding each other's bytes.
 //!
 //! ```
 //! use eau2_comm::{net::NetConfig, Comm};
@@ -45,6 +49,7 @@
 mod exchange;
 mod lent;
 pub(crate) mod op;
+mod plain;
 mod reduce;
 mod tree;
 
@@ -60,10 +65,14 @@ use op::Op;
 
 pub use bytemuck::Pod;
 
-/// Types that collectives can carry: anything speedy encodes and decodes.
-pub trait Wire: for<'a> Readable<'a, LittleEndian> + Writable<LittleEndian> {}
+/// Types that collectives can carry: anything speedy encodes and decodes that owns its
+/// data. A `Vec` of a primitive number type (`Vec<u64>`, `Vec<f32>`, ...) travels as its
+/// bytes, without encoding; other values are encoded with speedy. (`'static` lets the
+/// collectives recognise plain vectors by their type id; a type that decodes from any
+/// buffer borrows nothing from it, so this excludes no type that could travel before.)
+pub trait Wire: for<'a> Readable<'a, LittleEndian> + Writable<LittleEndian> + 'static {}
 
-impl<T> Wire for T where T: for<'a> Readable<'a, LittleEndian> + Writable<LittleEndian> {}
+impl<T> Wire for T where T: for<'a> Readable<'a, LittleEndian> + Writable<LittleEndian> + 'static {}
 
 /// Encodes a value for the wire.
 pub(crate) fn encode<T: Wire>(value: &T) -> Result<Bytes> {
@@ -71,11 +80,6 @@ pub(crate) fn encode<T: Wire>(value: &T) -> Result<Bytes> {
         .write_to_vec()
         .map(Bytes::from)
         .map_err(|e| Error::decode(format!("cannot encode a collective's value: {e}")))
-}
-
-/// Decodes a value from the wire.
-pub(crate) fn decode<T: Wire>(bytes: &[u8]) -> Result<T> {
-    T::read_from_buffer(bytes).map_err(|e| Error::decode(format!("a collective's value: {e}")))
 }
 
 /// One collective call: its sequence number names the messages of its steps, and its
@@ -163,61 +167,116 @@ impl Comm {
     }
 
     /// [`Comm::broadcast_bytes`] for any [`Wire`] type. Only the root's `value` matters;
-    /// the others may pass `None`.
+    /// the others may pass `None`, and get a copy of the root's. The root gets its own
+    /// value back; a plain vector leaves straight from its memory.
     pub fn broadcast<T: Wire>(&self, root: usize, value: Option<T>) -> Result<T> {
-        let bytes = if self.rank() == root {
-            let value = value.ok_or_else(|| {
-                Error::Config(format!(
-                    "broadcast from rank {root}: the root passed no value"
-                ))
-            })?;
-            encode(&value)?
-        } else {
-            Bytes::new()
-        };
-        decode(&self.broadcast_bytes(root, bytes)?)
+        let op = Op::rooted(op::Kind::Broadcast, root).of::<T>();
+        if self.rank() != root {
+            let bytes = self.broadcast_as(op, root, Bytes::new())?;
+            return plain::from_body(&bytes, || format!("a broadcast from rank {root}"));
+        }
+        let value = value.ok_or_else(|| {
+            Error::Config(format!(
+                "broadcast from rank {root}: the root passed no value"
+            ))
+        })?;
+        plain::with_body(&value, |body| self.broadcast_as(op, root, body).map(drop))?;
+        Ok(value)
     }
 
     /// [`Comm::gather_bytes`] for any [`Wire`] type.
     pub fn gather<T: Wire>(&self, root: usize, value: &T) -> Result<Option<Vec<T>>> {
-        match self.gather_bytes(root, encode(value)?)? {
-            Some(all) => all
-                .iter()
-                .map(|b| decode(b))
-                .collect::<Result<_>>()
-                .map(Some),
-            None => Ok(None),
-        }
+        let op = Op::rooted(op::Kind::Gather, root).of::<T>();
+        let mut all = Vec::new();
+        let at_root = plain::with_body(value, |body| {
+            self.gather_as(op, root, body, |from, bytes| {
+                all.push(plain::from_body(&bytes, || in_call(from, "a gather"))?);
+                Ok(())
+            })
+        })?;
+        Ok(at_root.then_some(all))
     }
 
     /// Every rank's `value`, in rank order, on every rank.
     pub fn all_gather<T: Wire>(&self, value: &T) -> Result<Vec<T>> {
-        self.all_gather_bytes(encode(value)?)?
-            .iter()
-            .map(|b| decode(b))
+        let op = Op::plain(op::Kind::AllGather).of::<T>();
+        let mut all: Vec<Option<T>> = std::iter::repeat_with(|| None).take(self.size()).collect();
+        plain::with_body(value, |body| {
+            self.all_gather_as(op, body, |from, bytes| {
+                all[from] = Some(plain::from_body(bytes, || in_call(from, "an all-gather"))?);
+                Ok(())
+            })
+        })?;
+        all.into_iter()
+            .map(|value| value.ok_or_else(|| Error::Protocol("an all-gather missed a rank".into())))
             .collect()
     }
 
     /// Hands `values[i]` from `root` to rank `i`; every rank returns its own. Ranks
-    /// other than the root pass `None`.
+    /// other than the root pass `None`. The root keeps its own value without a copy.
     pub fn scatter<T: Wire>(&self, root: usize, values: Option<Vec<T>>) -> Result<T> {
-        let parts = match values {
-            Some(values) if self.rank() == root => {
-                Some(values.iter().map(encode).collect::<Result<Vec<_>>>()?)
+        let op = Op::rooted(op::Kind::Scatter, root).of::<T>();
+        let values = match values {
+            Some(values) if self.rank() == root => values,
+            _ => {
+                let bytes = self.scatter_as(op, root, None)?;
+                return plain::from_body(&bytes, || format!("a scatter from rank {root}"));
             }
-            _ => None,
         };
-        decode(&self.scatter_bytes(root, parts)?)
+        let (own, parts) = parts_of(values, root)?;
+        self.scatter_as(op, root, Some(parts))?;
+        own.ok_or_else(|| missing_own("scatter", root))
     }
 
     /// Sends `values[i]` to rank `i` and returns, at index `j`, what rank `j` sent here.
+    /// Values travel without copies on the sending side (a plain vector's memory goes
+    /// as it is); this rank's own value is returned as it was passed.
     pub fn all_to_all<T: Wire>(&self, values: Vec<T>) -> Result<Vec<T>> {
-        let parts = values.iter().map(encode).collect::<Result<Vec<_>>>()?;
-        self.all_to_all_bytes(parts)?
-            .iter()
-            .map(|b| decode(b))
+        let op = Op::plain(op::Kind::AllToAll).of::<T>();
+        let rank = self.rank();
+        let (mut own, parts) = parts_of(values, rank)?;
+        let mut all: Vec<Option<T>> = std::iter::repeat_with(|| None).take(self.size()).collect();
+        self.all_to_all_as(op, parts, |from, bytes| {
+            all[from] = match from == rank {
+                true => own.take(),
+                false => Some(plain::from_body(&bytes, || in_call(from, "an all-to-all"))?),
+            };
+            Ok(())
+        })?;
+        all.into_iter()
+            .map(|value| value.ok_or_else(|| missing_own("all-to-all", rank)))
             .collect()
     }
+}
+
+/// Names the sender of a body in a decoding error: "rank 3 in an all-gather".
+fn in_call(from: usize, call: &str) -> String {
+    format!("rank {from} in {call}")
+}
+
+/// Splits one value per rank into the value kept at `keep` and the bodies to send (an
+/// empty one at `keep`).
+fn parts_of<T: Wire>(values: Vec<T>, keep: usize) -> Result<(Option<T>, Vec<Bytes>)> {
+    let mut own = None;
+    let parts = values
+        .into_iter()
+        .enumerate()
+        .map(|(to, value)| {
+            if to == keep {
+                own = Some(value);
+                Ok(Bytes::new())
+            } else {
+                plain::into_body(value)
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((own, parts))
+}
+
+/// The error of a call that succeeded without one of its values: a bug, since the
+/// call checks that there is one value per rank.
+fn missing_own(what: &str, rank: usize) -> Error {
+    Error::Protocol(format!("{what} on rank {rank} lost this rank's own value"))
 }
 
 #[cfg(test)]

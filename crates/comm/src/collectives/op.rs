@@ -87,8 +87,9 @@ pub(crate) struct Op {
     len: u64,
     /// The element size in bytes, for plain-vector reductions (0 otherwise).
     elem: u32,
-    /// A hash of the value type's name, for typed reductions and scans (0 otherwise):
-    /// ranks combining values of different types would decode each other's as garbage.
+    /// A hash of the value type's name, for typed calls (0 for the byte and slice
+    /// forms): ranks exchanging values of different types would decode each other's
+    /// as garbage, or fail on a message of the wrong size.
     ty: u32,
 }
 
@@ -121,6 +122,14 @@ impl Op {
         }
     }
 
+    /// This operation, carrying values of type `T` (a typed call).
+    pub(crate) fn of<T>(self) -> Op {
+        Op {
+            ty: type_hash::<T>(),
+            ..self
+        }
+    }
+
     /// A reduction of `len` plain elements of `T`, rooted at `root` when there is one.
     pub(crate) fn vector<T>(kind: Kind, root: Option<usize>, len: usize) -> Op {
         Op {
@@ -149,7 +158,10 @@ impl fmt::Display for Op {
             parts.push(format!("{} elements of {} bytes", self.len, self.elem));
         }
         if self.ty != 0 {
-            parts.push(format!("value type {:08x}", self.ty));
+            parts.push(match type_name_of(self.ty) {
+                Some(name) => format!("value type {name}"),
+                None => format!("value type #{:08x}, not one this rank uses", self.ty),
+            });
         }
         if !parts.is_empty() {
             write!(f, "({})", parts.join(", "))?;
@@ -159,14 +171,33 @@ impl fmt::Display for Op {
 }
 
 /// FNV-1a of `T`'s name, folded to 32 bits and never 0: the same on every rank of a job
-/// (they run one program), and different for different types in practice.
+/// (they run one program), and different for different types in practice. The name is
+/// remembered, so that an error about the call can name the type.
 fn type_hash<T>() -> u32 {
-    let hash = std::any::type_name::<T>()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-    ((hash >> 32) as u32 ^ hash as u32).max(1)
+    let name = std::any::type_name::<T>();
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    let hash = ((hash >> 32) as u32 ^ hash as u32).max(1);
+    let mut names = TYPE_NAMES.lock();
+    if !names.iter().any(|&(h, _)| h == hash) {
+        names.push((hash, name));
+    }
+    hash
+}
+
+/// The value types of this process's typed calls so far, by hash: a program uses a
+/// handful, so a list searched in order is enough.
+static TYPE_NAMES: parking_lot::Mutex<Vec<(u32, &'static str)>> =
+    parking_lot::Mutex::new(Vec::new());
+
+/// The name of a value type this process's typed calls used, by its hash.
+fn type_name_of(hash: u32) -> Option<&'static str> {
+    let names = TYPE_NAMES.lock();
+    names
+        .iter()
+        .find(|&&(h, _)| h == hash)
+        .map(|&(_, name)| name)
 }
 
 /// `op #seq`, with what a finish means, as error messages name a call.
@@ -213,5 +244,23 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a, Op::typed::<u64>(Kind::AllReduce, None));
         assert!(a.to_string().starts_with("all_reduce(value type "), "{a}");
+        let (b32, b64) = (
+            Op::rooted(Kind::Broadcast, 0).of::<Vec<u32>>(),
+            Op::rooted(Kind::Broadcast, 0).of::<Vec<u64>>(),
+        );
+        assert_ne!(b32, b64);
+        assert_ne!(b64, Op::rooted(Kind::Broadcast, 0));
+        assert_eq!(
+            b64.to_string(),
+            "broadcast(root 0, value type alloc::vec::Vec<u64>)"
+        );
+        let unknown = Op {
+            ty: 7,
+            ..Op::plain(Kind::Gather)
+        };
+        assert!(
+            unknown.to_string().contains("#00000007, not one"),
+            "{unknown}"
+        );
     }
 }

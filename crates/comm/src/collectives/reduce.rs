@@ -6,7 +6,8 @@ use bytes::Bytes;
 
 use super::lent::lend;
 use super::op::{Kind, Op};
-use super::{decode, encode, Call, Pod, Wire};
+use super::plain::{self, as_elements, element_count};
+use super::{Call, Pod, Wire};
 use crate::endpoint::Comm;
 use crate::error::{Error, Result};
 
@@ -62,15 +63,65 @@ impl Doubling {
     }
 }
 
+/// How recursive doubling moves values of type `V` between ranks.
+trait Carry<V> {
+    /// Calls `with` on a message body holding `value`, which must leave for another
+    /// rank before `with` returns, and no clone of it outlive `with` (it may be lent).
+    fn lent<R>(&self, value: &V, with: impl FnOnce(Bytes) -> Result<R>) -> Result<R>;
+    /// A message body holding `value`, which the caller no longer needs.
+    fn give(&self, value: V) -> Result<Bytes>;
+    /// The value a partner's body holds.
+    fn receive(&self, body: Bytes) -> Result<V>;
+}
+
+/// Values of a typed call: plain vectors as their bytes, others encoded.
+struct Typed;
+
+impl<T: Wire> Carry<T> for Typed {
+    fn lent<R>(&self, value: &T, with: impl FnOnce(Bytes) -> Result<R>) -> Result<R> {
+        plain::with_body(value, with)
+    }
+
+    fn give(&self, value: T) -> Result<Bytes> {
+        plain::into_body(value)
+    }
+
+    fn receive(&self, body: Bytes) -> Result<T> {
+        plain::from_body(&body, || "a partner in an all-reduce".into())
+    }
+}
+
+/// The vectors of [`Comm::all_reduce_slice`], all of `len` elements.
+struct Slice {
+    len: usize,
+}
+
+impl<T: Pod + Send> Carry<Vec<T>> for Slice {
+    fn lent<R>(&self, value: &Vec<T>, with: impl FnOnce(Bytes) -> Result<R>) -> Result<R> {
+        lend(bytemuck::cast_slice(value), with)
+    }
+
+    fn give(&self, value: Vec<T>) -> Result<Bytes> {
+        Ok(plain::owned_body(value))
+    }
+
+    fn receive(&self, body: Bytes) -> Result<Vec<T>> {
+        let elements = as_elements::<T>(&body, "an all-reduce")?;
+        expect_len(elements.len(), self.len, "a partner in an all-reduce")?;
+        Ok(elements.into_owned())
+    }
+}
+
 /// Recursive doubling of a value of any kind, keeping rank order: after the round with
 /// distance d each rank holds the combination of an aligned block of 2d ranks, and two
 /// partners always combine `lower block, higher block`. So every rank ends with the same
-/// value, and `merge` need only be associative, not commutative.
+/// value, and `merge` need only be associative, not commutative. Values leave without
+/// copies when `carry` can lend them; each received one is copied once, into the value
+/// handed to `merge`.
 fn doubling<V>(
     call: &Call<'_>,
     value: V,
-    send: impl Fn(&V) -> Result<Bytes>,
-    receive: impl Fn(Bytes) -> Result<V>,
+    carry: &impl Carry<V>,
     mut merge: impl FnMut(V, V) -> V,
 ) -> Result<V> {
     let (rank, n) = (call.rank(), call.size());
@@ -81,20 +132,23 @@ fn doubling<V>(
     let last = 1 + plan.p.trailing_zeros();
     let Some(index) = plan.index(rank) else {
         // A folded even rank: hand the value to the odd partner, get the result back.
-        call.send(rank + 1, 0, send(&value)?)?;
-        return receive(call.recv(rank + 1, last)?);
+        call.send(rank + 1, 0, carry.give(value)?)?;
+        return carry.receive(call.recv(rank + 1, last)?);
     };
     let mut value = value;
     if rank < 2 * plan.rem {
-        let lower = receive(call.recv(rank - 1, 0)?)?;
+        let lower = carry.receive(call.recv(rank - 1, 0)?)?;
         value = merge(lower, value);
     }
     let mut distance = 1;
     let mut round = 1;
     while distance < plan.p {
         let partner = plan.rank(index ^ distance);
-        call.send(partner, round, send(&value)?)?;
-        let theirs = receive(call.recv(partner, round)?)?;
+        let theirs = carry.lent(&value, |body| {
+            call.send(partner, round, body)?;
+            call.recv(partner, round)
+        })?;
+        let theirs = carry.receive(theirs)?;
         value = if partner < rank {
             merge(theirs, value)
         } else {
@@ -104,30 +158,9 @@ fn doubling<V>(
         round += 1;
     }
     if rank < 2 * plan.rem {
-        call.send(rank - 1, last, send(&value)?)?;
+        carry.lent(&value, |body| call.send(rank - 1, last, body))?;
     }
     Ok(value)
-}
-
-/// How many elements of `T` received bytes hold; an error when they end mid-element.
-fn element_count<T: Pod>(bytes: &[u8], what: &str) -> Result<usize> {
-    if bytes.len() % size_of::<T>() != 0 {
-        return Err(Error::Protocol(format!(
-            "{what}: {} bytes is not a whole number of {}-byte elements",
-            bytes.len(),
-            size_of::<T>()
-        )));
-    }
-    Ok(bytes.len() / size_of::<T>())
-}
-
-/// Views received bytes as a slice of `T`, copying only when they are misaligned.
-fn as_elements<'b, T: Pod>(bytes: &'b [u8], what: &str) -> Result<std::borrow::Cow<'b, [T]>> {
-    element_count::<T>(bytes, what)?;
-    Ok(match bytemuck::try_cast_slice(bytes) {
-        Ok(elements) => std::borrow::Cow::Borrowed(elements),
-        Err(_) => std::borrow::Cow::Owned(bytemuck::pod_collect_to_vec(bytes)),
-    })
 }
 
 /// The bytes of a slice of `T`, copied into a buffer that can travel (a recycled one
@@ -165,8 +198,9 @@ impl Comm {
     /// whole value; for large plain vectors [`Comm::all_reduce_slice`] sends about
     /// twice the vector in all instead.
     pub fn all_reduce<T: Wire>(&self, value: T, merge: impl FnMut(T, T) -> T) -> Result<T> {
-        let call = Call::new(self, Op::typed::<T>(Kind::AllReduce, None), None);
-        doubling(&call, value, encode, |b| decode(&b), merge)
+        let size = plain::plain_bytes(&value).map(<[u8]>::len);
+        let call = Call::new(self, Op::typed::<T>(Kind::AllReduce, None), size);
+        doubling(&call, value, &Typed, merge)
     }
 
     /// Combines every rank's `value` with `merge` at `root`, in rank order (so `merge`
@@ -197,11 +231,11 @@ impl Comm {
         let mut mask = 1;
         while mask < n {
             if rank & mask != 0 {
-                call.send(rank - mask, 0, encode(&value)?)?;
+                call.send(rank - mask, 0, plain::into_body(value)?)?;
                 return self.reduced_at(call, root, None);
             }
             if rank + mask < n {
-                let higher = decode(&call.recv(rank + mask, 0)?)?;
+                let higher = plain::from_body(&call.recv(rank + mask, 0)?, || "a reduce".into())?;
                 value = merge(value, higher);
             }
             mask *= 2;
@@ -220,12 +254,14 @@ impl Comm {
         match (root, rank) {
             (0, 0) => Ok(value),
             (_, 0) => {
-                if let Some(v) = &value {
-                    call.send(root, 1, encode(v)?)?;
+                if let Some(v) = value {
+                    call.send(root, 1, plain::into_body(v)?)?;
                 }
                 Ok(None)
             }
-            (root, rank) if root == rank => Ok(Some(decode(&call.recv(0, 1)?)?)),
+            (root, rank) if root == rank => Ok(Some(plain::from_body(&call.recv(0, 1)?, || {
+                "a reduce".into()
+            })?)),
             _ => Ok(None),
         }
     }
@@ -256,21 +292,11 @@ impl Comm {
             return Ok(());
         }
         if !use_ring(size_of_val(data), data.len(), n) {
-            let len = data.len();
-            let combined = doubling(
-                &call,
-                data.to_vec(),
-                |v| Ok(to_bytes(v)),
-                |b| {
-                    let elements = as_elements::<T>(&b, "an all-reduce")?;
-                    expect_len(elements.len(), len, "a partner in an all-reduce")?;
-                    Ok(elements.into_owned())
-                },
-                |mut lower, higher| {
-                    combine(&mut lower, &higher);
-                    lower
-                },
-            )?;
+            let carry = Slice { len: data.len() };
+            let combined = doubling(&call, data.to_vec(), &carry, |mut lower: Vec<T>, higher| {
+                combine(&mut lower, &higher);
+                lower
+            })?;
             data.copy_from_slice(&combined);
             return Ok(());
         }

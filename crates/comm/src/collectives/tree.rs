@@ -69,8 +69,14 @@ impl Comm {
     /// has it, so every rank receives the value once and the root sends it once.
     /// Receivers learn which from the first message's `aux` word.
     pub fn broadcast_bytes(&self, root: usize, value: Bytes) -> Result<Bytes> {
+        self.broadcast_as(Op::rooted(Kind::Broadcast, root), root, value)
+    }
+
+    /// [`Comm::broadcast_bytes`] as operation `op` (which names the value type of a
+    /// typed call).
+    pub(crate) fn broadcast_as(&self, op: Op, root: usize, value: Bytes) -> Result<Bytes> {
         self.check_root(root)?;
-        let call = Call::new(self, Op::rooted(Kind::Broadcast, root), Some(value.len()));
+        let call = Call::new(self, op, Some(value.len()));
         let n = self.size();
         if n == 1 {
             return Ok(value);
@@ -127,30 +133,60 @@ impl Comm {
     /// `Some(values)`, the others `None`. Each rank sends straight to the root, which
     /// must receive every byte anyway.
     pub fn gather_bytes(&self, root: usize, value: Bytes) -> Result<Option<Vec<Bytes>>> {
+        let mut all = Vec::new();
+        let op = Op::rooted(Kind::Gather, root);
+        let at_root = self.gather_as(op, root, value, |_, bytes| {
+            all.push(bytes);
+            Ok(())
+        })?;
+        Ok(at_root.then_some(all))
+    }
+
+    /// [`Comm::gather_bytes`] as operation `op`: at the root, calls `each(from, value)`
+    /// for every rank's value in rank order, as it arrives (so that a typed gather
+    /// decodes one value while the next is still on its way), and returns whether this
+    /// rank is the root.
+    pub(crate) fn gather_as(
+        &self,
+        op: Op,
+        root: usize,
+        value: Bytes,
+        mut each: impl FnMut(usize, Bytes) -> Result<()>,
+    ) -> Result<bool> {
         self.check_root(root)?;
-        let call = Call::new(self, Op::rooted(Kind::Gather, root), Some(value.len()));
+        let call = Call::new(self, op, Some(value.len()));
         if self.rank() != root {
             call.send(root, 0, value)?;
-            return Ok(None);
+            return Ok(false);
         }
-        let mut all = Vec::with_capacity(self.size());
+        let mut own = value;
         for from in 0..self.size() {
-            if from == root {
-                all.push(value.clone());
-            } else {
-                all.push(call.recv(from, 0)?);
-            }
+            let value = match from == root {
+                true => std::mem::take(&mut own),
+                false => call.recv(from, 0)?,
+            };
+            each(from, value)?;
         }
-        Ok(Some(all))
+        Ok(true)
     }
 
     /// Hands `parts[i]` from `root` to rank `i`; every rank returns its own part. Only
     /// the root's `parts` matter (one per rank); the others pass `None`.
     pub fn scatter_bytes(&self, root: usize, parts: Option<Vec<Bytes>>) -> Result<Bytes> {
+        self.scatter_as(Op::rooted(Kind::Scatter, root), root, parts)
+    }
+
+    /// [`Comm::scatter_bytes`] as operation `op`.
+    pub(crate) fn scatter_as(
+        &self,
+        op: Op,
+        root: usize,
+        parts: Option<Vec<Bytes>>,
+    ) -> Result<Bytes> {
         self.check_root(root)?;
         let call = Call::new(
             self,
-            Op::rooted(Kind::Scatter, root),
+            op,
             parts.as_ref().map(|p| p.iter().map(Bytes::len).sum()),
         );
         if self.rank() != root {
@@ -183,17 +219,36 @@ impl Comm {
     /// passes its right neighbour the value it received in step k - 1 (its own first),
     /// without copying it, so each rank sends and receives every other value once.
     pub fn all_gather_bytes(&self, value: Bytes) -> Result<Vec<Bytes>> {
-        let call = Call::new(self, Op::plain(Kind::AllGather), Some(value.len()));
+        let mut all = vec![Bytes::new(); self.size()];
+        self.all_gather_as(Op::plain(Kind::AllGather), value, |from, bytes| {
+            all[from] = bytes.clone();
+            Ok(())
+        })?;
+        Ok(all)
+    }
+
+    /// [`Comm::all_gather_bytes`] as operation `op`: calls `each(from, value)` for every
+    /// rank's value (this rank's first), once it has been passed on, so that a typed
+    /// all-gather decodes one value while the next is on its way.
+    pub(crate) fn all_gather_as(
+        &self,
+        op: Op,
+        value: Bytes,
+        mut each: impl FnMut(usize, &Bytes) -> Result<()>,
+    ) -> Result<()> {
+        let call = Call::new(self, op, Some(value.len()));
         let (rank, n) = (self.rank(), self.size());
         let (right, left) = ((rank + 1) % n, (rank + n - 1) % n);
-        let mut all = vec![Bytes::new(); n];
-        all[rank] = value;
+        // In step k, the value of rank `rank - k` goes right and that of `rank - k - 1`
+        // comes from the left.
+        let (mut from, mut current) = (rank, value);
         for step in 0..n.saturating_sub(1) {
-            let outgoing = (rank + n - step) % n;
-            call.send(right, step as u32, all[outgoing].clone())?;
-            all[(rank + n - step - 1) % n] = call.recv(left, step as u32)?;
+            call.send(right, step as u32, current.clone())?;
+            each(from, &current)?;
+            current = call.recv(left, step as u32)?;
+            from = (rank + n - step - 1) % n;
         }
-        Ok(all)
+        each(from, &current)
     }
 }
 

@@ -101,26 +101,29 @@ fn check_blocks(blocks: &[Block], schema: &Schema, from: usize) -> Result<()> {
 }
 
 /// Collective: the one all-to-all that operators' data crosses. Sends `per_dest[r]`
-/// (this rank's items for rank `r`) to every rank `r`, each part encoded on its own
-/// core, and returns what every rank sent this one, by sender rank; this rank's own part
-/// is kept as it is, never encoded. `check(from, items)` vets each other rank's part
-/// once decoded; `what` names the items in errors.
+/// (this rank's part for rank `r`: rows, partial groups, pairs) to every rank `r`, each
+/// part encoded on its own core, and returns the part every rank sent this one, by
+/// sender rank; this rank's own part is kept as it is, never encoded. `check(from,
+/// part)` vets each other rank's part once decoded; `what` names the parts in errors.
 pub(crate) fn swap<T>(
     node: &Node,
-    mut per_dest: Vec<Vec<T>>,
+    mut per_dest: Vec<T>,
     what: &str,
-    check: impl Fn(usize, &[T]) -> Result<()> + Sync,
-) -> Result<Vec<Vec<T>>>
+    check: impl Fn(usize, &T) -> Result<()> + Sync,
+) -> Result<Vec<T>>
 where
-    T: Send + Sync + Writable<speedy::LittleEndian> + for<'a> Readable<'a, speedy::LittleEndian>,
+    T: Default
+        + Send
+        + Sync
+        + Writable<speedy::LittleEndian>
+        + for<'a> Readable<'a, speedy::LittleEndian>,
 {
     let me = node.rank();
     let mine = std::mem::take(&mut per_dest[me]);
     let bodies = per_dest
         .par_iter()
-        .map(|items| {
-            items
-                .write_to_vec()
+        .map(|part| {
+            part.write_to_vec()
                 .map(Bytes::from)
                 .map_err(|e| Error::decode(format!("cannot encode {what} for an exchange: {e}")))
         })
@@ -132,12 +135,12 @@ where
         .enumerate()
         .map(|(from, bytes)| {
             if from == me {
-                return Ok(Vec::new());
+                return Ok(T::default());
             }
-            let items = Vec::<T>::read_from_buffer(bytes)
+            let part = T::read_from_buffer(bytes)
                 .map_err(|e| Error::decode(format!("{what} sent by rank {from}: {e}")))?;
-            check(from, &items)?;
-            Ok(items)
+            check(from, &part)?;
+            Ok(part)
         })
         .collect::<Result<Vec<_>>>()?;
     all[me] = mine;

@@ -8,7 +8,9 @@
 //!   distributed key/value store of immutable, write-once values. It knows nothing of
 //!   data frames;
 //! - this crate: [`cluster`], the SPMD runtime (a rank's [`Node`], collectives, and
-//!   [`run`]), and [`table`], distributed data frames whose chunks live in the store.
+//!   [`run`]), [`table`], distributed data frames whose chunks live in the store, and
+//!   [`set`], sets of ids held per rank and combined across ranks (union, intersection,
+//!   difference).
 //!
 //! A program is a closure given to [`run`]; it runs unchanged as one process or as any
 //! number of ranks under `eau2-launch`, `mpirun` or `srun`. [`run_local`] runs the same
@@ -25,6 +27,7 @@ pub mod cluster;
 pub mod error;
 pub mod logging;
 pub mod progress;
+pub mod set;
 pub mod stats;
 pub mod table;
 

@@ -1,31 +1,20 @@
 //! A rank's commits as the search walks them: a shrinking list for dense scans, and an
 //! index for sparse ones.
 //!
-//! **Live list.** A commit `(p, a)` matters to the search only until project `p` is
-//! tagged: in the stage that tags `p`, every author of `p` is tagged too, so afterwards
-//! the commit can neither tag a project nor a user. The dense scan from new projects to
-//! users therefore drops the commits it has just used. Each stage scans only the commits
-//! of projects not yet tagged, and on a skewed graph, where the first two stages reach
-//! the heavy projects, that is a few percent of the commits after stage 1. The list is
-//! compacted in place, so this costs no memory.
-//!
-//! The list is kept in the cells of a [`Grid`] (see [`cells`]), so that a scan of one
-//! piece touches a small slice of each bitmap.
-//!
-//! **Index.** Once the live list is short, it is sorted into two arrays, by author and by
-//! project (a CSR without offsets: an id's commits are found by binary search, so the
-//! index costs 16 bytes per live commit and nothing per id). A stage whose frontier's
-//! commits are few then walks only those (the "sparse", push direction of a
-//! direction-optimizing BFS); a large frontier still scans everything (the "dense"
-//! direction). Building the index sorts the live commits, which costs several dense
-//! scans of them, so it waits until the list has shrunk: before that, a dense scan of
-//! the list costs less than sorting it.
+//! A commit `(p, a)` matters only until project `p` is tagged (then all of `p`'s authors
+//! are tagged too), so the dense scan from new projects to users drops the commits it
+//! uses, compacting the list in place: on a skewed graph, later stages scan a few percent
+//! of it. Once the list is short, it is sorted by author and by project (an id's commits
+//! found by binary search), and a stage whose frontier has few commits walks only those
+//! (the push direction of a direction-optimizing BFS). `apps/linus/tests` checks every
+//! strategy against a plain BFS.
 
 use std::ops::Range;
 
+use eau2::set::{AtomicIds, IdSet};
+use eau2::Result;
 use rayon::prelude::*;
 
-use crate::bits::{AtomicBits, Bits};
 use crate::cells::{self, Grid};
 use crate::load::Commit;
 
@@ -51,94 +40,51 @@ impl Direction {
 
 /// How a half-stage walked the commits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Walk {
-    /// Every live commit was looked at.
-    Dense {
-        /// Commits scanned.
-        scanned: usize,
-    },
-    /// Only the frontier's commits, found through the index.
-    Sparse {
-        /// Commits visited.
-        visited: usize,
-    },
+pub struct Walk {
+    /// Whether only the frontier's commits were visited, through the index.
+    pub sparse: bool,
+    /// Commits looked at.
+    pub commits: usize,
 }
-
-/// Commits of the index sorted by one end, with the search by id.
-struct Sorted {
-    commits: Vec<Commit>,
-    direction: Direction,
-}
-
-impl Sorted {
-    fn new(mut commits: Vec<Commit>, direction: Direction) -> Sorted {
-        commits.par_sort_unstable_by_key(|&c| direction.ends(c).0);
-        Sorted { commits, direction }
-    }
-
-    /// The positions of the commits whose near end is `id`.
-    fn range_of(&self, id: u32) -> Range<usize> {
-        let near = |c: &Commit| self.direction.ends(*c).0;
-        let start = self.commits.partition_point(|c| near(c) < id);
-        let end = start + self.commits[start..].partition_point(|c| near(c) <= id);
-        start..end
-    }
-}
-
-/// The two sorted copies of the live commits.
-struct Index {
-    by_author: Sorted,
-    by_project: Sorted,
-}
-
-impl Index {
-    fn sorted(&self, direction: Direction) -> &Sorted {
-        match direction {
-            Direction::UsersToProjects => &self.by_author,
-            Direction::ProjectsToUsers => &self.by_project,
-        }
-    }
-}
-
-/// A sparse walk pays when the frontier's commits are fewer than the live commits over
-/// this factor (Ligra's rule of thumb is 20, for pull scans that stop early; a scan here
-/// never stops early but a sparse walk pays a binary search per id).
-const SPARSE_FACTOR: usize = 20;
-
-/// The index is built when the live commits are at most the loaded ones over this
-/// factor: sorting them then costs less than the dense scans of the first stages did.
-const INDEX_FACTOR: usize = 32;
 
 /// How the search may walk the commits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Strategy {
-    /// Dense scans of the live list, switching to the index once the list is short and
-    /// the frontier small.
+    /// Dense scans, then the index once the live list is short and the frontier small.
     Auto,
     /// Dense scans only (the index is never built).
     Dense,
-    /// The index from the start and sparse walks whenever the frontier is a list (meant
-    /// for tests: the index costs 16 bytes per commit).
+    /// The index from the start and sparse walks always (for tests).
     Sparse,
 }
 
+/// A sparse walk pays when the frontier's commits are fewer than the live ones over
+/// this factor (Ligra uses 20 for pull scans that stop early; ours never stop early, but
+/// a sparse walk pays a binary search per id).
+const SPARSE_FACTOR: usize = 20;
+
+/// The index is built once the live commits are at most the loaded ones over this
+/// factor: sorting them then costs less than the first stages' dense scans did.
+const INDEX_FACTOR: usize = 32;
+
 /// A rank's commits.
 pub struct Edges {
-    /// The live list, one vector per loaded block; empty once indexed.
+    /// The live list, one vector per cell; empty once indexed.
     live: Vec<Vec<Commit>>,
-    index: Option<Index>,
+    /// The live commits by author and by project, once built.
+    index: Option<[Vec<Commit>; 2]>,
     loaded: usize,
     strategy: Strategy,
 }
 
 impl Edges {
-    /// The commits `segments`, grouped into the cells of `grid` and walked as `strategy`
-    /// says.
+    /// The commits of `segments`, grouped into the cells of `grid`.
     pub fn new(segments: Vec<Vec<Commit>>, grid: Grid, strategy: Strategy) -> Edges {
         let loaded = segments.iter().map(Vec::len).sum();
+        let (live, index) = (cells::group(segments, grid), None);
         let mut edges = Edges {
-            live: cells::group(segments, grid),
-            index: None,
+            live,
+            index,
             loaded,
             strategy,
         };
@@ -151,195 +97,118 @@ impl Edges {
     /// Commits that can still tag something (all of them once indexed).
     pub fn live(&self) -> usize {
         match &self.index {
-            Some(index) => index.by_author.commits.len(),
+            Some([by_author, _]) => by_author.len(),
             None => self.live.iter().map(Vec::len).sum(),
         }
     }
 
-    /// How many pieces the live list is in (cells of [`Grid`]).
-    pub fn pieces(&self) -> usize {
-        self.live.len()
-    }
-
-    /// Whether the index has been built.
-    pub fn indexed(&self) -> bool {
-        self.index.is_some()
-    }
-
     fn build_index(&mut self) {
-        let commits: Vec<Commit> = std::mem::take(&mut self.live).concat();
-        let copy = commits.clone();
-        let (by_author, by_project) = rayon::join(
-            || Sorted::new(commits, Direction::UsersToProjects),
-            || Sorted::new(copy, Direction::ProjectsToUsers),
+        let mut by_author = std::mem::take(&mut self.live).concat();
+        let mut by_project = by_author.clone();
+        rayon::join(
+            || by_author.par_sort_unstable_by_key(|c| c.author),
+            || by_project.par_sort_unstable_by_key(|c| c.project),
         );
-        self.index = Some(Index {
-            by_author,
-            by_project,
-        });
+        self.index = Some([by_author, by_project]);
     }
 
-    /// Marks every id at the far end of a commit whose near end is in `frontier` (ids
-    /// below `near_bound`), unless `tagged` (ids below `far_bound`) already holds it.
-    /// Returns the ids found here and how the commits were walked.
+    /// Marks the far end of every commit whose near end is in `frontier`, unless
+    /// `tagged` holds it. Returns the ids found on this rank and how it walked.
     pub fn expand(
         &mut self,
-        direction: Direction,
-        frontier: &crate::found::Found,
-        near_bound: usize,
-        tagged: &Bits,
-    ) -> (Bits, Walk) {
-        let found = AtomicBits::new(tagged.len());
+        dir: Direction,
+        frontier: &IdSet,
+        tagged: &IdSet,
+    ) -> Result<(IdSet, Walk)> {
+        let found = AtomicIds::new(tagged.bound())?;
+        let reach = |far: u32| {
+            if !tagged.contains(far) {
+                found.insert(far);
+            }
+        };
+        let dense = |commits: &[Commit], from: &IdSet| {
+            commits.par_chunks(1 << 16).for_each(|piece| {
+                for &c in piece {
+                    let (near, far) = dir.ends(c);
+                    if from.contains(near) {
+                        reach(far);
+                    }
+                }
+            })
+        };
+        let small = frontier.is_list();
         if self.index.is_none()
             && self.strategy == Strategy::Auto
-            && frontier.is_list()
-            && self.live() <= self.loaded / INDEX_FACTOR
+            && small
+            && self.live() * INDEX_FACTOR <= self.loaded
         {
             self.build_index();
         }
-        let walk = match &self.index {
-            Some(index) if frontier.is_list() || self.strategy == Strategy::Sparse => {
-                let sorted = index.sorted(direction);
-                let ids = frontier.to_ids();
-                let ranges: Vec<Range<usize>> =
-                    ids.par_iter().map(|&id| sorted.range_of(id)).collect();
-                let visited: usize = ranges.iter().map(Range::len).sum();
-                if self.strategy == Strategy::Sparse
-                    || (ids.len() + visited) * SPARSE_FACTOR <= sorted.commits.len()
-                {
-                    ranges.into_par_iter().for_each(|r| {
-                        for &c in &sorted.commits[r] {
-                            let (_, far) = direction.ends(c);
-                            if !tagged.get(far as usize) {
-                                found.insert(far as usize);
-                            }
+        let sparse_only = self.strategy == Strategy::Sparse;
+        let walked = if let Some(index) = &self.index {
+            let sorted = &index[(dir == Direction::ProjectsToUsers) as usize];
+            let ranges: Vec<Range<usize>> = match small || sparse_only {
+                true => frontier
+                    .as_list()
+                    .par_iter()
+                    .map(|&id| range_of(sorted, dir, id))
+                    .collect(),
+                false => Vec::new(),
+            };
+            let visited: usize = ranges.iter().map(Range::len).sum();
+            if sparse_only || (small && (ranges.len() + visited) * SPARSE_FACTOR <= sorted.len()) {
+                ranges
+                    .into_par_iter()
+                    .for_each(|r| sorted[r].iter().for_each(|&c| reach(dir.ends(c).1)));
+                Walk {
+                    sparse: true,
+                    commits: visited,
+                }
+            } else {
+                dense(sorted, &frontier.as_bitmap());
+                Walk {
+                    sparse: false,
+                    commits: sorted.len(),
+                }
+            }
+        } else {
+            let walked = Walk {
+                sparse: false,
+                commits: self.live(),
+            };
+            let from: &IdSet = &frontier.as_bitmap();
+            if dir == Direction::UsersToProjects {
+                self.live.par_iter().for_each(|cell| dense(cell, from));
+            } else {
+                // The projects found now are about to be tagged: their commits go, by a
+                // compaction without a branch on "keep" (early on, whether a commit's
+                // project is new is close to a coin toss).
+                self.live.par_iter_mut().for_each(|cell| {
+                    let mut kept = 0;
+                    for k in 0..cell.len() {
+                        let c = cell[k];
+                        let hit = from.contains(c.project);
+                        if hit {
+                            reach(c.author);
                         }
-                    });
-                    Walk::Sparse { visited }
-                } else {
-                    let from = frontier.to_bits(near_bound);
-                    scan(&sorted.commits, direction, &from, tagged, &found);
-                    Walk::Dense {
-                        scanned: sorted.commits.len(),
+                        cell[kept] = c;
+                        kept += usize::from(!hit);
                     }
-                }
+                    cell.truncate(kept);
+                    if cell.len() < cell.capacity() / 4 {
+                        cell.shrink_to_fit(); // return the memory of cells that shrank a lot
+                    }
+                });
+                self.live.retain(|cell| !cell.is_empty());
             }
-            Some(index) => {
-                let sorted = index.sorted(direction);
-                scan(
-                    &sorted.commits,
-                    direction,
-                    &frontier.to_bits(near_bound),
-                    tagged,
-                    &found,
-                );
-                Walk::Dense {
-                    scanned: sorted.commits.len(),
-                }
-            }
-            None => {
-                let scanned = self.live();
-                let from = frontier.to_bits(near_bound);
-                match direction {
-                    Direction::UsersToProjects => self
-                        .live
-                        .par_iter()
-                        .for_each(|seg| scan(seg, direction, &from, tagged, &found)),
-                    // The far side of these commits is about to be tagged: drop them.
-                    Direction::ProjectsToUsers => self.live.par_iter_mut().for_each(|seg| {
-                        // Compaction without a branch on "keep": whether a
-                        // commit's project is new is close to a coin toss early on.
-                        let mut kept = 0;
-                        for k in 0..seg.len() {
-                            let c = seg[k];
-                            let hit = from.get(c.project as usize);
-                            if hit && !tagged.get(c.author as usize) {
-                                found.insert(c.author as usize);
-                            }
-                            seg[kept] = c;
-                            kept += usize::from(!hit);
-                        }
-                        seg.truncate(kept);
-                        // Return the memory of segments that shrank a lot.
-                        if seg.len() < seg.capacity() / 4 {
-                            seg.shrink_to_fit();
-                        }
-                    }),
-                }
-                self.live.retain(|seg| !seg.is_empty());
-                Walk::Dense { scanned }
-            }
+            walked
         };
-        (found.into_bits(), walk)
+        Ok((found.finish()?, walked))
     }
 }
 
-/// Marks the far end of every commit of `commits` whose near end is in `from`.
-fn scan(commits: &[Commit], direction: Direction, from: &Bits, tagged: &Bits, found: &AtomicBits) {
-    const PIECE: usize = 1 << 16;
-    commits.par_chunks(PIECE).for_each(|piece| {
-        for &c in piece {
-            let (near, far) = direction.ends(c);
-            if from.get(near as usize) && !tagged.get(far as usize) {
-                found.insert(far as usize);
-            }
-        }
-    });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::found::Found;
-
-    fn commits() -> Vec<Vec<Commit>> {
-        let c = |project, author| Commit { project, author };
-        vec![
-            vec![c(0, 0), c(1, 0), c(1, 2)],
-            vec![c(2, 3), c(1, 1), c(3, 4)],
-        ]
-    }
-
-    #[test]
-    fn every_strategy_finds_the_same_ids() {
-        for strategy in [Strategy::Auto, Strategy::Dense, Strategy::Sparse] {
-            let mut edges = Edges::new(commits(), Grid::new(5, 4, 1, 1), strategy);
-            let (projects, _) = edges.expand(
-                Direction::UsersToProjects,
-                &Found::Ids(vec![0]),
-                5,
-                &Bits::new(4),
-            );
-            assert_eq!(projects.ids(), vec![0, 1], "{strategy:?}");
-            let mut users = Bits::new(5);
-            users.insert(0);
-            let (found, _) = edges.expand(
-                Direction::ProjectsToUsers,
-                &Found::from_bits(projects),
-                4,
-                &users,
-            );
-            assert_eq!(found.ids(), vec![1, 2], "{strategy:?}");
-        }
-    }
-
-    #[test]
-    fn dense_scans_drop_the_commits_of_tagged_projects() {
-        let mut edges = Edges::new(commits(), Grid::new(5, 4, 1, 1), Strategy::Dense);
-        let (_, walk) = edges.expand(
-            Direction::ProjectsToUsers,
-            &Found::Ids(vec![1]),
-            4,
-            &Bits::new(5),
-        );
-        assert_eq!(walk, Walk::Dense { scanned: 6 });
-        assert_eq!(edges.live(), 3);
-    }
-
-    #[test]
-    fn the_index_finds_each_id_s_commits() {
-        let s = Sorted::new(commits().concat(), Direction::ProjectsToUsers);
-        assert_eq!(s.range_of(1).len(), 3);
-        assert_eq!(s.range_of(7).len(), 0);
-    }
+/// The positions in `sorted` (sorted by near end) of the commits whose near end is `id`.
+fn range_of(sorted: &[Commit], dir: Direction, id: u32) -> Range<usize> {
+    let start = sorted.partition_point(|&c| dir.ends(c).0 < id);
+    start..start + sorted[start..].partition_point(|&c| dir.ends(c).0 <= id)
 }

@@ -4,33 +4,25 @@
 //! the previous stage authored a commit, then every user who authored a commit in a newly
 //! tagged project. Rank 0 prints the totals tagged so far after each stage.
 //!
-//! How a run goes (see each module's notes):
-//! - [`load`]: every rank reads the lines that begin in its byte piece of each file, in
-//!   parallel blocks (`eau2::blocks`), reading only the fields it needs
-//!   (`eau2::sor::int_columns`): the
-//!   largest id of `projects.ltgt` and `users.ltgt` (and the start user's uid, by name),
-//!   and the `(project, author)` pairs of `commits.ltgt`, kept once, as plain vectors.
-//! - [`search`]: every stage walks the rank's commits twice ([`edges`]: dense scans of a
-//!   list that drops the commits of tagged projects, or sparse walks of an index once
-//!   that list is short), and after each walk one all-reduce merges what the ranks found
-//!   ([`found`]: id lists while small, bitmaps ([`bits`]) when large).
+//! Each rank loads its share of the commits ([`load`], through the library's block
+//! reader, only the two INT columns it needs) and groups them into cells of nearby ids
+//! ([`cells`]). Every half-stage walks the rank's commits ([`edges`]: dense scans of a
+//! list that drops the commits of tagged projects, or sparse walks of an index once that
+//! list is short), then the ranks take the union of what they found (`eau2::set`).
 
-mod bits;
 mod cells;
 mod edges;
-mod found;
 mod load;
-mod search;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
+use eau2::set::{self, IdSet};
 
-use edges::{Edges, Strategy, Walk};
+use edges::{Direction, Edges, Strategy};
 use load::{Graph, LoadOptions, Start};
-use search::{HalfReport, Search};
 
 /// Degrees of collaboration: who is how many projects away from a start user.
 #[derive(Parser, Debug)]
@@ -52,8 +44,7 @@ struct Args {
     /// frontiers (auto), dense scans only, or the index always (for tests).
     #[arg(long, value_enum, default_value_t = Strategy::Auto)]
     strategy: Strategy,
-    /// Commits are grouped by blocks of 2^BITS project ids (31: no grouping); see the
-    /// `cells` module.
+    /// Commits are grouped by blocks of 2^BITS project ids (31: no grouping).
     #[arg(long, value_name = "BITS", default_value_t = cells::DEFAULT_BLOCK_BITS)]
     project_cell_bits: u32,
     /// Commits are grouped by blocks of 2^BITS uids (31: no grouping).
@@ -63,52 +54,9 @@ struct Args {
     console: eau2_console::ConsoleArgs,
 }
 
-/// This process's CPU time (user + system) so far, from `/proc/self/stat` (in clock
-/// ticks, which Linux fixes at 100 per second for this interface).
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// This process's peak resident set size (Linux's `VmHWM`), when the OS reports it.
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// The commits a half-stage walked on this rank: the stage progress counts them as rows.
-fn walked(h: &HalfReport) -> u64 {
-    match h.walk {
-        Walk::Dense { scanned } => scanned as u64,
-        Walk::Sparse { visited } => visited as u64,
-    }
-}
-
-/// A half-stage, in a few words for the progress report.
-fn describe(h: &HalfReport) -> String {
-    let walk = match h.walk {
-        Walk::Dense { scanned } => format!("dense scan of {scanned} commits"),
-        Walk::Sparse { visited } => format!("sparse walk of {visited} commits"),
-    };
-    let form = if h.as_list { "id list" } else { "bitmap" };
-    format!(
-        "{walk} {:.0} ms, union as {form} {:.0} ms",
-        h.walk_time.as_secs_f64() * 1e3,
-        h.union_time.as_secs_f64() * 1e3
-    )
+/// Milliseconds since `t`, for the log.
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
 }
 
 fn main() -> ExitCode {
@@ -116,85 +64,85 @@ fn main() -> ExitCode {
     args.console.install();
     eau2::run(|node| {
         let started = Instant::now();
-        let start = Start::parse(&args.start);
         let opts = LoadOptions {
             block_bytes: args.block_bytes,
         };
-        let graph = Graph::load(node, &args.data, &start, opts)?;
-        let loaded = started.elapsed();
-        if node.rank() == 0 {
+        let graph = Graph::load(node, &args.data, &Start::parse(&args.start), opts)?;
+        let (loaded, rank0) = (started.elapsed(), node.rank() == 0);
+        let times: Vec<String> = graph
+            .times
+            .iter()
+            .map(|(f, t)| format!("{f} {t:.2?}"))
+            .collect();
+        if rank0 {
+            let (c, u, p, s) = (graph.commits, graph.users, graph.projects, graph.start);
             eprintln!(
-                "linus: loaded {} commits, uids below {}, pids below {} in {:.2} s; start uid {}",
-                graph.commits,
-                graph.users,
-                graph.projects,
-                loaded.as_secs_f64(),
-                graph.start
-            );
-            let times: Vec<String> = graph
-                .times
-                .iter()
-                .map(|(file, t)| format!("{file} {:.2} s", t.as_secs_f64()))
-                .collect();
-            eprintln!(
-                "linus: rank 0 read {} (cpu {:.2} s so far)",
-                times.join(", "),
-                cpu_seconds()
+                "linus: {c} commits, uids below {u}, pids below {p}, start uid {s}; rank 0 read {}",
+                times.join(", ")
             );
         }
-        let grouping = Instant::now();
-        let grid = cells::Grid::new(
-            graph.users,
-            graph.projects,
-            args.project_cell_bits,
-            args.author_cell_bits,
+        let (cell_bits, uid_bits) = (args.project_cell_bits, args.author_cell_bits);
+        let grid = cells::Grid::new(graph.users, graph.projects, cell_bits, uid_bits);
+        let mut edges = Edges::new(graph.segments, grid, args.strategy);
+        // Tagged so far, the same on every rank; bitmaps, as every commit looks them up.
+        let (mut users, mut projects) = (
+            IdSet::new_bitmap(graph.users)?,
+            IdSet::new_bitmap(graph.projects)?,
         );
-        let edges = Edges::new(graph.segments, grid, args.strategy);
-        if node.rank() == 0 {
-            eprintln!(
-                "linus: rank 0 grouped its commits into {} cells in {:.0} ms (cpu {:.2} s so far)",
-                edges.pieces(),
-                grouping.elapsed().as_secs_f64() * 1e3,
-                cpu_seconds()
-            );
-        }
-        let mut search = Search::new(edges, graph.users, graph.projects, graph.start);
+        let mut frontier = IdSet::from_ids(graph.users, vec![graph.start as u32])?;
+        users.union_with(&frontier)?;
         for stage in 0..args.degrees {
-            let stage_started = Instant::now();
+            let (stage_started, mut log) = (Instant::now(), Vec::new());
             let _span = tracing::debug_span!(target: "eau2::linus", "linus_stage", stage).entered();
             let label = format!("stage {}/{}", stage + 1, args.degrees);
             let progress = eau2::progress::Progress::rows(node, &label, None);
-            let (totals, [to_projects, to_users]) = search.step(node)?;
-            progress.add(walked(&to_projects) + walked(&to_users));
+            // A half-stage: this rank's walk, then the union of what every rank found,
+            // which is all new (every rank skips tagged ids).
+            let mut half = |dir, frontier: &IdSet, tagged: &mut IdSet| -> eau2::Result<IdSet> {
+                let walk_started = Instant::now();
+                let (local, walk) = edges.expand(dir, frontier, tagged)?;
+                let (walked, union_started) = (ms(walk_started), Instant::now());
+                progress.add(walk.commits as u64);
+                let found = set::union(node, &local)?;
+                tagged.union_with(&found)?;
+                let how = if walk.sparse {
+                    "sparse walk"
+                } else {
+                    "dense scan"
+                };
+                let form = if found.is_list() { "id list" } else { "bitmap" };
+                let (n, c) = (found.len(), walk.commits);
+                log.push(format!(
+                    "{n} new ({how} of {c} commits {walked:.0} ms, union as {form} {:.0} ms)",
+                    ms(union_started)
+                ));
+                Ok(found)
+            };
+            let new_projects = half(Direction::UsersToProjects, &frontier, &mut projects)?;
+            frontier = half(Direction::ProjectsToUsers, &new_projects, &mut users)?;
             progress.finish();
-            if node.rank() == 0 {
+            if rank0 {
                 println!(
                     "stage {stage}: {} projects, {} users",
-                    totals.projects, totals.users
+                    projects.len(),
+                    users.len()
                 );
-                eprintln!(
-                    "linus: stage {stage} in {:.0} ms (cpu {:.2} s so far): {} new projects ({}), {} new users ({}); rank 0 has {} live commits{}",
-                    stage_started.elapsed().as_secs_f64() * 1e3,
-                    cpu_seconds(),
-                    totals.new_projects,
-                    describe(&to_projects),
-                    totals.new_users,
-                    describe(&to_users),
-                    search.live_commits(),
-                    if search.indexed() { ", indexed" } else { "" }
-                );
+                let (took, live) = (ms(stage_started), edges.live());
+                eprintln!("linus: stage {stage} in {took:.0} ms: projects {}, users {}; rank 0 has {live} live commits", log[0], log[1]);
             }
         }
-        if node.rank() == 0 {
+        if rank0 {
+            let compute = (started.elapsed() - loaded).as_secs_f64();
             eprintln!(
-                "linus: load {:.2} s, compute {:.2} s",
-                loaded.as_secs_f64(),
-                (started.elapsed() - loaded).as_secs_f64()
+                "linus: load {:.2} s, compute {compute:.2} s",
+                loaded.as_secs_f64()
             );
         }
-        if let Some(kib) = peak_rss_kib() {
-            eprintln!("linus: rank {} peak RSS {} MiB", node.rank(), kib / 1024);
-        }
+        eprintln!(
+            "linus: rank {} peak RSS {} MiB",
+            node.rank(),
+            eau2::stats::peak_rss_bytes() >> 20
+        );
         Ok(())
     })
 }

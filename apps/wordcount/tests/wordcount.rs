@@ -97,3 +97,27 @@ fn a_missing_file_is_a_clear_error() {
         out.stderr
     );
 }
+
+/// `--top 0` prints only the totals, and a `--top` past the number of distinct words
+/// prints every word, in order, on any number of ranks.
+#[test]
+fn top_zero_and_top_past_the_distinct_words() {
+    let dir = std::env::temp_dir().join(format!("eau2-wc-top-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text: Vec<u8> = (0..3000)
+        .map(|i| format!("k{} ", (i * i) % 37))
+        .collect::<String>()
+        .into_bytes();
+    let file = dir.join("t.txt");
+    std::fs::write(&file, &text).unwrap();
+    for n in [1, 3, 4] {
+        assert_eq!(
+            run(n, &file, &["--top", "0"]),
+            reference(&text, 0),
+            "n = {n}"
+        );
+        let all = run(n, &file, &["--top", "1000", "--chunk-rows", "100"]);
+        assert_eq!(all, reference(&text, 1000), "n = {n}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -789,23 +789,22 @@ impl<'n> GroupBy<'_, 'n> {
         }
         // Partial aggregation of the rows held here, on all cores: rows are split into
         // PARTS partitions by hash, and each partition aggregates on its own, so no two
-        // tasks ever hold the same group and nothing is merged.
+        // tasks ever hold the same group and nothing is merged. The chunks' encoded keys
+        // are made a batch at a time, so they cost memory for a few chunks per core, not
+        // for every row held (a copy of each key plus 12 bytes a row).
         let sources = frame.sources()?;
-        let keyed: Vec<Keyed> = sources
-            .par_iter()
-            .map(|s| Keyed::new(s, &self.keys, &plans))
-            .collect();
-        let parts: Vec<Groups> = (0..PARTS)
-            .into_par_iter()
-            .map(|p| {
-                let mut groups = Groups::new(&plans);
-                for (s, k) in sources.iter().zip(&keyed) {
+        let mut parts: Vec<Groups> = (0..PARTS).map(|_| Groups::new(&plans)).collect();
+        for batch in sources.chunks(4 * rayon::current_num_threads()) {
+            let keyed: Vec<Keyed> = batch
+                .par_iter()
+                .map(|s| Keyed::new(s, &self.keys, &plans))
+                .collect();
+            parts.par_iter_mut().enumerate().for_each(|(p, groups)| {
+                for (s, k) in batch.iter().zip(&keyed) {
                     groups.add_rows(s, k, &k.parts[p], &plans);
                 }
-                groups
-            })
-            .collect();
-        drop(keyed);
+            });
+        }
         drop(sources);
         // Each group to the rank its key's hash picks; the receiver merges, again by
         // partition.

@@ -33,6 +33,9 @@ pub enum Error {
     Config(String),
     /// A failure reported by user code or an application.
     App(String),
+    /// A broken invariant of eau2 itself: a bug in eau2, not in the program or its
+    /// input. The message says which invariant; see [`Error::internal`].
+    Internal(String),
     /// A frame was stored under a name that another frame (with other contents)
     /// already has: frame names are write-once, like every key of the store.
     NameTaken {
@@ -61,6 +64,12 @@ impl Error {
     /// Wraps an I/O error that happened on `path`, saying what was being done to it.
     pub fn io_path(action: &str, path: &std::path::Path, source: io::Error) -> Error {
         Error::io(format!("{action} {}", path.display()), source)
+    }
+
+    /// A broken invariant of eau2 (`what` says which): a bug in eau2, reported as an error
+    /// rather than a panic so that the job fails cleanly on every rank.
+    pub fn internal(what: impl Into<String>) -> Error {
+        Error::Internal(what.into())
     }
 
     /// A value that does not decode, from the data layer's point of view.
@@ -106,6 +115,7 @@ impl fmt::Display for Error {
             Error::Comm(e) => e.fmt(f),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::Config(msg) | Error::App(msg) => f.write_str(msg),
+            Error::Internal(what) => write!(f, "a bug in eau2 (please report it): {what}"),
             Error::Rank { rank, source } => write!(f, "rank {rank}: {source}"),
             Error::NameTaken { name } => write!(
                 f,
@@ -143,5 +153,16 @@ mod tests {
         assert!(matches!(&err, Error::Io { .. }), "{err:?}");
         assert!(err.to_string().starts_with("an I/O operation: "), "{err}");
         assert!(std::error::Error::source(&err).is_some());
+    }
+
+    /// A broken invariant says it is eau2's bug, and what broke.
+    #[test]
+    fn internal_errors_say_they_are_a_bug_in_eau2() {
+        let err = Error::internal("an exchange routed a row to rank 9 of 4");
+        assert!(matches!(&err, Error::Internal(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "a bug in eau2 (please report it): an exchange routed a row to rank 9 of 4"
+        );
     }
 }

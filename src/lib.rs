@@ -16,11 +16,14 @@
 //! number of ranks under `eau2-launch`, `mpirun` or `srun`. [`run_local`] runs the same
 //! closure as ranks on threads of one process, for `cargo test`. See `cluster` for a rank's
 //! life and `table` for computing on distributed frames.
+//!
+//! The library never prints: it emits `tracing` events, counts [`progress`] and gathers
+//! [`stats`]; a front end shows them (the `eau2-console` crate: the apps' shared flags,
+//! the `EAU2_LOG` subscriber, rank 0's progress bar, the statistics' table).
 
 #![warn(missing_docs)]
 
 pub mod cluster;
-pub mod console;
 pub mod error;
 pub mod logging;
 pub mod progress;

@@ -1,114 +1,121 @@
-//! What the library says, and how a program shows it: the library emits `tracing`
-//! events and spans and never prints; [`init`] installs the subscriber apps use, which
-//! writes to standard error what `EAU2_LOG` selects.
-//!
-//! `EAU2_LOG` takes `tracing-subscriber`'s filter syntax (`EnvFilter`): a level
-//! (`debug`), or `target=level` pairs separated by commas. Targets are module paths,
-//! matched by prefix, so `eau2=debug` covers all of eau2's crates (`eau2`, `eau2_comm`,
-//! `eau2_data`, `eau2_launch`) and `eau2_comm::collectives=debug` only the collectives.
-//! Without it, only warnings and errors show. Spans (a load, each collective call,
-//! each stage of an app) are logged when they close, with their busy and idle times,
-//! which is where a job's time went.
-//!
-//! Nothing is installed unless a program asks: [`init`] from apps, or [`crate::run`] for
-//! programs that installed no subscriber of their own (so that a failing rank's error is
-//! never lost). A program with its own subscriber keeps it.
-//!
-//! ```
-//! eau2::logging::init(); // EAU2_LOG=eau2=debug shows every collective's time
-//! tracing::warn!("shown by default");
-//! ```
+//! What the library says: `tracing` events and spans, never prints. Showing them is a
+//! front end's job (the `eau2-console` crate installs a subscriber that follows
+//! `EAU2_LOG`). So that a failing rank's error is never lost, [`crate::run`] installs
+//! [`Fallback`] when the program installed no subscriber of its own: it writes warnings
+//! and errors, one line each, on standard error.
 
-use std::io::{IsTerminal, Write};
+use std::fmt::{self, Write as _};
+use std::io::Write as _;
 
-use tracing_subscriber::fmt::format::FmtSpan;
-use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::EnvFilter;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
 
-/// The variable holding the filter.
-pub const ENV: &str = "EAU2_LOG";
+/// A subscriber that writes warning and error events on standard error as
+/// `LEVEL target: message field=value ...`, and ignores spans.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fallback;
 
-/// The filter when `EAU2_LOG` is unset: warnings and errors.
-pub const DEFAULT_FILTER: &str = "warn";
-
-/// Installs the subscriber: events and closing spans that `EAU2_LOG` selects, one line
-/// each on standard error. Does nothing if a subscriber is already installed. An
-/// unreadable `EAU2_LOG` falls back to the default and says so ([`crate::run`] then
-/// stops with that error).
-pub fn init() {
-    let (filter, bad) = match std::env::var(ENV) {
-        Ok(spec) if !spec.trim().is_empty() => match self::filter(&spec) {
-            Ok(f) => (f, None),
-            Err(e) => (EnvFilter::new(DEFAULT_FILTER), Some(e)),
-        },
-        _ => (EnvFilter::new(DEFAULT_FILTER), None),
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(Stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_span_events(FmtSpan::CLOSE);
-    // Timestamps help whoever asked for a log; a user who only meets an error does
-    // without them.
-    let installed = if std::env::var_os(ENV).is_some() {
-        builder.try_init().is_ok()
-    } else {
-        builder.without_time().try_init().is_ok()
-    };
-    if let (true, Some(bad)) = (installed, bad) {
-        tracing::warn!("{bad}; showing warnings and errors");
-    }
-}
-
-/// Parses an `EAU2_LOG` value; an empty one is the default. [`crate::run`] refuses a bad
-/// one at start, naming it.
-pub fn filter(spec: &str) -> Result<EnvFilter, crate::net::vars::VarError> {
-    if spec.trim().is_empty() {
-        return Ok(EnvFilter::new(DEFAULT_FILTER));
-    }
-    EnvFilter::try_new(spec).map_err(|e| crate::net::vars::log_filter_error(spec, e))
-}
-
-/// Installs [`init`]'s subscriber unless the program has one already.
+/// Installs [`Fallback`] unless the program has a subscriber already.
 pub(crate) fn ensure() {
     if !tracing::dispatcher::has_been_set() {
-        init();
+        // Losing a race with another thread's subscriber leaves that one in place.
+        let _ = tracing::subscriber::set_global_default(Fallback);
     }
 }
 
-/// Standard error, written around rank 0's progress bar (which is cleared while a line
-/// is written, then drawn again) so that log lines never land inside it.
-struct Stderr;
+/// One event's text: its message, then its other fields.
+#[derive(Default)]
+struct Line {
+    message: String,
+    fields: String,
+}
 
-/// One event's line.
-struct Line(Vec<u8>);
-
-impl Write for Line {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+impl Line {
+    /// ` message field=value ...`.
+    fn text(&self) -> String {
+        format!(" {}{}", self.message, self.fields)
     }
 }
 
-impl Drop for Line {
-    fn drop(&mut self) {
-        if !self.0.is_empty() {
-            // Nowhere to report a failed write of a log line.
-            crate::progress::suspend(|| {
-                let _ = std::io::stderr().lock().write_all(&self.0);
-            });
+impl Visit for Line {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        // Writing to a String does not fail.
+        let _ = match field.name() {
+            "message" => write!(self.message, "{value:?}"),
+            name => write!(self.fields, " {name}={value:?}"),
+        };
+    }
+}
+
+impl Subscriber for Fallback {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        !metadata.is_span() && *metadata.level() <= Level::WARN
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::WARN)
+    }
+
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        // Spans are never enabled, so never created; any id will do.
+        Id::from_u64(1)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
+        let meta = event.metadata();
+        let mut line = Line::default();
+        event.record(&mut line);
+        let text = format!("{:>5} {}:{}\n", meta.level(), meta.target(), line.text());
+        // Nowhere to report a failed write of a log line.
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_warnings_and_errors_are_enabled() {
+        let _guard = tracing::subscriber::set_default(Fallback);
+        assert!(tracing::enabled!(Level::ERROR));
+        assert!(tracing::enabled!(Level::WARN));
+        assert!(!tracing::enabled!(Level::INFO));
+    }
+
+    #[test]
+    fn a_line_has_the_message_then_the_fields() {
+        struct Probe(std::sync::Mutex<String>);
+        impl Subscriber for Probe {
+            fn enabled(&self, _: &Metadata<'_>) -> bool {
+                true
+            }
+            fn new_span(&self, _: &Attributes<'_>) -> Id {
+                Id::from_u64(1)
+            }
+            fn record(&self, _: &Id, _: &Record<'_>) {}
+            fn record_follows_from(&self, _: &Id, _: &Id) {}
+            fn event(&self, event: &Event<'_>) {
+                let mut line = Line::default();
+                event.record(&mut line);
+                *self.0.lock().unwrap() = line.text();
+            }
+            fn enter(&self, _: &Id) {}
+            fn exit(&self, _: &Id) {}
         }
-    }
-}
-
-impl<'a> MakeWriter<'a> for Stderr {
-    type Writer = Line;
-
-    fn make_writer(&'a self) -> Line {
-        Line(Vec::with_capacity(256))
+        let probe = std::sync::Arc::new(Probe(std::sync::Mutex::new(String::new())));
+        tracing::subscriber::with_default(std::sync::Arc::clone(&probe), || {
+            tracing::warn!(rank = 3, "lost {}", "rank 1");
+        });
+        assert_eq!(*probe.0.lock().unwrap(), " lost rank 1 rank=3");
     }
 }

@@ -1,10 +1,12 @@
 //! Job statistics: what each rank sent and received, how long it computed and waited,
 //! its peak memory and what it stored, gathered at rank 0 when the program ends.
 //!
-//! Asked for with `EAU2_STATS=1` (or an app's `--stats`): rank 0 prints a table, one
-//! row per rank, on standard error. `EAU2_STATS=json:FILE` writes the same to FILE as
-//! JSON ([`JobStats`]). [`crate::run`] collects them after the program returns on every
-//! rank: a traffic cut (see `eau2_comm::net`), so that what rank i counts as sent to
+//! Asked for with `EAU2_STATS=1` (or an app's `--stats`, [`request_table`]): rank 0
+//! hands a [`JobStats`] to the [`Reporter`] a front end installed with [`set_reporter`]
+//! (the `eau2-console` crate's prints a table, one row per rank, on standard error, and
+//! `EAU2_STATS=json:FILE` writes the same to FILE as JSON). Without a reporter nothing is
+//! gathered, and rank 0 warns that the statistics asked for cannot be shown.
+//! [`crate::run`] collects them after the program returns on every rank: a traffic cut (see `eau2_comm::net`), so that what rank i counts as sent to
 //! rank j is exactly what rank j counts as received from rank i, then a `gather`. The
 //! counters themselves are always on: relaxed atomic adds per message and a clock read
 //! per wait.
@@ -15,15 +17,15 @@
 //! is `wall - network_wait`, at least 0 (several threads waiting at once can add up to
 //! more than `wall`).
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::Serialize;
 use speedy::{Readable, Writable};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::net::vars;
 use crate::Node;
 
@@ -42,6 +44,18 @@ pub enum StatsMode {
 }
 
 static FLAG: AtomicBool = AtomicBool::new(false);
+
+/// What shows a job's statistics on rank 0 as the [`StatsMode`] says (never called with
+/// [`StatsMode::Off`]).
+pub type Reporter = fn(&JobStats, &StatsMode) -> Result<()>;
+
+static REPORTER: OnceLock<Reporter> = OnceLock::new();
+
+/// Installs how rank 0 shows the statistics (once; later calls are ignored). Every rank
+/// of a job installs one, or none does: gathering them is collective.
+pub fn set_reporter(reporter: Reporter) {
+    let _ = REPORTER.set(reporter);
+}
 
 /// Asks for the table as `--stats` does (`EAU2_STATS` still chooses JSON if it says so).
 pub fn request_table() {
@@ -121,8 +135,18 @@ pub struct JobStats {
 }
 
 /// Collective, after the program: this rank's statistics at a traffic cut, gathered
-/// and reported by rank 0 as `mode` says. `wall` is the program's time on this rank.
+/// and handed to the [`Reporter`] by rank 0 as `mode` says. `wall` is the program's time
+/// on this rank. Without a reporter, rank 0 warns that the statistics cannot be shown.
 pub(crate) fn report(node: &Node, wall: Duration, mode: &StatsMode) -> Result<()> {
+    let Some(reporter) = REPORTER.get() else {
+        if node.rank() == 0 {
+            tracing::warn!(
+                "{ENV} asks for statistics, but this program installs nothing that shows \
+                 them (eau2-console's ConsoleArgs::install does)"
+            );
+        }
+        return Ok(());
+    };
     let mine = collect(node, wall)?;
     let Some(all) = node.gather(0, &mine)? else {
         return Ok(());
@@ -133,16 +157,7 @@ pub(crate) fn report(node: &Node, wall: Duration, mode: &StatsMode) -> Result<()
     };
     match mode {
         StatsMode::Off => Ok(()),
-        StatsMode::Table => {
-            let table = table(&job);
-            crate::progress::suspend(|| std::io::stderr().lock().write_all(table.as_bytes()))
-                .map_err(|e| Error::io("writing the job statistics", e))
-        }
-        StatsMode::Json(path) => {
-            let json = serde_json::to_vec_pretty(&job)
-                .map_err(|e| Error::App(format!("encoding the job statistics: {e}")))?;
-            std::fs::write(path, json).map_err(|e| Error::io_path("writing", path, e))
-        }
+        mode => reporter(&job, mode),
     }
 }
 
@@ -200,60 +215,5 @@ pub fn peak_rss_bytes() -> u64 {
         usage.ru_maxrss.max(0) as u64 * 1024
     } else {
         0
-    }
-}
-
-/// The table rank 0 prints.
-pub fn table(job: &JobStats) -> String {
-    let mib = |b: u64| b as f64 / (1 << 20) as f64;
-    let mut out = format!(
-        "eau2 stats ({} ranks)\n{:>5} {:>10} {:>10} {:>10} {:>10} {:>8} {:>8} {:>9} {:>8}\n",
-        job.ranks,
-        "rank",
-        "sent MiB",
-        "sent msgs",
-        "recv MiB",
-        "recv msgs",
-        "user s",
-        "wait s",
-        "peak MiB",
-        "chunks"
-    );
-    for r in &job.per_rank {
-        out.push_str(&format!(
-            "{:>5} {:>10.2} {:>10} {:>10.2} {:>10} {:>8.2} {:>8.2} {:>9.1} {:>8}\n",
-            r.rank,
-            mib(r.sent_bytes),
-            r.sent_msgs,
-            mib(r.recv_bytes),
-            r.recv_msgs,
-            r.user_secs,
-            r.network_wait_secs,
-            mib(r.peak_rss_bytes),
-            r.chunks_stored
-        ));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_table_has_a_row_per_rank() {
-        let job = JobStats {
-            ranks: 2,
-            per_rank: (0..2)
-                .map(|rank| RankStats {
-                    rank,
-                    sent_bytes: 3 << 20,
-                    ..RankStats::default()
-                })
-                .collect(),
-        };
-        let t = table(&job);
-        assert_eq!(t.lines().count(), 4, "{t}");
-        assert!(t.lines().nth(3).unwrap().contains("3.00"), "{t}");
     }
 }

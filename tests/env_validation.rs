@@ -240,3 +240,35 @@ fn the_secret_folder_and_file_are_created_private_and_checked() {
     assert!(out.stderr.contains(&chmod), "{}", out.stderr);
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+#[test]
+fn an_app_started_by_hand_refuses_a_bad_eau2_log_at_start() {
+    // obs-probe installs eau2-console, which has the runtime check EAU2_LOG too.
+    let mut cmd = clean(Command::new(bin("obs-probe")));
+    cmd.arg("traffic").env("EAU2_LOG", "eau2=loud");
+    let out = run_with_deadline(&mut cmd, DEADLINE);
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("EAU2_LOG=\"eau2=loud\": expected a filter"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("traffic ok"), "{}", out.stdout);
+}
+
+#[test]
+fn a_program_without_the_console_shows_warnings_and_says_it_cannot_show_stats() {
+    // cluster-check installs no subscriber: run's fallback writes warnings on stderr.
+    let mut cmd = clean(Command::new(bin("cluster-check")));
+    cmd.arg("kv").env("EAU2_STATS", "1");
+    let out = run_with_deadline(&mut cmd, DEADLINE);
+    out.assert_success();
+    assert!(out.stdout.contains("kv ok"), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("WARN eau2::stats: EAU2_STATS asks for statistics"),
+        "{}",
+        out.stderr
+    );
+}

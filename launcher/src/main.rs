@@ -198,7 +198,7 @@ fn init_logging() {
 
 /// `EAU2_LOG` parsed, or `None` when it is unset or empty.
 fn log_filter() -> Option<Result<tracing_subscriber::EnvFilter, vars::VarError>> {
-    let spec = vars::process_env("EAU2_LOG").filter(|s| !s.trim().is_empty())?;
+    let spec = vars::process_env(vars::LOG).filter(|s| !s.trim().is_empty())?;
     Some(
         tracing_subscriber::EnvFilter::try_new(&spec).map_err(|e| vars::log_filter_error(&spec, e)),
     )
@@ -210,7 +210,7 @@ fn log_filter() -> Option<Result<tracing_subscriber::EnvFilter, vars::VarError>>
 /// each rank gets the launcher's own.
 fn check_environment() -> Vec<String> {
     let mut bad = vars::check_all(&vars::process_env);
-    bad.retain(|e| e.name != "EAU2_MASTER");
+    bad.retain(|e| e.name != vars::MASTER);
     if let Some(Err(e)) = log_filter() {
         bad.push(e);
     }

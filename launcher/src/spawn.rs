@@ -22,6 +22,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
+use eau2_comm::net::vars;
 use libc::pid_t;
 
 use crate::output::{Dest, Pump};
@@ -67,13 +68,7 @@ pub struct Rank {
 /// Starts rank `rank`. `group` is the job's process group, `None` when starting the
 /// first local rank, which then founds the group with its own pid as the id.
 pub fn spawn_rank(spec: &JobSpec<'_>, rank: u32, group: Option<pid_t>) -> io::Result<Rank> {
-    let env = [
-        ("EAU2_RANK", rank.to_string()),
-        ("EAU2_SIZE", spec.size.to_string()),
-        ("EAU2_MASTER", spec.master.to_string()),
-        ("EAU2_TOKEN", spec.token.to_string()),
-        ("EAU2_JOB_ID", spec.job_id.to_string()),
-    ];
+    let env = vars::for_rank(rank, spec.size, spec.master, spec.token, spec.job_id);
     let host = spec.hosts.get(rank as usize).cloned().flatten();
     let mut command = match &host {
         None => {

@@ -12,14 +12,13 @@
 
 use std::io::{self, IsTerminal, Write};
 
+use eau2_comm::net::vars::{STATUS_COLS as ENV, STATUS_END, STATUS_START};
 use parking::Mutex;
 
-/// What starts a status line (an APC string, which terminals ignore).
-pub const START: &[u8] = b"\x1b_eau2-status;";
+/// What starts a status line ([`STATUS_START`], shared with the ranks).
+const START: &[u8] = STATUS_START.as_bytes();
 /// What ends it, before the newline.
-pub const END: &[u8] = b"\x1b\\";
-/// The variable that tells ranks the terminal's width.
-pub const ENV: &str = "EAU2_STATUS_COLS";
+const END: &[u8] = STATUS_END.as_bytes();
 
 mod parking {
     //! `std`'s mutex, shrugging off poisoning: a panicking pump must not stop the others.

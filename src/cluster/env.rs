@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use parking_lot::Mutex;
+
 use super::wireup::{self, Service};
 use crate::error::{Error, Result};
 use crate::net::{vars, NetConfig};
@@ -19,10 +21,27 @@ impl From<vars::VarError> for Error {
     }
 }
 
+/// A check of one variable's value, added with [`check_also`].
+pub type VarCheck = fn(&str) -> std::result::Result<(), vars::VarError>;
+
+/// Checks of variables that a front end reads and the library does not, run at start
+/// with the library's own.
+static EXTRA_CHECKS: Mutex<Vec<(&'static str, VarCheck)>> = Mutex::new(Vec::new());
+
+/// Has [`LaunchEnv`] (so [`crate::run`], at start) also check variable `name` with
+/// `check` when it is set: for a front end's own variables (eau2-console's `EAU2_LOG`),
+/// so that a bad value stops the rank at once, naming it, like the library's.
+/// A later check of the same name replaces the earlier one.
+pub fn check_also(name: &'static str, check: VarCheck) {
+    let mut checks = EXTRA_CHECKS.lock();
+    checks.retain(|&(n, _)| n != name);
+    checks.push((name, check));
+}
+
 /// The rank/size variable pairs understood, in order of preference, with the launcher
 /// that sets them.
 const RANK_SIZE_VARS: [(&str, &str, &str); 4] = [
-    ("EAU2_RANK", "EAU2_SIZE", "eau2-launch"),
+    (vars::RANK, vars::SIZE, "eau2-launch"),
     ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "Open MPI"),
     ("PMI_RANK", "PMI_SIZE", "MPICH/Hydra"),
     ("SLURM_PROCID", "SLURM_NTASKS", "Slurm"),
@@ -107,8 +126,10 @@ impl LaunchEnv {
         // shuffles), so that a bad one stops the rank at once with its name rather than
         // being found, or ignored, in the middle of the job.
         let mut bad = vars::check_all(&get);
-        if let Some(Err(e)) = get(crate::logging::ENV).map(|spec| crate::logging::filter(&spec)) {
-            bad.push(e);
+        for (name, check) in EXTRA_CHECKS.lock().iter() {
+            if let Some(Err(e)) = get(name).map(|value| check(&value)) {
+                bad.push(e);
+            }
         }
         if !bad.is_empty() {
             let lines: Vec<String> = bad.iter().map(ToString::to_string).collect();
@@ -118,7 +139,7 @@ impl LaunchEnv {
             rank,
             size,
             master,
-            token: get("EAU2_TOKEN").unwrap_or_default(),
+            token: get(vars::TOKEN).unwrap_or_default(),
             job_id: job_id_from(&get),
             wireup,
             rendezvous_timeout: vars::rendezvous_timeout(&get)?,
@@ -159,7 +180,7 @@ impl LaunchEnv {
 /// The job id the environment gives when `EAU2_MASTER` is set by hand: eau2-launch's,
 /// else the foreign launcher's (empty when none is known).
 fn job_id_from(get: &impl Fn(&str) -> Option<String>) -> String {
-    if let Some(id) = get("EAU2_JOB_ID").filter(|id| !id.is_empty()) {
+    if let Some(id) = get(vars::JOB_ID).filter(|id| !id.is_empty()) {
         return id;
     }
     if let Some(ns) = get("PMIX_NAMESPACE") {
@@ -276,7 +297,6 @@ mod tests {
             ("EAU2_EXCHANGE_ROUND_BYTES", "abc"),
             ("EAU2_PROGRESS_SECS", "abc"),
             ("EAU2_STATS", "yes"),
-            ("EAU2_LOG", "eau2=loud"),
         ] {
             let err = env(&[(var, value)]).unwrap_err().to_string();
             assert!(
@@ -294,6 +314,22 @@ mod tests {
         let e = env(&[("EAU2_NET_POLL_US", "0")]).unwrap();
         assert_eq!(e.net_config().unwrap().net_poll, Duration::ZERO);
         assert!(env(&[("EAU2_NET_POLL_US", "fast")]).is_err());
+    }
+
+    #[test]
+    fn a_front_ends_variables_are_checked_too() {
+        fn check(value: &str) -> std::result::Result<(), vars::VarError> {
+            match value {
+                "good" => Ok(()),
+                bad => Err(vars::VarError::new("EAU2_FRONT_END_TEST", bad, "not good")),
+            }
+        }
+        check_also("EAU2_FRONT_END_TEST", check);
+        assert!(env(&[("EAU2_FRONT_END_TEST", "good")]).is_ok());
+        let err = env(&[("EAU2_FRONT_END_TEST", "bad")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not good"), "{err}");
     }
 
     #[test]

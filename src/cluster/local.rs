@@ -173,7 +173,7 @@ impl Local {
             .map(|(rank, result)| {
                 result.ok_or_else(|| Error::Rank {
                     rank,
-                    source: Box::new(Error::App("ended without a result".into())),
+                    source: Box::new(Error::internal("the rank's thread ended without a result")),
                 })
             })
             .collect()

@@ -10,8 +10,8 @@
 //! 3. **compute and exchange**: the program gets a [`Node`]: its `rank()` and `size()`,
 //!    the store (`kv()`), tagged messages (`send`, `recv`) and collectives (`barrier`,
 //!    `broadcast`, `gather`, `scatter`, `reduce`, `all_reduce`, `all_gather`,
-//!    `all_to_all`, `scan`), all from the communication layer's [`Comm`];
-//! 4. **finish**: a final barrier ([`Comm::finish`]), so nobody leaves while others may
+//!    `all_to_all`, `scan`), all from the communication layer's [`Comm`](eau2_comm::Comm);
+//! 4. **finish**: a final barrier ([`Comm::finish`](eau2_comm::Comm::finish)), so nobody leaves while others may
 //!    still need it, then goodbyes on every link. The final barrier is a collective of
 //!    its own kind: a rank still in another collective, or waiting for a message from
 //!    this one, fails at once naming it (an SPMD mistake, such as a collective called
@@ -36,95 +36,26 @@
 
 mod env;
 mod local;
+mod node;
+mod temps;
 mod wireup;
 
-use std::ops::Deref;
 use std::process::ExitCode;
 
 use crate::error::Result;
-use eau2_comm::Comm;
+use node::explained;
 
 pub use eau2_comm::collectives::{Pod, Wire};
-pub use env::LaunchEnv;
+pub use env::{check_also, LaunchEnv, VarCheck};
 pub use local::{run_local, Local};
-
-/// One rank's context: who it is, the store, messages and collectives. It dereferences
-/// to its [`Comm`], so `node.rank()`, `node.kv()`, `node.send(..)` and
-/// `node.all_reduce(..)` are the communication layer's own.
-pub struct Node {
-    comm: Comm,
-    /// Names and lazy frees of the frames that operators make.
-    temps: crate::table::Temps,
-}
-
-impl Node {
-    /// Joins the job described by `env`.
-    pub fn join(env: &LaunchEnv) -> Result<Node> {
-        Node::connect(&env.net_config()?)
-    }
-
-    /// Joins the job described by a network configuration.
-    pub(crate) fn connect(cfg: &crate::net::NetConfig) -> Result<Node> {
-        Ok(Node {
-            comm: Comm::connect(cfg)?,
-            temps: crate::table::Temps::default(),
-        })
-    }
-
-    /// A job of one: rank 0 of 1, no network.
-    pub fn standalone() -> Result<Node> {
-        Node::join(&LaunchEnv::from_vars(|_| None)?)
-    }
-
-    /// The names and dropped handles of operators' result frames.
-    pub(crate) fn temps(&self) -> &crate::table::Temps {
-        &self.temps
-    }
-
-    /// The communication layer: messages, collectives and the store.
-    pub fn comm(&self) -> &Comm {
-        &self.comm
-    }
-
-    /// Leaves the job cleanly: the final barrier ([`Comm::finish`]), so that no rank
-    /// leaves while another may still ask it for data, then goodbyes to every peer.
-    ///
-    /// When the final barrier fails, this rank leaves as a failing one does
-    /// ([`Comm::abort`]): what it has to tell its peers (such as the SPMD mistake it
-    /// found) is written before its links close.
-    pub fn shutdown(self) -> Result<()> {
-        if let Err(e) = self.comm.finish() {
-            self.comm.abort();
-            return Err(explained(&self.comm, e.into()));
-        }
-        Ok(self.comm.shutdown()?)
-    }
-}
-
-/// `e`, or the SPMD mistake behind it: a rank that left because of a mistake is seen as
-/// lost by operations outside the message plane (the store), which do not hear of the
-/// mistake itself.
-fn explained(comm: &Comm, e: crate::Error) -> crate::Error {
-    match (e.lost_rank(), comm.spmd_mistake()) {
-        (Some(_), Some(mistake)) => mistake.into(),
-        _ => e,
-    }
-}
-
-impl Deref for Node {
-    type Target = Comm;
-
-    fn deref(&self) -> &Comm {
-        &self.comm
-    }
-}
+pub use node::Node;
 
 /// Runs an SPMD program: reads the launch environment, joins the job, calls `program`
 /// with this rank's [`Node`], and leaves cleanly. Errors are printed with the rank and give
 /// a failing exit code; use it as `fn main() -> ExitCode { eau2::run(|node| ...) }`.
 ///
 /// Errors are `tracing` errors; if the program installed no subscriber, `run` installs
-/// [`crate::logging::init`]'s so they are always seen. With `EAU2_STATS` (or an app's
+/// [`crate::logging::Fallback`] so they are always seen. With `EAU2_STATS` (or an app's
 /// `--stats`), every rank's statistics are gathered at rank 0 after the program
 /// ([`crate::stats`]).
 pub fn run(program: impl FnOnce(&Node) -> Result<()>) -> ExitCode {

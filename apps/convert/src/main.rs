@@ -103,7 +103,7 @@ struct Args {
     lenient: bool,
     /// `--quiet` and `--stats`.
     #[command(flatten)]
-    console: eau2::console::ConsoleArgs,
+    console: eau2_console::ConsoleArgs,
 }
 
 fn main() -> ExitCode {

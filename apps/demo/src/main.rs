@@ -23,7 +23,7 @@ struct Args {
     #[arg(long, default_value_t = 100_000)]
     count: usize,
     #[command(flatten)]
-    console: eau2::console::ConsoleArgs,
+    console: eau2_console::ConsoleArgs,
 }
 
 const PRODUCER: usize = 0;

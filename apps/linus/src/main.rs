@@ -51,7 +51,7 @@ struct Args {
     #[arg(long, value_name = "BITS", default_value_t = cells::DEFAULT_BLOCK_BITS)]
     author_cell_bits: u32,
     #[command(flatten)]
-    console: eau2::console::ConsoleArgs,
+    console: eau2_console::ConsoleArgs,
 }
 
 /// Milliseconds since `t`, for the log.

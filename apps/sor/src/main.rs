@@ -15,7 +15,7 @@ use eau2::frame::Value;
 use eau2::sor::SorReader;
 
 fn main() -> ExitCode {
-    eau2::logging::init();
+    eau2_console::logging::init();
     match args::parse(std::env::args_os().skip(1)) {
         Err(message) => {
             eprintln!("eau2-sor: {message}\nTry 'eau2-sor --help' for the flags.");

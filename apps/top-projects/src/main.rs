@@ -49,7 +49,7 @@ struct Args {
     format: Input,
     /// `--quiet` (no progress, no timing line on standard error) and `--stats`.
     #[command(flatten)]
-    console: eau2::console::ConsoleArgs,
+    console: eau2_console::ConsoleArgs,
 }
 
 /// The input files' format.

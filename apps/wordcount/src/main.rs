@@ -28,7 +28,7 @@ struct Args {
     #[arg(long, default_value_t = eau2::frame::DEFAULT_CHUNK_LEN)]
     chunk_rows: usize,
     #[command(flatten)]
-    console: eau2::console::ConsoleArgs,
+    console: eau2_console::ConsoleArgs,
 }
 
 fn main() -> ExitCode {

@@ -10,11 +10,12 @@
 //! probably that body, landing in well under a millisecond: a waiter then polls for up
 //! to [`POLL_WHILE_RECEIVING`], since being woken at the end would add a wake-up to
 //! every such transfer (n = 2 broadcast of 1 MiB: about 40 us of 170).
+//!
+//! The [`WaitSignals`] that waiters and the network thread share live here too, so that
+//! the network layer depends on this module and not the reverse.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-use crate::net::{Expecting, WaitSignals};
 
 /// How long a waiter polls before it sleeps.
 pub(crate) const POLL_BEFORE_SLEEP: Duration = Duration::from_micros(40);
@@ -25,6 +26,34 @@ pub(crate) const POLL_WHILE_RECEIVING: Duration = Duration::from_micros(500);
 /// Spins for the first few polls, then yields, so that the network thread delivering
 /// what we wait for can run even when every core is busy.
 const SPINS: u32 = 64;
+
+/// What program threads and the network thread tell each other about waiting.
+#[derive(Default)]
+pub(crate) struct WaitSignals {
+    /// How many program threads wait for a peer now: the loop then polls after
+    /// traffic instead of sleeping.
+    pub expecting: AtomicUsize,
+    /// From how many links the loop is reading a large body now: waiters then poll
+    /// longer before they sleep (see [`BriefPoll::again`]).
+    pub receiving: AtomicUsize,
+}
+
+impl WaitSignals {
+    /// Counts the calling thread in [`WaitSignals::expecting`] until the guard drops.
+    pub(crate) fn expect(&self) -> Expecting<'_> {
+        self.expecting.fetch_add(1, Ordering::Relaxed);
+        Expecting(&self.expecting)
+    }
+}
+
+/// A program thread counted among those waiting for a peer, while it lives.
+pub(crate) struct Expecting<'a>(&'a AtomicUsize);
+
+impl Drop for Expecting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// One wait for a peer: its polling phase, and while it lives, a count in
 /// [`WaitSignals::expecting`] (so the network thread polls too).

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::gauge::{GaugeService, Gauges};
+use crate::gauge::{Gauge, GaugeService, Gauges};
 use crate::kv::Kv;
 use crate::msg::{Mailbox, MessageService};
 use crate::net::{self, NetConfig, NetHandle};
@@ -60,6 +60,12 @@ impl Comm {
     /// The distributed key/value store.
     pub fn kv(&self) -> &Kv {
         &self.kv
+    }
+
+    /// Draws the next gauge (see [`crate::gauge`]). Every rank draws gauges in the same
+    /// order, so the k-th gauge of each rank is the same gauge.
+    pub fn new_gauge(&self) -> Gauge {
+        Gauges::draw(&self.gauges, self.rank(), &self.net)
     }
 
     pub(crate) fn net(&self) -> &NetHandle {

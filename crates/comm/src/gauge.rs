@@ -1,7 +1,7 @@
 //! Gauges: each rank's latest value of a counter, summed at rank 0. They carry progress
 //! (bytes parsed, rows done) from every rank to the rank that shows it.
 //!
-//! Every rank draws gauges in the same order ([`Comm::new_gauge`]). A rank
+//! Every rank draws gauges in the same order ([`crate::Comm::new_gauge`]). A rank
 //! [`Gauge::publish`]es its current value now and then (a small message to rank 0,
 //! outside flow control: rank 0's network thread only overwrites that rank's slot, so
 //! nothing queues and memory stays fixed), and rank 0 reads the sum of the latest
@@ -25,7 +25,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::Mutex;
 
-use crate::endpoint::Comm;
 use crate::error::Result;
 use crate::net::NetHandle;
 use crate::route::{self, Replies, Service, ServiceId};
@@ -89,7 +88,7 @@ impl Service for GaugeService {
 }
 
 /// One gauge, as a rank holds it: cheap to clone and usable from any thread (a
-/// progress reporter's, say), independently of the [`Comm`] it came from.
+/// progress reporter's, say), independently of the [`crate::Comm`] it came from.
 #[derive(Clone)]
 pub struct Gauge {
     series: u64,
@@ -98,15 +97,15 @@ pub struct Gauge {
     gauges: Arc<Gauges>,
 }
 
-impl Comm {
-    /// Draws the next gauge. Every rank draws gauges in the same order, so the k-th
-    /// gauge of each rank is the same gauge.
-    pub fn new_gauge(&self) -> Gauge {
+impl Gauges {
+    /// The next gauge of this rank (`rank`, sending through `net`): what
+    /// [`crate::Comm::new_gauge`] returns.
+    pub(crate) fn draw(gauges: &Arc<Gauges>, rank: usize, net: &Arc<NetHandle>) -> Gauge {
         Gauge {
-            series: self.gauges.next_series.fetch_add(1, Ordering::Relaxed),
-            rank: self.rank(),
-            net: Arc::clone(&self.net),
-            gauges: Arc::clone(&self.gauges),
+            series: gauges.next_series.fetch_add(1, Ordering::Relaxed),
+            rank,
+            net: Arc::clone(net),
+            gauges: Arc::clone(gauges),
         }
     }
 }

@@ -84,7 +84,7 @@ impl Service {
             return Ok(Some(Service::Pmix));
         }
         if let Some(step) = SlurmStep::from_vars(get)? {
-            let token = get("EAU2_TOKEN").filter(|t| !t.is_empty());
+            let token = get(vars::TOKEN).filter(|t| !t.is_empty());
             return Ok(Some(Service::Slurm {
                 step,
                 token,

@@ -18,7 +18,7 @@ use speedy::{Readable, Writable};
 
 use super::keys::{self, decode_into, owner, KeyRef, Keys};
 use super::pairs::{BitPairs, PairSet};
-use super::shuffle::Source;
+use super::shuffle::{swap, Source};
 use super::sorted_pairs::{fixed_width, Job};
 use super::types;
 use super::{column_indices, column_name};
@@ -26,7 +26,6 @@ use crate::cluster::Node;
 use crate::error::{DataError, Error, Result};
 use crate::frame::{Bitmap, Chunk, ChunkBuilder, ChunkData, Column, DataFrame, DataType, Schema};
 use crate::table::DistFrame;
-use crate::Bytes;
 
 /// What an aggregate computes over a group's values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -818,27 +817,8 @@ impl<'n> GroupBy<'_, 'n> {
                     per_dest[d].push(partial);
                 }
             }
-            let mut mine = std::mem::take(&mut per_dest[node.rank()]);
-            let bodies = per_dest
-                .par_iter()
-                .map(|p| {
-                    p.write_to_vec()
-                        .map(Bytes::from)
-                        .map_err(|e| Error::decode(format!("cannot encode partial groups: {e}")))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            drop(per_dest);
-            let received = node.all_to_all_bytes(bodies)?;
-            let mut partials: Vec<Partial> = Vec::new();
-            for (from, bytes) in received.iter().enumerate() {
-                if from == node.rank() {
-                    partials.append(&mut mine);
-                    continue;
-                }
-                let got = Vec::<Partial>::read_from_buffer(bytes).map_err(|e| {
-                    Error::decode(format!("partial groups sent by rank {from}: {e}"))
-                })?;
-                for partial in &got {
+            let partials: Vec<Partial> = swap(node, per_dest, "partial groups", |from, got| {
+                for partial in got {
                     if partial.accs.len() != plans.len()
                         || partial.offsets.len() != partial.hashes.len() + 1
                         || !partial.accs.iter().all(|a| a.fits(partial.hashes.len()))
@@ -848,8 +828,11 @@ impl<'n> GroupBy<'_, 'n> {
                         )));
                     }
                 }
-                partials.extend(got);
-            }
+                Ok(())
+            })?
+            .into_iter()
+            .flatten()
+            .collect();
             let picks: Vec<Vec<Vec<u32>>> = partials
                 .par_iter()
                 .map(|p| {

@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::keys::{encode, owner};
-use super::shuffle::{exchange, Source};
+use super::shuffle::Source;
 use super::{column_indices, column_name, reclaim};
 use crate::error::{Error, Result};
 use crate::frame::{visit_chunk_rows, Chunk, ColumnBuilder, Element, Row, Rower, Schema};
@@ -197,24 +196,6 @@ impl<'n> DistFrame<'n> {
         DistFrame::finish(self.node, &received.frame)
     }
 
-    /// Collective: this rank's rows sent to the ranks their key's hash picks; what this
-    /// rank received.
-    pub(crate) fn hash_exchange(
-        &self,
-        cols: &[usize],
-        with_rows: bool,
-    ) -> Result<super::shuffle::Received> {
-        let n = self.node.size();
-        let desc = vec![false; cols.len()];
-        let route = |_: usize, s: &Source| -> Vec<u32> {
-            let keys = encode(&s.chunks, cols, &desc);
-            (0..keys.len())
-                .map(|i| owner(keys.key(i).hash(), n) as u32)
-                .collect()
-        };
-        exchange(self.node, self.schema(), &self.sources()?, route, with_rows)
-    }
-
     /// Collective: a frame of `schema` whose row chunk for each of this rank's row
     /// chunks is `f(chunk)`, in the same place and order.
     fn map_chunks(
@@ -226,7 +207,7 @@ impl<'n> DistFrame<'n> {
         let sources = self.sources()?;
         let pieces: Vec<Vec<Arc<Chunk>>> = sources.par_iter().map(&f).collect::<Result<_>>()?;
         if let Some(bad) = pieces.iter().find(|p| p.len() != schema.width()) {
-            return Err(Error::App(format!(
+            return Err(Error::internal(format!(
                 "an operator made {} columns for a schema of {}",
                 bad.len(),
                 schema.width()

@@ -18,10 +18,12 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use speedy::{Readable, Writable};
 
+use super::keys::{encode, owner};
 use super::take::take;
 use crate::cluster::Node;
 use crate::error::{Error, Result};
 use crate::frame::{Chunk, Column, DataFrame, Schema};
+use crate::table::DistFrame;
 use crate::Bytes;
 
 /// The bytes of source chunks a rank sends in one round of an exchange, unless the
@@ -73,7 +75,14 @@ pub(crate) fn encode_blocks(blocks: &[Block]) -> Result<Bytes> {
 pub(crate) fn decode_blocks(bytes: &[u8], schema: &Schema, from: usize) -> Result<Vec<Block>> {
     let blocks = Vec::<Block>::read_from_buffer(bytes)
         .map_err(|e| Error::decode(format!("rows sent by rank {from}: {e}")))?;
-    for b in &blocks {
+    check_blocks(&blocks, schema, from)?;
+    Ok(blocks)
+}
+
+/// Checks that blocks from rank `from` fit `schema`: one chunk per column, of its type,
+/// all of one length, with as many row indices (when any).
+fn check_blocks(blocks: &[Block], schema: &Schema, from: usize) -> Result<()> {
+    for b in blocks {
         let ok = b.chunks.len() == schema.width()
             && b.chunks
                 .iter()
@@ -88,7 +97,54 @@ pub(crate) fn decode_blocks(bytes: &[u8], schema: &Schema, from: usize) -> Resul
             )));
         }
     }
-    Ok(blocks)
+    Ok(())
+}
+
+/// Collective: the one all-to-all that operators' data crosses. Sends `per_dest[r]`
+/// (this rank's part for rank `r`: rows, partial groups, pairs) to every rank `r`, each
+/// part encoded on its own core, and returns the part every rank sent this one, by
+/// sender rank; this rank's own part is kept as it is, never encoded. `check(from,
+/// part)` vets each other rank's part once decoded; `what` names the parts in errors.
+pub(crate) fn swap<T>(
+    node: &Node,
+    mut per_dest: Vec<T>,
+    what: &str,
+    check: impl Fn(usize, &T) -> Result<()> + Sync,
+) -> Result<Vec<T>>
+where
+    T: Default
+        + Send
+        + Sync
+        + Writable<speedy::LittleEndian>
+        + for<'a> Readable<'a, speedy::LittleEndian>,
+{
+    let me = node.rank();
+    let mine = std::mem::take(&mut per_dest[me]);
+    let bodies = per_dest
+        .par_iter()
+        .map(|part| {
+            part.write_to_vec()
+                .map(Bytes::from)
+                .map_err(|e| Error::decode(format!("cannot encode {what} for an exchange: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    drop(per_dest);
+    let received = node.all_to_all_bytes(bodies)?;
+    let mut all = received
+        .par_iter()
+        .enumerate()
+        .map(|(from, bytes)| {
+            if from == me {
+                return Ok(T::default());
+            }
+            let part = T::read_from_buffer(bytes)
+                .map_err(|e| Error::decode(format!("{what} sent by rank {from}: {e}")))?;
+            check(from, &part)?;
+            Ok(part)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    all[me] = mine;
+    Ok(all)
 }
 
 /// Appends blocks to a local frame being assembled (chunks and row indices).
@@ -196,7 +252,7 @@ pub(crate) fn exchange(
             .map(|(i, s)| {
                 let dest = route(first + i, s);
                 if dest.iter().any(|&d| d as usize >= n) {
-                    return Err(Error::App(format!(
+                    return Err(Error::internal(format!(
                         "an exchange routed a row to a rank past the {n} ranks of the job"
                     )));
                 }
@@ -211,20 +267,28 @@ pub(crate) fn exchange(
                 }
             }
         }
-        let parts = per_dest
-            .par_iter()
-            .map(|blocks| encode_blocks(blocks))
-            .collect::<Result<Vec<_>>>()?;
-        drop(per_dest);
-        let received = node.all_to_all_bytes(parts)?;
-        let decoded = received
-            .par_iter()
-            .enumerate()
-            .map(|(from, bytes)| decode_blocks(bytes, schema, from))
-            .collect::<Result<Vec<_>>>()?;
+        let decoded = swap(node, per_dest, "rows", |from, blocks| {
+            check_blocks(blocks, schema, from)
+        })?;
         for block in decoded.into_iter().flatten() {
             collector.push(block);
         }
     }
     collector.finish(schema)
+}
+
+impl DistFrame<'_> {
+    /// Collective: this rank's rows sent to the ranks their key's hash picks; what this
+    /// rank received.
+    pub(crate) fn hash_exchange(&self, cols: &[usize], with_rows: bool) -> Result<Received> {
+        let n = self.node.size();
+        let desc = vec![false; cols.len()];
+        let route = |_: usize, s: &Source| -> Vec<u32> {
+            let keys = encode(&s.chunks, cols, &desc);
+            (0..keys.len())
+                .map(|i| owner(keys.key(i).hash(), n) as u32)
+                .collect()
+        };
+        exchange(self.node, self.schema(), &self.sources()?, route, with_rows)
+    }
 }

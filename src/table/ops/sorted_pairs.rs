@@ -20,11 +20,11 @@ use speedy::{Readable, Writable};
 
 use super::keys::{self, owner};
 use super::radix::sort_by_high_bytes;
+use super::shuffle::swap;
 use super::types;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::frame::{Chunk, ChunkBuilder, Column, DataFrame, DataType, Schema};
 use crate::table::DistFrame;
-use crate::Bytes;
 
 /// What is computed.
 #[derive(Clone, Copy, Debug)]
@@ -170,31 +170,19 @@ impl<'n> DistFrame<'n> {
             }
             into
         };
-        let mut per_dest = sources
+        let per_dest = sources
             .par_iter()
             .fold(empty, |acc, s| gather(acc, pairs_of(&s.chunks, job, n)))
             .reduce(empty, gather);
         drop(sources);
-        let mut mine = std::mem::take(&mut per_dest[node.rank()]);
-        if n > 1 {
-            let bodies = per_dest
-                .par_iter()
-                .map(|p| {
-                    p.write_to_vec()
-                        .map(Bytes::from)
-                        .map_err(|e| Error::decode(format!("cannot encode distinct pairs: {e}")))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            drop(per_dest);
-            let received = node.all_to_all_bytes(bodies)?;
-            for (from, bytes) in received.iter().enumerate() {
-                if from != node.rank() {
-                    let got = Pairs::read_from_buffer(bytes).map_err(|e| {
-                        Error::decode(format!("distinct pairs sent by rank {from}: {e}"))
-                    })?;
-                    mine.append(got);
-                }
-            }
+        let parts = if n > 1 {
+            swap(node, per_dest, "distinct pairs", |_, _| Ok(()))?
+        } else {
+            per_dest
+        };
+        let mut mine = Pairs::default();
+        for part in parts {
+            mine.append(part);
         }
         mine.make_distinct();
         let local = self.sorted_pairs_result(&mine, job, count_name)?;

@@ -437,7 +437,7 @@ impl<'n> DistFrame<'n> {
                     if at + buf.len() as u64 != offset + c.size {
                         // Formatting is deterministic; a difference is a bug, and the
                         // file would be wrong.
-                        return Err(Error::App(format!(
+                        return Err(Error::internal(format!(
                             "chunk {} printed {} bytes, then {}",
                             c.chunk,
                             c.size,

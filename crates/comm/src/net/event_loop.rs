@@ -17,7 +17,7 @@
 use std::io::{self, Read};
 use std::net::TcpListener as StdListener;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,10 +29,11 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::control::Control;
 use super::frame::{FrameReader, InFrame, Limits, OutFrame, ReadError};
+use super::handler::{Handler, Outbox};
 use super::hello::{proves_job, Expect, HelloRead, HelloReader};
 use super::link::{Link, Sent};
 use super::ratelog::{accept_waiting, RejectLog};
-use super::{Handler, Outbox};
+use crate::brief_poll::WaitSignals;
 
 pub(crate) const LISTENER: Token = Token(0);
 pub(crate) const WAKER: Token = Token(1);
@@ -61,34 +62,6 @@ pub(crate) enum Command {
     /// Close every link without a goodbye and stop, as if the process had died: for a
     /// rank that fails while other ranks live on in the same process (`run_local`).
     Abort { done: Sender<()> },
-}
-
-/// What program threads and the network thread tell each other about waiting.
-#[derive(Default)]
-pub(crate) struct WaitSignals {
-    /// How many program threads wait for a peer now: the loop then polls after
-    /// traffic instead of sleeping.
-    pub expecting: AtomicUsize,
-    /// From how many links the loop is reading a large body now: waiters then poll
-    /// longer before they sleep (see `brief_poll`).
-    pub receiving: AtomicUsize,
-}
-
-impl WaitSignals {
-    /// Counts the calling thread in [`WaitSignals::expecting`] until the guard drops.
-    pub(crate) fn expect(&self) -> Expecting<'_> {
-        self.expecting.fetch_add(1, Ordering::Relaxed);
-        Expecting(&self.expecting)
-    }
-}
-
-/// A program thread counted among those waiting for a peer, while it lives.
-pub(crate) struct Expecting<'a>(&'a AtomicUsize);
-
-impl Drop for Expecting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 /// The settings of one rank's network thread.

@@ -58,6 +58,7 @@ mod control;
 mod event_loop;
 mod frame;
 mod greet;
+mod handler;
 mod hello;
 mod link;
 mod pool;
@@ -67,6 +68,7 @@ pub mod token;
 mod traffic;
 pub mod vars;
 
+pub use handler::{Handler, Outbox};
 pub use traffic::{Flow, PeerTraffic};
 
 pub(crate) use pool::copy_of;
@@ -84,10 +86,9 @@ use bytes::Bytes;
 use mio::Waker;
 use parking_lot::Mutex;
 
-use crate::brief_poll::BriefPoll;
+use crate::brief_poll::{BriefPoll, Expecting, WaitSignals};
 use crate::error::{Error, Result};
 use event_loop::{poll_with_waker, Command, EventLoop, LoopConfig};
-pub(crate) use event_loop::{Expecting, WaitSignals};
 use frame::{Limits, OutFrame};
 use link::{Link, Sent};
 
@@ -154,28 +155,6 @@ impl NetConfig {
             peer_timeout: DEFAULT_PEER_TIMEOUT,
             net_poll: DEFAULT_NET_POLL,
         }
-    }
-}
-
-/// The upper layer's side of the network thread. Its methods run on that thread, so they
-/// must not block: look things up, queue replies, wake waiters, return.
-pub trait Handler: Send + 'static {
-    /// A message from rank `from`: the header bytes it sent and its body.
-    fn on_message(&mut self, from: usize, header: Vec<u8>, body: Bytes, out: &mut Outbox);
-    /// Rank `rank` is gone without saying goodbye (or the network failed).
-    fn on_peer_lost(&mut self, rank: usize, reason: &str);
-}
-
-/// Messages a [`Handler`] queues for sending when it returns.
-#[derive(Default)]
-pub struct Outbox {
-    frames: Vec<(usize, Vec<u8>, Bytes)>,
-}
-
-impl Outbox {
-    /// Queues a message to rank `to`.
-    pub fn send(&mut self, to: usize, header: Vec<u8>, body: Bytes) {
-        self.frames.push((to, header, body));
     }
 }
 

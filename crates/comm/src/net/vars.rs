@@ -19,6 +19,51 @@ use std::time::Duration;
 
 use super::{DEFAULT_MSG_WINDOW, DEFAULT_NET_POLL, DEFAULT_PEER_TIMEOUT};
 
+// The launch contract: what eau2-launch hands its ranks and what the runtime reads, named
+// once here for both.
+
+/// This process's rank, set by eau2-launch.
+pub const RANK: &str = "EAU2_RANK";
+/// The number of ranks, set by eau2-launch.
+pub const SIZE: &str = "EAU2_SIZE";
+/// Rank 0's rendezvous address, `host:port`.
+pub const MASTER: &str = "EAU2_MASTER";
+/// The job's shared secret (see [`super::token`]).
+pub const TOKEN: &str = "EAU2_TOKEN";
+/// The job's id, checked in every hello.
+pub const JOB_ID: &str = "EAU2_JOB_ID";
+/// Which diagnostics to show (`tracing-subscriber`'s filter syntax; see
+/// [`log_filter_error`]).
+pub const LOG: &str = "EAU2_LOG";
+/// Set by eau2-launch when its standard error is a terminal: the terminal's width. Rank
+/// 0 then sends each drawing of its progress bar as one status line on its standard
+/// error, [`STATUS_START`] TEXT [`STATUS_END`] and a newline, which the launcher takes
+/// out of the output and draws below the ranks' lines.
+pub const STATUS_COLS: &str = "EAU2_STATUS_COLS";
+/// What starts a status line (an APC string, which a terminal that meets one by mistake
+/// ignores).
+pub const STATUS_START: &str = "\x1b_eau2-status;";
+/// What ends a status line, before its newline.
+pub const STATUS_END: &str = "\x1b\\";
+
+/// The variables eau2-launch sets for rank `rank` of a job of `size`: [`RANK`],
+/// [`SIZE`], [`MASTER`], [`TOKEN`] and [`JOB_ID`], which the runtime reads back.
+pub fn for_rank(
+    rank: u32,
+    size: u32,
+    master: &str,
+    token: &str,
+    job_id: &str,
+) -> [(&'static str, String); 5] {
+    [
+        (RANK, rank.to_string()),
+        (SIZE, size.to_string()),
+        (MASTER, master.to_string()),
+        (TOKEN, token.to_string()),
+        (JOB_ID, job_id.to_string()),
+    ]
+}
+
 /// A variable's value, or `None` when it is unset.
 pub type Get<'a> = &'a dyn Fn(&str) -> Option<String>;
 
@@ -50,11 +95,11 @@ pub const TIMEOUT_FLOOR_WHY: &str = "heartbeats go every quarter of it, and a bu
 /// Every variable eau2 or eau2-launch reads, with what it holds. Names set by
 /// eau2-launch for its ranks are here too, so that [`unknown`] does not flag them.
 pub const KNOWN: &[(&str, &str)] = &[
-    ("EAU2_RANK", "this process's rank (set by eau2-launch)"),
-    ("EAU2_SIZE", "the number of ranks (set by eau2-launch)"),
-    ("EAU2_MASTER", "rank 0's rendezvous address, host:port"),
-    ("EAU2_TOKEN", "the job's shared secret"),
-    ("EAU2_JOB_ID", "the job's id, checked in every hello"),
+    (RANK, "this process's rank (set by eau2-launch)"),
+    (SIZE, "the number of ranks (set by eau2-launch)"),
+    (MASTER, "rank 0's rendezvous address, host:port"),
+    (TOKEN, "the job's shared secret"),
+    (JOB_ID, "the job's id, checked in every hello"),
     (
         "EAU2_RENDEZVOUS_TIMEOUT",
         "seconds the ranks may take to meet",
@@ -77,11 +122,11 @@ pub const KNOWN: &[(&str, &str)] = &[
         "EAU2_SECRET_FILE",
         "the key that secures jobs under plain srun",
     ),
-    ("EAU2_LOG", "which diagnostics to show"),
+    (LOG, "which diagnostics to show"),
     ("EAU2_STATS", "statistics: 1, json:FILE or 0"),
     ("EAU2_PROGRESS_SECS", "seconds between progress lines"),
     (
-        "EAU2_STATUS_COLS",
+        STATUS_COLS,
         "the launcher's terminal width (set by eau2-launch)",
     ),
     (
@@ -153,7 +198,7 @@ pub fn check_all(get: Get<'_>) -> Vec<VarError> {
         exchange_round_bytes(get).map(drop),
     ];
     let mut errors: Vec<VarError> = checks.into_iter().filter_map(Result::err).collect();
-    for name in ["EAU2_SECRET_FILE", "EAU2_TOKEN", "EAU2_JOB_ID"] {
+    for name in ["EAU2_SECRET_FILE", TOKEN, JOB_ID] {
         if let Some(value) = get(name).filter(|v| v.contains('\u{fffd}')) {
             errors.push(VarError::new(name, &value, "UTF-8 text"));
         }
@@ -274,7 +319,7 @@ fn whole(
 /// used by the callers: this crate has none) refused with `why`.
 pub fn log_filter_error(spec: &str, why: impl fmt::Display) -> VarError {
     VarError::new(
-        "EAU2_LOG",
+        LOG,
         spec,
         format!("a filter such as warn, info or eau2=debug,eau2_comm=trace ({why})"),
     )
@@ -292,13 +337,13 @@ pub fn split_host_port(addr: &str) -> Option<(&str, u16)> {
 
 /// `EAU2_MASTER`: rank 0's rendezvous address, `host:port` (`None` when unset or empty).
 pub fn master(get: Get<'_>) -> Result<Option<String>, VarError> {
-    let Some(text) = get("EAU2_MASTER").filter(|m| !m.is_empty()) else {
+    let Some(text) = get(MASTER).filter(|m| !m.is_empty()) else {
         return Ok(None);
     };
     match split_host_port(&text) {
         Some((host, _)) if !host.is_empty() => Ok(Some(text)),
         _ => Err(VarError::new(
-            "EAU2_MASTER",
+            MASTER,
             &text,
             "host:port, e.g. node1:4000 or 10.0.0.1:4000",
         )),
@@ -426,10 +471,10 @@ pub fn progress_every(get: Get<'_>) -> Result<Duration, VarError> {
 /// `EAU2_STATUS_COLS`: the width of eau2-launch's terminal, which draws rank 0's
 /// progress bar (`None` when unset: no launcher terminal).
 pub fn status_cols(get: Get<'_>) -> Result<Option<u16>, VarError> {
-    if get("EAU2_STATUS_COLS").is_none() {
+    if get(STATUS_COLS).is_none() {
         return Ok(None);
     }
-    whole(get, "EAU2_STATUS_COLS", 0, 1, u16::MAX.into(), "columns").map(|c| Some(c as u16))
+    whole(get, STATUS_COLS, 0, 1, u16::MAX.into(), "columns").map(|c| Some(c as u16))
 }
 
 /// `EAU2_EXCHANGE_ROUND_BYTES`: the bytes of source chunks a rank sends per round of a

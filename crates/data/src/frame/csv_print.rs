@@ -1,16 +1,14 @@
-//! Printing a [`DataFrame`] as CSV (RFC 4180) that reads back to the same values.
+//! Printing rows as CSV (RFC 4180) that reads back to the same values.
 //!
-//! Kept beside the SoR printer rather than with a CSV reader so that [`TextFormat`]
-//! prints every format from one place; the format is documented on
-//! [`DataFrame::write_csv`].
+//! Kept beside the SoR printer rather than with a CSV reader so that
+//! [`super::TextFormat`] prints every format from one place; the format is documented on
+//! [`crate::frame::DataFrame::write_csv`].
 
 use std::io::Write;
 use std::sync::Arc;
 
 use super::chunk::{Chunk, ChunkData};
-use super::dataframe::DataFrame;
 use super::print::write_int;
-use super::text::TextFormat;
 use super::types::Schema;
 use crate::error::{Error, Result};
 
@@ -90,47 +88,6 @@ impl CsvWriteOptions {
     }
 }
 
-impl DataFrame {
-    /// Writes the frame as CSV (RFC 4180) to `out`: a header line of the column names
-    /// (unless [`CsvWriteOptions::header`] is off), then one record per row.
-    ///
-    /// | value   | written as |
-    /// |---------|------------|
-    /// | missing | an empty field |
-    /// | BOOL    | `true`, `false` |
-    /// | INT, I64 | decimal |
-    /// | FLOAT, F64 | the shortest text that parses back to the same value, with a `.` or an exponent (`1.0`, `2.5e-9`); `NaN`, `inf`, `-inf` |
-    /// | STRING  | as is, or quoted: see below |
-    ///
-    /// A field (a string or a name) is enclosed in `"` when it holds the delimiter, `"`,
-    /// `\r` or `\n`, with each `"` doubled; an empty string is written `""` so that it
-    /// differs from a missing value. String bytes are written as they are (they need not
-    /// be UTF-8). So every value reads back exactly, floats included.
-    ///
-    /// ```
-    /// use eau2_data::frame::{CsvWriteOptions, DataType, FrameBuilder, Schema, Value};
-    ///
-    /// let schema = Schema::named([("id", DataType::Int), ("name", DataType::String)])?;
-    /// let mut b = FrameBuilder::new(schema, 1024);
-    /// b.push_row(&[Some(Value::Int(1)), Some(Value::Str(b"say \"hi\", then go"))])?;
-    /// b.push_row(&[None, Some(Value::Str(b""))])?;
-    /// let csv = b.finish().to_csv_bytes(&CsvWriteOptions::new())?;
-    /// assert_eq!(csv, b"id,name\n1,\"say \"\"hi\"\", then go\"\n,\"\"\n");
-    /// # Ok::<(), eau2_data::Error>(())
-    /// ```
-    pub fn write_csv<W: Write>(&self, out: W, options: &CsvWriteOptions) -> Result<()> {
-        options.validate()?;
-        self.write_text(out, &TextFormat::Csv(options.clone()))
-    }
-
-    /// The frame as CSV bytes (see [`DataFrame::write_csv`]).
-    pub fn to_csv_bytes(&self, options: &CsvWriteOptions) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        self.write_csv(&mut out, options)?;
-        Ok(out)
-    }
-}
-
 /// Appends the header line: the column names, quoted where needed.
 pub(crate) fn write_csv_header(buf: &mut Vec<u8>, schema: &Schema, options: &CsvWriteOptions) {
     for (col, name) in schema.names().iter().enumerate() {
@@ -200,7 +157,7 @@ fn write_field(buf: &mut Vec<u8>, text: &[u8], delimiter: u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::{DataType, FrameBuilder, Value};
+    use crate::frame::{DataFrame, DataType, FrameBuilder, Value};
 
     fn csv(df: &DataFrame, options: &CsvWriteOptions) -> String {
         String::from_utf8(df.to_csv_bytes(options).unwrap()).unwrap()

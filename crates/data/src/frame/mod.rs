@@ -33,12 +33,14 @@ mod chunk;
 mod column;
 mod csv_print;
 mod dataframe;
+mod datatype;
 mod ops;
 mod print;
 mod row;
 mod text;
 mod types;
 mod visitor;
+mod write_text;
 
 pub use bitmap::Bitmap;
 pub use build::{Element, FrameBuilder};

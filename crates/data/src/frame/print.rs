@@ -1,82 +1,11 @@
-//! Printing a [`DataFrame`] as SoR text that reads back to the same values. The format
-//! is documented on [`DataFrame::write_sor`], the one place users see it.
+//! Printing rows as SoR text that reads back to the same values. The format is
+//! documented on [`crate::frame::DataFrame::write_sor`], the one place users see it.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::sync::Arc;
 
 use super::chunk::{Chunk, ChunkData};
-use super::dataframe::DataFrame;
-use super::text::TextFormat;
 use crate::error::{Error, Result};
-
-impl DataFrame {
-    /// Writes the frame as SoR text to `out`: one line per row, fields `<...>`
-    /// separated by one space, `\n` after every row.
-    ///
-    /// | type    | written as |
-    /// |---------|------------|
-    /// | missing | `<>` |
-    /// | BOOL    | `<0>`, `<1>` |
-    /// | INT     | decimal, but `<+0>` and `<+1>` so that inference sees INT, not BOOL |
-    /// | FLOAT   | the shortest text that parses back to the same `f32`, always with a `.` or an exponent (`<1.0>`, `<2.5e-9>`) so that inference sees FLOAT |
-    /// | STRING  | always double-quoted (`<"a b">`) so that inference sees STRING; the bytes are written as they are |
-    /// | I64     | as INT (decimal, `<+0>`, `<+1>`) |
-    /// | F64     | as FLOAT, the shortest text that parses back to the same `f64` |
-    ///
-    /// SoR has no 64-bit types: I64 and F64 columns print as numbers, and read back as
-    /// INT and FLOAT (an integer beyond 32 bits reads as a FLOAT), so their values
-    /// round-trip only when they fit the 32-bit types; CSV keeps them exactly.
-    ///
-    /// Some values have no SoR spelling: non-finite floats, and strings containing `"`,
-    /// `\n` or `\r` (SoR has no escapes). Printing a frame that holds one is an error
-    /// naming the first such value's row and column, found before anything is written.
-    /// An I/O error may leave partial output.
-    ///
-    /// The text reads back, through the SoR reader with schema inference, to the same
-    /// values, except:
-    /// - a column whose values in the first 500 rows are all missing is inferred as
-    ///   BOOL; read such text with the frame's schema instead;
-    /// - a frame without rows prints nothing, which reads back as a frame without
-    ///   columns;
-    /// - column names are not written (SoR has no header), and the chunk layout is the
-    ///   reader's choice.
-    ///
-    /// ```
-    /// use eau2_data::frame::{DataFrame, FrameBuilder, Schema, Value};
-    ///
-    /// let mut b = FrameBuilder::new(Schema::from_codes("IFSB")?, 1024);
-    /// b.push_row(&[Some(Value::Int(1)), Some(Value::Float(1.5)), Some(Value::Str(b"a b")), None])?;
-    /// let df = b.finish();
-    /// assert_eq!(df.to_sor_string()?, "<+1> <1.5> <\"a b\"> <>\n");
-    /// # Ok::<(), eau2_data::Error>(())
-    /// ```
-    pub fn write_sor<W: Write>(&self, out: W) -> Result<()> {
-        self.write_text(out, &TextFormat::Sor)
-    }
-
-    /// The frame as SoR text, as bytes: strings are bytes and need not be UTF-8.
-    pub fn to_sor_bytes(&self) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        self.write_sor(&mut out)?;
-        Ok(out)
-    }
-
-    /// The frame as SoR text; an error when a string is not UTF-8 (use
-    /// [`DataFrame::to_sor_bytes`] for those).
-    pub fn to_sor_string(&self) -> Result<String> {
-        String::from_utf8(self.to_sor_bytes()?).map_err(|e| {
-            Error::decode(format!(
-                "SoR text is not UTF-8 (at byte {}); use to_sor_bytes",
-                e.utf8_error().valid_up_to()
-            ))
-        })
-    }
-
-    /// Prints the frame as SoR text on standard output.
-    pub fn print(&self) -> Result<()> {
-        self.write_sor(io::stdout().lock())
-    }
-}
 
 /// Checks that SoR can express every value of one row chunk (`chunks`, one per column,
 /// whose first row is global row `first_row`); the error names the first value, in row
@@ -209,7 +138,8 @@ pub(crate) fn write_int(buf: &mut Vec<u8>, n: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frame::{FrameBuilder, Schema, Value};
+    use crate::frame::{DataFrame, FrameBuilder, Schema, Value};
+    use std::io;
 
     fn text<T: crate::frame::Element>(values: &[T]) -> String {
         DataFrame::from_array_chunked(values, 2)

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use super::chunk::{Chunk, ChunkData, Value};
 use super::types::{ColumnRef, DataType, Schema};
-use super::visitor::Fielder;
 use crate::error::{Error, Result};
 
 /// One row of a frame, borrowed from its chunks.
@@ -273,6 +272,19 @@ impl<'a> Row<'a> {
         }
         f.done();
     }
+}
+
+/// Visits the fields of one row, in column order (see [`Row::visit`]). Defined beside
+/// [`Row`], so that rows need nothing from the other visitors' module.
+pub trait Fielder {
+    /// Called before the first field, with the row's global index.
+    fn start(&mut self, row: u64);
+
+    /// Called once per column with its value; `None` is a missing value.
+    fn accept(&mut self, value: Option<Value<'_>>);
+
+    /// Called after the last field.
+    fn done(&mut self) {}
 }
 
 /// Checks that `chunks` has one chunk per column of `schema`, of the column's type, all

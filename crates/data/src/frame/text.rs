@@ -2,23 +2,21 @@
 //! at a time, so that a local frame and the ranks of a distributed one format rows the
 //! same way.
 
-use std::io::Write;
 use std::ops::Range;
 use std::sync::Arc;
 
 use super::chunk::Chunk;
 use super::csv_print::{write_csv_header, write_csv_row, CsvWriteOptions};
-use super::dataframe::DataFrame;
 use super::print::{check_sor, write_sor_row};
 use super::types::Schema;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// How much text to gather before handing it to the output: few large writes, so an
 /// unbuffered `File` or socket is still fast.
 pub(crate) const FLUSH_AT: usize = 1 << 16;
 
-/// A text format for rows: SoR (see [`DataFrame::write_sor`]) or CSV (see
-/// [`DataFrame::write_csv`]).
+/// A text format for rows: SoR (see [`crate::frame::DataFrame::write_sor`]) or CSV (see
+/// [`crate::frame::DataFrame::write_csv`]).
 ///
 /// Printing is three steps, which a writer may spread over threads and processes: the
 /// [`TextFormat::header`] once, then for each block of whole rows (a row chunk) a
@@ -74,35 +72,5 @@ impl TextFormat {
             TextFormat::Sor => rows.for_each(|r| write_sor_row(buf, chunks, r)),
             TextFormat::Csv(options) => rows.for_each(|r| write_csv_row(buf, chunks, r, options)),
         }
-    }
-}
-
-impl DataFrame {
-    /// Writes the frame to `out` in `format`: the header, then every row in order, in
-    /// writes of about 64 KiB. Every value is checked before anything is written, so a
-    /// value the format cannot express fails the call with no output; an I/O error may
-    /// leave partial output.
-    pub fn write_text<W: Write>(&self, mut out: W, format: &TextFormat) -> Result<()> {
-        for i in 0..self.chunk_count() {
-            format.check_rows(&self.row_chunk(i), self.chunk_rows(i).start)?;
-        }
-        let io_err = |e| Error::io(format!("writing {} text", format.extension()), e);
-        let mut buf = format.header(self.schema());
-        buf.reserve(FLUSH_AT + 1024);
-        for i in 0..self.chunk_count() {
-            let chunks = self.row_chunk(i);
-            let rows = self.chunk_rows(i);
-            let len = (rows.end - rows.start) as usize;
-            // Rows a few at a time, so that the buffer stays near FLUSH_AT.
-            for start in (0..len).step_by(64) {
-                format.write_rows(&mut buf, &chunks, start..len.min(start + 64));
-                if buf.len() >= FLUSH_AT {
-                    out.write_all(&buf).map_err(io_err)?;
-                    buf.clear();
-                }
-            }
-        }
-        out.write_all(&buf).map_err(io_err)?;
-        out.flush().map_err(io_err)
     }
 }

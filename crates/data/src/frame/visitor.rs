@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::bitmap::Bitmap;
 use super::chunk::{Chunk, Value};
+pub use super::row::Fielder;
 use super::row::{check_chunks, Row, RowBlock};
 use super::types::{ColumnRef, DataType, Schema};
 use crate::error::{Error, Result};
@@ -79,18 +80,6 @@ pub trait Rower {
             self.accept(&row);
         }
     }
-}
-
-/// Visits the fields of one row, in column order (see [`Row::visit`]).
-pub trait Fielder {
-    /// Called before the first field, with the row's global index.
-    fn start(&mut self, row: u64);
-
-    /// Called once per column with its value; `None` is a missing value.
-    fn accept(&mut self, value: Option<Value<'_>>);
-
-    /// Called after the last field.
-    fn done(&mut self) {}
 }
 
 /// Fills new rows, one [`Writer::visit`] call per row, for as long as

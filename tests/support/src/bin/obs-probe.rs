@@ -26,7 +26,7 @@ struct Args {
     /// `progress` or `traffic`.
     scenario: String,
     #[command(flatten)]
-    console: eau2::console::ConsoleArgs,
+    console: eau2_console::ConsoleArgs,
 }
 
 fn main() -> ExitCode {

@@ -2,8 +2,8 @@
 //! parts concatenate to the whole, ranges follow the range rule of `docs/sor-format.md` as
 //! an independent oracle reads it, and no input makes it panic.
 
-use eau2::frame::Schema;
-use eau2::sor::{SorFile, SorReader};
+use eau2_data::frame::Schema;
+use eau2_data::sor::{SorFile, SorReader};
 use eau2_testkit::cells::{table_of, Table};
 use proptest::prelude::*;
 

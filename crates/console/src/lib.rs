@@ -1,6 +1,10 @@
-//! The command-line flags every eau2 app shares, and what an app installs with them:
-//! the log subscriber ([`crate::logging`]), rank 0's progress display
-//! ([`crate::progress`]) and the job statistics ([`crate::stats`]).
+//! eau2's console: the command-line flags every eau2 app shares, and what an app
+//! installs with them: the log subscriber ([`logging`]), rank 0's progress display
+//! ([`progress`]) and the job statistics' table or JSON ([`stats`]).
+//!
+//! The `eau2` library only emits `tracing` events, counts progress and gathers
+//! statistics; this crate shows them, so the library needs none of clap, indicatif,
+//! tracing-subscriber or serde_json.
 //!
 //! An app flattens [`ConsoleArgs`] into its own clap arguments and calls
 //! [`ConsoleArgs::install`] first thing:
@@ -11,12 +15,18 @@
 //! #[derive(Parser)]
 //! struct Args {
 //!     #[command(flatten)]
-//!     console: eau2::console::ConsoleArgs,
+//!     console: eau2_console::ConsoleArgs,
 //! }
 //!
 //! let args = Args::parse_from(["app", "--quiet"]);
 //! args.console.install();
 //! ```
+
+#![warn(missing_docs)]
+
+pub mod logging;
+pub mod progress;
+pub mod stats;
 
 /// `--quiet` and `--stats`.
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -32,12 +42,14 @@ pub struct ConsoleArgs {
 
 impl ConsoleArgs {
     /// Installs the log subscriber (`EAU2_LOG`), chooses how progress shows (none with
-    /// `--quiet`) and asks for statistics with `--stats`.
+    /// `--quiet`), installs the statistics' reporter (`EAU2_STATS`) and asks for them
+    /// with `--stats`.
     pub fn install(&self) {
-        crate::logging::init();
-        crate::progress::set_display(crate::progress::Display::detect(self.quiet));
+        logging::init();
+        progress::set_display(progress::Display::detect(self.quiet));
+        stats::install();
         if self.stats {
-            crate::stats::request_table();
+            eau2::stats::request_table();
         }
     }
 }

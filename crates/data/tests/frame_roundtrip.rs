@@ -3,8 +3,8 @@
 //! schema inferred. Values are compared one by one through `get`, because the reader
 //! chooses its own chunk layout.
 
-use eau2::frame::{DataFrame, DataType, FrameBuilder, Schema, Value};
-use eau2::sor::{Deviations, SorReader};
+use eau2_data::frame::{DataFrame, DataType, FrameBuilder, Schema, Value};
+use eau2_data::sor::{Deviations, SorReader};
 use eau2_testkit::cells::{table_of, Cell, Table};
 use proptest::prelude::*;
 
@@ -40,7 +40,7 @@ fn check_round_trip(frame: &DataFrame, infer_rows: usize) {
         assert_eq!(table_of(&read.frame), want);
     }
 
-    for rows in [eau2::sor::DEFAULT_INFER_ROWS, infer_rows] {
+    for rows in [eau2_data::sor::DEFAULT_INFER_ROWS, infer_rows] {
         let read = SorReader::new()
             .infer_rows(rows)
             .min_part_len(256)

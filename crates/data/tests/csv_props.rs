@@ -2,8 +2,8 @@
 //! equal, and any split of any text into byte parts (or parallel pieces) reads the same
 //! rows as the whole, whatever quoted line breaks the cuts fall into.
 
-use eau2::csv::{CsvFile, CsvReader};
-use eau2::frame::{DataFrame, DataType, FrameBuilder, Schema, Value};
+use eau2_data::csv::{CsvFile, CsvReader};
+use eau2_data::frame::{DataFrame, DataType, FrameBuilder, Schema, Value};
 use eau2_testkit::cells::{table_of, Table};
 use eau2_testkit::csv_text::to_csv;
 use proptest::prelude::*;

@@ -1,0 +1,80 @@
+//! A rank's context, [`Node`]: its communication layer and the state of the frames its
+//! operators make.
+
+use std::ops::Deref;
+
+use super::env::LaunchEnv;
+use super::temps::Temps;
+use crate::error::Result;
+use eau2_comm::Comm;
+
+/// One rank's context: who it is, the store, messages and collectives. It dereferences
+/// to its [`Comm`], so `node.rank()`, `node.kv()`, `node.send(..)` and
+/// `node.all_reduce(..)` are the communication layer's own.
+pub struct Node {
+    comm: Comm,
+    /// Names and lazy frees of the frames that operators make.
+    temps: Temps,
+}
+
+impl Node {
+    /// Joins the job described by `env`.
+    pub fn join(env: &LaunchEnv) -> Result<Node> {
+        Node::connect(&env.net_config()?)
+    }
+
+    /// Joins the job described by a network configuration.
+    pub(crate) fn connect(cfg: &crate::net::NetConfig) -> Result<Node> {
+        Ok(Node {
+            comm: Comm::connect(cfg)?,
+            temps: Temps::default(),
+        })
+    }
+
+    /// A job of one: rank 0 of 1, no network.
+    pub fn standalone() -> Result<Node> {
+        Node::join(&LaunchEnv::from_vars(|_| None)?)
+    }
+
+    /// The names and dropped handles of operators' result frames.
+    pub(crate) fn temps(&self) -> &Temps {
+        &self.temps
+    }
+
+    /// The communication layer: messages, collectives and the store.
+    pub fn comm(&self) -> &Comm {
+        &self.comm
+    }
+
+    /// Leaves the job cleanly: the final barrier ([`Comm::finish`]), so that no rank
+    /// leaves while another may still ask it for data, then goodbyes to every peer.
+    ///
+    /// When the final barrier fails, this rank leaves as a failing one does
+    /// ([`Comm::abort`]): what it has to tell its peers (such as the SPMD mistake it
+    /// found) is written before its links close.
+    pub fn shutdown(self) -> Result<()> {
+        if let Err(e) = self.comm.finish() {
+            self.comm.abort();
+            return Err(explained(&self.comm, e.into()));
+        }
+        Ok(self.comm.shutdown()?)
+    }
+}
+
+/// `e`, or the SPMD mistake behind it: a rank that left because of a mistake is seen as
+/// lost by operations outside the message plane (the store), which do not hear of the
+/// mistake itself.
+pub(super) fn explained(comm: &Comm, e: crate::Error) -> crate::Error {
+    match (e.lost_rank(), comm.spmd_mistake()) {
+        (Some(_), Some(mistake)) => mistake.into(),
+        _ => e,
+    }
+}
+
+impl Deref for Node {
+    type Target = Comm;
+
+    fn deref(&self) -> &Comm {
+        &self.comm
+    }
+}

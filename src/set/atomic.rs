@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{past_bound, IdSet, WORD};
+use super::id_set::{past_bound, IdSet, WORD};
 use crate::Result;
 
 /// A set of ids below a fixed bound that many threads add to at once (a parallel scan

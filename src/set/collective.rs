@@ -9,7 +9,7 @@
 //! around a ring (`all_reduce_slice`), which sends each rank's bitmap about twice
 //! whatever the number of ranks.
 
-use super::{list_pays, IdSet, Repr};
+use super::id_set::{list_pays, IdSet, Repr};
 use crate::{Error, Node, Result};
 
 /// How the ranks' sets combine.

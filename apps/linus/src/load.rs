@@ -24,6 +24,7 @@ use eau2::blocks::{count_newlines, BlockReader, RecordFault, Records};
 use eau2::sor::{field_text, int_columns, int_rows, FileIdentity};
 use eau2::{Error, Node, Result};
 use memchr::memmem;
+use speedy::{Readable, Writable};
 
 /// One commit, as the search needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +71,7 @@ pub struct Graph {
 }
 
 /// What a rank learns from its shares of the three files; merged over ranks.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Readable, Writable)]
 struct Facts {
     /// Largest pid of projects.ltgt.
     projects_max: Option<u32>,
@@ -114,41 +115,6 @@ impl Facts {
             missing: self.missing + o.missing,
             start: min_opt(self.start, o.start),
         }
-    }
-
-    /// The wire form: a flat vector, `u64::MAX` for "none".
-    fn to_wire(self) -> Vec<u64> {
-        let opt = |v: Option<u32>| v.map_or(u64::MAX, u64::from);
-        let lo = |r: Option<(u32, u32)>| opt(r.map(|r| r.0));
-        let hi = |r: Option<(u32, u32)>| opt(r.map(|r| r.1));
-        vec![
-            opt(self.projects_max),
-            opt(self.users_max),
-            lo(self.commit_projects),
-            hi(self.commit_projects),
-            lo(self.commit_authors),
-            hi(self.commit_authors),
-            self.commits,
-            self.missing,
-            opt(self.start),
-        ]
-    }
-
-    fn from_wire(w: &[u64]) -> Result<Facts> {
-        if w.len() != 9 {
-            return Err(Error::decode("linus: a load summary of the wrong length"));
-        }
-        let opt = |v: u64| u32::try_from(v).ok();
-        let range = |lo: u64, hi: u64| opt(lo).zip(opt(hi));
-        Ok(Facts {
-            projects_max: opt(w[0]),
-            users_max: opt(w[1]),
-            commit_projects: range(w[2], w[3]),
-            commit_authors: range(w[4], w[5]),
-            commits: w[6],
-            missing: w[7],
-            start: opt(w[8]),
-        })
     }
 }
 
@@ -339,15 +305,7 @@ impl Graph {
 
         times.push(("commits.ltgt", clock.elapsed() - times[0].1 - times[1].1));
 
-        let merged = node.all_reduce(facts.to_wire(), |a, b| {
-            match (Facts::from_wire(&a), Facts::from_wire(&b)) {
-                (Ok(a), Ok(b)) => a.merge(b).to_wire(),
-                // Cannot happen between ranks of one build; keep the first and let the
-                // check below fail on every rank alike.
-                _ => a,
-            }
-        })?;
-        let facts = Facts::from_wire(&merged)?;
+        let facts = node.all_reduce(facts, Facts::merge)?;
         let bound = |max: Option<u32>| max.map_or(0, |m| m as usize + 1);
         let (users, projects) = (bound(facts.users_max), bound(facts.projects_max));
         let path = commits.path().display();
@@ -443,7 +401,7 @@ mod tests {
     }
 
     #[test]
-    fn facts_survive_the_wire_and_merge() {
+    fn facts_merge() {
         let a = Facts {
             projects_max: Some(3),
             commit_projects: Some((1, 3)),
@@ -458,7 +416,7 @@ mod tests {
             missing: 2,
             ..Facts::default()
         };
-        let m = Facts::from_wire(&a.merge(b).to_wire()).unwrap();
+        let m = a.merge(b);
         assert_eq!(m.commit_projects, Some((0, 3)));
         assert_eq!(
             (m.projects_max, m.users_max, m.commits, m.missing, m.start),

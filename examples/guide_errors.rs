@@ -23,7 +23,7 @@ fn main() -> ExitCode {
                     return Err(Error::App(format!("rank {last} gives up")));
                 }
                 // Waits for a message the last rank will never send.
-                node.recv(last, 1)?;
+                node.comm().recv(last, 1)?;
             }
             "strict" => {
                 // Line 15 holds a string in column 2, whose type the options fix to

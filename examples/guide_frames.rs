@@ -79,7 +79,7 @@ fn main() -> ExitCode {
         } else {
             DistFrame::get(node, &floats)?
         };
-        let held: Vec<Vec<usize>> = node.all_gather(&frame.local_chunks())?;
+        let held: Vec<Vec<usize>> = node.comm().all_gather(&frame.local_chunks())?;
         if rank == 0 {
             println!(
                 "floats: {} rows in {} chunks; chunks per rank: {held:?}",
@@ -102,7 +102,7 @@ fn main() -> ExitCode {
             println!("squares, seen from rank {rank} with map:");
             frame.map(&mut Print)?;
         }
-        node.barrier()?;
+        node.comm().barrier()?;
 
         // 3. Collective: every rank contributes its own rows, which stay where they are.
         //    Rows are ordered by rank.

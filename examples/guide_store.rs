@@ -8,7 +8,7 @@ use eau2::kv::Key;
 fn main() -> ExitCode {
     eau2::run(|node| {
         let (rank, n) = (node.rank(), node.size());
-        let kv = node.kv();
+        let kv = node.comm().kv();
 
         // Each rank stores its partial result under a key homed at itself: the put is
         // local, and the value stays here until some rank asks for it.

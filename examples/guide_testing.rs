@@ -10,7 +10,7 @@ use eau2::Node;
 fn total(node: &Node) -> eau2::Result<u64> {
     let (rank, n) = (node.rank() as u64, node.size() as u64);
     let mine: u64 = (0..1000).filter(|i| i % n == rank).sum();
-    Ok(node.all_reduce(mine, |a, b| a + b)?)
+    Ok(node.comm().all_reduce(mine, |a, b| a + b)?)
 }
 
 fn main() -> ExitCode {

@@ -105,7 +105,7 @@ impl Progress {
 
     fn start(node: &Node, label: &str, unit: Unit, total: Option<u64>) -> Progress {
         // Drawn on every rank whatever the screen, so the gauges of all ranks match.
-        let gauge = node.new_gauge();
+        let gauge = node.comm().new_gauge();
         let counter = Arc::new(AtomicU64::new(0));
         let reporter = SCREEN.get().and_then(|screen| {
             let stop = Arc::new((Mutex::new(false), Condvar::new()));

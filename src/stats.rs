@@ -148,7 +148,7 @@ pub(crate) fn report(node: &Node, wall: Duration, mode: &StatsMode) -> Result<()
         return Ok(());
     };
     let mine = collect(node, wall)?;
-    let Some(all) = node.gather(0, &mine)? else {
+    let Some(all) = node.comm().gather(0, &mine)? else {
         return Ok(());
     };
     let job = JobStats {
@@ -163,11 +163,11 @@ pub(crate) fn report(node: &Node, wall: Duration, mode: &StatsMode) -> Result<()
 
 /// This rank's statistics, its traffic at a cut (collective).
 fn collect(node: &Node, wall: Duration) -> Result<RankStats> {
-    let wait = node.network_wait();
+    let wait = node.comm().network_wait();
     // Ranks may finish their programs minutes apart; the barrier waits for the last
     // (as the final barrier would), so the cut's own deadline only covers the marks.
-    node.barrier()?;
-    let traffic = node.traffic_cut(Duration::from_secs(60))?;
+    node.comm().barrier()?;
+    let traffic = node.comm().traffic_cut(Duration::from_secs(60))?;
     let peers: Vec<PeerStats> = traffic
         .iter()
         .enumerate()
@@ -180,7 +180,7 @@ fn collect(node: &Node, wall: Duration) -> Result<RankStats> {
             recv_msgs: t.received.msgs,
         })
         .collect();
-    let (chunks, stored) = node.kv().local_usage();
+    let (chunks, stored) = node.comm().kv().local_usage();
     Ok(RankStats {
         rank: node.rank() as u32,
         wall_secs: wall.as_secs_f64(),

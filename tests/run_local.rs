@@ -31,7 +31,7 @@ fn results_come_back_in_rank_order_for_any_size() {
     for n in 1..=8 {
         let results = within(move || {
             run_local(n, |node| {
-                let everyone: Vec<u64> = node.all_gather(&(node.rank() as u64))?;
+                let everyone: Vec<u64> = node.comm().all_gather(&(node.rank() as u64))?;
                 Ok((node.rank(), node.size(), everyone))
             })
         })
@@ -51,22 +51,29 @@ fn collectives_messages_and_the_store_work_inside() {
             .peer_timeout(Duration::from_secs(20))
             .run(|node| {
                 let (rank, n) = (node.rank(), node.size());
-                let sum = node.all_reduce(rank as u64 + 1, |a, b| a + b)?;
-                let root: String = node.broadcast(0, (rank == 0).then(|| "hello".to_string()))?;
-                let prefix = node.exclusive_scan(10u64, |a, b| a + b)?.unwrap_or(0);
-                let swapped: Vec<u64> =
-                    node.all_to_all((0..n as u64).map(|to| 100 * rank as u64 + to).collect())?;
+                let sum = node.comm().all_reduce(rank as u64 + 1, |a, b| a + b)?;
+                let root: String = node
+                    .comm()
+                    .broadcast(0, (rank == 0).then(|| "hello".to_string()))?;
+                let prefix = node
+                    .comm()
+                    .exclusive_scan(10u64, |a, b| a + b)?
+                    .unwrap_or(0);
+                let swapped: Vec<u64> = node
+                    .comm()
+                    .all_to_all((0..n as u64).map(|to| 100 * rank as u64 + to).collect())?;
                 // A ring of messages larger than the window: flow control, not a hang.
                 let big = eau2::Bytes::from(vec![rank as u8; 200 << 10]);
-                node.send((rank + 1) % n, 7, big)?;
-                let got = node.recv((rank + n - 1) % n, 7)?;
+                node.comm().send((rank + 1) % n, 7, big)?;
+                let got = node.comm().recv((rank + n - 1) % n, 7)?;
                 let from_left = got.iter().all(|&b| b as usize == (rank + n - 1) % n);
-                node.kv().put(
+                node.comm().kv().put(
                     &Key::new(format!("k{rank}"), rank),
                     eau2::Bytes::from(vec![rank as u8]),
                 )?;
                 let right = (rank + 1) % n;
                 let theirs = node
+                    .comm()
                     .kv()
                     .wait_and_get(&Key::new(format!("k{right}"), right))?;
                 Ok((
@@ -111,7 +118,9 @@ fn a_dist_frame_round_trips_inside() {
                 .map(|row| local.get_int(0, row))
                 .collect::<std::result::Result<_, _>>()?;
             // Every rank owns some chunks, and together they own each one once.
-            let owned = node.all_reduce(frame.local_chunks().len(), |a, b| a + b)?;
+            let owned = node
+                .comm()
+                .all_reduce(frame.local_chunks().len(), |a, b| a + b)?;
             Ok((back, owned == frame.chunk_count()))
         })
     })
@@ -141,11 +150,11 @@ fn job_failing_at(bad: usize, fail: fn() -> Result<()>) -> Result<Vec<()>> {
     Local::new(4)
         .peer_timeout(Duration::from_secs(30))
         .run(move |node| {
-            node.barrier()?;
+            node.comm().barrier()?;
             if node.rank() == bad {
                 return fail();
             }
-            node.recv(bad, 1)?;
+            node.comm().recv(bad, 1)?;
             Ok(())
         })
 }
@@ -175,7 +184,7 @@ fn a_rank_failing_at_once_fails_the_job_naming_it() {
                 if node.rank() == n - 1 {
                     return Err(Error::App("early".into()));
                 }
-                Ok(node.all_reduce(1u64, |a, b| a + b)?)
+                Ok(node.comm().all_reduce(1u64, |a, b| a + b)?)
             })
         })
         .unwrap_err();
@@ -196,7 +205,7 @@ fn a_job_that_would_hang_fails_at_its_timeout() {
     // SPMD mistake). Only the job's timeout ends this.
     let error = within(|| {
         Local::new(3).timeout(Duration::from_secs(2)).run(|node| {
-            node.recv((node.rank() + 1) % node.size(), 5)?;
+            node.comm().recv((node.rank() + 1) % node.size(), 5)?;
             Ok(())
         })
     })
@@ -225,7 +234,9 @@ fn two_jobs_run_at_once() {
             run_local(4, move |node| {
                 let mut total = 0;
                 for round in 0..20 {
-                    total += node.all_reduce(offset + round + node.rank() as u64, |a, b| a + b)?;
+                    total += node
+                        .comm()
+                        .all_reduce(offset + round + node.rank() as u64, |a, b| a + b)?;
                 }
                 Ok(total)
             })

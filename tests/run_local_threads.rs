@@ -30,7 +30,7 @@ fn job(fail_at: Option<usize>) -> eau2::Result<Vec<u64>> {
         if Some(node.rank()) == fail_at {
             return Err(Error::App("planned".into()));
         }
-        Ok(node.all_reduce(1u64, |a, b| a + b)?)
+        Ok(node.comm().all_reduce(1u64, |a, b| a + b)?)
     })
 }
 
@@ -45,7 +45,7 @@ fn no_thread_is_left_behind() {
     // A job stopped by its timeout: every rank waits for a message never sent.
     let stopped = eau2::Local::new(3)
         .timeout(Duration::from_secs(1))
-        .run(|node| Ok(node.recv((node.rank() + 1) % 3, 9)?.len()));
+        .run(|node| Ok(node.comm().recv((node.rank() + 1) % 3, 9)?.len()));
     assert!(stopped.is_err());
     let deadline = Instant::now() + Duration::from_secs(30);
     while threads() != baseline && Instant::now() < deadline {

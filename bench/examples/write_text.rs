@@ -57,10 +57,10 @@ fn rows_of(from: u64, to: u64) -> DataFrame {
 }
 
 fn timed(node: &Node, what: &str, path: &Path, f: impl FnOnce() -> Result<()>) -> Result<()> {
-    node.barrier()?;
+    node.comm().barrier()?;
     let start = Instant::now();
     f()?;
-    node.barrier()?;
+    node.comm().barrier()?;
     let secs = start.elapsed().as_secs_f64();
     if node.rank() == 0 {
         let bytes = dir_or_file_size(path);

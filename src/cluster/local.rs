@@ -20,7 +20,7 @@
 //! # fn main() -> eau2::Result<()> {
 //! // Four ranks in this process; each returns its rank's share of a sum.
 //! let sums = eau2::run_local(4, |node| {
-//!     let total = node.all_reduce(node.rank() as u64, |a, b| a + b)?;
+//!     let total = node.comm().all_reduce(node.rank() as u64, |a, b| a + b)?;
 //!     Ok((node.rank(), total))
 //! })?;
 //! assert_eq!(sums, vec![(0, 6), (1, 6), (2, 6), (3, 6)]);

@@ -25,7 +25,7 @@
 //! fn main() -> ExitCode {
 //!     eau2::run(|node| {
 //!         // Each rank contributes its rank; everyone learns the sum.
-//!         let sum = node.all_reduce(node.rank() as u64, |a, b| a + b)?;
+//!         let sum = node.comm().all_reduce(node.rank() as u64, |a, b| a + b)?;
 //!         let n = node.size() as u64;
 //!         assert_eq!(sum, n * (n - 1) / 2);
 //!         Ok(())
@@ -83,7 +83,7 @@ pub fn run(program: impl FnOnce(&Node) -> Result<()>) -> ExitCode {
     if let Err(e) = result {
         let e = explained(node.comm(), e);
         tracing::error!("rank {}: error: {e}", env.rank);
-        node.abort();
+        node.comm().abort();
         return ExitCode::FAILURE;
     }
     match node.shutdown() {

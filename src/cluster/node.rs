@@ -1,16 +1,13 @@
 //! A rank's context, [`Node`]: its communication layer and the state of the frames its
 //! operators make.
 
-use std::ops::Deref;
-
 use super::env::LaunchEnv;
 use super::temps::Temps;
 use crate::error::Result;
 use eau2_comm::Comm;
 
-/// One rank's context: who it is, the store, messages and collectives. It dereferences
-/// to its [`Comm`], so `node.rank()`, `node.kv()`, `node.send(..)` and
-/// `node.all_reduce(..)` are the communication layer's own.
+/// One rank's context: who it is ([`Node::rank`], [`Node::size`]), and through
+/// [`Node::comm`] the store, messages and collectives (`node.comm().all_reduce(..)`).
 pub struct Node {
     comm: Comm,
     /// Names and lazy frees of the frames that operators make.
@@ -46,6 +43,16 @@ impl Node {
         &self.comm
     }
 
+    /// This rank's number, `0..size()`.
+    pub fn rank(&self) -> usize {
+        self.comm.rank()
+    }
+
+    /// The number of ranks in the job.
+    pub fn size(&self) -> usize {
+        self.comm.size()
+    }
+
     /// Leaves the job cleanly: the final barrier ([`Comm::finish`]), so that no rank
     /// leaves while another may still ask it for data, then goodbyes to every peer.
     ///
@@ -68,13 +75,5 @@ pub(super) fn explained(comm: &Comm, e: crate::Error) -> crate::Error {
     match (e.lost_rank(), comm.spmd_mistake()) {
         (Some(_), Some(mistake)) => mistake.into(),
         _ => e,
-    }
-}
-
-impl Deref for Node {
-    type Target = Comm;
-
-    fn deref(&self) -> &Comm {
-        &self.comm
     }
 }

@@ -87,7 +87,9 @@ pub fn difference(node: &Node, local: &IdSet, minus: &IdSet) -> Result<IdSet> {
 
 /// Combines the ranks' `local` sets as `how` says; `op` names the call in errors.
 fn combine(node: &Node, local: &IdSet, how: Combine, op: &str) -> Result<IdSet> {
-    let facts = node.all_gather(&(local.bound as u64, local.len() as u64))?;
+    let facts = node
+        .comm()
+        .all_gather(&(local.bound as u64, local.len() as u64))?;
     if let Some((rank, (bound, _))) = facts.iter().enumerate().find(|(_, f)| f.0 != facts[0].0) {
         return Err(Error::App(format!(
             "{op}: rank {rank} passes a set of ids below {bound} but rank 0 one below {} \
@@ -104,15 +106,18 @@ fn combine(node: &Node, local: &IdSet, how: Combine, op: &str) -> Result<IdSet> 
     let mut result = if node.size() == 1 {
         local.clone()
     } else if list_pays(most, bound) {
-        let merged = node.all_reduce(to_wire(local), |a, b| merge(a, b, bound, how))?;
+        let merged = node
+            .comm()
+            .all_reduce(to_wire(local), |a, b| merge(a, b, bound, how))?;
         from_wire(merged, bound)
             .ok_or_else(|| Error::decode(format!("{op}: a malformed set of ids below {bound}")))?
     } else {
         let (mut words, _) = local.clone().into_words();
-        node.all_reduce_slice(&mut words, |acc, other| match how {
-            Combine::Union => acc.iter_mut().zip(other).for_each(|(a, b)| *a |= b),
-            Combine::Intersection => acc.iter_mut().zip(other).for_each(|(a, b)| *a &= b),
-        })?;
+        node.comm()
+            .all_reduce_slice(&mut words, |acc, other| match how {
+                Combine::Union => acc.iter_mut().zip(other).for_each(|(a, b)| *a |= b),
+                Combine::Intersection => acc.iter_mut().zip(other).for_each(|(a, b)| *a &= b),
+            })?;
         IdSet::from_words(bound, words)
             .ok_or_else(|| Error::decode(format!("{op}: a bitmap that does not fit {bound} ids")))?
     };

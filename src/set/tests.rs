@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::*;
+use crate::set::AtomicIds;
 
 /// A set of `ids` below `bound` in the given form.
 fn set(bound: usize, ids: &[u32], bitmap: bool) -> IdSet {

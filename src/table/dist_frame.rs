@@ -66,7 +66,8 @@ fn store_chunk(
     (col, local, global): (usize, usize, usize),
 ) -> Result<()> {
     let chunk = StoredChunk(Arc::clone(frame.chunk(col, local)));
-    node.kv()
+    node.comm()
+        .kv()
         .put_object(&desc.chunk_key(key, col, global), Arc::new(chunk))
         .map_err(|e| name_taken(key, e.into()))
 }
@@ -96,7 +97,7 @@ impl<'n> DistFrame<'n> {
 
     /// The frame stored under `key`, waiting until it has been stored.
     pub fn get(node: &'n Node, key: &Key) -> Result<DistFrame<'n>> {
-        let bytes = node.kv().wait_and_get(key)?;
+        let bytes = node.comm().kv().wait_and_get(key)?;
         Ok(DistFrame::new(node, key, Descriptor::decode(&bytes, key)?))
     }
 
@@ -117,7 +118,8 @@ impl<'n> DistFrame<'n> {
         cells
             .par_iter()
             .try_for_each(|&(c, i)| store_chunk(node, key, &desc, frame, (c, i, i)))?;
-        node.kv()
+        node.comm()
+            .kv()
             .put(key, desc.encode())
             .map_err(|e| name_taken(key, e.into()))?;
         Ok(DistFrame::new(node, key, desc))
@@ -174,7 +176,7 @@ impl<'n> DistFrame<'n> {
         // The types and a hash of the names, not the schema: a CSV header can be hundreds
         // of MB of names, and every rank derived them from the same file (issue 20).
         let local_schema = local.schema();
-        let parts: Vec<RankLayout> = node.all_gather(&(
+        let parts: Vec<RankLayout> = node.comm().all_gather(&(
             local_schema.types().to_vec(),
             names_hash(local_schema.names()),
             rows,
@@ -194,7 +196,7 @@ impl<'n> DistFrame<'n> {
             local_schema.clone()
         } else {
             let root = (node.rank() == 0).then(|| local_schema.clone());
-            node.broadcast(0, root)?
+            node.comm().broadcast(0, root)?
         };
         // (order, rank, local index, rows) of every chunk of the job, in frame order.
         let mut all: Vec<(u64, usize, usize, u64)> = parts
@@ -223,7 +225,8 @@ impl<'n> DistFrame<'n> {
             .par_iter()
             .try_for_each(|&(c, i)| store_chunk(node, key, &desc, local, (c, i, global[i])))?;
         if node.rank() == 0 {
-            node.kv()
+            node.comm()
+                .kv()
                 .put(key, desc.encode())
                 .map_err(|e| name_taken(key, e.into()))?;
         }
@@ -290,9 +293,11 @@ impl<'n> DistFrame<'n> {
             return Ok(Arc::clone(c));
         }
         let key = self.desc.chunk_key(&self.key, col, chunk);
-        let decoded = match self.node.kv().local_object::<StoredChunk>(&key) {
+        let decoded = match self.node.comm().kv().local_object::<StoredChunk>(&key) {
             Some(stored) => Arc::clone(&stored.0),
-            None => Arc::new(Chunk::from_bytes(&self.node.kv().wait_and_get(&key)?)?),
+            None => Arc::new(Chunk::from_bytes(
+                &self.node.comm().kv().wait_and_get(&key)?,
+            )?),
         };
         let info = self.desc.chunks[chunk];
         if decoded.dtype() != dtype || decoded.len() as u64 != info.rows {
@@ -620,10 +625,13 @@ mod tests {
         assert!(local.chunk_count() > 1);
         for i in 0..local.chunk_count() {
             assert!(Arc::ptr_eq(&frame.chunk(0, i).unwrap(), local.chunk(0, i)));
-            let stored = node.kv().get(&frame.descriptor().chunk_key(&key, 0, i));
+            let stored = node
+                .comm()
+                .kv()
+                .get(&frame.descriptor().chunk_key(&key, 0, i));
             assert_eq!(stored.unwrap().unwrap(), local.chunk(0, i).to_bytes());
         }
-        let (values_stored, bytes) = node.kv().local_usage();
+        let (values_stored, bytes) = node.comm().kv().local_usage();
         assert_eq!(values_stored, local.chunk_count() + 1); // the chunks and the descriptor
         assert!(
             bytes < 200_000 * 4 + 64 * 1024,

@@ -45,7 +45,7 @@
 //! let mut sum = Sum::default();
 //! frame.local_map(&mut sum).unwrap();
 //! // Every rank sums what it owns; the totals meet at rank 0.
-//! let total = node.reduce(0, sum.0, |a, b| a + b).unwrap();
+//! let total = node.comm().reduce(0, sum.0, |a, b| a + b).unwrap();
 //! assert_eq!(total, Some(5050));
 //! ```
 

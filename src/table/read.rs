@@ -55,13 +55,13 @@ pub(crate) trait Group {
 
 impl Group for Node {
     fn rank(&self) -> usize {
-        (**self).rank()
+        Node::rank(self)
     }
     fn size(&self) -> usize {
-        (**self).size()
+        Node::size(self)
     }
     fn gather<T: Wire + Clone>(&self, value: &T) -> Result<Vec<T>> {
-        Ok(self.all_gather(value)?)
+        Ok(self.comm().all_gather(value)?)
     }
 }
 

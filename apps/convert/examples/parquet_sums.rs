@@ -44,7 +44,9 @@ fn main() -> std::process::ExitCode {
                     .sum())
             })
             .collect::<eau2::Result<_>>()?;
-        let sums = node.all_reduce(local, |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect())?;
+        let sums = node
+            .comm()
+            .all_reduce(local, |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect())?;
         if node.rank() == 0 {
             println!("{}", frame.nrows());
             for (c, s) in ints.iter().zip(sums) {

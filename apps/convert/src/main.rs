@@ -264,7 +264,7 @@ fn write_arrow(node: &Node, frame: &DistFrame<'_>, out: &Path) -> Result<()> {
     } else {
         None
     };
-    let outcome: Option<String> = node.broadcast(0, local)?;
+    let outcome: Option<String> = node.comm().broadcast(0, local)?;
     match outcome {
         None => Ok(()),
         Some(why) => Err(Error::App(format!(

@@ -224,7 +224,7 @@ fn parse_commits(bytes: &[u8]) -> std::result::Result<CommitBlock, RecordFault> 
 /// file, and a wrong answer).
 fn same_versions(node: &Node, readers: [&BlockReader; 3]) -> Result<()> {
     let mine: Vec<FileIdentity> = readers.iter().map(|r| r.identity()).collect();
-    let all: Vec<Vec<FileIdentity>> = node.all_gather(&mine)?;
+    let all: Vec<Vec<FileIdentity>> = node.comm().all_gather(&mine)?;
     for (i, reader) in readers.iter().enumerate() {
         if let Some(other) = all.iter().position(|ids| ids.get(i) != Some(&mine[i])) {
             return Err(Error::App(format!(
@@ -305,7 +305,7 @@ impl Graph {
 
         times.push(("commits.ltgt", clock.elapsed() - times[0].1 - times[1].1));
 
-        let facts = node.all_reduce(facts, Facts::merge)?;
+        let facts = node.comm().all_reduce(facts, Facts::merge)?;
         let bound = |max: Option<u32>| max.map_or(0, |m| m as usize + 1);
         let (users, projects) = (bound(facts.users_max), bound(facts.projects_max));
         let path = commits.path().display();

@@ -208,7 +208,8 @@ fn serve_raw(node: &Node) -> Result<std::thread::JoinHandle<()>> {
     let addr = listener
         .local_addr()
         .map_err(|e| Error::io("reading the raw server's address", e))?;
-    node.kv()
+    node.comm()
+        .kv()
         .put(&Key::new("bench/raw-addr", 1), addr.to_string())?;
     Ok(std::thread::spawn(move || {
         let Ok((mut stream, _)) = listener.accept() else {
@@ -234,7 +235,10 @@ struct RawClient {
 
 impl RawClient {
     fn connect(node: &Node) -> Result<RawClient> {
-        let addr = node.kv().wait_and_get(&Key::new("bench/raw-addr", 1))?;
+        let addr = node
+            .comm()
+            .kv()
+            .wait_and_get(&Key::new("bench/raw-addr", 1))?;
         let addr = String::from_utf8_lossy(&addr).into_owned();
         let stream =
             TcpStream::connect(&addr).map_err(|e| Error::io(format!("connecting to {addr}"), e))?;
@@ -300,14 +304,14 @@ fn serve_and_measure(
     } else {
         None
     };
-    node.barrier()?;
+    node.comm().barrier()?;
     if node.rank() == 0 {
-        node.kv().set_cache_budget(0);
+        node.comm().kv().set_cache_budget(0);
         measure(&mut RawClient::connect(node)?)?;
     } else if node.rank() == 1 {
         serve_while()?;
     }
-    node.barrier()?;
+    node.comm().barrier()?;
     drop(server); // the raw server thread ends when rank 0's connection closes
     Ok(())
 }
@@ -323,24 +327,25 @@ fn latency(
     charts: &Charts,
 ) -> Result<()> {
     let key = Key::new("bench/small", 1);
-    let store = || Ok(node.kv().put(&key, vec![7u8; size])?);
+    let store = || Ok(node.comm().kv().put(&key, vec![7u8; size])?);
     // Rank 1 answers each 8-byte message with `size` bytes, as it answers a get.
     let echo = || loop {
-        if node.recv(0, PING_TAG)?.is_empty() {
+        if node.comm().recv(0, PING_TAG)?.is_empty() {
             return Ok(());
         }
-        node.send(0, PING_TAG, Bytes::from(vec![7u8; size]))?;
+        node.comm()
+            .send(0, PING_TAG, Bytes::from(vec![7u8; size]))?;
     };
     let mpi = match baseline {
         Some(path) if node.rank() == 0 => read_pingpong_baseline(path, size)?,
         _ => None,
     };
     serve_and_measure(node, store, echo, |raw| {
-        let kv = node.kv();
+        let kv = node.comm().kv();
         let kv_get = || get_expecting(kv, &key, size);
         let ping = || {
-            node.send(1, PING_TAG, Bytes::from_static(&[1; 8]))?;
-            match node.recv(1, PING_TAG)?.len() {
+            node.comm().send(1, PING_TAG, Bytes::from_static(&[1; 8]))?;
+            match node.comm().recv(1, PING_TAG)?.len() {
                 n if n == size => Ok(()),
                 n => Err(Error::App(format!(
                     "ping-pong reply of {n} bytes, not {size}"
@@ -355,7 +360,7 @@ fn latency(
             kv_phases.phase(warmup, ops, kv_get)?;
             msg_phases.phase(warmup, ops, ping)?;
         }
-        node.send(1, PING_TAG, Bytes::new())?;
+        node.comm().send(1, PING_TAG, Bytes::new())?;
         let mut report = Report::new(format!(
             "KV get latency, {size}-byte values, rank 0 -> rank 1"
         ));
@@ -486,7 +491,7 @@ fn throughput(node: &Node, sizes: &[usize], runs: usize, charts: &Charts) -> Res
     let store = || {
         sizes
             .iter()
-            .try_for_each(|&mib| node.kv().put(&key(mib), vec![3u8; mib << 20]))
+            .try_for_each(|&mib| node.comm().kv().put(&key(mib), vec![3u8; mib << 20]))
             .map_err(Into::into)
     };
     serve_and_measure(
@@ -494,7 +499,7 @@ fn throughput(node: &Node, sizes: &[usize], runs: usize, charts: &Charts) -> Res
         store,
         || Ok(()),
         |raw| {
-            let kv = node.kv();
+            let kv = node.comm().kv();
             let mut report = Report::new("Large value transfer, rank 1 -> rank 0");
             report.command(command_line());
             for &mib in sizes {
@@ -584,13 +589,13 @@ fn pipelined(node: &Node, threads: usize, ops: usize, size: usize, charts: &Char
     let (rank, size_n) = (node.rank(), node.size());
     const KEYS: usize = 64;
     for i in 0..KEYS {
-        node.kv().put(
+        node.comm().kv().put(
             &Key::new(format!("bench/p{i}"), rank),
             Bytes::from(vec![1u8; size]),
         )?;
     }
-    node.kv().set_cache_budget(0);
-    node.barrier()?;
+    node.comm().kv().set_cache_budget(0);
+    node.comm().barrier()?;
     let started = Instant::now();
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
@@ -599,7 +604,8 @@ fn pipelined(node: &Node, threads: usize, ops: usize, size: usize, charts: &Char
                     for j in 0..ops {
                         // Any rank but this one, round robin.
                         let home = (rank + 1 + (t + j) % (size_n - 1)) % size_n;
-                        node.kv()
+                        node.comm()
+                            .kv()
                             .get(&Key::new(format!("bench/p{}", (t * 31 + j) % KEYS), home))?;
                     }
                     Ok(())
@@ -612,8 +618,8 @@ fn pipelined(node: &Node, threads: usize, ops: usize, size: usize, charts: &Char
         })
     })?;
     let elapsed = started.elapsed().as_secs_f64();
-    let slowest = node.all_reduce(elapsed, f64::max)?;
-    node.barrier()?;
+    let slowest = node.comm().all_reduce(elapsed, f64::max)?;
+    node.comm().barrier()?;
     if rank == 0 {
         let total = (threads * ops * size_n) as f64;
         let mut report = Report::new(format!(
@@ -689,39 +695,39 @@ fn or_into(acc: &mut [u64], other: &[u64]) {
 fn run_collective(node: &Node, op: &str, buffers: &mut Buffers) -> Result<()> {
     let root_value = |v: Vec<u64>| (node.rank() == 0).then_some(v);
     match op {
-        "all_reduce" => node.all_reduce_slice(&mut buffers.words, or_into)?,
+        "all_reduce" => node.comm().all_reduce_slice(&mut buffers.words, or_into)?,
         "all_reduce_typed" => {
             let words = std::mem::take(&mut buffers.words);
-            buffers.words = node.all_reduce(words, |mut acc, other| {
+            buffers.words = node.comm().all_reduce(words, |mut acc, other| {
                 or_into(&mut acc, &other);
                 acc
             })?;
         }
         "broadcast" => {
-            node.broadcast_bytes(0, buffers.value.clone())?;
+            node.comm().broadcast_bytes(0, buffers.value.clone())?;
         }
         "broadcast_typed" => {
             let words = std::mem::take(&mut buffers.words);
-            buffers.words = node.broadcast(0, root_value(words))?;
+            buffers.words = node.comm().broadcast(0, root_value(words))?;
         }
         "all_to_all" => {
-            node.all_to_all_bytes(buffers.parts.clone())?;
+            node.comm().all_to_all_bytes(buffers.parts.clone())?;
         }
         "all_to_all_typed" => {
             let parts = std::mem::take(&mut buffers.typed_parts);
-            buffers.typed_parts = node.all_to_all(parts)?;
+            buffers.typed_parts = node.comm().all_to_all(parts)?;
         }
         "all_gather" => {
-            node.all_gather_bytes(buffers.parts[0].clone())?;
+            node.comm().all_gather_bytes(buffers.parts[0].clone())?;
         }
         "all_gather_typed" => {
-            node.all_gather(&buffers.part_words)?;
+            node.comm().all_gather(&buffers.part_words)?;
         }
         "gather" => {
-            node.gather_bytes(0, buffers.parts[0].clone())?;
+            node.comm().gather_bytes(0, buffers.parts[0].clone())?;
         }
         "gather_typed" => {
-            node.gather(0, &buffers.part_words)?;
+            node.comm().gather(0, &buffers.part_words)?;
         }
         other => {
             return Err(Error::Config(format!(
@@ -755,7 +761,7 @@ fn collectives(
         for op in ops.iter().map(String::as_str) {
             let mut times = Vec::with_capacity(runs);
             for i in 0..warmup + runs {
-                node.barrier()?;
+                node.comm().barrier()?;
                 let (done, took) = time_once(|| run_collective(node, op, &mut buffers));
                 done?;
                 if i >= warmup {
@@ -763,7 +769,7 @@ fn collectives(
                 }
             }
             // A call takes as long as its slowest rank.
-            node.all_reduce_slice(&mut times, |acc, other| {
+            node.comm().all_reduce_slice(&mut times, |acc, other| {
                 acc.iter_mut().zip(other).for_each(|(a, b)| *a = a.max(*b))
             })?;
             if node.rank() != 0 {

@@ -46,10 +46,10 @@ fn main() -> ExitCode {
     let case = case.clone();
     eau2::run(move |node| {
         let inputs = prepare(node, &case, &dir)?;
-        node.barrier()?;
+        node.comm().barrier()?;
         let started = Instant::now();
         let rows = timed(node, &case, &dir, &inputs)?;
-        node.barrier()?;
+        node.comm().barrier()?;
         let took = started.elapsed();
         if node.rank() == 0 {
             println!("time {:.6} rows {rows}", took.as_secs_f64());

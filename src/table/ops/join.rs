@@ -340,7 +340,7 @@ impl<'n> DistFrame<'n> {
                 chunks: s.chunks.iter().map(|c| (**c).clone()).collect(),
             })
             .collect();
-        let all = self.node.all_gather_bytes(encode_blocks(&blocks)?)?;
+        let all = self.node.comm().all_gather_bytes(encode_blocks(&blocks)?)?;
         let mut decoded = Vec::new();
         for (from, bytes) in all.iter().enumerate() {
             for mut b in decode_blocks(bytes, self.schema(), from)? {

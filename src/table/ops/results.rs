@@ -19,7 +19,7 @@ use crate::table::DistFrame;
 pub(super) fn reclaim(node: &Node) {
     let names = node.temps().take_dropped();
     for name in names {
-        node.kv().free_family(&name);
+        node.comm().kv().free_family(&name);
     }
 }
 
@@ -125,8 +125,8 @@ impl<'n> DistFrame<'n> {
     /// its name is never reused.
     pub fn free(mut self) -> Result<()> {
         self.temp = false;
-        self.node.barrier()?;
-        self.node.kv().free_family(self.key.name());
+        self.node.comm().barrier()?;
+        self.node.comm().kv().free_family(self.key.name());
         Ok(())
     }
 }

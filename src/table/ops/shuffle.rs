@@ -129,7 +129,7 @@ where
         })
         .collect::<Result<Vec<_>>>()?;
     drop(per_dest);
-    let received = node.all_to_all_bytes(bodies)?;
+    let received = node.comm().all_to_all_bytes(bodies)?;
     let mut all = received
         .par_iter()
         .enumerate()
@@ -240,7 +240,9 @@ pub(crate) fn exchange(
     if start < sources.len() {
         rounds.push(start..sources.len());
     }
-    let total_rounds = node.all_reduce(rounds.len() as u64, |a, b| a.max(b))? as usize;
+    let total_rounds = node
+        .comm()
+        .all_reduce(rounds.len() as u64, |a, b| a.max(b))? as usize;
     let mut collector = Collector::default();
     for round in 0..total_rounds {
         let here = rounds.get(round).cloned().unwrap_or(0..0);

@@ -313,7 +313,12 @@ fn splitters<S: Wire + Ord>(
         }
         samples.push(sample(chunk, (at - before) as usize));
     }
-    let mut all: Vec<S> = node.all_gather(&samples)?.into_iter().flatten().collect();
+    let mut all: Vec<S> = node
+        .comm()
+        .all_gather(&samples)?
+        .into_iter()
+        .flatten()
+        .collect();
     all.sort_unstable();
     let len = all.len();
     let picks: Vec<usize> = (1..n).map(|k| k * len / n).filter(|&i| i < len).collect();
@@ -417,7 +422,7 @@ impl<'n> DistFrame<'n> {
                 chunks: source.chunks.iter().map(|c| take(c, &rows)).collect(),
             });
         }
-        let offered = node.all_gather_bytes(encode_blocks(&blocks)?)?;
+        let offered = node.comm().all_gather_bytes(encode_blocks(&blocks)?)?;
         let local = if node.rank() == 0 {
             let mut collector = Collector::default();
             for (from, bytes) in offered.iter().enumerate() {

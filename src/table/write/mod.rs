@@ -126,10 +126,11 @@ impl<'n> DistFrame<'n> {
         let (offsets, total, failed) = if self.ranks_in_order() {
             let own_header = if me == 0 { header.len() as u64 } else { 0 };
             let mine = own_header + sized.as_ref().map_or(0, |s| s.iter().map(|c| c.size).sum());
-            let start = node.exclusive_scan(mine, |a, b| a + b)?.unwrap_or(0);
+            let start = node.comm().exclusive_scan(mine, |a, b| a + b)?.unwrap_or(0);
             let failure = sized.is_err().then_some(me as u32);
-            let (failed, total) =
-                node.all_reduce((failure, mine), |a, b| (first_failure(a.0, b.0), a.1 + b.1))?;
+            let (failed, total) = node
+                .comm()
+                .all_reduce((failure, mine), |a, b| (first_failure(a.0, b.0), a.1 + b.1))?;
             let mut at = start + own_header;
             let offsets = sized.as_ref().map_or(Vec::new(), |s| {
                 s.iter()
@@ -146,7 +147,7 @@ impl<'n> DistFrame<'n> {
                 .as_ref()
                 .ok()
                 .map(|s| s.iter().map(|c| c.size).collect());
-            let all = node.all_gather(&sizes)?;
+            let all = node.comm().all_gather(&sizes)?;
             match all.iter().position(Option::is_none) {
                 Some(r) => (Vec::new(), 0, Some(r as u32)),
                 None => {
@@ -219,7 +220,7 @@ impl<'n> DistFrame<'n> {
         let sized = self.size_local_text(format);
         let name = format!("part-{me:05}.{}", format.extension());
         let failure = sized.is_err().then_some(me as u32);
-        let failed = node.all_reduce(failure, first_failure)?;
+        let failed = node.comm().all_reduce(failure, first_failure)?;
         let sized = agree(sized, failed, |r| {
             format!("rank {r} could not format its rows for {}", dir.display())
         })?;
@@ -278,7 +279,8 @@ impl<'n> DistFrame<'n> {
             Ok(Err(e)) => (Some(e.to_string()), Vec::new(), 0),
             Err(e) => (Some(e.to_string()), Vec::new(), 0),
         });
-        let (why, at, id): (Option<String>, Vec<u8>, FileId) = self.node.broadcast(0, told)?;
+        let (why, at, id): (Option<String>, Vec<u8>, FileId) =
+            self.node.comm().broadcast(0, told)?;
         match (made, why) {
             (Some(Err(e)), _) => Err(not_written(dest, 0, &e.to_string())),
             (_, Some(why)) => Err(not_written(dest, 0, &why)),
@@ -296,7 +298,7 @@ impl<'n> DistFrame<'n> {
     fn agree_written(&self, written: Result<Temp>, dest: &Path) -> Result<Temp> {
         let me = self.node.rank() as u32;
         let failure = written.as_ref().err().map(|e| (me, e.to_string()));
-        let failed = self.node.all_reduce(failure, first_failure)?;
+        let failed = self.node.comm().all_reduce(failure, first_failure)?;
         match (written, failed) {
             (Ok(temp), None) => Ok(temp),
             (_, Some((r, why))) => Err(not_written(dest, r, &why)),
@@ -310,7 +312,7 @@ impl<'n> DistFrame<'n> {
         let why = renamed
             .as_ref()
             .map(|r| r.as_ref().err().map(|e| e.to_string()));
-        match self.node.broadcast(0, why)? {
+        match self.node.comm().broadcast(0, why)? {
             None => Ok(()),
             Some(why) => Err(not_written(dest, 0, &why)),
         }

@@ -51,7 +51,9 @@ impl<'n> DistFrame<'n> {
                 .collect()),
             Err(e) => Err(e.to_string()),
         };
-        let all: Vec<Summary> = node.all_gather(&(summary.clone().ok(), summary.err()))?;
+        let all: Vec<Summary> = node
+            .comm()
+            .all_gather(&(summary.clone().ok(), summary.err()))?;
         let failed = all.iter().position(|(_, e)| e.is_some()).map(|r| r as u32);
         let encoded = agree(encoded, failed, |r| {
             format!(

@@ -62,12 +62,12 @@ fn check(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
 /// Put/get across ranks, missing keys, write-once semantics.
 fn kv(node: &Node) -> Result<()> {
     let (rank, size) = (node.rank(), node.size());
-    let kv = node.kv();
+    let kv = node.comm().kv();
     kv.put(
         &Key::new(format!("k{rank}"), (rank + 1) % size),
         vec![rank as u8; 10 + rank],
     )?;
-    node.barrier()?;
+    node.comm().barrier()?;
     for r in 0..size {
         let got = kv.get(&Key::new(format!("k{r}"), (r + 1) % size))?;
         check(got.as_deref() == Some(&vec![r as u8; 10 + r][..]), || {
@@ -103,7 +103,7 @@ fn kv(node: &Node) -> Result<()> {
 /// sees the wait registered.
 fn wait_before_put(node: &Node) -> Result<()> {
     let (rank, size) = (node.rank(), node.size());
-    let kv = node.kv();
+    let kv = node.comm().kv();
     let wanted = Key::new("late", (rank + 1) % size);
     let value = std::thread::scope(|s| {
         let waiter = s.spawn(|| kv.wait_and_get_timeout(&wanted, Duration::from_secs(60)));
@@ -146,7 +146,7 @@ fn big(node: &Node, mib: usize) -> Result<()> {
             .map(|i| (i as u32).wrapping_mul(2654435761).to_le_bytes()[3] ^ seed)
             .collect()
     };
-    let kv = node.kv();
+    let kv = node.comm().kv();
     if rank == 0 {
         let started = Instant::now();
         kv.put(&Key::new("big-out", last), pattern(1))?;
@@ -180,7 +180,7 @@ fn big(node: &Node, mib: usize) -> Result<()> {
 /// Many threads getting many keys from every rank at once.
 fn concurrent(node: &Node) -> Result<()> {
     let (rank, size) = (node.rank(), node.size());
-    let kv = node.kv();
+    let kv = node.comm().kv();
     kv.set_cache_budget(0);
     const KEYS: usize = 200;
     for i in 0..KEYS {
@@ -189,7 +189,7 @@ fn concurrent(node: &Node) -> Result<()> {
             Bytes::from(format!("{rank}:{i}")),
         )?;
     }
-    node.barrier()?;
+    node.comm().barrier()?;
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..8)
             .map(|t| {
@@ -216,22 +216,24 @@ fn concurrent(node: &Node) -> Result<()> {
 /// Every collective from every root.
 fn collectives(node: &Node) -> Result<()> {
     let (rank, size) = (node.rank(), node.size());
-    node.barrier()?;
+    node.comm().barrier()?;
     for root in 0..size {
         let value = (rank == root).then(|| format!("from {root}"));
-        let got: String = node.broadcast(root, value)?;
+        let got: String = node.comm().broadcast(root, value)?;
         check(got == format!("from {root}"), || {
             format!("broadcast from {root} gave {got}")
         })?;
 
-        let gathered = node.gather(root, &(rank as u64 * 10))?;
+        let gathered = node.comm().gather(root, &(rank as u64 * 10))?;
         let expected = (rank == root).then(|| (0..size as u64).map(|r| r * 10).collect::<Vec<_>>());
         check(gathered == expected, || {
             format!("gather to {root} gave {gathered:?}")
         })?;
 
         // A non-commutative merge shows the fold runs in rank order.
-        let reduced = node.reduce(root, rank.to_string(), |a, b| format!("{a},{b}"))?;
+        let reduced = node
+            .comm()
+            .reduce(root, rank.to_string(), |a, b| format!("{a},{b}"))?;
         let expected = (rank == root).then(|| {
             (0..size)
                 .map(|r| r.to_string())
@@ -242,23 +244,23 @@ fn collectives(node: &Node) -> Result<()> {
             format!("reduce to {root} gave {reduced:?}")
         })?;
     }
-    let sum = node.all_reduce(rank as u64 + 1, |a, b| a + b)?;
+    let sum = node.comm().all_reduce(rank as u64 + 1, |a, b| a + b)?;
     let n = size as u64;
     check(sum == n * (n + 1) / 2, || {
         format!("all_reduce sum gave {sum}")
     })?;
-    let all = node.all_gather(&(rank as u32))?;
+    let all = node.comm().all_gather(&(rank as u32))?;
     check(all == (0..size as u32).collect::<Vec<_>>(), || {
         format!("all_gather gave {all:?}")
     })?;
-    let bits: Vec<u64> = node.all_reduce(vec![1u64 << rank], |a, b| {
+    let bits: Vec<u64> = node.comm().all_reduce(vec![1u64 << rank], |a, b| {
         a.iter().zip(&b).map(|(x, y)| x | y).collect()
     })?;
     check(bits == vec![(1u64 << size) - 1], || {
         format!("all_reduce of bitsets gave {bits:?}")
     })?;
     for _ in 0..20 {
-        node.barrier()?;
+        node.comm().barrier()?;
     }
     Ok(())
 }
@@ -362,9 +364,11 @@ fn frames(node: &Node, sor: &Path) -> Result<()> {
     check(mine.rows.windows(2).all(|w| w[0] < w[1]), || {
         "local_map order".into()
     })?;
-    let total = node.all_reduce((mine.sum, mine.rows.len() as u64), |a, b| {
-        (a.0 + b.0, a.1 + b.1)
-    })?;
+    let total = node
+        .comm()
+        .all_reduce((mine.sum, mine.rows.len() as u64), |a, b| {
+            (a.0 + b.0, a.1 + b.1)
+        })?;
     check(total == (expected, 200_000), || {
         format!("local_map totals {total:?}")
     })?;
@@ -428,11 +432,12 @@ fn frames(node: &Node, sor: &Path) -> Result<()> {
 
 /// Rank `victim` panics after a barrier; the others wait for a key that never comes.
 fn panic_at(node: &Node, victim: usize) -> Result<()> {
-    node.barrier()?;
+    node.comm().barrier()?;
     if node.rank() == victim {
         panic!("rank {victim} panics on purpose");
     }
-    node.kv()
+    node.comm()
+        .kv()
         .wait_and_get(&Key::new("never", victim.min(node.size() - 1)))?;
     Err(Error::App("a key that was never put arrived".into()))
 }

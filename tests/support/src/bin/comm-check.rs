@@ -86,7 +86,7 @@ fn collectives(node: &Node, seed: u64) -> Result<()> {
         // Draws shared by all ranks (lengths, roots), then one stream per rank's input.
         let mut shared = Rng::new(seed, round);
         let input = |r: usize| Rng::new(seed, (round + 1) << 20 | r as u64);
-        node.barrier()?;
+        node.comm().barrier()?;
 
         // Plain vectors: OR of u64 words and wrapping sums of u32, all-reduce and reduce.
         let len = ELEMENTS[shared.below(ELEMENTS.len() as u64) as usize];
@@ -95,7 +95,7 @@ fn collectives(node: &Node, seed: u64) -> Result<()> {
             (0..len).map(|_| 1u64 << g.below(64)).collect::<Vec<u64>>()
         };
         let mut mine = words(rank);
-        node.all_reduce_slice(&mut mine, |acc, other| {
+        node.comm().all_reduce_slice(&mut mine, |acc, other| {
             acc.iter_mut().zip(other).for_each(|(a, b)| *a |= b)
         })?;
         let expected = (0..n).map(words).reduce(|mut a, b| {
@@ -111,7 +111,7 @@ fn collectives(node: &Node, seed: u64) -> Result<()> {
         };
         let root = shared.below(n as u64) as usize;
         let mut mine = counts(rank);
-        node.reduce_slice(root, &mut mine, |acc, other| {
+        node.comm().reduce_slice(root, &mut mine, |acc, other| {
             acc.iter_mut()
                 .zip(other)
                 .for_each(|(a, b)| *a = a.wrapping_add(*b))
@@ -131,16 +131,16 @@ fn collectives(node: &Node, seed: u64) -> Result<()> {
         // Any type, merged in rank order: concatenation is not commutative.
         let word = |r: usize| format!("<{r}:{}>", input(r).below(1000));
         let all: String = (0..n).map(word).collect();
-        let got = node.all_reduce(word(rank), |a, b| a + &b)?;
+        let got = node.comm().all_reduce(word(rank), |a, b| a + &b)?;
         check(got == all, || format!("all_reduce gave {got}, not {all}"))?;
-        let got = node.reduce(root, word(rank), |a, b| a + &b)?;
+        let got = node.comm().reduce(root, word(rank), |a, b| a + &b)?;
         let want = (rank == root).then(|| all.clone());
         check(got == want, || format!("reduce to {root} gave {got:?}"))?;
         let prefix: String = (0..=rank).map(word).collect();
-        let got = node.scan(word(rank), |a, b| a + &b)?;
+        let got = node.comm().scan(word(rank), |a, b| a + &b)?;
         check(got == prefix, || format!("scan gave {got}, not {prefix}"))?;
         let before: String = (0..rank).map(word).collect();
-        let got = node.exclusive_scan(word(rank), |a, b| a + &b)?;
+        let got = node.comm().exclusive_scan(word(rank), |a, b| a + &b)?;
         let want = (rank > 0).then_some(before);
         check(got == want, || {
             format!("exclusive_scan gave {got:?}, not {want:?}")
@@ -149,14 +149,14 @@ fn collectives(node: &Node, seed: u64) -> Result<()> {
         // Bytes of every size, from a random root.
         let blen = BYTE_LENS[shared.below(BYTE_LENS.len() as u64) as usize];
         let value = |r: usize| input(r).bytes(blen);
-        let got = node.broadcast_bytes(root, value(rank))?;
+        let got = node.comm().broadcast_bytes(root, value(rank))?;
         check(got == value(root), || {
             format!("broadcast of {blen} bytes from {root} differs")
         })?;
         if round == 0 {
             // Large enough for the pipelined chain (from 32 MiB), with a partial segment.
             let big = |r: usize| input(r).bytes((32 << 20) + 12_345);
-            let got = node.broadcast_bytes(root, big(rank))?;
+            let got = node.comm().broadcast_bytes(root, big(rank))?;
             check(got == big(root), || {
                 format!("a chained broadcast from {root} differs")
             })?;
@@ -167,10 +167,10 @@ fn collectives(node: &Node, seed: u64) -> Result<()> {
             let len = BYTE_LENS[g.below(BYTE_LENS.len() as u64) as usize] / 4;
             g.bytes(len)
         };
-        let got = node.gather_bytes(root, sized(rank))?;
+        let got = node.comm().gather_bytes(root, sized(rank))?;
         let want = (rank == root).then(|| (0..n).map(sized).collect::<Vec<_>>());
         check(got == want, || format!("gather to {root} differs"))?;
-        let got = node.all_gather_bytes(sized(rank))?;
+        let got = node.comm().all_gather_bytes(sized(rank))?;
         check(got == (0..n).map(sized).collect::<Vec<_>>(), || {
             "all_gather differs".into()
         })?;
@@ -183,17 +183,23 @@ fn collectives(node: &Node, seed: u64) -> Result<()> {
             g.bytes(len)
         };
         let parts = (rank == root).then(|| (0..n).map(|to| part(root, to)).collect());
-        let got = node.scatter_bytes(root, parts)?;
+        let got = node.comm().scatter_bytes(root, parts)?;
         check(got == part(root, rank), || {
             format!("scatter from {root} differs")
         })?;
-        let got = node.all_to_all_bytes((0..n).map(|to| part(rank, to)).collect())?;
+        let got = node
+            .comm()
+            .all_to_all_bytes((0..n).map(|to| part(rank, to)).collect())?;
         let want: Vec<Bytes> = (0..n).map(|from| part(from, rank)).collect();
         check(got == want, || "all_to_all differs".into())?;
-        let got: Vec<u64> = node.all_to_all((0..n).map(|to| (rank * 100 + to) as u64).collect())?;
+        let got: Vec<u64> = node
+            .comm()
+            .all_to_all((0..n).map(|to| (rank * 100 + to) as u64).collect())?;
         let want: Vec<u64> = (0..n).map(|from| (from * 100 + rank) as u64).collect();
         check(got == want, || format!("typed all_to_all gave {got:?}"))?;
-        let got: u32 = node.scatter(root, (rank == root).then(|| (0..n as u32).collect()))?;
+        let got: u32 = node
+            .comm()
+            .scatter(root, (rank == root).then(|| (0..n as u32).collect()))?;
         check(got == rank as u32, || format!("typed scatter gave {got}"))?;
     }
     Ok(())
@@ -211,7 +217,7 @@ fn ordering(node: &Node) -> Result<()> {
                 let len = if seq % 50 == 0 { 200_000 } else { 8 };
                 let mut body = vec![tag as u8; len];
                 body[..4].copy_from_slice(&seq.to_le_bytes());
-                node.send(to, tag, Bytes::from(body))?;
+                node.comm().send(to, tag, Bytes::from(body))?;
             }
         }
     }
@@ -220,7 +226,7 @@ fn ordering(node: &Node) -> Result<()> {
         // Tags 2 and 3 first: receiving out of tag order must not disturb either.
         for tag in [3u64, 2] {
             for seq in 0..PER_TAG {
-                let got = seq_of(&node.recv(from, tag)?);
+                let got = seq_of(&node.comm().recv(from, tag)?);
                 check(got == seq, || {
                     format!("from {from} tag {tag}: got message {got}, expected {seq}")
                 })?;
@@ -229,7 +235,7 @@ fn ordering(node: &Node) -> Result<()> {
     }
     let mut next = vec![0u32; n];
     for _ in 0..PER_TAG as usize * (n - 1) {
-        let (from, body) = node.recv_any(1)?;
+        let (from, body) = node.comm().recv_any(1)?;
         let got = seq_of(&body);
         check(got == next[from], || {
             format!(
@@ -240,10 +246,12 @@ fn ordering(node: &Node) -> Result<()> {
         next[from] += 1;
     }
     check(
-        node.recv_timeout(0, 99, Duration::from_millis(20)).is_err(),
+        node.comm()
+            .recv_timeout(0, 99, Duration::from_millis(20))
+            .is_err(),
         || "a receive with nothing to receive did not time out".into(),
     )?;
-    Ok(node.barrier()?)
+    Ok(node.comm().barrier()?)
 }
 
 /// Every other rank sends rank 0 far more than its window while rank 0 receives
@@ -259,9 +267,9 @@ fn bounded(node: &Node) -> Result<()> {
         .unwrap_or(64 << 20);
     if rank != 0 {
         for seq in 0..MESSAGES {
-            node.send(0, 5, Bytes::from(vec![seq as u8; LEN]))?;
+            node.comm().send(0, 5, Bytes::from(vec![seq as u8; LEN]))?;
         }
-        return Ok(node.barrier()?);
+        return Ok(node.comm().barrier()?);
     }
     // Each sender may hold a window plus one message of overhead in flight.
     let bound = (n as u64 - 1) * (window + LEN as u64 + 64);
@@ -270,7 +278,7 @@ fn bounded(node: &Node) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut peak = 0;
     while Instant::now() < deadline && peak < (n as u64 - 1) * window / 2 {
-        peak = peak.max(node.unconsumed_bytes());
+        peak = peak.max(node.comm().unconsumed_bytes());
         check(peak <= bound, || {
             format!("rank 0 holds {peak} unconsumed bytes, over the bound of {bound}")
         })?;
@@ -278,8 +286,8 @@ fn bounded(node: &Node) -> Result<()> {
     }
     for from in 1..n {
         for seq in 0..MESSAGES {
-            let body = node.recv(from, 5)?;
-            peak = peak.max(node.unconsumed_bytes());
+            let body = node.comm().recv(from, 5)?;
+            peak = peak.max(node.comm().unconsumed_bytes());
             check(
                 body.len() == LEN && body.iter().all(|&b| b == seq as u8),
                 || format!("message {seq} from {from} damaged"),
@@ -290,7 +298,7 @@ fn bounded(node: &Node) -> Result<()> {
         format!("rank 0 held {peak} unconsumed bytes, over the bound of {bound}")
     })?;
     println!("peak unconsumed {peak} of bound {bound}");
-    Ok(node.barrier()?)
+    Ok(node.comm().barrier()?)
 }
 
 /// Ranks all-reduce and all-to-all in a loop; rank `victim` exits in the middle of
@@ -303,10 +311,11 @@ fn die(node: &Node, victim: usize) -> Result<()> {
             eprintln!("rank {rank}: exiting on purpose");
             std::process::exit(3);
         }
-        node.all_reduce_slice(&mut data, |acc, other| {
+        node.comm().all_reduce_slice(&mut data, |acc, other| {
             acc.iter_mut().zip(other).for_each(|(a, b)| *a |= b)
         })?;
-        node.all_to_all_bytes(vec![Bytes::from(vec![0u8; 1000]); node.size()])?;
+        node.comm()
+            .all_to_all_bytes(vec![Bytes::from(vec![0u8; 1000]); node.size()])?;
     }
     Err(Error::App(format!("rank {victim} never died")))
 }

@@ -57,10 +57,10 @@ fn idle(node: &Node, secs: &str) -> Result<()> {
     let secs: f64 = secs
         .parse()
         .map_err(|_| Error::Config(format!("{secs:?} is not a number of seconds")))?;
-    node.barrier()?;
+    node.comm().barrier()?;
     std::thread::sleep(Duration::from_secs_f64(secs));
-    node.barrier()?;
-    let total = node.all_reduce(node.rank() as u64, |a, b| a + b)?;
+    node.comm().barrier()?;
+    let total = node.comm().all_reduce(node.rank() as u64, |a, b| a + b)?;
     let n = node.size() as u64;
     if total != n * (n - 1) / 2 {
         return Err(Error::App(format!("all_reduce gave {total}")));
@@ -73,7 +73,7 @@ fn stoppable(node: &Node, dir: &Path) -> Result<()> {
     publish(&pid_file, &std::process::id().to_string())?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        node.barrier()?;
+        node.comm().barrier()?;
         std::thread::sleep(Duration::from_millis(5));
     }
     Err(CommError::Timeout("a minute passed and no rank was found frozen".into()).into())
@@ -90,5 +90,5 @@ fn hold(node: &Node, ready: &Path, go: &Path) -> Result<()> {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
-    Ok(node.barrier()?)
+    Ok(node.comm().barrier()?)
 }

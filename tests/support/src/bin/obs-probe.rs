@@ -56,19 +56,19 @@ fn progress(node: &Node) -> Result<()> {
         std::thread::sleep(Duration::from_millis(15));
     }
     work.finish();
-    Ok(node.barrier()?)
+    Ok(node.comm().barrier()?)
 }
 
 fn gauges(node: &Node) -> Result<()> {
     let n = node.size() as u64;
     for round in 1..=3u64 {
         // Two gauges at once: rank 0 keeps each rank's latest two.
-        let (a, b) = (node.new_gauge(), node.new_gauge());
+        let (a, b) = (node.comm().new_gauge(), node.comm().new_gauge());
         a.publish(round * (node.rank() as u64 + 1))?;
         b.publish(7)?;
         // Links are FIFO: once rank 0 has every rank's gather message, it has their
         // gauge updates too.
-        node.gather(0, &())?;
+        node.comm().gather(0, &())?;
         if node.rank() == 0 {
             let want = (round * n * (n + 1) / 2, 7 * n);
             if (a.total(), b.total()) != want {
@@ -80,7 +80,7 @@ fn gauges(node: &Node) -> Result<()> {
             }
         }
         // No rank starts the next round before rank 0 has checked this one.
-        node.barrier()?;
+        node.comm().barrier()?;
     }
     Ok(())
 }
@@ -90,25 +90,25 @@ fn traffic(node: &Node) -> Result<()> {
     // A ring of user messages of different sizes.
     for round in 0..5usize {
         let body = Bytes::from(vec![rank as u8; 1000 * (round + 1) * (rank + 1)]);
-        node.send((rank + 1) % n, 9, body)?;
-        node.recv((rank + n - 1) % n, 9)?;
+        node.comm().send((rank + 1) % n, 9, body)?;
+        node.comm().recv((rank + n - 1) % n, 9)?;
     }
     // Collectives.
-    let sum = node.all_reduce(rank as u64, |a, b| a + b)?;
+    let sum = node.comm().all_reduce(rank as u64, |a, b| a + b)?;
     assert_eq!(sum, (n * (n - 1) / 2) as u64);
     let mut words = vec![rank as u64; 10_000];
-    node.all_reduce_slice(&mut words, |a, b| {
+    node.comm().all_reduce_slice(&mut words, |a, b| {
         a.iter_mut().zip(b).for_each(|(x, y)| *x |= y)
     })?;
-    node.all_to_all_bytes(
+    node.comm().all_to_all_bytes(
         (0..n)
             .map(|to| Bytes::from(vec![0u8; 100 * (to + 1)]))
             .collect(),
     )?;
     // The store: each rank puts a value homed at the next and reads the previous one's.
     let key = |r: usize| Key::new(format!("obs/{r}"), (r + 1) % n);
-    node.kv().put(&key(rank), vec![7u8; 5000 + rank])?;
-    let got = node.kv().wait_and_get(&key((rank + n - 1) % n))?;
+    node.comm().kv().put(&key(rank), vec![7u8; 5000 + rank])?;
+    let got = node.comm().kv().wait_and_get(&key((rank + n - 1) % n))?;
     assert_eq!(got.len(), 5000 + (rank + n - 1) % n);
-    Ok(node.barrier()?)
+    Ok(node.comm().barrier()?)
 }

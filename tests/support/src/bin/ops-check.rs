@@ -146,7 +146,7 @@ fn freed(node: &Node) -> Result<()> {
     for i in 0..chunks {
         let chunk = Key::new(format!("to-free\0{}\0{i}", 0), i % node.size());
         is_freed(
-            node.kv().wait_and_get(&chunk).map_err(Error::from),
+            node.comm().kv().wait_and_get(&chunk).map_err(Error::from),
             "a chunk",
         )?;
     }
@@ -160,7 +160,7 @@ fn freed(node: &Node) -> Result<()> {
     })?;
     drop(temp);
     let _next = base.select(&["c0"])?;
-    node.barrier()?;
+    node.comm().barrier()?;
     is_freed(DistFrame::get(node, &temp_key), "a dropped temporary frame")?;
 
     // A wait pending at the home when the family is freed fails instead of hanging.
@@ -168,25 +168,25 @@ fn freed(node: &Node) -> Result<()> {
     if node.size() > 1 {
         if node.rank() == 1 {
             std::thread::scope(|s| {
-                let waiter = s.spawn(|| node.kv().wait_and_get(&pending));
-                node.send(0, 7, eau2::Bytes::new())?;
+                let waiter = s.spawn(|| node.comm().kv().wait_and_get(&pending));
+                node.comm().send(0, 7, eau2::Bytes::new())?;
                 let result = waiter
                     .join()
                     .map_err(|_| Error::App("the waiting thread panicked".into()))?;
                 is_freed(result.map_err(Error::from), "a pending wait")
             })?;
         } else if node.rank() == 0 {
-            node.recv(1, 7)?;
+            node.comm().recv(1, 7)?;
             // The request is on its way: free once it is registered here.
             let deadline = Instant::now() + Duration::from_secs(60);
-            while node.kv().waiting() == 0 {
+            while node.comm().kv().waiting() == 0 {
                 check(Instant::now() < deadline, || {
                     "the wait never arrived".into()
                 })?;
                 std::thread::sleep(Duration::from_millis(5));
             }
-            node.kv().free_family("pending");
+            node.comm().kv().free_family("pending");
         }
     }
-    Ok(node.barrier()?)
+    Ok(node.comm().barrier()?)
 }

@@ -29,45 +29,46 @@ fn main() -> ExitCode {
             }
             "only0-all-gather" => {
                 if rank == 0 {
-                    node.all_gather(&7u64)?;
+                    node.comm().all_gather(&7u64)?;
                 }
             }
             "only0-broadcast" => {
                 if rank == 0 {
-                    node.broadcast(0, Some(7u64))?;
+                    node.comm().broadcast(0, Some(7u64))?;
                 }
             }
             // Rank 0 in a barrier, the others in an all-reduce.
             "barrier-vs-all-reduce" => {
                 if rank == 0 {
-                    node.barrier()?;
+                    node.comm().barrier()?;
                 } else {
-                    node.all_reduce(1u64, |a, b| a + b)?;
+                    node.comm().all_reduce(1u64, |a, b| a + b)?;
                 }
             }
             // Odd ranks broadcast from rank 1, even ones from rank 0.
             "broadcast-roots" => {
                 let root = rank % 2;
-                node.broadcast_bytes(root, Bytes::from_static(b"value"))?;
+                node.comm()
+                    .broadcast_bytes(root, Bytes::from_static(b"value"))?;
             }
             // Odd ranks gather at rank 1, even ones at rank 0: the two roots only wait.
             "gather-roots" => {
-                node.gather(rank % 2, &(rank as u64))?;
+                node.comm().gather(rank % 2, &(rank as u64))?;
             }
             // The last rank passes a longer vector.
             "slice-lengths" => {
                 let len = if rank + 1 == node.size() { 11 } else { 10 };
                 let mut data = vec![1u64; len];
-                node.all_reduce_slice(&mut data, |a, b| {
+                node.comm().all_reduce_slice(&mut data, |a, b| {
                     a.iter_mut().zip(b).for_each(|(x, y)| *x += y)
                 })?;
             }
             // Rank 0 sums u64 values, the others u32 ones.
             "value-types" => {
                 if rank == 0 {
-                    node.all_reduce(1u64, |a, b| a + b)?;
+                    node.comm().all_reduce(1u64, |a, b| a + b)?;
                 } else {
-                    node.all_reduce(1u32, |a, b| a + b)?;
+                    node.comm().all_reduce(1u32, |a, b| a + b)?;
                 }
             }
             // The last rank skips one iteration of a loop of all-reduces.
@@ -76,13 +77,13 @@ fn main() -> ExitCode {
                     if rank + 1 == node.size() && i == 5 {
                         continue;
                     }
-                    node.all_reduce(i as u64, |a, b| a + b)?;
+                    node.comm().all_reduce(i as u64, |a, b| a + b)?;
                 }
             }
             // Rank 0 waits for a point-to-point message that rank 1 never sends.
             "recv-from-finished" => {
                 if rank == 0 {
-                    node.recv(1, 7)?;
+                    node.comm().recv(1, 7)?;
                 }
             }
             // Correct, but the last rank comes late to each call, so that the others'
@@ -94,22 +95,22 @@ fn main() -> ExitCode {
                     }
                 };
                 late();
-                let all = node.gather(0, &(rank as u64))?;
+                let all = node.comm().gather(0, &(rank as u64))?;
                 if rank == 0 && all != Some((0..node.size() as u64).collect()) {
                     return Err(Error::App(format!("slow: gathered {all:?}")));
                 }
                 late();
-                let sum = node.all_reduce(rank as u64, |a, b| a + b)?;
+                let sum = node.comm().all_reduce(rank as u64, |a, b| a + b)?;
                 let n = node.size() as u64;
                 if sum != n * (n - 1) / 2 {
                     return Err(Error::App(format!("slow: sum {sum}")));
                 }
                 late();
                 if rank == 1 {
-                    node.send(0, 3, Bytes::from_static(b"late"))?;
+                    node.comm().send(0, 3, Bytes::from_static(b"late"))?;
                 }
                 if rank == 0 {
-                    node.recv(1, 3)?;
+                    node.comm().recv(1, 3)?;
                 }
                 late();
                 if rank == 0 {

@@ -93,18 +93,22 @@ where
         let s = (i as u64 + 1) * 16;
         let what = |op: &str| format!("{op} of Vec<{name}> ({len} elements, root {root})");
 
-        let got: Vec<E> = node.broadcast(root, (rank == root).then(|| vector(root, s, len)))?;
+        let got: Vec<E> = node
+            .comm()
+            .broadcast(root, (rank == root).then(|| vector(root, s, len)))?;
         check(got == vector(root, s, len), || what("broadcast"))?;
 
         // Element by element, the same length everywhere.
-        let got = node.all_reduce(vector(rank, s + 1, len), |mut a, b| {
-            for (x, y) in a.iter_mut().zip(b) {
-                if y > *x {
-                    *x = y;
+        let got = node
+            .comm()
+            .all_reduce(vector(rank, s + 1, len), |mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    if y > *x {
+                        *x = y;
+                    }
                 }
-            }
-            a
-        })?;
+                a
+            })?;
         let want = (0..n).map(|r| vector(r, s + 1, len)).reduce(|mut a, b| {
             a.iter_mut().zip(b).for_each(|(x, y)| {
                 if y > *x {
@@ -121,22 +125,22 @@ where
             a
         };
         let all: Vec<E> = (0..n).flat_map(|r| own(r, s + 2)).collect();
-        let got = node.all_reduce(own(rank, s + 2), concat)?;
+        let got = node.comm().all_reduce(own(rank, s + 2), concat)?;
         check(got == all, || what("all_reduce (concatenation)"))?;
-        let got = node.reduce(root, own(rank, s + 2), concat)?;
+        let got = node.comm().reduce(root, own(rank, s + 2), concat)?;
         check(got == (rank == root).then(|| all.clone()), || {
             what("reduce")
         })?;
-        let got = node.scan(own(rank, s + 2), concat)?;
+        let got = node.comm().scan(own(rank, s + 2), concat)?;
         let prefix: Vec<E> = (0..=rank).flat_map(|r| own(r, s + 2)).collect();
         check(got == prefix, || what("scan"))?;
 
         let each: Vec<Vec<E>> = (0..n).map(|r| own(r, s + 3)).collect();
-        let got = node.gather(root, &own(rank, s + 3))?;
+        let got = node.comm().gather(root, &own(rank, s + 3))?;
         check(got == (rank == root).then(|| each.clone()), || {
             what("gather")
         })?;
-        let got = node.all_gather(&own(rank, s + 3))?;
+        let got = node.comm().all_gather(&own(rank, s + 3))?;
         check(got == each, || what("all_gather"))?;
 
         // Part `from -> to` of an all-to-all or a scatter, of a length of its own.
@@ -144,11 +148,13 @@ where
             let s = s + 4 + (to as u64) * 64;
             own(from, s)
         };
-        let got = node.all_to_all((0..n).map(|to| part(rank, to)).collect())?;
+        let got = node
+            .comm()
+            .all_to_all((0..n).map(|to| part(rank, to)).collect())?;
         let want: Vec<Vec<E>> = (0..n).map(|from| part(from, rank)).collect();
         check(got == want, || what("all_to_all"))?;
         let parts = (rank == root).then(|| (0..n).map(|to| part(root, to)).collect());
-        let got: Vec<E> = node.scatter(root, parts)?;
+        let got: Vec<E> = node.comm().scatter(root, parts)?;
         check(got == part(root, rank), || what("scatter"))?;
     }
     Ok(())
@@ -159,12 +165,12 @@ where
 fn wrong_type(node: &Node) -> Result<()> {
     if node.rank() == 0 {
         // The sender cannot know yet: it hears of the mistake from the receivers.
-        node.broadcast(0, Some(vec![1u32, 2, 3, 4]))?;
+        node.comm().broadcast(0, Some(vec![1u32, 2, 3, 4]))?;
     } else {
-        let got: Vec<u64> = node.broadcast(0, None)?;
+        let got: Vec<u64> = node.comm().broadcast(0, None)?;
         eprintln!("rank {} received {got:?} without an error", node.rank());
     }
     // The mistake must surface by the next call at the latest.
-    node.barrier()?;
+    node.comm().barrier()?;
     Err(Error::App("a wrong-typed broadcast went unnoticed".into()))
 }

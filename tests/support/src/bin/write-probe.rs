@@ -151,7 +151,7 @@ fn write(node: &Node, dir: &Path, rows: u64) -> Result<()> {
         Err(e) => eprintln!("nowhere: {e}"),
     }
     // Every rank has seen the failures, so the ranks are still in step.
-    node.barrier()?;
+    node.comm().barrier()?;
     check(!dir.join("quoted.sor").exists(), || {
         "quoted.sor was created".into()
     })

@@ -443,7 +443,7 @@ fn a_file_shorter_than_it_says_fails_wordcount_and_eau2_sor_clearly() {
     );
     assert!(failed_cleanly(&wc), "{wc:?}");
     assert!(
-        wc.stderr.contains("changed while it was being read"),
+        wc.stderr.contains("changed during the read"),
         "{}",
         wc.stderr
     );
@@ -573,7 +573,7 @@ fn a_file_truncated_during_a_read_never_kills_or_misleads() {
             );
         } else {
             assert!(
-                out.stderr.contains("changed while it was being read"),
+                out.stderr.contains("changed during the read"),
                 "delay {delay_ms} ms: {}",
                 out.stderr
             );

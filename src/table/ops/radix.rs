@@ -1,4 +1,5 @@
-//! A stable radix sort of 128-bit packed sort keys, for sorts by a short key.
+//! A stable radix sort of packed sort keys (`u128`, or `u64` for packed pairs), for sorts
+//! by a short key.
 //!
 //! A sort by a key of at most 12 bytes packs each row into one `u128`: the key's bytes on
 //! top, the row's position in tie order in the low 32 bits (see `sort.rs`). Sorting those
@@ -14,6 +15,45 @@
 
 use rayon::prelude::*;
 
+/// An unsigned integer the radix sort orders: `u64` (packed pairs) or `u128` (packed
+/// sort keys and wide pairs).
+pub(crate) trait Radix: Copy + Ord + Send + Sync + Default {
+    /// Its width in bytes.
+    const BYTES: usize;
+    /// Byte `byte` (0 = least significant).
+    fn digit(self, byte: usize) -> usize;
+    /// The value without its `low` least significant bytes.
+    fn high(self, low: usize) -> Self;
+    /// The bits where `self` and `other` differ, ORed into `acc`.
+    fn differ(self, other: Self, acc: Self) -> Self;
+}
+
+macro_rules! radix {
+    ($t:ty) => {
+        impl Radix for $t {
+            const BYTES: usize = std::mem::size_of::<$t>();
+            #[inline]
+            fn digit(self, byte: usize) -> usize {
+                (self >> (8 * byte)) as usize & 0xff
+            }
+            #[inline]
+            fn high(self, low: usize) -> Self {
+                if low >= Self::BYTES {
+                    0
+                } else {
+                    self >> (8 * low)
+                }
+            }
+            #[inline]
+            fn differ(self, other: Self, acc: Self) -> Self {
+                acc | (self ^ other)
+            }
+        }
+    };
+}
+radix!(u64);
+radix!(u128);
+
 /// Slices at most this long are sorted with the standard library's stable sort instead:
 /// a radix pass has a fixed cost of a histogram of 256 counts.
 const SMALL: usize = 256;
@@ -21,9 +61,9 @@ const SMALL: usize = 256;
 /// Sorts `items` by their bytes above the `low` least significant ones, stably: items
 /// whose high bytes are equal keep their order in `items`. (`low` bytes are the ones
 /// the caller keeps for itself; the sort only moves them along.)
-pub(crate) fn sort_by_high_bytes(items: &mut [u128], low: usize) {
+pub(crate) fn sort_by_high_bytes<T: Radix>(items: &mut [T], low: usize) {
     if items.len() <= SMALL {
-        items.sort_by_key(|&x| high_bytes(x, low));
+        items.sort_by_key(|&x| x.high(low));
         return;
     }
     let varying = varying_bytes(items, low);
@@ -32,11 +72,11 @@ pub(crate) fn sort_by_high_bytes(items: &mut [u128], low: usize) {
     };
     // One stable pass by the top varying byte into `scratch`, then each bucket sorted
     // by the other bytes back into its place in `items`.
-    let mut scratch = vec![0u128; items.len()];
+    let mut scratch = vec![T::default(); items.len()];
     let counts = histogram(items, top);
     scatter(items, &mut scratch, top, &counts);
-    let mut sources: Vec<&mut [u128]> = Vec::with_capacity(256);
-    let mut targets: Vec<&mut [u128]> = Vec::with_capacity(256);
+    let mut sources: Vec<&mut [T]> = Vec::with_capacity(256);
+    let mut targets: Vec<&mut [T]> = Vec::with_capacity(256);
     let (mut source_rest, mut target_rest) = (&mut scratch[..], &mut items[..]);
     for &count in counts.iter().filter(|&&c| c > 0) {
         let (s, s_rest) = source_rest.split_at_mut(count);
@@ -52,18 +92,9 @@ pub(crate) fn sort_by_high_bytes(items: &mut [u128], low: usize) {
         .for_each(|(source, target)| sort_bucket(source, target, rest, low));
 }
 
-/// `x` without its `low` least significant bytes: what the sort orders by.
-fn high_bytes(x: u128, low: usize) -> u128 {
-    if low >= 16 {
-        0
-    } else {
-        x >> (8 * low)
-    }
-}
-
 /// The positions (0 = least significant) of the bytes above `low` on which some items
 /// differ, in increasing order.
-fn varying_bytes(items: &[u128], low: usize) -> Vec<usize> {
+fn varying_bytes<T: Radix>(items: &[T], low: usize) -> Vec<usize> {
     let Some(&first) = items.first() else {
         return Vec::new();
     };
@@ -71,24 +102,22 @@ fn varying_bytes(items: &[u128], low: usize) -> Vec<usize> {
     // parallel.
     let differ = items
         .par_iter()
-        .fold(|| 0u128, |acc, &x| acc | (x ^ first))
-        .reduce(|| 0, |a, b| a | b);
-    (low..16)
-        .filter(|&b| differ >> (8 * b) & 0xff != 0)
-        .collect()
+        .fold(T::default, |acc, &x| x.differ(first, acc))
+        .reduce(T::default, |a, b| a.differ(T::default(), b));
+    (low..T::BYTES).filter(|&b| differ.digit(b) != 0).collect()
 }
 
 /// How many items have each value of byte `byte`.
-fn histogram(items: &[u128], byte: usize) -> [usize; 256] {
+fn histogram<T: Radix>(items: &[T], byte: usize) -> [usize; 256] {
     let mut counts = [0usize; 256];
     for &x in items {
-        counts[(x >> (8 * byte)) as usize & 0xff] += 1;
+        counts[x.digit(byte)] += 1;
     }
     counts
 }
 
 /// Copies `from` into `to` ordered by byte `byte`, stably, given that byte's histogram.
-fn scatter(from: &[u128], to: &mut [u128], byte: usize, counts: &[usize; 256]) {
+fn scatter<T: Radix>(from: &[T], to: &mut [T], byte: usize, counts: &[usize; 256]) {
     let mut next = [0usize; 256];
     let mut at = 0;
     for (slot, &count) in next.iter_mut().zip(counts) {
@@ -96,7 +125,7 @@ fn scatter(from: &[u128], to: &mut [u128], byte: usize, counts: &[usize; 256]) {
         at += count;
     }
     for &x in from {
-        let digit = (x >> (8 * byte)) as usize & 0xff;
+        let digit = x.digit(byte);
         to[next[digit]] = x;
         next[digit] += 1;
     }
@@ -104,10 +133,10 @@ fn scatter(from: &[u128], to: &mut [u128], byte: usize, counts: &[usize; 256]) {
 
 /// Sorts `source` by the bytes `bytes` (increasing positions), stably, leaving the result
 /// in `target` (of the same length); `source` is scratch space afterwards.
-fn sort_bucket(source: &mut [u128], target: &mut [u128], bytes: &[usize], low: usize) {
+fn sort_bucket<T: Radix>(source: &mut [T], target: &mut [T], bytes: &[usize], low: usize) {
     if source.len() <= SMALL {
         target.copy_from_slice(source);
-        target.sort_by_key(|&x| high_bytes(x, low));
+        target.sort_by_key(|&x| x.high(low));
         return;
     }
     // The passes this bucket needs: bytes on which its items differ.
@@ -142,9 +171,9 @@ mod tests {
     }
 
     /// Checks the sort against the standard library's stable sort by the same key.
-    fn check(items: Vec<u128>, low: usize) {
+    fn check<T: Radix + std::fmt::Debug>(items: Vec<T>, low: usize) {
         let mut expected = items.clone();
-        expected.sort_by_key(|&x| high_bytes(x, low));
+        expected.sort_by_key(|&x| x.high(low));
         let mut got = items;
         sort_by_high_bytes(&mut got, low);
         assert_eq!(got, expected, "low = {low}");
@@ -174,7 +203,10 @@ mod tests {
                     .map(|&x| x & !0xffff_ffff | u128::from(next(&mut seed) as u32))
                     .collect();
                 check(scrambled.clone(), 4);
-                check(scrambled, 0);
+                check(scrambled.clone(), 0);
+                // The same keys' low 64 bits as u64s (packed pairs sort whole).
+                check(scrambled.iter().map(|&x| x as u64).collect(), 0);
+                check(scrambled.iter().map(|&x| (x >> 40) as u64).collect(), 2);
             }
         }
     }
@@ -183,6 +215,6 @@ mod tests {
     fn equal_keys_and_the_whole_width_kept_for_the_caller() {
         let items: Vec<u128> = (0..1000u128).rev().collect();
         check(items.clone(), 16);
-        check(vec![7 << 64; 600], 4);
+        check(vec![7u128 << 64; 600], 4);
     }
 }

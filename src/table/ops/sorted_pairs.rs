@@ -44,8 +44,10 @@ pub(super) fn fixed_width(dtype: DataType) -> bool {
 #[derive(Default, Readable, Writable)]
 struct Pairs {
     /// `key << 64 | value` for rows whose key and value are present (`value` is 0 for
-    /// [`Job::Distinct`]).
-    pairs: Vec<u128>,
+    /// [`Job::Distinct`]), when they do not fit a `u64` ([`Packing::Wide`]).
+    wide: Vec<u128>,
+    /// The same pairs packed by [`Packing::Narrow`].
+    narrow: Vec<u64>,
     /// Keys of rows whose value is missing: their groups exist even without a value.
     bare_keys: Vec<u64>,
     /// Whether a row with a missing key was seen (the missing key's group exists).
@@ -62,7 +64,8 @@ struct Pairs {
 
 impl Pairs {
     fn append(&mut self, mut other: Pairs) {
-        self.pairs.append(&mut other.pairs);
+        self.wide.append(&mut other.wide);
+        self.narrow.append(&mut other.narrow);
         self.bare_keys.append(&mut other.bare_keys);
         self.missing_key |= other.missing_key;
         self.missing_key_values
@@ -73,7 +76,7 @@ impl Pairs {
     const SLACK: usize = 1 << 16;
 
     fn len(&self) -> usize {
-        self.pairs.len() + self.bare_keys.len() + self.missing_key_values.len()
+        self.wide.len() + self.narrow.len() + self.bare_keys.len() + self.missing_key_values.len()
     }
 
     /// Drops repeats once the entries have doubled since the last time, so that a
@@ -93,13 +96,98 @@ impl Pairs {
 
     /// Sorts and drops repeats, so each list holds distinct values in order.
     fn make_distinct(&mut self) {
-        sort_by_high_bytes(&mut self.pairs, 0);
-        self.pairs.dedup();
+        sort_by_high_bytes(&mut self.wide, 0);
+        self.wide.dedup();
+        sort_by_high_bytes(&mut self.narrow, 0);
+        self.narrow.dedup();
         self.bare_keys.par_sort_unstable();
         self.bare_keys.dedup();
         self.missing_key_values.par_sort_unstable();
         self.missing_key_values.dedup();
     }
+}
+
+/// How a pair travels and sorts. Most keys and values span far less than 64 bits each
+/// (ids, counts, small floats), so as offsets from the ranks' agreed minima both fit one
+/// `u64`: half the bytes to send, sort and scan of a `u128`. Sorting the packed form
+/// still orders by key, then value.
+#[derive(Clone, Copy, Debug)]
+enum Packing {
+    /// `(key - key_min) << value_bits | (value - value_min)`.
+    Narrow {
+        key_min: u64,
+        value_min: u64,
+        value_bits: u32,
+    },
+    /// `key << 64 | value`.
+    Wide,
+}
+
+impl Packing {
+    /// The packing for keys in `keys` and values in `values` (inclusive bit ranges over
+    /// every rank; `None`: no such value anywhere).
+    fn for_ranges(keys: Option<(u64, u64)>, values: Option<(u64, u64)>) -> Packing {
+        let span_bits =
+            |r: Option<(u64, u64)>| r.map_or(0, |(lo, hi)| 64 - (hi - lo).leading_zeros());
+        let (key_bits, value_bits) = (span_bits(keys), span_bits(values));
+        if key_bits + value_bits > 64 {
+            return Packing::Wide;
+        }
+        Packing::Narrow {
+            key_min: keys.map_or(0, |r| r.0),
+            value_min: values.map_or(0, |r| r.0),
+            value_bits,
+        }
+    }
+
+    /// Appends the pair (`key`, `value`) to `to`.
+    #[inline]
+    fn push(self, to: &mut Pairs, key: u64, value: u64) {
+        match self {
+            Packing::Narrow {
+                key_min,
+                value_min,
+                value_bits,
+            } => to
+                .narrow
+                .push((key - key_min).checked_shl(value_bits).unwrap_or(0) | (value - value_min)),
+            Packing::Wide => to.wide.push(u128::from(key) << 64 | u128::from(value)),
+        }
+    }
+
+    /// The key of a narrow pair.
+    #[inline]
+    fn key_of(self, pair: u64) -> u64 {
+        match self {
+            Packing::Narrow {
+                key_min,
+                value_bits,
+                ..
+            } => pair
+                .checked_shr(value_bits)
+                .unwrap_or(0)
+                .wrapping_add(key_min),
+            Packing::Wide => pair,
+        }
+    }
+}
+
+/// The lowest and highest of two optional ranges' ends.
+fn widest(a: Option<(u64, u64)>, b: Option<(u64, u64)>) -> Option<(u64, u64)> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The range of the bits of `chunk`'s present values.
+fn bit_range(chunk: &Chunk) -> Option<(u64, u64)> {
+    let bits = keys::value_bits(chunk)?;
+    let valid = chunk.validity();
+    bits.iter()
+        .enumerate()
+        .filter(|&(i, _)| valid.get(i))
+        .fold(None, |r, (_, &b)| widest(r, Some((b, b))))
 }
 
 /// The rank that holds the group of key bits `key`: a mix of the bits (so that keys in a
@@ -111,7 +199,7 @@ fn owner_of(key: u64, n: usize) -> usize {
 }
 
 /// One row chunk's pairs, split by destination rank.
-fn pairs_of(chunks: &[std::sync::Arc<Chunk>], job: Job, n: usize) -> Vec<Pairs> {
+fn pairs_of(chunks: &[std::sync::Arc<Chunk>], job: Job, packing: Packing, n: usize) -> Vec<Pairs> {
     let mut out: Vec<Pairs> = (0..n).map(|_| Pairs::default()).collect();
     let (key_col, value_col) = match job {
         Job::Distinct { column } => (column, None),
@@ -131,12 +219,10 @@ fn pairs_of(chunks: &[std::sync::Arc<Chunk>], job: Job, n: usize) -> Vec<Pairs> 
     for (i, &k) in key_bits.iter().enumerate() {
         let key_present = key_valid.get(i);
         match &value {
-            None if key_present => out[owner_of(k, n)].pairs.push(u128::from(k) << 64),
+            None if key_present => packing.push(&mut out[owner_of(k, n)], k, 0),
             None => out[0].missing_key = true,
             Some((bits, valid)) => match (key_present, valid.get(i)) {
-                (true, true) => out[owner_of(k, n)]
-                    .pairs
-                    .push(u128::from(k) << 64 | u128::from(bits[i])),
+                (true, true) => packing.push(&mut out[owner_of(k, n)], k, bits[i]),
                 (true, false) => out[owner_of(k, n)].bare_keys.push(k),
                 (false, present) => {
                     out[0].missing_key = true;
@@ -148,6 +234,19 @@ fn pairs_of(chunks: &[std::sync::Arc<Chunk>], job: Job, n: usize) -> Vec<Pairs> 
         }
     }
     out
+}
+
+/// The keys of sorted `pairs` (`key` reads one) with the length of each one's run.
+fn key_runs<T: Copy>(pairs: &[T], key: impl Fn(T) -> u64) -> Vec<(u64, u64)> {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for &p in pairs {
+        let k = key(p);
+        match runs.last_mut() {
+            Some((last, n)) if *last == k => *n += 1,
+            _ => runs.push((k, 1)),
+        }
+    }
+    runs
 }
 
 /// A column's value from its bits, appended to `out` (`None`: missing).
@@ -162,6 +261,21 @@ impl<'n> DistFrame<'n> {
         let node = self.node;
         let n = node.size();
         let sources = self.sources()?;
+        let (key_col, value_col) = match job {
+            Job::Distinct { column } => (column, None),
+            Job::CountDistinct { key, value } => (key, Some(value)),
+        };
+        let local = sources
+            .par_iter()
+            .map(|s| {
+                let values = value_col.and_then(|c| bit_range(&s.chunks[c]));
+                (bit_range(&s.chunks[key_col]), values)
+            })
+            .reduce(|| (None, None), |a, b| (widest(a.0, b.0), widest(a.1, b.1)));
+        let (keys, values) = node
+            .comm()
+            .all_reduce(local, |a, b| (widest(a.0, b.0), widest(a.1, b.1)))?;
+        let packing = Packing::for_ranges(keys, values);
         let empty = || (0..n).map(|_| Pairs::default()).collect::<Vec<Pairs>>();
         let gather = |mut into: Vec<Pairs>, parts: Vec<Pairs>| {
             for (dest, part) in into.iter_mut().zip(parts) {
@@ -172,7 +286,9 @@ impl<'n> DistFrame<'n> {
         };
         let per_dest = sources
             .par_iter()
-            .fold(empty, |acc, s| gather(acc, pairs_of(&s.chunks, job, n)))
+            .fold(empty, |acc, s| {
+                gather(acc, pairs_of(&s.chunks, job, packing, n))
+            })
             .reduce(empty, gather);
         drop(sources);
         let parts = if n > 1 {
@@ -185,12 +301,18 @@ impl<'n> DistFrame<'n> {
             mine.append(part);
         }
         mine.make_distinct();
-        let local = self.sorted_pairs_result(&mine, job, count_name)?;
+        let local = self.sorted_pairs_result(&mine, job, packing, count_name)?;
         DistFrame::finish(node, &local)
     }
 
     /// This rank's rows of the result: its groups in key order, then the missing key's.
-    fn sorted_pairs_result(&self, got: &Pairs, job: Job, count_name: &str) -> Result<DataFrame> {
+    fn sorted_pairs_result(
+        &self,
+        got: &Pairs,
+        job: Job,
+        packing: Packing,
+        count_name: &str,
+    ) -> Result<DataFrame> {
         let schema = self.schema();
         let key_col = match job {
             Job::Distinct { column } => column,
@@ -203,22 +325,20 @@ impl<'n> DistFrame<'n> {
         if counting {
             out.try_push(types::COUNT, count_name.to_string())?;
         }
-        // Groups with values, merged in key order with the groups that have none.
-        let mut groups: Vec<(u64, u64)> = Vec::new();
+        // Groups with values (runs of one key, in key order, in whichever form the
+        // pairs took), merged with the groups that have none.
+        let runs = match packing {
+            Packing::Wide => key_runs(&got.wide, |p| (p >> 64) as u64),
+            Packing::Narrow { .. } => key_runs(&got.narrow, |p| packing.key_of(p)),
+        };
+        let mut groups: Vec<(u64, u64)> = Vec::with_capacity(runs.len());
         let mut bare = got.bare_keys.iter().copied().peekable();
-        let mut i = 0;
-        while i < got.pairs.len() {
-            let key = (got.pairs[i] >> 64) as u64;
-            let run = got.pairs[i..]
-                .iter()
-                .take_while(|&&p| (p >> 64) as u64 == key)
-                .count();
+        for (key, run) in runs {
             while let Some(b) = bare.next_if(|&b| b < key) {
                 groups.push((b, 0));
             }
             bare.next_if_eq(&key);
-            groups.push((key, run as u64));
-            i += run;
+            groups.push((key, run));
         }
         groups.extend(bare.map(|b| (b, 0)));
 

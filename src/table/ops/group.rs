@@ -18,13 +18,14 @@ use speedy::{Readable, Writable};
 
 use super::keys::{self, decode_into, owner, KeyRef, Keys};
 use super::pairs::{BitPairs, PairSet};
+use super::results::frame_of_row_chunks;
 use super::shuffle::{swap, Source};
 use super::sorted_pairs::{fixed_width, Job};
 use super::types;
 use super::{column_indices, column_name};
 use crate::cluster::Node;
 use crate::error::{DataError, Error, Result};
-use crate::frame::{Bitmap, Chunk, ChunkBuilder, ChunkData, Column, DataFrame, DataType, Schema};
+use crate::frame::{Bitmap, Chunk, ChunkBuilder, ChunkData, DataFrame, DataType, Schema};
 use crate::table::DistFrame;
 
 /// What an aggregate computes over a group's values.
@@ -935,21 +936,7 @@ impl<'n> GroupBy<'_, 'n> {
                 Ok(builders.into_iter().map(|b| Arc::new(b.finish())).collect())
             })
             .collect::<Result<_>>()?;
-        if pieces.is_empty() {
-            return Ok(DataFrame::empty(out));
-        }
-        let mut columns: Vec<Vec<Arc<Chunk>>> = vec![Vec::new(); out.width()];
-        for piece in pieces {
-            for (c, chunk) in columns.iter_mut().zip(piece) {
-                c.push(chunk);
-            }
-        }
-        let columns = columns
-            .into_iter()
-            .zip(out.types())
-            .map(|(chunks, &t)| Column::from_chunks(t, chunks))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(DataFrame::new(out, columns)?)
+        frame_of_row_chunks(&out, pieces)
     }
 }
 

@@ -23,6 +23,31 @@ pub(super) fn reclaim(node: &Node) {
     }
 }
 
+/// A local frame of `schema` from row chunks (one chunk per column each), in order; the
+/// empty frame when there are none.
+pub(crate) fn frame_of_row_chunks(
+    schema: &Schema,
+    rows: impl IntoIterator<Item = Vec<Arc<Chunk>>>,
+) -> Result<DataFrame> {
+    let mut columns: Vec<Vec<Arc<Chunk>>> = vec![Vec::new(); schema.width()];
+    let mut any = false;
+    for row in rows {
+        any = true;
+        for (col, chunk) in columns.iter_mut().zip(row) {
+            col.push(chunk);
+        }
+    }
+    if !any {
+        return Ok(DataFrame::empty(schema.clone()));
+    }
+    let columns = columns
+        .into_iter()
+        .zip(schema.types())
+        .map(|(chunks, &t)| Column::from_chunks(t, chunks))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(DataFrame::new(schema.clone(), columns)?)
+}
+
 /// The name of column `i` of `schema` (every column has one).
 pub(crate) fn column_name(schema: &Schema, i: usize) -> String {
     schema.names()[i].clone()
@@ -99,22 +124,7 @@ impl<'n> DistFrame<'n> {
             .filter(|(_, r)| r.first().is_some_and(|c| !c.is_empty()))
             .collect();
         let order: Vec<u64> = rows.iter().map(|(o, _)| *o).collect();
-        let local = if rows.is_empty() {
-            DataFrame::empty(schema.clone())
-        } else {
-            let mut columns: Vec<Vec<Arc<Chunk>>> = vec![Vec::new(); schema.width()];
-            for (_, row) in rows {
-                for (col, chunk) in columns.iter_mut().zip(row) {
-                    col.push(chunk);
-                }
-            }
-            let columns = columns
-                .into_iter()
-                .zip(schema.types())
-                .map(|(chunks, &t)| Column::from_chunks(t, chunks))
-                .collect::<Result<Vec<_>, _>>()?;
-            DataFrame::new(schema.clone(), columns)?
-        };
+        let local = frame_of_row_chunks(schema, rows.into_iter().map(|(_, row)| row))?;
         DistFrame::finish_ordered(node, &local, &order)
     }
 

@@ -20,10 +20,11 @@ use speedy::{Readable, Writable};
 
 use super::keys::{self, owner};
 use super::radix::sort_by_high_bytes;
+use super::results::frame_of_row_chunks;
 use super::shuffle::swap;
 use super::types;
 use crate::error::Result;
-use crate::frame::{Chunk, ChunkBuilder, Column, DataFrame, DataType, Schema};
+use crate::frame::{Chunk, ChunkBuilder, DataFrame, DataType, Schema};
 use crate::table::DistFrame;
 
 /// What is computed.
@@ -344,7 +345,7 @@ impl<'n> DistFrame<'n> {
 
         let chunk_len = self.out_chunk_len();
         let rows = groups.len() + usize::from(got.missing_key);
-        let mut columns: Vec<Vec<std::sync::Arc<Chunk>>> = vec![Vec::new(); out.width()];
+        let mut pieces: Vec<Vec<std::sync::Arc<Chunk>>> = Vec::new();
         let mut start = 0;
         while start < rows {
             let end = (start + chunk_len).min(rows);
@@ -358,20 +359,13 @@ impl<'n> DistFrame<'n> {
                 push_bits(&mut key_out, key_type, key)?;
                 types::push_i64(&mut count_out, Some(count as i64), count_name)?;
             }
-            columns[0].push(std::sync::Arc::new(key_out.finish()));
+            let mut piece = vec![std::sync::Arc::new(key_out.finish())];
             if counting {
-                columns[1].push(std::sync::Arc::new(count_out.finish()));
+                piece.push(std::sync::Arc::new(count_out.finish()));
             }
+            pieces.push(piece);
             start = end;
         }
-        if rows == 0 {
-            return Ok(DataFrame::empty(out));
-        }
-        let columns = columns
-            .into_iter()
-            .zip(out.types())
-            .map(|(chunks, &t)| Column::from_chunks(t, chunks))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(DataFrame::new(out, columns)?)
+        frame_of_row_chunks(&out, pieces)
     }
 }

@@ -250,10 +250,22 @@ impl<'n> DistFrame<'n> {
                 .map_err(|e| Error::io_path("flushing", &part, e))?;
             Ok(temp)
         });
-        let temp = self.agree_written(written, dir)?;
+        self.swap_in_parts(written, dir, &carry)?;
+        Ok(dir.join(name))
+    }
 
-        let (replaced, held) = match me {
-            0 => (Some(temp.replace_dir(dir, &carry)), None),
+    /// The last phases of a write of one part per rank: all ranks agree they wrote their
+    /// parts into the temporary folder, rank 0 swaps it in for `dir` (bringing along the
+    /// old folder's entries that `carry` keeps), all learn how that went.
+    fn swap_in_parts(
+        &self,
+        written: Result<Temp>,
+        dir: &Path,
+        carry: &impl Fn(&str) -> bool,
+    ) -> Result<()> {
+        let temp = self.agree_written(written, dir)?;
+        let (replaced, held) = match self.node.rank() {
+            0 => (Some(temp.replace_dir(dir, carry)), None),
             _ => (None, Some(temp)),
         };
         let agreed = self.agree_renamed(replaced, dir);
@@ -261,8 +273,7 @@ impl<'n> DistFrame<'n> {
         if let (Some(temp), true) = (held, agreed.is_ok()) {
             temp.keep();
         }
-        agreed?;
-        Ok(dir.join(name))
+        agreed
     }
 
     /// Rank 0 passes the temporary it `made` for `dest` (the others `None`); every rank

@@ -152,16 +152,7 @@ impl<'n> DistFrame<'n> {
                 .map_err(|e| Error::io_path("flushing", &part, e))?;
             Ok(temp)
         });
-        let temp = self.agree_written(written, dir)?;
-        let (replaced, held) = match me {
-            0 => (Some(temp.replace_dir(dir, &carry)), None),
-            _ => (None, Some(temp)),
-        };
-        let agreed = self.agree_renamed(replaced, dir);
-        if let (Some(temp), true) = (held, agreed.is_ok()) {
-            temp.keep();
-        }
-        agreed?;
+        self.swap_in_parts(written, dir, &carry)?;
         Ok(dir.join(name))
     }
 

@@ -17,7 +17,7 @@ impl Rower for PerProject {
     fn accept(&mut self, row: &Row<'_>) -> bool {
         // A wrong name or type is an error naming the column; `accept` cannot return it,
         // so it stops the program here. `None` is a missing value.
-        if let Some(p) = row.get_int("pid").expect("pid is an INT column") {
+        if let Some(p) = row.get_as::<i32>("pid").expect("pid is an INT column") {
             self.0[p as usize] += 1;
         }
         true
@@ -34,7 +34,7 @@ struct CommittedByOther;
 
 impl Rower for CommittedByOther {
     fn accept(&mut self, row: &Row<'_>) -> bool {
-        let id = |name| row.get_int(name).expect("user ids are INT columns");
+        let id = |name| row.get_as::<i32>(name).expect("user ids are INT columns");
         id("author") != id("committer")
     }
 
@@ -48,7 +48,7 @@ impl Rower for FirstRows {
     fn accept(&mut self, row: &Row<'_>) -> bool {
         if self.1.len() < self.0 {
             let ids: Vec<String> = (0..row.width())
-                .map(|c| format!("{:?}", row.get_int(c).expect("INT columns")))
+                .map(|c| format!("{:?}", row.get_as::<i32>(c).expect("INT columns")))
                 .collect();
             let line = format!("row {}: {}", row.index(), ids.join(" "));
             self.1.push(line);
@@ -106,7 +106,9 @@ fn main() -> ExitCode {
             let mut top: Vec<(u64, usize)> = totals.iter().copied().zip(0..).collect();
             top.sort_unstable_by(|a, b| b.cmp(a));
             for &(count, pid) in &top[..3] {
-                let name = projects.get_str("name", pid as u64)?.unwrap_or_default();
+                let name = projects
+                    .get_as::<Vec<u8>>("name", pid as u64)?
+                    .unwrap_or_default();
                 println!("{count:>6} commits  {}", String::from_utf8_lossy(&name));
             }
             println!("committed by someone else: {} rows", by_others.nrows());

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
             "type" => {
                 let projects = DistFrame::read(node, "datasets/git-small/projects.ltgt")?;
                 // Column 1 holds the names: a STRING column.
-                projects.get_int(1, 0)?;
+                projects.get_as::<i32>(1, 0)?;
             }
             _ => return Err(Error::Config("usage: guide_errors lost|strict|type".into())),
         }

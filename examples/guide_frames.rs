@@ -87,7 +87,7 @@ fn main() -> ExitCode {
                 frame.chunk_count()
             );
             // Getters work on any rank for any row: a chunk held elsewhere is fetched.
-            println!("floats row 199999: {:?}", frame.get_float(0, 199_999)?);
+            println!("floats row 199999: {:?}", frame.get_as::<f32>(0, 199_999)?);
         }
 
         // 2. Filled by a Writer on one rank, then published.

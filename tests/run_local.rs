@@ -115,7 +115,7 @@ fn a_dist_frame_round_trips_inside() {
             let frame = DistFrame::get(node, &key)?;
             let local = frame.to_local()?;
             let back: Vec<Option<i32>> = (0..local.nrows())
-                .map(|row| local.get_int(0, row))
+                .map(|row| local.get_as::<i32>(0, row))
                 .collect::<std::result::Result<_, _>>()?;
             // Every rank owns some chunks, and together they own each one once.
             let owned = node

@@ -17,7 +17,7 @@ fn main() -> std::process::ExitCode {
         let commits = DistFrame::read_with(node, format!("{dir}/commits.ltgt"), &names)?;
         let names = ReadOptions::new().names(&["uid", "name"]);
         let users = DistFrame::read_with(node, format!("{dir}/users.ltgt"), &names)?;
-        let other = commits.filter(|row| Ok(row.get_int("a")? != row.get_int("c")?))?;
+        let other = commits.filter(|row| Ok(row.get_as::<i32>("a")? != row.get_as::<i32>("c")?))?;
         let named = other.join_on(&users, &["a"], &["uid"], JoinKind::Inner)?;
         let named = named.join_on(&users, &["c"], &["uid"], JoinKind::Inner)?;
         let named = named.rename(&[("name", "author_name"), ("name_right", "committer_name")])?;

@@ -19,7 +19,7 @@ fn main() -> std::process::ExitCode {
         let commits = DistFrame::read_with(node, format!("{dir}/commits.ltgt"), &names)?;
         let names = ReadOptions::new().names(&["uid", "name"]);
         let users = DistFrame::read_with(node, format!("{dir}/users.ltgt"), &names)?;
-        let linus = users.filter(|r| Ok(r.get_str("name")? == Some(b"Linus Torvalds")))?;
+        let linus = users.filter(|r| Ok(r.get_as::<&[u8]>("name")? == Some(b"Linus Torvalds")))?;
         let mut new_u = linus.select(&["uid"])?.rename(&[("uid", "author")])?;
         let mut users = new_u.select(&["author"])?;
         let mut projects = commits.select(&["pid"])?.head(0)?;

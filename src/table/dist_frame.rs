@@ -14,7 +14,7 @@ use crate::cluster::Node;
 use crate::error::{DataError, Error, Result};
 use crate::frame::{
     filter_chunk_rows, take_rows, visit_chunk_rows, Chunk, Column, ColumnRef, DataFrame, DataType,
-    Element, Rower, Schema, Value, Writer, DEFAULT_CHUNK_LEN,
+    Element, FromValue, Rower, Schema, Value, Writer, DEFAULT_CHUNK_LEN,
 };
 use crate::kv::{Key, Object};
 use crate::sor::Deviations;
@@ -336,64 +336,16 @@ impl<'n> DistFrame<'n> {
     }
 
     /// The value at (`col`, `row`) of a column checked to be of type `want`, through `f`.
-    fn typed<T>(
+    /// The value at (`col`, `row`) as a `T` (`bool`, `i32`, `f32`, `i64`, `f64` or,
+    /// copied out of its chunk, `Vec<u8>`); `Ok(None)` when missing, an error naming the
+    /// column when it is not of `T`'s type.
+    pub fn get_as<T: for<'a> FromValue<'a>>(
         &self,
         col: impl ColumnRef,
         row: u64,
-        want: DataType,
-        f: impl FnOnce(Value<'_>) -> Option<T>,
     ) -> Result<Option<T>> {
-        let col = self.desc.schema.resolve_typed(col, want)?;
-        self.with_value(col, row, |v| v.and_then(f))
-    }
-
-    /// The BOOL at (`col`, `row`); an error naming the column when it is not BOOL.
-    pub fn get_bool(&self, col: impl ColumnRef, row: u64) -> Result<Option<bool>> {
-        self.typed(col, row, DataType::Bool, |v| match v {
-            Value::Bool(b) => Some(b),
-            _ => None,
-        })
-    }
-
-    /// The INT at (`col`, `row`); an error naming the column when it is not INT.
-    pub fn get_int(&self, col: impl ColumnRef, row: u64) -> Result<Option<i32>> {
-        self.typed(col, row, DataType::Int, |v| match v {
-            Value::Int(i) => Some(i),
-            _ => None,
-        })
-    }
-
-    /// The FLOAT at (`col`, `row`); an error naming the column when it is not FLOAT.
-    pub fn get_float(&self, col: impl ColumnRef, row: u64) -> Result<Option<f32>> {
-        self.typed(col, row, DataType::Float, |v| match v {
-            Value::Float(x) => Some(x),
-            _ => None,
-        })
-    }
-
-    /// The I64 at (`col`, `row`); an error naming the column when it is not I64.
-    pub fn get_i64(&self, col: impl ColumnRef, row: u64) -> Result<Option<i64>> {
-        self.typed(col, row, DataType::I64, |v| match v {
-            Value::I64(i) => Some(i),
-            _ => None,
-        })
-    }
-
-    /// The F64 at (`col`, `row`); an error naming the column when it is not F64.
-    pub fn get_f64(&self, col: impl ColumnRef, row: u64) -> Result<Option<f64>> {
-        self.typed(col, row, DataType::F64, |v| match v {
-            Value::F64(x) => Some(x),
-            _ => None,
-        })
-    }
-
-    /// The STRING at (`col`, `row`), copied out of its chunk; an error naming the column
-    /// when it is not STRING.
-    pub fn get_str(&self, col: impl ColumnRef, row: u64) -> Result<Option<Vec<u8>>> {
-        self.typed(col, row, DataType::String, |v| match v {
-            Value::Str(s) => Some(s.to_vec()),
-            _ => None,
-        })
+        let col = self.desc.schema.resolve_typed(col, T::DTYPE)?;
+        self.with_value(col, row, |v| v.and_then(T::from_value))
     }
 
     /// Runs `rower` over the rows this rank stores, on all cores: each rayon task starts
@@ -560,7 +512,10 @@ mod tests {
         assert_eq!(loaded.key(), &key);
         let again = DistFrame::get(&node, &key).unwrap();
         assert_eq!(again.schema().names(), ["pid", "name"]);
-        assert_eq!(again.get_str("name", 1).unwrap(), Some(b"clap".to_vec()));
+        assert_eq!(
+            again.get_as::<Vec<u8>>("name", 1).unwrap(),
+            Some(b"clap".to_vec())
+        );
         // The same frame again is the same value (the store's puts are idempotent);
         // another frame under that key is refused.
         DistFrame::read_with(&node, &path, &options).unwrap();
@@ -569,7 +524,7 @@ mod tests {
         assert!(err.to_string().contains("frame \"loaded\""), "{err}");
         let read = DistFrame::read(&node, &path).unwrap();
         assert_eq!(read.schema().names(), ["c0", "c1"]);
-        assert_eq!(read.get_int("c0", 0).unwrap(), Some(1));
+        assert_eq!(read.get_as::<i32>("c0", 0).unwrap(), Some(1));
         let wrong = ReadOptions::new().names(&["pid"]);
         assert!(DistFrame::read_with(&node, &path, &wrong).is_err());
         std::fs::remove_file(&path).unwrap();
@@ -605,11 +560,11 @@ mod tests {
                 .unwrap();
         }
         let frame = DistFrame::publish(&node, &Key::new("wide", 0), &b.finish()).unwrap();
-        assert_eq!(frame.get_i64("n", 2).unwrap(), Some(2 << 40));
-        assert_eq!(frame.get_f64("x", 1).unwrap(), Some(1.0 / 3.0));
-        let err = frame.get_int("n", 0).unwrap_err().to_string();
+        assert_eq!(frame.get_as::<i64>("n", 2).unwrap(), Some(2 << 40));
+        assert_eq!(frame.get_as::<f64>("x", 1).unwrap(), Some(1.0 / 3.0));
+        let err = frame.get_as::<i32>("n", 0).unwrap_err().to_string();
         assert_eq!(err, "column 0 (\"n\") is I64, not INT");
-        let err = frame.get_f64("y", 0).unwrap_err().to_string();
+        let err = frame.get_as::<f64>("y", 0).unwrap_err().to_string();
         assert!(err.contains("\"y\"") && err.contains("n, x"), "{err}");
     }
 

@@ -30,7 +30,7 @@
 //! struct Sum(i64);
 //! impl Rower for Sum {
 //!     fn accept(&mut self, row: &Row<'_>) -> bool {
-//!         self.0 += row.get_int(0).expect("column 0 is an INT").unwrap_or(0) as i64;
+//!         self.0 += row.get_as::<i32>(0).expect("column 0 is an INT").unwrap_or(0) as i64;
 //!         true
 //!     }
 //!     fn join(&mut self, other: Self) {

@@ -37,7 +37,7 @@ impl<'n> DistFrame<'n> {
     /// # let node = eau2::Node::standalone()?;
     /// use eau2::table::DistFrame;
     /// let f = DistFrame::from_array(&node, &eau2::kv::Key::new("f", 0), &["a b", "c\"d", ""])?;
-    /// let g = f.with_column("n", |row| Ok(row.get_str("c0")?.map(|s| s.len() as i32)))?;
+    /// let g = f.with_column("n", |row| Ok(row.get_as::<&[u8]>("c0")?.map(|s| s.len() as i32)))?;
     /// assert_eq!(g.lines_with(" ")?, ["\"a b\" 3", "\"c\"\"d\" 3", "\"\" 0"]);
     /// assert_eq!(g.lines_with("\t")?, ["a b\t3", "\"c\"\"d\"\t3", "\"\"\t0"]);
     /// # Ok::<(), eau2::Error>(())

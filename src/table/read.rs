@@ -138,7 +138,7 @@ enum Mode {
 ///     .types(&[("cid", DataType::I64)])
 ///     .columns(&["pid", "cid"]))?;
 /// assert_eq!(commits.schema().codes(), "IL");
-/// assert_eq!(commits.get_int("pid", 2)?, Some(12));
+/// assert_eq!(commits.get_as::<i32>("pid", 2)?, Some(12));
 /// assert_eq!(commits.deviations().rows, 0);
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -303,8 +303,8 @@ impl<'n> DistFrame<'n> {
     /// # std::fs::write(&path, "name,age\nann,41\nbob,\n")?;
     /// use eau2::table::DistFrame;
     /// let people = DistFrame::read(&node, &path)?;
-    /// assert_eq!(people.get_i64("age", 0)?, Some(41));
-    /// assert_eq!(people.get_i64("age", 1)?, None);
+    /// assert_eq!(people.get_as::<i64>("age", 0)?, Some(41));
+    /// assert_eq!(people.get_as::<i64>("age", 1)?, None);
     /// # std::fs::remove_dir_all(&dir)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -960,9 +960,9 @@ mod tests {
         let path = temp("sorted.sor", &sorted_sor());
         let check = |f: &DistFrame<'_>| {
             assert_eq!(f.schema().codes(), "LS");
-            assert_eq!(f.get_i64(0, 1).unwrap(), Some(1));
-            assert_eq!(f.get_i64(0, 2500).unwrap(), Some(2500));
-            assert_eq!(f.get_i64(0, 4000).unwrap(), Some(6_000_000_000));
+            assert_eq!(f.get_as::<i64>(0, 1).unwrap(), Some(1));
+            assert_eq!(f.get_as::<i64>(0, 2500).unwrap(), Some(2500));
+            assert_eq!(f.get_as::<i64>(0, 4000).unwrap(), Some(6_000_000_000));
             assert_eq!(f.deviations(), Deviations::default());
         };
         check(&DistFrame::read(&node, &path).unwrap());
@@ -990,7 +990,7 @@ mod tests {
             (6, &["word".to_string()][..])
         );
         let got: Vec<String> = (0..6)
-            .map(|r| String::from_utf8(f.get_str(0, r).unwrap().unwrap()).unwrap())
+            .map(|r| String::from_utf8(f.get_as::<Vec<u8>>(0, r).unwrap().unwrap()).unwrap())
             .collect();
         assert_eq!(got, ["to", "be", "or", "not", "to", "be"]);
         let named = words.clone().names(&["w"]).columns(&["w"]);
@@ -1019,7 +1019,7 @@ mod tests {
         let options = ReadOptions::new().format(Format::Csv).delimiter(b';');
         let f = DistFrame::read_with(&node, &path, &options).unwrap();
         assert_eq!(f.schema().names(), ["a", "b"]);
-        assert_eq!(f.get_i64("a", 1).unwrap(), Some(2));
+        assert_eq!(f.get_as::<i64>("a", 1).unwrap(), Some(2));
         let options = options.header(false).names(&["k", "v"]).columns(&["v"]);
         let f = DistFrame::read_with(&node, &path, &options).unwrap();
         assert_eq!(f.schema().names(), ["v"]);

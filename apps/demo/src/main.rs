@@ -73,7 +73,7 @@ impl Rower for Sum {
     fn accept(&mut self, row: &Row<'_>) -> bool {
         // The frame is one FLOAT column: anything else is a bug, stopped here.
         self.0 += row
-            .get_float(0)
+            .get_as::<f32>(0)
             .expect("column 0 is a FLOAT")
             .unwrap_or(0.0) as f64;
         true
@@ -95,7 +95,7 @@ fn count(node: &Node) -> Result<()> {
 
 fn scalar(node: &Node, name: &str) -> Result<f64> {
     DistFrame::get(node, &key(name))?
-        .get_float(0, 0)?
+        .get_as::<f32>(0, 0)?
         .map(f64::from)
         .ok_or_else(|| Error::App(format!("{name} holds no value")))
 }

@@ -122,9 +122,9 @@ fn main() -> ExitCode {
         let named = named.top_k(args.top, &by, &[true, false])?.to_local()?;
         if node.rank() == 0 {
             for row in 0..named.nrows() {
-                let count = named.get_i64("count", row)?.unwrap_or(0);
+                let count = named.get_as::<i64>("count", row)?.unwrap_or(0);
                 let pid = int(named.get("pid", row)?).unwrap_or(-1);
-                let name = named.get_str("name", row)?.unwrap_or_default();
+                let name = named.get_as::<&[u8]>("name", row)?.unwrap_or_default();
                 println!("{count} {pid} {}", String::from_utf8_lossy(name));
             }
             if !args.console.quiet {

@@ -61,7 +61,10 @@ fn load_words<'n>(node: &'n Node, args: &Args) -> Result<DistFrame<'n>> {
 fn print_report(words: u64, distinct: u64, top: &DataFrame) -> Result<()> {
     let mut text = format!("words: {words}\ndistinct words: {distinct}\n").into_bytes();
     for row in 0..top.nrows() {
-        let (word, n) = (top.get_str("word", row)?, top.get_i64("count", row)?);
+        let (word, n) = (
+            top.get_as::<&[u8]>("word", row)?,
+            top.get_as::<i64>("count", row)?,
+        );
         text.extend_from_slice(format!("{} ", n.unwrap_or(0)).as_bytes());
         text.extend_from_slice(word.unwrap_or_default());
         text.push(b'\n');

@@ -286,8 +286,8 @@ impl ParquetFile {
 /// let path = dir.join("people.parquet");
 /// write_parquet_file(&df, &path, &ParquetWriteOptions::default())?;
 /// let names = read_parquet(&path, Some(&["name"]))?;
-/// assert_eq!(names.get_str("name", 0)?, Some(&b"ann"[..]));
-/// assert_eq!(names.get_str("name", 1)?, None);
+/// assert_eq!(names.get_as::<&[u8]>("name", 0)?, Some(&b"ann"[..]));
+/// assert_eq!(names.get_as::<&[u8]>("name", 1)?, None);
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -106,8 +106,8 @@ fn from_arrow_widens_small_ints_and_names_unsupported_types() {
     .unwrap();
     let df = from_arrow(schema, [batch]).unwrap();
     assert_eq!(df.schema().codes(), "I");
-    assert_eq!(df.get_int(0, 0).unwrap(), Some(-3));
-    assert_eq!(df.get_int(0, 1).unwrap(), None);
+    assert_eq!(df.get_as::<i32>(0, 0).unwrap(), Some(-3));
+    assert_eq!(df.get_as::<i32>(0, 1).unwrap(), None);
 
     let schema = Arc::new(ArrowSchema::new(vec![Field::new(
         "big",
@@ -177,8 +177,11 @@ fn parquet_projection_and_row_groups() {
     assert_eq!(part.nrows(), 2000);
     assert!(part.chunk_len() <= 300);
     // Row group 2 first: rows 2000..3000, then 0..1000.
-    assert_eq!(part.get_f64("d", 0).unwrap(), Some(-1000.0));
-    assert_eq!(part.get_str(1, 1000).unwrap(), Some("v0é".as_bytes()));
+    assert_eq!(part.get_as::<f64>("d", 0).unwrap(), Some(-1000.0));
+    assert_eq!(
+        part.get_as::<&[u8]>(1, 1000).unwrap(),
+        Some("v0é".as_bytes())
+    );
     let missing = file
         .column_indexes(Some(&["nope"]))
         .unwrap_err()

@@ -22,8 +22,8 @@
 //!
 //! let file = SorReader::new().read_bytes(b"<1> <\"one\">\n<2> <>\n")?;
 //! assert_eq!(file.frame.nrows(), 2);
-//! assert_eq!(file.frame.get_int(0, 1)?, Some(2));
-//! assert_eq!(file.frame.get_str(1, 1)?, None);
+//! assert_eq!(file.frame.get_as::<i32>(0, 1)?, Some(2));
+//! assert_eq!(file.frame.get_as::<&[u8]>(1, 1)?, None);
 //! # Ok::<(), eau2_data::Error>(())
 //! ```
 

@@ -28,7 +28,7 @@ pub fn words(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// let reader = BlockReader::open(&path, Records::Words)?;
 /// let frame = eau2_data::words::read_words(&reader, "word", 1024)?;
 /// assert_eq!(frame.nrows(), 6);
-/// assert_eq!(frame.get_str(0, 3)?, Some(&b"not"[..]));
+/// assert_eq!(frame.get_as::<&[u8]>(0, 3)?, Some(&b"not"[..]));
 /// # std::fs::remove_file(&path)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -83,7 +83,7 @@ mod tests {
                 let frame = read_words(&reader, "word", 16).unwrap();
                 assert_eq!(frame.schema().names(), ["word"]);
                 for row in 0..frame.nrows() {
-                    got.push(frame.get_str(0, row).unwrap().unwrap().to_vec());
+                    got.push(frame.get_as::<&[u8]>(0, row).unwrap().unwrap().to_vec());
                 }
             }
             assert_eq!(got, expected, "{parts} parts");

@@ -390,7 +390,9 @@ impl Acc {
                 }
             }
             Acc::ExtremeStr { max, best } => present().for_each(|(i, &g)| {
-                let Some(v) = chunk.get_str(i) else { return };
+                let Some(v) = chunk.get_as::<&[u8]>(i) else {
+                    return;
+                };
                 let b = &mut best[g as usize];
                 let wins = match b {
                     None => true,
@@ -753,7 +755,7 @@ impl<'n> DistFrame<'n> {
     /// use eau2::table::{Agg, DistFrame};
     /// let f = DistFrame::from_array(&node, &eau2::kv::Key::new("f", 0), &[3, 1, 3, 3])?;
     /// let counts = f.group_by(&["c0"])?.agg(&[Agg::count()])?.sort_by(&["c0"], &[false])?;
-    /// assert_eq!(counts.get_i64("count", 1)?, Some(3)); // three 3s
+    /// assert_eq!(counts.get_as::<i64>("count", 1)?, Some(3)); // three 3s
     /// # Ok::<(), eau2::Error>(())
     /// ```
     pub fn group_by<'f>(&'f self, keys: &[&str]) -> Result<GroupBy<'f, 'n>> {

@@ -160,7 +160,7 @@ impl<'n> DistFrame<'n> {
     /// use eau2::table::{DistFrame, JoinKind};
     /// let ids = DistFrame::from_array(&node, &Key::new("ids", 0), &[2, 1, 2, 5])?;
     /// let names = DistFrame::from_array(&node, &Key::new("names", 0), &[1, 2])?
-    ///     .with_column("name", |row| Ok(format!("#{}", row.get_int("c0")?.unwrap_or(0))))?;
+    ///     .with_column("name", |row| Ok(format!("#{}", row.get_as::<i32>("c0")?.unwrap_or(0))))?;
     /// let joined = ids.join(&names, &["c0"], JoinKind::Inner)?;
     /// assert_eq!(joined.nrows(), 3);
     /// # Ok::<(), eau2::Error>(())

@@ -84,7 +84,7 @@ impl<'n> DistFrame<'n> {
     /// # let node = eau2::Node::standalone()?;
     /// use eau2::table::DistFrame;
     /// let f = DistFrame::from_array(&node, &eau2::kv::Key::new("f", 0), &[1, 2, 3, 4])?;
-    /// let even = f.filter(|row| Ok(row.get_int("c0")?.is_some_and(|v| v % 2 == 0)))?;
+    /// let even = f.filter(|row| Ok(row.get_as::<i32>("c0")?.is_some_and(|v| v % 2 == 0)))?;
     /// assert_eq!(even.nrows(), 2);
     /// # Ok::<(), eau2::Error>(())
     /// ```
@@ -117,8 +117,8 @@ impl<'n> DistFrame<'n> {
     /// # let node = eau2::Node::standalone()?;
     /// use eau2::table::DistFrame;
     /// let f = DistFrame::from_array(&node, &eau2::kv::Key::new("f", 0), &[1, 2, 3])?;
-    /// let g = f.with_column("double", |row| Ok(row.get_int("c0")?.map(|v| v * 2)))?;
-    /// assert_eq!(g.get_int(1, 2)?, Some(6));
+    /// let g = f.with_column("double", |row| Ok(row.get_as::<i32>("c0")?.map(|v| v * 2)))?;
+    /// assert_eq!(g.get_as::<i32>(1, 2)?, Some(6));
     /// # Ok::<(), eau2::Error>(())
     /// ```
     pub fn with_column<T, F>(&self, name: &str, f: F) -> Result<DistFrame<'n>>

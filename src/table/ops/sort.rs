@@ -495,7 +495,7 @@ mod tests {
         let (sorted, rows) = in_tie_order(&frame, &ties).unwrap().unwrap();
         assert_eq!(rows, [0, 1, 3, 4, 6, 7, 8]);
         let values: Vec<i32> = (0..7)
-            .map(|i| sorted.get_int(0, i).unwrap().unwrap())
+            .map(|i| sorted.get_as::<i32>(0, i).unwrap().unwrap())
             .collect();
         assert_eq!(values, [0, 1, 3, 4, 6, 7, 8]);
         // In order already; and interleaved chunks are left alone.

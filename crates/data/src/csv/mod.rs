@@ -46,9 +46,9 @@
 //! let file = CsvReader::new().read_bytes(text)?;
 //! assert_eq!(file.schema.types(), &[DataType::I64, DataType::String, DataType::F64]);
 //! assert_eq!(file.schema.name(1)?, "name");
-//! assert_eq!(file.frame.get_str(1, 0)?, Some(&b"Smith, J"[..]));
-//! assert_eq!(file.frame.get_str(1, 1)?, Some(&b"say \"hi\"\n"[..]));
-//! assert_eq!(file.frame.get_f64(2, 1)?, None);
+//! assert_eq!(file.frame.get_as::<&[u8]>(1, 0)?, Some(&b"Smith, J"[..]));
+//! assert_eq!(file.frame.get_as::<&[u8]>(1, 1)?, Some(&b"say \"hi\"\n"[..]));
+//! assert_eq!(file.frame.get_as::<f64>(2, 1)?, None);
 //!
 //! // A ragged record is an error naming its line.
 //! let err = CsvReader::new().read_bytes(b"a,b\n1,2\n3\n").unwrap_err();

@@ -338,17 +338,17 @@ mod tests {
             let r = i as u64;
             let skip = i % 4;
             assert_eq!(
-                df.get_bool(0, r).unwrap(),
+                df.get_as::<bool>(0, r).unwrap(),
                 (skip != 0).then_some(i % 2 == 1)
             );
-            assert_eq!(df.get_int(1, r).unwrap(), (skip != 1).then_some(i));
+            assert_eq!(df.get_as::<i32>(1, r).unwrap(), (skip != 1).then_some(i));
             assert_eq!(
-                df.get_float(2, r).unwrap(),
+                df.get_as::<f32>(2, r).unwrap(),
                 (skip != 2).then_some(i as f32 / 4.0)
             );
             let s = format!("r{i}");
             assert_eq!(
-                df.get_str(3, r).unwrap(),
+                df.get_as::<&[u8]>(3, r).unwrap(),
                 (skip != 3).then_some(s.as_bytes())
             );
         }
@@ -422,9 +422,9 @@ mod tests {
         let df = b.finish();
         assert_eq!(df.nrows(), 3);
         assert_eq!(df.chunk_count(), 2);
-        assert_eq!(df.get_int(0, 2).unwrap(), Some(3));
-        assert_eq!(df.get_str(1, 1).unwrap(), None);
-        assert_eq!(df.get_str(1, 2).unwrap(), Some(&b"c"[..]));
+        assert_eq!(df.get_as::<i32>(0, 2).unwrap(), Some(3));
+        assert_eq!(df.get_as::<&[u8]>(1, 1).unwrap(), None);
+        assert_eq!(df.get_as::<&[u8]>(1, 2).unwrap(), Some(&b"c"[..]));
     }
 
     #[test]
@@ -435,7 +435,7 @@ mod tests {
         assert!("x".push_to(&mut chunk).is_err());
         let chunk = chunk.finish();
         assert_eq!(chunk.len(), 2);
-        assert_eq!(chunk.get_int(0), Some(5));
+        assert_eq!(chunk.get_as::<i32>(0), Some(5));
         let mut col = ColumnBuilder::new(DataType::String, 1);
         "a".push_to_column(&mut col).unwrap();
         Some(String::from("b")).push_to_column(&mut col).unwrap();

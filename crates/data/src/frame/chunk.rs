@@ -58,6 +58,54 @@ pub enum Value<'a> {
     F64(f64),
 }
 
+/// A Rust type that a column's values can be read as, by the one generic getter of
+/// chunks, rows and frames (`row.get_as::<i32>("pid")?`): `bool` (BOOL), `i32` (INT),
+/// `f32` (FLOAT), `i64` (I64), `f64` (F64), and `&[u8]` or `Vec<u8>` (STRING). Sealed.
+pub trait FromValue<'a>: Sized + sealed_value::Sealed {
+    /// The column type whose values read as `Self`.
+    const DTYPE: DataType;
+    /// The value as `Self`; `None` for a value of another type.
+    fn from_value(value: Value<'a>) -> Option<Self>;
+}
+
+mod sealed_value {
+    pub trait Sealed {}
+}
+
+macro_rules! from_value {
+    ($t:ty, $dtype:ident, $variant:ident, |$v:ident| $out:expr) => {
+        impl sealed_value::Sealed for $t {}
+        impl<'a> FromValue<'a> for $t {
+            const DTYPE: DataType = DataType::$dtype;
+            #[inline]
+            fn from_value(value: Value<'a>) -> Option<Self> {
+                match value {
+                    Value::$variant($v) => Some($out),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+from_value!(bool, Bool, Bool, |v| v);
+from_value!(i32, Int, Int, |v| v);
+from_value!(f32, Float, Float, |v| v);
+from_value!(i64, I64, I64, |v| v);
+from_value!(f64, F64, F64, |v| v);
+from_value!(Vec<u8>, String, Str, |v| v.to_vec());
+
+impl sealed_value::Sealed for &[u8] {}
+impl<'a> FromValue<'a> for &'a [u8] {
+    const DTYPE: DataType = DataType::String;
+    #[inline]
+    fn from_value(value: Value<'a>) -> Option<Self> {
+        match value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 impl Value<'_> {
     /// The type of this value.
     pub fn dtype(&self) -> DataType {
@@ -153,64 +201,13 @@ impl Chunk {
         })
     }
 
-    // The chunk-level typed getters below are the unchecked layer under `Row` and the
-    // frames' getters, which check the column's type first and report a mismatch as an
-    // error; here another type also reads as `None`.
-
-    /// The BOOL at row `i`; `None` when missing or when the chunk is not BOOL.
+    /// The value at row `i` as a `T` (`bool`, `i32`, `f32`, `i64`, `f64`, `&[u8]`,
+    /// `Vec<u8>`); `None` when missing or when the chunk is not of `T`'s type. This is
+    /// the unchecked layer under `Row` and the frames' getters, which check the column's
+    /// type first and report a mismatch as an error.
     #[inline]
-    pub fn get_bool(&self, i: usize) -> Option<bool> {
-        match &self.data {
-            ChunkData::Bool(b) if self.valid.get(i) => Some(b.get(i)),
-            _ => None,
-        }
-    }
-
-    /// The INT at row `i`; `None` when missing or when the chunk is not INT.
-    #[inline]
-    pub fn get_int(&self, i: usize) -> Option<i32> {
-        match &self.data {
-            ChunkData::Int(v) if self.valid.get(i) => Some(v[i]),
-            _ => None,
-        }
-    }
-
-    /// The FLOAT at row `i`; `None` when missing or when the chunk is not FLOAT.
-    #[inline]
-    pub fn get_float(&self, i: usize) -> Option<f32> {
-        match &self.data {
-            ChunkData::Float(v) if self.valid.get(i) => Some(v[i]),
-            _ => None,
-        }
-    }
-
-    /// The STRING at row `i`; `None` when missing or when the chunk is not STRING.
-    #[inline]
-    pub fn get_str(&self, i: usize) -> Option<&[u8]> {
-        match &self.data {
-            ChunkData::String { offsets, bytes } if self.valid.get(i) => {
-                Some(&bytes[offsets[i] as usize..offsets[i + 1] as usize])
-            }
-            _ => None,
-        }
-    }
-
-    /// The I64 at row `i`; `None` when missing or when the chunk is not I64.
-    #[inline]
-    pub fn get_i64(&self, i: usize) -> Option<i64> {
-        match &self.data {
-            ChunkData::I64(v) if self.valid.get(i) => Some(v[i]),
-            _ => None,
-        }
-    }
-
-    /// The F64 at row `i`; `None` when missing or when the chunk is not F64.
-    #[inline]
-    pub fn get_f64(&self, i: usize) -> Option<f64> {
-        match &self.data {
-            ChunkData::F64(v) if self.valid.get(i) => Some(v[i]),
-            _ => None,
-        }
+    pub fn get_as<'a, T: FromValue<'a>>(&'a self, i: usize) -> Option<T> {
+        self.value(i).and_then(T::from_value)
     }
 
     /// The INT values as a slice (missing slots hold 0), or `None` for other types.
@@ -618,20 +615,20 @@ mod tests {
     #[test]
     fn typed_getters() {
         let s = sample(DataType::String);
-        assert_eq!(s.get_str(3), Some("é3".as_bytes()));
-        assert_eq!(s.get_str(2), None);
-        assert_eq!(s.get_int(3), None);
+        assert_eq!(s.get_as::<&[u8]>(3), Some("é3".as_bytes()));
+        assert_eq!(s.get_as::<&[u8]>(2), None);
+        assert_eq!(s.get_as::<i32>(3), None);
         let i = sample(DataType::Int);
-        assert_eq!(i.get_int(4), Some(-28));
+        assert_eq!(i.get_as::<i32>(4), Some(-28));
         assert_eq!(i.value(1), Some(Value::Int(-7)));
         assert_eq!(i.ints().unwrap().len(), 5);
         let l = sample(DataType::I64);
-        assert_eq!(l.get_i64(4), Some(-4 << 40));
+        assert_eq!(l.get_as::<i64>(4), Some(-4 << 40));
         assert_eq!(l.value(1), Some(Value::I64(-(1 << 40))));
-        assert_eq!(l.get_int(4), None);
+        assert_eq!(l.get_as::<i32>(4), None);
         assert_eq!(l.i64s().unwrap()[2], 0); // missing
         let d = sample(DataType::F64);
-        assert_eq!(d.get_f64(3), Some(1.0 + 1e300));
+        assert_eq!(d.get_as::<f64>(3), Some(1.0 + 1e300));
         assert_eq!(d.value(2), None);
         assert_eq!(d.f64s().unwrap().len(), 5);
         assert_eq!(d.byte_size(), 1 + 5 * 8);
@@ -655,7 +652,10 @@ mod tests {
         b.push_f64(-0.0);
         let chunk = b.finish();
         let back = Chunk::from_bytes(&chunk.to_bytes()).unwrap();
-        assert_eq!(back.get_f64(1).map(f64::to_bits), Some((-0.0f64).to_bits()));
+        assert_eq!(
+            back.get_as::<f64>(1).map(f64::to_bits),
+            Some((-0.0f64).to_bits())
+        );
         assert_eq!(back, chunk);
     }
 

@@ -183,7 +183,7 @@ mod tests {
         let col = b.finish();
         let lens: Vec<_> = col.chunks().iter().map(|c| c.len()).collect();
         assert_eq!(lens, vec![3, 3, 1]);
-        assert_eq!(col.chunks()[2].get_int(0), Some(6));
+        assert_eq!(col.chunks()[2].get_as::<i32>(0), Some(6));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::chunk::{Chunk, Value};
+use super::chunk::{Chunk, FromValue, Value};
 use super::column::{Column, ColumnBuilder, DEFAULT_CHUNK_LEN};
 use super::types::{ColumnRef, DataType, Schema};
 use crate::error::{Error, Result};
@@ -151,52 +151,14 @@ impl DataFrame {
         self.get(col, row)
     }
 
-    /// The BOOL at (`col`, `row`); an error naming the column when it is not BOOL.
-    pub fn get_bool(&self, col: impl ColumnRef, row: u64) -> Result<Option<bool>> {
-        Ok(match self.typed(col, row, DataType::Bool)? {
-            Some(Value::Bool(b)) => Some(b),
-            _ => None,
-        })
-    }
-
-    /// The INT at (`col`, `row`); an error naming the column when it is not INT.
-    pub fn get_int(&self, col: impl ColumnRef, row: u64) -> Result<Option<i32>> {
-        Ok(match self.typed(col, row, DataType::Int)? {
-            Some(Value::Int(i)) => Some(i),
-            _ => None,
-        })
-    }
-
-    /// The FLOAT at (`col`, `row`); an error naming the column when it is not FLOAT.
-    pub fn get_float(&self, col: impl ColumnRef, row: u64) -> Result<Option<f32>> {
-        Ok(match self.typed(col, row, DataType::Float)? {
-            Some(Value::Float(f)) => Some(f),
-            _ => None,
-        })
-    }
-
-    /// The STRING at (`col`, `row`); an error naming the column when it is not STRING.
-    pub fn get_str(&self, col: impl ColumnRef, row: u64) -> Result<Option<&[u8]>> {
-        Ok(match self.typed(col, row, DataType::String)? {
-            Some(Value::Str(s)) => Some(s),
-            _ => None,
-        })
-    }
-
-    /// The I64 at (`col`, `row`); an error naming the column when it is not I64.
-    pub fn get_i64(&self, col: impl ColumnRef, row: u64) -> Result<Option<i64>> {
-        Ok(match self.typed(col, row, DataType::I64)? {
-            Some(Value::I64(i)) => Some(i),
-            _ => None,
-        })
-    }
-
-    /// The F64 at (`col`, `row`); an error naming the column when it is not F64.
-    pub fn get_f64(&self, col: impl ColumnRef, row: u64) -> Result<Option<f64>> {
-        Ok(match self.typed(col, row, DataType::F64)? {
-            Some(Value::F64(f)) => Some(f),
-            _ => None,
-        })
+    /// The value at (`col`, `row`) as a `T` (see [`FromValue`]); `Ok(None)` when
+    /// missing, an error naming the column when it is not of `T`'s type.
+    pub fn get_as<'a, T: FromValue<'a>>(
+        &'a self,
+        col: impl ColumnRef,
+        row: u64,
+    ) -> Result<Option<T>> {
+        Ok(self.typed(col, row, T::DTYPE)?.and_then(T::from_value))
     }
 
     /// A frame of the columns `cols`, in that order, sharing this frame's chunks.
@@ -303,10 +265,10 @@ mod tests {
         assert_eq!(df.nrows(), 5);
         assert_eq!(df.chunk_count(), 3);
         assert_eq!(df.locate(4).unwrap(), (2, 0));
-        assert_eq!(df.get_int(0, 3).unwrap(), Some(4));
-        assert_eq!(df.get_int(0, 1).unwrap(), None);
-        assert!(df.get_int(0, 5).is_err());
-        assert!(df.get_float(0, 0).is_err());
+        assert_eq!(df.get_as::<i32>(0, 3).unwrap(), Some(4));
+        assert_eq!(df.get_as::<i32>(0, 1).unwrap(), None);
+        assert!(df.get_as::<i32>(0, 5).is_err());
+        assert!(df.get_as::<f32>(0, 0).is_err());
         assert!(df.get(1, 0).is_err());
     }
 
@@ -314,20 +276,20 @@ mod tests {
     fn getters_by_name_and_type_errors() {
         let schema = Schema::named([("n", DataType::Int)]).unwrap();
         let df = DataFrame::new(schema, vec![ints(&[Some(1), None], 2)]).unwrap();
-        assert_eq!(df.get_int("n", 0).unwrap(), Some(1));
-        assert_eq!(df.get_int("n", 1).unwrap(), None);
+        assert_eq!(df.get_as::<i32>("n", 0).unwrap(), Some(1));
+        assert_eq!(df.get_as::<i32>("n", 1).unwrap(), None);
         assert_eq!(df.column("n").unwrap().len(), 2);
-        let msg = df.get_str("n", 0).unwrap_err().to_string();
+        let msg = df.get_as::<&[u8]>("n", 0).unwrap_err().to_string();
         assert_eq!(msg, "column 0 (\"n\") is INT, not STRING");
-        let msg = df.get_int("m", 0).unwrap_err().to_string();
+        let msg = df.get_as::<i32>("m", 0).unwrap_err().to_string();
         assert_eq!(msg, "no column is named \"m\"; the columns are: n");
-        assert!(df.get_i64("n", 0).is_err());
+        assert!(df.get_as::<i64>("n", 0).is_err());
         let wide = DataFrame::from_array(&[Some(1i64 << 40), None]);
-        assert_eq!(wide.get_i64("c0", 0).unwrap(), Some(1 << 40));
-        assert_eq!(wide.get_i64(0, 1).unwrap(), None);
+        assert_eq!(wide.get_as::<i64>("c0", 0).unwrap(), Some(1 << 40));
+        assert_eq!(wide.get_as::<i64>(0, 1).unwrap(), None);
         let wide = DataFrame::from_array(&[0.1f64]);
-        assert_eq!(wide.get_f64(0, 0).unwrap(), Some(0.1));
-        assert!(wide.get_float(0, 0).is_err());
+        assert_eq!(wide.get_as::<f64>(0, 0).unwrap(), Some(0.1));
+        assert!(wide.get_as::<f32>(0, 0).is_err());
     }
 
     #[test]
@@ -346,7 +308,7 @@ mod tests {
         let b = DataFrame::new(schema, vec![ints(&[Some(4)], 2)]).unwrap();
         let all = DataFrame::concat(vec![a, b]).unwrap();
         assert_eq!(all.nrows(), 4);
-        let got: Vec<_> = (0..4).map(|r| all.get_int(0, r).unwrap()).collect();
+        let got: Vec<_> = (0..4).map(|r| all.get_as::<i32>(0, r).unwrap()).collect();
         assert_eq!(got, vec![Some(1), Some(2), Some(3), Some(4)]);
     }
 }

@@ -21,8 +21,8 @@
 //! b.push_row(&[Some(Value::Int(-1)), None])?;
 //! let df = b.finish();
 //! assert_eq!((df.nrows(), df.chunk_count()), (3, 2));
-//! assert_eq!(df.get_int(0, 1)?, None); // missing
-//! assert_eq!(df.get_str(1, 0)?, Some(&b"seven"[..]));
+//! assert_eq!(df.get_as::<i32>(0, 1)?, None); // missing
+//! assert_eq!(df.get_as::<&[u8]>(1, 0)?, Some(&b"seven"[..]));
 //! assert_eq!(df.to_sor_string()?, "<7> <\"seven\">\n<> <\"a b\">\n<-1> <>\n");
 //! # Ok::<(), eau2_data::Error>(())
 //! ```
@@ -44,7 +44,7 @@ mod write_text;
 
 pub use bitmap::Bitmap;
 pub use build::{Element, FrameBuilder};
-pub use chunk::{Chunk, ChunkBuilder, ChunkData, Value};
+pub use chunk::{Chunk, ChunkBuilder, ChunkData, FromValue, Value};
 pub use column::{Column, ColumnBuilder, DEFAULT_CHUNK_LEN};
 pub use csv_print::CsvWriteOptions;
 pub use dataframe::locate_row;

@@ -247,11 +247,11 @@ mod tests {
     }
     impl Rower for Sum {
         fn accept(&mut self, row: &Row<'_>) -> bool {
-            match row.get_int(0).unwrap() {
+            match row.get_as::<i32>(0).unwrap() {
                 Some(v) => self.ints += i64::from(v),
                 None => self.missing += 1,
             }
-            self.floats += f64::from(row.get_float(1).unwrap().unwrap_or(0.0));
+            self.floats += f64::from(row.get_as::<f32>(1).unwrap().unwrap_or(0.0));
             true
         }
         fn join(&mut self, other: Self) {
@@ -279,8 +279,11 @@ mod tests {
     struct Pick;
     impl Rower for Pick {
         fn accept(&mut self, row: &Row<'_>) -> bool {
-            row.get_int(0).unwrap().is_some_and(|v| v % 2 == 0)
-                || row.get_str(2).unwrap().is_some_and(|s| s.ends_with(b"1"))
+            row.get_as::<i32>(0).unwrap().is_some_and(|v| v % 2 == 0)
+                || row
+                    .get_as::<&[u8]>(2)
+                    .unwrap()
+                    .is_some_and(|s| s.ends_with(b"1"))
         }
         fn join(&mut self, _: Self) {}
     }
@@ -346,12 +349,12 @@ mod tests {
             for (out, &i) in want.iter().enumerate() {
                 let out = out as u64;
                 let int = (i % 7 != 3).then_some(i);
-                assert_eq!(got.get_int(0, out).unwrap(), int, "row {i}");
-                assert_eq!(got.get_float(1, out).unwrap(), Some(i as f32 / 2.0));
+                assert_eq!(got.get_as::<i32>(0, out).unwrap(), int, "row {i}");
+                assert_eq!(got.get_as::<f32>(1, out).unwrap(), Some(i as f32 / 2.0));
                 let s = format!("s{i}");
                 let s = (i % 5 != 0).then_some(s.as_bytes());
-                assert_eq!(got.get_str(2, out).unwrap(), s);
-                assert_eq!(got.get_bool(3, out).unwrap(), Some(i % 3 == 0));
+                assert_eq!(got.get_as::<&[u8]>(2, out).unwrap(), s);
+                assert_eq!(got.get_as::<bool>(3, out).unwrap(), Some(i % 3 == 0));
             }
             // Re-chunked to the input's chunk length: full chunks but the last.
             let lens: Vec<_> = (0..got.chunk_count())

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::chunk::{Chunk, ChunkData, Value};
+use super::chunk::{Chunk, FromValue, Value};
 use super::types::{ColumnRef, DataType, Schema};
 use crate::error::{Error, Result};
 
@@ -187,80 +187,17 @@ impl<'a> Row<'a> {
         Ok(self.chunk(col)?.is_missing(self.offset))
     }
 
-    /// Column `col`'s data, checked to be of type `want`, and whether this row has a
-    /// value there.
+    /// The value in column `col` as a `T` (see [`FromValue`]); `Ok(None)` when missing,
+    /// an error when the column is not of `T`'s type.
     #[inline]
-    fn typed(&self, col: impl ColumnRef, want: DataType) -> Result<(&'a ChunkData, bool)> {
+    pub fn get_as<T: FromValue<'a>>(&self, col: impl ColumnRef) -> Result<Option<T>> {
         let index = col.resolve(self.schema)?;
         let chunk: &'a Chunk = &self.chunks[index];
         let found = chunk.dtype();
-        if found != want {
-            return Err(self.schema.mismatch(index, want, found));
+        if found != T::DTYPE {
+            return Err(self.schema.mismatch(index, T::DTYPE, found));
         }
-        Ok((chunk.data(), !chunk.is_missing(self.offset)))
-    }
-
-    /// The BOOL in column `col`; `Ok(None)` when missing, an error when the column is not
-    /// BOOL.
-    #[inline]
-    pub fn get_bool(&self, col: impl ColumnRef) -> Result<Option<bool>> {
-        Ok(match self.typed(col, DataType::Bool)? {
-            (ChunkData::Bool(b), true) => Some(b.get(self.offset)),
-            _ => None,
-        })
-    }
-
-    /// The INT in column `col`; `Ok(None)` when missing, an error when the column is not
-    /// INT.
-    #[inline]
-    pub fn get_int(&self, col: impl ColumnRef) -> Result<Option<i32>> {
-        Ok(match self.typed(col, DataType::Int)? {
-            (ChunkData::Int(v), true) => Some(v[self.offset]),
-            _ => None,
-        })
-    }
-
-    /// The FLOAT in column `col`; `Ok(None)` when missing, an error when the column is
-    /// not FLOAT.
-    #[inline]
-    pub fn get_float(&self, col: impl ColumnRef) -> Result<Option<f32>> {
-        Ok(match self.typed(col, DataType::Float)? {
-            (ChunkData::Float(v), true) => Some(v[self.offset]),
-            _ => None,
-        })
-    }
-
-    /// The STRING in column `col` (bytes, not validated as UTF-8); `Ok(None)` when
-    /// missing, an error when the column is not STRING.
-    #[inline]
-    pub fn get_str(&self, col: impl ColumnRef) -> Result<Option<&'a [u8]>> {
-        Ok(match self.typed(col, DataType::String)? {
-            (ChunkData::String { offsets, bytes }, true) => {
-                let i = self.offset;
-                Some(&bytes[offsets[i] as usize..offsets[i + 1] as usize])
-            }
-            _ => None,
-        })
-    }
-
-    /// The I64 in column `col`; `Ok(None)` when missing, an error when the column is not
-    /// I64.
-    #[inline]
-    pub fn get_i64(&self, col: impl ColumnRef) -> Result<Option<i64>> {
-        Ok(match self.typed(col, DataType::I64)? {
-            (ChunkData::I64(v), true) => Some(v[self.offset]),
-            _ => None,
-        })
-    }
-
-    /// The F64 in column `col`; `Ok(None)` when missing, an error when the column is not
-    /// F64.
-    #[inline]
-    pub fn get_f64(&self, col: impl ColumnRef) -> Result<Option<f64>> {
-        Ok(match self.typed(col, DataType::F64)? {
-            (ChunkData::F64(v), true) => Some(v[self.offset]),
-            _ => None,
-        })
+        Ok(chunk.value(self.offset).and_then(T::from_value))
     }
 
     /// Calls `f.start(index)`, then `f.accept` with each field in column order, then
@@ -346,16 +283,16 @@ mod tests {
         assert_eq!(row.width(), 4);
         assert_eq!(row.dtype(2).unwrap(), DataType::Float);
         assert_eq!(row.dtype("c3").unwrap(), DataType::String);
-        assert_eq!(row.get_bool(0).unwrap(), Some(true));
-        assert_eq!(row.get_int(1).unwrap(), Some(-7));
-        assert_eq!(row.get_float(2).unwrap(), Some(2.5));
-        assert_eq!(row.get_str(3).unwrap(), Some(&b"hi there"[..]));
+        assert_eq!(row.get_as::<bool>(0).unwrap(), Some(true));
+        assert_eq!(row.get_as::<i32>(1).unwrap(), Some(-7));
+        assert_eq!(row.get_as::<f32>(2).unwrap(), Some(2.5));
+        assert_eq!(row.get_as::<&[u8]>(3).unwrap(), Some(&b"hi there"[..]));
         assert_eq!(row.get(1).unwrap(), Some(Value::Int(-7)));
         assert!((0..4).all(|c| !row.is_missing(c).unwrap()));
         // By name: the default names c0..c3.
-        assert_eq!(row.get_int("c1").unwrap(), Some(-7));
+        assert_eq!(row.get_as::<i32>("c1").unwrap(), Some(-7));
         assert_eq!(
-            row.get_str(&String::from("c3")).unwrap(),
+            row.get_as::<&[u8]>(&String::from("c3")).unwrap(),
             Some(&b"hi there"[..])
         );
     }
@@ -365,11 +302,11 @@ mod tests {
         let (schema, chunks) = sample();
         let row = Row::new(&schema, &chunks, 1, 101);
         assert!((0..4).all(|c| row.is_missing(c).unwrap() && row.get(c).unwrap().is_none()));
-        assert_eq!(row.get_bool(0).unwrap(), None);
-        assert_eq!(row.get_str(3).unwrap(), None);
+        assert_eq!(row.get_as::<bool>(0).unwrap(), None);
+        assert_eq!(row.get_as::<&[u8]>(3).unwrap(), None);
         // A wrong type is an error, on present and missing values alike.
         for row in [Row::new(&schema, &chunks, 0, 100), row] {
-            let err = row.get_int(3).unwrap_err();
+            let err = row.get_as::<i32>(3).unwrap_err();
             assert!(matches!(
                 err,
                 Error::TypeMismatch {
@@ -380,16 +317,16 @@ mod tests {
                 }
             ));
             assert_eq!(err.to_string(), "column 3 (\"c3\") is STRING, not INT");
-            assert!(row.get_float(1).is_err());
-            assert!(row.get_str(2).is_err());
-            assert!(row.get_bool(3).is_err());
-            assert!(row.get_i64(1).is_err());
-            assert!(row.get_f64(2).is_err());
+            assert!(row.get_as::<f32>(1).is_err());
+            assert!(row.get_as::<&[u8]>(2).is_err());
+            assert!(row.get_as::<bool>(3).is_err());
+            assert!(row.get_as::<i64>(1).is_err());
+            assert!(row.get_as::<f64>(2).is_err());
             // Past the last column, or a wrong name: errors too.
             assert!(matches!(row.is_missing(4), Err(Error::OutOfRange { .. })));
             assert!(row.get(4).is_err());
             assert!(row.dtype(4).is_err());
-            let err = row.get_int("pid").unwrap_err();
+            let err = row.get_as::<i32>("pid").unwrap_err();
             assert_eq!(
                 err.to_string(),
                 "no column is named \"pid\"; the columns are: c0, c1, c2, c3"
@@ -408,13 +345,13 @@ mod tests {
         d.push_missing();
         let chunks: Vec<_> = [l, d].into_iter().map(|c| Arc::new(c.finish())).collect();
         let row = Row::new(&schema, &chunks, 0, 0);
-        assert_eq!(row.get_i64("n").unwrap(), Some(1 << 40));
-        assert_eq!(row.get_f64("mean").unwrap(), Some(0.1));
+        assert_eq!(row.get_as::<i64>("n").unwrap(), Some(1 << 40));
+        assert_eq!(row.get_as::<f64>("mean").unwrap(), Some(0.1));
         assert_eq!(row.get(0).unwrap(), Some(Value::I64(1 << 40)));
-        assert!(row.get_int("n").is_err());
+        assert!(row.get_as::<i32>("n").is_err());
         let row = Row::new(&schema, &chunks, 1, 1);
-        assert_eq!(row.get_i64(0).unwrap(), None);
-        assert_eq!(row.get_f64(1).unwrap(), None);
+        assert_eq!(row.get_as::<i64>(0).unwrap(), None);
+        assert_eq!(row.get_as::<f64>(1).unwrap(), None);
     }
 
     #[test]

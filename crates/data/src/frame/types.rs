@@ -405,8 +405,8 @@ mod sealed {
 
 /// A way to name a column: its index (`usize`) or its name (`&str`, `&String`).
 ///
-/// Every getter that takes a column takes one of these, so `row.get_int(1)` and
-/// `row.get_int("pid")` both work. A name is looked up on each call (a scan of the
+/// Every getter that takes a column takes one of these, so `row.get_as::<i32>(1)` and
+/// `row.get_as::<i32>("pid")` both work. A name is looked up on each call (a scan of the
 /// names); a loop over many rows is faster with the index found once by
 /// [`Schema::index`].
 pub trait ColumnRef: sealed::Sealed + Copy {

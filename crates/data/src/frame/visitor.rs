@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 ///     fn accept(&mut self, row: &Row<'_>) -> bool {
 ///         // A wrong column or type is an error; `accept` cannot return it, so it stops
 ///         // here, naming the column. `None` is a missing value.
-///         let v = row.get_int(0).expect("column 0 is an INT").unwrap_or(0);
+///         let v = row.get_as::<i32>(0).expect("column 0 is an INT").unwrap_or(0);
 ///         self.total += i64::from(v);
 ///         if v < 0 {
 ///             self.negative.push(row.index());
@@ -378,7 +378,7 @@ mod tests {
     impl Rower for Even {
         fn accept(&mut self, row: &Row<'_>) -> bool {
             self.seen.push(row.index());
-            row.get_int(0).unwrap().is_some_and(|v| v % 2 == 0)
+            row.get_as::<i32>(0).unwrap().is_some_and(|v| v % 2 == 0)
         }
         fn join(&mut self, other: Self) {
             self.seen.extend(other.seen);

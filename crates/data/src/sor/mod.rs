@@ -47,9 +47,9 @@
 //! let file = reader.read_bytes(text)?;
 //! assert_eq!(file.schema.types(), &[DataType::Bool, DataType::String, DataType::Float]);
 //! assert_eq!(file.frame.get(1, 1)?, Some(Value::Str(b"ho ho")));
-//! assert_eq!(file.frame.get_float(2, 1)?, Some(2.0));
+//! assert_eq!(file.frame.get_as::<f32>(2, 1)?, Some(2.0));
 //! // `oops` is not a FLOAT: stored as missing and reported.
-//! assert_eq!(file.frame.get_float(2, 2)?, None);
+//! assert_eq!(file.frame.get_as::<f32>(2, 2)?, None);
 //! assert_eq!((file.deviations.rows, file.deviations.first_line), (1, Some(3)));
 //!
 //! // Strict mode turns that deviation into an error naming line, column and text.
@@ -244,7 +244,7 @@ impl SorReader {
     /// use eau2_data::sor::SorReader;
     ///
     /// let file = SorReader::new().names(&["pid", "name"]).read_bytes(b"<7> <linux>\n")?;
-    /// assert_eq!(file.frame.get_str("name", 0)?, Some(&b"linux"[..]));
+    /// assert_eq!(file.frame.get_as::<&[u8]>("name", 0)?, Some(&b"linux"[..]));
     /// assert!(SorReader::new().names(&["pid"]).read_bytes(b"<7> <linux>\n").is_err());
     /// # Ok::<(), eau2_data::Error>(())
     /// ```
@@ -284,7 +284,7 @@ impl SorReader {
     /// // <4>'s is at 15, outside.
     /// let file = SorReader::new().range(4, Some(8)).read_bytes(text)?;
     /// assert_eq!(file.frame.nrows(), 1);
-    /// assert_eq!(file.frame.get_int(0, 0)?, Some(3));
+    /// assert_eq!(file.frame.get_as::<i32>(0, 0)?, Some(3));
     /// # Ok::<(), eau2_data::Error>(())
     /// ```
     pub fn range(mut self, from: u64, len: Option<u64>) -> Self {
@@ -315,7 +315,7 @@ impl SorReader {
     /// for rank in 0..3 {
     ///     let part = SorReader::new().part(rank, 3).read_bytes(text)?;
     ///     for row in 0..part.frame.nrows() {
-    ///         rows.push(part.frame.get_int(0, row)?.unwrap());
+    ///         rows.push(part.frame.get_as::<i32>(0, row)?.unwrap());
     ///     }
     /// }
     /// assert_eq!(rows, [1, 22, 333, 4444]);
@@ -742,8 +742,8 @@ mod tests {
         let file = reader.clone().columns(&[3, 1]).read_bytes(SUITE_2).unwrap();
         assert_eq!(file.schema.names(), ["ok", "n", "x", "s"]);
         assert_eq!(file.frame.schema().names(), ["s", "n"]);
-        assert_eq!(file.frame.get_int("n", 1).unwrap(), Some(12));
-        let err = file.frame.get_int("s", 0).unwrap_err().to_string();
+        assert_eq!(file.frame.get_as::<i32>("n", 1).unwrap(), Some(12));
+        let err = file.frame.get_as::<i32>("s", 0).unwrap_err().to_string();
         assert_eq!(err, "column 0 (\"s\") is STRING, not INT");
         // Given a schema, the names still apply; a wrong count or a repeat is an error.
         let given = reader
@@ -922,7 +922,7 @@ mod tests {
         let ints = |reader: SorReader| {
             let file = reader.read_bytes(text).unwrap();
             (0..file.frame.nrows())
-                .map(|r| file.frame.get_int(0, r).unwrap().unwrap())
+                .map(|r| file.frame.get_as::<i32>(0, r).unwrap().unwrap())
                 .collect::<Vec<_>>()
         };
         let schema = Schema::from_codes("I").unwrap();
@@ -1053,13 +1053,16 @@ mod wide_tests {
         let schema = Schema::named([("n", DataType::I64), ("x", DataType::F64)]).unwrap();
         let reader = SorReader::new().wide_types(true).schema(schema);
         let file = reader.read_bytes(text).unwrap();
-        assert_eq!(file.frame.get_i64("n", 1).unwrap(), Some(5_000_000_000));
         assert_eq!(
-            file.frame.get_i64("n", 2).unwrap(),
+            file.frame.get_as::<i64>("n", 1).unwrap(),
+            Some(5_000_000_000)
+        );
+        assert_eq!(
+            file.frame.get_as::<i64>("n", 2).unwrap(),
             Some(-9_000_000_000_000)
         );
-        assert_eq!(file.frame.get_f64("x", 0).unwrap(), Some(0.5));
-        assert_eq!(file.frame.get_f64("x", 2).unwrap(), None);
+        assert_eq!(file.frame.get_as::<f64>("x", 0).unwrap(), Some(0.5));
+        assert_eq!(file.frame.get_as::<f64>("x", 2).unwrap(), None);
         let int = SorReader::new()
             .wide_types(true)
             .schema(Schema::from_codes("IF").unwrap());

@@ -274,9 +274,13 @@ struct SumRows {
 
 impl Rower for SumRows {
     fn accept(&mut self, row: &Row<'_>) -> bool {
-        self.sum += i64::from(row.get_int(0).expect("column 0 is an INT").unwrap_or(0));
+        self.sum += i64::from(
+            row.get_as::<i32>(0)
+                .expect("column 0 is an INT")
+                .unwrap_or(0),
+        );
         self.rows.push(row.index());
-        row.get_int(0)
+        row.get_as::<i32>(0)
             .expect("column 0 is an INT")
             .is_some_and(|v| v % 2 == 0)
     }
@@ -333,20 +337,20 @@ fn frames(node: &Node, sor: &Path) -> Result<()> {
         || "array layout".into(),
     )?;
     for row in [0u64, 3, 999, 1000, 123_456, 199_999] {
-        let got = array.get_int(0, row)?;
+        let got = array.get_as::<i32>(0, row)?;
         check(got == values[row as usize], || {
             format!("array row {row}: {got:?}")
         })?;
     }
     check(
-        array.get_float(0, 0).is_err() && array.get_int(0, 200_000).is_err(),
+        array.get_as::<f32>(0, 0).is_err() && array.get_as::<i32>(0, 200_000).is_err(),
         || "bad access accepted".into(),
     )?;
     let scalar = DistFrame::get(node, &Key::new("scalar", size - 1))?;
-    check(scalar.get_float(0, 0)? == Some(2.5), || "scalar".into())?;
+    check(scalar.get_as::<f32>(0, 0)? == Some(2.5), || "scalar".into())?;
     let written = DistFrame::get(node, &Key::new("written", 0))?;
     check(
-        written.get_str(1, 4321)?.as_deref() == Some(&b"s4321"[..]),
+        written.get_as::<Vec<u8>>(1, 4321)?.as_deref() == Some(&b"s4321"[..]),
         || "writer frame".into(),
     )?;
 
@@ -384,7 +388,7 @@ fn frames(node: &Node, sor: &Path) -> Result<()> {
         format!("filter kept {}", evens.nrows())
     })?;
     for (i, &v) in want.iter().enumerate().step_by(997) {
-        let got = evens.get_int(0, i as u64)?;
+        let got = evens.get_as::<i32>(0, i as u64)?;
         check(got == Some(v), || {
             format!("filtered row {i}: {got:?}, expected {v}")
         })?;
@@ -401,16 +405,17 @@ fn frames(node: &Node, sor: &Path) -> Result<()> {
     )?;
     for row in [0, n / 2, n - 1] {
         let i = row as i32;
-        check(loaded.get_int(0, row)? == Some(i), || {
+        check(loaded.get_as::<i32>(0, row)? == Some(i), || {
             format!("sor row {row}")
         })?;
         check(
-            loaded.get_str(1, row)? == Some(format!("w{i}").into_bytes()),
+            loaded.get_as::<Vec<u8>>(1, row)? == Some(format!("w{i}").into_bytes()),
             || format!("sor row {row} str"),
         )?;
-        check(loaded.get_float(2, row)? == Some(i as f32 * 0.5), || {
-            format!("sor row {row} float")
-        })?;
+        check(
+            loaded.get_as::<f32>(2, row)? == Some(i as f32 * 0.5),
+            || format!("sor row {row} float"),
+        )?;
     }
     let homes: Vec<usize> = loaded.local_chunks();
     check(
@@ -424,7 +429,7 @@ fn frames(node: &Node, sor: &Path) -> Result<()> {
         "projection".into()
     })?;
     check(
-        names.get_str(0, n - 1)? == Some(format!("w{}", n - 1).into_bytes()),
+        names.get_as::<Vec<u8>>(0, n - 1)? == Some(format!("w{}", n - 1).into_bytes()),
         || "projected value".into(),
     )?;
     Ok(())

@@ -64,9 +64,11 @@ fn load<'n>(
 
 fn run_op<'n>(op: &str, facts: &DistFrame<'n>, dims: &DistFrame<'n>) -> Result<DistFrame<'n>> {
     match op {
-        "filter" => facts.filter(|row: &Row<'_>| Ok(row.get_int("v")?.is_some_and(|v| v > 0))),
+        "filter" => {
+            facts.filter(|row: &Row<'_>| Ok(row.get_as::<i32>("v")?.is_some_and(|v| v > 0)))
+        }
         "with_column" => facts.with_column("w", |row: &Row<'_>| {
-            let (v, k) = (row.get_int("v")?, row.get_int("k")?);
+            let (v, k) = (row.get_as::<i32>("v")?, row.get_as::<i32>("k")?);
             Ok(v.zip(k).map(|(v, k)| v * 2 + k))
         }),
         "select" => facts.select(&["f", "k"]),
@@ -153,7 +155,8 @@ fn freed(node: &Node) -> Result<()> {
 
     // A dropped temporary frame is gone once every rank passed the next operator.
     let base = DistFrame::from_local_parts(node, &Key::new("base", 0), &local)?;
-    let temp = base.filter(|row: &Row<'_>| Ok(row.get_int(0)?.is_some_and(|v| v % 3 == 0)))?;
+    let temp =
+        base.filter(|row: &Row<'_>| Ok(row.get_as::<i32>(0)?.is_some_and(|v| v % 3 == 0)))?;
     let temp_key = temp.key().clone();
     check(temp.nrows() as usize == 334 * node.size(), || {
         format!("filter kept {} rows", temp.nrows())

@@ -188,3 +188,14 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("binding an ephemeral port on 127.0.0.1")
 }
+
+/// `Ok(())` when `ok`, else a failure of the probe program saying `what()`: the probes'
+/// one way to assert, so that a failed check ends the rank with an error (and its
+/// message) instead of a panic.
+pub fn check(ok: bool, what: impl FnOnce() -> String) -> eau2::Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(eau2::Error::App(what()))
+    }
+}

@@ -11,6 +11,7 @@ use eau2::frame::{DataFrame, Row, RowWriter, Rower, Schema, Writer};
 use eau2::kv::Key;
 use eau2::table::{DistFrame, Format, ReadOptions};
 use eau2::{Bytes, Error, Node, Result};
+use eau2_testkit::check;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -49,14 +50,6 @@ fn path_arg(args: &[String], i: usize) -> Result<PathBuf> {
     args.get(i)
         .map(PathBuf::from)
         .ok_or_else(|| Error::Config(format!("argument {i} must be a path")))
-}
-
-fn check(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::App(what()))
-    }
 }
 
 /// Put/get across ranks, missing keys, write-once semantics.

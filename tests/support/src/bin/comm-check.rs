@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use eau2::{Bytes, Error, Node, Result};
+use eau2_testkit::check;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,14 +36,6 @@ fn main() -> ExitCode {
         }
         Ok(())
     })
-}
-
-fn check(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::App(what()))
-    }
 }
 
 /// SplitMix64: a tiny deterministic generator, so that every rank can draw every

@@ -11,8 +11,9 @@ use std::process::ExitCode;
 use eau2::csv::CsvReader;
 use eau2::kv::Key;
 use eau2::table::{DistFrame, Format, ReadOptions};
-use eau2::{Error, Node, Result};
+use eau2::{Node, Result};
 use eau2_testkit::cells::{table_of, Cell};
+use eau2_testkit::check;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,14 +31,6 @@ fn main() -> ExitCode {
         }
         Ok(())
     })
-}
-
-fn check(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::App(what()))
-    }
 }
 
 fn load_and_compare(node: &Node, path: &Path, strict: bool, chunk_len: usize) -> Result<()> {

@@ -17,6 +17,7 @@ use eau2::kv::Key;
 use eau2::table::{Agg, DistFrame, JoinKind};
 use eau2::{Error, Node, Result};
 use eau2_testkit::cells::table_of;
+use eau2_testkit::check;
 use eau2_testkit::ops_data::{dims, facts, frame_of, part, row_text};
 
 fn main() -> ExitCode {
@@ -109,14 +110,6 @@ fn print(frame: &DataFrame) {
     println!("schema\t{}", names.join("|"));
     for row in table_of(frame) {
         println!("row\t{}", row_text(&row));
-    }
-}
-
-fn check(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::App(what()))
     }
 }
 

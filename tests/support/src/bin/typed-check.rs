@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use eau2::collectives::Wire;
 use eau2::{Error, Node, Result};
+use eau2_testkit::check;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -50,14 +51,6 @@ fn every_type(node: &Node, seed: u64) -> Result<()> {
     plain::<f32>(node, seed, |x| (x % 1_000_003) as f32 * -0.25)?;
     plain::<f64>(node, seed, |x| (x >> 11) as f64 / 3.0)?;
     Ok(())
-}
-
-fn check(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::App(what()))
-    }
 }
 
 /// SplitMix64, so that every rank can draw every rank's input.

@@ -27,6 +27,7 @@ use eau2::frame::CsvWriteOptions;
 use eau2::kv::Key;
 use eau2::table::DistFrame;
 use eau2::{Error, Node, Result};
+use eau2_testkit::check;
 use eau2_testkit::frames::{all_types, needs_quoting, share_start};
 
 fn main() -> ExitCode {
@@ -155,12 +156,4 @@ fn write(node: &Node, dir: &Path, rows: u64) -> Result<()> {
     check(!dir.join("quoted.sor").exists(), || {
         "quoted.sor was created".into()
     })
-}
-
-fn check(ok: bool, what: impl FnOnce() -> String) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::App(what()))
-    }
 }

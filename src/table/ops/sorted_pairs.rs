@@ -36,6 +36,16 @@ pub(super) enum Job {
     CountDistinct { key: usize, value: usize },
 }
 
+impl Job {
+    /// The key column (the distinct values' column) and the counted column, if any.
+    fn columns(self) -> (usize, Option<usize>) {
+        match self {
+            Job::Distinct { column } => (column, None),
+            Job::CountDistinct { key, value } => (key, Some(value)),
+        }
+    }
+}
+
 /// Whether a column of this type can travel as the bits of [`keys::value_bits`].
 pub(super) fn fixed_width(dtype: DataType) -> bool {
     dtype != DataType::String
@@ -202,10 +212,7 @@ fn owner_of(key: u64, n: usize) -> usize {
 /// One row chunk's pairs, split by destination rank.
 fn pairs_of(chunks: &[std::sync::Arc<Chunk>], job: Job, packing: Packing, n: usize) -> Vec<Pairs> {
     let mut out: Vec<Pairs> = (0..n).map(|_| Pairs::default()).collect();
-    let (key_col, value_col) = match job {
-        Job::Distinct { column } => (column, None),
-        Job::CountDistinct { key, value } => (key, Some(value)),
-    };
+    let (key_col, value_col) = job.columns();
     let key_chunk = &chunks[key_col];
     // value_bits is `None` only for STRING, which the caller ruled out.
     let key_bits = keys::value_bits(key_chunk).unwrap_or_default();
@@ -250,11 +257,6 @@ fn key_runs<T: Copy>(pairs: &[T], key: impl Fn(T) -> u64) -> Vec<(u64, u64)> {
     runs
 }
 
-/// A column's value from its bits, appended to `out` (`None`: missing).
-fn push_bits(out: &mut ChunkBuilder, dtype: DataType, bits: Option<u64>) -> Result<()> {
-    keys::decode_bits_into(dtype, bits, out)
-}
-
 impl<'n> DistFrame<'n> {
     /// Collective: [`Job`] on this frame, as a new frame: the key column (named and typed
     /// as the input's) and, for a count, the count column named `count_name`.
@@ -262,10 +264,7 @@ impl<'n> DistFrame<'n> {
         let node = self.node;
         let n = node.size();
         let sources = self.sources()?;
-        let (key_col, value_col) = match job {
-            Job::Distinct { column } => (column, None),
-            Job::CountDistinct { key, value } => (key, Some(value)),
-        };
+        let (key_col, value_col) = job.columns();
         let local = sources
             .par_iter()
             .map(|s| {
@@ -315,10 +314,7 @@ impl<'n> DistFrame<'n> {
         count_name: &str,
     ) -> Result<DataFrame> {
         let schema = self.schema();
-        let key_col = match job {
-            Job::Distinct { column } => column,
-            Job::CountDistinct { key, .. } => key,
-        };
+        let (key_col, _) = job.columns();
         let key_type = schema.types()[key_col];
         let counting = matches!(job, Job::CountDistinct { .. });
         let mut out = Schema::default();
@@ -356,7 +352,7 @@ impl<'n> DistFrame<'n> {
                     Some(&(key, count)) => (Some(key), count),
                     None => (None, got.missing_key_values.len() as u64),
                 };
-                push_bits(&mut key_out, key_type, key)?;
+                keys::decode_bits_into(key_type, key, &mut key_out)?;
                 types::push_i64(&mut count_out, Some(count as i64), count_name)?;
             }
             let mut piece = vec![std::sync::Arc::new(key_out.finish())];

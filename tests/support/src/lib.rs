@@ -199,3 +199,12 @@ pub fn check(ok: bool, what: impl FnOnce() -> String) -> eau2::Result<()> {
         Err(eau2::Error::App(what()))
     }
 }
+
+/// A fresh, empty folder for one test: `<tmp>/eau2-<name>-<pid>`, emptied first if a
+/// previous run of the same process id left it.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("eau2-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("the temporary folder is writable");
+    dir
+}

@@ -53,6 +53,33 @@ fn every_type(node: &Node, seed: u64) -> Result<()> {
     // Floats from integers, so that no NaN makes equal vectors compare unequal.
     plain::<f32>(node, seed, |x| (x % 1_000_003) as f32 * -0.25)?;
     plain::<f64>(node, seed, |x| (x >> 11) as f64 / 3.0)?;
+    float_sums_agree(node, seed)
+}
+
+/// An element-wise float sum may round differently from a sequential loop, but every
+/// rank must get the same bits (a ring hands each block out from the rank that summed
+/// it), and the sum must be close to the sequential one.
+fn float_sums_agree(node: &Node, seed: u64) -> Result<()> {
+    let n = node.size();
+    // Small (doubling) and large (ring) vectors, of values of very different sizes.
+    for len in [3usize, 100_003] {
+        let value = |r: usize, i: usize| {
+            let x = draw(seed, 7 << 16 | r as u64, i as u64);
+            (x >> 11) as f64 * f64::powi(10.0, (x % 9) as i32 - 4) / 9e15
+        };
+        let mine: Vec<f64> = (0..len).map(|i| value(node.rank(), i)).collect();
+        let got = node.comm().all_reduce_elementwise(mine, |a, b| a + b)?;
+        let bits: Vec<u64> = got.iter().map(|x| x.to_bits()).collect();
+        let everyone = node.comm().all_gather(&bits)?;
+        check(everyone.iter().all(|b| *b == bits), || {
+            format!("ranks got different bits from an f64 sum of {len} elements")
+        })?;
+        let close = got.iter().enumerate().all(|(i, &x)| {
+            let want: f64 = (0..n).map(|r| value(r, i)).sum();
+            (x - want).abs() <= 1e-12 * want.abs().max(1.0)
+        });
+        check(close, || format!("an f64 sum of {len} elements is off"))?;
+    }
     Ok(())
 }
 

@@ -4,8 +4,9 @@
 # with the ratios eau2 / Open MPI (all-reduce of u64 words with bitwise OR, broadcast,
 # all-to-all, all-gather, gather; 64 KiB, 1 MiB and 16 MiB; median of 21 calls). eau2
 # runs each operation through its byte path and through the typed call on a Vec<u64>
-# (`OP_typed`: broadcast(0, Some(vec)), all_reduce(vec, |a, b| ..), ...); a second table
-# gives typed / byte path per round (same run), median over rounds.
+# (`OP_typed`: broadcast(0, Some(vec)), all_reduce(vec, |a, b| ..), ...), and the
+# all-reduce also as all_reduce_elementwise(vec, |a, b| a | b); a second table gives
+# typed / byte path per round (same run), median over rounds.
 #
 #   bench/collectives.sh [RANKS...]        (default: 2 4 8)
 #
@@ -69,10 +70,10 @@ echo
 echo "| typed call on Vec<u64> | size | n | typed / byte path, median of rounds (each round) |"
 echo "|---|---|---:|---:|"
 awk '
-  NF == 4 && $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ { t[FILENAME, $1, $2, $3] = $4; if ($1 ~ /_typed$/) cell[$1 SUBSEP $2 SUBSEP $3] = 1; }
+  NF == 4 && $2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/ { t[FILENAME, $1, $2, $3] = $4; if ($1 ~ /_(typed|elementwise)$/) cell[$1 SUBSEP $2 SUBSEP $3] = 1; }
   END {
     for (c in cell) {
-      split(c, k, SUBSEP); base = k[1]; sub(/_typed$/, "", base); m = 0; each = ""
+      split(c, k, SUBSEP); base = k[1]; sub(/_(typed|elementwise)$/, "", base); m = 0; each = ""
       for (a = 1; a < ARGC; a++) {
         f = ARGV[a]
         if (!((f, k[1], k[2], k[3]) in t) || !((f, base, k[2], k[3]) in t)) continue

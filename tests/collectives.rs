@@ -54,7 +54,7 @@ fn collectives_and_order_hold_with_network_polling_off_and_long() {
 /// what the same computation gives locally.
 #[test]
 fn typed_collectives_of_plain_vectors_round_trip_every_type_and_length() {
-    for n in [1, 2, 3, 5] {
+    for n in 1..=5 {
         launch_probe(
             n,
             &bin("typed-check"),
@@ -81,6 +81,24 @@ fn a_wrong_typed_receive_is_an_error_naming_the_types() {
         assert!(
             all.contains("value type alloc::vec::Vec<u64>") && all.contains("broadcast(root 0"),
             "the error does not name the broadcast and its value type:\n{all}"
+        );
+    }
+}
+
+/// An element-wise all-reduce where one rank passes a longer vector fails on every
+/// rank, naming the call and both lengths, instead of combining a prefix.
+#[test]
+fn an_elementwise_all_reduce_of_different_lengths_is_an_error() {
+    for n in [2, 3] {
+        let out = launch(n, &bin("typed-check"), &["wrong-length"], DEADLINE);
+        let all = format!("{}\n{}", out.stdout, out.stderr);
+        assert!(!out.status.success(), "the job succeeded:\n{all}");
+        assert!(!all.contains("without an error"), "{all}");
+        assert!(!all.contains("went unnoticed"), "{all}");
+        assert!(
+            all.contains("all_reduce_elementwise(5 elements")
+                && all.contains("all_reduce_elementwise(4 elements"),
+            "the error does not name the call and both lengths:\n{all}"
         );
     }
 }

@@ -644,10 +644,12 @@ fn pipelined(node: &Node, threads: usize, ops: usize, size: usize, charts: &Char
 
 /// The collectives measured, by the names both sides print: each byte path, then the
 /// typed call on `Vec<u64>` values of the same size (Open MPI prints its one call under
-/// both names).
-const COLLECTIVES: [&str; 10] = [
+/// both names), and for the all-reduce also the typed call with a closure over elements
+/// (`all_reduce_elementwise`, against the same MPI_Allreduce).
+const COLLECTIVES: [&str; 11] = [
     "all_reduce",
     "all_reduce_typed",
+    "all_reduce_elementwise",
     "broadcast",
     "broadcast_typed",
     "all_to_all",
@@ -702,6 +704,10 @@ fn run_collective(node: &Node, op: &str, buffers: &mut Buffers) -> Result<()> {
                 or_into(&mut acc, &other);
                 acc
             })?;
+        }
+        "all_reduce_elementwise" => {
+            let words = std::mem::take(&mut buffers.words);
+            buffers.words = node.comm().all_reduce_elementwise(words, |a, b| a | b)?;
         }
         "broadcast" => {
             node.comm().broadcast_bytes(0, buffers.value.clone())?;

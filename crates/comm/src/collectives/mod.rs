@@ -19,7 +19,7 @@
 //! | [`Comm::barrier`] | dissemination, ceil(log2 n) rounds | |
 //! | [`Comm::broadcast_bytes`] | binomial tree | pipelined chain of segments (32 MiB up) |
 //! | [`Comm::all_reduce`] (any type) | recursive doubling, rank order kept | same |
-//! | [`Comm::all_reduce_slice`] (plain vectors) | recursive doubling | ring reduce-scatter + ring all-gather |
+//! | [`Comm::all_reduce_slice`], [`Comm::all_reduce_elementwise`] (plain vectors) | recursive doubling | ring reduce-scatter + ring all-gather |
 //! | [`Comm::reduce`] / [`Comm::reduce_slice`] | binomial tree | ring reduce-scatter + gather |
 //! | [`Comm::gather_bytes`], [`Comm::scatter_bytes`] | direct | direct |
 //! | [`Comm::all_gather_bytes`] | ring | ring, forwarding without copies |

@@ -50,6 +50,8 @@ pub(crate) enum Kind {
     AllReduceSlice,
     ReduceSlice,
     Scan,
+    /// [`crate::Comm::all_reduce_elementwise`].
+    AllReduceElementwise,
     /// The final barrier of a rank whose program has returned ([`crate::Comm::finish`]).
     Finish,
 }
@@ -68,6 +70,7 @@ impl Kind {
             Kind::AllReduceSlice => "all_reduce_slice",
             Kind::ReduceSlice => "reduce_slice",
             Kind::Scan => "scan",
+            Kind::AllReduceElementwise => "all_reduce_elementwise",
             Kind::Finish => "finish",
         }
     }

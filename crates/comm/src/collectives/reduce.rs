@@ -282,9 +282,19 @@ impl Comm {
         data: &mut [T],
         combine: impl Fn(&mut [T], &[T]),
     ) -> Result<()> {
+        self.all_reduce_slice_as(Kind::AllReduceSlice, data, combine)
+    }
+
+    /// [`Comm::all_reduce_slice`] as operation `kind` (the name errors give the call).
+    fn all_reduce_slice_as<T: Pod + Send + Sync>(
+        &self,
+        kind: Kind,
+        data: &mut [T],
+        combine: impl Fn(&mut [T], &[T]),
+    ) -> Result<()> {
         let call = Call::new(
             self,
-            Op::vector::<T>(Kind::AllReduceSlice, None, data.len()),
+            Op::vector::<T>(kind, None, data.len()),
             Some(size_of_val(data)),
         );
         let n = self.size();
@@ -302,6 +312,40 @@ impl Comm {
         }
         let owned = ring_reduce_scatter(&call, data, &combine)?;
         ring_all_gather(&call, data, owned)
+    }
+
+    /// Combines the ranks' vectors element by element with `combine(a, b)`, a closure
+    /// over two elements; every rank gets the combined vector back. The short form of
+    /// [`Comm::all_reduce_slice`] for the call a newcomer writes first:
+    ///
+    /// ```
+    /// # use eau2_comm::{net::NetConfig, Comm};
+    /// # let comm = Comm::connect(&NetConfig::new(0, 1, "127.0.0.1:0", "secret"))?;
+    /// let totals = comm.all_reduce_elementwise(vec![1u64, 2, 3], |a, b| a + b)?;
+    /// assert_eq!(totals, [1, 2, 3]);
+    /// # Ok::<(), eau2_comm::Error>(())
+    /// ```
+    ///
+    /// Because `combine` sees single elements, large vectors can be cut into blocks
+    /// that different ranks combine (a ring reduce-scatter, then an all-gather), so each
+    /// rank sends and receives about twice the vector whatever n is; [`Comm::all_reduce`]
+    /// with a closure over whole vectors must send the whole vector ceil(log2 n) times.
+    /// So `combine` must be associative and commutative (sums, min, max, bitwise
+    /// operations; float sums may round differently than a sequential fold, but every
+    /// rank gets the same bits). Every rank passes a vector of the same length: a rank
+    /// that does not fails the call on every rank, naming the lengths.
+    pub fn all_reduce_elementwise<T: Pod + Send + Sync>(
+        &self,
+        values: Vec<T>,
+        combine: impl Fn(T, T) -> T,
+    ) -> Result<Vec<T>> {
+        let mut values = values;
+        self.all_reduce_slice_as(Kind::AllReduceElementwise, &mut values, |acc, other| {
+            acc.iter_mut()
+                .zip(other)
+                .for_each(|(a, &b)| *a = combine(*a, b))
+        })?;
+        Ok(values)
     }
 
     /// Combines the ranks' vectors element by element into `root`'s `data` (the others'

@@ -6,11 +6,13 @@
 //!   `plain ok`.
 //! - `wrong-type`: rank 0 broadcasts a `Vec<u32>` where the others expect a `Vec<u64>`:
 //!   every rank must fail with an error naming the value types (non-zero exit).
+//! - `wrong-length`: rank 0 passes `all_reduce_elementwise` one element more than the
+//!   others: every rank must fail with an error naming the lengths (non-zero exit).
 
 use std::fmt::Debug;
 use std::process::ExitCode;
 
-use eau2::collectives::Wire;
+use eau2::collectives::{Pod, Wire};
 use eau2::{Error, Node, Result};
 use eau2_testkit::check;
 
@@ -22,9 +24,10 @@ fn main() -> ExitCode {
         match scenario.as_str() {
             "plain" => every_type(node, seed)?,
             "wrong-type" => wrong_type(node)?,
+            "wrong-length" => wrong_length(node)?,
             other => {
                 return Err(Error::Config(format!(
-                    "unknown scenario {other:?} (plain SEED | wrong-type)"
+                    "unknown scenario {other:?} (plain SEED | wrong-type | wrong-length)"
                 )))
             }
         }
@@ -50,6 +53,33 @@ fn every_type(node: &Node, seed: u64) -> Result<()> {
     // Floats from integers, so that no NaN makes equal vectors compare unequal.
     plain::<f32>(node, seed, |x| (x % 1_000_003) as f32 * -0.25)?;
     plain::<f64>(node, seed, |x| (x >> 11) as f64 / 3.0)?;
+    float_sums_agree(node, seed)
+}
+
+/// An element-wise float sum may round differently from a sequential loop, but every
+/// rank must get the same bits (a ring hands each block out from the rank that summed
+/// it), and the sum must be close to the sequential one.
+fn float_sums_agree(node: &Node, seed: u64) -> Result<()> {
+    let n = node.size();
+    // Small (doubling) and large (ring) vectors, of values of very different sizes.
+    for len in [3usize, 100_003] {
+        let value = |r: usize, i: usize| {
+            let x = draw(seed, 7 << 16 | r as u64, i as u64);
+            (x >> 11) as f64 * f64::powi(10.0, (x % 9) as i32 - 4) / 9e15
+        };
+        let mine: Vec<f64> = (0..len).map(|i| value(node.rank(), i)).collect();
+        let got = node.comm().all_reduce_elementwise(mine, |a, b| a + b)?;
+        let bits: Vec<u64> = got.iter().map(|x| x.to_bits()).collect();
+        let everyone = node.comm().all_gather(&bits)?;
+        check(everyone.iter().all(|b| *b == bits), || {
+            format!("ranks got different bits from an f64 sum of {len} elements")
+        })?;
+        let close = got.iter().enumerate().all(|(i, &x)| {
+            let want: f64 = (0..n).map(|r| value(r, i)).sum();
+            (x - want).abs() <= 1e-12 * want.abs().max(1.0)
+        });
+        check(close, || format!("an f64 sum of {len} elements is off"))?;
+    }
     Ok(())
 }
 
@@ -65,7 +95,7 @@ fn draw(seed: u64, stream: u64, i: u64) -> u64 {
 /// Every typed collective on vectors of `E` (made from random words by `make`).
 fn plain<E>(node: &Node, seed: u64, make: fn(u64) -> E) -> Result<()>
 where
-    E: Copy + PartialOrd + Debug + 'static,
+    E: Pod + PartialOrd + Debug + Send + Sync,
     Vec<E>: Wire,
 {
     let (rank, n) = (node.rank(), node.size());
@@ -111,6 +141,34 @@ where
             a
         });
         check(Some(got) == want, || what("all_reduce (max)"))?;
+        // The same maximum through the closure over elements, which cuts the vector
+        // into blocks (a ring from 256 KiB per rank in all).
+        let got = node
+            .comm()
+            .all_reduce_elementwise(vector(rank, s + 1, len), |x, y| if y > x { y } else { x })?;
+        check(Some(got) == want, || what("all_reduce_elementwise (max)"))?;
+        // And a minimum of an input whose first elements mislead (equal on every rank).
+        let mut input = vector(rank, s + 5, len);
+        if let Some(first) = input.first_mut() {
+            *first = make(0);
+        }
+        let want = (0..n).map(|r| {
+            let mut v = vector(r, s + 5, len);
+            if let Some(first) = v.first_mut() {
+                *first = make(0);
+            }
+            v
+        });
+        let want = want.reduce(|a, b| {
+            a.into_iter()
+                .zip(b)
+                .map(|(x, y)| if y < x { y } else { x })
+                .collect()
+        });
+        let got = node
+            .comm()
+            .all_reduce_elementwise(input, |x, y| if y < x { y } else { x })?;
+        check(Some(got) == want, || what("all_reduce_elementwise (min)"))?;
 
         // Concatenation: lengths differ by rank, and the order of ranks must hold.
         let concat = |mut a: Vec<E>, b: Vec<E>| {
@@ -166,4 +224,18 @@ fn wrong_type(node: &Node) -> Result<()> {
     // The mistake must surface by the next call at the latest.
     node.comm().barrier()?;
     Err(Error::App("a wrong-typed broadcast went unnoticed".into()))
+}
+
+/// Rank 0 all-reduces 5 elements where the others pass 4: the call must fail on every
+/// rank (an element-wise combination of different lengths has no meaning).
+fn wrong_length(node: &Node) -> Result<()> {
+    let len = if node.rank() == 0 { 5 } else { 4 };
+    let got = node
+        .comm()
+        .all_reduce_elementwise(vec![1u64; len], |a, b| a + b)?;
+    eprintln!("rank {} received {got:?} without an error", node.rank());
+    node.comm().barrier()?;
+    Err(Error::App(
+        "an all-reduce of different lengths went unnoticed".into(),
+    ))
 }

@@ -21,6 +21,12 @@
 //!    launcher is signalled, or `--timeout` passes, the others are sent SIGTERM (or the
 //!    caught signal), then SIGKILL if they linger. Either way the launcher reaps every rank,
 //!    waits for their output to be written and exits with a status saying how it went.
+//! 6. **Restart (`--tolerate K`).** When the job ended because ranks were lost (killed,
+//!    host gone, frozen: [`monitor::Job::watch`] tells these from a rank's own failure),
+//!    steps 2-5 run again under the next epoch (`EAU2_EPOCH`) with a fresh token, job id
+//!    and rendezvous address, up to K times. Meanwhile the ranks' stdout goes to a spool
+//!    per attempt ([`output::Spool`]) and only the last attempt's is written out.
+//!    docs/failures.md says what this means for a program.
 //!
 //! # Exit status
 //! 0 all ranks exited 0; 1 a rank failed or the job could not start; 2 a usage error;
@@ -468,6 +474,10 @@ mod tests {
         let timeout = cli.timeout.unwrap();
         assert_eq!(timeout.duration, Duration::from_millis(250));
         assert_eq!(timeout.text, "0.25");
+        assert_eq!(cli.tolerate, None);
+        let cli = parse(&["--tolerate", "2", "-n", "3", "p", "--tolerate", "9"]).unwrap();
+        assert_eq!(cli.tolerate, Some(2));
+        assert_eq!(cli.args(), ["--tolerate", "9"]);
     }
 
     #[test]
@@ -501,6 +511,9 @@ mod tests {
             &["-n", "2", "--timeout", "inf", "p"],
             &["-n", "2", "--timeout", "NaN", "p"],
             &["-n", "2", "--bogus", "p"],
+            &["-n", "2", "--tolerate", "-1", "p"],
+            &["-n", "2", "--tolerate", "101", "p"],
+            &["-n", "2", "--tolerate", "x", "p"],
             &["--hostfile", "f", "-H", "a", "p"],
             &["-H", "a", "--rsh", " ", "p"],
         ] {

@@ -7,6 +7,9 @@
 //! only at line boundaries, however the ranks split their writes. The bytes are never
 //! decoded, so output that is not UTF-8 passes through untouched.
 //!
+//! Under `--tolerate`, stdout pumps write to the attempt's [`Spool`] instead, a file that
+//! the launcher copies out only once it knows the attempt is the job's last.
+//!
 //! A pump ends at end of file, i.e. once every process holding the pipe's write end (the
 //! rank, and anything it started that inherited the pipe) is gone. [`drain`] waits for that,
 //! but gives up on a pipe that stays open and silent after all ranks have ended.

@@ -5,7 +5,8 @@
 //! Checked: linus gives the right answer with one rank per host (so every rank listens on,
 //! and advertises, its host's address); ranks really run on their hosts; a rank killed
 //! on a remote host fails the whole job at once, naming it, and leaves nothing running;
-//! `--timeout` and a forwarded SIGINT reach the remote ranks. The same hosts also run
+//! `--timeout` and a forwarded SIGINT reach the remote ranks; with `--tolerate`, a host
+//! whose processes are all killed restarts the job, which then gives the right answer. The same hosts also run
 //! linus under `mpiexec.hydra` (PMI-1) and Open MPI's `mpirun` (PMIx) with no eau2
 //! variables, both started from host 1 with the same rsh script: the wire-up across
 //! hosts, where each rank must pick the address of rank 0 that reaches it.
@@ -399,6 +400,82 @@ fn a_rank_killed_on_a_remote_host_fails_the_job() {
     );
     // The other ranks were stopped at once, not after their minute.
     assert!(started.elapsed() < Duration::from_secs(30), "{stderr}");
+    cluster.assert_empty();
+}
+
+/// `--tolerate 1`: every process of host 3 is killed (its rank, the rank's wrapper and the
+/// rsh command, as when a host goes down) in the middle of a collective loop; the job
+/// starts again on the same hosts and prints what a fault-free run prints. The victim
+/// freezes itself at its 10th collective (`EAU2_TEST_FAULT`), so the test kills it at a
+/// known point, not at a guessed moment.
+#[test]
+fn a_host_lost_with_tolerate_restarts_the_job() {
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let hostfile = cluster.hostfile();
+    let hostfile = hostfile.to_str().expect("utf-8 path");
+    let probe = bin("tolerate-probe");
+    let mut clean = cluster.launcher(&["--hostfile", hostfile]);
+    clean.arg(&probe).args(["loop", "30"]);
+    let clean = run_with_deadline(&mut clean, DEADLINE);
+    assert!(clean.status.success(), "{}", show(&clean));
+
+    let mut cmd = cluster.launcher(&["--hostfile", hostfile, "--tolerate", "1"]);
+    cmd.arg(&probe)
+        .args(["loop", "30"])
+        .env("EAU2_TEST_FAULT", "2:0:10:stop")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("starting eau2-launch");
+    let pipe = |p: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut p) = p {
+                let _ = p.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = pipe(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = pipe(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = started + DEADLINE;
+    // Rank 2 (host 3) stops itself; then everything on host 3 is killed.
+    let stopped = |pid: &String| {
+        fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .map(|(_, r)| r.trim_start().starts_with('T'))
+            })
+            .unwrap_or(false)
+    };
+    while !cluster.pids(3).iter().any(stopped) {
+        assert!(Instant::now() < deadline, "rank 2 never froze on host 3");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for pid in cluster.pids(3) {
+        let _ = Command::new("kill").args(["-9", &pid]).status();
+    }
+    let status = wait_until(&mut child, deadline).expect("eau2-launch ended before the deadline");
+    let (stdout, stderr) = (
+        stdout.join().expect("reader"),
+        stderr.join().expect("reader"),
+    );
+    assert!(status.success(), "{status}\n{stderr}");
+    assert!(
+        stderr.contains("eau2-launch: rank 2 on 198.18.0.3 lost (")
+            && stderr.contains("in epoch 0; restarting (1 of 1)"),
+        "{stderr}"
+    );
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&stdout), sorted(&clean.stdout), "{stderr}");
     cluster.assert_empty();
 }
 

@@ -116,6 +116,26 @@ impl Cluster {
         path
     }
 
+    /// An rsh script like [`Cluster::rsh`] that behaves as ssh does when a host goes down
+    /// mid-job: it stays outside the host (a parent of the command, as the ssh client is)
+    /// and, once the file `gone-K` exists beside it, exits 255, ssh's status for a lost
+    /// connection, and refuses to start anything more on host K.
+    fn rsh_with_outages(&self) -> PathBuf {
+        let path = self.dir.join("rsh-outages");
+        let script = format!(
+            "#!/bin/sh\n# eau2 multihost test: run COMMAND in host K's namespace, unless K is down.\n\
+             host=$1; shift; k=${{host##*.}}; gone=\"{dir}/gone-$k\"\n\
+             [ -e \"$gone\" ] && exit 255\nmkdir -p \"{dir}/tmp-$k\"\n\
+             TMPDIR=\"{dir}/tmp-$k\" ip netns exec \"eau2h$k-{id}\" sh -c \"$*\"\n\
+             r=$?; [ -e \"$gone\" ] && exit 255; exit $r\n",
+            dir = self.dir.display(),
+            id = self.id
+        );
+        fs::write(&path, script).expect("writing the rsh script");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod rsh");
+        path
+    }
+
     /// Host `k`'s temporary directory (its `TMPDIR`). The hosts share one file system
     /// and one host name, so without it Open MPI's daemons would all make their session
     /// directories under /tmp/ompi.HOSTNAME.UID/ at once and race to create the same
@@ -403,16 +423,12 @@ fn a_rank_killed_on_a_remote_host_fails_the_job() {
     cluster.assert_empty();
 }
 
-/// `--tolerate 1`: every process of host 3 is killed (its rank, the rank's wrapper and the
-/// rsh command, as when a host goes down) in the middle of a collective loop; the job
-/// starts again on the same hosts and prints what a fault-free run prints. The victim
-/// freezes itself at its 10th collective (`EAU2_TEST_FAULT`), so the test kills it at a
-/// known point, not at a guessed moment.
-#[test]
-fn a_host_lost_with_tolerate_restarts_the_job() {
-    let Some(cluster) = cluster_or_skip() else {
-        return;
-    };
+/// `--tolerate 1`: every process of host 3 is killed (its rank and, with `outage`, the
+/// host is then down for good) in the middle of a collective loop; the job starts again
+/// and prints what a fault-free run prints. The victim freezes itself at its 10th
+/// collective (`EAU2_TEST_FAULT`), so the test kills it at a known point, not at a guessed
+/// moment. Returns the launcher's stderr.
+fn lose_host_3(cluster: &Cluster, outage: bool) -> String {
     let hostfile = cluster.hostfile();
     let hostfile = hostfile.to_str().expect("utf-8 path");
     let probe = bin("tolerate-probe");
@@ -421,8 +437,15 @@ fn a_host_lost_with_tolerate_restarts_the_job() {
     let clean = run_with_deadline(&mut clean, DEADLINE);
     assert!(clean.status.success(), "{}", show(&clean));
 
-    let mut cmd = cluster.launcher(&["--hostfile", hostfile, "--tolerate", "1"]);
-    cmd.arg(&probe)
+    let mut cmd = Command::new(bin("eau2-launch"));
+    let rsh = match outage {
+        true => cluster.rsh_with_outages(),
+        false => cluster.rsh(),
+    };
+    cmd.args(["--hostfile", hostfile, "--tolerate", "1", "--rsh"])
+        .arg(rsh)
+        .current_dir(repo_root())
+        .arg(&probe)
         .args(["loop", "30"])
         .env("EAU2_TEST_FAULT", "2:0:10:stop")
         .stdin(Stdio::null())
@@ -453,8 +476,13 @@ fn a_host_lost_with_tolerate_restarts_the_job() {
             .unwrap_or(false)
     };
     while !cluster.pids(3).iter().any(stopped) {
+        let ended = child.try_wait().expect("waiting for eau2-launch");
+        assert!(ended.is_none(), "eau2-launch ended first: {ended:?}");
         assert!(Instant::now() < deadline, "rank 2 never froze on host 3");
         std::thread::sleep(Duration::from_millis(20));
+    }
+    if outage {
+        fs::write(cluster.dir.join("gone-3"), "").expect("marking host 3 down");
     }
     for pid in cluster.pids(3) {
         let _ = Command::new("kill").args(["-9", &pid]).status();
@@ -477,6 +505,32 @@ fn a_host_lost_with_tolerate_restarts_the_job() {
     };
     assert_eq!(sorted(&stdout), sorted(&clean.stdout), "{stderr}");
     cluster.assert_empty();
+    stderr
+}
+
+/// A host whose processes are all killed but which is still up: the job restarts there.
+#[test]
+fn a_host_lost_with_tolerate_restarts_the_job() {
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let stderr = lose_host_3(&cluster, false);
+    assert!(!stderr.contains("moves to"), "{stderr}");
+}
+
+/// A host that is down for good (its rsh command exits 255, as ssh does): the restarted
+/// job places its rank on the least loaded remaining host instead.
+#[test]
+fn a_host_down_with_tolerate_moves_its_ranks() {
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let stderr = lose_host_3(&cluster, true);
+    assert!(
+        stderr.contains("rsh command failed")
+            && stderr.contains("eau2-launch: rank 2 moves to 198.18.0.1"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -248,7 +248,7 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
         None => vars::tolerate(&vars::process_env).unwrap_or(0),
     };
 
-    let placement = place_ranks(cli)?;
+    let mut placement = place_ranks(cli)?;
     signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     // The timeout counts from just before rank 0 first starts, across attempts. One too
     // far in the future to be represented is as good as none.
@@ -282,6 +282,17 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
                         "eau2-launch: {said} in epoch {epoch}; restarting ({} of {tolerate})",
                         epoch + 1
                     );
+                    let gone: Vec<&str> = losses
+                        .iter()
+                        .filter(|l| l.host_gone)
+                        .filter_map(|l| l.host.as_deref())
+                        .collect();
+                    for (rank, host) in move_off(&mut placement, &gone) {
+                        eprintln!(
+                            "eau2-launch: rank {rank} moves to {}",
+                            host.as_deref().unwrap_or("this host")
+                        );
+                    }
                     true
                 } else {
                     eprintln!(
@@ -308,6 +319,37 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
         return Ok(outcome);
     }
     unreachable!("the attempts loop returns")
+}
+
+/// Moves the ranks placed on the `gone` hosts to the remaining hosts of the job, each to
+/// the one running the fewest of its ranks (the earliest on a tie): a restart must not
+/// wait for a host that is down. Returns the moved ranks and their new hosts. When no
+/// host is left, nothing moves (the restart then finds out for itself).
+fn move_off(placement: &mut [Option<String>], gone: &[&str]) -> Vec<(u32, Option<String>)> {
+    let is_gone = |h: &Option<String>| h.as_deref().is_some_and(|h| gone.contains(&h));
+    let mut left: Vec<(Option<String>, usize)> = Vec::new();
+    for host in placement.iter().filter(|h| !is_gone(h)) {
+        match left.iter_mut().find(|(h, _)| h == host) {
+            Some((_, count)) => *count += 1,
+            None => left.push((host.clone(), 1)),
+        }
+    }
+    let mut moved = Vec::new();
+    if left.is_empty() {
+        return moved;
+    }
+    for (rank, host) in placement.iter_mut().enumerate() {
+        if is_gone(host) {
+            // `left` is not empty, so there is a least-loaded host.
+            let Some(target) = left.iter_mut().min_by_key(|(_, count)| *count) else {
+                break;
+            };
+            target.1 += 1;
+            *host = target.0.clone();
+            moved.push((rank as u32, host.clone()));
+        }
+    }
+    moved
 }
 
 /// Every lost rank so far with its epoch: "rank 2 in epoch 0, rank 1 in epoch 1".
@@ -495,6 +537,20 @@ mod tests {
         assert_eq!(place_ranks(&cli).unwrap(), [None, None, Some("b".into())]);
         let cli = parse(&["-n", "5", "-H", "a:2,b:2", "p"]).unwrap();
         assert!(place_ranks(&cli).unwrap_err().contains("slots"));
+    }
+
+    #[test]
+    fn ranks_move_off_gone_hosts_to_the_least_loaded() {
+        let h = |n: &str| Some(n.to_string());
+        let mut placement = vec![None, h("a"), h("b"), h("b"), h("c")];
+        let moved = move_off(&mut placement, &["b"]);
+        assert_eq!(moved, [(2, None), (3, h("a"))]);
+        assert_eq!(placement, [None, h("a"), None, h("a"), h("c")]);
+        // Nothing gone, nothing moves; every host gone, nothing can.
+        assert!(move_off(&mut placement, &["z"]).is_empty());
+        let mut all_gone = vec![h("a"), h("a")];
+        assert!(move_off(&mut all_gone, &["a"]).is_empty());
+        assert_eq!(all_gone, [h("a"), h("a")]);
     }
 
     #[test]

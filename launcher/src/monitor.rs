@@ -45,6 +45,9 @@ pub struct Loss {
     pub host: Option<String>,
     /// How it was lost, for messages: "killed by signal 9, SIGKILL".
     pub how: String,
+    /// Whether its host looks gone: the rsh command failed (ssh's status 255), so a
+    /// restart should not place ranks there again.
+    pub host_gone: bool,
 }
 
 impl std::fmt::Display for Loss {
@@ -102,7 +105,9 @@ impl Member {
     /// says it was: killed by a signal that is not a crash's, or, on another host, killed
     /// there likewise or cut off with its rsh connection.
     fn loss(&self) -> Option<Loss> {
-        let how = match (self.status?, &self.rank.remote) {
+        let status = self.status?;
+        let host_gone = self.rank.remote.is_some() && status == Status::Exited(255);
+        let how = match (status, &self.rank.remote) {
             (Status::Signaled { signal, .. }, _) if !is_crash(signal) => {
                 format!("killed by signal {signal}, {}", signal_name(signal))
             }
@@ -118,6 +123,7 @@ impl Member {
             rank: self.rank.rank,
             host: self.rank.remote.as_ref().map(|(host, _)| host.clone()),
             how,
+            host_gone,
         })
     }
 
@@ -355,6 +361,7 @@ impl Job {
                 rank: m.rank.rank,
                 host: m.rank.remote.as_ref().map(|(host, _)| host.clone()),
                 how: how.to_string(),
+                host_gone: false,
             })
             .collect();
         (!lost.is_empty()).then_some(lost)

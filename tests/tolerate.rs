@@ -225,6 +225,21 @@ fn only_the_last_attempts_stdout_is_printed() {
             "[2] rank 2 epoch 1"
         ]
     );
+
+    // A wrapper that reports its program's SIGKILL as exit status 137, as shells and
+    // /usr/bin/time do, loses its rank the same way.
+    let wrapped = "echo \"rank $EAU2_RANK epoch $EAU2_EPOCH\"; \
+                   if [ \"$EAU2_RANK\" = 2 ] && [ \"$EAU2_EPOCH\" = 0 ]; then \
+                   sh -c 'kill -9 $$'; exit $?; fi";
+    let out = run(3, Some(1), Path::new("/bin/sh"), &["-c", wrapped], &[]);
+    let how = "exit status 137: its program was killed by SIGKILL";
+    assert_recovered(&out, &[(2, how)], 1);
+    assert_eq!(sorted(&out).len(), 3, "{}", out.stdout);
+    assert!(
+        out.stdout.lines().all(|l| l.ends_with("epoch 1")),
+        "{}",
+        out.stdout
+    );
 }
 
 /// The rows ops-check's rank 0 printed for `args` (one operator on seeded data).

@@ -102,8 +102,9 @@ impl Member {
     }
 
     /// How this rank was lost, if its end (seen before the launcher signalled anything)
-    /// says it was: killed by a signal that is not a crash's, or, on another host, killed
-    /// there likewise or cut off with its rsh connection.
+    /// says it was: killed by a signal that is not a crash's (itself, or the program under
+    /// a wrapper that exited 128 + N), or, on another host, killed there likewise or cut
+    /// off with its rsh connection.
     fn loss(&self) -> Option<Loss> {
         let status = self.status?;
         let host_gone = self.rank.remote.is_some() && status == Status::Exited(255);
@@ -114,9 +115,15 @@ impl Member {
             (Status::Exited(255), Some(_)) => {
                 "the rsh command failed: host or connection gone".to_string()
             }
-            (Status::Exited(code), Some(_)) if code > 128 && !is_crash(code - 128) => {
+            (Status::Exited(code), Some(_)) if is_signal_status(code) => {
                 format!("killed by {} there", signal_name(code - 128))
             }
+            // A wrapper (a shell script, /usr/bin/time) reports its program's death by
+            // signal N as exit status 128 + N, as the remote wrapper does.
+            (Status::Exited(code), None) if is_signal_status(code) => format!(
+                "exit status {code}: its program was killed by {}",
+                signal_name(code - 128)
+            ),
             _ => return None,
         };
         Some(Loss {
@@ -144,8 +151,14 @@ impl Member {
     }
 }
 
-/// Whether `signal` is one a process gets for its own fault (a crash, an abort): a
-/// program that crashed would crash again, so it is not restarted.
+/// Whether exit status `code` is how a shell reports a child killed by a signal that is
+/// not a crash's: 128 + N for a known signal N.
+fn is_signal_status(code: i32) -> bool {
+    code > 128 && signal_name(code - 128) != "unknown signal" && !is_crash(code - 128)
+}
+
+/// Whether `signal` is one a process gets for its own doing (a crash, an abort, a
+/// resource limit it ran into): it would get it again, so it is not restarted.
 fn is_crash(signal: c_int) -> bool {
     matches!(
         signal,
@@ -156,6 +169,8 @@ fn is_crash(signal: c_int) -> bool {
             | libc::SIGABRT
             | libc::SIGSYS
             | libc::SIGTRAP
+            | libc::SIGXCPU
+            | libc::SIGXFSZ
     )
 }
 

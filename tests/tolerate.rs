@@ -107,7 +107,7 @@ fn a_frozen_rank_is_detected_and_replaced() {
         &["loop", "10"],
         &[
             ("EAU2_TEST_FAULT", "1:0:4:stop"),
-            ("EAU2_PEER_TIMEOUT", "1"),
+            ("EAU2_PEER_TIMEOUT", "2"),
         ],
     );
     assert_recovered(&out, &[(1, "frozen")], 1);

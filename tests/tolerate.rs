@@ -397,3 +397,27 @@ fn eau2_tolerate_sets_the_default() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
 }
+
+/// `--timeout` counts across attempts and is not a loss: the job stops with status 124,
+/// and nothing is started again; what the ranks printed is still written once.
+#[test]
+fn a_timeout_is_not_restarted() {
+    let script = "echo \"rank $EAU2_RANK epoch $EAU2_EPOCH\"; exec sleep 60";
+    let mut cmd = Command::new(bin("eau2-launch"));
+    cmd.args([
+        "--tolerate",
+        "2",
+        "--timeout",
+        "1.5",
+        "-n",
+        "2",
+        "/bin/sh",
+        "-c",
+        script,
+    ])
+    .env_remove("EAU2_TEST_FAULT");
+    let out = run_with_deadline(&mut cmd, DEADLINE);
+    assert_eq!(out.status.code(), Some(124), "{}", out.stderr);
+    assert!(!out.stderr.contains("restarting"), "{}", out.stderr);
+    assert_eq!(sorted(&out), ["[0] rank 0 epoch 0", "[1] rank 1 epoch 0"]);
+}

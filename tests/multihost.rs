@@ -5,7 +5,8 @@
 //! Checked: linus gives the right answer with one rank per host (so every rank listens on,
 //! and advertises, its host's address); ranks really run on their hosts; a rank killed
 //! on a remote host fails the whole job at once, naming it, and leaves nothing running;
-//! `--timeout` and a forwarded SIGINT reach the remote ranks. The same hosts also run
+//! `--timeout` and a forwarded SIGINT reach the remote ranks; with `--tolerate`, a host
+//! whose processes are all killed restarts the job, which then gives the right answer. The same hosts also run
 //! linus under `mpiexec.hydra` (PMI-1) and Open MPI's `mpirun` (PMIx) with no eau2
 //! variables, both started from host 1 with the same rsh script: the wire-up across
 //! hosts, where each rank must pick the address of rank 0 that reaches it.
@@ -107,6 +108,26 @@ impl Cluster {
             "#!/bin/sh\n# eau2 multihost test: run COMMAND in host K's namespace.\n\
              host=$1; shift; k=${{host##*.}}\nmkdir -p \"{dir}/tmp-$k\"\n\
              TMPDIR=\"{dir}/tmp-$k\" exec ip netns exec \"eau2h$k-{id}\" sh -c \"$*\"\n",
+            dir = self.dir.display(),
+            id = self.id
+        );
+        fs::write(&path, script).expect("writing the rsh script");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod rsh");
+        path
+    }
+
+    /// An rsh script like [`Cluster::rsh`] that behaves as ssh does when a host goes down
+    /// mid-job: it stays outside the host (a parent of the command, as the ssh client is)
+    /// and, once the file `gone-K` exists beside it, exits 255, ssh's status for a lost
+    /// connection, and refuses to start anything more on host K.
+    fn rsh_with_outages(&self) -> PathBuf {
+        let path = self.dir.join("rsh-outages");
+        let script = format!(
+            "#!/bin/sh\n# eau2 multihost test: run COMMAND in host K's namespace, unless K is down.\n\
+             host=$1; shift; k=${{host##*.}}; gone=\"{dir}/gone-$k\"\n\
+             [ -e \"$gone\" ] && exit 255\nmkdir -p \"{dir}/tmp-$k\"\n\
+             TMPDIR=\"{dir}/tmp-$k\" ip netns exec \"eau2h$k-{id}\" sh -c \"$*\"\n\
+             r=$?; [ -e \"$gone\" ] && exit 255; exit $r\n",
             dir = self.dir.display(),
             id = self.id
         );
@@ -400,6 +421,116 @@ fn a_rank_killed_on_a_remote_host_fails_the_job() {
     // The other ranks were stopped at once, not after their minute.
     assert!(started.elapsed() < Duration::from_secs(30), "{stderr}");
     cluster.assert_empty();
+}
+
+/// `--tolerate 1`: every process of host 3 is killed (its rank and, with `outage`, the
+/// host is then down for good) in the middle of a collective loop; the job starts again
+/// and prints what a fault-free run prints. The victim freezes itself at its 10th
+/// collective (`EAU2_TEST_FAULT`), so the test kills it at a known point, not at a guessed
+/// moment. Returns the launcher's stderr.
+fn lose_host_3(cluster: &Cluster, outage: bool) -> String {
+    let hostfile = cluster.hostfile();
+    let hostfile = hostfile.to_str().expect("utf-8 path");
+    let probe = bin("tolerate-probe");
+    let mut clean = cluster.launcher(&["--hostfile", hostfile]);
+    clean.arg(&probe).args(["loop", "30"]);
+    let clean = run_with_deadline(&mut clean, DEADLINE);
+    assert!(clean.status.success(), "{}", show(&clean));
+
+    let mut cmd = Command::new(bin("eau2-launch"));
+    let rsh = match outage {
+        true => cluster.rsh_with_outages(),
+        false => cluster.rsh(),
+    };
+    cmd.args(["--hostfile", hostfile, "--tolerate", "1", "--rsh"])
+        .arg(rsh)
+        .current_dir(repo_root())
+        .arg(&probe)
+        .args(["loop", "30"])
+        .env("EAU2_TEST_FAULT", "2:0:10:stop")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("starting eau2-launch");
+    let pipe = |p: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut p) = p {
+                let _ = p.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = pipe(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = pipe(child.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = started + DEADLINE;
+    // Rank 2 (host 3) stops itself; then everything on host 3 is killed.
+    let stopped = |pid: &String| {
+        fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .map(|(_, r)| r.trim_start().starts_with('T'))
+            })
+            .unwrap_or(false)
+    };
+    while !cluster.pids(3).iter().any(stopped) {
+        let ended = child.try_wait().expect("waiting for eau2-launch");
+        assert!(ended.is_none(), "eau2-launch ended first: {ended:?}");
+        assert!(Instant::now() < deadline, "rank 2 never froze on host 3");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if outage {
+        fs::write(cluster.dir.join("gone-3"), "").expect("marking host 3 down");
+    }
+    for pid in cluster.pids(3) {
+        let _ = Command::new("kill").args(["-9", &pid]).status();
+    }
+    let status = wait_until(&mut child, deadline).expect("eau2-launch ended before the deadline");
+    let (stdout, stderr) = (
+        stdout.join().expect("reader"),
+        stderr.join().expect("reader"),
+    );
+    assert!(status.success(), "{status}\n{stderr}");
+    assert!(
+        stderr.contains("eau2-launch: rank 2 on 198.18.0.3 lost (")
+            && stderr.contains("in epoch 0; restarting (1 of 1)"),
+        "{stderr}"
+    );
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(sorted(&stdout), sorted(&clean.stdout), "{stderr}");
+    cluster.assert_empty();
+    stderr
+}
+
+/// A host whose processes are all killed but which is still up: the job restarts there.
+#[test]
+fn a_host_lost_with_tolerate_restarts_the_job() {
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let stderr = lose_host_3(&cluster, false);
+    assert!(!stderr.contains("moves to"), "{stderr}");
+}
+
+/// A host that is down for good (its rsh command exits 255, as ssh does): the restarted
+/// job places its rank on the least loaded remaining host instead.
+#[test]
+fn a_host_down_with_tolerate_moves_its_ranks() {
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let stderr = lose_host_3(&cluster, true);
+    assert!(
+        stderr.contains("rsh command failed")
+            && stderr.contains("eau2-launch: rank 2 moves to 198.18.0.1"),
+        "{stderr}"
+    );
 }
 
 #[test]

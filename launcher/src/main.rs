@@ -21,6 +21,12 @@
 //!    launcher is signalled, or `--timeout` passes, the others are sent SIGTERM (or the
 //!    caught signal), then SIGKILL if they linger. Either way the launcher reaps every rank,
 //!    waits for their output to be written and exits with a status saying how it went.
+//! 6. **Restart (`--tolerate K`).** When the job ended because ranks were lost (killed,
+//!    host gone, frozen: [`monitor::Job::watch`] tells these from a rank's own failure),
+//!    steps 2-5 run again under the next epoch (`EAU2_EPOCH`) with a fresh token, job id
+//!    and rendezvous address, up to K times. Meanwhile the ranks' stdout goes to a spool
+//!    per attempt ([`output::Spool`]) and only the last attempt's is written out.
+//!    docs/failures.md says what this means for a program.
 //!
 //! # Exit status
 //! 0 all ranks exited 0; 1 a rank failed or the job could not start; 2 a usage error;
@@ -29,8 +35,9 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -47,7 +54,8 @@ mod spawn;
 mod status;
 mod statusline;
 
-use monitor::{Job, Outcome};
+use monitor::{Job, Loss, Outcome};
+use output::{Dest, Spool};
 use spawn::JobSpec;
 
 /// Start an eau2 job: N ranks of PROGRAM that meet through rank 0.
@@ -55,8 +63,9 @@ use spawn::JobSpec;
 /// Every rank gets EAU2_RANK (0..N-1), EAU2_SIZE (N), EAU2_MASTER (rank 0's rendezvous
 /// address) and EAU2_TOKEN (a secret fresh for each job). Their output is copied to the
 /// launcher's, line by line, each line prefixed with `[RANK] `. If a rank fails, the others
-/// are stopped. Exit status: 0 all ranks exited 0; 1 a rank failed or could not be started;
-/// 2 usage error; 124 timeout; 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.
+/// are stopped, unless --tolerate allows the job to be started again. Exit status: 0 all
+/// ranks exited 0; 1 a rank failed or could not be started; 2 usage error; 124 timeout;
+/// 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.
 #[derive(Parser, Debug)]
 #[command(
     name = "eau2-launch",
@@ -97,6 +106,16 @@ struct Cli {
     /// Copy the ranks' output without the `[RANK] ` prefix.
     #[arg(long)]
     no_prefix: bool,
+
+    /// Survive up to K lost ranks: when a rank is lost (killed by a signal, its host gone,
+    /// or frozen past EAU2_PEER_TIMEOUT), stop the others and start the whole job again
+    /// under the next EAU2_EPOCH, up to K times. The ranks' stdout is held back (in a
+    /// temporary file) and written once their attempt is the last, so it comes out
+    /// exactly once; stderr streams live. A rank that fails by itself (an error, a
+    /// crash) is not restarted. [default: EAU2_TOLERATE, else 0: the first lost rank
+    /// fails the job]
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(0..=100))]
+    tolerate: Option<u32>,
 
     /// The program every rank runs, then its arguments.
     ///
@@ -217,21 +236,152 @@ fn check_environment() -> Vec<String> {
     bad.iter().map(ToString::to_string).collect()
 }
 
-/// Runs the job described by `cli`. An `Err` is a message for a job that could not start.
+/// Runs the job described by `cli`: its first attempt, and under `--tolerate K` up to K
+/// more after lost ranks. An `Err` is a message for a job that could not start.
 fn launch(cli: &Cli) -> Result<Outcome, String> {
     let bin_dir = launcher_dir()?;
     let program = resolve::resolve(cli.program(), &bin_dir, std::env::var_os("PATH").as_deref())
         .map_err(|e| e.to_string())?;
+    let tolerate = match cli.tolerate {
+        Some(k) => k,
+        // Checked by `check_environment` before anything started.
+        None => vars::tolerate(&vars::process_env).unwrap_or(0),
+    };
 
-    let placement = place_ranks(cli)?;
+    let mut placement = place_ranks(cli)?;
+    signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    // The timeout counts from just before rank 0 first starts, across attempts. One too
+    // far in the future to be represented is as good as none.
+    let deadline = cli.timeout.as_ref().and_then(|t| {
+        let at = Instant::now().checked_add(t.duration)?;
+        Some((at, t.text.as_str()))
+    });
+    let mut lost: Vec<(u32, Vec<Loss>)> = Vec::new();
+    for epoch in 0.. {
+        let spool = if tolerate > 0 {
+            let spool = Spool::new(&std::env::temp_dir()).map_err(|e| {
+                format!(
+                    "cannot create a file in {} to hold the ranks' output back \
+                     (--tolerate): {e}",
+                    std::env::temp_dir().display()
+                )
+            })?;
+            Some(Arc::new(spool))
+        } else {
+            None
+        };
+        let outcome = attempt(cli, &program, &placement, epoch, spool.clone(), deadline)?;
+        debug_assert!(tolerate > 0 || !matches!(outcome, Outcome::Lost(_)));
+        let retry = match &outcome {
+            Outcome::Lost(losses) => {
+                lost.push((epoch, losses.clone()));
+                let said: Vec<String> = losses.iter().map(ToString::to_string).collect();
+                let said = said.join(", ");
+                if epoch < tolerate {
+                    eprintln!(
+                        "eau2-launch: {said} in epoch {epoch}; restarting ({} of {tolerate})",
+                        epoch + 1
+                    );
+                    let gone: Vec<&str> = losses
+                        .iter()
+                        .filter(|l| l.host_gone)
+                        .filter_map(|l| l.host.as_deref())
+                        .collect();
+                    for (rank, host) in move_off(&mut placement, &gone) {
+                        eprintln!(
+                            "eau2-launch: rank {rank} moves to {}",
+                            host.as_deref().unwrap_or("this host")
+                        );
+                    }
+                    true
+                } else {
+                    eprintln!(
+                        "eau2-launch: {said} in epoch {epoch}; no restart left (--tolerate \
+                         {tolerate}); lost: {}",
+                        history(&lost)
+                    );
+                    false
+                }
+            }
+            _ => false,
+        };
+        if retry {
+            // The attempt's output is dropped with its spool: the next one prints it.
+            continue;
+        }
+        if let Some(spool) = spool {
+            // The last attempt's stdout, whatever its outcome, is the job's.
+            if let Err(e) = spool.release() {
+                eprintln!("eau2-launch: {e}");
+                return Ok(Outcome::Failed);
+            }
+        }
+        return Ok(outcome);
+    }
+    unreachable!("the attempts loop returns")
+}
+
+/// Moves the ranks placed on the `gone` hosts to the remaining hosts of the job, each to
+/// the one running the fewest of its ranks (the earliest on a tie): a restart must not
+/// wait for a host that is down. Returns the moved ranks and their new hosts. When no
+/// host is left, nothing moves (the restart then finds out for itself).
+fn move_off(placement: &mut [Option<String>], gone: &[&str]) -> Vec<(u32, Option<String>)> {
+    let is_gone = |h: &Option<String>| h.as_deref().is_some_and(|h| gone.contains(&h));
+    let mut left: Vec<(Option<String>, usize)> = Vec::new();
+    for host in placement.iter().filter(|h| !is_gone(h)) {
+        match left.iter_mut().find(|(h, _)| h == host) {
+            Some((_, count)) => *count += 1,
+            None => left.push((host.clone(), 1)),
+        }
+    }
+    let mut moved = Vec::new();
+    if left.is_empty() {
+        return moved;
+    }
+    for (rank, host) in placement.iter_mut().enumerate() {
+        if is_gone(host) {
+            // `left` is not empty, so there is a least-loaded host.
+            let Some(target) = left.iter_mut().min_by_key(|(_, count)| *count) else {
+                break;
+            };
+            target.1 += 1;
+            *host = target.0.clone();
+            moved.push((rank as u32, host.clone()));
+        }
+    }
+    moved
+}
+
+/// Every lost rank so far with its epoch: "rank 2 in epoch 0, rank 1 in epoch 1".
+fn history(lost: &[(u32, Vec<Loss>)]) -> String {
+    let all: Vec<String> = lost
+        .iter()
+        .flat_map(|(epoch, losses)| {
+            losses
+                .iter()
+                .map(move |l| format!("rank {} in epoch {epoch}", l.rank))
+        })
+        .collect();
+    all.join(", ")
+}
+
+/// Runs one attempt of the job: epoch `epoch`, with a fresh token, job id and rendezvous
+/// address, so that no process of an earlier attempt (a remote rank still being torn
+/// down) can join this one or be taken for one of its ranks.
+fn attempt(
+    cli: &Cli,
+    program: &Path,
+    placement: &[Option<String>],
+    epoch: u32,
+    spool: Option<Arc<Spool>>,
+    deadline: Option<(Instant, &str)>,
+) -> Result<Outcome, String> {
     let size = placement.len() as u32;
     let remote_rank0 = placement.iter().position(Option::is_some).map(|_| {
         // Rank 0's host as the others can reach it: its name in the host list, or this
         // machine's name when rank 0 runs here.
         placement[0].clone().unwrap_or_else(remote::this_host)
     });
-
-    signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let token = token::fresh().map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
     let job_id = token::fresh()
         .map(|id| format!("eau2-launch-{}", &id[..16]))
@@ -244,24 +394,20 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
     };
     let cwd = std::env::current_dir().ok();
     let spec = JobSpec {
-        program: &program,
+        program,
         args: cli.args(),
         size,
         master: &master,
         token: &token,
         job_id: &job_id,
         prefix: !cli.no_prefix,
-        hosts: &placement,
+        hosts: placement,
         rsh: &cli.rsh.0,
         cwd: cwd.as_deref(),
+        epoch,
+        stdout: spool.map_or(Dest::Stdout, Dest::Spool),
     };
 
-    // The timeout counts from just before rank 0 starts. One too far in the future to be
-    // represented is as good as none.
-    let deadline = cli.timeout.as_ref().and_then(|t| {
-        let at = Instant::now().checked_add(t.duration)?;
-        Some((at, t.text.as_str()))
-    });
     let mut job = Job::new();
     for rank in 0..size {
         if signals::first().is_some() {
@@ -270,7 +416,7 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
         }
         match spawn::spawn_rank(&spec, rank, job.group()) {
             Ok(started) => {
-                tracing::debug!(rank, program = %program.display(), "started rank");
+                tracing::debug!(rank, epoch, program = %program.display(), "started rank");
                 job.add(started)
             }
             Err(e) => {
@@ -284,7 +430,8 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
             }
         }
     }
-    let outcome = job.watch(deadline);
+    // Only a job that may be restarted holds its stdout back: the spool says so.
+    let outcome = job.watch(deadline, matches!(spec.stdout, Dest::Spool(_)));
     job.finish();
     Ok(outcome)
 }
@@ -369,6 +516,10 @@ mod tests {
         let timeout = cli.timeout.unwrap();
         assert_eq!(timeout.duration, Duration::from_millis(250));
         assert_eq!(timeout.text, "0.25");
+        assert_eq!(cli.tolerate, None);
+        let cli = parse(&["--tolerate", "2", "-n", "3", "p", "--tolerate", "9"]).unwrap();
+        assert_eq!(cli.tolerate, Some(2));
+        assert_eq!(cli.args(), ["--tolerate", "9"]);
     }
 
     #[test]
@@ -389,6 +540,20 @@ mod tests {
     }
 
     #[test]
+    fn ranks_move_off_gone_hosts_to_the_least_loaded() {
+        let h = |n: &str| Some(n.to_string());
+        let mut placement = vec![None, h("a"), h("b"), h("b"), h("c")];
+        let moved = move_off(&mut placement, &["b"]);
+        assert_eq!(moved, [(2, None), (3, h("a"))]);
+        assert_eq!(placement, [None, h("a"), None, h("a"), h("c")]);
+        // Nothing gone, nothing moves; every host gone, nothing can.
+        assert!(move_off(&mut placement, &["z"]).is_empty());
+        let mut all_gone = vec![h("a"), h("a")];
+        assert!(move_off(&mut all_gone, &["a"]).is_empty());
+        assert_eq!(all_gone, [h("a"), h("a")]);
+    }
+
+    #[test]
     fn bad_usage_is_rejected() {
         for bad in [
             &["-n", "0", "p"][..],
@@ -402,6 +567,9 @@ mod tests {
             &["-n", "2", "--timeout", "inf", "p"],
             &["-n", "2", "--timeout", "NaN", "p"],
             &["-n", "2", "--bogus", "p"],
+            &["-n", "2", "--tolerate", "-1", "p"],
+            &["-n", "2", "--tolerate", "101", "p"],
+            &["-n", "2", "--tolerate", "x", "p"],
             &["--hostfile", "f", "-H", "a", "p"],
             &["-H", "a", "--rsh", " ", "p"],
         ] {

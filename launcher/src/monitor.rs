@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use libc::{c_int, pid_t};
 
+use eau2_comm::net::vars;
+
 use crate::output::{self, Pump};
 use crate::signals;
 use crate::spawn::Rank;
@@ -28,8 +30,38 @@ pub const GRACE: Duration = Duration::from_secs(1);
 /// How long to wait for a failed rank's last output before reporting its failure.
 const LAST_WORDS: Duration = Duration::from_millis(200);
 
+/// How long, under `--tolerate`, the launcher watches a job whose first failed rank did
+/// not die of a signal before it decides what happened: long enough for the ranks whose
+/// peers told them of a loss (an eau2 job's ranks hear of it within a second) to end too.
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// A rank the job lost (killed, its host gone, or frozen), rather than one that failed by
+/// itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Loss {
+    /// Its number.
+    pub rank: u32,
+    /// Its host, when it ran on another one.
+    pub host: Option<String>,
+    /// How it was lost, for messages: "killed by signal 9, SIGKILL".
+    pub how: String,
+    /// Whether its host looks gone: the rsh command failed (ssh's status 255), so a
+    /// restart should not place ranks there again.
+    pub host_gone: bool,
+}
+
+impl std::fmt::Display for Loss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rank {}", self.rank)?;
+        if let Some(host) = &self.host {
+            write!(f, " on {host}")?;
+        }
+        write!(f, " lost ({})", self.how)
+    }
+}
+
 /// Why a job ended; decides the launcher's exit status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Every rank exited 0.
     Success,
@@ -39,15 +71,18 @@ pub enum Outcome {
     Signaled(c_int),
     /// `--timeout` passed.
     TimedOut,
+    /// Under `--tolerate`: these ranks were lost, and the others were stopped; the job
+    /// can be started again.
+    Lost(Vec<Loss>),
 }
 
 impl Outcome {
     /// The launcher's exit status: 0, 1, 128 + signal as shells report signal deaths, or
     /// 124 for a timeout as coreutils' `timeout` does.
-    pub fn exit_code(self) -> i32 {
-        match self {
+    pub fn exit_code(&self) -> i32 {
+        match *self {
             Outcome::Success => 0,
-            Outcome::Failed => 1,
+            Outcome::Failed | Outcome::Lost(_) => 1,
             Outcome::Signaled(signal) => 128 + signal,
             Outcome::TimedOut => 124,
         }
@@ -65,6 +100,78 @@ impl Member {
     fn pid(&self) -> pid_t {
         self.rank.child.id() as pid_t
     }
+
+    /// How this rank was lost, if its end (seen before the launcher signalled anything)
+    /// says it was: killed by a signal that is not a crash's (itself, or the program under
+    /// a wrapper that exited 128 + N), or, on another host, killed there likewise or cut
+    /// off with its rsh connection.
+    fn loss(&self) -> Option<Loss> {
+        let status = self.status?;
+        let host_gone = self.rank.remote.is_some() && status == Status::Exited(255);
+        let how = match (status, &self.rank.remote) {
+            (Status::Signaled { signal, .. }, _) if !is_crash(signal) => {
+                format!("killed by signal {signal}, {}", signal_name(signal))
+            }
+            (Status::Exited(255), Some(_)) => {
+                "the rsh command failed: host or connection gone".to_string()
+            }
+            (Status::Exited(code), Some(_)) if is_signal_status(code) => {
+                format!("killed by {} there", signal_name(code - 128))
+            }
+            // A wrapper (a shell script, /usr/bin/time) reports its program's death by
+            // signal N as exit status 128 + N, as the remote wrapper does.
+            (Status::Exited(code), None) if is_signal_status(code) => format!(
+                "exit status {code}: its program was killed by {}",
+                signal_name(code - 128)
+            ),
+            _ => return None,
+        };
+        Some(Loss {
+            rank: self.rank.rank,
+            host: self.rank.remote.as_ref().map(|(host, _)| host.clone()),
+            how,
+            host_gone,
+        })
+    }
+
+    /// Whether this local rank is stopped (`kill -STOP`, a frozen process), as
+    /// /proc/PID/stat tells on Linux; false where that cannot be read.
+    fn is_stopped(&self) -> bool {
+        if self.rank.remote.is_some() {
+            return false;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())) else {
+            return false;
+        };
+        // The state follows the command name, which is in parentheses and may hold any
+        // character, so look after the last `)`.
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_some_and(|state| state == 'T' || state == 't')
+    }
+}
+
+/// Whether exit status `code` is how a shell reports a child killed by a signal that is
+/// not a crash's: 128 + N for a known signal N.
+fn is_signal_status(code: i32) -> bool {
+    code > 128 && signal_name(code - 128) != "unknown signal" && !is_crash(code - 128)
+}
+
+/// Whether `signal` is one a process gets for its own doing (a crash, an abort, a
+/// resource limit it ran into): it would get it again, so it is not restarted.
+fn is_crash(signal: c_int) -> bool {
+    matches!(
+        signal,
+        libc::SIGSEGV
+            | libc::SIGBUS
+            | libc::SIGILL
+            | libc::SIGFPE
+            | libc::SIGABRT
+            | libc::SIGSYS
+            | libc::SIGTRAP
+            | libc::SIGXCPU
+            | libc::SIGXFSZ
+    )
 }
 
 /// The ranks of one job.
@@ -155,23 +262,36 @@ impl Job {
     ///
     /// `deadline` is when `--timeout` expires, with `timeout_text` the value as the user
     /// gave it, for the message.
-    pub fn watch(&mut self, deadline: Option<(Instant, &str)>) -> Outcome {
+    ///
+    /// With `tolerant` (`--tolerate` above 0), a failure caused by lost ranks ends the
+    /// watch with [`Outcome::Lost`] naming them (see [`Job::losses`]); a rank that failed
+    /// by itself still fails the job.
+    pub fn watch(&mut self, deadline: Option<(Instant, &str)>, tolerant: bool) -> Outcome {
         loop {
-            let failed = self.sweep();
+            let mut failed = self.sweep();
             if !failed.is_empty() {
                 statusline::clear();
+                if tolerant {
+                    if let Some(losses) = self.losses(&mut failed) {
+                        self.stop(libc::SIGTERM);
+                        return Outcome::Lost(losses);
+                    }
+                }
                 for &i in &failed {
                     let member = &self.members[i];
                     output::settle(&member.rank.pumps, LAST_WORDS);
                     let status = member.status.expect("failed ranks have a status");
                     match &member.rank.remote {
-                        None => {
-                            eprintln!("eau2-launch: rank {} failed: {status}", member.rank.rank)
-                        }
-                        Some((host, _)) => eprintln!(
-                            "eau2-launch: rank {} on {host} failed: {status}{}",
+                        None => eprintln!(
+                            "eau2-launch: rank {} failed: {status}{}",
                             member.rank.rank,
-                            remote_hint(status)
+                            peer_lost_hint(status)
+                        ),
+                        Some((host, _)) => eprintln!(
+                            "eau2-launch: rank {} on {host} failed: {status}{}{}",
+                            member.rank.rank,
+                            remote_hint(status),
+                            peer_lost_hint(status)
                         ),
                     }
                 }
@@ -204,6 +324,62 @@ impl Job {
             }
             thread::sleep(POLL);
         }
+    }
+
+    /// Decides whether the failures of the ranks at `failed` (indices) are a loss: returns
+    /// the lost ranks, or `None` when some rank failed by itself. Called before the
+    /// launcher signals anything, so every status seen is the ranks' own.
+    ///
+    /// A rank killed by a signal other than a crash's (SIGKILL from the OOM killer or a
+    /// user, SIGTERM from a scheduler...), or whose remote host or rsh connection is gone,
+    /// is lost. If no rank died so, the job is watched a little longer ([`SETTLE`]) for
+    /// one that does; then, if every failed rank exited with
+    /// [`vars::EXIT_PEER_LOST`] (it stopped because a peer was lost), the lost ranks are
+    /// those still running, which their peers gave up on: frozen (stopped ones first,
+    /// when some are) or unreachable. A crash (SIGSEGV, SIGABRT, ...) or any other exit
+    /// status is the program's own failure, which a restart would only repeat.
+    fn losses(&mut self, failed: &mut Vec<usize>) -> Option<Vec<Loss>> {
+        if !failed.iter().any(|&i| self.members[i].loss().is_some()) {
+            let until = Instant::now() + SETTLE;
+            while self.running() > 0 && Instant::now() < until && signals::first().is_none() {
+                thread::sleep(POLL);
+                failed.extend(self.sweep());
+            }
+        }
+        if signals::first().is_some() {
+            return None;
+        }
+        let lost: Vec<Loss> = failed
+            .iter()
+            .filter_map(|&i| self.members[i].loss())
+            .collect();
+        if !lost.is_empty() {
+            return Some(lost);
+        }
+        let peer_lost = Status::Exited(i32::from(vars::EXIT_PEER_LOST));
+        if !failed
+            .iter()
+            .all(|&i| self.members[i].status == Some(peer_lost))
+        {
+            return None;
+        }
+        let running: Vec<&Member> = self.members.iter().filter(|m| m.status.is_none()).collect();
+        let stopped: Vec<&Member> = running.iter().copied().filter(|m| m.is_stopped()).collect();
+        let (silent, how) = if stopped.is_empty() {
+            (running, "stopped responding; its peers gave up on it")
+        } else {
+            (stopped, "frozen: stopped, and its peers gave up on it")
+        };
+        let lost: Vec<Loss> = silent
+            .iter()
+            .map(|m| Loss {
+                rank: m.rank.rank,
+                host: m.rank.remote.as_ref().map(|(host, _)| host.clone()),
+                how: how.to_string(),
+                host_gone: false,
+            })
+            .collect();
+        (!lost.is_empty()).then_some(lost)
     }
 
     /// Stops every rank still running: `signal` first, SIGKILL for those still running
@@ -298,6 +474,15 @@ fn remote_hint(status: Status) -> String {
             format!(" (killed by {} there)", signal_name(code - 128))
         }
         _ => String::new(),
+    }
+}
+
+/// What exit status [`vars::EXIT_PEER_LOST`] means, for the message about a failed rank.
+fn peer_lost_hint(status: Status) -> &'static str {
+    if status == Status::Exited(i32::from(vars::EXIT_PEER_LOST)) {
+        " (it stopped because another rank was lost)"
+    } else {
+        ""
     }
 }
 

@@ -7,13 +7,19 @@
 //! only at line boundaries, however the ranks split their writes. The bytes are never
 //! decoded, so output that is not UTF-8 passes through untouched.
 //!
+//! Under `--tolerate`, stdout pumps write to the attempt's [`Spool`] instead, a file that
+//! the launcher copies out only once it knows the attempt is the job's last.
+//!
 //! A pump ends at end of file, i.e. once every process holding the pipe's write end (the
 //! rank, and anything it started that inherited the pipe) is gone. [`drain`] waits for that,
 //! but gives up on a pipe that stays open and silent after all ranks have ended.
 
-use std::io::{self, Read, Write};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -43,20 +49,22 @@ static BYTES_READ: AtomicU64 = AtomicU64::new(0);
 /// Set once a write to the launcher's stdout or stderr has failed, so it is reported once.
 static WRITE_FAILED: AtomicBool = AtomicBool::new(false);
 
-/// Which of the launcher's streams a pump writes to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a pump writes.
+#[derive(Clone, Debug)]
 pub enum Dest {
     /// The launcher's stdout.
     Stdout,
     /// The launcher's stderr.
     Stderr,
+    /// A spool holding the attempt's stdout until the launcher knows whether it counts.
+    Spool(Arc<Spool>),
 }
 
 impl Dest {
     /// Writes `bytes` in one go while holding the stream's lock (and around the status
     /// line, when there is one).
-    fn write_locked(self, bytes: &[u8]) -> io::Result<()> {
-        statusline::around(self == Dest::Stderr, || match self {
+    fn write_locked(&self, bytes: &[u8]) -> io::Result<()> {
+        statusline::around(matches!(self, Dest::Stderr), || match self {
             Dest::Stdout => {
                 let mut out = io::stdout().lock();
                 out.write_all(bytes)?;
@@ -67,9 +75,96 @@ impl Dest {
                 err.write_all(bytes)?;
                 err.flush()
             }
+            Dest::Spool(spool) => {
+                spool.append(bytes);
+                Ok(())
+            }
         })
     }
 }
+
+/// The ranks' stdout of one attempt of a job run with `--tolerate`, held in an unnamed
+/// temporary file (so memory stays bounded however much they print) until the attempt
+/// ends. The launcher then copies it to its own stdout ([`Spool::release`]) if the
+/// attempt is the job's last, or drops it if the job is started again: every line of
+/// the job's stdout comes out exactly once, from the attempt that counts. Lines of
+/// different ranks keep the order in which the launcher received them, as without a
+/// spool.
+#[derive(Debug)]
+pub struct Spool {
+    /// The file (already unlinked) and the first write error, if any.
+    inner: Mutex<SpoolFile>,
+}
+
+#[derive(Debug)]
+struct SpoolFile {
+    file: File,
+    /// A failed write loses output; it is reported at release rather than stopping the
+    /// pump, which would make the rank fail on a closed pipe.
+    error: Option<io::Error>,
+}
+
+impl Spool {
+    /// A new empty spool in `dir` (the temporary folder), removed from the folder at once
+    /// so that nothing is left behind however the launcher ends.
+    pub fn new(dir: &Path) -> io::Result<Spool> {
+        let mut last = None;
+        for attempt in 0..8u32 {
+            let path = dir.join(format!(
+                ".eau2-launch-stdout-{}-{attempt}-{}",
+                std::process::id(),
+                SPOOLS.fetch_add(1, Ordering::Relaxed)
+            ));
+            match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+            {
+                Ok(file) => {
+                    // Unlinked, the file lives on through the open handle only.
+                    fs::remove_file(&path)?;
+                    return Ok(Spool {
+                        inner: Mutex::new(SpoolFile { file, error: None }),
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("no spool name was free")))
+    }
+
+    /// Appends framed lines; remembers the first failure.
+    fn append(&self, bytes: &[u8]) {
+        let mut spool = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if spool.error.is_none() {
+            if let Err(e) = spool.file.write_all(bytes) {
+                spool.error = Some(e);
+            }
+        }
+    }
+
+    /// Copies everything spooled to the launcher's stdout. Call once the ranks' pumps
+    /// are drained. Fails when spooling lost output or stdout cannot be written.
+    pub fn release(&self) -> io::Result<()> {
+        let mut spool = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(e) = spool.error.take() {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("the ranks' standard output could not be held back: {e}"),
+            ));
+        }
+        spool.file.seek(SeekFrom::Start(0))?;
+        let mut out = io::stdout().lock();
+        io::copy(&mut spool.file, &mut out)?;
+        out.flush()
+    }
+}
+
+/// Spools made so far, for unique names.
+static SPOOLS: AtomicU64 = AtomicU64::new(0);
 
 /// The thread copying one of a rank's streams.
 pub struct Pump {
@@ -92,7 +187,7 @@ impl Pump {
             Vec::new()
         };
         let name = match dest {
-            Dest::Stdout => format!("rank{rank}-stdout"),
+            Dest::Stdout | Dest::Spool(_) => format!("rank{rank}-stdout"),
             Dest::Stderr => format!("rank{rank}-stderr"),
         };
         let handle = thread::Builder::new()
@@ -101,9 +196,9 @@ impl Pump {
             .spawn({
                 let state = Arc::clone(&state);
                 // Rank 0's standard error carries its progress bar's status lines.
-                let status = rank == 0 && dest == Dest::Stderr && statusline::enabled();
+                let status = rank == 0 && matches!(dest, Dest::Stderr) && statusline::enabled();
                 move || {
-                    copy_lines(source, dest, &prefix, &state, status);
+                    copy_lines(source, &dest, &prefix, &state, status);
                     state.store(DONE, Ordering::SeqCst);
                 }
             })?;
@@ -122,7 +217,7 @@ impl Pump {
 
 /// The pump's body: read, frame finished lines, write them, until end of file. With
 /// `status`, status lines are taken out and drawn as the status line instead.
-fn copy_lines<R: Read>(mut source: R, dest: Dest, prefix: &[u8], state: &AtomicU8, status: bool) {
+fn copy_lines<R: Read>(mut source: R, dest: &Dest, prefix: &[u8], state: &AtomicU8, status: bool) {
     let mut chunk = vec![0u8; READ_CHUNK];
     // Bytes of a line whose newline has not arrived yet.
     let mut pending = Vec::new();
@@ -172,7 +267,7 @@ fn copy_lines<R: Read>(mut source: R, dest: Dest, prefix: &[u8], state: &AtomicU
 }
 
 /// Writes framed lines, marking the pump as writing meanwhile. Returns false on failure.
-fn write(dest: Dest, bytes: &[u8], state: &AtomicU8) -> bool {
+fn write(dest: &Dest, bytes: &[u8], state: &AtomicU8) -> bool {
     state.store(WRITING, Ordering::SeqCst);
     let result = dest.write_locked(bytes);
     state.store(READING, Ordering::SeqCst);
@@ -181,7 +276,7 @@ fn write(dest: Dest, bytes: &[u8], state: &AtomicU8) -> bool {
         Err(e) => {
             if !WRITE_FAILED.swap(true, Ordering::SeqCst) {
                 let stream = match dest {
-                    Dest::Stdout => "stdout",
+                    Dest::Stdout | Dest::Spool(_) => "stdout",
                     Dest::Stderr => "stderr",
                 };
                 // If stderr itself is what failed, this message is lost too; nothing better

@@ -50,6 +50,10 @@ pub struct JobSpec<'a> {
     pub rsh: &'a [String],
     /// The directory remote ranks start in (the launcher's), when known.
     pub cwd: Option<&'a Path>,
+    /// Which attempt of the job this is, `EAU2_EPOCH` (0 unless `--tolerate` restarted it).
+    pub epoch: u32,
+    /// Where the ranks' stdout goes: the launcher's, or the attempt's spool.
+    pub stdout: Dest,
 }
 
 /// A started rank.
@@ -68,7 +72,14 @@ pub struct Rank {
 /// Starts rank `rank`. `group` is the job's process group, `None` when starting the
 /// first local rank, which then founds the group with its own pid as the id.
 pub fn spawn_rank(spec: &JobSpec<'_>, rank: u32, group: Option<pid_t>) -> io::Result<Rank> {
-    let env = vars::for_rank(rank, spec.size, spec.master, spec.token, spec.job_id);
+    let attempt = vars::Attempt {
+        size: spec.size,
+        master: spec.master,
+        token: spec.token,
+        job_id: spec.job_id,
+        epoch: spec.epoch,
+    };
+    let env = vars::for_rank(rank, &attempt);
     let host = spec.hosts.get(rank as usize).cloned().flatten();
     let mut command = match &host {
         None => {
@@ -109,7 +120,7 @@ pub fn spawn_rank(spec: &JobSpec<'_>, rank: u32, group: Option<pid_t>) -> io::Re
     let (Some(stdout), Some(stderr)) = pipes else {
         unreachable!("stdout and stderr were both configured as pipes");
     };
-    let pumps = Pump::start(rank, stdout, Dest::Stdout, spec.prefix).and_then(|out| {
+    let pumps = Pump::start(rank, stdout, spec.stdout.clone(), spec.prefix).and_then(|out| {
         let err = Pump::start(rank, stderr, Dest::Stderr, spec.prefix)?;
         Ok(vec![out, err])
     });

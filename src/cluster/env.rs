@@ -75,6 +75,9 @@ pub struct LaunchEnv {
     /// How long the network thread polls after bytes came in while the program waits
     /// (`EAU2_NET_POLL_US`, microseconds; default 50, 0 for never).
     pub net_poll: Duration,
+    /// Which attempt of the job this is (`EAU2_EPOCH`; 0, the first, unless
+    /// `eau2-launch --tolerate` restarted the job after a lost rank).
+    pub epoch: u32,
 }
 
 impl LaunchEnv {
@@ -147,6 +150,7 @@ impl LaunchEnv {
             source,
             msg_window: vars::msg_window(&get)?,
             net_poll: vars::net_poll(&get)?,
+            epoch: vars::epoch(&get)?,
         })
     }
 

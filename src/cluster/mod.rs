@@ -72,7 +72,7 @@ pub fn run(program: impl FnOnce(&Node) -> Result<()>) -> ExitCode {
         Ok(node) => node,
         Err(e) => {
             tracing::error!("rank {} could not join the job: {e}", env.rank);
-            return ExitCode::FAILURE;
+            return failure(&e);
         }
     };
     let stats = crate::stats::StatsMode::from_env();
@@ -84,13 +84,27 @@ pub fn run(program: impl FnOnce(&Node) -> Result<()>) -> ExitCode {
         let e = explained(node.comm(), e);
         tracing::error!("rank {}: error: {e}", env.rank);
         node.comm().abort();
-        return ExitCode::FAILURE;
+        return failure(&e);
     }
     match node.shutdown() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("rank {}: error while leaving the job: {e}", env.rank);
-            ExitCode::FAILURE
+            failure(&e)
         }
+    }
+}
+
+/// The exit status of a rank that failed with `e`: [`vars::EXIT_PEER_LOST`] when it failed
+/// because another rank was lost, so that `eau2-launch --tolerate` can tell a lost rank's
+/// consequences (worth a restart) from a program's own failure (which a restart would
+/// only repeat); 1 otherwise.
+///
+/// [`vars::EXIT_PEER_LOST`]: crate::net::vars::EXIT_PEER_LOST
+fn failure(e: &crate::Error) -> ExitCode {
+    if e.lost_rank().is_some() {
+        ExitCode::from(crate::net::vars::EXIT_PEER_LOST)
+    } else {
+        ExitCode::FAILURE
     }
 }

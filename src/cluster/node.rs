@@ -12,12 +12,16 @@ pub struct Node {
     comm: Comm,
     /// Names and lazy frees of the frames that operators make.
     temps: Temps,
+    /// Which attempt of the job this is.
+    epoch: u32,
 }
 
 impl Node {
     /// Joins the job described by `env`.
     pub fn join(env: &LaunchEnv) -> Result<Node> {
-        Node::connect(&env.net_config()?)
+        let mut node = Node::connect(&env.net_config()?)?;
+        node.epoch = env.epoch;
+        Ok(node)
     }
 
     /// Joins the job described by a network configuration.
@@ -25,6 +29,7 @@ impl Node {
         Ok(Node {
             comm: Comm::connect(cfg)?,
             temps: Temps::default(),
+            epoch: 0,
         })
     }
 
@@ -51,6 +56,16 @@ impl Node {
     /// The number of ranks in the job.
     pub fn size(&self) -> usize {
         self.comm.size()
+    }
+
+    /// Which attempt of the job this is: 0 for the first. Under `eau2-launch --tolerate
+    /// K`, a job that lost a rank is started again from the beginning, every rank anew,
+    /// with the next epoch (see docs/failures.md). Most programs never need to know: the
+    /// rerun recomputes the same answer, and eau2's writes replace their destination
+    /// whole. A program with side effects of its own (a row sent to a database, a mail)
+    /// can use it to tell a rerun from the first run.
+    pub fn epoch(&self) -> u32 {
+        self.epoch
     }
 
     /// Leaves the job cleanly: the final barrier ([`Comm::finish`]), so that no rank

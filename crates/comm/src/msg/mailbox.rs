@@ -346,6 +346,8 @@ impl Mailbox {
     pub(crate) fn start_call(&self, op: Op) -> Started {
         let mut state = self.state.lock();
         let (seq, tell, checked) = state.matching.start(op);
+        // Tests lose a rank here, at a point of the program every run reaches.
+        crate::net::fault::at_collective(self.rank, seq);
         let mistake = checked.is_err();
         if let Err(reason) = checked {
             self.spmd_locked(&mut state, reason, true);

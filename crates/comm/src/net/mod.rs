@@ -56,6 +56,7 @@
 
 mod control;
 mod event_loop;
+pub mod fault;
 mod frame;
 mod greet;
 mod handler;

@@ -32,6 +32,22 @@ pub const MASTER: &str = "EAU2_MASTER";
 pub const TOKEN: &str = "EAU2_TOKEN";
 /// The job's id, checked in every hello.
 pub const JOB_ID: &str = "EAU2_JOB_ID";
+/// Which attempt of the job this is, 0 for the first: eau2-launch `--tolerate K` starts
+/// the whole job again after a lost rank, each time under the next epoch (and a fresh
+/// [`TOKEN`], [`JOB_ID`] and [`MASTER`], so no message of an earlier attempt is ever
+/// accepted).
+pub const EPOCH: &str = "EAU2_EPOCH";
+/// How many times eau2-launch may restart a job that lost ranks (its `--tolerate K`;
+/// default 0, fail-stop).
+pub const TOLERATE: &str = "EAU2_TOLERATE";
+/// Tests only: faults a rank injects into itself at a chosen collective call, so that a
+/// test can lose a rank at an exact point of a program (see [`super::fault`]).
+pub const TEST_FAULT: &str = "EAU2_TEST_FAULT";
+/// The exit status of a rank that stopped because a peer was lost (killed, gone, or
+/// silent past `EAU2_PEER_TIMEOUT`), not because of its own failure: sysexits'
+/// `EX_TEMPFAIL`. eau2-launch `--tolerate` restarts a job whose ranks ended so, and does
+/// not restart one that failed by itself (it would fail again).
+pub const EXIT_PEER_LOST: u8 = 75;
 /// Which diagnostics to show (`tracing-subscriber`'s filter syntax; see
 /// [`log_filter_error`]).
 pub const LOG: &str = "EAU2_LOG";
@@ -46,21 +62,31 @@ pub const STATUS_START: &str = "\x1b_eau2-status;";
 /// What ends a status line, before its newline.
 pub const STATUS_END: &str = "\x1b\\";
 
-/// The variables eau2-launch sets for rank `rank` of a job of `size`: [`RANK`],
-/// [`SIZE`], [`MASTER`], [`TOKEN`] and [`JOB_ID`], which the runtime reads back.
-pub fn for_rank(
-    rank: u32,
-    size: u32,
-    master: &str,
-    token: &str,
-    job_id: &str,
-) -> [(&'static str, String); 5] {
+/// One attempt of a job as eau2-launch starts it: what every rank of it shares.
+#[derive(Clone, Copy, Debug)]
+pub struct Attempt<'a> {
+    /// The number of ranks, [`SIZE`].
+    pub size: u32,
+    /// Rank 0's rendezvous address, [`MASTER`].
+    pub master: &'a str,
+    /// The attempt's secret, [`TOKEN`].
+    pub token: &'a str,
+    /// The attempt's id, [`JOB_ID`].
+    pub job_id: &'a str,
+    /// The attempt's number, [`EPOCH`].
+    pub epoch: u32,
+}
+
+/// The variables eau2-launch sets for rank `rank` of `attempt`: [`RANK`], [`SIZE`],
+/// [`MASTER`], [`TOKEN`], [`JOB_ID`] and [`EPOCH`], which the runtime reads back.
+pub fn for_rank(rank: u32, attempt: &Attempt<'_>) -> [(&'static str, String); 6] {
     [
         (RANK, rank.to_string()),
-        (SIZE, size.to_string()),
-        (MASTER, master.to_string()),
-        (TOKEN, token.to_string()),
-        (JOB_ID, job_id.to_string()),
+        (SIZE, attempt.size.to_string()),
+        (MASTER, attempt.master.to_string()),
+        (TOKEN, attempt.token.to_string()),
+        (JOB_ID, attempt.job_id.to_string()),
+        (EPOCH, attempt.epoch.to_string()),
     ]
 }
 
@@ -100,6 +126,15 @@ pub const KNOWN: &[(&str, &str)] = &[
     (MASTER, "rank 0's rendezvous address, host:port"),
     (TOKEN, "the job's shared secret"),
     (JOB_ID, "the job's id, checked in every hello"),
+    (
+        EPOCH,
+        "which attempt of the job this is, 0 first (set by eau2-launch)",
+    ),
+    (TOLERATE, "how many lost-rank restarts eau2-launch allows"),
+    (
+        TEST_FAULT,
+        "tests only: RANK:EPOCH:CALL:kill|stop, a rank's fault at a collective",
+    ),
     (
         "EAU2_RENDEZVOUS_TIMEOUT",
         "seconds the ranks may take to meet",
@@ -184,8 +219,11 @@ pub fn process_env(name: &str) -> Option<String> {
 /// `EAU2_LOG` is not checked here (its syntax belongs to `tracing-subscriber`, which
 /// this crate does not use); `EAU2_RANK`/`EAU2_SIZE` are checked where a rank reads them.
 pub fn check_all(get: Get<'_>) -> Vec<VarError> {
-    let checks: [Result<(), VarError>; 11] = [
+    let checks: [Result<(), VarError>; 14] = [
         master(get).map(drop),
+        epoch(get).map(drop),
+        tolerate(get).map(drop),
+        super::fault::parse(get).map(drop),
         rendezvous_timeout(get).map(drop),
         peer_timeout(get).map(drop),
         msg_window(get).map(drop),
@@ -348,6 +386,17 @@ pub fn master(get: Get<'_>) -> Result<Option<String>, VarError> {
             "host:port, e.g. node1:4000 or 10.0.0.1:4000",
         )),
     }
+}
+
+/// `EAU2_EPOCH`: which attempt of the job this is (0, the first, when unset).
+pub fn epoch(get: Get<'_>) -> Result<u32, VarError> {
+    whole(get, EPOCH, 0, 0, u64::from(u32::MAX), "attempts").map(|n| n as u32)
+}
+
+/// `EAU2_TOLERATE`: how many times eau2-launch may restart a job that lost a rank
+/// (0, fail-stop, when unset; at most 100, more is a typo).
+pub fn tolerate(get: Get<'_>) -> Result<u32, VarError> {
+    whole(get, TOLERATE, 0, 0, 100, "restarts").map(|n| n as u32)
 }
 
 /// `EAU2_RENDEZVOUS_TIMEOUT`: how long the ranks may take to meet (default 30 s; at

@@ -1,0 +1,423 @@
+//! `eau2-launch --tolerate K`: a job that loses a rank is started again, whole, under the
+//! next epoch, and its answer (stdout, written files) equals a fault-free run's.
+//!
+//! Ranks are lost at exact points of the program, not at guessed moments: the victim
+//! sends itself SIGKILL (or SIGSTOP) as it starts its Nth collective call
+//! (`EAU2_TEST_FAULT=RANK:EPOCH:CALL:kill|stop`), so no test depends on timing. Every run
+//! has a deadline.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use eau2_testkit::{bin, run_with_deadline, Finished};
+
+/// Generous: a debug build on a busy two-core machine, and a restart or two.
+const DEADLINE: Duration = Duration::from_secs(240);
+
+/// Runs `program args` on `n` ranks with `--tolerate k` (none when `k` is `None`) and
+/// `env` added.
+fn run(n: usize, k: Option<u32>, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Finished {
+    let mut cmd = Command::new(bin("eau2-launch"));
+    if let Some(k) = k {
+        cmd.arg("--tolerate").arg(k.to_string());
+    }
+    cmd.arg("-n").arg(n.to_string()).arg(program).args(args);
+    cmd.env_remove("EAU2_TEST_FAULT")
+        .env_remove("EAU2_TOLERATE")
+        .envs(env.iter().copied());
+    run_with_deadline(&mut cmd, DEADLINE)
+}
+
+/// The stdout lines, sorted: ranks' lines interleave differently from run to run.
+fn sorted(out: &Finished) -> Vec<String> {
+    let mut lines: Vec<String> = out.stdout.lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+/// Panics unless the job succeeded after exactly the restarts `restarts` says, each
+/// named with its lost rank.
+fn assert_recovered(out: &Finished, lost: &[(usize, &str)], k: u32) {
+    out.assert_success();
+    for (i, (rank, how)) in lost.iter().enumerate() {
+        let said = format!("eau2-launch: rank {rank} lost ({how}");
+        let restarting = format!("in epoch {i}; restarting ({} of {k})", i + 1);
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.starts_with(&said) && l.ends_with(&restarting)),
+            "no `{said}... {restarting}` line in:\n{}",
+            out.stderr
+        );
+    }
+    assert_eq!(
+        out.stderr.matches("restarting (").count(),
+        lost.len(),
+        "{}",
+        out.stderr
+    );
+}
+
+const KILLED: &str = "killed by signal 9, SIGKILL";
+
+/// A hand-written collective loop survives a kill -9 of each rank, rank 0 included, at
+/// different points; stdout equals the fault-free run's, every line exactly once, and
+/// the ranks of the second attempt know they are in epoch 1.
+#[test]
+fn collective_loop_survives_a_kill_of_each_rank() {
+    let probe = bin("tolerate-probe");
+    let clean = run(3, Some(0), &probe, &["loop", "30"], &[]);
+    clean.assert_success();
+    assert_eq!(sorted(&clean).len(), 3 * 30 + 1, "{}", clean.stdout);
+    for victim in 0..3 {
+        let fault = format!("{victim}:0:{}:kill", 2 + 11 * victim);
+        let out = run(
+            3,
+            Some(1),
+            &probe,
+            &["loop", "30"],
+            &[("EAU2_TEST_FAULT", &fault)],
+        );
+        assert_recovered(&out, &[(victim, KILLED)], 1);
+        assert_eq!(sorted(&out), sorted(&clean), "victim {victim}");
+        for rank in 0..3 {
+            assert!(
+                out.stderr
+                    .contains(&format!("[{rank}] rank {rank} epoch 1")),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+}
+
+/// A frozen rank (SIGSTOP) is declared lost by its peers after EAU2_PEER_TIMEOUT, named
+/// as frozen, and the job is started again.
+#[test]
+fn a_frozen_rank_is_detected_and_replaced() {
+    let probe = bin("tolerate-probe");
+    let clean = run(3, None, &probe, &["loop", "10"], &[]);
+    clean.assert_success();
+    let out = run(
+        3,
+        Some(1),
+        &probe,
+        &["loop", "10"],
+        &[
+            ("EAU2_TEST_FAULT", "1:0:4:stop"),
+            ("EAU2_PEER_TIMEOUT", "2"),
+        ],
+    );
+    assert_recovered(&out, &[(1, "frozen")], 1);
+    assert_eq!(sorted(&out), sorted(&clean));
+}
+
+/// With K = 2 a second loss, in the restarted attempt, is survived too.
+#[test]
+fn a_second_loss_is_survived_with_k_2() {
+    let probe = bin("tolerate-probe");
+    let clean = run(4, None, &probe, &["loop", "12"], &[]);
+    clean.assert_success();
+    let out = run(
+        4,
+        Some(2),
+        &probe,
+        &["loop", "12"],
+        &[("EAU2_TEST_FAULT", "1:0:3:kill,3:1:7:kill")],
+    );
+    assert_recovered(&out, &[(1, KILLED), (3, KILLED)], 2);
+    assert_eq!(sorted(&out), sorted(&clean));
+}
+
+/// Past K losses the job fails, naming every lost rank and its epoch; no third attempt
+/// is started, and the answer is not printed.
+#[test]
+fn past_k_losses_the_job_fails_naming_every_lost_rank() {
+    let out = run(
+        3,
+        Some(1),
+        &bin("tolerate-probe"),
+        &["loop", "10"],
+        &[("EAU2_TEST_FAULT", "0:0:3:kill,2:1:4:kill")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "eau2-launch: rank 2 lost (killed by signal 9, SIGKILL) in epoch 1; no restart \
+             left (--tolerate 1); lost: rank 0 in epoch 0, rank 2 in epoch 1"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("epoch 2"), "{}", out.stderr);
+    assert!(!out.stdout.contains("loop ok"), "{}", out.stdout);
+}
+
+/// Without --tolerate (and with --tolerate 0) a lost rank fails the job as before: the
+/// rank is named and nothing is started again.
+#[test]
+fn without_tolerate_a_lost_rank_fails_the_job() {
+    for k in [None, Some(0)] {
+        let out = run(
+            3,
+            k,
+            &bin("tolerate-probe"),
+            &["loop", "10"],
+            &[("EAU2_TEST_FAULT", "2:0:4:kill")],
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("eau2-launch: rank 2 failed: killed by signal 9 (SIGKILL)"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("restarting"), "{}", out.stderr);
+        assert!(!out.stderr.contains("epoch 1"), "{}", out.stderr);
+    }
+}
+
+/// A program that fails by itself (an error on every rank; a crash) is not restarted:
+/// it would only fail again.
+#[test]
+fn a_program_failure_is_not_restarted() {
+    let out = run(
+        2,
+        Some(2),
+        &bin("ops-check"),
+        &["no_such_operator", "1", "40", "10", "8"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("failed: exit status 1"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("restarting"), "{}", out.stderr);
+
+    let crash = "if [ \"$EAU2_RANK\" = 1 ]; then kill -ABRT $$; fi; sleep 30";
+    let out = run(2, Some(2), Path::new("/bin/sh"), &["-c", crash], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("rank 1 failed: killed by signal 6"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("restarting"), "{}", out.stderr);
+}
+
+/// Any program, not only an eau2 one: a rank killed after the others finished still
+/// makes the attempt count for nothing, and only the last attempt's stdout is printed.
+#[test]
+fn only_the_last_attempts_stdout_is_printed() {
+    let script = "echo \"rank $EAU2_RANK epoch $EAU2_EPOCH\"; \
+                  if [ \"$EAU2_RANK\" = 1 ] && [ \"$EAU2_EPOCH\" = 0 ]; then kill -9 $$; fi";
+    let out = run(3, Some(1), Path::new("/bin/sh"), &["-c", script], &[]);
+    assert_recovered(&out, &[(1, KILLED)], 1);
+    assert_eq!(
+        sorted(&out),
+        [
+            "[0] rank 0 epoch 1",
+            "[1] rank 1 epoch 1",
+            "[2] rank 2 epoch 1"
+        ]
+    );
+
+    // A wrapper that reports its program's SIGKILL as exit status 137, as shells and
+    // /usr/bin/time do, loses its rank the same way.
+    let wrapped = "echo \"rank $EAU2_RANK epoch $EAU2_EPOCH\"; \
+                   if [ \"$EAU2_RANK\" = 2 ] && [ \"$EAU2_EPOCH\" = 0 ]; then \
+                   sh -c 'kill -9 $$'; exit $?; fi";
+    let out = run(3, Some(1), Path::new("/bin/sh"), &["-c", wrapped], &[]);
+    let how = "exit status 137: its program was killed by SIGKILL";
+    assert_recovered(&out, &[(2, how)], 1);
+    assert_eq!(sorted(&out).len(), 3, "{}", out.stdout);
+    assert!(
+        out.stdout.lines().all(|l| l.ends_with("epoch 1")),
+        "{}",
+        out.stdout
+    );
+}
+
+/// The rows ops-check's rank 0 printed for `args` (one operator on seeded data).
+fn ops(args: &[&str], k: Option<u32>, fault: Option<&str>) -> Finished {
+    let env: Vec<(&str, &str)> = fault.map(|f| ("EAU2_TEST_FAULT", f)).into_iter().collect();
+    let out = run(3, k, &bin("ops-check"), args, &env);
+    out.assert_success();
+    assert!(
+        out.stdout.contains(&format!("{} ok", args[0])),
+        "{}",
+        out.stdout
+    );
+    out
+}
+
+/// Group-by, join and sort survive a kill of each rank at different points of the
+/// operator (loading the frames, exchanging, gathering the result) with the same answer,
+/// in the same order. (Group-by and join make 5 collective calls in ops-check, sort 7;
+/// `assert_recovered` fails if a fault point is never reached.)
+#[test]
+fn operators_survive_a_lost_rank() {
+    for (op, faults) in [
+        ("group_by", ["0:0:2:kill", "1:0:4:kill", "2:0:5:kill"]),
+        ("join_inner", ["1:0:2:kill", "2:0:3:kill", "0:0:5:kill"]),
+        ("sort", ["2:0:2:kill", "0:0:4:kill", "1:0:7:kill"]),
+    ] {
+        let args = [op, "11", "3000", "40", "64"];
+        let clean = ops(&args, Some(0), None);
+        for fault in faults {
+            let out = ops(&args, Some(1), Some(fault));
+            let victim: usize = fault[..1].parse().unwrap();
+            assert_recovered(&out, &[(victim, KILLED)], 1);
+            assert_eq!(out.stdout, clean.stdout, "{op} with {fault}");
+        }
+    }
+}
+
+/// A fresh folder under the temporary folder.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("eau2-tolerate-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A CSV load survives a lost rank: the rows printed equal a fault-free load's.
+#[test]
+fn a_load_survives_a_lost_rank() {
+    let dir = scratch("load");
+    let path = dir.join("t.csv");
+    let mut text = String::from("id,name,score\n");
+    for i in 0..5000 {
+        text.push_str(&format!("{i},n{},{}.5\n", i % 97, i * 7 % 1000));
+    }
+    fs::write(&path, text).unwrap();
+    let args = ["read", path.to_str().unwrap()];
+    let clean = run(3, None, &bin("load-check"), &args, &[]);
+    clean.assert_success();
+    for fault in ["0:0:1:kill", "2:0:3:kill"] {
+        let out = run(
+            3,
+            Some(1),
+            &bin("load-check"),
+            &args,
+            &[("EAU2_TEST_FAULT", fault)],
+        );
+        let victim: usize = fault[..1].parse().unwrap();
+        assert_recovered(&out, &[(victim, KILLED)], 1);
+        assert_eq!(out.stdout, clean.stdout, "{fault}");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// Every file under `dir`, relative path and content, sorted by path.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut all = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().display().to_string();
+                all.push((rel, fs::read(&path).unwrap()));
+            }
+        }
+    }
+    all.sort();
+    all
+}
+
+/// Writes (one file, part files, CSV and SoR) re-run after a lost rank leave exactly
+/// the files of a fault-free run: same names, same bytes, no temporary left behind.
+#[test]
+fn a_write_survives_a_lost_rank() {
+    let clean_dir = scratch("write-clean");
+    let args = ["write", clean_dir.to_str().unwrap(), "3000"];
+    let clean = run(3, None, &bin("write-probe"), &args, &[]);
+    clean.assert_success();
+    let want = files(&clean_dir);
+    assert!(want.len() >= 4, "{want:?}");
+    for fault in ["1:0:4:kill", "0:0:12:kill", "2:0:20:kill"] {
+        let dir = scratch("write");
+        let args = ["write", dir.to_str().unwrap(), "3000"];
+        let out = run(
+            3,
+            Some(1),
+            &bin("write-probe"),
+            &args,
+            &[("EAU2_TEST_FAULT", fault)],
+        );
+        let victim: usize = fault[..1].parse().unwrap();
+        assert_recovered(&out, &[(victim, KILLED)], 1);
+        assert!(out.stdout.contains("write ok"), "{}", out.stdout);
+        let got = files(&dir);
+        let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&got), names(&want), "{fault}");
+        assert!(
+            got == want,
+            "{fault}: the files differ from the fault-free run's"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+    let _ = fs::remove_dir_all(&clean_dir);
+}
+
+/// EAU2_TOLERATE gives the default of --tolerate, and a bad value stops the launcher
+/// before any rank starts.
+#[test]
+fn eau2_tolerate_sets_the_default() {
+    let out = run(
+        2,
+        None,
+        &bin("tolerate-probe"),
+        &["loop", "5"],
+        &[("EAU2_TOLERATE", "1"), ("EAU2_TEST_FAULT", "1:0:2:kill")],
+    );
+    assert_recovered(&out, &[(1, KILLED)], 1);
+    let out = run(
+        2,
+        None,
+        &bin("tolerate-probe"),
+        &["loop", "5"],
+        &[("EAU2_TOLERATE", "x")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("EAU2_TOLERATE=\"x\""), "{}", out.stderr);
+    let out = run(
+        2,
+        None,
+        &bin("tolerate-probe"),
+        &["loop", "5"],
+        &[("EAU2_TEST_FAULT", "1:kill")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
+}
+
+/// `--timeout` counts across attempts and is not a loss: the job stops with status 124,
+/// and nothing is started again; what the ranks printed is still written once.
+#[test]
+fn a_timeout_is_not_restarted() {
+    let script = "echo \"rank $EAU2_RANK epoch $EAU2_EPOCH\"; exec sleep 60";
+    let mut cmd = Command::new(bin("eau2-launch"));
+    cmd.args([
+        "--tolerate",
+        "2",
+        "--timeout",
+        "1.5",
+        "-n",
+        "2",
+        "/bin/sh",
+        "-c",
+        script,
+    ])
+    .env_remove("EAU2_TEST_FAULT");
+    let out = run_with_deadline(&mut cmd, DEADLINE);
+    assert_eq!(out.status.code(), Some(124), "{}", out.stderr);
+    assert!(!out.stderr.contains("restarting"), "{}", out.stderr);
+    assert_eq!(sorted(&out), ["[0] rank 0 epoch 0", "[1] rank 1 epoch 0"]);
+}

@@ -439,6 +439,57 @@ fn global_aggregates_give_one_row_even_when_empty() {
     }
 }
 
+/// Aggregates without keys (a fold per chunk, no hash table) agree with the keyed
+/// group-by on one constant key, for every aggregate over every column type: missing
+/// values in every column, a column with no value present, chunks of 100 rows (so
+/// validity words only partly full), rows sorted by key, and ranks holding no row.
+#[test]
+fn global_aggregates_of_every_type_match_a_group_by_on_one_key() {
+    let t = facts(17, 1000);
+    let mut no_v = t.clone();
+    for row in &mut no_v.1 {
+        row[2] = None;
+        row[3] = None;
+    }
+    let tables = [t.clone(), sorted_by_k(&t), no_v, facts(18, 20)];
+    let mut aggs = vec![
+        Agg::count(),
+        Agg::count_of("s"),
+        Agg::min("s"),
+        Agg::max("s"),
+        Agg::count_distinct("s"),
+    ];
+    for c in ["k", "v", "f", "b"] {
+        aggs.extend([
+            Agg::count_of(c),
+            Agg::sum(c),
+            Agg::min(c),
+            Agg::max(c),
+            Agg::mean(c),
+            Agg::count_distinct(c),
+        ]);
+    }
+    for (i, table) in tables.iter().enumerate() {
+        for n in RANKS {
+            let got = job(n, |node| {
+                let f = load(node, "f", table, 100)?;
+                let global = f.agg(&aggs)?;
+                let names: Vec<String> = global.schema().names().to_vec();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                let keyed = f
+                    .with_column("one", |_| Ok(1i32))?
+                    .group_by(&["one"])?
+                    .agg(&aggs)?
+                    .select(&names)?;
+                Ok(vec![rows_of(&global)?.join("\n"), rows_of(&keyed)?.join("\n")])
+            });
+            assert_eq!(got[0], got[1], "table {i} on {n} ranks");
+            let count = got[0].split('|').next().unwrap_or_default();
+            assert_eq!(count, table.1.len().to_string(), "table {i} on {n} ranks");
+        }
+    }
+}
+
 /// Many groups, one of them holding half the rows, counting distinct strings of which
 /// many are longer than the 16 bytes a value's prefix holds and share that prefix.
 #[test]

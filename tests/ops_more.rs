@@ -439,6 +439,60 @@ fn global_aggregates_give_one_row_even_when_empty() {
     }
 }
 
+/// Aggregates without keys (a fold per chunk, no hash table) agree with the keyed
+/// group-by on one constant key, for every aggregate over every column type: missing
+/// values in every column, a column with no value present, chunks of 100 rows (so
+/// validity words only partly full), rows sorted by key, and ranks holding no row.
+#[test]
+fn global_aggregates_of_every_type_match_a_group_by_on_one_key() {
+    let t = facts(17, 1000);
+    let mut no_v = t.clone();
+    for row in &mut no_v.1 {
+        row[2] = None;
+        row[3] = None;
+    }
+    let tables = [t.clone(), sorted_by_k(&t), no_v, facts(18, 20)];
+    let mut aggs = vec![
+        Agg::count(),
+        Agg::count_of("s"),
+        Agg::min("s"),
+        Agg::max("s"),
+        Agg::count_distinct("s"),
+    ];
+    for c in ["k", "v", "f", "b"] {
+        aggs.extend([
+            Agg::count_of(c),
+            Agg::sum(c),
+            Agg::min(c),
+            Agg::max(c),
+            Agg::mean(c),
+            Agg::count_distinct(c),
+        ]);
+    }
+    for (i, table) in tables.iter().enumerate() {
+        for n in RANKS {
+            let got = job(n, |node| {
+                let f = load(node, "f", table, 100)?;
+                let global = f.agg(&aggs)?;
+                let names: Vec<String> = global.schema().names().to_vec();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                let keyed = f
+                    .with_column("one", |_| Ok(1i32))?
+                    .group_by(&["one"])?
+                    .agg(&aggs)?
+                    .select(&names)?;
+                Ok(vec![
+                    rows_of(&global)?.join("\n"),
+                    rows_of(&keyed)?.join("\n"),
+                ])
+            });
+            assert_eq!(got[0], got[1], "table {i} on {n} ranks");
+            let count = got[0].split('|').next().unwrap_or_default();
+            assert_eq!(count, table.1.len().to_string(), "table {i} on {n} ranks");
+        }
+    }
+}
+
 /// Many groups, one of them holding half the rows, counting distinct strings of which
 /// many are longer than the 16 bytes a value's prefix holds and share that prefix.
 #[test]
@@ -671,5 +725,138 @@ fn count_distinct_stays_exact_across_compactions_of_repeated_pairs() {
             rows_of(&f.group_by(&["k"])?.agg(&[Agg::count_distinct("v")])?)
         });
         assert_eq!(sorted(got), want, "on {n} ranks");
+    }
+}
+
+/// Left rows `(k INT, v I64)`: keys spread over 0..1000, a few missing.
+fn keyed_rows(rows: usize) -> (Schema, Table) {
+    let mut schema = Schema::default();
+    schema.push(eau2::frame::DataType::Int, Some("k".into()));
+    schema.push(eau2::frame::DataType::I64, Some("v".into()));
+    let table = (0..rows)
+        .map(|i| {
+            let k = (i % 211 != 0).then(|| Cell::Int((i * 7 % 1000) as i32));
+            vec![k, Some(Cell::I64(i as i64 - 300))]
+        })
+        .collect();
+    (schema, table)
+}
+
+/// Joins in which every left row with a key matches exactly one right row (a foreign
+/// key), so whole left chunks pass into the result unchanged: inner, left and semi joins
+/// against a sequential computation, with the right side broadcast (many left rows) and
+/// co-partitioned (few), in chunks of 64 and 100 rows.
+#[test]
+fn foreign_key_joins_match_a_sequential_run() {
+    let mut schema = Schema::default();
+    schema.push(eau2::frame::DataType::Int, Some("k".into()));
+    schema.push(eau2::frame::DataType::String, Some("name".into()));
+    let names: Table = (0..1000)
+        .map(|k| {
+            vec![
+                Some(Cell::Int(k)),
+                Some(Cell::Str(format!("n{k}").into_bytes())),
+            ]
+        })
+        .collect();
+    let right = (schema, names);
+    for rows in [600, 5000] {
+        let left = keyed_rows(rows);
+        let name = |row: &[Option<Cell>]| match &row[0] {
+            Some(Cell::Int(k)) => Some(Cell::Str(format!("n{k}").into_bytes())),
+            _ => None,
+        };
+        let with_name = |row: &Vec<Option<Cell>>| {
+            let mut out = row.clone();
+            out.push(name(row));
+            row_text(&out)
+        };
+        let inner: Vec<String> = left
+            .1
+            .iter()
+            .filter(|r| r[0].is_some())
+            .map(with_name)
+            .collect();
+        let left_join: Vec<String> = left.1.iter().map(with_name).collect();
+        let semi = texts(
+            &left
+                .1
+                .iter()
+                .filter(|r| r[0].is_some())
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+        for n in RANKS {
+            for chunk in [64, 100] {
+                let got = job(n, |node| {
+                    let l = load(node, "l", &left, chunk)?;
+                    let r = load(node, "r", &right, chunk)?;
+                    let mut out = Vec::new();
+                    for kind in [JoinKind::Inner, JoinKind::Left, JoinKind::Semi] {
+                        out.push(rows_of(&l.join(&r, &["k"], kind)?)?);
+                    }
+                    Ok(out.into_iter().map(|rows| rows.join("\n")).collect())
+                });
+                let what = format!("{rows} left rows on {n} ranks, chunks of {chunk}");
+                let got: Vec<Vec<String>> = got
+                    .iter()
+                    .map(|g| sorted(g.lines().map(str::to_string).collect()))
+                    .collect();
+                assert_eq!(got[0], sorted(inner.clone()), "inner join, {what}");
+                assert_eq!(got[1], sorted(left_join.clone()), "left join, {what}");
+                assert_eq!(got[2], sorted(semi.clone()), "semi join, {what}");
+            }
+        }
+    }
+}
+
+/// Sorts whose INT and I64 key columns come back from the sorted keys: extreme values,
+/// missing values, both directions, a second key after a missing first one, and a tie
+/// order to keep; against a stable sequential sort.
+#[test]
+fn sorts_by_integer_keys_give_back_every_value_exactly() {
+    let extremes = [i64::MIN, i64::MAX, -1, 0, 1, i64::MIN + 1];
+    let (schema, mut table) = keyed_rows(700);
+    for (i, row) in table.iter_mut().enumerate() {
+        row[1] = (i % 13 != 5).then(|| Cell::I64(extremes[i % 6] ^ (i as i64 % 3)));
+    }
+    let t = (schema, table);
+    let key = |c: &Option<Cell>| match c {
+        Some(Cell::Int(v)) => Some(i64::from(*v)),
+        Some(Cell::I64(v)) => Some(*v),
+        _ => None,
+    };
+    // Missing last in either direction.
+    let cmp = |a: Option<i64>, b: Option<i64>, desc: bool| match (a, b) {
+        (Some(a), Some(b)) if desc => b.cmp(&a),
+        (Some(a), Some(b)) => a.cmp(&b),
+        (a, b) => a.is_none().cmp(&b.is_none()),
+    };
+    let by = |cols: &[(usize, bool)]| {
+        let mut rows = t.1.clone();
+        rows.sort_by(|a, b| {
+            cols.iter()
+                .map(|&(c, d)| cmp(key(&a[c]), key(&b[c]), d))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        texts(&rows)
+    };
+    let want = [
+        by(&[(1, true)]),
+        by(&[(1, false)]),
+        by(&[(0, false), (1, true)]),
+    ];
+    for n in RANKS {
+        let got = job(n, |node| {
+            let f = load(node, "f", &t, 90)?;
+            let mut out = vec![rows_of(&f.sort_by(&["v"], &[true])?)?];
+            out.push(rows_of(&f.sort_by(&["v"], &[false])?)?);
+            out.push(rows_of(&f.sort_by(&["k", "v"], &[false, true])?)?);
+            Ok(out.into_iter().map(|rows| rows.join("\n")).collect())
+        });
+        for (i, w) in want.iter().enumerate() {
+            assert_eq!(got[i], w.join("\n"), "sort {i} on {n} ranks");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Relational operators against polars, on the same data in the same run: CSV read of
 //! about 1 GB, group-by count + sum over 50M rows with 1M keys, inner join of 50M x 5M
-//! rows, sort of 50M rows, and the number of distinct `k2` per `k1` (`count_distinct`,
-//! not run unless named in `--cases`). eau2 runs on 1, 2 and 4 ranks (`eau2-ops` under
+//! rows, sort of 50M rows, and the number of distinct `k2` per `k1` (`count_distinct`),
+//! the distinct `k2` (`distinct`) and aggregates without keys (`agg`), those three not
+//! run unless named in `--cases`. eau2 runs on 1, 2 and 4 ranks (`eau2-ops` under
 //! `eau2-launch`); polars runs in a Python virtual environment that `bench/polars/setup.sh`
 //! makes (pip from PyPI), with every core.
 //!
@@ -64,7 +65,7 @@ struct Args {
     /// keys), `small` (every size divided by 50) or `1/N` (divided by N).
     #[arg(long, value_parser = parse_scale, default_value = "full")]
     scale: u64,
-    /// The cases to run (also `count_distinct` and `distinct`).
+    /// The cases to run (also `count_distinct`, `distinct` and `agg`).
     #[arg(long, value_delimiter = ',', default_values_t = ["csv".to_string(), "groupby".into(), "join".into(), "sort".into()])]
     cases: Vec<String>,
     /// The numbers of ranks eau2 runs with.

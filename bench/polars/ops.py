@@ -36,6 +36,14 @@ def main():
             out = facts.group_by("k1").agg(pl.col("k2").n_unique().alias("distinct"))
         elif case == "distinct":
             out = facts.select("k2").unique()
+        elif case == "agg":
+            out = facts.select(
+                pl.len().alias("count"),
+                pl.col("v").sum().alias("sum"),
+                pl.col("v").mean().alias("mean"),
+                pl.col("k2").min().alias("min"),
+                pl.col("k2").max().alias("max"),
+            )
         elif case == "sort":
             out = facts.sort("k2")
         else:

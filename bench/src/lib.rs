@@ -28,4 +28,5 @@ pub const OPS_CASES: &[&str] = &[
     "sort",
     "count_distinct",
     "distinct",
+    "agg",
 ];

@@ -5,7 +5,8 @@
 //! read untimed, then `group_by("k1")` with a count and a sum of `v`, an inner join with
 //! `dim` on `k2`, a sort by `k2`, or `group_by("k1")` with the number of distinct `k2`
 //! (`count_distinct`: many groups, each with a set of values), or the distinct `k2`
-//! (`distinct`: one column's unique values); the timed span ends when every rank holds its part
+//! (`distinct`: one column's unique values), or aggregates over every row without keys
+//! (`agg`: count, sum and mean of `v`, min and max of `k2`); the timed span ends when every rank holds its part
 //! of the result. Rank 0 prints `time SECONDS rows ROWS`; every rank prints
 //! `rss MIB`, its peak resident set size.
 //!
@@ -81,7 +82,7 @@ fn load<'n>(node: &'n Node, dir: &Path, name: &str, key: &str) -> Result<DistFra
 /// The untimed part of a case: loading its inputs (as polars' side does).
 fn prepare<'n>(node: &'n Node, case: &str, dir: &Path) -> Result<Inputs<'n>> {
     let facts = match case {
-        "groupby" | "join" | "sort" | "count_distinct" | "distinct" => {
+        "groupby" | "join" | "sort" | "count_distinct" | "distinct" | "agg" => {
             Some(load(node, dir, "facts.csv", "facts")?)
         }
         _ => None,
@@ -125,6 +126,17 @@ fn timed(node: &Node, case: &str, dir: &Path, inputs: &Inputs<'_>) -> Result<u64
             // The distinct values of one column (what the Linus stages do per stage).
             let facts = need(&inputs.facts, case, "facts")?;
             Ok(facts.select(&["k2"])?.distinct()?.nrows())
+        }
+        "agg" => {
+            let facts = need(&inputs.facts, case, "facts")?;
+            let out = facts.agg(&[
+                Agg::count(),
+                Agg::sum("v"),
+                Agg::mean("v"),
+                Agg::min("k2"),
+                Agg::max("k2"),
+            ])?;
+            Ok(out.nrows())
         }
         "join" => {
             let facts = need(&inputs.facts, case, "facts")?;

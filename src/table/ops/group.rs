@@ -134,9 +134,9 @@ impl Agg {
 
 /// An aggregate resolved against a schema: its input column, its result's name and type.
 #[derive(Clone)]
-struct Plan {
+pub(super) struct Plan {
     kind: Kind,
-    col: Option<usize>,
+    pub(super) col: Option<usize>,
     dtype: Option<DataType>,
     name: String,
 }
@@ -178,7 +178,7 @@ impl Plan {
     }
 
     /// An empty state for this aggregate.
-    fn state(&self) -> Acc {
+    pub(super) fn state(&self) -> Acc {
         match (self.kind, self.dtype) {
             (Kind::Rows | Kind::Count, _) => Acc::Count(Vec::new()),
             (Kind::Sum, Some(DataType::Float | DataType::F64)) => Acc::SumFloat(Vec::new()),
@@ -207,7 +207,7 @@ impl Plan {
 
 /// The partial states of one aggregate, one entry per group.
 #[derive(Clone, Readable, Writable)]
-enum Acc {
+pub(super) enum Acc {
     Count(Vec<u64>),
     SumInt(Vec<i64>),
     SumFloat(Vec<f64>),
@@ -237,7 +237,7 @@ enum Acc {
 }
 
 /// A numeric column of a chunk, matched on its type once.
-enum Numbers<'a> {
+pub(super) enum Numbers<'a> {
     Bool(&'a Bitmap),
     Int(&'a [i32]),
     Float(&'a [f32]),
@@ -246,7 +246,7 @@ enum Numbers<'a> {
 }
 
 impl<'a> Numbers<'a> {
-    fn of(chunk: &'a Chunk) -> Option<Numbers<'a>> {
+    pub(super) fn of(chunk: &'a Chunk) -> Option<Numbers<'a>> {
         match chunk.data() {
             ChunkData::Bool(b) => Some(Numbers::Bool(b)),
             ChunkData::Int(v) => Some(Numbers::Int(v)),
@@ -283,7 +283,7 @@ impl<'a> Numbers<'a> {
 /// Whether `candidate` beats `best` as a min (or a max): NaN above every number, as in
 /// the key order.
 #[inline]
-fn better(candidate: f64, best: f64, max: bool) -> bool {
+pub(super) fn better(candidate: f64, best: f64, max: bool) -> bool {
     let order = candidate.total_cmp(&best);
     if max {
         order.is_gt()
@@ -294,7 +294,7 @@ fn better(candidate: f64, best: f64, max: bool) -> bool {
 
 /// A float with every NaN made the positive quiet one, so `total_cmp` puts NaN last.
 #[inline]
-fn canonical(v: f64) -> f64 {
+pub(super) fn canonical(v: f64) -> f64 {
     if v.is_nan() {
         f64::NAN
     } else {
@@ -304,7 +304,7 @@ fn canonical(v: f64) -> f64 {
 
 impl Acc {
     /// Adds a group.
-    fn push_group(&mut self) {
+    pub(super) fn push_group(&mut self) {
         match self {
             Acc::Count(v) => v.push(0),
             Acc::SumInt(v) => v.push(0),
@@ -324,7 +324,7 @@ impl Acc {
     /// Folds rows into their groups: row `i` of the chunk belongs to group `groups[i]`.
     /// `chunks` is the row chunk, `col` the aggregate's column (none for a row count),
     /// `encoded` its values as keys or bits (for a count of distinct values).
-    fn update(
+    pub(super) fn update(
         &mut self,
         rows: &[u32],
         groups: &[u32],
@@ -416,7 +416,7 @@ impl Acc {
     }
 
     /// Merges group `from` of `other` (the same aggregate) into group `into`.
-    fn merge(&mut self, into: usize, other: &Acc, from: usize) {
+    pub(super) fn merge(&mut self, into: usize, other: &Acc, from: usize) {
         match (self, other) {
             (Acc::Count(a), Acc::Count(b)) => a[into] += b[from],
             (Acc::SumInt(a), Acc::SumInt(b)) => a[into] = a[into].wrapping_add(b[from]),
@@ -461,7 +461,7 @@ impl Acc {
     /// Merges the states of `other` that [`Acc::merge`] leaves alone (the pairs of a
     /// count of distinct values): group `g` of `other` goes into group `into[g]`
     /// (`u32::MAX`: not merged here).
-    fn merge_all(&mut self, other: &Acc, into: &[u32]) {
+    pub(super) fn merge_all(&mut self, other: &Acc, into: &[u32]) {
         match (self, other) {
             (Acc::Distinct(a), Acc::Distinct(b)) => a.merge(b, into),
             (Acc::DistinctBits(a), Acc::DistinctBits(b)) => a.merge(b, into),
@@ -563,12 +563,12 @@ impl Acc {
 /// number, so a lookup of a key of at most 16 bytes (every key of one or two
 /// fixed-width columns) reads only the table: no dependent load of a side vector per
 /// row, which is what the per-row lookup of a group-by with many groups waited on.
-struct Groups {
+pub(super) struct Groups {
     table: HashTable<(u128, u32)>,
     hashes: Vec<u64>,
     offsets: Vec<usize>,
     bytes: Vec<u8>,
-    accs: Vec<Acc>,
+    pub(super) accs: Vec<Acc>,
 }
 
 /// Groups as they travel: keys, their hashes and the states.
@@ -581,7 +581,7 @@ struct Partial {
 }
 
 impl Groups {
-    fn new(plans: &[Plan]) -> Groups {
+    pub(super) fn new(plans: &[Plan]) -> Groups {
         Groups {
             table: HashTable::new(),
             hashes: Vec::new(),
@@ -601,7 +601,7 @@ impl Groups {
 
     /// The group of `key` (of hash `hash`), made when new.
     #[inline]
-    fn group_of(&mut self, key: KeyRef<'_>, hash: u64) -> u32 {
+    pub(super) fn group_of(&mut self, key: KeyRef<'_>, hash: u64) -> u32 {
         let (bytes, offsets) = (&self.bytes, &self.offsets);
         // The keys of one group-by are prefix-free, so a key of at most 16 bytes equals
         // whichever key has its prefix: only longer keys compare their bytes.
@@ -691,13 +691,13 @@ const PARTS: usize = 16;
 /// The partition of a key's hash: bits below those that pick the owning rank and above
 /// those that pick buckets in a partition's table.
 #[inline]
-fn part_of(hash: u64) -> usize {
+pub(super) fn part_of(hash: u64) -> usize {
     (hash >> 28) as usize & (PARTS - 1)
 }
 
 /// A column's values as a count of distinct values reads them: as keys (STRING) or as
 /// one integer each (every other type; see `keys::value_bits`).
-enum Encoded {
+pub(super) enum Encoded {
     Keys(Keys),
     Bits(Vec<u64>),
 }
@@ -712,18 +712,24 @@ struct Keyed {
     values: Vec<Option<Encoded>>,
 }
 
+/// Per aggregate of `plans`, the values of a row chunk that a count of distinct values
+/// reads, encoded (none for the other aggregates).
+pub(super) fn encode_values(source: &Source, plans: &[Plan]) -> Vec<Option<Encoded>> {
+    plans
+        .iter()
+        .map(|p| match (p.kind, p.col) {
+            (Kind::CountDistinct, Some(c)) => Some(match keys::value_bits(&source.chunks[c]) {
+                Some(bits) => Encoded::Bits(bits),
+                None => Encoded::Keys(keys::encode(&source.chunks, &[c], &[false])),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 impl Keyed {
     fn new(source: &Source, key_cols: &[usize], plans: &[Plan]) -> Keyed {
-        let values = plans
-            .iter()
-            .map(|p| match (p.kind, p.col) {
-                (Kind::CountDistinct, Some(c)) => Some(match keys::value_bits(&source.chunks[c]) {
-                    Some(bits) => Encoded::Bits(bits),
-                    None => Encoded::Keys(keys::encode(&source.chunks, &[c], &[false])),
-                }),
-                _ => None,
-            })
-            .collect();
+        let values = encode_values(source, plans);
         let keys = keys::encode(&source.chunks, key_cols, &vec![false; key_cols.len()]);
         let hashes: Vec<u64> = (0..keys.len()).map(|i| keys.key(i).hash()).collect();
         let mut parts = vec![Vec::new(); PARTS];
@@ -797,16 +803,23 @@ impl<'n> GroupBy<'_, 'n> {
         // for every row held (a copy of each key plus 12 bytes a row).
         let sources = frame.sources()?;
         let mut parts: Vec<Groups> = (0..PARTS).map(|_| Groups::new(&plans)).collect();
-        for batch in sources.chunks(4 * rayon::current_num_threads()) {
-            let keyed: Vec<Keyed> = batch
-                .par_iter()
-                .map(|s| Keyed::new(s, &self.keys, &plans))
-                .collect();
-            parts.par_iter_mut().enumerate().for_each(|(p, groups)| {
-                for (s, k) in batch.iter().zip(&keyed) {
-                    groups.add_rows(s, k, &k.parts[p], &plans);
-                }
-            });
+        if self.keys.is_empty() {
+            // One group of every row: a fold per row chunk, not a hash look-up per row
+            // (which would also put every row in one partition, on one core).
+            let (hash, groups) = Groups::of_every_row(&sources, &plans);
+            parts[part_of(hash)] = groups;
+        } else {
+            for batch in sources.chunks(4 * rayon::current_num_threads()) {
+                let keyed: Vec<Keyed> = batch
+                    .par_iter()
+                    .map(|s| Keyed::new(s, &self.keys, &plans))
+                    .collect();
+                parts.par_iter_mut().enumerate().for_each(|(p, groups)| {
+                    for (s, k) in batch.iter().zip(&keyed) {
+                        groups.add_rows(s, k, &k.parts[p], &plans);
+                    }
+                });
+            }
         }
         drop(sources);
         // Each group to the rank its key's hash picks; the receiver merges, again by

@@ -24,10 +24,10 @@ use rayon::prelude::*;
 
 use super::keys::{encode, KeyRef, Keys};
 use super::shuffle::{decode_blocks, encode_blocks, Block, Collector, Source};
-use super::take::{build, flatten_frame, NO_ROW};
+use super::take::{build, build_columns, flatten_frame, NO_ROW};
 use super::{column_indices, column_name};
 use crate::error::{DataError, Result};
-use crate::frame::{Chunk, DataFrame, Schema};
+use crate::frame::{Chunk, Column, DataFrame, Schema};
 use crate::table::DistFrame;
 
 /// The largest right side that a join broadcasts to every rank.
@@ -389,14 +389,33 @@ fn probe(left: &Source, index: &Index, plan: &Plan, chunk_len: usize) -> Result<
             rpicks.push(NO_ROW);
         }
     }
+    let right: Vec<(&Chunk, &[u32])> = plan
+        .right_kept
+        .iter()
+        .map(|&c| (&*index.chunks[c], rpicks.as_slice()))
+        .collect();
+    // Every left row once, in order (each row matched exactly one right row, as a
+    // foreign key does, or a filter kept every row): the left chunks are the result's
+    // as they are, and only the right columns are gathered.
+    let every_left_row = !lpicks.is_empty()
+        && lpicks.len() == keys.len()
+        && lpicks.len() <= chunk_len
+        && lpicks.iter().enumerate().all(|(i, &l)| l as usize == i);
+    if every_left_row {
+        let mut columns = left
+            .chunks
+            .iter()
+            .map(|c| Column::from_chunks(c.dtype(), vec![Arc::clone(c)]))
+            .collect::<Result<Vec<_>, _>>()?;
+        columns.extend(build_columns(&right, chunk_len)?);
+        return Ok(DataFrame::new(plan.schema.clone(), columns)?);
+    }
     let mut sources: Vec<(&Chunk, &[u32])> = left
         .chunks
         .iter()
         .map(|c| (&**c, lpicks.as_slice()))
         .collect();
-    for &c in &plan.right_kept {
-        sources.push((&*index.chunks[c], rpicks.as_slice()));
-    }
+    sources.extend(right);
     build(&plan.schema, &sources, chunk_len)
 }
 

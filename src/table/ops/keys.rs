@@ -513,6 +513,64 @@ pub(crate) fn decode_into(
     Ok(())
 }
 
+/// Appends to `out` the values of key column `col` (of the columns `types`, each
+/// descending where `descending` says so) read back from the short keys `prefixes` that
+/// [`fill_prefixes`] made of them, in their order: a sort gets its key columns back from
+/// its sorted keys in one sequential pass instead of a gather's random reads. Only
+/// BOOL, INT and I64 values come back exactly (a float's key has neither `-0.0` nor NaN
+/// payloads): for the other types this returns `None` and appends nothing.
+pub(crate) fn decode_prefixes(
+    prefixes: &[u128],
+    types: &[DataType],
+    descending: &[bool],
+    col: usize,
+    out: &mut ChunkBuilder,
+) -> Option<()> {
+    if !exact_in_key(types[col]) {
+        return None;
+    }
+    let widths: Vec<u32> = types[..=col]
+        .iter()
+        .map(|&t| match t {
+            DataType::Bool => Some(8),
+            DataType::Int | DataType::Float => Some(32),
+            DataType::I64 | DataType::F64 => Some(64),
+            DataType::String => None,
+        })
+        .collect::<Option<_>>()?;
+    let width = widths[col];
+    let flip = if descending[col] {
+        u64::MAX >> (64 - width)
+    } else {
+        0
+    };
+    for &prefix in prefixes {
+        // Each column is a tag byte, then (when present) its value's bits.
+        let mut key = prefix;
+        let mut value = None;
+        for &w in &widths {
+            let tag = (key >> 120) as u8;
+            key <<= 8;
+            value = (tag != MISSING).then(|| (key >> (128 - w)) as u64);
+            if value.is_some() {
+                key <<= w;
+            }
+        }
+        match (value.map(|v| v ^ flip), types[col]) {
+            (None, _) => out.push_missing(),
+            (Some(v), DataType::Bool) => out.push_bool(v == 1),
+            (Some(v), DataType::Int) => out.push_int(((v as u32) ^ (1 << 31)) as i32),
+            (Some(v), _) => out.push_i64((v ^ (1 << 63)) as i64),
+        }
+    }
+    Some(())
+}
+
+/// Whether a key keeps every bit of a value of type `dtype` (see [`decode_prefixes`]).
+pub(crate) fn exact_in_key(dtype: DataType) -> bool {
+    matches!(dtype, DataType::Bool | DataType::Int | DataType::I64)
+}
+
 /// Appends to `builder` the value of a fixed-width column of type `dtype` whose bits
 /// (as [`value_bits`] gives them) are `bits`; `None` appends a missing value. STRING has
 /// no bits: asking for it is an internal error.

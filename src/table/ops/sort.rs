@@ -21,14 +21,17 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::column_indices;
-use super::keys::{encode, encode_tied, fill_prefixes, fixed_key_width, KeyRef, Keys};
+use super::keys::{
+    decode_prefixes, encode, encode_tied, exact_in_key, fill_prefixes, fixed_key_width, KeyRef,
+    Keys,
+};
 use super::radix::sort_by_high_bytes;
 use super::shuffle::{decode_blocks, encode_blocks, exchange, Block, Collector, Source};
-use super::take::{build, flatten_frame, take};
+use super::take::{build, build_columns, flatten, flatten_frame, take};
 use crate::cluster::Node;
 use crate::collectives::Wire;
-use crate::error::{DataError, Result};
-use crate::frame::{Chunk, Column, DataFrame};
+use crate::error::{DataError, Error, Result};
+use crate::frame::{Chunk, ChunkBuilder, Column, DataFrame, DataType};
 use crate::table::DistFrame;
 
 /// How many sample keys the sort draws per rank (in all, spread by the ranks' shares).
@@ -107,15 +110,53 @@ impl Order {
             None => (received, rows),
         };
         let schema = received.schema().clone();
-        let prefixes = self.short.then(|| self.frame_prefixes(&received));
-        let flat = flatten_frame(&received);
-        drop(received);
-        let perm = match prefixes {
-            Some(prefixes) => short_key_order(prefixes, &rows),
-            None => long_key_order(&encode(&flat, &self.cols, &self.descending), &rows),
+        let Some(prefixes) = self.short.then(|| self.frame_prefixes(&received)) else {
+            let flat = flatten_frame(&received);
+            drop(received);
+            let perm = long_key_order(&encode(&flat, &self.cols, &self.descending), &rows);
+            let sources: Vec<_> = flat.iter().map(|c| (&**c, perm.as_slice())).collect();
+            return build(&schema, &sources, chunk_len);
         };
-        let sources: Vec<_> = flat.iter().map(|c| (&**c, perm.as_slice())).collect();
-        build(&schema, &sources, chunk_len)
+        // Key columns whose values the sorted keys hold exactly come back from them
+        // (sequential), and are neither flattened nor gathered (random reads).
+        let types = schema.types();
+        let key_types: Vec<DataType> = self.cols.iter().map(|&c| types[c]).collect();
+        let from_keys: Vec<Option<usize>> = (0..schema.width())
+            .map(|c| {
+                self.cols
+                    .iter()
+                    .position(|&k| k == c)
+                    .filter(|_| exact_in_key(types[c]))
+            })
+            .collect();
+        let flat: Vec<Option<Arc<Chunk>>> = received
+            .columns()
+            .par_iter()
+            .zip(&from_keys)
+            .map(|(c, from_keys)| from_keys.is_none().then(|| flatten(c.chunks(), c.dtype())))
+            .collect();
+        drop(received);
+        let (perm, sorted) = short_key_order(prefixes, &rows);
+        let mut columns: Vec<Option<Column>> = from_keys
+            .par_iter()
+            .map(|j| {
+                j.map(|j| decoded_column(&sorted, &key_types, &self.descending, j, chunk_len))
+                    .transpose()
+            })
+            .collect::<Result<_>>()?;
+        drop(sorted);
+        let gathered: Vec<(&Chunk, &[u32])> = flat
+            .iter()
+            .flatten()
+            .map(|c| (&**c, perm.as_slice()))
+            .collect();
+        let mut gathered = build_columns(&gathered, chunk_len)?.into_iter();
+        let columns = columns
+            .iter_mut()
+            .map(|c| c.take().or_else(|| gathered.next()))
+            .collect::<Option<Vec<Column>>>()
+            .ok_or_else(|| Error::internal("a sorted frame lost a column"))?;
+        Ok(DataFrame::new(schema, columns)?)
     }
 
     /// The short keys of every row of `frame`, encoded per row chunk on all cores when
@@ -140,10 +181,31 @@ impl Order {
     }
 }
 
-/// The rows in (key, tie) order when every key is short: each row is one `u128`, its
-/// key's bytes above its position in tie order, and a stable radix sort on the key bytes
-/// is the whole sort.
-fn short_key_order(mut prefixes: Vec<u128>, ties: &[u64]) -> Vec<u32> {
+/// One column of `chunk_len`-row chunks: key column `j` (of the columns `types`, with
+/// directions `descending`) decoded from the sorted short keys `sorted`.
+fn decoded_column(
+    sorted: &[u128],
+    types: &[DataType],
+    descending: &[bool],
+    j: usize,
+    chunk_len: usize,
+) -> Result<Column> {
+    let chunks = sorted
+        .par_chunks(chunk_len.max(1))
+        .map(|part| {
+            let mut out = ChunkBuilder::new(types[j], part.len());
+            decode_prefixes(part, types, descending, j, &mut out)
+                .ok_or_else(|| Error::internal("a sort decoded a key column it cannot"))?;
+            Ok(Arc::new(out.finish()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Column::from_chunks(types[j], chunks)?)
+}
+
+/// The rows in (key, tie) order when every key is short, and the keys in that order:
+/// each row is one `u128`, its key's bytes above its position in tie order, and a
+/// stable radix sort on the key bytes is the whole sort.
+fn short_key_order(mut prefixes: Vec<u128>, ties: &[u64]) -> (Vec<u32>, Vec<u128>) {
     let by_tie = tie_order(ties);
     let row = |j: u32| by_tie.as_ref().map_or(j, |t| t[j as usize]);
     // A key of at most 12 bytes leaves the prefix's low 32 bits zero.
@@ -164,7 +226,8 @@ fn short_key_order(mut prefixes: Vec<u128>, ties: &[u64]) -> Vec<u32> {
     // Positions in tie order increase along `packed`, so a stable sort by the key bytes
     // orders equal keys by tie.
     sort_by_high_bytes(&mut packed, 4);
-    packed.into_par_iter().map(|x| row(x as u32)).collect()
+    let perm = packed.par_iter().map(|&x| row(x as u32)).collect();
+    (perm, packed)
 }
 
 /// True when `ties` strictly increase.
@@ -513,6 +576,6 @@ mod tests {
         // first, each key's rows by tie.
         let prefixes = [2u128 << 96, 1 << 96, 2 << 96, 1 << 96];
         let ties = [30, 40, 10, 20];
-        assert_eq!(short_key_order(prefixes.to_vec(), &ties), [3, 1, 2, 0]);
+        assert_eq!(short_key_order(prefixes.to_vec(), &ties).0, [3, 1, 2, 0]);
     }
 }

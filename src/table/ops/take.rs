@@ -125,6 +125,14 @@ pub(crate) fn build(
     sources: &[(&Chunk, &[u32])],
     chunk_len: usize,
 ) -> Result<DataFrame> {
+    Ok(DataFrame::new(
+        schema.clone(),
+        build_columns(sources, chunk_len)?,
+    )?)
+}
+
+/// The columns of [`build`]: column `c` is `sources[c].0` gathered at `sources[c].1`.
+pub(crate) fn build_columns(sources: &[(&Chunk, &[u32])], chunk_len: usize) -> Result<Vec<Column>> {
     let rows = sources.first().map_or(0, |s| s.1.len());
     let chunk_len = chunk_len.max(1);
     let pieces = rows.div_ceil(chunk_len);
@@ -144,5 +152,5 @@ pub(crate) fn build(
             Column::from_chunks(src.dtype(), chunks)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(DataFrame::new(schema.clone(), columns)?)
+    Ok(columns)
 }

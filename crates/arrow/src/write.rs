@@ -14,6 +14,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use bytes::Bytes;
 use eau2_data::frame::{Column, DataFrame};
 use eau2_data::{Error, Result};
 use parquet::arrow::ArrowWriter;
@@ -107,8 +108,9 @@ impl ParquetWriteOptions {
 /// Row groups encoded on their own, to be laid end to end with others.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParquetPart {
-    /// The row groups' bytes, as they go between the leading magic and the footer.
-    pub body: Vec<u8>,
+    /// The row groups' bytes, as they go between the leading magic and the footer (a
+    /// view into the buffer they were encoded into: never copied).
+    pub body: Bytes,
     /// The part's own footer (Thrift `FileMetaData`), its offsets counted from the start
     /// of a file where `body` follows the leading magic.
     pub footer: Vec<u8>,
@@ -119,7 +121,16 @@ pub struct ParquetPart {
 pub fn encode_part(df: &DataFrame, options: &ParquetWriteOptions) -> Result<ParquetPart> {
     let props = options.properties()?;
     let schema = to_arrow_schema(df.schema());
-    let mut writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props))
+    // Room for the values uncompressed: the encoded part never regrows (and so is never
+    // copied); pages of the reservation it does not use are never touched.
+    let room: usize = df
+        .columns()
+        .iter()
+        .flat_map(|c| c.chunks())
+        .map(|c| c.byte_size())
+        .sum::<usize>()
+        + (64 << 10);
+    let mut writer = ArrowWriter::try_new(Vec::with_capacity(room), schema.clone(), Some(props))
         .map_err(|e| Error::Schema(format!("starting a Parquet writer: {e}")))?;
     let mut rows_in_group = 0usize;
     for batch in to_arrow(df)? {
@@ -155,7 +166,8 @@ pub fn encode_part(df: &DataFrame, options: &ParquetWriteOptions) -> Result<Parq
     split(file)
 }
 
-/// Splits a whole in-memory Parquet file into its body and footer.
+/// Splits a whole in-memory Parquet file into its body and footer, without copying the
+/// body.
 fn split(file: Vec<u8>) -> Result<ParquetPart> {
     let n = file.len();
     let bad = || Error::decode("an encoded Parquet part has no valid footer");
@@ -167,9 +179,10 @@ fn split(file: Vec<u8>) -> Result<ParquetPart> {
         .checked_sub(8 + footer_len)
         .filter(|&a| a >= 4)
         .ok_or_else(bad)?;
+    let footer = file[footer_at..n - 8].to_vec();
     Ok(ParquetPart {
-        footer: file[footer_at..n - 8].to_vec(),
-        body: file[4..footer_at].to_vec(),
+        footer,
+        body: Bytes::from(file).slice(4..footer_at),
     })
 }
 

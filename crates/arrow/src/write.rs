@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::Path;
 
 use bytes::Bytes;
-use eau2_data::frame::{Column, DataFrame};
+use eau2_data::frame::{Chunk, ChunkData, Column, DataFrame};
 use eau2_data::{Error, Result};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -23,6 +23,7 @@ use parquet::file::metadata::{
     FileMetaData, ParquetMetaData, ParquetMetaDataReader, ParquetMetaDataWriter, RowGroupMetaData,
 };
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use crate::convert::{to_arrow, to_arrow_schema};
@@ -83,8 +84,9 @@ impl ParquetWriteOptions {
         self.codec
     }
 
-    /// The arrow-rs writer properties these options mean.
-    fn properties(&self) -> Result<WriterProperties> {
+    /// The arrow-rs writer properties these options mean for `df`: dictionary encoding
+    /// only for the columns whose first values repeat (see [`mostly_distinct`]).
+    fn properties(&self, df: &DataFrame) -> Result<WriterProperties> {
         let compression = match self.codec {
             Codec::Snappy => Compression::SNAPPY,
             Codec::Uncompressed => Compression::UNCOMPRESSED,
@@ -93,7 +95,14 @@ impl ParquetWriteOptions {
                     .map_err(|e| Error::Schema(format!("zstd level {level}: {e}")))?,
             ),
         };
-        Ok(WriterProperties::builder()
+        let mut builder = WriterProperties::builder();
+        for (name, column) in df.schema().names().iter().zip(df.columns()) {
+            if column.chunks().first().is_some_and(|c| mostly_distinct(c)) {
+                builder =
+                    builder.set_column_dictionary_enabled(ColumnPath::from(name.as_str()), false);
+            }
+        }
+        Ok(builder
             .set_compression(compression)
             // Min/max/null counts per column chunk, in the footer: what row-group
             // pruning reads. No page index, so parts can be stitched by the footer alone.
@@ -103,6 +112,43 @@ impl ParquetWriteOptions {
             .set_created_by(format!("eau2 {}", env!("CARGO_PKG_VERSION")))
             .build())
     }
+}
+
+/// How many of a column's first values [`mostly_distinct`] looks at.
+const DICTIONARY_SAMPLE: usize = 4096;
+
+/// Whether more than half of the first [`DICTIONARY_SAMPLE`] present values of `chunk`
+/// differ. arrow-rs dictionary-encodes every column until its dictionary outgrows a
+/// page (1 MiB) and only then falls back to plain values, so a column of mostly
+/// distinct values (a sequence, measurements) pays for hashing and writes a
+/// dictionary page no reader gains from; such columns are written plain from the
+/// start. BOOL columns are never dictionary-encoded anyway.
+fn mostly_distinct(chunk: &Chunk) -> bool {
+    let valid = chunk.validity();
+    let present = |i: &usize| valid.get(*i);
+    let n = chunk.len().min(DICTIONARY_SAMPLE);
+    let mut seen = std::collections::HashSet::with_capacity(n);
+    let mut count = 0usize;
+    let mut add = |bits: u64| {
+        count += 1;
+        seen.insert(bits);
+    };
+    match chunk.data() {
+        ChunkData::Bool(_) => return false,
+        ChunkData::Int(v) => (0..n).filter(present).for_each(|i| add(v[i] as u64)),
+        ChunkData::Float(v) => (0..n)
+            .filter(present)
+            .for_each(|i| add(v[i].to_bits().into())),
+        ChunkData::I64(v) => (0..n).filter(present).for_each(|i| add(v[i] as u64)),
+        ChunkData::F64(v) => (0..n).filter(present).for_each(|i| add(v[i].to_bits())),
+        ChunkData::String { offsets, bytes } => (0..n).filter(present).for_each(|i| {
+            let value = &bytes[offsets[i] as usize..offsets[i + 1] as usize];
+            let mut h = std::hash::DefaultHasher::new();
+            std::hash::Hash::hash(value, &mut h);
+            add(std::hash::Hasher::finish(&h));
+        }),
+    }
+    seen.len() * 2 > count && count >= 64
 }
 
 /// Row groups encoded on their own, to be laid end to end with others.
@@ -119,7 +165,7 @@ pub struct ParquetPart {
 /// Encodes `df` as one Parquet part (its row groups cut as `options` say), on this
 /// thread.
 pub fn encode_part(df: &DataFrame, options: &ParquetWriteOptions) -> Result<ParquetPart> {
-    let props = options.properties()?;
+    let props = options.properties(df)?;
     let schema = to_arrow_schema(df.schema());
     // Room for the values uncompressed: the encoded part never regrows (and so is never
     // copied); pages of the reservation it does not use are never touched.

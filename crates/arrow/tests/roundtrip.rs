@@ -413,3 +413,40 @@ fn nulls_zero_their_slots_across_words() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Columns of mostly distinct values are written plain, columns that repeat with a
+/// dictionary; both read back the same.
+#[test]
+fn only_repeating_columns_get_a_dictionary() {
+    let d = dir("dictionary");
+    let schema = Schema::named([
+        ("seq", DataType::I64),
+        ("few", DataType::Int),
+        ("names", DataType::String),
+    ])
+    .unwrap();
+    let mut b = FrameBuilder::new(schema, 10_000);
+    for r in 0..30_000i64 {
+        let name = format!("user{}", r % 17);
+        b.push_row(&[
+            Some(Value::I64(r * 7)),
+            Some(Value::Int((r % 40) as i32)),
+            Some(Value::Str(name.as_bytes())),
+        ])
+        .unwrap();
+    }
+    let df = b.finish();
+    let path = d.join("dict.parquet");
+    write_parquet_file(&df, &path, &ParquetWriteOptions::default()).unwrap();
+    let file = ParquetFile::open(&path).unwrap();
+    for rg in file.metadata().row_groups() {
+        let dict: Vec<bool> = rg
+            .columns()
+            .iter()
+            .map(|c| c.dictionary_page_offset().is_some())
+            .collect();
+        assert_eq!(dict, [false, true, true]);
+    }
+    assert_eq!(rows(&file.read_all::<&str>(None).unwrap()), rows(&df));
+    std::fs::remove_dir_all(&d).unwrap();
+}

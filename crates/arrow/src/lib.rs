@@ -47,8 +47,8 @@ pub use convert::{
 pub use ipc::{read_ipc_file, write_ipc_file, IpcFile};
 pub use read::{read_parquet, Bounds, ParquetFile, RowGroupInfo};
 pub use write::{
-    encode_part, encode_parts, stitch_footer, write_parquet, write_parquet_file, Codec,
-    ParquetPart, ParquetWriteOptions, MAGIC,
+    encode_part, encode_parts, stitch_footer, without_missing, write_parquet, write_parquet_file,
+    Codec, ParquetPart, ParquetWriteOptions, MAGIC,
 };
 
 /// The arrow-rs crates this crate speaks, re-exported so users get the same versions.

@@ -14,6 +14,10 @@
 use std::io::Write;
 use std::path::Path;
 
+use std::sync::Arc;
+
+use arrow_array::{RecordBatch, RecordBatchOptions};
+use arrow_schema::{Field, Schema as ArrowSchema, SchemaRef};
 use bytes::Bytes;
 use eau2_data::frame::{Chunk, ChunkData, Column, DataFrame};
 use eau2_data::{Error, Result};
@@ -48,6 +52,7 @@ pub enum Codec {
 pub struct ParquetWriteOptions {
     codec: Codec,
     row_group_rows: usize,
+    required: Option<Vec<bool>>,
 }
 
 impl Default for ParquetWriteOptions {
@@ -55,6 +60,7 @@ impl Default for ParquetWriteOptions {
         ParquetWriteOptions {
             codec: Codec::Snappy,
             row_group_rows: 1 << 20,
+            required: None,
         }
     }
 }
@@ -77,6 +83,27 @@ impl ParquetWriteOptions {
     pub fn row_group_rows(mut self, rows: usize) -> Self {
         self.row_group_rows = rows.max(1);
         self
+    }
+
+    /// Declares the columns whose flag is `true` required (never null) in the file's
+    /// schema, which spares encoding and decoding their definition levels; a column
+    /// declared so that has a missing value fails the write. Without this,
+    /// [`encode_part`] and [`encode_parts`] declare every column optional (parts
+    /// stitched into one file must agree), while [`write_parquet`],
+    /// [`write_parquet_file`] and the distributed writes declare required the columns
+    /// without a missing value in the whole frame (over all ranks).
+    pub fn required(mut self, columns: Vec<bool>) -> Self {
+        self.required = Some(columns);
+        self
+    }
+
+    /// These options with the required columns decided for `df` unless they are set.
+    pub(crate) fn deciding_required(&self, df: &DataFrame) -> ParquetWriteOptions {
+        let mut options = self.clone();
+        if options.required.is_none() {
+            options.required = Some(without_missing(df));
+        }
+        options
     }
 
     /// The codec.
@@ -112,6 +139,26 @@ impl ParquetWriteOptions {
             .set_created_by(format!("eau2 {}", env!("CARGO_PKG_VERSION")))
             .build())
     }
+}
+
+/// For each column of `df`, whether none of its values is missing.
+pub fn without_missing(df: &DataFrame) -> Vec<bool> {
+    df.columns()
+        .iter()
+        .map(|c| c.chunks().iter().all(|ch| ch.missing_count() == 0))
+        .collect()
+}
+
+/// The Arrow schema a file of `df` is written with: eau2's, with the `required` columns
+/// not nullable.
+fn file_schema(df: &DataFrame, required: &[bool]) -> SchemaRef {
+    let fields: Vec<Field> = to_arrow_schema(df.schema())
+        .fields()
+        .iter()
+        .zip(required)
+        .map(|(f, &r)| f.as_ref().clone().with_nullable(!r))
+        .collect();
+    Arc::new(ArrowSchema::new(fields))
 }
 
 /// How many of a column's first values [`mostly_distinct`] looks at.
@@ -166,7 +213,18 @@ pub struct ParquetPart {
 /// thread.
 pub fn encode_part(df: &DataFrame, options: &ParquetWriteOptions) -> Result<ParquetPart> {
     let props = options.properties(df)?;
-    let schema = to_arrow_schema(df.schema());
+    let required = match &options.required {
+        Some(r) => r.clone(),
+        None => vec![false; df.ncols()],
+    };
+    if required.len() != df.ncols() {
+        return Err(Error::Schema(format!(
+            "{} required-column flags for a frame of {} columns",
+            required.len(),
+            df.ncols()
+        )));
+    }
+    let schema = file_schema(df, &required);
     // Room for the values uncompressed: the encoded part never regrows (and so is never
     // copied); pages of the reservation it does not use are never touched.
     let room: usize = df
@@ -195,6 +253,16 @@ pub fn encode_part(df: &DataFrame, options: &ParquetWriteOptions) -> Result<Parq
                 f.name()
             )));
         }
+        // The same arrays under the file's schema (required columns not nullable).
+        let rows = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        let batch =
+            RecordBatch::try_new_with_options(schema.clone(), batch.columns().to_vec(), &rows)
+                .map_err(|e| {
+                    Error::Schema(format!(
+                        "a column declared required (ParquetWriteOptions::required) has missing \
+                     values: {e}"
+                    ))
+                })?;
         rows_in_group += batch.num_rows();
         writer
             .write(&batch)
@@ -363,7 +431,8 @@ pub fn write_parquet(
     mut out: impl Write,
     options: &ParquetWriteOptions,
 ) -> Result<()> {
-    let parts = encode_parts(df, options)?;
+    // Every part declares the same columns required: decided on the whole frame.
+    let parts = encode_parts(df, &options.deciding_required(df))?;
     let footers: Vec<&[u8]> = parts.iter().map(|p| p.footer.as_slice()).collect();
     let lens: Vec<u64> = parts.iter().map(|p| p.body.len() as u64).collect();
     let tail = stitch_footer(&footers, &lens)?;

@@ -450,3 +450,43 @@ fn only_repeating_columns_get_a_dictionary() {
     assert_eq!(rows(&file.read_all::<&str>(None).unwrap()), rows(&df));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// Columns without a missing value are declared required (no definition levels);
+/// declaring a column with one required fails the write naming the reason.
+#[test]
+fn columns_without_missing_values_are_required() {
+    let d = dir("required");
+    let df = every_type(500, 100);
+    let mut b = FrameBuilder::new(
+        Schema::named([("full", DataType::Int), ("holes", DataType::Int)]).unwrap(),
+        100,
+    );
+    for r in 0..300 {
+        b.push_row(&[Some(Value::Int(r)), (r % 3 == 0).then_some(Value::Int(r))])
+            .unwrap();
+    }
+    let mixed = b.finish();
+    let path = d.join("mixed.parquet");
+    write_parquet_file(&mixed, &path, &ParquetWriteOptions::default()).unwrap();
+    let file = ParquetFile::open(&path).unwrap();
+    let nullable: Vec<bool> = file
+        .arrow_schema()
+        .fields()
+        .iter()
+        .map(|f| f.is_nullable())
+        .collect();
+    assert_eq!(nullable, [false, true]);
+    assert_eq!(rows(&file.read_all::<&str>(None).unwrap()), rows(&mixed));
+    let all = d.join("all.parquet");
+    write_parquet_file(&df, &all, &ParquetWriteOptions::default()).unwrap();
+    assert_eq!(rows(&read_parquet::<&str>(&all, None).unwrap()), rows(&df));
+    let err = write_parquet_file(
+        &mixed,
+        d.join("bad.parquet"),
+        &ParquetWriteOptions::default().required(vec![true, true]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("declared required"), "{err}");
+    std::fs::remove_dir_all(&d).unwrap();
+}

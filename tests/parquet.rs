@@ -435,3 +435,66 @@ fn top_projects_on_parquet_prints_what_it_prints_on_sor() {
     }
     fs::remove_dir_all(&d).unwrap();
 }
+
+/// An Arrow IPC file of 23 record batches (uneven: the last is short) converts on 1, 3
+/// and 4 ranks, each reading its own run of batches, to the CSV one rank writes; with
+/// --columns and --names too; and back through Arrow IPC output.
+#[test]
+fn arrow_ipc_converts_in_parallel_on_1_3_4_ranks() {
+    let d = scratch("ipc");
+    let ipc = d.join("k.arrow");
+    let df = keyed(2250);
+    assert_eq!(df.chunk_count(), 23);
+    eau2::arrow::write_ipc_file(&df, &ipc).unwrap();
+    assert_eq!(eau2::arrow::IpcFile::open(&ipc).unwrap().batches(), 23);
+    let want = d.join("want.csv");
+    convert(1, &[p(&ipc), p(&want)]);
+    let want = fs::read(&want).unwrap();
+    assert!(want.starts_with(b"k,v,s\n0,,s0\n1,10,s1\n"));
+    let want_cols = d.join("want-cols.csv");
+    convert(
+        1,
+        &[
+            p(&ipc),
+            p(&want_cols),
+            "--names",
+            "a,b,c",
+            "--columns",
+            "c,a",
+        ],
+    );
+    let want_cols = fs::read(&want_cols).unwrap();
+    assert!(want_cols.starts_with(b"c,a\ns0,0\n"));
+    for n in [1, 3, 4] {
+        let csv = d.join(format!("n{n}.csv"));
+        convert(n, &[p(&ipc), p(&csv)]);
+        assert!(fs::read(&csv).unwrap() == want, "{n} ranks");
+        let cols = d.join(format!("n{n}-cols.csv"));
+        let args = [p(&ipc), p(&cols), "--names", "a,b,c", "--columns", "c,a"];
+        convert(n, &args);
+        assert!(
+            fs::read(&cols).unwrap() == want_cols,
+            "{n} ranks, projected"
+        );
+        // IPC to IPC and back to CSV: the same rows.
+        let again = d.join(format!("n{n}.arrow"));
+        convert(n, &[p(&ipc), p(&again)]);
+        let back = d.join(format!("n{n}-back.csv"));
+        convert(n, &[p(&again), p(&back)]);
+        assert!(fs::read(&back).unwrap() == want, "{n} ranks, IPC -> IPC");
+    }
+    // A damaged file fails every rank naming it.
+    let bad = d.join("bad.arrow");
+    let bytes = fs::read(&ipc).unwrap();
+    fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
+    let out = launch(
+        3,
+        &bin("eau2-convert"),
+        &[p(&bad), p(&d.join("x.csv"))],
+        DEADLINE,
+    );
+    assert!(!out.status.success());
+    assert!(out.stderr.contains(p(&bad)), "{}", out.stderr);
+    assert!(!d.join("x.csv").exists());
+    fs::remove_dir_all(&d).unwrap();
+}

@@ -12,8 +12,6 @@
 //! [`ReadOptions::filter`] prunes row groups whose statistics prove no row can match,
 //! then keeps exactly the matching rows of the others.
 
-use std::fs::File;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -120,17 +118,8 @@ fn open_all(files: &[PathBuf]) -> Result<Vec<(FileIdentity, ParquetFile)>> {
     files
         .iter()
         .map(|p| {
-            let file = File::open(p).map_err(|e| Error::io_path("opening", p, e))?;
-            let meta = file
-                .metadata()
-                .map_err(|e| Error::io_path("reading the metadata of", p, e))?;
-            let id = FileIdentity {
-                device: meta.dev(),
-                inode: meta.ino(),
-                len: meta.len(),
-                mtime: (meta.mtime(), meta.mtime_nsec()),
-            };
-            Ok((id, ParquetFile::from_file(file, p)?))
+            let file = ParquetFile::open(p)?;
+            Ok((file.identity()?, file))
         })
         .collect()
 }

@@ -5,8 +5,8 @@
 //! `.arrow`/`.ipc`/`.feather`; a folder input is a Parquet dataset) or `--from`/`--to`.
 //! SoR, CSV and Parquet are read and written in parallel: each rank reads its own byte
 //! part or row groups and writes its own rows at their place in the output, which
-//! appears whole or not at all. Arrow IPC files are read by every rank (each keeping its
-//! share of the batches) and written by rank 0 from the gathered frame.
+//! appears whole or not at all. Each rank reads its own run of an Arrow IPC file's
+//! record batches; IPC output is written by rank 0 from the gathered frame.
 //!
 //! Exit status: 0 success, 1 a failed read or write (the message names the file), 2 bad
 //! arguments.
@@ -16,9 +16,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use eau2::arrow::{read_ipc_file, write_ipc_file, Codec, ParquetWriteOptions};
+use eau2::arrow::{write_ipc_file, Codec, IpcFile, ParquetWriteOptions};
 use eau2::frame::{CsvWriteOptions, DataFrame};
 use eau2::kv::Key;
+use eau2::sor::FileIdentity;
 use eau2::table::{DistFrame, Format, ReadOptions};
 use eau2::{Error, Node, Result};
 
@@ -192,32 +193,72 @@ fn read<'n>(node: &'n Node, args: &Args, from: Kind) -> Result<DistFrame<'n>> {
     DistFrame::read_with(node, &args.input, &options)
 }
 
-/// Collective: an Arrow IPC file, read by every rank, each keeping an even share of its
-/// record batches (so the rows stay in order, rank after rank).
+/// Collective: an Arrow IPC file, each rank reading only its own run of record batches
+/// (about as many as every other rank's, in file order), so the rows stay in order,
+/// rank after rank. The ranks first check they opened one version of the file.
 fn read_arrow<'n>(node: &'n Node, args: &Args) -> Result<DistFrame<'n>> {
-    let whole = read_ipc_file(&args.input)?;
-    let mut whole = match &args.names {
-        Some(names) => {
-            let schema = whole.schema().clone().with_names(names)?;
-            DataFrame::new(schema, whole.columns().to_vec())?
-        }
-        None => whole,
+    let path = &args.input;
+    let opened = IpcFile::open(path).and_then(|f| Ok((f.identity()?, f)));
+    let mine = match &opened {
+        Ok((id, _)) => (Some(*id), None),
+        Err(e) => (None, Some(e.to_string())),
     };
-    if let Some(columns) = &args.columns {
-        let at = columns
-            .iter()
-            .map(|c| whole.schema().index(c))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        whole = whole.project(&at)?;
-    }
-    let (n, r, chunks) = (node.size(), node.rank(), whole.chunk_count());
-    let share = (chunks * r / n)..(chunks * (r + 1) / n);
-    let columns = whole
-        .columns()
+    let all: Vec<(Option<FileIdentity>, Option<String>)> = node.comm().all_gather(&mine)?;
+    let (_, mut file) = opened?;
+    if let Some((rank, why)) = all
         .iter()
-        .map(|c| eau2::frame::Column::from_chunks(c.dtype(), c.chunks()[share.clone()].to_vec()))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let local = DataFrame::new(whole.schema().clone(), columns)?;
+        .enumerate()
+        .find_map(|(r, (_, e))| e.as_ref().map(|e| (r, e)))
+    {
+        return Err(Error::App(format!(
+            "rank {rank} could not open {}: {why}",
+            path.display()
+        )));
+    }
+    if all.iter().any(|(id, _)| *id != all[0].0) {
+        return Err(Error::App(format!(
+            "{}: the ranks opened different versions of the file (it was replaced while \
+             they opened it); nothing was converted: run again once it no longer changes",
+            path.display()
+        )));
+    }
+    let (n, r, batches) = (node.size(), node.rank(), file.batches());
+    let local = file
+        .read((batches * r / n)..(batches * (r + 1) / n))
+        .and_then(|local| {
+            let local = match &args.names {
+                Some(names) => {
+                    let schema = local.schema().clone().with_names(names)?;
+                    DataFrame::new(schema, local.columns().to_vec())?
+                }
+                None => local,
+            };
+            match &args.columns {
+                Some(columns) => {
+                    let at = columns
+                        .iter()
+                        .map(|c| local.schema().index(c))
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
+                    local.project(&at)
+                }
+                None => Ok(local),
+            }
+        });
+    // Every rank learns whether every rank read its run, so none waits for another.
+    let failed: Vec<Option<String>> = node
+        .comm()
+        .all_gather(&local.as_ref().err().map(|e| e.to_string()))?;
+    let local = local?;
+    if let Some((rank, why)) = failed
+        .iter()
+        .enumerate()
+        .find_map(|(r, e)| e.as_ref().map(|e| (r, e)))
+    {
+        return Err(Error::App(format!(
+            "rank {rank} could not read {}: {why}",
+            path.display()
+        )));
+    }
     DistFrame::from_local_parts(node, &Key::new("eau2-convert/input", 0), &local)
 }
 

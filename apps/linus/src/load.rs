@@ -72,32 +72,32 @@ pub struct Graph {
 
 /// What a rank learns from its shares of the three files; merged over ranks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Readable, Writable)]
-struct Facts {
-    /// Largest pid of projects.ltgt.
-    projects_max: Option<u32>,
-    /// Largest uid of users.ltgt.
-    users_max: Option<u32>,
+pub(crate) struct Facts {
+    /// Largest pid of the projects.
+    pub(crate) projects_max: Option<u32>,
+    /// Largest uid of the users.
+    pub(crate) users_max: Option<u32>,
     /// Smallest and largest project id among commits.
-    commit_projects: Option<(u32, u32)>,
+    pub(crate) commit_projects: Option<(u32, u32)>,
     /// Smallest and largest author id among commits.
-    commit_authors: Option<(u32, u32)>,
+    pub(crate) commit_authors: Option<(u32, u32)>,
     /// Commits with both ids.
-    commits: u64,
+    pub(crate) commits: u64,
     /// Commits missing an id.
-    missing: u64,
+    pub(crate) missing: u64,
     /// The smallest uid named like the start user.
-    start: Option<u32>,
+    pub(crate) start: Option<u32>,
 }
 
-fn max_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
+pub(crate) fn max_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
     a.max(b)
 }
 
-fn min_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
+pub(crate) fn min_opt(a: Option<u32>, b: Option<u32>) -> Option<u32> {
     a.into_iter().chain(b).min()
 }
 
-fn range_merge(a: Option<(u32, u32)>, b: Option<(u32, u32)>) -> Option<(u32, u32)> {
+pub(crate) fn range_merge(a: Option<(u32, u32)>, b: Option<(u32, u32)>) -> Option<(u32, u32)> {
     match (a, b) {
         (Some((lo, hi)), Some((lo2, hi2))) => Some((lo.min(lo2), hi.max(hi2))),
         (x, None) | (None, x) => x,
@@ -175,7 +175,7 @@ struct CommitBlock {
     missing: u64,
 }
 
-fn widen(range: &mut Option<(u32, u32)>, v: u32) {
+pub(crate) fn widen(range: &mut Option<(u32, u32)>, v: u32) {
     *range = Some(match *range {
         Some((lo, hi)) => (lo.min(v), hi.max(v)),
         None => (v, v),
@@ -239,89 +239,80 @@ fn same_versions(node: &Node, readers: [&BlockReader; 3]) -> Result<()> {
     Ok(())
 }
 
+/// The files a graph's folder holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataFormat {
+    /// `projects.ltgt`, `users.ltgt`, `commits.ltgt` (SoR, no header).
+    Sor,
+    /// `projects.parquet` (pid, name), `users.parquet` (uid, name), `commits.parquet`
+    /// (pid, author, committer).
+    Parquet,
+}
+
+impl DataFormat {
+    /// The file of `table` ("projects", "users" or "commits") in this format.
+    pub fn file(self, table: &str) -> String {
+        match self {
+            DataFormat::Sor => format!("{table}.ltgt"),
+            DataFormat::Parquet => format!("{table}.parquet"),
+        }
+    }
+}
+
 /// How a graph is read.
 #[derive(Clone, Copy, Debug)]
 pub struct LoadOptions {
-    /// Bytes per block of a file (each thread reads one block at a time).
+    /// Bytes per block of a file (each thread reads one block at a time; SoR only).
     pub block_bytes: usize,
+    /// The files' format.
+    pub format: DataFormat,
+}
+
+/// What a rank read from its shares of the three files, before the ranks merge it.
+pub(crate) struct Shares {
+    /// What the rank learnt about ids and the start user.
+    pub(crate) facts: Facts,
+    /// The rank's commits, in pieces.
+    pub(crate) segments: Vec<Vec<Commit>>,
+    /// How long each file took.
+    pub(crate) times: Vec<(&'static str, Duration)>,
 }
 
 impl Graph {
     /// Collective: loads the graph in `dir`, each rank its own share of each file, and
     /// checks that the commits name known ids and that the start user exists.
     pub fn load(node: &Node, dir: &Path, start: &Start, opts: LoadOptions) -> Result<Graph> {
-        let (rank, size) = (node.rank(), node.size());
         let _span = tracing::debug_span!(target: "eau2::linus", "linus_load", dir = %dir.display())
             .entered();
-        // One bar for the three files: every rank parses its piece of each.
-        let files = ["projects.ltgt", "users.ltgt", "commits.ltgt"];
-        let total = files
-            .iter()
-            .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
-            .map(|m| m.len())
-            .sum();
-        let progress = eau2::progress::Progress::bytes(node, "load", total);
-        let open = |file: &str| -> Result<BlockReader> {
-            Ok(BlockReader::open(&dir.join(file), Records::Lines)?
-                .for_rank(rank, size)?
-                .block_bytes(opts.block_bytes)
-                .counting(progress.counter()))
+        let shares = match opts.format {
+            DataFormat::Sor => read_sor(node, dir, start, opts)?,
+            DataFormat::Parquet => crate::parquet::read(node, dir, start)?,
         };
-        let mut facts = Facts::default();
-
-        let mut times = Vec::with_capacity(3);
-        let clock = Instant::now();
-        let projects = open("projects.ltgt")?;
-        let users = open("users.ltgt")?;
-        let commits = open("commits.ltgt")?;
-        same_versions(node, [&projects, &users, &commits])?;
-        for b in projects.map_blocks(|bytes| scan_table(bytes, None))? {
-            facts.projects_max = max_opt(facts.projects_max, b.max);
-        }
-        drop(projects);
-        times.push(("projects.ltgt", clock.elapsed()));
-
-        let finder = match start {
-            Start::Name(name) => Some(memmem::Finder::new(name.as_bytes())),
-            Start::Uid(_) => None,
-        };
-        for b in users.map_blocks(|bytes| scan_table(bytes, finder.as_ref()))? {
-            facts.users_max = max_opt(facts.users_max, b.max);
-            facts.start = min_opt(facts.start, b.named);
-        }
-        drop(users);
-        times.push(("users.ltgt", clock.elapsed() - times[0].1));
-
-        let mut segments = Vec::new();
-        for b in commits.map_blocks(parse_commits)? {
-            facts.commit_projects = range_merge(facts.commit_projects, b.projects);
-            facts.commit_authors = range_merge(facts.commit_authors, b.authors);
-            facts.commits += b.commits.len() as u64;
-            facts.missing += b.missing;
-            if !b.commits.is_empty() {
-                segments.push(b.commits);
-            }
-        }
-
-        times.push(("commits.ltgt", clock.elapsed() - times[0].1 - times[1].1));
-
+        let Shares {
+            facts,
+            segments,
+            times,
+        } = shares;
+        let file = |table| dir.join(opts.format.file(table));
         let facts = node.comm().all_reduce(facts, Facts::merge)?;
         let bound = |max: Option<u32>| max.map_or(0, |m| m as usize + 1);
         let (users, projects) = (bound(facts.users_max), bound(facts.projects_max));
-        let path = commits.path().display();
-        for (range, what, limit, file) in [
-            (facts.commit_projects, "project", projects, "projects.ltgt"),
-            (facts.commit_authors, "author", users, "users.ltgt"),
+        let path = file("commits");
+        let path = path.display();
+        for (range, what, limit, table) in [
+            (facts.commit_projects, "project", projects, "projects"),
+            (facts.commit_authors, "author", users, "users"),
         ] {
             if let Some((lo, hi)) = range {
                 if hi as usize >= limit {
                     return Err(Error::App(format!(
-                        "{path}: {what} ids range over {lo}..={hi} but {file} has ids below {limit}"
+                        "{path}: {what} ids range over {lo}..={hi} but {} has ids below {limit}",
+                        opts.format.file(table)
                     )));
                 }
             }
         }
-        if facts.missing > 0 && rank == 0 {
+        if facts.missing > 0 && node.rank() == 0 {
             eprintln!(
                 "linus: warning: {path}: {} commits miss a project or author id and are skipped",
                 facts.missing
@@ -331,7 +322,8 @@ impl Graph {
             Start::Uid(uid) if *uid < users => *uid,
             Start::Uid(uid) => {
                 return Err(Error::App(format!(
-                    "start uid {uid} is not a user id (users.ltgt has ids below {users})"
+                    "start uid {uid} is not a user id ({} has ids below {users})",
+                    opts.format.file("users")
                 )))
             }
             Start::Name(name) => match facts.start {
@@ -339,7 +331,7 @@ impl Graph {
                 None => {
                     return Err(Error::App(format!(
                         "no user named {name:?} in {}",
-                        dir.join("users.ltgt").display()
+                        file("users").display()
                     )))
                 }
             },
@@ -353,6 +345,66 @@ impl Graph {
             times,
         })
     }
+}
+
+/// Collective: this rank's shares of the SoR files in `dir`.
+fn read_sor(node: &Node, dir: &Path, start: &Start, opts: LoadOptions) -> Result<Shares> {
+    let (rank, size) = (node.rank(), node.size());
+    // One bar for the three files: every rank parses its piece of each.
+    let files = ["projects.ltgt", "users.ltgt", "commits.ltgt"];
+    let total = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+        .map(|m| m.len())
+        .sum();
+    let progress = eau2::progress::Progress::bytes(node, "load", total);
+    let open = |file: &str| -> Result<BlockReader> {
+        Ok(BlockReader::open(&dir.join(file), Records::Lines)?
+            .for_rank(rank, size)?
+            .block_bytes(opts.block_bytes)
+            .counting(progress.counter()))
+    };
+    let mut facts = Facts::default();
+
+    let mut times = Vec::with_capacity(3);
+    let clock = Instant::now();
+    let projects = open("projects.ltgt")?;
+    let users = open("users.ltgt")?;
+    let commits = open("commits.ltgt")?;
+    same_versions(node, [&projects, &users, &commits])?;
+    for b in projects.map_blocks(|bytes| scan_table(bytes, None))? {
+        facts.projects_max = max_opt(facts.projects_max, b.max);
+    }
+    drop(projects);
+    times.push(("projects.ltgt", clock.elapsed()));
+
+    let finder = match start {
+        Start::Name(name) => Some(memmem::Finder::new(name.as_bytes())),
+        Start::Uid(_) => None,
+    };
+    for b in users.map_blocks(|bytes| scan_table(bytes, finder.as_ref()))? {
+        facts.users_max = max_opt(facts.users_max, b.max);
+        facts.start = min_opt(facts.start, b.named);
+    }
+    drop(users);
+    times.push(("users.ltgt", clock.elapsed() - times[0].1));
+
+    let mut segments = Vec::new();
+    for b in commits.map_blocks(parse_commits)? {
+        facts.commit_projects = range_merge(facts.commit_projects, b.projects);
+        facts.commit_authors = range_merge(facts.commit_authors, b.authors);
+        facts.commits += b.commits.len() as u64;
+        facts.missing += b.missing;
+        if !b.commits.is_empty() {
+            segments.push(b.commits);
+        }
+    }
+    times.push(("commits.ltgt", clock.elapsed() - times[0].1 - times[1].1));
+    Ok(Shares {
+        facts,
+        segments,
+        times,
+    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! tagged project. Rank 0 prints the totals tagged so far after each stage.
 //!
 //! Each rank loads its share of the commits ([`load`], through the library's block
-//! reader, only the two INT columns it needs) and groups them into cells of nearby ids
+//! reader for SoR or its Parquet reader ([`parquet`]), only the two INT columns it
+//! needs) and groups them into cells of nearby ids
 //! ([`cells`]). Every half-stage walks the rank's commits ([`edges`]: dense scans of a
 //! list that drops the commits of tagged projects, or sparse walks of an index once that
 //! list is short), then the ranks take the union of what they found (`eau2::set`).
@@ -13,6 +14,7 @@
 mod cells;
 mod edges;
 mod load;
+mod parquet;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,16 +24,21 @@ use clap::Parser;
 use eau2::set::{self, IdSet};
 
 use edges::{Direction, Edges, Strategy};
-use load::{Graph, LoadOptions, Start};
+use load::{DataFormat, Graph, LoadOptions, Start};
 
 /// Degrees of collaboration: who is how many projects away from a start user.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// Folder holding projects.ltgt, users.ltgt and commits.ltgt.
+    /// Folder holding projects.ltgt, users.ltgt and commits.ltgt (or, with `--format
+    /// parquet`, projects.parquet, users.parquet and commits.parquet).
     #[arg(long, default_value = "datasets/git-small")]
     data: PathBuf,
-    /// The start user: a name from users.ltgt, or a numeric uid.
+    /// The data folder's files: SoR (.ltgt) or Parquet (columns pid, name / uid, name /
+    /// pid, author, committer).
+    #[arg(long, value_enum, default_value_t = DataFormat::Sor)]
+    format: DataFormat,
+    /// The start user: a name from the users file, or a numeric uid.
     #[arg(long, default_value = "Linus Torvalds")]
     start: String,
     /// How many stages (degrees) to run.
@@ -66,6 +73,7 @@ fn main() -> ExitCode {
         let started = Instant::now();
         let opts = LoadOptions {
             block_bytes: args.block_bytes,
+            format: args.format,
         };
         let graph = Graph::load(node, &args.data, &Start::parse(&args.start), opts)?;
         let (loaded, rank0) = (started.elapsed(), node.rank() == 0);

@@ -347,3 +347,170 @@ fn commits_naming_unknown_ids_are_a_clear_error() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Converts the SoR graph in `sor` to Parquet in a fresh folder with eau2-convert (on 2
+/// ranks, small row groups so that 3 and 4 ranks each read several), with the column
+/// names `--format parquet` reads.
+fn to_parquet(sor: &Path, name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("eau2-linus-pq-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (table, names) in [
+        ("commits", "pid,author,committer"),
+        ("projects", "pid,name"),
+        ("users", "uid,name"),
+    ] {
+        let from = sor.join(format!("{table}.ltgt"));
+        let to = dir.join(format!("{table}.parquet"));
+        let args = [
+            from.to_str().unwrap(),
+            to.to_str().unwrap(),
+            "--names",
+            names,
+            "--row-group-rows",
+            "2000",
+        ];
+        launch(2, &bin("eau2-convert"), &args, DEADLINE).assert_success();
+    }
+    dir
+}
+
+#[test]
+fn git_small_as_parquet_gives_the_stages_of_its_sor_files() {
+    let sor = repo_root().join("datasets/git-small");
+    let dir = to_parquet(&sor, "git-small");
+    let data = dir.to_str().unwrap();
+    let expected = linus(1, &["--data", sor.to_str().unwrap()]);
+    assert_eq!(expected[1], "stage 1: 18 projects, 5312 users");
+    for n in [1, 3, 4] {
+        let (got, log) = linus_with_log(n, &["--data", data, "--format", "parquet"]);
+        assert_eq!(got, expected, "n = {n}: {log}");
+        assert!(log.contains("commits.parquet"), "{log}");
+        // A start uid: the users' names are not needed.
+        let args = ["--data", data, "--format", "parquet", "--start", "2441"];
+        assert_eq!(linus(n, &args[..]), expected, "n = {n}, a start uid");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn parquet_graphs_with_missing_ids_read_like_their_sor_files() {
+    let sor = generate("pq-bfs", 9, 6000, 900, 80);
+    // Every 97th commit loses its author (a null in Parquet); the reference reads the
+    // commits without them.
+    let text = std::fs::read_to_string(sor.join("commits.ltgt")).unwrap();
+    let (mut holed, mut kept) = (String::new(), String::new());
+    for (i, line) in text.lines().enumerate() {
+        if i % 97 == 5 {
+            let fields: Vec<&str> = line.split('>').collect();
+            holed.push_str(&format!("{}> <> {}>\n", fields[0], fields[2].trim()));
+        } else {
+            holed.push_str(&format!("{line}\n"));
+            kept.push_str(&format!("{line}\n"));
+        }
+    }
+    std::fs::write(sor.join("commits.ltgt"), holed).unwrap();
+    let clean = sor.join("clean");
+    std::fs::create_dir_all(&clean).unwrap();
+    std::fs::write(clean.join("commits.ltgt"), kept).unwrap();
+    let dir = to_parquet(&sor, "bfs");
+    for start in [0usize, 5] {
+        let expected = reference(&clean, start, 4);
+        for n in [1, 3, 4] {
+            let args = [
+                "--data",
+                dir.to_str().unwrap(),
+                "--format",
+                "parquet",
+                "--start",
+                &start.to_string(),
+            ];
+            let (got, log) = linus_with_log(n, &[&args[..], &["--degrees", "4"]].concat());
+            assert_eq!(got, expected, "start {start}, n = {n}");
+            assert!(
+                log.contains("62 commits miss a project or author id"),
+                "{log}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&sor).unwrap();
+}
+
+#[test]
+fn parquet_graphs_get_the_checks_of_sor_ones() {
+    let sor = std::env::temp_dir().join(format!("eau2-linus-pq-checks-{}", std::process::id()));
+    std::fs::create_dir_all(&sor).unwrap();
+    std::fs::write(sor.join("projects.ltgt"), "<0> <\"p0\">\n<1> <\"p1\">\n").unwrap();
+    std::fs::write(
+        sor.join("users.ltgt"),
+        "<0> <\"Ann\">\n<1> <\"Bob\">\n<2> <\"Cy\">\n",
+    )
+    .unwrap();
+    for (commits, start, message) in [
+        (
+            "<0> <1> <1>\n<1> <7> <7>\n",
+            "Ann",
+            "author ids range over 1..=7 but users.parquet has ids below 3",
+        ),
+        (
+            "<0> <1> <1>\n<2> <0> <0>\n",
+            "Bob",
+            "project ids range over 0..=2 but projects.parquet has ids below 2",
+        ),
+        ("<0> <1> <1>\n<1> <2> <2>\n", "Dee", "no user named \"Dee\""),
+        (
+            "<0> <1> <1>\n<1> <2> <2>\n",
+            "9",
+            "start uid 9 is not a user id (users.parquet has ids below 3)",
+        ),
+        (
+            "<0> <1> <1>\n<1> <-2> <2>\n",
+            "Ann",
+            "row 1: column \"author\": -2 is not an id",
+        ),
+    ] {
+        std::fs::write(sor.join("commits.ltgt"), commits).unwrap();
+        let dir = to_parquet(&sor, "checks");
+        for n in [1, 2] {
+            let args = ["--data", dir.to_str().unwrap(), "--format", "parquet"];
+            let out = launch(
+                n,
+                &bin("linus"),
+                &[&args[..], &["--start", start]].concat(),
+                DEADLINE,
+            );
+            assert!(!out.status.success(), "n = {n}: {commits:?} was accepted");
+            assert!(out.stderr.contains(message), "n = {n}: {}", out.stderr);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    // A file without the needed column names it.
+    std::fs::write(sor.join("commits.ltgt"), "<0> <1> <1>\n").unwrap();
+    let dir = to_parquet(&sor, "columns");
+    let renamed =
+        std::env::temp_dir().join(format!("eau2-linus-pq-cols-{}.ltgt", std::process::id()));
+    std::fs::copy(sor.join("users.ltgt"), &renamed).unwrap();
+    let users = dir.join("users.parquet");
+    let args = [
+        renamed.to_str().unwrap(),
+        users.to_str().unwrap(),
+        "--names",
+        "id,name",
+    ];
+    launch(1, &bin("eau2-convert"), &args, DEADLINE).assert_success();
+    let out = launch(
+        2,
+        &bin("linus"),
+        &["--data", dir.to_str().unwrap(), "--format", "parquet"],
+        DEADLINE,
+    );
+    assert!(!out.status.success());
+    assert!(
+        out.stderr.contains("uid") && out.stderr.contains("users.parquet"),
+        "{}",
+        out.stderr
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&sor).unwrap();
+    std::fs::remove_file(&renamed).unwrap();
+}

@@ -248,7 +248,7 @@ pub fn array_to_chunk(array: ArrayRef, dtype: DataType) -> Result<Chunk> {
         (ArrowType::Boolean, DataType::Bool) => {
             let values = array.as_boolean().values().clone();
             let mut bits = bitmap_of(&values)?;
-            clear_missing_bits(&mut bits, &valid);
+            clear_missing_bits(&mut bits, &valid)?;
             ChunkData::Bool(bits)
         }
         (ArrowType::Int32, _) => ChunkData::Int(take_primitive::<Int32Type>(array, &valid)),
@@ -346,25 +346,36 @@ fn bitmap_of(bits: &BooleanBuffer) -> Result<Bitmap> {
     Bitmap::from_words(words, len).map_err(Error::Schema)
 }
 
-/// Clears the value bits of missing rows (eau2 keeps `false` there).
-fn clear_missing_bits(bits: &mut Bitmap, valid: &Bitmap) {
+/// Clears the value bits of missing rows (eau2 keeps `false` there), a word at a time.
+fn clear_missing_bits(bits: &mut Bitmap, valid: &Bitmap) -> Result<()> {
     if valid.all_set() {
-        return;
+        return Ok(());
     }
-    let missing: Vec<usize> = (0..valid.len()).filter(|&i| !valid.get(i)).collect();
-    for i in missing {
-        bits.set(i, false);
-    }
+    let words = bits
+        .words()
+        .iter()
+        .zip(valid.words())
+        .map(|(b, v)| b & v)
+        .collect();
+    *bits = Bitmap::from_words(words, bits.len()).map_err(Error::Schema)?;
+    Ok(())
 }
 
-/// Zeroes the slots of missing rows.
+/// Zeroes the slots of missing rows, visiting only the words of the validity that have
+/// a missing row, and in them only the missing rows.
 fn zero_missing<T: Default + Copy>(values: &mut [T], valid: &Bitmap) {
     if valid.all_set() {
         return;
     }
-    for (i, v) in values.iter_mut().enumerate() {
-        if !valid.get(i) {
-            *v = T::default();
+    for (w, &word) in valid.words().iter().enumerate() {
+        let mut missing = !word;
+        while missing != 0 {
+            let i = w * 64 + missing.trailing_zeros() as usize;
+            match values.get_mut(i) {
+                Some(v) => *v = T::default(),
+                None => return, // the bits past the last row
+            }
+            missing &= missing - 1;
         }
     }
 }
@@ -402,7 +413,8 @@ where
 }
 
 /// Strings from Arrow offsets and bytes: moved when the offsets are 64-bit, start at 0
-/// and no missing row has bytes; otherwise copied value by value.
+/// and no missing row has bytes; copied in bulk (offsets rebased and widened, the bytes
+/// in one piece) when only the first two fail; otherwise copied value by value.
 fn take_strings<O: OffsetSizeTrait>(
     offsets: OffsetBuffer<O>,
     values: Buffer,
@@ -410,7 +422,8 @@ fn take_strings<O: OffsetSizeTrait>(
 ) -> ChunkData {
     let first = offsets[0].as_usize();
     let end = offsets[offsets.len() - 1].as_usize();
-    let clean = (0..offsets.len() - 1).all(|i| valid.get(i) || offsets[i] == offsets[i + 1]);
+    let clean = valid.all_set()
+        || (0..offsets.len() - 1).all(|i| valid.get(i) || offsets[i] == offsets[i + 1]);
     if O::IS_LARGE && first == 0 && clean {
         // 64-bit offsets from 0 are eau2's u64 offsets bit for bit.
         let offs = match offsets.into_inner().into_inner().into_vec::<u64>() {
@@ -427,6 +440,16 @@ fn take_strings<O: OffsetSizeTrait>(
         return ChunkData::String {
             offsets: offs,
             bytes,
+        };
+    }
+    if clean {
+        let offs = offsets
+            .iter()
+            .map(|o| (o.as_usize() - first) as u64)
+            .collect();
+        return ChunkData::String {
+            offsets: offs,
+            bytes: values.as_slice()[first..end].to_vec(),
         };
     }
     let bytes = values.as_slice();

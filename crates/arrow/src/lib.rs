@@ -13,7 +13,8 @@
 //!
 //! Bytes flow: Parquet pages -> arrow-rs decoder -> Arrow arrays -> eau2 chunks (moved
 //! or copied once), and chunks -> Arrow arrays (shared) -> arrow-rs encoder -> pages.
-//! [`read_ipc_file`] and [`write_ipc_file`] do Arrow IPC files.
+//! [`read_ipc_file`] and [`write_ipc_file`] do Arrow IPC files; [`IpcFile`] reads chosen
+//! runs of an IPC file's record batches.
 //!
 //! Type mapping: BOOL, INT, FLOAT, STRING, I64, F64 are Boolean, Int32, Float32,
 //! (Large)Utf8, Int64, Float64. Reading also takes narrower integers (widened), dates
@@ -43,11 +44,11 @@ pub use convert::{
     array_to_chunk, arrow_type, chunk_to_arrow, eau2_type, from_arrow, to_arrow, to_arrow_schema,
     to_eau2_schema,
 };
-pub use ipc::{read_ipc_file, write_ipc_file};
+pub use ipc::{read_ipc_file, write_ipc_file, IpcFile};
 pub use read::{read_parquet, Bounds, ParquetFile, RowGroupInfo};
 pub use write::{
-    encode_part, encode_parts, stitch_footer, write_parquet, write_parquet_file, Codec,
-    ParquetPart, ParquetWriteOptions, MAGIC,
+    encode_part, encode_parts, stitch_footer, without_missing, write_parquet, write_parquet_file,
+    Codec, ParquetPart, ParquetWriteOptions, MAGIC,
 };
 
 /// The arrow-rs crates this crate speaks, re-exported so users get the same versions.

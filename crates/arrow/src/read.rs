@@ -10,8 +10,9 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType as ArrowType, Field, Schema as ArrowSchema, SchemaRef};
 use eau2_data::frame::{DataFrame, Schema, DEFAULT_CHUNK_LEN};
+use eau2_data::sor::FileIdentity;
 use eau2_data::{Error, Result};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
@@ -75,6 +76,7 @@ impl ParquetFile {
         let file = Positional::new(file).map_err(|e| Error::io_path("reading", path, e))?;
         let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
             .map_err(|e| parquet_error(path, e))?;
+        let meta = with_large_strings(meta);
         Ok(ParquetFile {
             path: path.to_path_buf(),
             file,
@@ -85,6 +87,12 @@ impl ParquetFile {
     /// The open descriptor every read goes through.
     pub fn file(&self) -> &File {
         self.file.file()
+    }
+
+    /// The identity (device, inode, length, modification time) of the file opened, for
+    /// ranks to check they all read one version.
+    pub fn identity(&self) -> Result<FileIdentity> {
+        crate::source::identity(self.file(), &self.path)
     }
 
     /// The file's path.
@@ -270,6 +278,39 @@ impl ParquetFile {
             .collect::<Result<Vec<_>>>()?;
         DataFrame::new(schema.clone(), columns)
     }
+}
+
+/// `meta` with every top-level string or binary column decoded as its 64-bit-offset
+/// Arrow type: eau2's string offsets are 64-bit, so the decoder's buffers then move into
+/// chunks whole instead of being copied. `meta` as it is if arrow-rs refuses the hint.
+fn with_large_strings(meta: ArrowReaderMetadata) -> ArrowReaderMetadata {
+    let schema = meta.schema();
+    let large = |t: &ArrowType| match t {
+        ArrowType::Utf8 | ArrowType::Utf8View => Some(ArrowType::LargeUtf8),
+        ArrowType::Binary | ArrowType::BinaryView => Some(ArrowType::LargeBinary),
+        _ => None,
+    };
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| large(f.data_type()).is_some())
+    {
+        return meta;
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match large(f.data_type()) {
+            Some(t) => f.as_ref().clone().with_data_type(t),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    let hinted = Arc::new(ArrowSchema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    ));
+    let options = ArrowReaderOptions::new().with_schema(hinted);
+    ArrowReaderMetadata::try_new(meta.metadata().clone(), options).unwrap_or(meta)
 }
 
 /// Reads a whole Parquet file into a frame, columns by name (`None` for all).

@@ -7,6 +7,7 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use eau2_data::sor::FileIdentity;
 use parquet::errors::{ParquetError, Result};
 use parquet::file::reader::{ChunkReader, Length};
 
@@ -78,4 +79,19 @@ impl ChunkReader for Positional {
         self.file.read_exact_at(&mut buf, start)?;
         Ok(buf.into())
     }
+}
+
+/// The identity (device, inode, length, modification time) of the open `file` at
+/// `path` (named in errors): what ranks compare to know they opened one version.
+pub(crate) fn identity(file: &File, path: &std::path::Path) -> eau2_data::Result<FileIdentity> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file
+        .metadata()
+        .map_err(|e| eau2_data::Error::io_path("reading the metadata of", path, e))?;
+    Ok(FileIdentity {
+        device: meta.dev(),
+        inode: meta.ino(),
+        len: meta.len(),
+        mtime: (meta.mtime(), meta.mtime_nsec()),
+    })
 }

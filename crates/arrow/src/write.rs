@@ -14,7 +14,12 @@
 use std::io::Write;
 use std::path::Path;
 
-use eau2_data::frame::{Column, DataFrame};
+use std::sync::Arc;
+
+use arrow_array::{RecordBatch, RecordBatchOptions};
+use arrow_schema::{Field, Schema as ArrowSchema, SchemaRef};
+use bytes::Bytes;
+use eau2_data::frame::{Chunk, ChunkData, Column, DataFrame};
 use eau2_data::{Error, Result};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -22,6 +27,7 @@ use parquet::file::metadata::{
     FileMetaData, ParquetMetaData, ParquetMetaDataReader, ParquetMetaDataWriter, RowGroupMetaData,
 };
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use crate::convert::{to_arrow, to_arrow_schema};
@@ -46,6 +52,7 @@ pub enum Codec {
 pub struct ParquetWriteOptions {
     codec: Codec,
     row_group_rows: usize,
+    required: Option<Vec<bool>>,
 }
 
 impl Default for ParquetWriteOptions {
@@ -53,6 +60,7 @@ impl Default for ParquetWriteOptions {
         ParquetWriteOptions {
             codec: Codec::Snappy,
             row_group_rows: 1 << 20,
+            required: None,
         }
     }
 }
@@ -77,13 +85,35 @@ impl ParquetWriteOptions {
         self
     }
 
+    /// Declares the columns whose flag is `true` required (never null) in the file's
+    /// schema, which spares encoding and decoding their definition levels; a column
+    /// declared so that has a missing value fails the write. Without this,
+    /// [`encode_part`] and [`encode_parts`] declare every column optional (parts
+    /// stitched into one file must agree), while [`write_parquet`],
+    /// [`write_parquet_file`] and the distributed writes declare required the columns
+    /// without a missing value in the whole frame (over all ranks).
+    pub fn required(mut self, columns: Vec<bool>) -> Self {
+        self.required = Some(columns);
+        self
+    }
+
+    /// These options with the required columns decided for `df` unless they are set.
+    pub(crate) fn deciding_required(&self, df: &DataFrame) -> ParquetWriteOptions {
+        let mut options = self.clone();
+        if options.required.is_none() {
+            options.required = Some(without_missing(df));
+        }
+        options
+    }
+
     /// The codec.
     pub fn get_codec(&self) -> Codec {
         self.codec
     }
 
-    /// The arrow-rs writer properties these options mean.
-    fn properties(&self) -> Result<WriterProperties> {
+    /// The arrow-rs writer properties these options mean for `df`: dictionary encoding
+    /// only for the columns whose first values repeat (see [`mostly_distinct`]).
+    fn properties(&self, df: &DataFrame) -> Result<WriterProperties> {
         let compression = match self.codec {
             Codec::Snappy => Compression::SNAPPY,
             Codec::Uncompressed => Compression::UNCOMPRESSED,
@@ -92,7 +122,14 @@ impl ParquetWriteOptions {
                     .map_err(|e| Error::Schema(format!("zstd level {level}: {e}")))?,
             ),
         };
-        Ok(WriterProperties::builder()
+        let mut builder = WriterProperties::builder();
+        for (name, column) in df.schema().names().iter().zip(df.columns()) {
+            if column.chunks().first().is_some_and(|c| mostly_distinct(c)) {
+                builder =
+                    builder.set_column_dictionary_enabled(ColumnPath::from(name.as_str()), false);
+            }
+        }
+        Ok(builder
             .set_compression(compression)
             // Min/max/null counts per column chunk, in the footer: what row-group
             // pruning reads. No page index, so parts can be stitched by the footer alone.
@@ -104,11 +141,69 @@ impl ParquetWriteOptions {
     }
 }
 
+/// For each column of `df`, whether none of its values is missing.
+pub fn without_missing(df: &DataFrame) -> Vec<bool> {
+    df.columns()
+        .iter()
+        .map(|c| c.chunks().iter().all(|ch| ch.missing_count() == 0))
+        .collect()
+}
+
+/// The Arrow schema a file of `df` is written with: eau2's, with the `required` columns
+/// not nullable.
+fn file_schema(df: &DataFrame, required: &[bool]) -> SchemaRef {
+    let fields: Vec<Field> = to_arrow_schema(df.schema())
+        .fields()
+        .iter()
+        .zip(required)
+        .map(|(f, &r)| f.as_ref().clone().with_nullable(!r))
+        .collect();
+    Arc::new(ArrowSchema::new(fields))
+}
+
+/// How many of a column's first values [`mostly_distinct`] looks at.
+const DICTIONARY_SAMPLE: usize = 4096;
+
+/// Whether more than half of the first [`DICTIONARY_SAMPLE`] present values of `chunk`
+/// differ. arrow-rs dictionary-encodes every column until its dictionary outgrows a
+/// page (1 MiB) and only then falls back to plain values, so a column of mostly
+/// distinct values (a sequence, measurements) pays for hashing and writes a
+/// dictionary page no reader gains from; such columns are written plain from the
+/// start. BOOL columns are never dictionary-encoded anyway.
+fn mostly_distinct(chunk: &Chunk) -> bool {
+    let valid = chunk.validity();
+    let present = |i: &usize| valid.get(*i);
+    let n = chunk.len().min(DICTIONARY_SAMPLE);
+    let mut seen = std::collections::HashSet::with_capacity(n);
+    let mut count = 0usize;
+    let mut add = |bits: u64| {
+        count += 1;
+        seen.insert(bits);
+    };
+    match chunk.data() {
+        ChunkData::Bool(_) => return false,
+        ChunkData::Int(v) => (0..n).filter(present).for_each(|i| add(v[i] as u64)),
+        ChunkData::Float(v) => (0..n)
+            .filter(present)
+            .for_each(|i| add(v[i].to_bits().into())),
+        ChunkData::I64(v) => (0..n).filter(present).for_each(|i| add(v[i] as u64)),
+        ChunkData::F64(v) => (0..n).filter(present).for_each(|i| add(v[i].to_bits())),
+        ChunkData::String { offsets, bytes } => (0..n).filter(present).for_each(|i| {
+            let value = &bytes[offsets[i] as usize..offsets[i + 1] as usize];
+            let mut h = std::hash::DefaultHasher::new();
+            std::hash::Hash::hash(value, &mut h);
+            add(std::hash::Hasher::finish(&h));
+        }),
+    }
+    seen.len() * 2 > count && count >= 64
+}
+
 /// Row groups encoded on their own, to be laid end to end with others.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParquetPart {
-    /// The row groups' bytes, as they go between the leading magic and the footer.
-    pub body: Vec<u8>,
+    /// The row groups' bytes, as they go between the leading magic and the footer (a
+    /// view into the buffer they were encoded into: never copied).
+    pub body: Bytes,
     /// The part's own footer (Thrift `FileMetaData`), its offsets counted from the start
     /// of a file where `body` follows the leading magic.
     pub footer: Vec<u8>,
@@ -117,9 +212,29 @@ pub struct ParquetPart {
 /// Encodes `df` as one Parquet part (its row groups cut as `options` say), on this
 /// thread.
 pub fn encode_part(df: &DataFrame, options: &ParquetWriteOptions) -> Result<ParquetPart> {
-    let props = options.properties()?;
-    let schema = to_arrow_schema(df.schema());
-    let mut writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props))
+    let props = options.properties(df)?;
+    let required = match &options.required {
+        Some(r) => r.clone(),
+        None => vec![false; df.ncols()],
+    };
+    if required.len() != df.ncols() {
+        return Err(Error::Schema(format!(
+            "{} required-column flags for a frame of {} columns",
+            required.len(),
+            df.ncols()
+        )));
+    }
+    let schema = file_schema(df, &required);
+    // Room for the values uncompressed: the encoded part never regrows (and so is never
+    // copied); pages of the reservation it does not use are never touched.
+    let room: usize = df
+        .columns()
+        .iter()
+        .flat_map(|c| c.chunks())
+        .map(|c| c.byte_size())
+        .sum::<usize>()
+        + (64 << 10);
+    let mut writer = ArrowWriter::try_new(Vec::with_capacity(room), schema.clone(), Some(props))
         .map_err(|e| Error::Schema(format!("starting a Parquet writer: {e}")))?;
     let mut rows_in_group = 0usize;
     for batch in to_arrow(df)? {
@@ -138,6 +253,16 @@ pub fn encode_part(df: &DataFrame, options: &ParquetWriteOptions) -> Result<Parq
                 f.name()
             )));
         }
+        // The same arrays under the file's schema (required columns not nullable).
+        let rows = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        let batch =
+            RecordBatch::try_new_with_options(schema.clone(), batch.columns().to_vec(), &rows)
+                .map_err(|e| {
+                    Error::Schema(format!(
+                        "a column declared required (ParquetWriteOptions::required) has missing \
+                     values: {e}"
+                    ))
+                })?;
         rows_in_group += batch.num_rows();
         writer
             .write(&batch)
@@ -155,7 +280,8 @@ pub fn encode_part(df: &DataFrame, options: &ParquetWriteOptions) -> Result<Parq
     split(file)
 }
 
-/// Splits a whole in-memory Parquet file into its body and footer.
+/// Splits a whole in-memory Parquet file into its body and footer, without copying the
+/// body.
 fn split(file: Vec<u8>) -> Result<ParquetPart> {
     let n = file.len();
     let bad = || Error::decode("an encoded Parquet part has no valid footer");
@@ -167,9 +293,10 @@ fn split(file: Vec<u8>) -> Result<ParquetPart> {
         .checked_sub(8 + footer_len)
         .filter(|&a| a >= 4)
         .ok_or_else(bad)?;
+    let footer = file[footer_at..n - 8].to_vec();
     Ok(ParquetPart {
-        footer: file[footer_at..n - 8].to_vec(),
-        body: file[4..footer_at].to_vec(),
+        footer,
+        body: Bytes::from(file).slice(4..footer_at),
     })
 }
 
@@ -304,7 +431,8 @@ pub fn write_parquet(
     mut out: impl Write,
     options: &ParquetWriteOptions,
 ) -> Result<()> {
-    let parts = encode_parts(df, options)?;
+    // Every part declares the same columns required: decided on the whole frame.
+    let parts = encode_parts(df, &options.deciding_required(df))?;
     let footers: Vec<&[u8]> = parts.iter().map(|p| p.footer.as_slice()).collect();
     let lens: Vec<u64> = parts.iter().map(|p| p.body.len() as u64).collect();
     let tail = stitch_footer(&footers, &lens)?;

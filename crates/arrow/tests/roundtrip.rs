@@ -285,3 +285,208 @@ fn damaged_parquet_is_an_error_naming_the_file() {
     }
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// The rows of a frame's column `col` as text, `-` for missing.
+fn column_text(df: &DataFrame, col: usize) -> Vec<String> {
+    (0..df.nrows())
+        .map(|r| match df.get_as::<&[u8]>(col, r).unwrap() {
+            Some(b) => String::from_utf8_lossy(b).into_owned(),
+            None => "-".into(),
+        })
+        .collect()
+}
+
+/// Strings of every Arrow layout other tools write (32-bit offsets, views, binary),
+/// with nulls, through Parquet written by arrow-rs itself, and straight from Arrow:
+/// sliced arrays (offsets not from 0) and nulls that keep bytes read right.
+#[test]
+fn strings_of_other_layouts_read_right() {
+    use eau2_arrow::arrow::array::{BinaryArray, StringArray, StringViewArray};
+    use eau2_arrow::arrow::parquet::arrow::ArrowWriter;
+    let d = dir("strings");
+    let words: Vec<Option<&str>> = (0..3000)
+        .map(|i| (i % 7 != 3).then_some(["ann", "", "bé", "long text"][i % 4]))
+        .collect();
+    let want: Vec<String> = words
+        .iter()
+        .map(|w| w.map_or("-".into(), str::to_string))
+        .collect();
+    let schema = Arc::new(ArrowSchema::new(vec![
+        Field::new("s", ArrowType::Utf8, true),
+        Field::new("v", ArrowType::Utf8View, true),
+        Field::new("b", ArrowType::Binary, true),
+    ]));
+    let bytes: Vec<Option<&[u8]>> = words.iter().map(|w| w.map(str::as_bytes)).collect();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(words.clone())),
+            Arc::new(StringViewArray::from(words.clone())),
+            Arc::new(BinaryArray::from(bytes)),
+        ],
+    )
+    .unwrap();
+    let path = d.join("strings.parquet");
+    let mut w = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let df = read_parquet::<&str>(&path, None).unwrap();
+    assert_eq!(df.schema().codes(), "SSS");
+    for col in 0..3 {
+        assert_eq!(column_text(&df, col), want, "column {col}");
+    }
+    // Sliced: offsets start past 0.
+    let sliced = batch.slice(5, 100);
+    let df = from_arrow(sliced.schema(), [sliced]).unwrap();
+    for col in 0..3 {
+        assert_eq!(column_text(&df, col), want[5..105], "sliced column {col}");
+    }
+    // A null whose slot still holds bytes reads as missing, its bytes dropped.
+    let (offsets, values, _) = StringArray::from(vec!["ab", "cd", "ef"]).into_parts();
+    let array = StringArray::new(offsets, values, Some(vec![true, false, true].into()));
+    let schema = Arc::new(ArrowSchema::new(vec![Field::new(
+        "s",
+        ArrowType::Utf8,
+        true,
+    )]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(array)]).unwrap();
+    let df = from_arrow(schema, [batch]).unwrap();
+    assert_eq!(column_text(&df, 0), ["ab", "-", "ef"]);
+    assert_eq!(
+        df.chunk(0, 0).data().clone(),
+        eau2_data::frame::ChunkData::String {
+            offsets: vec![0, 2, 2, 4],
+            bytes: b"abef".to_vec(),
+        }
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Nulls in integer, float and boolean columns of many words: missing slots hold the
+/// type's default after conversion, present ones their value.
+#[test]
+fn nulls_zero_their_slots_across_words() {
+    use eau2_arrow::arrow::array::{BooleanArray, Float64Array};
+    let n = 1000;
+    let ints: Vec<Option<i32>> = (0..n)
+        .map(|i| (i % 3 != 0).then_some(i as i32 + 1))
+        .collect();
+    let floats: Vec<Option<f64>> = (0..n)
+        .map(|i| (i % 64 != 63).then_some(i as f64 + 0.5))
+        .collect();
+    let bools: Vec<Option<bool>> = (0..n).map(|i| (i % 5 != 0).then_some(true)).collect();
+    let schema = Arc::new(ArrowSchema::new(vec![
+        Field::new("i", ArrowType::Int32, true),
+        Field::new("f", ArrowType::Float64, true),
+        Field::new("b", ArrowType::Boolean, true),
+    ]));
+    // Built from full arrays so that the null slots hold values first.
+    let full_i = Int32Array::from((0..n).map(|i| i as i32 + 1).collect::<Vec<_>>());
+    let nulls_i = Int32Array::from(ints.clone()).nulls().cloned();
+    let i = Int32Array::new(full_i.values().clone(), nulls_i);
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(i),
+            Arc::new(Float64Array::from(floats.clone())),
+            Arc::new(BooleanArray::new(
+                vec![true; n].into(),
+                BooleanArray::from(bools.clone()).nulls().cloned(),
+            )),
+        ],
+    )
+    .unwrap();
+    let df = from_arrow(schema, [batch]).unwrap();
+    let chunk = df.chunk(0, 0);
+    let got_i = chunk.ints().unwrap();
+    for (r, v) in ints.iter().enumerate() {
+        assert_eq!(got_i[r], v.unwrap_or(0), "int row {r}");
+        assert_eq!(df.get_as::<i32>(0, r as u64).unwrap(), *v);
+        assert_eq!(df.get_as::<f64>(1, r as u64).unwrap(), floats[r]);
+        assert_eq!(df.get_as::<bool>(2, r as u64).unwrap(), bools[r]);
+    }
+    assert_eq!(df.chunk(1, 0).f64s().unwrap()[63], 0.0);
+    match df.chunk(2, 0).data() {
+        eau2_data::frame::ChunkData::Bool(bits) => {
+            assert!((0..n).all(|r| bits.get(r) == (r % 5 != 0)))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Columns of mostly distinct values are written plain, columns that repeat with a
+/// dictionary; both read back the same.
+#[test]
+fn only_repeating_columns_get_a_dictionary() {
+    let d = dir("dictionary");
+    let schema = Schema::named([
+        ("seq", DataType::I64),
+        ("few", DataType::Int),
+        ("names", DataType::String),
+    ])
+    .unwrap();
+    let mut b = FrameBuilder::new(schema, 10_000);
+    for r in 0..30_000i64 {
+        let name = format!("user{}", r % 17);
+        b.push_row(&[
+            Some(Value::I64(r * 7)),
+            Some(Value::Int((r % 40) as i32)),
+            Some(Value::Str(name.as_bytes())),
+        ])
+        .unwrap();
+    }
+    let df = b.finish();
+    let path = d.join("dict.parquet");
+    write_parquet_file(&df, &path, &ParquetWriteOptions::default()).unwrap();
+    let file = ParquetFile::open(&path).unwrap();
+    for rg in file.metadata().row_groups() {
+        let dict: Vec<bool> = rg
+            .columns()
+            .iter()
+            .map(|c| c.dictionary_page_offset().is_some())
+            .collect();
+        assert_eq!(dict, [false, true, true]);
+    }
+    assert_eq!(rows(&file.read_all::<&str>(None).unwrap()), rows(&df));
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Columns without a missing value are declared required (no definition levels);
+/// declaring a column with one required fails the write naming the reason.
+#[test]
+fn columns_without_missing_values_are_required() {
+    let d = dir("required");
+    let df = every_type(500, 100);
+    let mut b = FrameBuilder::new(
+        Schema::named([("full", DataType::Int), ("holes", DataType::Int)]).unwrap(),
+        100,
+    );
+    for r in 0..300 {
+        b.push_row(&[Some(Value::Int(r)), (r % 3 == 0).then_some(Value::Int(r))])
+            .unwrap();
+    }
+    let mixed = b.finish();
+    let path = d.join("mixed.parquet");
+    write_parquet_file(&mixed, &path, &ParquetWriteOptions::default()).unwrap();
+    let file = ParquetFile::open(&path).unwrap();
+    let nullable: Vec<bool> = file
+        .arrow_schema()
+        .fields()
+        .iter()
+        .map(|f| f.is_nullable())
+        .collect();
+    assert_eq!(nullable, [false, true]);
+    assert_eq!(rows(&file.read_all::<&str>(None).unwrap()), rows(&mixed));
+    let all = d.join("all.parquet");
+    write_parquet_file(&df, &all, &ParquetWriteOptions::default()).unwrap();
+    assert_eq!(rows(&read_parquet::<&str>(&all, None).unwrap()), rows(&df));
+    let err = write_parquet_file(
+        &mixed,
+        d.join("bad.parquet"),
+        &ParquetWriteOptions::default().required(vec![true, true]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("declared required"), "{err}");
+    std::fs::remove_dir_all(&d).unwrap();
+}

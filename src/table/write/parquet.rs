@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use eau2_arrow::{
-    encode_part, encode_parts, stitch_footer, write_parquet, ParquetPart, ParquetWriteOptions,
-    MAGIC,
+    encode_part, encode_parts, stitch_footer, without_missing, write_parquet, ParquetPart,
+    ParquetWriteOptions, MAGIC,
 };
 
 use super::replace::Temp;
@@ -181,6 +181,16 @@ impl<'n> DistFrame<'n> {
         options: &ParquetWriteOptions,
     ) -> Result<Vec<(Place, ParquetPart)>> {
         let mine = self.local_chunks();
+        // A column is required in the file when no rank holds a missing value of it (a
+        // rank that cannot tell says "not required"; its encoding fails below anyway).
+        let local = self
+            .local_frame(&mine)
+            .map(|f| without_missing(&f))
+            .unwrap_or_else(|_| vec![false; self.ncols()]);
+        let required = self.node.comm().all_reduce(local, |a, b| {
+            a.iter().zip(&b).map(|(x, y)| *x && *y).collect()
+        })?;
+        let options = &options.clone().required(required);
         let mut out = Vec::new();
         let mut start = 0;
         while start < mine.len() {

@@ -32,7 +32,9 @@
 pub mod blocks;
 pub mod csv;
 pub mod error;
+pub mod file;
 pub mod frame;
+mod guard;
 pub mod sor;
 pub mod words;
 

@@ -226,10 +226,11 @@ impl CsvReader {
     }
 
     /// Builds only the file columns `cols` (0-based), in this order, as the frame's
-    /// columns; a column may be named twice. The columns left out are not stored but
-    /// still checked (a strict read fails on their misfits; a lenient one counts them),
-    /// so which rows deviate does not depend on the projection. A read fails with
-    /// [`Error::OutOfRange`] when a column is past the file's last.
+    /// columns; a column may be named twice. The columns left out are not read: their
+    /// fields are only found (by quote parity) and never decoded, so strict mode and the
+    /// deviation count apply to the columns read (a ragged record still deviates: the
+    /// record's shape is not a column's). A read fails with [`Error::OutOfRange`] when a
+    /// column is past the file's last.
     pub fn columns(mut self, cols: &[usize]) -> Self {
         self.columns = Some(cols.to_vec());
         self

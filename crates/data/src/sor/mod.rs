@@ -33,8 +33,13 @@
 //! - Missing and malformed fields do not type a column during inference; a malformed
 //!   field still counts towards the width. An unsigned integer of value 0 or 1 with
 //!   leading zeros (`001`) is a BOOL literal.
-//! - Columns left out by [`SorReader::columns`] are not built but are still checked, so
-//!   the deviation report and strict mode do not depend on the projection.
+//! - Columns left out by [`SorReader::columns`] are not read: their fields are only
+//!   scanned for their end (the closing `>`, honouring a quoted string), and the fields
+//!   after the last column read not at all. So strict mode and the deviation report
+//!   apply to the columns read; a value that does not fit a column left out is not an
+//!   error. Only a field left out that is malformed so that it may move the fields after
+//!   it (an unclosed `<` or quote, stray text) makes its row deviate. Schema inference
+//!   still looks at whole lines.
 //! - A FLOAT literal beyond f32's range reads as an infinity.
 //!
 //! ```
@@ -326,7 +331,9 @@ impl SorReader {
     }
 
     /// Builds only the file columns `cols`, in this order, as the frame's columns (a
-    /// column may be named twice). The others are still checked for deviations.
+    /// column may be named twice). The others are not read: their fields are only
+    /// scanned for their end, so strict mode and the deviation report apply to the
+    /// columns read (see the module's notes).
     pub fn columns(mut self, cols: &[usize]) -> Self {
         self.columns = Some(cols.to_vec());
         self
@@ -797,8 +804,10 @@ mod tests {
             rows(&file.frame),
             table(&[&["\"a\"", "1", "\"a\""], &["\"b\"", "0", "\"b\""]])
         );
-        // Column 1 is not built, but its deviation is still reported.
-        assert_eq!(file.deviations.rows, 1);
+        // Column 1 is not read, so its `x` is not checked (only read columns are).
+        assert_eq!(file.deviations.rows, 0);
+        let all = reader.clone().read_bytes(text).unwrap();
+        assert_eq!(all.deviations.rows, 1);
         assert!(matches!(
             SorReader::new().columns(&[3]).read_bytes(text),
             Err(Error::OutOfRange {

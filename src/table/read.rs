@@ -216,8 +216,12 @@ impl ReadOptions {
         self
     }
 
-    /// Keeps only the named columns, in this order. The other columns are still checked,
-    /// so which rows deviate does not depend on the projection.
+    /// Keeps only the named columns, in this order. The other columns are not read:
+    /// their fields are only scanned for their end (SoR: the closing `>`; CSV: the next
+    /// separator outside quotes), so a load with a projection costs what its columns
+    /// cost, and the safe defaults, strict mode and the deviation count apply to the
+    /// columns read: a value in a column left out is never an error. The schema is still
+    /// inferred from whole lines.
     pub fn columns<N: AsRef<str>>(mut self, names: &[N]) -> Self {
         self.columns = Some(names.iter().map(|n| n.as_ref().to_string()).collect());
         self
@@ -861,7 +865,7 @@ fn read_part(
         Ok(Schema::new(types.to_vec()).with_names(names)?)
     };
     let full = schema_of(&types)?;
-    // The columns left out are checked but not built.
+    // The columns left out are not read (only scanned for their ends).
     let reader = match projection(options, &full)? {
         Some(cols) => reader.with_columns(&cols),
         None => reader,

@@ -382,8 +382,7 @@ impl CsvReader {
         self.read_bytes_labeled(bytes, "<bytes>")
     }
 
-    /// Reads CSV text from memory (e.g. a [`crate::sor::FileView`]'s bytes); errors name
-    /// the input `label`.
+    /// Reads CSV text from memory; errors name the input `label`.
     pub fn read_bytes_labeled(&self, bytes: &[u8], label: &str) -> Result<CsvFile> {
         self.read_labeled(&Source::Memory(bytes), label)
     }

@@ -489,9 +489,13 @@ impl BlockReader {
     /// part (none past its end), read with `pread`: a sample of the part. Empty when no
     /// record begins there.
     pub fn records_at(&self, at: u64, count: usize) -> Result<Vec<u8>> {
-        let at = at.clamp(self.start, self.end);
+        // No record is read before the first one known (a CSV file's first data record).
+        let at = at.clamp(self.start, self.end).max(self.first_record);
+        if at >= self.end {
+            return Ok(Vec::new());
+        }
         let odd = match self.records {
-            Records::Csv => self.odd_before(at)?,
+            Records::Csv if at > self.first_record => self.odd_before(at)?,
             _ => false,
         };
         let len = self.file.len as u64;
@@ -501,8 +505,8 @@ impl BlockReader {
             let to = len.min(read_from + want);
             let view = self.file.read(read_from as usize, to as usize)?;
             let at_end = to >= len;
-            let first = if at <= self.first_record {
-                Some((self.first_record.min(len) - read_from) as usize)
+            let first = if at == self.first_record {
+                Some((at - read_from) as usize)
             } else {
                 self.record_start(&view, (at - read_from) as usize, odd)
             };

@@ -40,6 +40,12 @@ use crate::guard::Guard as MapGuard;
 /// costs little per byte, small enough that a few blocks per thread stay in the cache.
 pub const DEFAULT_BLOCK_BYTES: usize = 8 << 20;
 
+/// The largest block the frame readers (SoR, CSV) cut a part into: they cut it into
+/// about sixteen blocks per thread, as many as they would parse in parallel, up to this
+/// size. Blocks of 8 MiB made a 1.5 GB SoR read 7% slower than 47 MB ones (more, shorter
+/// chunks to build and concatenate); the resident file pages stay at a few blocks.
+pub const MAX_FRAME_BLOCK_BYTES: usize = 64 << 20;
+
 /// Bytes mapped past a block's end to finish its last record; doubled while the record
 /// is longer (a record is never cut, however long).
 const TAIL: usize = 4096;

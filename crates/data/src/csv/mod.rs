@@ -66,7 +66,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::blocks::{BlockReader, Records, DEFAULT_BLOCK_BYTES};
+use crate::blocks::{BlockReader, Records, MAX_FRAME_BLOCK_BYTES};
 use crate::error::{Error, Result};
 use crate::frame::{DataFrame, DataType, Schema, DEFAULT_CHUNK_LEN};
 use crate::sor::parse::Cancel;
@@ -496,11 +496,9 @@ impl CsvReader {
         };
         let size = ((to - from) / pieces).clamp(
             self.min_part_len,
-            DEFAULT_BLOCK_BYTES.max(self.min_part_len),
+            MAX_FRAME_BLOCK_BYTES.max(self.min_part_len),
         );
-        if size != DEFAULT_BLOCK_BYTES {
-            reader = reader.block_bytes(size);
-        }
+        reader = reader.block_bytes(size);
         Ok(reader.first_record_at(data_start as u64))
     }
 

@@ -6,7 +6,7 @@
 use super::infer;
 use super::parse::{self, Cancel, Part, Plan, Stop};
 use super::range;
-use crate::blocks::{Block, BlockReader, DEFAULT_BLOCK_BYTES};
+use crate::blocks::{Block, BlockReader, MAX_FRAME_BLOCK_BYTES};
 use crate::error::{Error, Result};
 use crate::frame::{DataType, Schema};
 
@@ -161,7 +161,7 @@ impl Input for InFile {
     fn pieces(&self, parts: usize, min_len: usize) -> Vec<(usize, usize)> {
         let (start, end) = self.reader.bounds();
         let total = (end - start) as usize;
-        let size = (total / parts.max(1)).clamp(min_len.max(1), DEFAULT_BLOCK_BYTES.max(min_len));
+        let size = (total / parts.max(1)).clamp(min_len.max(1), MAX_FRAME_BLOCK_BYTES.max(min_len));
         self.reader
             .clone()
             .block_bytes(size)

@@ -264,10 +264,10 @@ impl CsvReader {
         self
     }
 
-    /// Maps files into memory (`true`, the default; guarded, so a file that shrinks is
-    /// an error, not a SIGBUS) or reads them with `pread` (`false`; a part then reads
-    /// only its own bytes, plus the rest of its last record). Either way a file that
-    /// changes during the read is an error naming it.
+    /// Maps each block of a file into memory (`true`, the default; guarded, so a file
+    /// that shrinks is an error, not a SIGBUS) or reads it with `pread` (`false`). Either
+    /// way a part reads only its own blocks (plus the rest of its last record), and a file
+    /// that changes during the read is an error naming it.
     pub fn memory_map(mut self, yes: bool) -> Self {
         self.memory_map = yes;
         self

@@ -4,16 +4,19 @@
 //! [`SorReader::read_bytes`]) returns a [`SorFile`]: the [`DataFrame`], the file's
 //! [`Schema`] and the [`Deviations`] report. The format is specified in `docs/sor-format.md`.
 //!
-//! How bytes flow: the file is memory-mapped, guarded so that one shrinking under the read
-//! is an error rather than a SIGBUS (or, by choice, read with `pread` piece by piece:
-//! [`SorReader::memory_map`]); the lines to read are found (by the range rule of
-//! `docs/sor-format.md` for a [`SorReader::range`], or as the lines beginning in an even
-//! byte piece for a [`SorReader::part`]); the schema is given or inferred from the first of
-//! those rows; they are cut into about sixteen pieces per rayon thread, at line starts, and
-//! each piece is read line by line into typed column builders (plain lines by a fast path
+//! How bytes flow: a file is opened once and read through the shared block reader
+//! ([`crate::blocks::BlockReader`]); the lines to read are found (by the range rule of
+//! `docs/sor-format.md` for a [`SorReader::range`], with small reads at its ends, or as
+//! the lines beginning in an even byte piece for a [`SorReader::part`]); the schema is
+//! given or inferred from the first of those rows; they are cut into about sixteen blocks
+//! per rayon thread (at most [`crate::blocks::MAX_FRAME_BLOCK_BYTES`] each), and each
+//! block is mapped (guarded, so a file shrinking under the read is an error rather than
+//! a SIGBUS; or read with `pread`, [`SorReader::memory_map`]), read line by line into
+//! typed column builders (plain lines by a fast path
 //! that converts each field straight from its bytes, any other line by the general lexer,
-//! which decides every deviation); the pieces' frames are then concatenated without
-//! copying. Line numbers, needed only to report deviations, are counted afterwards and only
+//! which decides every deviation) and unmapped, so the file's resident pages stay at the
+//! blocks in flight; the blocks' frames are then concatenated without copying. Bytes in
+//! memory ([`SorReader::read_bytes`]) are cut into pieces the same way. Line numbers, needed only to report deviations, are counted afterwards and only
 //! for the first deviating row, and are always numbers in the whole file.
 //!
 //! Where the format leaves room, this reader decides:
@@ -367,12 +370,12 @@ impl SorReader {
         self
     }
 
-    /// Maps files into memory (`true`, the default) or reads them with `pread` piece by
-    /// piece (`false`). Either way a file that changes during the read is an error naming
-    /// it, never a crash or a partial result (see `source` and `guard`). A map is faster
-    /// where copying is slow (20-25% on an INT-only file on a loaded 2-core VM); `pread`
-    /// reads only the part of the file a part or range needs, and no signal handler is
-    /// involved.
+    /// Maps each block of a file into memory (`true`, the default) or reads it with
+    /// `pread` (`false`). Either way only the blocks of the part or range are read, one
+    /// per thread at a time, and a file that changes during the read is an error naming
+    /// it, never a crash or a partial result. A map is faster where copying is slow
+    /// (20-25% on an INT-only file on a loaded 2-core VM); with `pread` no signal handler
+    /// is involved.
     pub fn memory_map(mut self, yes: bool) -> Self {
         self.memory_map = yes;
         self

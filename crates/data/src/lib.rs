@@ -7,7 +7,7 @@
 //! - [`blocks`]: the one reader machinery under every format: one byte part of a file
 //!   read in parallel blocks of whole records (lines, words, or CSV records cut by quote
 //!   parity), each mapped (or read) and unmapped in turn, the file checked unchanged;
-//! - [`file`]: which version of a file a read opened ([`file::FileIdentity`]), and the
+//! - [`file`](mod@file): which version of a file a read opened ([`file::FileIdentity`]), and the
 //!   check that it stayed that version;
 //! - [`sor`]: the schema-on-read reader ([`sor::SorReader`]), which parses a file's
 //!   blocks (or bytes in memory) in parallel into those chunks, reading only the columns

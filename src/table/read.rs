@@ -4,8 +4,9 @@
 //! each rank parses its own byte part and keeps its rows at home, into a temporary frame
 //! (no key to invent). How a load stays trustworthy:
 //!
-//! - **One version.** Every rank opens the path once ([`FileView`]) and reads the sample,
-//!   the quote count and the rows through that one descriptor. The ranks compare the
+//! - **One version.** Every rank opens the path once (a [`BlockReader`]) and reads the
+//!   sample, the quote count and the rows through that one descriptor, block by block
+//!   (resident memory stays at the blocks in flight, not the file). The ranks compare the
 //!   identities (device, inode, size, modification time) they opened before parsing;
 //!   if a file was renamed over the path between their opens they all open it again (a
 //!   few times), else the load fails naming the file. A file changed in place during
@@ -32,7 +33,7 @@ use crate::csv::CsvReader;
 use crate::error::{DataError, Error, Result};
 use crate::frame::{DataFrame, DataType, Schema};
 use crate::kv::Key;
-use crate::sor::{Deviations, FileIdentity, FileView, Misfit, SorReader};
+use crate::sor::{Deviations, FileIdentity, Misfit, SorReader};
 use eau2_data::blocks::{BlockReader, Records};
 
 use super::DistFrame;
@@ -215,8 +216,12 @@ impl ReadOptions {
         self
     }
 
-    /// Keeps only the named columns, in this order. The other columns are still checked,
-    /// so which rows deviate does not depend on the projection.
+    /// Keeps only the named columns, in this order. The other columns are not read:
+    /// their fields are only scanned for their end (SoR: the closing `>`; CSV: the next
+    /// separator outside quotes), so a load with a projection costs what its columns
+    /// cost, and the safe defaults, strict mode and the deviation count apply to the
+    /// columns read: a value in a column left out is never an error. The schema is still
+    /// inferred from whole lines.
     pub fn columns<N: AsRef<str>>(mut self, names: &[N]) -> Self {
         self.columns = Some(names.iter().map(|n| n.as_ref().to_string()).collect());
         self
@@ -370,13 +375,21 @@ pub(crate) fn load_local(
         Format::Parquet => return parquet::load(group, path, options),
         Format::Sor | Format::Csv => {}
     }
-    let view = open_agreed(group, path, FileView::open)?;
-    let loaded = if format == Format::Sor {
-        load_sor(group, &view, options)
+    let records = if format == Format::Sor {
+        Records::Lines
     } else {
-        load_csv(group, &view, path, options)
+        Records::Csv
     };
-    let (frame, deviations) = settle(group, loaded, || view.check())?;
+    let (rank, size) = (group.rank(), group.size());
+    let file = open_agreed(group, path, |p| {
+        BlockReader::open(p, records)?.for_rank(rank, size)
+    })?;
+    let loaded = if format == Format::Sor {
+        load_sor(group, &file, options)
+    } else {
+        load_csv(group, &file, path, options)
+    };
+    let (frame, deviations) = settle(group, loaded, || file.check())?;
     let deviations = honest(group, path, options, &frame, deviations)?;
     Ok((frame, deviations))
 }
@@ -452,12 +465,6 @@ fn load_words(reader: &BlockReader, options: &ReadOptions) -> Result<(DataFrame,
 trait Version {
     /// The identity of the version opened.
     fn version(&self) -> FileIdentity;
-}
-
-impl Version for FileView {
-    fn version(&self) -> FileIdentity {
-        self.identity()
-    }
 }
 
 impl Version for BlockReader {
@@ -683,11 +690,10 @@ fn misfit_error(label: &str, m: &Misfit, advice: String) -> Error {
 /// Loads this rank's part of a SoR file.
 fn load_sor(
     group: &impl Group,
-    view: &FileView,
+    file: &BlockReader,
     options: &ReadOptions,
 ) -> Result<(DataFrame, Deviations)> {
-    let bytes = view.bytes();
-    let label = view.path().display().to_string();
+    let label = file.path().display().to_string();
     let mut reader = SorReader::new()
         .wide_types(!matches!(options.mode, Mode::SorRule))
         .part(group.rank(), group.size());
@@ -714,28 +720,27 @@ fn load_sor(
             },
         ),
         (None, Mode::SorRule) => {
-            let schema = SorReader::new().range(0, None).infer_bytes(bytes)?;
+            let schema = SorReader::new().range(0, None).infer_file(file)?;
             (schema.types().to_vec(), names_of(schema.width())?)
         }
         (None, _) => {
-            let local = reader.sample_bytes(bytes)?;
+            let local = reader.sample_file(file)?;
             let types = agree_types(group, local, DataType::Bool)?;
             let names = names_of(types.len())?;
             (types, names)
         }
     };
-    read_part(group, reader, options, bytes, &label, &names, types)
+    read_part(group, reader, options, file, &label, &names, types)
 }
 
 /// Loads this rank's part of a CSV file.
 fn load_csv(
     group: &impl Group,
-    view: &FileView,
+    file: &BlockReader,
     path: &Path,
     options: &ReadOptions,
 ) -> Result<(DataFrame, Deviations)> {
-    let bytes = view.bytes();
-    let label = view.path().display().to_string();
+    let label = file.path().display().to_string();
     let tsv = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
@@ -744,7 +749,7 @@ fn load_csv(
     if let Some(rows) = options.chunk_len {
         reader = reader.chunk_len(rows);
     }
-    if bytes.is_empty() && options.header && options.schema.is_none() {
+    if file.file_len() == 0 && options.header && options.schema.is_none() {
         return Err(DataError::Schema(format!(
             "{label}: the file is empty, so it has no header; give its columns with \
              ReadOptions::schema(..) to load it as a frame without rows"
@@ -754,8 +759,8 @@ fn load_csv(
     // The header's names and the first records' types (every rank alike), or the
     // given schema named by the header.
     let head = match &options.schema {
-        Some(s) => reader.clone().schema(s.clone()).infer_bytes(bytes)?,
-        None => reader.infer_bytes(bytes)?,
+        Some(s) => reader.clone().schema(s.clone()).infer_file(file)?,
+        None => reader.infer_file(file)?,
     };
     let names: Vec<String> = match &options.names {
         Some(n) if n.len() != head.width() => {
@@ -770,7 +775,7 @@ fn load_csv(
         None => head.names().to_vec(),
     };
     let part = reader.part(group.rank(), group.size());
-    let quotes = part.part_quotes_bytes(bytes)? % 2;
+    let quotes = part.part_quotes_file(file)? % 2;
     let before: Vec<u64> = group.gather(&quotes)?;
     let odd = before[..group.rank()].iter().fold(0, |a, b| a ^ b) == 1;
     let part = part.quotes_before_part(odd);
@@ -778,7 +783,7 @@ fn load_csv(
         (Some(s), _) => s.types().to_vec(),
         (None, Mode::SorRule) => head.types().to_vec(),
         (None, _) => {
-            let mut local = part.sample_bytes(bytes)?;
+            let mut local = part.sample_file(file)?;
             local.resize(head.width(), None);
             for (seen, &t) in local.iter_mut().zip(head.types()) {
                 *seen = DataType::widen_seen(*seen, Some(t));
@@ -787,7 +792,7 @@ fn load_csv(
             agreed[..head.width()].to_vec()
         }
     };
-    read_part(group, part, options, bytes, &label, &names, types)
+    read_part(group, part, options, file, &label, &names, types)
 }
 
 /// A format's reader of this rank's part, as [`read_part`] drives it: SoR and CSV alike.
@@ -797,11 +802,11 @@ trait PartReader: Clone {
     /// The reader building only the file columns `cols` (the others are checked).
     fn with_columns(self, cols: &[usize]) -> Self;
     /// A read that stores misfits as missing values and counts them.
-    fn read_lenient(&self, bytes: &[u8], label: &str) -> Result<(DataFrame, Deviations)>;
+    fn read_lenient(&self, file: &BlockReader) -> Result<(DataFrame, Deviations)>;
     /// A strict read that returns the first misfit instead of failing on it.
     fn read_or_misfit(
         &self,
-        bytes: &[u8],
+        file: &BlockReader,
     ) -> Result<std::result::Result<(DataFrame, Deviations), Misfit>>;
 }
 
@@ -816,16 +821,16 @@ macro_rules! part_reader {
             fn with_columns(self, cols: &[usize]) -> Self {
                 self.columns(cols)
             }
-            fn read_lenient(&self, bytes: &[u8], label: &str) -> Result<(DataFrame, Deviations)> {
-                let file = self.clone().strict(false).read_bytes_labeled(bytes, label)?;
-                Ok((file.frame, file.deviations))
+            fn read_lenient(&self, file: &BlockReader) -> Result<(DataFrame, Deviations)> {
+                let read = self.clone().strict(false).read_file(file)?;
+                Ok((read.frame, read.deviations))
             }
             fn read_or_misfit(
                 &self,
-                bytes: &[u8],
+                file: &BlockReader,
             ) -> Result<std::result::Result<(DataFrame, Deviations), Misfit>> {
                 Ok(self
-                    .read_bytes_or_misfit(bytes)?
+                    .read_file_or_misfit(file)?
                     .map(|file| (file.frame, file.deviations)))
             }
         }
@@ -834,7 +839,7 @@ macro_rules! part_reader {
 
 part_reader!(SorReader, CsvReader);
 
-/// Reads this rank's part of `bytes` with `reader`, the columns named `names` and typed
+/// Reads this rank's part of `file` with `reader`, the columns named `names` and typed
 /// `types` (inferred or given; a type the user fixed wins): a safe load widens columns
 /// with the other ranks until every value fits, a lenient one counts misfits. Only the
 /// projected columns are built.
@@ -842,7 +847,7 @@ fn read_part(
     group: &impl Group,
     reader: impl PartReader,
     options: &ReadOptions,
-    bytes: &[u8],
+    file: &BlockReader,
     label: &str,
     names: &[String],
     types: Vec<DataType>,
@@ -860,7 +865,7 @@ fn read_part(
         Ok(Schema::new(types.to_vec()).with_names(names)?)
     };
     let full = schema_of(&types)?;
-    // The columns left out are checked but not built.
+    // The columns left out are not read (only scanned for their ends).
     let reader = match projection(options, &full)? {
         Some(cols) => reader.with_columns(&cols),
         None => reader,
@@ -870,9 +875,9 @@ fn read_part(
             reader
                 .clone()
                 .with_schema(schema_of(types)?)
-                .read_or_misfit(bytes)
+                .read_or_misfit(file)
         }),
-        Mode::Lenient | Mode::SorRule => reader.with_schema(full).read_lenient(bytes, label),
+        Mode::Lenient | Mode::SorRule => reader.with_schema(full).read_lenient(file),
     }
 }
 

@@ -50,11 +50,18 @@ fn answer(args: &Args) -> eau2::Result<Vec<u8>> {
     let col = match args.query {
         Query::ColType(c) | Query::Value(c, _) | Query::IsMissing(c, _) => c,
     };
-    let file = SorReader::new()
+    let mut reader = SorReader::new()
         .strict(args.strict)
-        .range(args.from, args.len)
-        .columns(&[col])
-        .read_path(&args.file)?;
+        .range(args.from, args.len);
+    // A projection checks only the columns it reads: strict mode vouches for the whole
+    // range, so it reads every column; otherwise only the asked one is read.
+    let at = if args.strict {
+        col
+    } else {
+        reader = reader.columns(&[col]);
+        0
+    };
+    let file = reader.read_path(&args.file)?;
     if file.deviations.rows > 0 {
         let first = file
             .deviations
@@ -67,7 +74,7 @@ fn answer(args: &Args) -> eau2::Result<Vec<u8>> {
     }
     let mut line = match args.query {
         Query::ColType(c) => file.schema.dtype(c)?.name().as_bytes().to_vec(),
-        Query::Value(_, row) => match file.frame.get(0, row)? {
+        Query::Value(_, row) => match file.frame.get(at, row)? {
             None => b"<>".to_vec(),
             Some(Value::Bool(b)) => u8::from(b).to_string().into_bytes(),
             Some(Value::Int(i)) => i.to_string().into_bytes(),
@@ -79,7 +86,7 @@ fn answer(args: &Args) -> eau2::Result<Vec<u8>> {
             }
         },
         Query::IsMissing(_, row) => {
-            let missing = file.frame.is_missing(0, row)?;
+            let missing = file.frame.is_missing(at, row)?;
             (if missing { "1" } else { "0" }).as_bytes().to_vec()
         }
     };

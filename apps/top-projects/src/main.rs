@@ -108,7 +108,7 @@ fn main() -> ExitCode {
         let format = if args.csv { Input::Csv } else { args.format };
         let from = (args.data.as_path(), format);
         let names = ["pid", "author", "committer"];
-        // Only pid is used: the other columns are checked but not built.
+        // Only pid is used: the other columns are only scanned for their ends.
         let commits = load(node, from, "commits", ("III", &names), &["pid"])?;
         let names = ["pid", "name"];
         let projects = load(node, from, "projects", ("IS", &names), &names)?;

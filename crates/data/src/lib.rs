@@ -4,13 +4,15 @@
 //! - [`frame`]: a [`frame::DataFrame`] is a schema and typed columns cut into row chunks
 //!   (a vector and a validity bitmap each), with builders, getters, visitors, `map`,
 //!   `pmap`, `filter`, and printing as SoR;
-//! - [`sor`]: the schema-on-read file reader ([`sor::SorReader`]), which parses bytes
-//!   (memory-mapped or given) in parallel into those chunks, and the block-level INT
-//!   column reader ([`sor::int_columns`], [`sor::int_rows`]);
-//! - [`csv`]: the CSV reader ([`csv::CsvReader`], RFC 4180), which reads by byte parts in
-//!   parallel as the SoR reader does, finding records by quote parity;
-//! - [`blocks`]: one byte part of a file read in parallel blocks of whole records (lines
-//!   or words), each mapped and unmapped in turn, the file checked unchanged;
+//! - [`blocks`]: the one reader machinery under every format: one byte part of a file
+//!   read in parallel blocks of whole records (lines, words, or CSV records cut by quote
+//!   parity), each mapped (or read) and unmapped in turn, the file checked unchanged;
+//! - [`file`](mod@file): which version of a file a read opened ([`file::FileIdentity`]), and the
+//!   check that it stayed that version;
+//! - [`sor`]: the schema-on-read reader ([`sor::SorReader`]), which parses a file's
+//!   blocks (or bytes in memory) in parallel into those chunks, reading only the columns
+//!   asked for, and the block-level INT column reader ([`sor::int_columns`]);
+//! - [`csv`]: the CSV reader ([`csv::CsvReader`], RFC 4180), on the same blocks;
 //! - [`words`]: a text file's words as a one-column STRING frame, through [`blocks`].
 //!
 //! Bytes flow in through the readers or a builder, sit in [`frame::Chunk`]s, and flow out
@@ -32,7 +34,9 @@
 pub mod blocks;
 pub mod csv;
 pub mod error;
+pub mod file;
 pub mod frame;
+mod guard;
 pub mod sor;
 pub mod words;
 

@@ -58,7 +58,7 @@
 
 mod infer;
 mod parse;
-mod records;
+pub(crate) mod records;
 mod source;
 mod types;
 
@@ -66,10 +66,10 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::blocks::{BlockReader, Records, MAX_FRAME_BLOCK_BYTES};
 use crate::error::{Error, Result};
 use crate::frame::{DataFrame, DataType, Schema, DEFAULT_CHUNK_LEN};
 use crate::sor::parse::Cancel;
-use crate::sor::source::{MappedFile, Opened};
 pub use crate::sor::{Deviations, Misfit};
 use parse::{Part, Plan, Stop};
 use source::{Source, STEP};
@@ -226,10 +226,11 @@ impl CsvReader {
     }
 
     /// Builds only the file columns `cols` (0-based), in this order, as the frame's
-    /// columns; a column may be named twice. The columns left out are not stored but
-    /// still checked (a strict read fails on their misfits; a lenient one counts them),
-    /// so which rows deviate does not depend on the projection. A read fails with
-    /// [`Error::OutOfRange`] when a column is past the file's last.
+    /// columns; a column may be named twice. The columns left out are not read: their
+    /// fields are only found (by quote parity) and never decoded, so strict mode and the
+    /// deviation count apply to the columns read (a ragged record still deviates: the
+    /// record's shape is not a column's). A read fails with [`Error::OutOfRange`] when a
+    /// column is past the file's last.
     pub fn columns(mut self, cols: &[usize]) -> Self {
         self.columns = Some(cols.to_vec());
         self
@@ -263,10 +264,10 @@ impl CsvReader {
         self
     }
 
-    /// Maps files into memory (`true`, the default; guarded, so a file that shrinks is
-    /// an error, not a SIGBUS) or reads them with `pread` (`false`; a part then reads
-    /// only its own bytes, plus the rest of its last record). Either way a file that
-    /// changes during the read is an error naming it.
+    /// Maps each block of a file into memory (`true`, the default; guarded, so a file
+    /// that shrinks is an error, not a SIGBUS) or reads it with `pread` (`false`). Either
+    /// way a part reads only its own blocks (plus the rest of its last record), and a file
+    /// that changes during the read is an error naming it.
     pub fn memory_map(mut self, yes: bool) -> Self {
         self.memory_map = yes;
         self
@@ -275,7 +276,14 @@ impl CsvReader {
     /// The schema of the file at `path`: the given one (named by the header), or the one
     /// inferred from its header and first records.
     pub fn infer_path(&self, path: &Path) -> Result<Schema> {
-        self.with_path(path, |reader, src| reader.schema_of(src).map(|h| h.0))
+        self.infer_file(&self.open(path)?)
+    }
+
+    /// [`CsvReader::infer_path`] of an open file: only its head is read.
+    pub fn infer_file(&self, file: &BlockReader) -> Result<Schema> {
+        let schema = self.schema_of(&Source::File(file.opened()));
+        file.check()?;
+        schema.map(|h| h.0)
     }
 
     /// The schema of `bytes`, as [`CsvReader::infer_path`].
@@ -287,7 +295,17 @@ impl CsvReader {
     /// file by default): what ranks sum with an exclusive scan to learn the parity before
     /// their parts ([`CsvReader::quotes_before_part`]).
     pub fn part_quotes_path(&self, path: &Path) -> Result<u64> {
-        self.with_path(path, |reader, src| reader.part_quotes(src))
+        self.part_quotes_file(&self.open(path)?)
+    }
+
+    /// [`CsvReader::part_quotes_path`] of an open file, counted block by block. When
+    /// `file` already reads this reader's part, the counts stay with it for the read.
+    pub fn part_quotes_file(&self, file: &BlockReader) -> Result<u64> {
+        let (from, to) = self.byte_part(file.file_len() as usize)?;
+        if file.bounds() == (from as u64, to as u64) {
+            return file.count_quotes();
+        }
+        file.clone().part(self.part.0, self.part.1)?.count_quotes()
     }
 
     /// The number of quotes in this reader's byte part of `bytes`.
@@ -295,11 +313,68 @@ impl CsvReader {
         self.part_quotes(&Source::Memory(bytes))
     }
 
-    /// Reads the file at `path` (its configured part), memory-mapped or with `pread`
-    /// (see [`CsvReader::memory_map`]).
+    /// Reads the file at `path` (its configured part) block by block (see
+    /// [`CsvReader::read_file`]).
     pub fn read_path(&self, path: &Path) -> Result<CsvFile> {
-        let label = path.display().to_string();
-        self.with_path(path, |reader, src| reader.read_labeled(src, &label))
+        self.read_file(&self.open(path)?)
+    }
+
+    /// Reads this reader's part of an open file block by block: records are cut by quote
+    /// parity (each block's quotes counted first, so a quoted line break may cross a
+    /// block boundary), and each block is mapped (or read, see
+    /// [`CsvReader::memory_map`]), parsed into column chunks and unmapped, so resident
+    /// memory stays at the blocks in flight. A file that changes during the read is an
+    /// error naming it; errors name the file and the line.
+    pub fn read_file(&self, file: &BlockReader) -> Result<CsvFile> {
+        let label = file.path().display().to_string();
+        self.read_file_or_misfit_as(file, self.strict)?
+            .map_err(|m| m.into_error(&label))
+    }
+
+    /// A strict read of an open file that returns the first field that does not fit as
+    /// a [`Misfit`] (as [`CsvReader::read_bytes_or_misfit`]).
+    pub fn read_file_or_misfit(
+        &self,
+        file: &BlockReader,
+    ) -> Result<std::result::Result<CsvFile, Misfit>> {
+        self.read_file_or_misfit_as(file, true)
+    }
+
+    /// The types of a sample of this reader's part of an open file, as
+    /// [`CsvReader::sample_bytes`] takes them from memory: only the sampled records are
+    /// read (and the part's quotes counted, to find where records begin).
+    pub fn sample_file(&self, file: &BlockReader) -> Result<Vec<Option<DataType>>> {
+        let (_, _, data_start) = self.schema_of(&Source::File(file.opened()))?;
+        let reader = self.part_reader(file, data_start)?;
+        let (from, to) = reader.bounds();
+        let mut types = Vec::new();
+        let head = reader.records_at(from, self.infer_rows)?;
+        let (seen, next) = infer::observe(
+            &head,
+            0,
+            head.len(),
+            self.delimiter,
+            self.infer_rows,
+            &mut types,
+        );
+        for k in 1..=SAMPLE_WINDOWS {
+            let at = from + ((to - from) as u128 * k as u128 / (SAMPLE_WINDOWS as u128 + 1)) as u64;
+            let window = reader.records_at(at, WINDOW_ROWS)?;
+            let w = window.len();
+            infer::observe(&window, 0, w, self.delimiter, WINDOW_ROWS, &mut types);
+        }
+        // The part's last records, where a sorted column keeps its largest values.
+        if seen > 0 {
+            let record_len = next.div_ceil(seen).max(1) as u64;
+            let at = to
+                .saturating_sub(record_len * 2 * WINDOW_ROWS as u64)
+                .max(from);
+            let tail = reader.records_at(at, 4 * WINDOW_ROWS)?;
+            let t = tail.len();
+            infer::observe(&tail, 0, t, self.delimiter, 4 * WINDOW_ROWS, &mut types);
+        }
+        file.check()?;
+        Ok(types)
     }
 
     /// Reads CSV text from memory; errors name the input `<bytes>`.
@@ -307,8 +382,7 @@ impl CsvReader {
         self.read_bytes_labeled(bytes, "<bytes>")
     }
 
-    /// Reads CSV text from memory (e.g. a [`crate::sor::FileView`]'s bytes); errors name
-    /// the input `label`.
+    /// Reads CSV text from memory; errors name the input `label`.
     pub fn read_bytes_labeled(&self, bytes: &[u8], label: &str) -> Result<CsvFile> {
         self.read_labeled(&Source::Memory(bytes), label)
     }
@@ -397,26 +471,93 @@ impl CsvReader {
         Ok(types)
     }
 
-    /// Runs `work` on the file at `path`, mapped or read, and checks afterwards that the
-    /// file did not change (a change explains any error the work made of it, so it comes
-    /// first).
-    fn with_path<T>(
-        &self,
-        path: &Path,
-        work: impl FnOnce(&Self, &Source<'_>) -> Result<T>,
-    ) -> Result<T> {
-        if self.memory_map {
-            if let Some(mapped) = MappedFile::open(path)? {
-                let out = work(self, &Source::Memory(mapped.bytes()));
-                mapped.check()?;
-                return out;
-            }
+    /// Opens `path` to read its CSV records, mapped or not as configured.
+    fn open(&self, path: &Path) -> Result<BlockReader> {
+        Ok(BlockReader::open(path, Records::Csv)?.memory_map(self.memory_map))
+    }
+
+    /// `file` reading this reader's part, no record before `data_start`, with the quote
+    /// parity before the part when the reader was told it. Keeps `file`'s quote counts
+    /// when it already reads that part.
+    fn part_reader(&self, file: &BlockReader, data_start: usize) -> Result<BlockReader> {
+        let (from, to) = self.byte_part(file.file_len() as usize)?;
+        let mut reader = if file.bounds() == (from as u64, to as u64) {
+            file.clone()
+        } else {
+            file.clone().part(self.part.0, self.part.1)?
+        };
+        if let Some(odd) = self.odd_before {
+            reader = reader.quotes_before(odd);
         }
-        let file = Opened::open(path)?;
-        let src = Source::File(&file);
-        let out = work(self, &src);
-        src.finish()?;
-        out
+        let pieces = if self.parallel {
+            PIECES_PER_THREAD * rayon::current_num_threads()
+        } else {
+            1
+        };
+        let size = ((to - from) / pieces).clamp(
+            self.min_part_len,
+            MAX_FRAME_BLOCK_BYTES.max(self.min_part_len),
+        );
+        reader = reader.block_bytes(size);
+        Ok(reader.first_record_at(data_start as u64))
+    }
+
+    /// Reads this reader's part of an open file block by block, strict or not; in
+    /// strict mode the first deviation is returned as a [`Misfit`].
+    fn read_file_or_misfit_as(
+        &self,
+        file: &BlockReader,
+        strict: bool,
+    ) -> Result<std::result::Result<CsvFile, Misfit>> {
+        let label = file.path().display().to_string();
+        let _span = tracing::debug_span!("csv_read", path = %label).entered();
+        let read = (|| {
+            let (schema, _, data_start) = self.schema_of(&Source::File(file.opened()))?;
+            let reader = self.part_reader(file, data_start)?;
+            let blocks = reader.blocks()?;
+            let (cols, build, projected) = self.projection(&schema)?;
+            let plan = Plan {
+                types: schema.types(),
+                build: &build,
+                delimiter: self.delimiter,
+                chunk_len: self.chunk_len,
+                strict,
+            };
+            let cancel = Cancel::new();
+            let parse = |(i, block): (usize, &crate::blocks::Block)| {
+                reader.with_block(block, |view, records, offset| {
+                    let offset = offset as usize;
+                    let mut part =
+                        parse::parse_range(view, records.start, records.end, &plan, i, &cancel);
+                    match &mut part {
+                        Ok(p) => p.first_deviation = p.first_deviation.map(|o| o + offset),
+                        Err(Stop::Deviation(d)) => d.record_start += offset,
+                        Err(Stop::Cancelled) => {}
+                    }
+                    part
+                })
+            };
+            let results: Vec<std::result::Result<Part, Stop>> = if self.parallel && blocks.len() > 1
+            {
+                blocks
+                    .par_iter()
+                    .enumerate()
+                    .map(parse)
+                    .collect::<Result<_>>()?
+            } else {
+                blocks
+                    .iter()
+                    .enumerate()
+                    .map(parse)
+                    .collect::<Result<_>>()?
+            };
+            self.assemble(results, schema, &cols, projected, |o| {
+                reader.line_number(o as u64)
+            })
+        })();
+        // A change explains any error the read made of the bytes, so it comes first.
+        file.check()?;
+        read
     }
 
     /// The byte range of this reader's part.
@@ -602,22 +743,7 @@ impl CsvReader {
             .filter(|(s, e)| s < e)
             .collect();
         let types = schema.types().to_vec();
-        let cols: Vec<usize> = match &self.columns {
-            Some(cols) => cols.clone(),
-            None => (0..types.len()).collect(),
-        };
-        let mut build = vec![false; types.len()];
-        for &c in &cols {
-            let Some(b) = build.get_mut(c) else {
-                return Err(Error::OutOfRange {
-                    what: "column",
-                    index: c as u64,
-                    len: types.len() as u64,
-                });
-            };
-            *b = true;
-        }
-        let projected = schema.project(&cols)?;
+        let (cols, build, projected) = self.projection(&schema)?;
         let plan = Plan {
             types: &types,
             build: &build,
@@ -634,6 +760,45 @@ impl CsvReader {
         } else {
             ranges.iter().enumerate().map(parse).collect()
         };
+        src.finish()?;
+        self.assemble(results, schema, &cols, projected, |o| {
+            src.line_number(offset + o)
+        })
+    }
+
+    /// The file columns to build (in the frame's order), which file columns are built,
+    /// and the frame's schema; an error for a column past the file's last.
+    fn projection(&self, schema: &Schema) -> Result<(Vec<usize>, Vec<bool>, Schema)> {
+        let width = schema.width();
+        let cols: Vec<usize> = match &self.columns {
+            Some(cols) => cols.clone(),
+            None => (0..width).collect(),
+        };
+        let mut build = vec![false; width];
+        for &c in &cols {
+            let Some(b) = build.get_mut(c) else {
+                return Err(Error::OutOfRange {
+                    what: "column",
+                    index: c as u64,
+                    len: width as u64,
+                });
+            };
+            *b = true;
+        }
+        let projected = schema.project(&cols)?;
+        Ok((cols, build, projected))
+    }
+
+    /// The frame of the parsed ranges, in order, or the first one's deviation as a
+    /// [`Misfit`]; `line_of` numbers the line of an offset in the parsed bytes.
+    fn assemble(
+        &self,
+        results: Vec<std::result::Result<Part, Stop>>,
+        schema: Schema,
+        cols: &[usize],
+        projected: Schema,
+        line_of: impl Fn(usize) -> Result<u64>,
+    ) -> Result<std::result::Result<CsvFile, Misfit>> {
         let mut frames = Vec::with_capacity(results.len());
         let mut deviations = Deviations::default();
         let mut first_offset = None;
@@ -641,10 +806,8 @@ impl CsvReader {
             let part = match result {
                 Ok(part) => part,
                 Err(Stop::Deviation(d)) => {
-                    // A change explains the error, so check it first.
-                    src.finish()?;
                     return Ok(Err(Misfit {
-                        line: src.line_number(offset + d.record_start)?,
+                        line: line_of(d.record_start)?,
                         column: d.column,
                         text: String::from_utf8_lossy(&d.text).into_owned(),
                         reason: d.reason,
@@ -665,7 +828,7 @@ impl CsvReader {
             frames.push(DataFrame::new(projected.clone(), columns)?);
         }
         deviations.first_line = match first_offset {
-            Some(o) => Some(src.line_number(offset + o)?),
+            Some(o) => Some(line_of(o)?),
             None => None,
         };
         let frame = if frames.is_empty() {

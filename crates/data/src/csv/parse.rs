@@ -12,7 +12,7 @@ const MAX_TEXT: usize = 120;
 pub(crate) struct Plan<'a> {
     /// The column types.
     pub types: &'a [DataType],
-    /// Which columns to build (one flag per column); the others are only checked.
+    /// Which columns to build (one flag per column); the others are not decoded.
     pub build: &'a [bool],
     /// The field separator.
     pub delimiter: u8,
@@ -155,6 +155,10 @@ fn push_record(bytes: &[u8], fields: &[RawField], slots: &mut [Slot]) -> Option<
             problem.get_or_insert_with(|| (c, None, ragged(fields.len(), width), None));
             continue;
         };
+        // A column left out is not decoded nor checked.
+        if slot.builder.is_none() {
+            continue;
+        }
         let failed = match decode(bytes, raw) {
             Field::Missing => {
                 slot.push_missing();

@@ -1,7 +1,6 @@
-//! Where a CSV read's bytes come from: memory (given bytes, or a guarded memory map of
-//! the file), or a file read with `pread` window by window. Either way a file that
-//! changes during the read is an error naming it (the SoR reader's [`Opened`] and
-//! [`MappedFile`](crate::sor::source::MappedFile) do the work).
+//! Where a CSV read's head (header and first records) and an in-memory read's bytes
+//! come from: memory, or a file read with `pread` window by window (only its head: the
+//! records of a file are read block by block through [`crate::blocks::BlockReader`]).
 
 use std::borrow::Cow;
 
@@ -9,7 +8,7 @@ use rayon::prelude::*;
 
 use super::records::count_quotes;
 use crate::error::Result;
-use crate::sor::source::Opened;
+use crate::file::Opened;
 
 /// How much a file read asks for at a time when it looks for a record's end.
 pub(crate) const STEP: usize = 64 << 10;

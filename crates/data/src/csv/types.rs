@@ -82,8 +82,7 @@ fn numeric_type(literal: Literal<'_>) -> DataType {
 pub(crate) const UNTYPED: DataType = DataType::String;
 
 /// A column being read: its type and its builder, or no builder for a column that a
-/// projection leaves out (its values are still checked, so which rows deviate does not
-/// depend on the projection, but nothing is stored).
+/// projection leaves out (its fields are then never decoded nor checked).
 pub(crate) struct Slot {
     pub dtype: DataType,
     pub builder: Option<ColumnBuilder>,

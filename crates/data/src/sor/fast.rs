@@ -42,6 +42,8 @@ enum Values {
     I64([i64; BLOCK]),
     /// Row `r`'s STRING is the bytes `start..end` of the input.
     Str([(usize, usize); BLOCK]),
+    /// A column the read leaves out: its fields are only scanned for their end.
+    Skip,
 }
 
 impl Stage {
@@ -58,6 +60,15 @@ impl Stage {
             DataType::F64 => Values::Bool(0),
         };
         Stage { valid: 0, values }
+    }
+
+    /// A stage for a column the read leaves out (a projection): its fields are only
+    /// scanned for their end, never converted or checked.
+    pub(crate) fn skip() -> Stage {
+        Stage {
+            valid: 0,
+            values: Values::Skip,
+        }
     }
 
     /// Forgets the staged rows, for a new block.
@@ -79,6 +90,7 @@ impl Stage {
             Values::Float(v) => v[row] = 0.0,
             Values::I64(v) => v[row] = 0,
             Values::Str(v) => v[row] = (0, 0),
+            Values::Skip => {}
         }
     }
 
@@ -97,6 +109,8 @@ impl Stage {
                 v[..rows].iter().map(|&(start, end)| &bytes[start..end]),
                 self.valid,
             ),
+            // A left-out column has no builder.
+            Values::Skip => {}
         }
         builder.row_done();
     }
@@ -105,19 +119,22 @@ impl Stage {
 /// Converts up to `block` (at most [`BLOCK`]) lines from `start` into rows `0..` of
 /// `stages`, stopping early at the end of `bytes` or at a line that needs the general
 /// path. Returns how many rows were staged and where the first line not staged starts.
+/// Only the first `read` stages are looked at (the columns after the last one read).
 #[inline]
 pub(crate) fn parse_block(
     bytes: &[u8],
     start: usize,
     stages: &mut [Stage],
+    read: usize,
     block: usize,
 ) -> (usize, usize) {
     debug_assert!(block <= BLOCK);
     stages.iter_mut().for_each(Stage::clear);
+    let rest_unread = read < stages.len();
     let mut pos = start;
     let mut staged = 0;
     while staged < block && pos < bytes.len() {
-        let Some(next) = parse_line(bytes, pos, stages, staged) else {
+        let Some(next) = parse_line(bytes, pos, &mut stages[..read], staged, rest_unread) else {
             break;
         };
         staged += 1;
@@ -130,13 +147,16 @@ pub(crate) fn parse_block(
 /// lines ends, when every field of it fits its column: stages its values as row `row`
 /// of `stages` (one per column; missing for fields the line does not have) and returns
 /// the offset where the next line starts. `None` when the line needs the general path;
-/// row `row` of `stages` then holds nothing meaningful.
+/// row `row` of `stages` then holds nothing meaningful. With `rest_unread`, the fields
+/// after the last stage (once every stage has its field) are not looked at: the line
+/// is skipped to its end.
 #[inline]
 pub(crate) fn parse_line(
     bytes: &[u8],
     start: usize,
     stages: &mut [Stage],
     row: usize,
+    rest_unread: bool,
 ) -> Option<usize> {
     let mut cursor = Cursor { bytes, pos: start };
     let mut filled = 0;
@@ -150,6 +170,11 @@ pub(crate) fn parse_line(
     // A short row: its remaining fields are missing.
     for stage in &mut stages[filled..] {
         stage.set_missing(row);
+    }
+    if rest_unread && filled == stages.len() {
+        // A SoR line holds no `\n` inside a field, so its end is the next `\n`.
+        let at = cursor.pos.min(bytes.len());
+        return Some(memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1));
     }
     cursor.skip_space();
     cursor.line_end()
@@ -224,6 +249,34 @@ impl Cursor<'_> {
         self.eat(b'>').then_some(())
     }
 
+    /// Skips a field the read leaves out, just after its `<`: past its `>`, or past a
+    /// quoted string's closing quote and the `>` after it. `None` (the general path then
+    /// reads the line) for anything unusual: a line end, a quote or a `<` where a plain
+    /// field has none, or no closing quote on the line.
+    #[inline]
+    fn skip_field(&mut self) -> Option<()> {
+        self.skip_space();
+        if self.peek() == Some(b'"') {
+            let rest = &self.bytes[self.pos + 1..];
+            let close = memchr::memchr2(b'"', b'\n', rest)?;
+            if rest[close] != b'"' {
+                return None;
+            }
+            self.pos += close + 2;
+            return self.close();
+        }
+        loop {
+            match self.peek()? {
+                b'>' => {
+                    self.pos += 1;
+                    return Some(());
+                }
+                b'\n' | b'"' | b'<' => return None,
+                _ => self.pos += 1,
+            }
+        }
+    }
+
     /// One field, just after its `<`, staged as row `row` of its column's `stage`.
     #[inline]
     fn field(&mut self, stage: &mut Stage, row: usize) -> Option<()> {
@@ -255,6 +308,7 @@ impl Cursor<'_> {
                 v[row] = value.unwrap_or((0, 0));
                 value.is_some()
             }
+            Values::Skip => return self.skip_field(),
         };
         stage.valid |= u64::from(present) << row;
         Some(())
@@ -1010,7 +1064,7 @@ mod tests {
     fn fast_path_takes_plain_lines_and_leaves_the_rest() {
         let types = Schema::from_codes("BIFS").unwrap();
         let mut stages: Vec<Stage> = types.types().iter().map(|&t| Stage::new(t)).collect();
-        let mut try_line = |line: &str| parse_line(line.as_bytes(), 0, &mut stages, 0);
+        let mut try_line = |line: &str| parse_line(line.as_bytes(), 0, &mut stages, 0, false);
         for plain in [
             "<1><2><3.5><a>",
             " < 0 >\t<-2147483648> <+.5e-3> <\"x y\"> \r\n<junk on the next line",

@@ -40,9 +40,7 @@ pub(crate) fn sample(
 ) -> Vec<Option<DataType>> {
     let mut types = Vec::new();
     observe(bytes, start, end, rows, wide, &mut types);
-    let len = end - start;
-    for k in 1..=SAMPLE_WINDOWS {
-        let at = start + (len as u128 * k as u128 / (SAMPLE_WINDOWS as u128 + 1)) as usize;
+    for at in window_offsets(start, end) {
         let from = line_start_at_or_after(&bytes[..end], at);
         observe(bytes, from, end, WINDOW_ROWS, wide, &mut types);
     }
@@ -61,8 +59,16 @@ pub(crate) fn sample(
     types
 }
 
+/// Where the [`SAMPLE_WINDOWS`] windows of a sample of `start..end` begin (before
+/// moving to a line start): evenly spaced, neither end included.
+pub(crate) fn window_offsets(start: usize, end: usize) -> impl Iterator<Item = usize> {
+    let len = end - start;
+    (1..=SAMPLE_WINDOWS)
+        .map(move |k| start + (len as u128 * k as u128 / (SAMPLE_WINDOWS as u128 + 1)) as usize)
+}
+
 /// Widens `types` by the values of the first `rows` lines of `bytes[start..end]`.
-fn observe(
+pub(crate) fn observe(
     bytes: &[u8],
     start: usize,
     end: usize,

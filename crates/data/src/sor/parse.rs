@@ -2,8 +2,12 @@
 //!
 //! Each field is converted straight from its bytes to the column's type and pushed
 //! through [`ColumnBuilder::current`], so no value is allocated on its own. Columns that
-//! are not built are still checked, so that which rows deviate does not depend on the
-//! projection.
+//! are not built (a projection) are not read: their fields are only scanned for their
+//! end, and the fields after the last built column not at all, so strict mode and the
+//! deviation count apply to the columns read. One exception keeps a read column
+//! honest: a field left out, before a read one, that is malformed in a way that may
+//! move the fields after it (an unclosed `<` or quote, stray text, a `<` inside a word)
+//! makes the row deviate.
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -147,9 +151,13 @@ impl Slot {
         }
     }
 
-    /// Converts and pushes one field; on error nothing was pushed.
+    /// Converts and pushes one field; on error nothing was pushed. A field of a column
+    /// not built is not looked at.
     #[inline]
     fn push(&mut self, field: Field<'_>) -> Result<(), Problem> {
+        if self.builder.is_none() {
+            return Ok(());
+        }
         let text = match field {
             Field::Bare(text) => text,
             Field::Missing => {
@@ -251,7 +259,14 @@ pub(crate) fn parse_part(
                 .then(|| ColumnBuilder::with_expected_rows(dtype, plan.chunk_len, end - start)),
         })
         .collect();
-    let mut stages: Vec<Stage> = plan.types.iter().map(|&t| Stage::new(t)).collect();
+    let mut stages: Vec<Stage> = plan
+        .types
+        .iter()
+        .zip(plan.build)
+        .map(|(&t, &build)| if build { Stage::new(t) } else { Stage::skip() })
+        .collect();
+    // The columns after the last one read are not looked at.
+    let read = read_width(plan);
     // The fast path must not look past the range's last line.
     let bytes = &bytes[..end];
     let mut deviated_rows = 0u64;
@@ -274,7 +289,7 @@ pub(crate) fn parse_part(
                 .iter()
                 .find_map(|s| s.builder.as_ref())
                 .map_or(BLOCK, |b| b.room().min(BLOCK));
-            let (staged, next) = fast::parse_block(bytes, pos, &mut stages, block);
+            let (staged, next) = fast::parse_block(bytes, pos, &mut stages, read, block);
             if staged > 0 {
                 for (slot, stage) in slots.iter_mut().zip(&stages) {
                     if let Some(builder) = &mut slot.builder {
@@ -295,7 +310,7 @@ pub(crate) fn parse_part(
         }
         // The fast path gave up on the line at `pos` (or is off).
         let (line, next) = line_at(bytes, pos, end);
-        if parse_line(line, pos, &mut slots, plan, part, cancel)? {
+        if parse_line(line, pos, &mut slots, read, plan, part, cancel)? {
             deviated_rows += 1;
             first_deviation.get_or_insert(pos);
         }
@@ -311,13 +326,21 @@ pub(crate) fn parse_part(
     })
 }
 
+/// How many columns a line is read for: up to the last one built (all without a
+/// projection).
+fn read_width(plan: &Plan<'_>) -> usize {
+    plan.build.iter().rposition(|&b| b).map_or(0, |c| c + 1)
+}
+
 /// The general path: lexes `line` (which starts at `line_start` in the input) field by
-/// field and pushes one value per column, a deviating field as missing. Returns whether
-/// the row deviates; in strict mode a deviation is an error instead.
+/// field and pushes one value per column, a deviating field as missing; the fields past
+/// the first `read` columns are not looked at when columns after them are left out.
+/// Returns whether the row deviates; in strict mode a deviation is an error instead.
 fn parse_line(
     line: &[u8],
     line_start: usize,
     slots: &mut [Slot],
+    read: usize,
     plan: &Plan<'_>,
     part: usize,
     cancel: &Cancel,
@@ -327,8 +350,21 @@ fn parse_line(
     let mut col = 0;
     let mut row_deviates = false;
     while let Some((field, text)) = lexer.next_field() {
+        if col == read && read < width {
+            break;
+        }
         let problem = match slots.get_mut(col) {
             None => Problem::BeyondSchema { width },
+            // A field left out is not checked, unless it is malformed in a way that may
+            // move the fields after it (all but white space inside a word): then the
+            // read fields after it may be wrong, and the row deviates.
+            Some(slot) if slot.builder.is_none() && col + 1 < read => match field {
+                Field::Malformed(m) if m != Malformation::SpaceInWord => Problem::Malformed(m),
+                _ => {
+                    col += 1;
+                    continue;
+                }
+            },
             Some(slot) => match slot.push(field) {
                 Ok(()) => {
                     col += 1;
@@ -471,12 +507,84 @@ mod tests {
     }
 
     #[test]
-    fn unbuilt_columns_are_checked_but_not_built() {
-        let text = "<1><2><a>\n<1><x><b>\n";
-        let part = run(text, "BIS", Some(&[false, false, true]), false).unwrap();
-        assert!(part.columns[0].is_none() && part.columns[1].is_none());
-        assert_eq!(column(&part, 2), some(&["sa", "sb"]));
-        assert_eq!(part.deviated_rows, 1);
+    fn unbuilt_columns_are_not_checked_nor_built() {
+        // Column 1 is left out: its `x` is not checked; with column 2 left out too, the
+        // fields after column 0 (an extra one on line 3) are not looked at.
+        let text = "<1><2><a>\n<1><x><b>\n<0><3><c><extra>\n";
+        for fast in [true, false] {
+            let schema = crate::frame::Schema::from_codes("BIS").unwrap();
+            let plan = |build: &'static [bool]| Plan {
+                types: schema.types(),
+                build,
+                chunk_len: 3,
+                strict: true,
+                fast,
+            };
+            let bytes = text.as_bytes();
+            let two = &bytes[..20];
+            let part = parse_part(
+                two,
+                0,
+                two.len(),
+                &plan(&[false, false, true]),
+                0,
+                &Cancel::new(),
+            );
+            let Ok(part) = part else {
+                panic!("a strict read of the read columns failed")
+            };
+            assert!(part.columns[0].is_none() && part.columns[1].is_none());
+            assert_eq!(column(&part, 2), some(&["sa", "sb"]));
+            // Reading the last column still finds the field past the schema.
+            let err = parse_part(
+                bytes,
+                0,
+                bytes.len(),
+                &plan(&[false, false, true]),
+                0,
+                &Cancel::new(),
+            );
+            assert!(matches!(
+                err,
+                Err(Stop::Deviation(Deviation { column: 3, .. }))
+            ));
+            let part = parse_part(
+                bytes,
+                0,
+                bytes.len(),
+                &plan(&[true, false, false]),
+                0,
+                &Cancel::new(),
+            );
+            assert_eq!(column(&part.unwrap(), 0), some(&["b1", "b1", "b0"]));
+            // Reading column 1 finds the `x`.
+            let err = parse_part(
+                bytes,
+                0,
+                bytes.len(),
+                &plan(&[false, true, false]),
+                0,
+                &Cancel::new(),
+            );
+            assert!(matches!(
+                err,
+                Err(Stop::Deviation(Deviation { column: 1, .. }))
+            ));
+            // A left-out field that may move the read ones after it still deviates.
+            let bad = b"<\"open><1><a>\n";
+            let err = parse_part(
+                bad,
+                0,
+                bad.len(),
+                &plan(&[false, false, true]),
+                0,
+                &Cancel::new(),
+            );
+            assert!(
+                matches!(err, Err(Stop::Deviation(Deviation { column: 0, .. }))),
+                "{err:?}"
+            );
+        }
     }
 
     #[test]

@@ -39,7 +39,7 @@ static mut PREVIOUS: Option<libc::sigaction> = None;
 
 /// Watches the memory `start..start + len` (a file mapping) for SIGBUS until dropped.
 /// Other readers of mapped files (linus maps its input block by block) use it too, as
-/// [`MapGuard`](super::MapGuard).
+/// [`MapGuard`](crate::sor::MapGuard).
 pub struct Guard {
     slot: Option<usize>,
 }

@@ -8,21 +8,19 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use eau2_testkit::{bin, launch_command, launch_probe, run_with_deadline, Finished};
+use eau2_testkit::{
+    bin, launch_command, launch_probe, load_check, run_with_deadline, scratch, Finished,
+};
 
 const DEADLINE: Duration = Duration::from_secs(180);
 const SIZES: [usize; 3] = [1, 3, 4];
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("eau2-read-blocks-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    scratch(&format!("read-blocks-{name}"))
 }
 
 fn load(n: usize, path: &Path, options: &[&str]) -> Finished {
-    let mut args = vec!["read", path.to_str().unwrap()];
-    args.extend_from_slice(options);
-    run_with_deadline(&mut launch_command(n, &bin("load-check"), &args), DEADLINE)
+    load_check(n, path, options, DEADLINE)
 }
 
 /// Rank 0's rows of a successful load (values separated by spaces).

@@ -5,21 +5,17 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use eau2_testkit::{bin, launch_command, run_with_deadline, Finished};
+use eau2_testkit::{bin, launch_command, load_check, run_with_deadline, scratch, Finished};
 
 const DEADLINE: Duration = Duration::from_secs(180);
 const SIZES: [usize; 3] = [1, 3, 4];
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("eau2-safe-load-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    scratch(&format!("safe-load-{name}"))
 }
 
 fn load(n: usize, path: &Path, options: &[&str]) -> Finished {
-    let mut args = vec!["read", path.to_str().unwrap()];
-    args.extend_from_slice(options);
-    run_with_deadline(&mut launch_command(n, &bin("load-check"), &args), DEADLINE)
+    load_check(n, path, options, DEADLINE)
 }
 
 /// Rank 0's printout of a successful load: schema line, deviations line and rows.

@@ -208,3 +208,11 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("the temporary folder is writable");
     dir
 }
+
+/// `load-check read PATH OPTIONS..` on `n` ranks under eau2-launch: the probe the loading
+/// tests use to read a file into a DistFrame and print what it holds.
+pub fn load_check(n: usize, path: &Path, options: &[&str], deadline: Duration) -> Finished {
+    let mut args = vec!["read", path.to_str().expect("test paths are UTF-8")];
+    args.extend_from_slice(options);
+    run_with_deadline(&mut launch_command(n, &bin("load-check"), &args), deadline)
+}

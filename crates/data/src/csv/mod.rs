@@ -769,22 +769,7 @@ impl CsvReader {
     /// The file columns to build (in the frame's order), which file columns are built,
     /// and the frame's schema; an error for a column past the file's last.
     fn projection(&self, schema: &Schema) -> Result<(Vec<usize>, Vec<bool>, Schema)> {
-        let width = schema.width();
-        let cols: Vec<usize> = match &self.columns {
-            Some(cols) => cols.clone(),
-            None => (0..width).collect(),
-        };
-        let mut build = vec![false; width];
-        for &c in &cols {
-            let Some(b) = build.get_mut(c) else {
-                return Err(Error::OutOfRange {
-                    what: "column",
-                    index: c as u64,
-                    len: width as u64,
-                });
-            };
-            *b = true;
-        }
+        let (cols, build) = schema.columns_to_build(self.columns.as_deref())?;
         let projected = schema.project(&cols)?;
         Ok((cols, build, projected))
     }

@@ -354,6 +354,29 @@ impl Schema {
         }
     }
 
+    /// The columns a read builds, in the frame's order (`columns`, or every column), and
+    /// for each of this schema's columns whether it is built; an error names a column
+    /// past the last. Readers parse only the built columns.
+    pub fn columns_to_build(&self, columns: Option<&[usize]>) -> Result<(Vec<usize>, Vec<bool>)> {
+        let width = self.width();
+        let cols: Vec<usize> = match columns {
+            Some(cols) => cols.to_vec(),
+            None => (0..width).collect(),
+        };
+        let mut build = vec![false; width];
+        for &c in &cols {
+            let Some(b) = build.get_mut(c) else {
+                return Err(Error::OutOfRange {
+                    what: "column",
+                    index: c as u64,
+                    len: width as u64,
+                });
+            };
+            *b = true;
+        }
+        Ok((cols, build))
+    }
+
     /// The schema of the columns `cols`, in that order, with their names.
     pub fn project(&self, cols: &[usize]) -> Result<Schema> {
         // Every column in order (a read without projection): the same schema, its names

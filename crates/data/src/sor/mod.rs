@@ -538,22 +538,7 @@ impl SorReader {
     /// mode the first deviation is returned as a [`Misfit`].
     fn read_input(&self, input: &impl Input) -> Result<std::result::Result<SorFile, Misfit>> {
         let schema = self.schema_for(input)?;
-        let width = schema.width();
-        let cols: Vec<usize> = match &self.columns {
-            Some(cols) => cols.clone(),
-            None => (0..width).collect(),
-        };
-        let mut build = vec![false; width];
-        for &c in &cols {
-            if c >= width {
-                return Err(Error::OutOfRange {
-                    what: "column",
-                    index: c as u64,
-                    len: width as u64,
-                });
-            }
-            build[c] = true;
-        }
+        let (cols, build) = schema.columns_to_build(self.columns.as_deref())?;
         let plan = Plan {
             types: schema.types(),
             build: &build,

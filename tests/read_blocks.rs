@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use eau2_testkit::{
-    bin, launch_command, launch_probe, load_check, run_with_deadline, scratch, Finished,
+    bin, launch_command, launch_probe, load_check, run_with_deadline, scratch, wait_for_paths,
+    Finished,
 };
 
 const DEADLINE: Duration = Duration::from_secs(180);
@@ -135,16 +136,6 @@ fn only_the_columns_read_are_checked_and_their_errors_name_the_line() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
-fn wait_for(paths: &[PathBuf], deadline: Instant) {
-    while !paths.iter().all(|p| p.exists()) {
-        assert!(
-            Instant::now() < deadline,
-            "the ranks did not reach {paths:?}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// A file cut short after every rank opened it, before any block is read: the blocks
 /// past the new end read zeros (mapped, under the SIGBUS guard) or come up short, and
 /// the load fails on every rank naming the file.
@@ -166,7 +157,7 @@ fn a_file_cut_short_while_the_ranks_read_it_fails_naming_it() {
         let all: Vec<PathBuf> = (0..3)
             .map(|r| hooks.join(format!("opened.{r}.0")))
             .collect();
-        wait_for(&all, Instant::now() + DEADLINE);
+        wait_for_paths(&all, Instant::now() + DEADLINE);
         std::fs::OpenOptions::new()
             .write(true)
             .open(&path)

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use eau2_testkit::{bin, launch_command, load_check, run_with_deadline, scratch, Finished};
+use eau2_testkit::{
+    bin, launch_command, load_check, run_with_deadline, scratch, wait_for_paths, Finished,
+};
 
 const DEADLINE: Duration = Duration::from_secs(180);
 const SIZES: [usize; 3] = [1, 3, 4];
@@ -290,17 +292,6 @@ fn empty_files() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
-/// Waits until every path exists, or panics at the deadline.
-fn wait_for(paths: &[PathBuf], deadline: Instant) {
-    while !paths.iter().all(|p| p.exists()) {
-        assert!(
-            Instant::now() < deadline,
-            "the ranks did not reach {paths:?}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 fn version(rows: usize, tag: i64) -> (String, Vec<String>) {
     let text = (0..rows).map(|i| format!("<{}> <{tag}>\n", i)).collect();
     let want = (0..rows).map(|i| format!("{i} {tag}")).collect();
@@ -330,7 +321,7 @@ fn a_file_replaced_while_ranks_open_it_loads_one_version() {
             .filter(|&r| r != held)
             .map(|r| hooks_for_job.join(format!("opened.{r}.0")))
             .collect();
-        wait_for(&others, Instant::now() + DEADLINE);
+        wait_for_paths(&others, Instant::now() + DEADLINE);
         std::fs::write(d.join("v.sor.new"), &new).unwrap();
         std::fs::rename(d.join("v.sor.new"), &path).unwrap();
         std::fs::remove_file(hooks.join(format!("hold-open.{held}"))).unwrap();
@@ -367,7 +358,7 @@ fn a_file_changed_during_the_load_fails_naming_it() {
     let all: Vec<PathBuf> = (0..4)
         .map(|r| hooks.join(format!("opened.{r}.0")))
         .collect();
-    wait_for(&all, Instant::now() + DEADLINE);
+    wait_for_paths(&all, Instant::now() + DEADLINE);
     // Appending keeps the inode: the identities agree, the change is found at the end.
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
@@ -408,7 +399,7 @@ fn a_file_replaced_at_every_open_fails_naming_it() {
             .iter()
             .map(|r| hooks.join(format!("opened.{r}.{attempt}")))
             .collect();
-        wait_for(&others, deadline);
+        wait_for_paths(&others, deadline);
         let next = d.join("x.sor.next");
         std::fs::write(&next, version(1000 + attempt, attempt as i64 + 1).0).unwrap();
         std::fs::rename(&next, &path).unwrap();

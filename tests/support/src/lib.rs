@@ -216,3 +216,15 @@ pub fn load_check(n: usize, path: &Path, options: &[&str], deadline: Duration) -
     args.extend_from_slice(options);
     run_with_deadline(&mut launch_command(n, &bin("load-check"), &args), deadline)
 }
+
+/// Waits until every path exists (files the ranks of a test program create to say they
+/// reached a point), or panics at the deadline.
+pub fn wait_for_paths(paths: &[PathBuf], deadline: Instant) {
+    while !paths.iter().all(|p| p.exists()) {
+        assert!(
+            Instant::now() < deadline,
+            "the ranks did not reach {paths:?}"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}

@@ -15,10 +15,7 @@ const DEADLINE: Duration = Duration::from_secs(120);
 
 /// A fresh folder for one test's files.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("eau2-envval-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("creating a scratch folder");
-    dir
+    eau2_testkit::scratch(&format!("envval-{name}"))
 }
 
 /// `cmd` with no EAU2_*, PMI, PMIx or Slurm variable inherited from the test's own

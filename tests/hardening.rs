@@ -19,10 +19,7 @@ const DEADLINE: Duration = Duration::from_secs(120);
 
 /// A fresh folder for one test's files.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("eau2-harden-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("creating a scratch folder");
-    dir
+    eau2_testkit::scratch(&format!("harden-{name}"))
 }
 
 /// Starts rank `rank` of a job of `size` by hand (no launcher), with its output piped.

@@ -20,10 +20,7 @@ const DEADLINE: Duration = Duration::from_secs(120);
 
 /// A fresh folder for one test.
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("eau2-parquet-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
+    eau2_testkit::scratch(&format!("parquet-{name}"))
 }
 
 /// `eau2-convert ARGS` on `n` ranks; must succeed.

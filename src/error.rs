@@ -80,7 +80,7 @@ impl Error {
     /// The rank whose loss caused this error, if that is what it is.
     pub fn lost_rank(&self) -> Option<usize> {
         match self {
-            Error::Comm(CommError::PeerLost { rank, .. }) => Some(*rank),
+            Error::Comm(e) => e.lost_rank(),
             Error::Rank { source, .. } => source.lost_rank(),
             _ => None,
         }

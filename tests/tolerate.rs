@@ -114,6 +114,70 @@ fn a_frozen_rank_is_detected_and_replaced() {
     assert_eq!(sorted(&out), sorted(&clean));
 }
 
+/// A rank frozen before it reaches rendezvous (here its wrapper script stops itself
+/// before it starts the program, rank 0 included) makes the others fail rendezvous
+/// with status 75, as a loss, and the job is started again; without `--tolerate` the
+/// job fails naming the missing rank.
+#[test]
+fn a_rank_frozen_before_rendezvous_is_replaced() {
+    let probe = bin("tolerate-probe");
+    let clean = run(3, None, &probe, &["loop", "5"], &[]);
+    clean.assert_success();
+    let dir = scratch("rendezvous");
+    for victim in [0, 2] {
+        let script = dir.join(format!("freeze-{victim}.sh"));
+        fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nif [ \"$EAU2_RANK\" = {victim} ] && [ \"${{EAU2_EPOCH:-0}}\" = 0 ]; then kill -STOP $$; fi\nexec \"$@\"\n"
+            ),
+        )
+        .unwrap();
+        make_executable(&script);
+        let script_args = [probe.to_str().unwrap(), "loop", "5"];
+        let out = run(
+            3,
+            Some(1),
+            &script,
+            &script_args,
+            &[("EAU2_RENDEZVOUS_TIMEOUT", "2")],
+        );
+        assert_recovered(&out, &[(victim, "frozen")], 1);
+        assert_eq!(sorted(&out), sorted(&clean), "victim {victim}");
+
+        let out = run(
+            3,
+            None,
+            &script,
+            &script_args,
+            &[("EAU2_RENDEZVOUS_TIMEOUT", "2")],
+        );
+        assert!(!out.status.success(), "{}", out.stderr);
+        let named = if victim == 0 {
+            "could not reach the master".to_string()
+        } else {
+            format!("rank {victim} never arrived at the master")
+        };
+        assert!(
+            out.stderr.contains(&named),
+            "{named:?} not in:\n{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .contains("exit status 75 (it stopped because another rank was lost)"),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+/// Sets the owner's execute bit of `path`.
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 /// With K = 2 a second loss, in the restarted attempt, is survived too.
 #[test]
 fn a_second_loss_is_survived_with_k_2() {
@@ -279,10 +343,7 @@ fn operators_survive_a_lost_rank() {
 
 /// A fresh folder under the temporary folder.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("eau2-tolerate-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+    eau2_testkit::scratch(&format!("tolerate-{name}"))
 }
 
 /// A CSV load survives a lost rank: the rows printed equal a fault-free load's.

@@ -40,6 +40,15 @@ pub enum Error {
     },
     /// Rendezvous could not assemble the job.
     Rendezvous(String),
+    /// Rendezvous could not assemble the job because a rank never came or went away
+    /// (killed, frozen, its host gone): the job failed because of another rank, as with
+    /// [`Error::PeerLost`], not because of this rank's program or input.
+    RendezvousLost {
+        /// A rank that did not come or went away (the first of them, when several).
+        rank: usize,
+        /// What was observed, naming every missing rank.
+        msg: String,
+    },
     /// A peer broke the wire protocol.
     Protocol(String),
     /// The local runtime has shut down or failed; no further operations are possible.
@@ -63,6 +72,16 @@ impl Error {
     pub fn decode(msg: impl Into<String>) -> Error {
         Error::Decode(msg.into())
     }
+
+    /// The rank whose loss caused this error, if that is what it is: a peer that left
+    /// while needed, or one that never came to (or left) rendezvous. A rank failing so
+    /// exits with `vars::EXIT_PEER_LOST`, which `eau2-launch --tolerate` restarts.
+    pub fn lost_rank(&self) -> Option<usize> {
+        match self {
+            Error::PeerLost { rank, .. } | Error::RendezvousLost { rank, .. } => Some(*rank),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -81,7 +100,9 @@ impl fmt::Display for Error {
             ),
             Error::Timeout(what) => write!(f, "timed out: {what}"),
             Error::PeerLost { rank, reason } => write!(f, "rank {rank} is gone: {reason}"),
-            Error::Rendezvous(msg) => write!(f, "rendezvous failed: {msg}"),
+            Error::Rendezvous(msg) | Error::RendezvousLost { msg, .. } => {
+                write!(f, "rendezvous failed: {msg}")
+            }
             Error::Protocol(msg) => write!(f, "protocol error: {msg}"),
             Error::Shutdown(msg) => write!(f, "runtime is shut down: {msg}"),
             Error::Spmd(msg) => write!(f, "SPMD mistake, {msg}"),

@@ -73,12 +73,15 @@ fn master(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
     while arrived < cfg.size {
         let Some(mut greeted) = greeter.next(deadline)? else {
             let missing: Vec<usize> = (1..cfg.size).filter(|&r| links[r].is_none()).collect();
-            return Err(Error::Rendezvous(format!(
-                "{} never arrived at the master {} within {:?} (EAU2_RENDEZVOUS_TIMEOUT)",
-                ranks_phrase(&missing),
-                cfg.master,
-                cfg.rendezvous_timeout
-            )));
+            return Err(Error::RendezvousLost {
+                rank: missing[0],
+                msg: format!(
+                    "{} never arrived at the master {} within {:?} (EAU2_RENDEZVOUS_TIMEOUT)",
+                    ranks_phrase(&missing),
+                    cfg.master,
+                    cfg.rendezvous_timeout
+                ),
+            });
         };
         let reason = match judge_hello(greeted.control, expect(cfg)) {
             Ok((rank, _)) if links[rank].is_some() => format!("rank {rank} arrived twice"),
@@ -106,11 +109,12 @@ fn master(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
                     addrs: addrs.clone(),
                 },
             )
-            .map_err(|e| {
-                Error::Rendezvous(format!(
+            .map_err(|e| Error::RendezvousLost {
+                rank,
+                msg: format!(
                     "rank {rank} went away before it got the directory: {}",
                     plain_io(&e)
-                ))
+                ),
             })?;
         }
     }
@@ -119,10 +123,14 @@ fn master(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
 
 fn worker(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
     let mut master = dial_until(&cfg.master, deadline).map_err(|e| {
-        Error::Rendezvous(format!(
-            "rank {} could not reach the master at {}: {e}",
-            cfg.rank, cfg.master
-        ))
+        unreachable(
+            0,
+            e,
+            format!(
+                "rank {} could not reach the master at {}",
+                cfg.rank, cfg.master
+            ),
+        )
     })?;
     // Listen on the interface that reaches the master: that is the address peers can use.
     let local_ip = master
@@ -161,11 +169,17 @@ fn worker(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
             )))
         }
         Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-            return Err(Error::Rendezvous(format!(
-                "rank {} said hello to the master (rank 0 at {}) but got no directory within \
-                 {:?} (EAU2_RENDEZVOUS_TIMEOUT): other ranks did not arrive (rank 0 names them)",
-                cfg.rank, cfg.master, cfg.rendezvous_timeout
-            )))
+            // Rank 0 is the rank this one knows is late (it may be frozen, or waiting for
+            // others that did not come, whom it names).
+            return Err(Error::RendezvousLost {
+                rank: 0,
+                msg: format!(
+                    "rank {} said hello to the master (rank 0 at {}) but got no directory \
+                     within {:?} (EAU2_RENDEZVOUS_TIMEOUT): other ranks did not arrive (rank 0 \
+                     names them)",
+                    cfg.rank, cfg.master, cfg.rendezvous_timeout
+                ),
+            });
         }
         Err(e) => {
             return Err(master_gone(
@@ -180,10 +194,11 @@ fn worker(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
     links[0] = Some(master);
     for (peer, addr) in addrs.iter().enumerate().take(cfg.rank).skip(1) {
         let mut stream = dial_until(addr, deadline).map_err(|e| {
-            Error::Rendezvous(format!(
-                "rank {} could not reach rank {peer} at {addr}: {e}",
-                cfg.rank
-            ))
+            unreachable(
+                peer,
+                e,
+                format!("rank {} could not reach rank {peer} at {addr}", cfg.rank),
+            )
         })?;
         write_control(
             &mut stream,
@@ -193,12 +208,13 @@ fn worker(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
                 job_id: cfg.job_id.clone(),
             },
         )
-        .map_err(|e| {
-            Error::Rendezvous(format!(
+        .map_err(|e| Error::RendezvousLost {
+            rank: peer,
+            msg: format!(
                 "rank {peer} at {addr} went away while rank {} greeted it: {}",
                 cfg.rank,
                 plain_io(&e)
-            ))
+            ),
         })?;
         links[peer] = Some(stream);
     }
@@ -207,12 +223,16 @@ fn worker(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
     let mut greeter = Greeter::new(cfg.rank, &listener)?;
     while !waiting.is_empty() {
         let Some(greeted) = greeter.next(deadline)? else {
-            return Err(Error::Rendezvous(format!(
-                "{} never connected to rank {} within {:?} (EAU2_RENDEZVOUS_TIMEOUT)",
-                ranks_phrase(&waiting),
-                cfg.rank,
-                cfg.rendezvous_timeout
-            )));
+            waiting.sort_unstable();
+            return Err(Error::RendezvousLost {
+                rank: waiting[0],
+                msg: format!(
+                    "{} never connected to rank {} within {:?} (EAU2_RENDEZVOUS_TIMEOUT)",
+                    ranks_phrase(&waiting),
+                    cfg.rank,
+                    cfg.rendezvous_timeout
+                ),
+            });
         };
         match judge_peer_hello(greeted.control, expect(cfg)) {
             Ok(rank) => match waiting.iter().position(|&r| r == rank) {
@@ -240,13 +260,32 @@ fn worker(cfg: &NetConfig, deadline: Instant) -> Result<Joined> {
 /// The error of a rank whose master link broke during rendezvous, in words: `during`
 /// says when, with `{rank}` standing for the rank.
 fn master_gone(cfg: &NetConfig, during: &str, e: &io::Error) -> Error {
-    Error::Rendezvous(format!(
-        "the master (rank 0 at {}) went away {}: {}; rank 0 failed or was stopped, and \
-         its own output says why",
-        cfg.master,
-        during.replace("{rank}", &cfg.rank.to_string()),
-        plain_io(e)
-    ))
+    Error::RendezvousLost {
+        rank: 0,
+        msg: format!(
+            "the master (rank 0 at {}) went away {}: {}; rank 0 failed or was stopped, and \
+             its own output says why",
+            cfg.master,
+            during.replace("{rank}", &cfg.rank.to_string()),
+            plain_io(e)
+        ),
+    }
+}
+
+/// The error of a rank that could not dial `peer` (`what` says who dialled whom): a
+/// deadline that passed while `peer` did not listen is that rank's loss (it may be frozen
+/// or gone); any other failure (an address that does not resolve) is the job's own.
+fn unreachable(peer: usize, e: io::Error, what: String) -> Error {
+    if e.kind() == io::ErrorKind::TimedOut {
+        Error::RendezvousLost {
+            rank: peer,
+            msg: format!(
+                "{what}: nothing listened there before the deadline (EAU2_RENDEZVOUS_TIMEOUT)"
+            ),
+        }
+    } else {
+        Error::Rendezvous(format!("{what}: {e}"))
+    }
 }
 
 /// An I/O error in words a user reads without knowing sockets.

@@ -172,6 +172,29 @@ fn a_rank_frozen_before_rendezvous_is_replaced() {
     }
 }
 
+/// Under a fixed `--master`, every attempt's rank 0 listens on the same port: a restart
+/// after rank 0 is killed gets it again.
+#[test]
+fn a_restart_under_a_fixed_master_reuses_its_port() {
+    let probe = bin("tolerate-probe");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let master = format!("127.0.0.1:{port}");
+    let mut cmd = Command::new(bin("eau2-launch"));
+    cmd.args(["--tolerate", "1", "--master", &master, "-n", "3"])
+        .arg(&probe)
+        .args(["loop", "5"])
+        .env_remove("EAU2_TOLERATE")
+        .env("EAU2_TEST_FAULT", "0:0:3:kill");
+    let out = run_with_deadline(&mut cmd, DEADLINE);
+    assert_recovered(&out, &[(0, KILLED)], 1);
+    let clean = run(3, None, &probe, &["loop", "5"], &[]);
+    assert_eq!(sorted(&out), sorted(&clean));
+}
+
 /// Sets the owner's execute bit of `path`.
 fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;

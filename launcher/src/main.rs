@@ -365,6 +365,10 @@ fn history(lost: &[(u32, Vec<Loss>)]) -> String {
     all.join(", ")
 }
 
+/// How long a restart under a fixed `--master` waits for the last attempt's rank 0 to
+/// release the port.
+const RELEASE_WAIT: Duration = Duration::from_secs(10);
+
 /// Runs one attempt of the job: epoch `epoch`, with a fresh token, job id and rendezvous
 /// address, so that no process of an earlier attempt (a remote rank still being torn
 /// down) can join this one or be taken for one of its ranks.
@@ -387,7 +391,16 @@ fn attempt(
         .map(|id| format!("eau2-launch-{}", &id[..16]))
         .map_err(|e| format!("cannot read /dev/urandom: {e}"))?;
     let master = match (&cli.master, remote_rank0) {
-        (Some(master), _) => master.clone(),
+        (Some(master), _) => {
+            if epoch > 0 && !master::wait_until_released(master, RELEASE_WAIT) {
+                eprintln!(
+                    "eau2-launch: {master} (--master) still accepts connections {} s after \
+                     the last attempt ended; starting rank 0 there anyway",
+                    RELEASE_WAIT.as_secs()
+                );
+            }
+            master.clone()
+        }
         (None, Some(host)) => master::pick_remote(&host, &token),
         (None, None) => master::pick_free()
             .map_err(|e| format!("cannot find a free port for the rendezvous: {e}"))?,

@@ -7,7 +7,9 @@
 //! than the job misbehaving silently.
 
 use std::io;
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::{Ipv4Addr, TcpListener, TcpStream, ToSocketAddrs};
+use std::thread;
+use std::time::{Duration, Instant};
 
 /// Checks a user-given `HOST:PORT`; used as clap's value parser for `--master`.
 ///
@@ -50,9 +52,50 @@ pub fn pick_remote(host: &str, token: &str) -> String {
     }
 }
 
+/// Waits, for at most `within`, until nothing accepts connections at `master` any more:
+/// before a restart under a fixed `--master`, whose earlier rank 0 (on another host, torn
+/// down through its rsh session) may still hold the port, so that the new rank 0 can
+/// listen there. Returns whether the port was seen free; `false` leaves the new rank 0 to
+/// fail naming the port, as a first attempt would. A probe that connects is taken by the
+/// old listener for a stranger and dropped.
+pub fn wait_until_released(master: &str, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        let Some(addr) = master.to_socket_addrs().ok().and_then(|mut a| a.next()) else {
+            // A name that does not resolve here may resolve at rank 0's host: nothing to
+            // probe, and rank 0 says what is wrong if anything is.
+            return true;
+        };
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_port_is_released_once_its_listener_closes() {
+        let held = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let master = held.local_addr().unwrap().to_string();
+        assert!(!wait_until_released(&master, Duration::ZERO));
+        let closer = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(300));
+            drop(held);
+        });
+        // The deadline is far beyond the 300 ms the listener lives: the result does not
+        // depend on timing.
+        assert!(wait_until_released(&master, Duration::from_secs(60)));
+        closer.join().unwrap();
+        let free = pick_free().unwrap();
+        assert!(wait_until_released(&free, Duration::ZERO));
+    }
 
     #[test]
     fn accepts_host_port_pairs() {

@@ -3,6 +3,9 @@
 #
 #   bash bench/tolerate.sh DATA_DIR [ROUNDS] [RANKS]      (defaults: 5 rounds, 4 ranks)
 #
+# PROGRAM=linus runs the operators-only Linus (examples/programs/linus.rs, the
+# release example) instead of apps/top-projects, on the same DATA_DIR.
+#
 # DATA_DIR holds eau2-gen's Linus data set (commits.ltgt, projects.ltgt; see
 # bench/top_projects.sh). Each round runs, alternately:
 #   t0    --tolerate 0, no fault (the baseline);
@@ -19,7 +22,16 @@ rounds="${2:-5}"
 ranks="${3:-4}"
 rel="$root/target/release"
 cd "$root"
-cargo build --quiet --release -p eau2-launch -p top-projects --bin eau2-launch --bin top-projects
+program="${PROGRAM:-top-projects}"
+case "$program" in
+  top-projects)
+    cargo build --quiet --release -p eau2-launch -p top-projects --bin eau2-launch --bin top-projects
+    job=("$rel/top-projects" --quiet --data "$data") ;;
+  linus)
+    cargo build --quiet --release -p eau2-launch --bin eau2-launch -p eau2 --example linus
+    job=("$rel/examples/linus" "$data") ;;
+  *) echo "PROGRAM must be top-projects or linus" >&2; exit 2 ;;
+esac
 tmp="$(mktemp -d)"
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 
@@ -29,7 +41,7 @@ run() {
   local start end
   start=$(date +%s.%N)
   "$rel/eau2-launch" --no-prefix --tolerate "$k" -n "$ranks" /usr/bin/time -f "rss %M" \
-    "$rel/top-projects" --quiet --data "$data" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    "${job[@]}" >"$tmp/$name.out" 2>"$tmp/$name.err" &
   local launcher=$!
   if [ -n "$kill_after" ]; then
     sleep "$kill_after"

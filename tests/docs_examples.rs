@@ -34,7 +34,7 @@ fn every_quoted_example_matches_its_file() {
             checked += 1;
         }
     }
-    assert!(checked >= 6, "found only {checked} quoted examples");
+    assert!(checked >= 7, "found only {checked} quoted examples");
 }
 
 /// README.md quotes example programs after a link line `[`examples/NAME.rs`](examples/NAME.rs)`

@@ -427,13 +427,14 @@ fn a_rank_killed_on_a_remote_host_fails_the_job() {
 /// host is then down for good) in the middle of a collective loop; the job starts again
 /// and prints what a fault-free run prints. The victim freezes itself at its 10th
 /// collective (`EAU2_TEST_FAULT`), so the test kills it at a known point, not at a guessed
-/// moment. Returns the launcher's stderr.
-fn lose_host_3(cluster: &Cluster, outage: bool) -> String {
+/// moment. `mode` is the probe's: `loop`, or `ckpt` for the loop that resumes from its
+/// checkpoints. Returns the launcher's stderr.
+fn lose_host_3(cluster: &Cluster, outage: bool, mode: &str) -> String {
     let hostfile = cluster.hostfile();
     let hostfile = hostfile.to_str().expect("utf-8 path");
     let probe = bin("tolerate-probe");
     let mut clean = cluster.launcher(&["--hostfile", hostfile]);
-    clean.arg(&probe).args(["loop", "30"]);
+    clean.arg(&probe).args([mode, "30"]);
     let clean = run_with_deadline(&mut clean, DEADLINE);
     assert!(clean.status.success(), "{}", show(&clean));
 
@@ -446,7 +447,7 @@ fn lose_host_3(cluster: &Cluster, outage: bool) -> String {
         .arg(rsh)
         .current_dir(repo_root())
         .arg(&probe)
-        .args(["loop", "30"])
+        .args([mode, "30"])
         .env("EAU2_TEST_FAULT", "2:0:10:stop")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -514,7 +515,7 @@ fn a_host_lost_with_tolerate_restarts_the_job() {
     let Some(cluster) = cluster_or_skip() else {
         return;
     };
-    let stderr = lose_host_3(&cluster, false);
+    let stderr = lose_host_3(&cluster, false, "loop");
     assert!(!stderr.contains("moves to"), "{stderr}");
 }
 
@@ -525,12 +526,35 @@ fn a_host_down_with_tolerate_moves_its_ranks() {
     let Some(cluster) = cluster_or_skip() else {
         return;
     };
-    let stderr = lose_host_3(&cluster, true);
+    let stderr = lose_host_3(&cluster, true, "loop");
     assert!(
         stderr.contains("rsh command failed")
             && stderr.contains("eau2-launch: rank 2 moves to 198.18.0.1"),
         "{stderr}"
     );
+}
+
+/// A host down for good with a checkpointed loop (`node.checkpoint`): rank 2 restarts on
+/// host 1, where none of its checkpoint files are (each host has its own temporary
+/// folder), and resumes from the copy its buddy, rank 3 on host 4, kept. Its 10th
+/// collective call is iteration 2's checkpoint commit (a restore, then 3 calls an
+/// iteration), so the latest whole checkpoint holds state 2.
+#[test]
+fn a_host_down_resumes_from_the_buddys_checkpoint_copy() {
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let stderr = lose_host_3(&cluster, true, "ckpt");
+    assert!(
+        stderr.contains("eau2-launch: rank 2 moves to 198.18.0.1"),
+        "{stderr}"
+    );
+    for rank in 0..4 {
+        assert!(
+            stderr.contains(&format!("rank {rank} resumes at 2")),
+            "rank {rank} did not resume at 2:\n{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -195,6 +195,61 @@ fn a_restart_under_a_fixed_master_reuses_its_port() {
     assert_eq!(sorted(&out), sorted(&clean));
 }
 
+/// `node.checkpoint` / `node.restore`: a resumable loop that loses a rank (each rank in
+/// turn, rank 0 included) resumes from its latest checkpoint instead of from the start,
+/// and ends with the fault-free answer; with K = 2, a second loss in the resumed
+/// attempt resumes again, later. The checkpoint folder is gone once the job ends.
+#[test]
+fn a_checkpointed_loop_resumes_where_it_was() {
+    let probe = bin("tolerate-probe");
+    let tmp = scratch("ckpt");
+    let clean = run(3, Some(1), &probe, &["ckpt", "20"], &[]);
+    clean.assert_success();
+    assert_eq!(clean.stdout.lines().count(), 1, "{}", clean.stdout);
+    assert!(
+        clean.stderr.contains("rank 0 resumes at 0"),
+        "{}",
+        clean.stderr
+    );
+    // A restore finds nothing, then 3 collective calls an iteration: call 1 + 3i + 1 is
+    // iteration i's all-reduce, after i checkpoints.
+    for victim in 0..3 {
+        let fault = format!("{victim}:0:{}:kill", 2 + 3 * (7 + victim));
+        let tmp_dir = tmp.to_str().unwrap();
+        let out = run(
+            3,
+            Some(1),
+            &probe,
+            &["ckpt", "20"],
+            &[("EAU2_TEST_FAULT", &fault), ("TMPDIR", tmp_dir)],
+        );
+        assert_recovered(&out, &[(victim, KILLED)], 1);
+        assert_eq!(out.stdout, clean.stdout, "victim {victim}");
+        let resumed = format!("rank {victim} resumes at {}", 7 + victim);
+        assert!(
+            out.stderr.contains(&resumed),
+            "{resumed:?} not in:\n{}",
+            out.stderr
+        );
+        let left: Vec<_> = fs::read_dir(&tmp).unwrap().collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+    let out = run(
+        3,
+        Some(2),
+        &probe,
+        &["ckpt", "20"],
+        &[("EAU2_TEST_FAULT", "1:0:14:kill,2:1:20:kill")],
+    );
+    assert_recovered(&out, &[(1, KILLED), (2, KILLED)], 2);
+    assert_eq!(out.stdout, clean.stdout);
+    assert!(out.stderr.contains("rank 0 resumes at 4"), "{}", out.stderr);
+    // Epoch 1 resumes at 4: its restore takes 2 calls, iteration i then calls 3 + 3(i - 4)
+    // to 5 + 3(i - 4); call 20 is iteration 9's checkpoint's last (its commit), which
+    // never completes: the latest whole checkpoint is iteration 8's, state 9.
+    assert!(out.stderr.contains("rank 0 resumes at 9"), "{}", out.stderr);
+}
+
 /// Sets the owner's execute bit of `path`.
 fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;

@@ -112,8 +112,10 @@ struct Cli {
     /// under the next EAU2_EPOCH, up to K times. The ranks' stdout is held back (in a
     /// temporary file) and written once their attempt is the last, so it comes out
     /// exactly once; stderr streams live. A rank that fails by itself (an error, a
-    /// crash) is not restarted. [default: EAU2_TOLERATE, else 0: the first lost rank
-    /// fails the job]
+    /// crash) is not restarted. A program that saves its state with node.checkpoint
+    /// resumes from its latest checkpoint (EAU2_CHECKPOINTS names the job's folder under
+    /// each host's TMPDIR). [default: EAU2_TOLERATE, else 0: the first lost rank fails
+    /// the job]
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(0..=100))]
     tolerate: Option<u32>,
 
@@ -256,6 +258,20 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
         let at = Instant::now().checked_add(t.duration)?;
         Some((at, t.text.as_str()))
     });
+    // One checkpoint folder name for every attempt (`Node::checkpoint`), removed on this
+    // host when the job ends, however it ends; the ranks of other hosts remove theirs
+    // when the job succeeds.
+    let checkpoints = match tolerate {
+        0 => None,
+        _ => Some(
+            token::fresh()
+                .map(|id| format!("eau2-checkpoints-{}", &id[..16]))
+                .map_err(|e| format!("cannot read /dev/urandom: {e}"))?,
+        ),
+    };
+    let _folder = checkpoints
+        .as_deref()
+        .map(|name| RemovedOnDrop(std::env::temp_dir().join(name)));
     let mut lost: Vec<(u32, Vec<Loss>)> = Vec::new();
     for epoch in 0.. {
         let spool = if tolerate > 0 {
@@ -270,7 +286,14 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
         } else {
             None
         };
-        let outcome = attempt(cli, &program, &placement, epoch, spool.clone(), deadline)?;
+        let outcome = attempt(
+            cli,
+            &program,
+            &placement,
+            (epoch, checkpoints.as_deref()),
+            spool.clone(),
+            deadline,
+        )?;
         debug_assert!(tolerate > 0 || !matches!(outcome, Outcome::Lost(_)));
         let retry = match &outcome {
             Outcome::Lost(losses) => {
@@ -319,6 +342,15 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
         return Ok(outcome);
     }
     unreachable!("the attempts loop returns")
+}
+
+/// A folder removed, with what it holds, when this value is dropped.
+struct RemovedOnDrop(PathBuf);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Moves the ranks placed on the `gone` hosts to the remaining hosts of the job, each to
@@ -376,7 +408,7 @@ fn attempt(
     cli: &Cli,
     program: &Path,
     placement: &[Option<String>],
-    epoch: u32,
+    (epoch, checkpoints): (u32, Option<&str>),
     spool: Option<Arc<Spool>>,
     deadline: Option<(Instant, &str)>,
 ) -> Result<Outcome, String> {
@@ -419,6 +451,7 @@ fn attempt(
         cwd: cwd.as_deref(),
         epoch,
         stdout: spool.map_or(Dest::Stdout, Dest::Spool),
+        checkpoints,
     };
 
     let mut job = Job::new();

@@ -54,6 +54,8 @@ pub struct JobSpec<'a> {
     pub epoch: u32,
     /// Where the ranks' stdout goes: the launcher's, or the attempt's spool.
     pub stdout: Dest,
+    /// The job's checkpoint folder name, `EAU2_CHECKPOINTS` (with `--tolerate` only).
+    pub checkpoints: Option<&'a str>,
 }
 
 /// A started rank.
@@ -79,7 +81,10 @@ pub fn spawn_rank(spec: &JobSpec<'_>, rank: u32, group: Option<pid_t>) -> io::Re
         job_id: spec.job_id,
         epoch: spec.epoch,
     };
-    let env = vars::for_rank(rank, &attempt);
+    let mut env: Vec<(&str, String)> = vars::for_rank(rank, &attempt).into();
+    if let Some(name) = spec.checkpoints {
+        env.push((vars::CHECKPOINTS, name.to_string()));
+    }
     let host = spec.hosts.get(rank as usize).cloned().flatten();
     let mut command = match &host {
         None => {
@@ -98,10 +103,8 @@ pub fn spawn_rank(spec: &JobSpec<'_>, rank: u32, group: Option<pid_t>) -> io::Re
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect();
-            all.extend(remote::forwarded_vars(
-                std::env::vars_os(),
-                &env.map(|(k, _)| k),
-            ));
+            let ours: Vec<&str> = env.iter().map(|(k, _)| *k).collect();
+            all.extend(remote::forwarded_vars(std::env::vars_os(), &ours));
             let words = remote::remote_words(spec.cwd, &all, spec.program, spec.args);
             let mut command = remote::rsh_command(spec.rsh, host, &words).ok_or_else(|| {
                 io::Error::new(io::ErrorKind::InvalidInput, "the rsh command is empty")

@@ -78,6 +78,9 @@ pub struct LaunchEnv {
     /// Which attempt of the job this is (`EAU2_EPOCH`; 0, the first, unless
     /// `eau2-launch --tolerate` restarted the job after a lost rank).
     pub epoch: u32,
+    /// The job's checkpoint folder name (`EAU2_CHECKPOINTS`, set by `eau2-launch
+    /// --tolerate`), or `None`: then `Node::checkpoint` keeps nothing.
+    pub checkpoints: Option<String>,
 }
 
 impl LaunchEnv {
@@ -151,6 +154,7 @@ impl LaunchEnv {
             msg_window: vars::msg_window(&get)?,
             net_poll: vars::net_poll(&get)?,
             epoch: vars::epoch(&get)?,
+            checkpoints: vars::checkpoints(&get)?,
         })
     }
 

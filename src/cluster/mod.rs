@@ -34,6 +34,7 @@
 //! # main();
 //! ```
 
+mod checkpoint;
 mod env;
 mod local;
 mod node;

@@ -1,6 +1,7 @@
 //! A rank's context, [`Node`]: its communication layer and the state of the frames its
 //! operators make.
 
+use super::checkpoint::Checkpoints;
 use super::env::LaunchEnv;
 use super::temps::Temps;
 use crate::error::Result;
@@ -14,6 +15,8 @@ pub struct Node {
     temps: Temps,
     /// Which attempt of the job this is.
     epoch: u32,
+    /// Where [`Node::checkpoint`] keeps its files, when the job can be restarted.
+    checkpoints: Option<Checkpoints>,
 }
 
 impl Node {
@@ -21,6 +24,10 @@ impl Node {
     pub fn join(env: &LaunchEnv) -> Result<Node> {
         let mut node = Node::connect(&env.net_config()?)?;
         node.epoch = env.epoch;
+        node.checkpoints = env
+            .checkpoints
+            .as_deref()
+            .map(|name| Checkpoints::new(name, env.epoch));
         Ok(node)
     }
 
@@ -30,12 +37,18 @@ impl Node {
             comm: Comm::connect(cfg)?,
             temps: Temps::default(),
             epoch: 0,
+            checkpoints: None,
         })
     }
 
     /// A job of one: rank 0 of 1, no network.
     pub fn standalone() -> Result<Node> {
         Node::join(&LaunchEnv::from_vars(|_| None)?)
+    }
+
+    /// The job's checkpoint folder, when `eau2-launch --tolerate` can restart the job.
+    pub(crate) fn checkpoints(&self) -> Option<&Checkpoints> {
+        self.checkpoints.as_ref()
     }
 
     /// The names and dropped handles of operators' result frames.
@@ -79,6 +92,9 @@ impl Node {
             self.comm.abort();
             return Err(explained(&self.comm, e.into()));
         }
+        // Past the final barrier every rank has finished its program: no restart needs
+        // this rank's checkpoints any more.
+        super::checkpoint::clean_up(&self);
         Ok(self.comm.shutdown()?)
     }
 }

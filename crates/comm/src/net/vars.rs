@@ -40,6 +40,10 @@ pub const EPOCH: &str = "EAU2_EPOCH";
 /// How many times eau2-launch may restart a job that lost ranks (its `--tolerate K`;
 /// default 0, fail-stop).
 pub const TOLERATE: &str = "EAU2_TOLERATE";
+/// The name of the job's checkpoint folder, under each host's temporary folder (set by
+/// eau2-launch when `--tolerate` is above 0; `Node::checkpoint` writes there). One name
+/// for every attempt of the job, so that a restarted attempt finds the files.
+pub const CHECKPOINTS: &str = "EAU2_CHECKPOINTS";
 /// Tests only: faults a rank injects into itself at a chosen collective call, so that a
 /// test can lose a rank at an exact point of a program (see [`super::fault`]).
 pub const TEST_FAULT: &str = "EAU2_TEST_FAULT";
@@ -132,6 +136,10 @@ pub const KNOWN: &[(&str, &str)] = &[
     ),
     (TOLERATE, "how many lost-rank restarts eau2-launch allows"),
     (
+        CHECKPOINTS,
+        "the job's checkpoint folder name under TMPDIR (set by eau2-launch --tolerate)",
+    ),
+    (
         TEST_FAULT,
         "tests only: RANK:EPOCH:CALL:kill|stop, a rank's fault at a collective",
     ),
@@ -219,9 +227,10 @@ pub fn process_env(name: &str) -> Option<String> {
 /// `EAU2_LOG` is not checked here (its syntax belongs to `tracing-subscriber`, which
 /// this crate does not use); `EAU2_RANK`/`EAU2_SIZE` are checked where a rank reads them.
 pub fn check_all(get: Get<'_>) -> Vec<VarError> {
-    let checks: [Result<(), VarError>; 14] = [
+    let checks: [Result<(), VarError>; 15] = [
         master(get).map(drop),
         epoch(get).map(drop),
+        checkpoints(get).map(drop),
         tolerate(get).map(drop),
         super::fault::parse(get).map(drop),
         rendezvous_timeout(get).map(drop),
@@ -391,6 +400,28 @@ pub fn master(get: Get<'_>) -> Result<Option<String>, VarError> {
 /// `EAU2_EPOCH`: which attempt of the job this is (0, the first, when unset).
 pub fn epoch(get: Get<'_>) -> Result<u32, VarError> {
     whole(get, EPOCH, 0, 0, u64::from(u32::MAX), "attempts").map(|n| n as u32)
+}
+
+/// `EAU2_CHECKPOINTS`: the job's checkpoint folder name (`None` when unset: checkpoints
+/// are not kept). A plain name, since it is joined to each host's temporary folder.
+pub fn checkpoints(get: Get<'_>) -> Result<Option<String>, VarError> {
+    match get(CHECKPOINTS) {
+        None => Ok(None),
+        Some(name)
+            if !name.is_empty()
+                && name != "."
+                && name != ".."
+                && !name.contains('/')
+                && !name.contains('\u{fffd}') =>
+        {
+            Ok(Some(name))
+        }
+        Some(name) => Err(VarError::new(
+            CHECKPOINTS,
+            &name,
+            "a folder name without `/`, e.g. eau2-checkpoints-1f2e3d",
+        )),
+    }
 }
 
 /// `EAU2_TOLERATE`: how many times eau2-launch may restart a job that lost a rank

@@ -5,6 +5,12 @@
 //! stderr as it starts, so a test can see which attempt it is. A test kills or freezes a
 //! rank at a chosen collective call with `EAU2_TEST_FAULT` and checks that the job's
 //! stdout equals a fault-free run's.
+//!
+//! `tolerate-probe ckpt ITERS`: the same loop, resumable: it starts from
+//! `node.restore()` (saying `rank R resumes at I` on stderr) and saves
+//! `node.checkpoint(&(i + 1, hash))` after each iteration (3 collective calls an
+//! iteration: the all-reduce and the checkpoint's two). Only rank 0 prints, at the end:
+//! `ckpt ok HASH`, the same whatever attempt the iterations ran in.
 
 use std::process::ExitCode;
 
@@ -12,18 +18,25 @@ use eau2::Error;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let iters = match (args.first().map(String::as_str), args.get(1)) {
-        (Some("loop"), Some(n)) => n.parse::<u64>().ok(),
+    let parsed = match (args.first().map(String::as_str), args.get(1)) {
+        (Some(mode @ ("loop" | "ckpt")), Some(n)) => n.parse::<u64>().ok().map(|n| (mode, n)),
         _ => None,
     };
-    let Some(iters) = iters else {
-        eprintln!("usage: tolerate-probe loop ITERS");
+    let Some((mode, iters)) = parsed else {
+        eprintln!("usage: tolerate-probe loop|ckpt ITERS");
         return ExitCode::from(2);
     };
+    let resumable = mode == "ckpt";
     eau2::run(|node| {
         eprintln!("rank {} epoch {}", node.rank(), node.epoch());
-        let mut hash: u64 = 0;
-        for i in 0..iters {
+        let (start, mut hash): (u64, u64) = match resumable {
+            true => node.restore()?.unwrap_or((0, 0)),
+            false => (0, 0),
+        };
+        if resumable {
+            eprintln!("rank {} resumes at {start}", node.rank());
+        }
+        for i in start..iters {
             let mine = (node.rank() as u64 + 1) * (i + 1);
             let sum = node.comm().all_reduce(mine, |a, b| a + b)?;
             let n = node.size() as u64;
@@ -31,10 +44,14 @@ fn main() -> ExitCode {
                 return Err(Error::App(format!("iteration {i}: sum {sum} is wrong")));
             }
             hash = hash.wrapping_mul(31).wrapping_add(sum);
-            println!("rank {} iter {i} sum {sum}", node.rank());
+            if resumable {
+                node.checkpoint(&(i + 1, hash))?;
+            } else {
+                println!("rank {} iter {i} sum {sum}", node.rank());
+            }
         }
         if node.rank() == 0 {
-            println!("loop ok {hash}");
+            println!("{mode} ok {hash}");
         }
         Ok(())
     })

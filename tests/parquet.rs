@@ -479,7 +479,18 @@ fn arrow_ipc_converts_in_parallel_on_1_3_4_ranks() {
         let back = d.join(format!("n{n}-back.csv"));
         convert(n, &[p(&again), p(&back)]);
         assert!(fs::read(&back).unwrap() == want, "{n} ranks, IPC -> IPC");
+        // Every rank wrote its own batches: arrow-rs reads the file whole, the same rows.
+        let read = eau2::arrow::read_ipc_file(&again).unwrap();
+        assert_eq!(read.to_sor_string().unwrap(), df.to_sor_string().unwrap());
     }
+    // A frame without rows: a header and a footer, the schema kept.
+    let empty = d.join("empty.csv");
+    fs::write(&empty, "k,v,s\n").unwrap();
+    let empty_ipc = d.join("empty.arrow");
+    convert(3, &[p(&empty), p(&empty_ipc)]);
+    let read = eau2::arrow::read_ipc_file(&empty_ipc).unwrap();
+    assert_eq!((read.nrows(), read.ncols()), (0, 3));
+    assert_eq!(read.schema().names(), ["k", "v", "s"]);
     // A damaged file fails every rank naming it.
     let bad = d.join("bad.arrow");
     let bytes = fs::read(&ipc).unwrap();

@@ -6,7 +6,8 @@
 //! SoR, CSV and Parquet are read and written in parallel: each rank reads its own byte
 //! part or row groups and writes its own rows at their place in the output, which
 //! appears whole or not at all. Each rank reads its own run of an Arrow IPC file's
-//! record batches; IPC output is written by rank 0 from the gathered frame.
+//! record batches, and writes its own batches of an IPC output
+//! (`DistFrame::write_ipc`).
 //!
 //! Exit status: 0 success, 1 a failed read or write (the message names the file), 2 bad
 //! arguments.
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use eau2::arrow::{write_ipc_file, Codec, IpcFile, ParquetWriteOptions};
+use eau2::arrow::{Codec, IpcFile, ParquetWriteOptions};
 use eau2::frame::{CsvWriteOptions, DataFrame};
 use eau2::kv::Key;
 use eau2::sor::FileIdentity;
@@ -156,7 +157,7 @@ fn convert(node: &Node, args: &Args, from: Kind, to: Kind) -> Result<()> {
             args.input.display()
         );
     }
-    write(node, &frame, args, to)?;
+    write(&frame, args, to)?;
     if node.rank() == 0 && !args.console.quiet {
         eprintln!(
             "eau2-convert: {} rows, {} columns, {} -> {}, {} ranks, {:.3} s",
@@ -263,7 +264,7 @@ fn read_arrow<'n>(node: &'n Node, args: &Args) -> Result<DistFrame<'n>> {
 }
 
 /// Collective: writes `frame` as `to`.
-fn write(node: &Node, frame: &DistFrame<'_>, args: &Args, to: Kind) -> Result<()> {
+fn write(frame: &DistFrame<'_>, args: &Args, to: Kind) -> Result<()> {
     let out = args.output.as_path();
     let parquet = ParquetWriteOptions::new()
         .codec(match args.compression {
@@ -280,37 +281,6 @@ fn write(node: &Node, frame: &DistFrame<'_>, args: &Args, to: Kind) -> Result<()
         (Kind::Sor, true) => frame.write_sor_parts(out).map(drop),
         (Kind::Csv, true) => frame.write_csv_parts(out, &csv).map(drop),
         (Kind::Parquet, true) => frame.write_parquet_parts(out, &parquet).map(drop),
-        (Kind::Arrow, _) => write_arrow(node, frame, out),
-    }
-}
-
-/// Collective: rank 0 gathers the frame and writes it as an Arrow IPC file, through a
-/// temporary beside `out` renamed over it once written (so `out` is whole or unchanged).
-fn write_arrow(node: &Node, frame: &DistFrame<'_>, out: &Path) -> Result<()> {
-    let whole = frame.to_local()?;
-    let local: Option<Option<String>> = if node.rank() == 0 {
-        let name = out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temp = out.with_file_name(format!(".{name}.eau2-convert-{}", std::process::id()));
-        let written = write_ipc_file(&whole, &temp).and_then(|()| {
-            std::fs::rename(&temp, out)
-                .map_err(|e| eau2::error::DataError::io_path("renaming into place", out, e))
-        });
-        if written.is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
-        Some(written.err().map(|e| e.to_string()))
-    } else {
-        None
-    };
-    let outcome: Option<String> = node.comm().broadcast(0, local)?;
-    match outcome {
-        None => Ok(()),
-        Some(why) => Err(Error::App(format!(
-            "{} was not written: {why}",
-            out.display()
-        ))),
+        (Kind::Arrow, _) => frame.write_ipc(out),
     }
 }

@@ -6,7 +6,10 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use arrow_ipc::reader::FileReader;
-use arrow_ipc::writer::FileWriter;
+use arrow_ipc::writer::{
+    write_message, CompressionContext, DictionaryTracker, FileWriter, IpcDataGenerator,
+    IpcWriteOptions,
+};
 use eau2_data::frame::DataFrame;
 use eau2_data::sor::FileIdentity;
 use eau2_data::{Error, Result};
@@ -39,6 +42,128 @@ pub fn write_ipc_file(df: &DataFrame, path: impl AsRef<Path>) -> Result<()> {
         .map_err(|e| Error::io_path("writing", path, e.into_error()))?;
     file.sync_all()
         .map_err(|e| Error::io_path("flushing", path, e))
+}
+
+/// Where one record batch message sits in an Arrow IPC file: its first byte, the length
+/// of its metadata (the length prefix, flatbuffer and padding) and of its body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpcBlock {
+    /// The message's offset: in a part's bytes ([`IpcPart`]), or in the file.
+    pub offset: u64,
+    /// The length of its metadata.
+    pub meta_len: u32,
+    /// The length of its body.
+    pub body_len: u64,
+}
+
+/// Record batches encoded as the messages of an Arrow IPC file, without the file's
+/// header and footer: what a rank writes of a file that several ranks write together
+/// ([`ipc_header`] opens it, [`ipc_footer`] ends it, with every block at its offset in
+/// the file).
+pub struct IpcPart {
+    /// The messages, one after the other.
+    pub bytes: Vec<u8>,
+    /// Where each message is in `bytes`.
+    pub blocks: Vec<IpcBlock>,
+}
+
+/// The file's magic, which opens and ends it.
+const IPC_MAGIC: &[u8; 6] = b"ARROW1";
+
+/// The alignment of the messages of the IPC files written in parts (arrow-rs' default).
+const IPC_ALIGNMENT: usize = 64;
+
+/// The options of the IPC files written in parts: the alignment and metadata version
+/// the header and footer name too.
+fn part_options() -> Result<IpcWriteOptions> {
+    IpcWriteOptions::try_new(IPC_ALIGNMENT, false, arrow_ipc::MetadataVersion::V5)
+        .map_err(encode_error)
+}
+
+/// The error of an IPC encoding that has no file yet.
+fn encode_error(e: impl std::fmt::Display) -> Error {
+    Error::Decode(format!("encoding Arrow IPC: {e}"))
+}
+
+/// Encodes `df` as the record batch messages of an Arrow IPC file, one batch per row
+/// chunk (see [`IpcPart`]).
+pub fn encode_ipc_batches(df: &DataFrame) -> Result<IpcPart> {
+    let options = part_options()?;
+    let generator = IpcDataGenerator::default();
+    let mut tracker = DictionaryTracker::new(true);
+    let mut compression = CompressionContext::default();
+    let mut part = IpcPart {
+        bytes: Vec::new(),
+        blocks: Vec::new(),
+    };
+    for batch in to_arrow(df)? {
+        let (dictionaries, message) = generator
+            .encode(&batch, &mut tracker, &options, &mut compression)
+            .map_err(encode_error)?;
+        if !dictionaries.is_empty() {
+            // eau2's columns never become dictionary arrays; a footer of record batches
+            // alone could not describe them.
+            return Err(encode_error("dictionary-encoded columns are not supported"));
+        }
+        let offset = part.bytes.len() as u64;
+        let (meta, body) =
+            write_message(&mut part.bytes, message, &options).map_err(encode_error)?;
+        part.blocks.push(IpcBlock {
+            offset,
+            meta_len: meta as u32,
+            body_len: body as u64,
+        });
+    }
+    Ok(part)
+}
+
+/// The opening of an Arrow IPC file of frames of `schema`: the magic, padding and the
+/// schema message. Its length is where the first record batch goes.
+pub fn ipc_header(schema: &eau2_data::frame::Schema) -> Result<Vec<u8>> {
+    let options = part_options()?;
+    let mut header = Vec::new();
+    header.extend_from_slice(IPC_MAGIC);
+    let aligned = IPC_MAGIC.len().next_multiple_of(IPC_ALIGNMENT);
+    header.resize(aligned, 0);
+    let message = IpcDataGenerator::default().schema_to_bytes_with_dictionary_tracker(
+        &to_arrow_schema(schema),
+        &mut DictionaryTracker::new(true),
+        &options,
+    );
+    write_message(&mut header, message, &options).map_err(encode_error)?;
+    Ok(header)
+}
+
+/// The end of an Arrow IPC file of frames of `schema` whose record batches are at
+/// `blocks` (offsets in the file, in file order): the end-of-stream marker, the footer,
+/// its length and the magic.
+pub fn ipc_footer(schema: &eau2_data::frame::Schema, blocks: &[IpcBlock]) -> Result<Vec<u8>> {
+    let mut fbb = flatbuffers::FlatBufferBuilder::new();
+    let records: Vec<arrow_ipc::Block> = blocks
+        .iter()
+        .map(|b| arrow_ipc::Block::new(b.offset as i64, b.meta_len as i32, b.body_len as i64))
+        .collect();
+    let dictionaries = fbb.create_vector::<arrow_ipc::Block>(&[]);
+    let records = fbb.create_vector(&records);
+    let arrow_schema = to_arrow_schema(schema);
+    let fb_schema =
+        arrow_ipc::convert::IpcSchemaEncoder::new().schema_to_fb_offset(&mut fbb, &arrow_schema);
+    let mut footer = arrow_ipc::FooterBuilder::new(&mut fbb);
+    footer.add_version(arrow_ipc::MetadataVersion::V5);
+    footer.add_schema(fb_schema);
+    footer.add_dictionaries(dictionaries);
+    footer.add_recordBatches(records);
+    let root = footer.finish();
+    fbb.finish(root, None);
+    let footer = fbb.finished_data();
+    let mut tail = Vec::with_capacity(footer.len() + 24);
+    // The end-of-stream marker: a continuation word and a zero length.
+    tail.extend_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
+    tail.extend_from_slice(&0u32.to_le_bytes());
+    tail.extend_from_slice(footer);
+    tail.extend_from_slice(&(footer.len() as i32).to_le_bytes());
+    tail.extend_from_slice(IPC_MAGIC);
+    Ok(tail)
 }
 
 /// An Arrow IPC file opened for reading: its schema and the number of its record

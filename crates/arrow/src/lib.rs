@@ -44,7 +44,10 @@ pub use convert::{
     array_to_chunk, arrow_type, chunk_to_arrow, eau2_type, from_arrow, to_arrow, to_arrow_schema,
     to_eau2_schema,
 };
-pub use ipc::{read_ipc_file, write_ipc_file, IpcFile};
+pub use ipc::{
+    encode_ipc_batches, ipc_footer, ipc_header, read_ipc_file, write_ipc_file, IpcBlock, IpcFile,
+    IpcPart,
+};
 pub use read::{read_parquet, Bounds, ParquetFile, RowGroupInfo};
 pub use write::{
     encode_part, encode_parts, stitch_footer, without_missing, write_parquet, write_parquet_file,

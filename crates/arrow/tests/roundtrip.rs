@@ -219,6 +219,48 @@ fn ipc_round_trip() {
     std::fs::remove_dir_all(&d).unwrap();
 }
 
+/// An IPC file put together from parts encoded apart (as ranks do): a header, the parts'
+/// messages (an empty part among them) and a footer with every block at its offset in
+/// the file; arrow-rs reads it as the frame, and so does `read_ipc_file`.
+#[test]
+fn ipc_parts_read_as_one_file() {
+    let d = dir("ipc-parts");
+    let whole = every_type(1000, 128);
+    // Three parts: rows 0..384 (chunks 0-2), nothing, rows 384..1000 (chunks 3-7).
+    let batches = to_arrow(&whole).unwrap();
+    let head = from_arrow(batches[0].schema(), batches[..3].to_vec()).unwrap();
+    let tail = from_arrow(batches[0].schema(), batches[3..].to_vec()).unwrap();
+    let parts = [
+        eau2_arrow::encode_ipc_batches(&head).unwrap(),
+        eau2_arrow::encode_ipc_batches(&every_type(0, 5)).unwrap(),
+        eau2_arrow::encode_ipc_batches(&tail).unwrap(),
+    ];
+    let mut bytes = eau2_arrow::ipc_header(whole.schema()).unwrap();
+    let mut blocks = Vec::new();
+    for part in &parts {
+        let base = bytes.len() as u64;
+        blocks.extend(part.blocks.iter().map(|b| eau2_arrow::IpcBlock {
+            offset: base + b.offset,
+            ..*b
+        }));
+        bytes.extend_from_slice(&part.bytes);
+    }
+    bytes.extend(eau2_arrow::ipc_footer(whole.schema(), &blocks).unwrap());
+    let path = d.join("p.arrow");
+    std::fs::write(&path, &bytes).unwrap();
+    let back = read_ipc_file(&path).unwrap();
+    assert_eq!(rows(&back), rows(&whole));
+    assert_eq!(back.schema(), whole.schema());
+    assert_eq!(back.chunk_count(), 8);
+    // No batches at all: a header and a footer.
+    let mut bytes = eau2_arrow::ipc_header(whole.schema()).unwrap();
+    bytes.extend(eau2_arrow::ipc_footer(whole.schema(), &[]).unwrap());
+    std::fs::write(&path, &bytes).unwrap();
+    let back = read_ipc_file(&path).unwrap();
+    assert_eq!((back.nrows(), back.schema()), (0, whole.schema()));
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
 #[test]
 fn stitched_parts_read_as_one_file() {
     let d = dir("stitch");

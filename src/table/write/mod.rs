@@ -24,6 +24,7 @@
 //! No rank ever holds more than its own rows, and of their text at most [`KEPT_TEXT`]
 //! bytes plus a batch per thread.
 
+mod ipc;
 mod parquet;
 mod phases;
 mod replace;

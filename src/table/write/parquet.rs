@@ -159,7 +159,7 @@ impl<'n> DistFrame<'n> {
     /// The last phases of a one-file write: all ranks agree they wrote, rank 0 renames
     /// the temporary over `path`, all learn how that went (the others keep their handle
     /// until then, and remove the temporary after a failure).
-    fn put_in_place(&self, written: Result<Temp>, path: &Path) -> Result<()> {
+    pub(super) fn put_in_place(&self, written: Result<Temp>, path: &Path) -> Result<()> {
         let temp = self.agree_written(written, path)?;
         let (renamed, held) = match self.node.rank() {
             0 => (Some(temp.replace_file(path)), None),
@@ -214,7 +214,7 @@ impl<'n> DistFrame<'n> {
     }
 
     /// The row chunks `chunks` (stored here) as one local frame, sharing them.
-    fn local_frame(&self, chunks: &[usize]) -> Result<DataFrame> {
+    pub(super) fn local_frame(&self, chunks: &[usize]) -> Result<DataFrame> {
         let mut columns: Vec<Vec<Arc<Chunk>>> =
             vec![Vec::with_capacity(chunks.len()); self.ncols()];
         for &i in chunks {

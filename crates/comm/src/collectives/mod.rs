@@ -173,7 +173,7 @@ impl Comm {
         let op = Op::rooted(op::Kind::Broadcast, root).of::<T>();
         if self.rank() != root {
             let bytes = self.broadcast_as(op, root, Bytes::new())?;
-            return plain::from_body(&bytes, || format!("a broadcast from rank {root}"));
+            return plain::from_body(bytes, || format!("a broadcast from rank {root}"));
         }
         let value = value.ok_or_else(|| {
             Error::Config(format!(
@@ -190,7 +190,7 @@ impl Comm {
         let mut all = Vec::new();
         let at_root = plain::with_body(value, |body| {
             self.gather_as(op, root, body, |from, bytes| {
-                all.push(plain::from_body(&bytes, || in_call(from, "a gather"))?);
+                all.push(plain::from_body(bytes, || in_call(from, "a gather"))?);
                 Ok(())
             })
         })?;
@@ -201,12 +201,25 @@ impl Comm {
     pub fn all_gather<T: Wire>(&self, value: &T) -> Result<Vec<T>> {
         let op = Op::plain(op::Kind::AllGather).of::<T>();
         let mut all: Vec<Option<T>> = std::iter::repeat_with(|| None).take(self.size()).collect();
+        // A plain vector becomes its received body once the ring no longer forwards it,
+        // so those are kept until the ring is done (see `plain::from_body`); other
+        // values are decoded while the next one is on its way.
+        let keep = plain::body_align::<T>() != 0;
+        let mut kept: Vec<(usize, Bytes)> = Vec::new();
         plain::with_body(value, |body| {
             self.all_gather_as(op, body, |from, bytes| {
-                all[from] = Some(plain::from_body(bytes, || in_call(from, "an all-gather"))?);
+                if keep && from != self.rank() {
+                    kept.push((from, bytes.clone()));
+                } else {
+                    let what = || in_call(from, "an all-gather");
+                    all[from] = Some(plain::from_body(bytes.clone(), what)?);
+                }
                 Ok(())
             })
         })?;
+        for (from, bytes) in kept {
+            all[from] = Some(plain::from_body(bytes, || in_call(from, "an all-gather"))?);
+        }
         all.into_iter()
             .map(|value| value.ok_or_else(|| Error::Protocol("an all-gather missed a rank".into())))
             .collect()
@@ -220,7 +233,7 @@ impl Comm {
             Some(values) if self.rank() == root => values,
             _ => {
                 let bytes = self.scatter_as(op, root, None)?;
-                return plain::from_body(&bytes, || format!("a scatter from rank {root}"));
+                return plain::from_body(bytes, || format!("a scatter from rank {root}"));
             }
         };
         let (own, parts) = parts_of(values, root)?;
@@ -239,7 +252,7 @@ impl Comm {
         self.all_to_all_as(op, parts, |from, bytes| {
             all[from] = match from == rank {
                 true => own.take(),
-                false => Some(plain::from_body(&bytes, || in_call(from, "an all-to-all"))?),
+                false => Some(plain::from_body(bytes, || in_call(from, "an all-to-all"))?),
             };
             Ok(())
         })?;

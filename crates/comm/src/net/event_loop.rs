@@ -518,7 +518,7 @@ impl EventLoop {
                 self.handler
                     .on_message(from, header, frame.body, &mut outbox);
                 for (to, header, body) in outbox.frames {
-                    self.send(to, OutFrame::data(header, body));
+                    self.send(to, OutFrame::data(header, body, 0));
                 }
             }
             Control::Heartbeat => {}

@@ -21,7 +21,7 @@ use std::io::{self, IoSlice, Read, Write};
 use bytes::Bytes;
 use speedy::{Readable, Writable};
 
-use super::aligned::{self, AlignedBuf};
+use super::aligned::{self, AlignedBuf, ReadUninit};
 use super::control::Control;
 use super::pool;
 
@@ -202,7 +202,7 @@ impl BodyDest {
         if align == 0 {
             return Ok(BodyDest::Bytes(pool::take(len)));
         }
-        AlignedBuf::zeroed(len, align as usize)
+        AlignedBuf::new(len, align as usize)
             .map(BodyDest::Aligned)
             .ok_or_else(|| {
                 ReadError::Protocol(format!(
@@ -219,10 +219,25 @@ impl BodyDest {
         }
     }
 
-    fn as_mut_slice(&mut self) -> &mut [u8] {
+    /// Copies `bytes`, the body's first bytes (from the shared read buffer), in.
+    fn fill(&mut self, bytes: &[u8]) {
         match self {
-            BodyDest::Bytes(b) => b.as_mut_slice(),
-            BodyDest::Aligned(b) => b.as_mut_slice(),
+            BodyDest::Bytes(b) => b.as_mut_slice()[..bytes.len()].copy_from_slice(bytes),
+            BodyDest::Aligned(b) => {
+                b.fill(bytes);
+            }
+        }
+    }
+
+    /// Reads the body's next bytes from `stream`, after the `filled` it has.
+    fn read_from<S: Read + ReadUninit>(
+        &mut self,
+        stream: &mut S,
+        filled: usize,
+    ) -> io::Result<usize> {
+        match self {
+            BodyDest::Bytes(b) => stream.read(&mut b.as_mut_slice()[filled..]),
+            BodyDest::Aligned(b) => b.read_from(stream),
         }
     }
 
@@ -269,9 +284,12 @@ impl FrameReader {
     /// `Ok(())` when the stream would block or a read came back short (so the socket is
     /// drained, for edge-triggered polling); an error when it is closed or broken (frames
     /// completed before that are still in `out`).
-    pub fn read_from(
+    ///
+    /// Large bodies of elements are read into uninitialised memory, which `stream` must
+    /// allow ([`ReadUninit`]; wrap an in-memory stream in [`aligned::Zeroing`]).
+    pub(crate) fn read_from<S: Read + ReadUninit>(
         &mut self,
-        stream: &mut impl Read,
+        stream: &mut S,
         out: &mut Vec<InFrame>,
     ) -> Result<(), ReadError> {
         let mut first = true;
@@ -279,9 +297,9 @@ impl FrameReader {
             self.decode_buffered(out)?;
             let (n, wanted) = match &mut self.pending {
                 Some(p) => {
-                    let room = &mut p.body.as_mut_slice()[p.filled..];
-                    let wanted = room.len();
-                    (stream.read(room).inspect(|&n| p.filled += n), wanted)
+                    let wanted = p.body.len() - p.filled;
+                    let n = p.body.read_from(stream, p.filled);
+                    (n.inspect(|&n| p.filled += n), wanted)
                 }
                 None => {
                     self.make_room();
@@ -382,8 +400,7 @@ impl FrameReader {
                     pool::copy_of(&avail[body_start..body_end])
                 } else {
                     let mut body = BodyDest::new(body_len, body_align)?;
-                    body.as_mut_slice()
-                        .copy_from_slice(&avail[body_start..body_end]);
+                    body.fill(&avail[body_start..body_end]);
                     body.into_bytes()
                 };
                 // The padding after the body may not all have arrived yet.
@@ -397,7 +414,7 @@ impl FrameReader {
                 // Big body: one page-aligned buffer of the final size, recycled or new,
                 // and the socket reads straight into it.
                 let mut body = BodyDest::new(body_len, body_align)?;
-                body.as_mut_slice()[..in_buffer].copy_from_slice(&avail[body_start..]);
+                body.fill(&avail[body_start..]);
                 self.start = self.end;
                 self.pending = Some(PendingBody {
                     control,
@@ -437,6 +454,7 @@ impl FrameReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::aligned::Zeroing;
 
     const LIMITS: Limits = Limits {
         max_header: 1 << 20,
@@ -494,7 +512,7 @@ mod tests {
             let mut reader = FrameReader::new(LIMITS);
             let mut out = Vec::new();
             loop {
-                match reader.read_from(&mut stream, &mut out) {
+                match reader.read_from(&mut Zeroing(&mut stream), &mut out) {
                     Ok(()) => continue,
                     Err(ReadError::Closed) => break,
                     Err(e) => panic!("step {step}: {e:?}"),
@@ -545,7 +563,7 @@ mod tests {
         let mut reader = FrameReader::new(LIMITS);
         let mut out = Vec::new();
         while !matches!(
-            reader.read_from(&mut stream, &mut out),
+            reader.read_from(&mut Zeroing(&mut stream), &mut out),
             Err(ReadError::Closed)
         ) {}
         assert_eq!(out.len(), frames.len());
@@ -577,10 +595,14 @@ mod tests {
         let mut reader = FrameReader::new(LIMITS);
         let mut out = Vec::new();
         assert!(!reader.mid_body());
-        reader.read_from(&mut stream, &mut out).unwrap();
+        reader
+            .read_from(&mut Zeroing(&mut stream), &mut out)
+            .unwrap();
         assert!(reader.mid_body() && out.is_empty());
         while out.is_empty() {
-            reader.read_from(&mut stream, &mut out).unwrap();
+            reader
+                .read_from(&mut Zeroing(&mut stream), &mut out)
+                .unwrap();
         }
         assert!(!reader.mid_body());
     }
@@ -593,7 +615,9 @@ mod tests {
         wire.push(0);
         let mut reader = FrameReader::new(LIMITS);
         let mut out = Vec::new();
-        let err = reader.read_from(&mut &wire[..], &mut out).unwrap_err();
+        let err = reader
+            .read_from(&mut Zeroing(&mut &wire[..]), &mut out)
+            .unwrap_err();
         assert!(matches!(err, ReadError::Protocol(_)), "{err:?}");
     }
 
@@ -605,7 +629,7 @@ mod tests {
         let mut stream = &wire[..wire.len() - 1];
         // The first call may stop at the short read; the next one meets the end.
         let err = (0..3)
-            .find_map(|_| reader.read_from(&mut stream, &mut out).err())
+            .find_map(|_| reader.read_from(&mut Zeroing(&mut stream), &mut out).err())
             .expect("the stream ends");
         assert!(matches!(err, ReadError::Io(_)), "{err:?}");
     }
@@ -643,7 +667,9 @@ mod tests {
         let mut received = Vec::new();
         while received.len() < 2 {
             let mut out = Vec::new();
-            reader.read_from(&mut stream, &mut out).unwrap();
+            reader
+                .read_from(&mut Zeroing(&mut stream), &mut out)
+                .unwrap();
             for frame in out {
                 // Keep a copy and drop the frame, so that each body's buffer is back in
                 // the pool before the next body needs one.
@@ -663,7 +689,7 @@ mod tests {
         wire.extend_from_slice(&[0xff, 0xff, 0xff]);
         let mut reader = FrameReader::new(LIMITS);
         let err = reader
-            .read_from(&mut &wire[..], &mut Vec::new())
+            .read_from(&mut Zeroing(&mut &wire[..]), &mut Vec::new())
             .unwrap_err();
         assert!(matches!(err, ReadError::Protocol(_)), "{err:?}");
     }
@@ -703,7 +729,9 @@ mod tests {
             let mut reader = FrameReader::new(LIMITS);
             let mut out = Vec::new();
             while out.len() < 4 {
-                reader.read_from(&mut stream, &mut out).unwrap();
+                reader
+                    .read_from(&mut Zeroing(&mut stream), &mut out)
+                    .unwrap();
             }
             let mut out = out.into_iter().map(|f| f.body);
             let got: Vec<u64> = aligned::take_vec(out.next().unwrap()).unwrap();
@@ -722,7 +750,7 @@ mod tests {
         assert!(frame.write_to(&mut wire).unwrap());
         let mut out = Vec::new();
         let err = FrameReader::new(LIMITS)
-            .read_from(&mut &wire[..], &mut out)
+            .read_from(&mut Zeroing(&mut &wire[..]), &mut out)
             .unwrap_err();
         match err {
             ReadError::Protocol(why) => assert!(why.contains("alignment 24"), "{why}"),

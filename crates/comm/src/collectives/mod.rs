@@ -30,7 +30,8 @@
 //! O(S) bytes whatever n is (about 2S for the ring). Plain numeric vectors travel as
 //! their bytes: the slices of the `_slice` forms ([`Pod`]), and in the typed calls
 //! ([`Comm::broadcast`], [`Comm::all_reduce`], ...) any `Vec` of a primitive number
-//! type, sent from its own memory and copied once into the receiver's vector; other
+//! type, sent from its own memory and received into memory that becomes the receiver's
+//! vector (one copy only for a rank's own value, or a body still being forwarded); other
 //! values are encoded with speedy ([`Wire`]). A typed call's messages name its value
 //! type, so ranks that disagree on it fail instead of decoding each other's bytes.
 //!

@@ -8,8 +8,9 @@
 //! moving the bytes. So a `Vec<E>` of a primitive number type `E` (the integers, `f32`
 //! and `f64`) is recognised by its type id and sent straight from its own memory: lent
 //! for the duration of the send when the caller keeps the vector ([`with_body`]), or
-//! handed over when the call consumes it ([`into_body`]). A receiver makes the one copy
-//! it must, into a vector the caller then owns ([`from_body`]).
+//! handed over when the call consumes it ([`into_body`]). Its frames name the elements'
+//! alignment ([`body_align`]), so the receiver reads the body into an allocation fit to
+//! be the vector and hands that over without a copy ([`from_body`], `net::aligned`).
 //!
 //! Without specialization, a type can only be recognised among a list of known ones,
 //! so a vector of a user's own `Pod` type goes through speedy (which copies the

@@ -284,7 +284,11 @@ pub(crate) fn take_vec<T: Pod>(bytes: Bytes) -> Result<Vec<T>, Bytes> {
     }
     drop(bytes);
     match Arc::try_unwrap(shared) {
-        Ok(buf) => buf.into_vec().map_err(into_bytes),
+        Ok(buf) => {
+            #[cfg(test)]
+            TAKEN.with(|taken| taken.set(taken.get() + 1));
+            buf.into_vec().map_err(into_bytes)
+        }
         // Another reference (a forward still queued, a clone the caller kept) reads it.
         Err(shared) => {
             if std::env::var_os("T8DBG").is_some() {
@@ -293,6 +297,13 @@ pub(crate) fn take_vec<T: Pod>(bytes: Bytes) -> Result<Vec<T>, Bytes> {
             Err(Bytes::from_owner(Shared(shared)))
         }
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many bodies [`take_vec`] handed over as vectors on this thread, for tests
+    /// that check a typed receive took that path.
+    pub(crate) static TAKEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Asks glibc's allocator, once per process, to keep the memory of freed blocks under

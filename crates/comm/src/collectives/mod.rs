@@ -174,7 +174,10 @@ impl Comm {
         let op = Op::rooted(op::Kind::Broadcast, root).of::<T>();
         if self.rank() != root {
             let bytes = self.broadcast_as(op, root, Bytes::new())?;
-            return plain::from_body(bytes, || format!("a broadcast from rank {root}"));
+            // An inner rank of the tree has passed the value on; its sends may still be
+            // leaving (see `plain::from_forwarded_body`).
+            let what = || format!("a broadcast from rank {root}");
+            return plain::from_forwarded_body(bytes, FORWARD_PATIENCE, what);
         }
         let value = value.ok_or_else(|| {
             Error::Config(format!(
@@ -262,6 +265,12 @@ impl Comm {
             .collect()
     }
 }
+
+/// How long a broadcast's inner rank waits for its forwards of a plain vector to leave
+/// before it copies the vector instead: far longer than writing even a large value to
+/// a local socket takes (16 MiB: a few ms), short enough that a stalled child costs
+/// little more than the copy would.
+const FORWARD_PATIENCE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Names the sender of a body in a decoding error: "rank 3 in an all-gather".
 fn in_call(from: usize, call: &str) -> String {

@@ -20,6 +20,7 @@
 
 use std::any::{Any, TypeId};
 use std::borrow::Cow;
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -112,9 +113,20 @@ pub(crate) fn copied_body<T: Wire>(value: &T) -> Result<Bytes> {
 /// broadcast forwarding it), sent by this rank to itself, or in a misfitting buffer is
 /// copied once. `what` names its sender in an error, and is called only then.
 pub(crate) fn from_body<T: Wire>(bytes: Bytes, what: impl Fn() -> String) -> Result<T> {
+    from_forwarded_body(bytes, Duration::ZERO, what)
+}
+
+/// [`from_body`] of a body this rank has just forwarded to others: a plain vector
+/// waits up to `patience` for those sends to finish before it is copied instead (see
+/// `aligned::take_vec`).
+pub(crate) fn from_forwarded_body<T: Wire>(
+    bytes: Bytes,
+    patience: Duration,
+    what: impl Fn() -> String,
+) -> Result<T> {
     macro_rules! found {
         ($e:ty) => {
-            let vec: Vec<$e> = match aligned::take_vec::<$e>(bytes) {
+            let vec: Vec<$e> = match aligned::take_vec::<$e>(bytes, patience) {
                 Ok(vec) => vec,
                 Err(bytes) => {
                     if bytes.len() >= aligned::LARGE {

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::{Arc, LazyLock, Weak};
+use std::time::{Duration, Instant};
 
 use bytemuck::Pod;
 use bytes::Bytes;
@@ -257,8 +258,14 @@ pub(crate) fn into_bytes(mut buf: AlignedBuf) -> Bytes {
 
 /// `bytes` as a `Vec<T>` without a copy when they are a whole body received for `T`s
 /// ([`into_bytes`]) that nothing else refers to any more; else `bytes` back, for the
-/// caller to copy.
-pub(crate) fn take_vec<T: Pod>(bytes: Bytes) -> Result<Vec<T>, Bytes> {
+/// caller to copy. While other references remain (sends of a body this rank has just
+/// forwarded, still being written), it waits for them up to `patience` first.
+///
+/// A broadcast's inner ranks pass the value on before returning it; a forward of
+/// 16 MiB stays queued for milliseconds, and copying the body instead cost as much as
+/// the broadcast saved by not copying elsewhere. Waiting costs little: the child
+/// receives the same bytes in the same call anyway.
+pub(crate) fn take_vec<T: Pod>(bytes: Bytes, patience: Duration) -> Result<Vec<T>, Bytes> {
     if bytes.is_empty() || size_of::<T>() == 0 {
         return Err(bytes);
     }
@@ -267,34 +274,40 @@ pub(crate) fn take_vec<T: Pod>(bytes: Bytes) -> Result<Vec<T>, Bytes> {
         .lock()
         .get(&(bytes.as_ptr() as usize))
         .and_then(Weak::upgrade);
-    let Some(shared) = found else {
-        if std::env::var_os("T8DBG").is_some() {
-            eprintln!("T8 notfound len {}", bytes.len());
-        }
+    let Some(mut shared) = found else {
         return Err(bytes);
     };
     let fits = shared.len() == bytes.len()
         && shared.layout.align() == align_of::<T>()
         && bytes.len() % size_of::<T>() == 0;
     if !fits {
-        if std::env::var_os("T8DBG").is_some() {
-            eprintln!("T8 nofit len {}", bytes.len());
-        }
         return Err(bytes);
     }
     drop(bytes);
-    match Arc::try_unwrap(shared) {
-        Ok(buf) => {
-            #[cfg(test)]
-            TAKEN.with(|taken| taken.set(taken.get() + 1));
-            buf.into_vec().map_err(into_bytes)
-        }
-        // Another reference (a forward still queued, a clone the caller kept) reads it.
-        Err(shared) => {
-            if std::env::var_os("T8DBG").is_some() {
-                eprintln!("T8 shared len {}", shared.len());
+    let deadline = Instant::now() + patience;
+    let mut polls = 0u32;
+    loop {
+        match Arc::try_unwrap(shared) {
+            Ok(buf) => {
+                #[cfg(test)]
+                TAKEN.with(|taken| taken.set(taken.get() + 1));
+                return buf.into_vec().map_err(into_bytes);
             }
-            Err(Bytes::from_owner(Shared(shared)))
+            // Another reference (a send still queued, a clone the caller kept) reads it.
+            Err(still) if Instant::now() >= deadline => {
+                return Err(Bytes::from_owner(Shared(still)));
+            }
+            Err(still) => {
+                shared = still;
+                // Yield rather than spin: the network thread writing the send may
+                // need this core.
+                polls += 1;
+                if polls > 64 {
+                    std::thread::sleep(Duration::from_micros(50));
+                } else {
+                    std::thread::yield_now();
+                }
+            }
         }
     }
 }
@@ -404,7 +417,7 @@ mod tests {
     fn handed_up_bodies_come_back_as_vecs_when_alone() {
         let bytes = into_bytes(filled(4096, 4));
         let address = bytes.as_ptr();
-        let floats: Vec<f32> = take_vec(bytes).unwrap();
+        let floats: Vec<f32> = take_vec(bytes, Duration::ZERO).unwrap();
         assert_eq!(floats.as_ptr().cast(), address);
         assert_eq!(floats.len(), 1024);
         assert!(!HANDED_UP.lock().contains_key(&(address as usize)));
@@ -412,7 +425,7 @@ mod tests {
         // A clone still refers to it: copied instead, and it stays listed until the end.
         let bytes = into_bytes(filled(64, 8));
         let clone = bytes.clone();
-        let back = take_vec::<u64>(bytes).unwrap_err();
+        let back = take_vec::<u64>(bytes, Duration::ZERO).unwrap_err();
         assert_eq!(back, clone);
         let address = clone.as_ptr() as usize;
         assert!(HANDED_UP.lock().contains_key(&address));
@@ -421,11 +434,31 @@ mod tests {
 
         // The wrong element type, a part of a body, and ordinary bytes are refused.
         let bytes = into_bytes(filled(64, 8));
-        let bytes = take_vec::<u32>(bytes).unwrap_err();
-        assert!(take_vec::<u64>(bytes.slice(8..)).is_err());
-        assert!(take_vec::<u64>(bytes.slice(..16)).is_err());
-        assert_eq!(take_vec::<u64>(bytes).unwrap().len(), 8);
-        assert!(take_vec::<u8>(Bytes::from(vec![1u8, 2])).is_err());
-        assert!(take_vec::<u8>(Bytes::new()).is_err());
+        let bytes = take_vec::<u32>(bytes, Duration::ZERO).unwrap_err();
+        assert!(take_vec::<u64>(bytes.slice(8..), Duration::ZERO).is_err());
+        assert!(take_vec::<u64>(bytes.slice(..16), Duration::ZERO).is_err());
+        assert_eq!(take_vec::<u64>(bytes, Duration::ZERO).unwrap().len(), 8);
+        assert!(take_vec::<u8>(Bytes::from(vec![1u8, 2]), Duration::ZERO).is_err());
+        assert!(take_vec::<u8>(Bytes::new(), Duration::ZERO).is_err());
+    }
+
+    /// A body whose other reference (a forward being written) goes away while the
+    /// receiver waits is taken; one still referred to when patience runs out is not.
+    #[test]
+    fn a_forwarded_body_is_taken_once_its_sends_let_go() {
+        let bytes = into_bytes(filled(1 << 16, 8));
+        let in_flight = bytes.clone();
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            drop(in_flight);
+        });
+        let words: Vec<u64> = take_vec(bytes, Duration::from_secs(30)).unwrap();
+        assert_eq!(words.len(), 1 << 13);
+        sender.join().unwrap();
+
+        let bytes = into_bytes(filled(64, 8));
+        let kept = bytes.clone();
+        let back = take_vec::<u64>(bytes, Duration::from_millis(1)).unwrap_err();
+        assert_eq!(back, kept);
     }
 }

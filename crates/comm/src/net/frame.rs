@@ -734,9 +734,11 @@ mod tests {
                     .unwrap();
             }
             let mut out = out.into_iter().map(|f| f.body);
-            let got: Vec<u64> = aligned::take_vec(out.next().unwrap()).unwrap();
+            let got: Vec<u64> =
+                aligned::take_vec(out.next().unwrap(), std::time::Duration::ZERO).unwrap();
             assert_eq!(got, words, "step {step}");
-            let got: Vec<u16> = aligned::take_vec(out.next().unwrap()).unwrap();
+            let got: Vec<u16> =
+                aligned::take_vec(out.next().unwrap(), std::time::Duration::ZERO).unwrap();
             assert_eq!(got, small, "step {step}");
             assert!(out.next().unwrap().is_empty());
             assert_eq!(&out.next().unwrap()[..], &[5u8; 3][..]);

@@ -43,7 +43,19 @@ pub(crate) fn send(
     header: &[u8],
     body: Bytes,
 ) -> crate::Result<()> {
-    net.send(to, header_for(service, header), body)
+    send_aligned(net, service, to, header, body, 0)
+}
+
+/// [`send`] of a body of elements of alignment `body_align` (0 for bytes).
+pub(crate) fn send_aligned(
+    net: &NetHandle,
+    service: ServiceId,
+    to: usize,
+    header: &[u8],
+    body: Bytes,
+    body_align: u8,
+) -> crate::Result<()> {
+    net.send_aligned(to, header_for(service, header), body, body_align)
 }
 
 /// Replies a service queues from the network thread; they leave when it returns.

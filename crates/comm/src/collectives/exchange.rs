@@ -93,7 +93,7 @@ impl Comm {
             }
             if rank >= distance {
                 let lower: T =
-                    plain::from_body(&call.recv(rank - distance, round)?, || "a scan".into())?;
+                    plain::from_body(call.recv(rank - distance, round)?, || "a scan".into())?;
                 exclusive = Some(match exclusive {
                     Some(e) => merge(lower.clone(), e),
                     None => lower.clone(),

@@ -94,6 +94,10 @@ pub(crate) struct Op {
     /// forms): ranks exchanging values of different types would decode each other's
     /// as garbage, or fail on a message of the wrong size.
     ty: u32,
+    /// For typed calls whose value is a plain vector, its elements' alignment, which
+    /// their bodies' frames carry (see `net::aligned`); 0 for everything else. It
+    /// follows from the value type, so it never makes equal calls differ.
+    body_align: u8,
 }
 
 impl Op {
@@ -105,14 +109,16 @@ impl Op {
             len: NONE,
             elem: 0,
             ty: 0,
+            body_align: 0,
         }
     }
 
     /// A reduction or scan of values of type `T`, rooted at `root` when there is one.
-    pub(crate) fn typed<T>(kind: Kind, root: Option<usize>) -> Op {
+    pub(crate) fn typed<T: 'static>(kind: Kind, root: Option<usize>) -> Op {
         Op {
             root: root.map_or(NONE, |r| r as u64),
             ty: type_hash::<T>(),
+            body_align: super::plain::body_align::<T>(),
             ..Op::plain(kind)
         }
     }
@@ -126,9 +132,10 @@ impl Op {
     }
 
     /// This operation, carrying values of type `T` (a typed call).
-    pub(crate) fn of<T>(self) -> Op {
+    pub(crate) fn of<T: 'static>(self) -> Op {
         Op {
             ty: type_hash::<T>(),
+            body_align: super::plain::body_align::<T>(),
             ..self
         }
     }
@@ -141,7 +148,13 @@ impl Op {
             len: len as u64,
             elem: size_of::<T>() as u32,
             ty: 0,
+            body_align: 0,
         }
+    }
+
+    /// The alignment the frames of this call's bodies carry (0 for bytes).
+    pub(crate) fn body_align(&self) -> u8 {
+        self.body_align
     }
 
     /// Whether this is the final barrier of a rank that has finished its program.

@@ -8,8 +8,9 @@
 //! moving the bytes. So a `Vec<E>` of a primitive number type `E` (the integers, `f32`
 //! and `f64`) is recognised by its type id and sent straight from its own memory: lent
 //! for the duration of the send when the caller keeps the vector ([`with_body`]), or
-//! handed over when the call consumes it ([`into_body`]). A receiver makes the one copy
-//! it must, into a vector the caller then owns ([`from_body`]).
+//! handed over when the call consumes it ([`into_body`]). Its frames name the elements'
+//! alignment ([`body_align`]), so the receiver reads the body into an allocation fit to
+//! be the vector and hands that over without a copy ([`from_body`], `net::aligned`).
 //!
 //! Without specialization, a type can only be recognised among a list of known ones,
 //! so a vector of a user's own `Pod` type goes through speedy (which copies the
@@ -19,12 +20,14 @@
 
 use std::any::{Any, TypeId};
 use std::borrow::Cow;
+use std::time::Duration;
 
 use bytes::Bytes;
 
 use super::lent::lend;
 use super::{encode, Pod, Wire};
 use crate::error::{Error, Result};
+use crate::net::aligned;
 
 /// Calls `$found!(E)` for the element type `E` of `$t` when `$t` is `Vec<E>` for a
 /// primitive number type `E`. The type ids are constants, so each use compiles to the
@@ -105,17 +108,35 @@ pub(crate) fn copied_body<T: Wire>(value: &T) -> Result<Bytes> {
     }
 }
 
-/// The value a body holds (one copy for a plain vector); `what` names its sender in an
-/// error, and is called only then.
-pub(crate) fn from_body<T: Wire>(bytes: &[u8], what: impl Fn() -> String) -> Result<T> {
+/// The value a body holds. A plain vector received in an allocation of its elements'
+/// alignment (see `net::aligned`) becomes the vector itself; one still shared (a
+/// broadcast forwarding it), sent by this rank to itself, or in a misfitting buffer is
+/// copied once. `what` names its sender in an error, and is called only then.
+pub(crate) fn from_body<T: Wire>(bytes: Bytes, what: impl Fn() -> String) -> Result<T> {
+    from_forwarded_body(bytes, Duration::ZERO, what)
+}
+
+/// [`from_body`] of a body this rank has just forwarded to others: a plain vector
+/// waits up to `patience` for those sends to finish before it is copied instead (see
+/// `aligned::take_vec`).
+pub(crate) fn from_forwarded_body<T: Wire>(
+    bytes: Bytes,
+    patience: Duration,
+    what: impl Fn() -> String,
+) -> Result<T> {
     macro_rules! found {
         ($e:ty) => {
-            if bytes.len() >= LARGE {
-                keep_freed_memory();
-            }
-            let vec: Vec<$e> = match as_elements::<$e>(bytes, "") {
-                Ok(elements) => elements.into_owned(),
-                Err(_) => return Err(element_count::<$e>(bytes, &what()).unwrap_err()),
+            let vec: Vec<$e> = match aligned::take_vec::<$e>(bytes, patience) {
+                Ok(vec) => vec,
+                Err(bytes) => {
+                    if bytes.len() >= aligned::LARGE {
+                        aligned::keep_freed_memory();
+                    }
+                    match as_elements::<$e>(&bytes, "") {
+                        Ok(elements) => elements.into_owned(),
+                        Err(_) => return Err(element_count::<$e>(&bytes, &what()).unwrap_err()),
+                    }
+                }
             };
             return match cast::<Vec<$e>, T>(vec) {
                 Ok(value) => Ok(value),
@@ -124,39 +145,20 @@ pub(crate) fn from_body<T: Wire>(bytes: &[u8], what: impl Fn() -> String) -> Res
         };
     }
     for_plain_vec!(T, found);
-    T::read_from_buffer(bytes).map_err(|e| Error::decode(format!("{}: {e}", what())))
+    T::read_from_buffer(&bytes).map_err(|e| Error::decode(format!("{}: {e}", what())))
 }
 
-/// Plain vectors from this size up make [`keep_freed_memory`] worth it: smaller blocks
-/// stay on glibc's heap, under its initial `mmap` threshold (128 KiB) and trimming.
-const LARGE: usize = 64 << 10;
-
-/// Asks glibc's allocator, once per process, to keep the memory of freed blocks under
-/// 32 MiB for reuse instead of giving it back to the kernel at once.
-///
-/// A receiver copies each plain vector into a new `Vec`, and a program that receives
-/// one per call (`v = broadcast(0, None)?` in a loop) frees the last one as it gets the
-/// next. By default glibc serves such blocks with `mmap` and unmaps them on free, or,
-/// once its adaptive threshold has risen, trims them off its heap: either way the next
-/// vector's pages fault in again, one per 4 KiB, and in a VM a fault costs
-/// microseconds. On 4 ranks of the 2-core development VM, a typed gather of 1 MiB went
-/// from 0.56 and 0.69 ms to 0.30 and 0.35 ms with these settings (given through glibc's
-/// environment variables, same runs); the byte path, whose receive buffers are
-/// recycled, took 0.20-0.26 ms. Open MPI changes the same settings for its own reasons.
-/// The cost: a process keeps up to 128 MiB of freed memory per heap mapped.
-fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        ONCE.call_once(|| {
-            // SAFETY: mallopt only changes the allocator's thresholds; glibc serialises
-            // it against concurrent allocations. A refused setting leaves the default.
-            unsafe {
-                libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-                libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 20);
-            }
-        });
+/// The alignment of the elements of `T` when it is a plain vector, which its bodies'
+/// frames carry so that receivers allocate them fit to become the vector; 0 (bytes)
+/// for any other type.
+pub(crate) fn body_align<T: 'static>() -> u8 {
+    macro_rules! found {
+        ($e:ty) => {
+            return align_of::<$e>() as u8;
+        };
     }
+    for_plain_vec!(T, found);
+    0
 }
 
 /// A message body that owns `vec` and reads it as bytes: no copy.
@@ -218,20 +220,20 @@ mod tests {
             "a plain vector travels without a length prefix"
         );
         assert_eq!(
-            from_body::<Vec<u64>>(&body, || "test".into()).unwrap(),
+            from_body::<Vec<u64>>(body.clone(), || "test".into()).unwrap(),
             words
         );
         let text = vec![String::from("a"), String::new()];
         let body = into_body(text.clone()).unwrap();
         assert_eq!(
-            from_body::<Vec<String>>(&body, || "test".into()).unwrap(),
+            from_body::<Vec<String>>(body, || "test".into()).unwrap(),
             text
         );
         let floats = vec![0.5f64, -1.0];
-        let back = with_body(&floats, |b| from_body::<Vec<f64>>(&b, || "test".into())).unwrap();
+        let back = with_body(&floats, |b| from_body::<Vec<f64>>(b, || "test".into())).unwrap();
         assert_eq!(back, floats);
         assert_eq!(
-            from_body::<Vec<u32>>(&copied_body(&vec![7u32; 3]).unwrap(), || "t".into()).unwrap(),
+            from_body::<Vec<u32>>(copied_body(&vec![7u32; 3]).unwrap(), || "t".into()).unwrap(),
             vec![7; 3]
         );
     }
@@ -239,9 +241,10 @@ mod tests {
     #[test]
     fn misaligned_and_partial_bodies_are_handled() {
         let bytes: Vec<u8> = (0..17).collect();
-        let back: Vec<u64> = from_body(&bytes[1..17], || "test".into()).unwrap();
+        let bytes = Bytes::from(bytes);
+        let back: Vec<u64> = from_body(bytes.slice(1..17), || "test".into()).unwrap();
         assert_eq!(back, bytemuck::pod_collect_to_vec::<u8, u64>(&bytes[1..17]));
-        let err = from_body::<Vec<u64>>(&bytes[..12], || "rank 3".into()).unwrap_err();
+        let err = from_body::<Vec<u64>>(bytes.slice(..12), || "rank 3".into()).unwrap_err();
         assert!(err.to_string().contains("rank 3: 12 bytes"), "{err}");
     }
 }

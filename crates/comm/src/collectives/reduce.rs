@@ -87,7 +87,7 @@ impl<T: Wire> Carry<T> for Typed {
     }
 
     fn receive(&self, body: Bytes) -> Result<T> {
-        plain::from_body(&body, || "a partner in an all-reduce".into())
+        plain::from_body(body, || "a partner in an all-reduce".into())
     }
 }
 
@@ -235,7 +235,7 @@ impl Comm {
                 return self.reduced_at(call, root, None);
             }
             if rank + mask < n {
-                let higher = plain::from_body(&call.recv(rank + mask, 0)?, || "a reduce".into())?;
+                let higher = plain::from_body(call.recv(rank + mask, 0)?, || "a reduce".into())?;
                 value = merge(value, higher);
             }
             mask *= 2;
@@ -259,7 +259,7 @@ impl Comm {
                 }
                 Ok(None)
             }
-            (root, rank) if root == rank => Ok(Some(plain::from_body(&call.recv(0, 1)?, || {
+            (root, rank) if root == rank => Ok(Some(plain::from_body(call.recv(0, 1)?, || {
                 "a reduce".into()
             })?)),
             _ => Ok(None),

@@ -150,7 +150,15 @@ impl Comm {
             },
         }
         .encode();
-        route::send(self.net(), ServiceId::Messages, to, &header, body)
+        let body_align = op.map_or(0, |op| op.body_align());
+        route::send_aligned(
+            self.net(),
+            ServiceId::Messages,
+            to,
+            &header,
+            body,
+            body_align,
+        )
     }
 
     /// Tells `to` where this rank is in its collectives.

@@ -15,6 +15,7 @@
 //!   logged through a [`RejectLog`], a count rather than a line each in a flood.
 
 use std::io::{self, Read};
+use std::mem::MaybeUninit;
 use std::net::TcpListener as StdListener;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
@@ -27,6 +28,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
+use super::aligned::ReadUninit;
 use super::control::Control;
 use super::frame::{FrameReader, InFrame, Limits, OutFrame, ReadError};
 use super::handler::{Handler, Outbox};
@@ -139,6 +141,27 @@ impl<R: Read> Read for Heard<'_, R> {
         let n = self.inner.read(buf)?;
         self.any |= n > 0;
         Ok(n)
+    }
+}
+
+// SAFETY: read(2) writes only the bytes it reports, at most the length it is given.
+unsafe impl ReadUninit for Heard<'_, &TcpStream> {
+    /// A socket reads into uninitialised memory (a large body's own allocation) with
+    /// read(2) itself: `Read` takes initialised bytes only.
+    fn read_uninit(&mut self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        // SAFETY: `buf` is writable memory of `buf.len()` bytes, borrowed for the call.
+        let n = unsafe {
+            libc::read(
+                self.inner.as_raw_fd(),
+                buf.as_mut_ptr().cast::<libc::c_void>(),
+                buf.len(),
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        self.any |= n > 0;
+        Ok(n as usize)
     }
 }
 
@@ -518,7 +541,7 @@ impl EventLoop {
                 self.handler
                     .on_message(from, header, frame.body, &mut outbox);
                 for (to, header, body) in outbox.frames {
-                    self.send(to, OutFrame::data(header, body));
+                    self.send(to, OutFrame::data(header, body, 0));
                 }
             }
             Control::Heartbeat => {}

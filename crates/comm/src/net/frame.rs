@@ -1,8 +1,11 @@
 //! Length-prefixed frames on a byte stream.
 //!
-//! A frame is a 12-byte prefix (`header_len: u32`, `body_len: u64`, little-endian), a
-//! speedy-encoded [`Control`] header of `header_len` bytes, zeros up to the next multiple
-//! of [`ALIGN`] bytes, then `body_len` raw bytes and zeros up to the next multiple again.
+//! A frame is a 13-byte prefix (`header_len: u32`, `body_len: u64`, little-endian, and
+//! `body_align: u8`), a speedy-encoded [`Control`] header of `header_len` bytes, zeros up
+//! to the next multiple of [`ALIGN`] bytes, then `body_len` raw bytes and zeros up to the
+//! next multiple again. `body_align` is 0 for a body of bytes, else the alignment of the
+//! elements the body holds (1 to 16), which the receiver allocates it with so that a
+//! typed receive can keep it as its vector (see `aligned`).
 //! Bulk values travel as the body, so they are written straight from the caller's buffer
 //! and read straight into one allocation of the right size: no per-element encoding, no
 //! quadratic copying.
@@ -18,11 +21,12 @@ use std::io::{self, IoSlice, Read, Write};
 use bytes::Bytes;
 use speedy::{Readable, Writable};
 
+use super::aligned::{self, AlignedBuf, ReadUninit};
 use super::control::Control;
 use super::pool;
 
 /// Size of the fixed prefix.
-pub const PREFIX_LEN: usize = 12;
+pub const PREFIX_LEN: usize = 13;
 
 /// Frames and the bodies in them start at multiples of this many bytes in the stream.
 pub const ALIGN: usize = 64;
@@ -58,8 +62,14 @@ pub struct OutFrame {
 }
 
 impl OutFrame {
-    /// Encodes `control` and attaches `body`.
+    /// Encodes `control` and attaches `body`, a body of bytes.
     pub fn new(control: &Control, body: Bytes) -> OutFrame {
+        OutFrame::with_align(control, body, 0)
+    }
+
+    /// Encodes `control` and attaches `body`, whose elements have alignment
+    /// `body_align` (0 for bytes; see the module doc).
+    fn with_align(control: &Control, body: Bytes, body_align: u8) -> OutFrame {
         let header = control
             .write_to_vec()
             .expect("encoding a control message into memory cannot fail");
@@ -67,6 +77,7 @@ impl OutFrame {
         let mut head = Vec::with_capacity(head_len + padding(head_len));
         head.extend_from_slice(&(header.len() as u32).to_le_bytes());
         head.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        head.push(body_align);
         head.extend_from_slice(&header);
         head.resize(head_len + padding(head_len), 0);
         OutFrame {
@@ -78,10 +89,11 @@ impl OutFrame {
         }
     }
 
-    /// A data frame: the upper layer's `header`, and `body`; counted in traffic.
-    pub fn data(header: Vec<u8>, body: Bytes) -> OutFrame {
+    /// A data frame: the upper layer's `header`, and `body`, whose elements have
+    /// alignment `body_align` (0 for bytes); counted in traffic.
+    pub fn data(header: Vec<u8>, body: Bytes, body_align: u8) -> OutFrame {
         let payload = (header.len() + body.len()) as u64;
-        let mut frame = OutFrame::new(&Control::Data(header), body);
+        let mut frame = OutFrame::with_align(&Control::Data(header), body, body_align);
         frame.payload = Some(payload);
         frame
     }
@@ -169,10 +181,73 @@ pub struct FrameReader {
 #[derive(Debug)]
 struct PendingBody {
     control: Control,
-    body: pool::BodyBuf,
+    body: BodyDest,
     filled: usize,
     /// The padding after the body.
     tail: usize,
+}
+
+/// Where a body is read to: a recycled buffer for bytes, or an allocation of its
+/// elements' alignment.
+#[derive(Debug)]
+enum BodyDest {
+    Bytes(pool::BodyBuf),
+    Aligned(AlignedBuf),
+}
+
+impl BodyDest {
+    /// A buffer for a body of `len` bytes that the frame's prefix says have alignment
+    /// `align` (0 for bytes).
+    fn new(len: usize, align: u8) -> Result<BodyDest, ReadError> {
+        if align == 0 {
+            return Ok(BodyDest::Bytes(pool::take(len)));
+        }
+        AlignedBuf::new(len, align as usize)
+            .map(BodyDest::Aligned)
+            .ok_or_else(|| {
+                ReadError::Protocol(format!(
+                    "a body of {len} bytes with alignment {align} (not a power of two up to {})",
+                    aligned::MAX_ALIGN
+                ))
+            })
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            BodyDest::Bytes(b) => b.len(),
+            BodyDest::Aligned(b) => b.len(),
+        }
+    }
+
+    /// Copies `bytes`, the body's first bytes (from the shared read buffer), in.
+    fn fill(&mut self, bytes: &[u8]) {
+        match self {
+            BodyDest::Bytes(b) => b.as_mut_slice()[..bytes.len()].copy_from_slice(bytes),
+            BodyDest::Aligned(b) => {
+                b.fill(bytes);
+            }
+        }
+    }
+
+    /// Reads the body's next bytes from `stream`, after the `filled` it has.
+    fn read_from<S: Read + ReadUninit>(
+        &mut self,
+        stream: &mut S,
+        filled: usize,
+    ) -> io::Result<usize> {
+        match self {
+            BodyDest::Bytes(b) => stream.read(&mut b.as_mut_slice()[filled..]),
+            BodyDest::Aligned(b) => b.read_from(stream),
+        }
+    }
+
+    /// The filled body as the value handed up.
+    fn into_bytes(self) -> Bytes {
+        match self {
+            BodyDest::Bytes(b) => pool::into_bytes(b),
+            BodyDest::Aligned(b) => aligned::into_bytes(b),
+        }
+    }
 }
 
 /// Bodies at least this large are read directly into their final buffer.
@@ -209,9 +284,12 @@ impl FrameReader {
     /// `Ok(())` when the stream would block or a read came back short (so the socket is
     /// drained, for edge-triggered polling); an error when it is closed or broken (frames
     /// completed before that are still in `out`).
-    pub fn read_from(
+    ///
+    /// Large bodies of elements are read into uninitialised memory, which `stream` must
+    /// allow ([`ReadUninit`]; wrap an in-memory stream in [`aligned::Zeroing`]).
+    pub(crate) fn read_from<S: Read + ReadUninit>(
         &mut self,
-        stream: &mut impl Read,
+        stream: &mut S,
         out: &mut Vec<InFrame>,
     ) -> Result<(), ReadError> {
         let mut first = true;
@@ -219,9 +297,9 @@ impl FrameReader {
             self.decode_buffered(out)?;
             let (n, wanted) = match &mut self.pending {
                 Some(p) => {
-                    let room = &mut p.body.as_mut_slice()[p.filled..];
-                    let wanted = room.len();
-                    (stream.read(room).inspect(|&n| p.filled += n), wanted)
+                    let wanted = p.body.len() - p.filled;
+                    let n = p.body.read_from(stream, p.filled);
+                    (n.inspect(|&n| p.filled += n), wanted)
                 }
                 None => {
                     self.make_room();
@@ -281,7 +359,7 @@ impl FrameReader {
             self.after_large = true;
             out.push(InFrame {
                 control: p.control,
-                body: pool::into_bytes(p.body),
+                body: p.body.into_bytes(),
             });
         }
         loop {
@@ -294,6 +372,7 @@ impl FrameReader {
             }
             let header_len = u32::from_le_bytes(avail[0..4].try_into().expect("4 bytes"));
             let body_len = u64::from_le_bytes(avail[4..12].try_into().expect("8 bytes"));
+            let body_align = avail[12];
             if header_len > self.limits.max_header || body_len > self.limits.max_body {
                 return Err(ReadError::Protocol(format!(
                     "frame of {header_len} header bytes and {body_len} body bytes exceeds the limit ({} and {})",
@@ -317,7 +396,13 @@ impl FrameReader {
             if in_buffer >= body_len {
                 // Recycled when large (see `pool`): a collective's blocks often arrive
                 // whole in the read that brought their header.
-                let body = pool::copy_of(&avail[body_start..body_end]);
+                let body = if body_align == 0 {
+                    pool::copy_of(&avail[body_start..body_end])
+                } else {
+                    let mut body = BodyDest::new(body_len, body_align)?;
+                    body.fill(&avail[body_start..body_end]);
+                    body.into_bytes()
+                };
                 // The padding after the body may not all have arrived yet.
                 let frame_end = body_end + padding(body_len);
                 let consumed = frame_end.min(avail.len());
@@ -328,8 +413,8 @@ impl FrameReader {
             } else if body_len >= DIRECT_BODY {
                 // Big body: one page-aligned buffer of the final size, recycled or new,
                 // and the socket reads straight into it.
-                let mut body = pool::take(body_len);
-                body.as_mut_slice()[..in_buffer].copy_from_slice(&avail[body_start..]);
+                let mut body = BodyDest::new(body_len, body_align)?;
+                body.fill(&avail[body_start..]);
                 self.start = self.end;
                 self.pending = Some(PendingBody {
                     control,
@@ -369,6 +454,7 @@ impl FrameReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::aligned::Zeroing;
 
     const LIMITS: Limits = Limits {
         max_header: 1 << 20,
@@ -426,7 +512,7 @@ mod tests {
             let mut reader = FrameReader::new(LIMITS);
             let mut out = Vec::new();
             loop {
-                match reader.read_from(&mut stream, &mut out) {
+                match reader.read_from(&mut Zeroing(&mut stream), &mut out) {
                     Ok(()) => continue,
                     Err(ReadError::Closed) => break,
                     Err(e) => panic!("step {step}: {e:?}"),
@@ -477,7 +563,7 @@ mod tests {
         let mut reader = FrameReader::new(LIMITS);
         let mut out = Vec::new();
         while !matches!(
-            reader.read_from(&mut stream, &mut out),
+            reader.read_from(&mut Zeroing(&mut stream), &mut out),
             Err(ReadError::Closed)
         ) {}
         assert_eq!(out.len(), frames.len());
@@ -509,10 +595,14 @@ mod tests {
         let mut reader = FrameReader::new(LIMITS);
         let mut out = Vec::new();
         assert!(!reader.mid_body());
-        reader.read_from(&mut stream, &mut out).unwrap();
+        reader
+            .read_from(&mut Zeroing(&mut stream), &mut out)
+            .unwrap();
         assert!(reader.mid_body() && out.is_empty());
         while out.is_empty() {
-            reader.read_from(&mut stream, &mut out).unwrap();
+            reader
+                .read_from(&mut Zeroing(&mut stream), &mut out)
+                .unwrap();
         }
         assert!(!reader.mid_body());
     }
@@ -522,9 +612,12 @@ mod tests {
         let mut wire = Vec::new();
         wire.extend_from_slice(&4u32.to_le_bytes());
         wire.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        wire.push(0);
         let mut reader = FrameReader::new(LIMITS);
         let mut out = Vec::new();
-        let err = reader.read_from(&mut &wire[..], &mut out).unwrap_err();
+        let err = reader
+            .read_from(&mut Zeroing(&mut &wire[..]), &mut out)
+            .unwrap_err();
         assert!(matches!(err, ReadError::Protocol(_)), "{err:?}");
     }
 
@@ -536,7 +629,7 @@ mod tests {
         let mut stream = &wire[..wire.len() - 1];
         // The first call may stop at the short read; the next one meets the end.
         let err = (0..3)
-            .find_map(|_| reader.read_from(&mut stream, &mut out).err())
+            .find_map(|_| reader.read_from(&mut Zeroing(&mut stream), &mut out).err())
             .expect("the stream ends");
         assert!(matches!(err, ReadError::Io(_)), "{err:?}");
     }
@@ -574,7 +667,9 @@ mod tests {
         let mut received = Vec::new();
         while received.len() < 2 {
             let mut out = Vec::new();
-            reader.read_from(&mut stream, &mut out).unwrap();
+            reader
+                .read_from(&mut Zeroing(&mut stream), &mut out)
+                .unwrap();
             for frame in out {
                 // Keep a copy and drop the frame, so that each body's buffer is back in
                 // the pool before the next body needs one.
@@ -590,11 +685,78 @@ mod tests {
         let mut wire = Vec::new();
         wire.extend_from_slice(&3u32.to_le_bytes());
         wire.extend_from_slice(&0u64.to_le_bytes());
+        wire.push(0);
         wire.extend_from_slice(&[0xff, 0xff, 0xff]);
         let mut reader = FrameReader::new(LIMITS);
         let err = reader
-            .read_from(&mut &wire[..], &mut Vec::new())
+            .read_from(&mut Zeroing(&mut &wire[..]), &mut Vec::new())
             .unwrap_err();
         assert!(matches!(err, ReadError::Protocol(_)), "{err:?}");
+    }
+
+    /// Bodies of elements come out in allocations of the alignment their frame names,
+    /// whole in the read buffer or read straight into their own, and a typed receive
+    /// can keep them as vectors; bytes bodies do not change.
+    #[test]
+    fn bodies_of_elements_arrive_aligned_and_become_vectors() {
+        let words: Vec<u64> = (0..3 * DIRECT_BODY as u64 / 8).map(|i| i * 7).collect();
+        let small: Vec<u16> = (0..33).collect();
+        let frames = [
+            OutFrame::data(
+                vec![1],
+                Bytes::from(bytemuck::cast_slice(&words).to_vec()),
+                8,
+            ),
+            OutFrame::data(
+                vec![2],
+                Bytes::from(bytemuck::cast_slice(&small).to_vec()),
+                2,
+            ),
+            OutFrame::data(vec![3], Bytes::new(), 16),
+            OutFrame::data(vec![4], Bytes::from(vec![5u8; 3]), 0),
+        ];
+        let mut wire = Vec::new();
+        for mut f in frames {
+            assert!(f.write_to(&mut wire).unwrap());
+        }
+        for step in [5, 4096, 1 << 22] {
+            let mut stream = Trickle {
+                data: wire.clone(),
+                at: 0,
+                step,
+                block_next: false,
+            };
+            let mut reader = FrameReader::new(LIMITS);
+            let mut out = Vec::new();
+            while out.len() < 4 {
+                reader
+                    .read_from(&mut Zeroing(&mut stream), &mut out)
+                    .unwrap();
+            }
+            let mut out = out.into_iter().map(|f| f.body);
+            let got: Vec<u64> =
+                aligned::take_vec(out.next().unwrap(), std::time::Duration::ZERO).unwrap();
+            assert_eq!(got, words, "step {step}");
+            let got: Vec<u16> =
+                aligned::take_vec(out.next().unwrap(), std::time::Duration::ZERO).unwrap();
+            assert_eq!(got, small, "step {step}");
+            assert!(out.next().unwrap().is_empty());
+            assert_eq!(&out.next().unwrap()[..], &[5u8; 3][..]);
+        }
+    }
+
+    #[test]
+    fn a_body_alignment_other_than_a_small_power_of_two_is_refused() {
+        let mut frame = OutFrame::data(vec![1], Bytes::from(vec![0u8; 24]), 24);
+        let mut wire = Vec::new();
+        assert!(frame.write_to(&mut wire).unwrap());
+        let mut out = Vec::new();
+        let err = FrameReader::new(LIMITS)
+            .read_from(&mut Zeroing(&mut &wire[..]), &mut out)
+            .unwrap_err();
+        match err {
+            ReadError::Protocol(why) => assert!(why.contains("alignment 24"), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -64,7 +64,7 @@ pub fn read_frames(stream: &mut impl Read, limits: Limits) -> (Vec<InFrame>, Opt
     let mut reader = FrameReader::new(limits);
     let mut frames = Vec::new();
     loop {
-        match reader.read_from(stream, &mut frames) {
+        match reader.read_from(&mut super::aligned::Zeroing(stream), &mut frames) {
             Ok(()) => continue,
             Err(ReadError::Closed) => return (frames, None),
             Err(ReadError::Io(e)) => return (frames, Some(format!("io: {e}"))),

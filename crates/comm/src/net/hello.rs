@@ -307,11 +307,13 @@ mod tests {
         let mut prefix = Vec::new();
         prefix.extend_from_slice(&(64 * 1024u32).to_le_bytes());
         prefix.extend_from_slice(&0u64.to_le_bytes());
+        prefix.push(0);
         let err = HelloReader::new().read_from(&mut &prefix[..]).unwrap_err();
         assert!(err.to_string().contains("exceeds the limit"), "{err}");
         let mut prefix = Vec::new();
         prefix.extend_from_slice(&8u32.to_le_bytes());
         prefix.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        prefix.push(0);
         assert!(HelloReader::new().read_from(&mut &prefix[..]).is_err());
     }
 

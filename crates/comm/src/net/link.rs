@@ -219,7 +219,12 @@ mod tests {
             while received < SENDERS * FRAMES {
                 assert!(Instant::now() < deadline, "only {received} frames arrived");
                 let mut frames = Vec::new();
-                reader.read_from(&mut receiving, &mut frames).unwrap();
+                reader
+                    .read_from(
+                        &mut crate::net::aligned::Zeroing(&mut receiving),
+                        &mut frames,
+                    )
+                    .unwrap();
                 for f in frames {
                     let Control::Data(header) = f.control else {
                         panic!("unexpected {:?}", f.control)

@@ -54,6 +54,7 @@
 //! net.shutdown().unwrap();
 //! ```
 
+pub(crate) mod aligned;
 mod control;
 mod event_loop;
 pub mod fault;
@@ -254,6 +255,18 @@ impl NetHandle {
     /// the order they were sent. A message to a rank already lost is dropped: that loss
     /// has been reported to the [`Handler`].
     pub fn send(&self, to: usize, header: Vec<u8>, body: Bytes) -> Result<()> {
+        self.send_aligned(to, header, body, 0)
+    }
+
+    /// [`NetHandle::send`] of a body of elements of alignment `body_align` (0 for bytes),
+    /// which the receiver allocates with that alignment (see `aligned`).
+    pub(crate) fn send_aligned(
+        &self,
+        to: usize,
+        header: Vec<u8>,
+        body: Bytes,
+        body_align: u8,
+    ) -> Result<()> {
         let Some(Some(link)) = self.links.get(to) else {
             return Err(Error::Config(format!(
                 "rank {} cannot send to rank {to} in a job of {}",
@@ -263,7 +276,7 @@ impl NetHandle {
         if self.stopped.load(Ordering::Acquire) {
             return Err(Error::Shutdown("the network has been shut down".into()));
         }
-        if link.send(OutFrame::data(header, body)) == Sent::Queued {
+        if link.send(OutFrame::data(header, body, body_align)) == Sent::Queued {
             self.flush_later(to)?;
         }
         Ok(())

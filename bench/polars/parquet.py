@@ -4,6 +4,8 @@ eau2-convert and apps/top-projects --format parquet). polars uses every core.
     python parquet.py gen FILE ROWS        three Int32 columns a, b, c (the data set)
     python parquet.py sums FILE            ROWS, then NAME SUM per integer column
     python parquet.py convert IN OUT       read a Parquet file, write it again (snappy)
+    python parquet.py to-ipc IN OUT        read a Parquet file, write it as Arrow IPC
+                                           (uncompressed, as eau2-convert writes it)
     python parquet.py top DIR [N]          top-projects on DIR/commits.parquet, projects.parquet
 """
 
@@ -24,7 +26,7 @@ def gen(path, rows):
 
 
 def sums(path):
-    lf = pl.scan_parquet(path)
+    lf = pl.scan_ipc(path) if path.endswith(".arrow") else pl.scan_parquet(path)
     ints = [n for n, t in lf.collect_schema().items() if t.is_integer()]
     out = lf.select(pl.len().alias("rows"), *[pl.col(c).cast(pl.Int64).sum() for c in ints]).collect()
     print(out["rows"][0])
@@ -34,6 +36,10 @@ def sums(path):
 
 def convert(src, dst):
     pl.scan_parquet(src).sink_parquet(dst, compression="snappy", statistics=True)
+
+
+def to_ipc(src, dst):
+    pl.scan_parquet(src).sink_ipc(dst, compression=None)
 
 
 def top(d, n):
@@ -54,6 +60,8 @@ if __name__ == "__main__":
         sums(args[0])
     elif cmd == "convert":
         convert(args[0], args[1])
+    elif cmd == "to-ipc":
+        to_ipc(args[0], args[1])
     elif cmd == "top":
         top(args[0], int(args[1]) if len(args) > 1 else 10)
     else:

@@ -177,7 +177,8 @@ impl Comm {
             // An inner rank of the tree has passed the value on; its sends may still be
             // leaving (see `plain::from_forwarded_body`).
             let what = || format!("a broadcast from rank {root}");
-            return plain::from_forwarded_body(bytes, FORWARD_PATIENCE, what);
+            let patience = forward_patience(bytes.len());
+            return plain::from_forwarded_body(bytes, patience, what);
         }
         let value = value.ok_or_else(|| {
             Error::Config(format!(
@@ -266,11 +267,14 @@ impl Comm {
     }
 }
 
-/// How long a broadcast's inner rank waits for its forwards of a plain vector to leave
-/// before it copies the vector instead: far longer than writing even a large value to
-/// a local socket takes (16 MiB: a few ms), short enough that a stalled child costs
-/// little more than the copy would.
-const FORWARD_PATIENCE: std::time::Duration = std::time::Duration::from_millis(100);
+/// How long a broadcast's inner rank waits for its forwards of a plain vector of `len`
+/// bytes to leave before it copies the vector instead: about twice what the copy costs
+/// (the bytes at 2 GB/s, at least 50 us; 16 MiB: 8 ms). Writing a value to a child that
+/// is in the broadcast takes less; a child that is not there yet (still computing, its
+/// receive window full) would otherwise hold this rank for as long as it is late.
+fn forward_patience(len: usize) -> std::time::Duration {
+    std::time::Duration::from_nanos((len as u64 / 2).max(50_000))
+}
 
 /// Names the sender of a body in a decoding error: "rank 3 in an all-gather".
 fn in_call(from: usize, call: &str) -> String {

@@ -30,8 +30,8 @@ use crate::frame::{Chunk, Column, DataFrame};
 type Place = (u64, u64);
 
 /// What a rank tells the others about each of its parts: its place, body length and
-/// footer; or why it could not encode them.
-type Summary = (Option<Vec<(Place, u64, Vec<u8>)>>, Option<String>);
+/// footer.
+type Summary = Vec<(Place, u64, Vec<u8>)>;
 
 impl<'n> DistFrame<'n> {
     /// Collective: writes the frame as one Parquet file at `path` (row groups from every
@@ -41,31 +41,27 @@ impl<'n> DistFrame<'n> {
     /// groups; on any failure every rank returns an error naming `path` and the failing
     /// rank, and `path` is unchanged.
     pub fn write_parquet(&self, path: &Path, options: &ParquetWriteOptions) -> Result<()> {
-        let node = self.node;
-        let me = node.rank();
-        let encoded = self.encode_local_parquet(options);
-        let summary: std::result::Result<Vec<(Place, u64, Vec<u8>)>, String> = match &encoded {
-            Ok(parts) => Ok(parts
-                .iter()
-                .map(|(place, p)| (*place, p.body.len() as u64, p.footer.clone()))
-                .collect()),
-            Err(e) => Err(e.to_string()),
-        };
-        let all: Vec<Summary> = node
-            .comm()
-            .all_gather(&(summary.clone().ok(), summary.err()))?;
-        let failed = all.iter().position(|(_, e)| e.is_some()).map(|r| r as u32);
-        let encoded = agree(encoded, failed, |r| {
-            format!(
-                "rank {r} could not encode its rows as Parquet for {}",
-                path.display()
-            )
-        })?;
+        let me = self.node.rank();
+        let (encoded, all): (_, Vec<Summary>) = self.gather_encoded(
+            self.encode_local_parquet(options),
+            |parts| {
+                let parts = parts.iter();
+                parts
+                    .map(|(place, p)| (*place, p.body.len() as u64, p.footer.clone()))
+                    .collect()
+            },
+            |r| {
+                format!(
+                    "rank {r} could not encode its rows as Parquet for {}",
+                    path.display()
+                )
+            },
+        )?;
 
         // Every part of every rank in row order, and where its body goes.
         let mut order: Vec<(Place, usize, u64)> = Vec::new(); // (place, rank, body length)
-        for (rank, (parts, _)) in all.iter().enumerate() {
-            for (place, len, _) in parts.iter().flatten() {
+        for (rank, parts) in all.iter().enumerate() {
+            for (place, len, _) in parts {
                 order.push((*place, rank, *len));
             }
         }
@@ -80,13 +76,12 @@ impl<'n> DistFrame<'n> {
         }
         let bodies_end = at;
 
-        // Rank 0 makes the footer and the temporary file of the final length.
-        let made = (me == 0).then(|| {
+        // Rank 0 stitches the footers into the file's one footer.
+        let footer = || {
             let footers: Vec<&[u8]> = order
                 .iter()
                 .map(|(place, rank, _)| {
-                    let parts = all[*rank].0.as_ref().expect("failures returned above");
-                    let (_, _, footer) = parts
+                    let (_, _, footer) = all[*rank]
                         .iter()
                         .find(|(p, _, _)| p == place)
                         .expect("every ordered part is in its rank's list");
@@ -94,8 +89,54 @@ impl<'n> DistFrame<'n> {
                 })
                 .collect();
             let lens: Vec<u64> = order.iter().map(|o| o.2).collect();
-            let tail = stitch_footer(&footers, &lens)?;
-            let temp = Temp::create_file(path, bodies_end + tail.len() as u64)?;
+            Ok(stitch_footer(&footers, &lens)?)
+        };
+        let pieces = encoded
+            .iter()
+            .map(|(place, part)| (&part.body[..], offsets[place]));
+        self.write_placed(path, (MAGIC, bodies_end), footer, pieces)
+    }
+
+    /// Collective: every rank's `summary` of what it `encoded` (for the others to place
+    /// its pieces), or, when some rank could not encode its rows, an error on every rank
+    /// naming the first that could not (`what` says what that was).
+    pub(super) fn gather_encoded<E, S: crate::collectives::Wire + Clone>(
+        &self,
+        encoded: Result<E>,
+        summary: impl FnOnce(&E) -> S,
+        what: impl Fn(u32) -> String,
+    ) -> Result<(E, Vec<S>)> {
+        let told: std::result::Result<S, String> = match &encoded {
+            Ok(e) => Ok(summary(e)),
+            Err(e) => Err(e.to_string()),
+        };
+        let all: Vec<(Option<S>, Option<String>)> = self
+            .node
+            .comm()
+            .all_gather(&(told.clone().ok(), told.err()))?;
+        let failed = all.iter().position(|(_, e)| e.is_some()).map(|r| r as u32);
+        let encoded = agree(encoded, failed, what)?;
+        let all = all
+            .into_iter()
+            .map(|(s, _)| s.expect("no rank failed: agreed above"));
+        Ok((encoded, all.collect()))
+    }
+
+    /// Collective: the end of a one-file write whose pieces every rank has placed. Rank 0
+    /// makes the file's `tail` (its footer) and a temporary beside `path` of its final
+    /// length, and writes `head` at its start and the tail at `tail_at`; every rank
+    /// writes its `pieces` (bytes, offset) with positional writes and flushes them; then
+    /// all agree, and rank 0 renames the temporary over `path` ([`Self::put_in_place`]).
+    pub(super) fn write_placed<'a>(
+        &self,
+        path: &Path,
+        (head, tail_at): (&[u8], u64),
+        tail: impl FnOnce() -> Result<Vec<u8>>,
+        pieces: impl Iterator<Item = (&'a [u8], u64)>,
+    ) -> Result<()> {
+        let made = (self.node.rank() == 0).then(|| {
+            let tail = tail()?;
+            let temp = Temp::create_file(path, tail_at + tail.len() as u64)?;
             Ok((temp, tail))
         });
         let (made, tail) = match made {
@@ -111,11 +152,11 @@ impl<'n> DistFrame<'n> {
                     .map_err(|e| Error::io_path("writing", temp.path(), e))
             };
             if let Some(tail) = &tail {
-                put(MAGIC, 0)?;
-                put(tail, bodies_end)?;
+                put(head, 0)?;
+                put(tail, tail_at)?;
             }
-            for (place, part) in &encoded {
-                put(&part.body, offsets[place])?;
+            for (bytes, at) in pieces {
+                put(bytes, at)?;
             }
             temp.sync()?;
             Ok(temp)

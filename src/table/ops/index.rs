@@ -180,6 +180,41 @@ impl Index {
         ProbeKeys::Bytes(encode(chunks, on, &vec![false; on.len()]))
     }
 
+    /// For every key of `keys` (made by [`Index::probe_keys`]), the first and last right
+    /// rows matching it, or `None` when none does, in the keys' order.
+    ///
+    /// A probe's time is the wait for its slot, far in a table larger than the caches:
+    /// for short keys each slot is asked for [`AHEAD`] keys before it is read, so that
+    /// many such waits overlap.
+    pub(crate) fn find_all(&self, keys: &ProbeKeys) -> Vec<Option<(u32, u32)>> {
+        let len = keys.len();
+        let ahead = |i: usize| i + AHEAD < len;
+        match (&self.lookup, keys) {
+            (Lookup::Dense { min, width, slots }, ProbeKeys::Short(k)) => {
+                let at = |i: usize| value_of(k.prefixes[i], *width).wrapping_sub(*min) as usize;
+                (0..len)
+                    .map(|i| {
+                        if ahead(i) {
+                            if let Some(s) = slots.get(at(i + AHEAD)) {
+                                prefetch(s);
+                            }
+                        }
+                        self.find(keys, i)
+                    })
+                    .collect()
+            }
+            (Lookup::Flat { mask, slots }, ProbeKeys::Short(k)) => (0..len)
+                .map(|i| {
+                    if ahead(i) {
+                        prefetch(&slots[mix(k.prefixes[i + AHEAD]) as usize & mask]);
+                    }
+                    self.find(keys, i)
+                })
+                .collect(),
+            _ => (0..len).map(|i| self.find(keys, i)).collect(),
+        }
+    }
+
     /// The first and last right rows matching left key `i` of `keys` (made by
     /// [`Index::probe_keys`]), or `None` when none does.
     #[inline]
@@ -234,6 +269,26 @@ impl Index {
             (n != NO_ROW).then_some(n)
         })
     }
+}
+
+/// How many keys ahead of the one it reads a probe asks for a slot: enough misses in
+/// flight to cover a memory access, few enough that the slots are still cached when read.
+const AHEAD: usize = 16;
+
+/// Asks the processor to bring the cache line of `item` closer, without waiting for it.
+#[inline(always)]
+pub(crate) fn prefetch<T>(item: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it reads nothing into the program and never
+    // faults, and `item` is a valid reference anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(
+            (item as *const T).cast::<i8>(),
+            std::arch::x86_64::_MM_HINT_T0,
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = item;
 }
 
 /// Appends row `r` to the chain `span` (empty or not).

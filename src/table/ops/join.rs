@@ -339,8 +339,7 @@ fn probe(left: &Source, index: &Index, plan: &Plan, chunk_len: usize) -> Result<
     let keys = index.probe_keys(&left.chunks, &plan.left_on);
     let mut lpicks = Vec::with_capacity(keys.len());
     let mut rpicks = Vec::with_capacity(keys.len());
-    for l in 0..keys.len() {
-        let found = index.find(&keys, l);
+    for (l, found) in index.find_all(&keys).into_iter().enumerate() {
         if plan.kind.filters() {
             if found.is_some() == (plan.kind == JoinKind::Semi) {
                 lpicks.push(l as u32);

@@ -6,7 +6,10 @@
 //! - **Dense**: one BOOL, INT or I64 key column whose present values span a range of at
 //!   most [`DENSE_SLOTS_PER_ROW`] slots per right row (ids numbered from some base, as
 //!   surrogate keys are): a slot per value in the range, found by subtraction, so a
-//!   probe reads one slot and no key.
+//!   probe reads one slot and no key. When no value repeats (a dimension's primary
+//!   key), the right rows are instead laid out in key order, a row per value, with a
+//!   bitmap of the values present: a key's row is its value less the smallest, and a
+//!   probe reads one bit (of a bitmap that stays in cache) and no slot at all.
 //! - **Flat**: keys of at most 16 bytes (fixed-width columns, see
 //!   [`short_keys`](super::keys::short_keys)): an open-addressing table with linear
 //!   probing whose slots hold the whole key, so a probe reads one slot (rarely the
@@ -21,9 +24,10 @@
 use std::sync::Arc;
 
 use hashbrown::HashTable;
+use rayon::prelude::*;
 
 use super::keys::{encode, short_keys, Keys, ShortKeys};
-use super::take::{flatten_frame, NO_ROW};
+use super::take::{flatten_frame, take, NO_ROW};
 use crate::frame::{Chunk, DataFrame, DataType};
 
 /// The most slots per right row that the dense layout may take: above it (sparse key
@@ -105,6 +109,13 @@ enum Lookup {
         width: u32,
         slots: Vec<Span>,
     },
+    /// As `Dense` with a key held at most once: the right rows sit at `v - min`, which
+    /// bit `v - min` of `present` says holds a row.
+    Direct {
+        min: u64,
+        width: u32,
+        present: Vec<u64>,
+    },
     /// Slot `mix(key) & mask`, or the next free one after it, holds `key`.
     Flat {
         mask: usize,
@@ -156,7 +167,17 @@ impl Index {
                     _ => None,
                 };
                 match width.and_then(|w| dense(&keys, w, &mut next)) {
-                    Some(lookup) => lookup,
+                    Some((lookup, Some(at))) => {
+                        // Rows in key order: the chunks are the right side's rows at
+                        // `at`, a row per key value (missing where no row has it).
+                        let chunks = chunks.par_iter().map(|c| Arc::new(take(c, &at))).collect();
+                        return Index {
+                            chunks,
+                            lookup,
+                            next: Vec::new(),
+                        };
+                    }
+                    Some((lookup, None)) => lookup,
                     None => flat(&keys, &mut next),
                 }
             }
@@ -203,6 +224,7 @@ impl Index {
                     })
                     .collect()
             }
+            (Lookup::Direct { .. }, _) => (0..len).map(|i| self.find(keys, i)).collect(),
             (Lookup::Flat { mask, slots }, ProbeKeys::Short(k)) => (0..len)
                 .map(|i| {
                     if ahead(i) {
@@ -226,6 +248,24 @@ impl Index {
             (Lookup::Dense { min, width, slots }, ProbeKeys::Short(k)) => {
                 let v = value_of(k.prefixes[i], *width).wrapping_sub(*min);
                 *slots.get(usize::try_from(v).ok()?)?
+            }
+            (
+                Lookup::Direct {
+                    min,
+                    width,
+                    present,
+                },
+                ProbeKeys::Short(k),
+            ) => {
+                let v = usize::try_from(value_of(k.prefixes[i], *width).wrapping_sub(*min)).ok()?;
+                let word = *present.get(v / 64)?;
+                if word >> (v % 64) & 1 == 0 {
+                    return None;
+                }
+                Span {
+                    head: v as u32,
+                    tail: v as u32,
+                }
             }
             (Lookup::Flat { mask, slots }, ProbeKeys::Short(k)) => {
                 let key = k.prefixes[i];
@@ -303,8 +343,10 @@ fn chain(span: &mut Span, r: u32, next: &mut [u32]) {
 }
 
 /// The dense layout of one-column short keys of `width` value bits, or `None` when
-/// their values spread too wide (or no key is present).
-fn dense(keys: &ShortKeys, width: u32, next: &mut [u32]) -> Option<Lookup> {
+/// their values spread too wide (or no key is present). When no key repeats, the
+/// direct layout instead, with the right row for each slot ([`NO_ROW`] for none): the
+/// order to lay the right rows out in.
+fn dense(keys: &ShortKeys, width: u32, next: &mut [u32]) -> Option<(Lookup, Option<Vec<u32>>)> {
     let present = || {
         (0..keys.prefixes.len())
             .filter(|&r| !keys.has_missing(r))
@@ -320,13 +362,33 @@ fn dense(keys: &ShortKeys, width: u32, next: &mut [u32]) -> Option<Lookup> {
         return None;
     }
     let mut slots = vec![EMPTY; span as usize];
+    let mut repeats = false;
     for r in 0..keys.prefixes.len() {
         if !keys.has_missing(r) {
             let v = value_of(keys.prefixes[r], width) - min;
-            chain(&mut slots[v as usize], r as u32, next);
+            let slot = &mut slots[v as usize];
+            repeats |= slot.head != NO_ROW;
+            chain(slot, r as u32, next);
         }
     }
-    Some(Lookup::Dense { min, width, slots })
+    if repeats || span > u128::from(NO_ROW) {
+        return Some((Lookup::Dense { min, width, slots }, None));
+    }
+    let at: Vec<u32> = slots.iter().map(|s| s.head).collect();
+    let mut present = vec![0u64; at.len().div_ceil(64)];
+    for (v, &r) in at.iter().enumerate() {
+        if r != NO_ROW {
+            present[v / 64] |= 1 << (v % 64);
+        }
+    }
+    Some((
+        Lookup::Direct {
+            min,
+            width,
+            present,
+        },
+        Some(at),
+    ))
 }
 
 /// The flat table of short keys.
@@ -398,6 +460,7 @@ fn bytes(keys: Keys, next: &mut [u32]) -> Lookup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::FromValue;
 
     /// The right rows matching each left key, through the index, as lists.
     fn matches(right: &DataFrame, left: &DataFrame, on: &[usize]) -> Vec<Vec<u32>> {
@@ -430,6 +493,7 @@ mod tests {
     fn layout(right: &DataFrame, on: &[usize]) -> &'static str {
         match Index::new(right, on).lookup {
             Lookup::Dense { .. } => "dense",
+            Lookup::Direct { .. } => "direct",
             Lookup::Flat { .. } => "flat",
             Lookup::Bytes { .. } => "bytes",
         }
@@ -455,6 +519,37 @@ mod tests {
         ]);
         assert_eq!(layout(&right, &[0]), "dense");
         assert_eq!(matches(&right, &left, &[0]), naive(&right, &left, &[0]));
+        // Direct: no key repeats; gaps, a missing key, probes on both sides of the range.
+        let right = DataFrame::from_array(&[Some(10i64), None, Some(12), Some(15), Some(11)]);
+        let left = DataFrame::from_array(&[
+            Some(12i64),
+            Some(13),
+            Some(9),
+            None,
+            Some(15),
+            Some(16),
+            Some(10),
+            Some(i64::MIN),
+        ]);
+        assert_eq!(layout(&right, &[0]), "direct");
+        let index = Index::new(&right, &[0]);
+        let keys = index.probe_keys(&flatten_frame(&left), &[0]);
+        let found: Vec<Option<i64>> = index
+            .find_all(&keys)
+            .into_iter()
+            .map(|s| {
+                s.map(|(r, _)| {
+                    index.chunks[0]
+                        .value(r as usize)
+                        .and_then(i64::from_value)
+                        .unwrap()
+                })
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [Some(12), None, None, None, Some(15), None, Some(10), None]
+        );
         // Flat: I64 values far apart.
         let wide: Vec<Option<i64>> = (0..5000)
             .map(|i| (i % 7 != 0).then_some((i % 1500) * 1_000_003 - 3_000_000_000))

@@ -78,13 +78,14 @@ fn gather_numbers<T: Copy + Default>(
     let mut buf = [T::default(); 64];
     for (at, block) in rows.chunks(64).enumerate() {
         let valid = word(block);
-        // Random picks wait on memory: ask for the values some rows ahead.
-        for &r in rows.iter().skip(at * 64 + AHEAD).take(block.len()) {
-            if let Some(v) = values.get(r as usize) {
+        for (b, &r) in block.iter().enumerate() {
+            // Random picks wait on memory: ask for a value some rows ahead.
+            if let Some(v) = rows
+                .get(at * 64 + b + AHEAD)
+                .and_then(|&a| values.get(a as usize))
+            {
                 prefetch(v);
             }
-        }
-        for (b, &r) in block.iter().enumerate() {
             buf[b] = if valid >> b & 1 == 1 {
                 values[r as usize]
             } else {

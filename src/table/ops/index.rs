@@ -581,7 +581,7 @@ mod tests {
         let got = matches(&right, &left, &[0]);
         assert_eq!(got[0], (0..3000).collect::<Vec<u32>>());
         assert!(got[1].is_empty());
-        let right = DataFrame::from_array(&vec![Option::<i64>::None; 10]);
+        let right = DataFrame::from_array(&[Option::<i64>::None; 10]);
         assert!(matches(&right, &left, &[0]).iter().all(Vec::is_empty));
     }
 }

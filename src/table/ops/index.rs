@@ -159,29 +159,36 @@ impl Index {
     pub(crate) fn new(right: &DataFrame, on: &[usize]) -> Index {
         let chunks = flatten_frame(right);
         let rows = chunks.first().map_or(0, |c| c.len());
-        let mut next = vec![NO_ROW; rows];
+        let mut next = Vec::new();
         let lookup = match short_keys(&chunks, on) {
             Some(keys) => {
-                let width = match on {
-                    [c] => dense_width(chunks[*c].dtype()),
+                let range = match on {
+                    [c] => dense_width(chunks[*c].dtype())
+                        .and_then(|w| dense_range(&keys, w).map(|(min, span)| (w, min, span))),
                     _ => None,
                 };
-                match width.and_then(|w| dense(&keys, w, &mut next)) {
-                    Some((lookup, Some(at))) => {
-                        // Rows in key order: the chunks are the right side's rows at
-                        // `at`, a row per key value (missing where no row has it).
-                        let chunks = chunks.par_iter().map(|c| Arc::new(take(c, &at))).collect();
-                        return Index {
-                            chunks,
-                            lookup,
-                            next: Vec::new(),
-                        };
-                    }
-                    Some((lookup, None)) => lookup,
+                if let Some((lookup, at)) =
+                    range.and_then(|(w, min, span)| direct(&keys, w, min, span))
+                {
+                    // Rows in key order: the chunks are the right side's rows at `at`, a
+                    // row per key value (missing where no row has it).
+                    let chunks = chunks.par_iter().map(|c| Arc::new(take(c, &at))).collect();
+                    return Index {
+                        chunks,
+                        lookup,
+                        next,
+                    };
+                }
+                next = vec![NO_ROW; rows];
+                match range {
+                    Some((w, min, span)) => dense(&keys, w, min, span, &mut next),
                     None => flat(&keys, &mut next),
                 }
             }
-            None => bytes(encode(&chunks, on, &vec![false; on.len()]), &mut next),
+            None => {
+                next = vec![NO_ROW; rows];
+                bytes(encode(&chunks, on, &vec![false; on.len()]), &mut next)
+            }
         };
         Index {
             chunks,
@@ -342,17 +349,14 @@ fn chain(span: &mut Span, r: u32, next: &mut [u32]) {
     span.tail = r;
 }
 
-/// The dense layout of one-column short keys of `width` value bits, or `None` when
-/// their values spread too wide (or no key is present). When no key repeats, the
-/// direct layout instead, with the right row for each slot ([`NO_ROW`] for none): the
-/// order to lay the right rows out in.
-fn dense(keys: &ShortKeys, width: u32, next: &mut [u32]) -> Option<(Lookup, Option<Vec<u32>>)> {
-    let present = || {
-        (0..keys.prefixes.len())
-            .filter(|&r| !keys.has_missing(r))
-            .map(|r| value_of(keys.prefixes[r], width))
-    };
-    let (min, max) = present().fold((u64::MAX, 0), |(lo, hi), v| (lo.min(v), hi.max(v)));
+/// The smallest value and the span of the present values of one-column short keys of
+/// `width` value bits, when a slot per value in that span fits the dense layout's
+/// budget; `None` when the values spread wider (or no key is present).
+fn dense_range(keys: &ShortKeys, width: u32) -> Option<(u64, usize)> {
+    let (min, max) = (0..keys.prefixes.len())
+        .filter(|&r| !keys.has_missing(r))
+        .map(|r| value_of(keys.prefixes[r], width))
+        .fold((u64::MAX, 0), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if min > max {
         return None;
     }
@@ -361,34 +365,46 @@ fn dense(keys: &ShortKeys, width: u32, next: &mut [u32]) -> Option<(Lookup, Opti
     if span > (rows * DENSE_SLOTS_PER_ROW).max(DENSE_MIN_SLOTS) {
         return None;
     }
-    let mut slots = vec![EMPTY; span as usize];
-    let mut repeats = false;
+    Some((min, usize::try_from(span).ok()?))
+}
+
+/// The direct layout of one-column short keys whose values from `min` span `span`, and
+/// the right row for each value ([`NO_ROW`] for none): the order to lay the right rows
+/// out in. `None` when a key value repeats (or the span is past row numbers).
+fn direct(keys: &ShortKeys, width: u32, min: u64, span: usize) -> Option<(Lookup, Vec<u32>)> {
+    if span >= NO_ROW as usize {
+        return None;
+    }
+    let mut at = vec![NO_ROW; span];
+    let mut present = vec![0u64; span.div_ceil(64)];
     for r in 0..keys.prefixes.len() {
         if !keys.has_missing(r) {
-            let v = value_of(keys.prefixes[r], width) - min;
-            let slot = &mut slots[v as usize];
-            repeats |= slot.head != NO_ROW;
-            chain(slot, r as u32, next);
-        }
-    }
-    if repeats || span > u128::from(NO_ROW) {
-        return Some((Lookup::Dense { min, width, slots }, None));
-    }
-    let at: Vec<u32> = slots.iter().map(|s| s.head).collect();
-    let mut present = vec![0u64; at.len().div_ceil(64)];
-    for (v, &r) in at.iter().enumerate() {
-        if r != NO_ROW {
+            let v = (value_of(keys.prefixes[r], width) - min) as usize;
+            if at[v] != NO_ROW {
+                return None;
+            }
+            at[v] = r as u32;
             present[v / 64] |= 1 << (v % 64);
         }
     }
-    Some((
-        Lookup::Direct {
-            min,
-            width,
-            present,
-        },
-        Some(at),
-    ))
+    let lookup = Lookup::Direct {
+        min,
+        width,
+        present,
+    };
+    Some((lookup, at))
+}
+
+/// The dense layout of one-column short keys whose values from `min` span `span`.
+fn dense(keys: &ShortKeys, width: u32, min: u64, span: usize, next: &mut [u32]) -> Lookup {
+    let mut slots = vec![EMPTY; span];
+    for r in 0..keys.prefixes.len() {
+        if !keys.has_missing(r) {
+            let v = value_of(keys.prefixes[r], width) - min;
+            chain(&mut slots[v as usize], r as u32, next);
+        }
+    }
+    Lookup::Dense { min, width, slots }
 }
 
 /// The flat table of short keys.

@@ -39,7 +39,9 @@ const DENSE_MIN_SLOTS: u128 = 1 << 12;
 
 /// The keys of the left rows of one chunk, in the form the index compares.
 pub(crate) enum ProbeKeys {
+    /// Keys of at most 16 bytes, for the dense, direct and flat layouts.
     Short(ShortKeys),
+    /// Encoded keys, for the bytes layout.
     Bytes(Keys),
 }
 

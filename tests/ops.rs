@@ -170,6 +170,31 @@ fn join(t: &Table, d: &Table, left: bool) -> Vec<String> {
     sorted(out)
 }
 
+/// A join of `t` with itself on the columns `on`, keeping column `kept` of the right
+/// side, sequentially; a row whose key has a missing value matches nothing.
+fn self_join(t: &Table, on: &[usize], kept: usize, left: bool) -> Vec<String> {
+    let key =
+        |r: &[Option<Cell>]| -> Option<Vec<Cell>> { on.iter().map(|&c| r[c].clone()).collect() };
+    let mut out = Vec::new();
+    for row in t {
+        let mut matched = false;
+        if let Some(k) = key(row) {
+            for other in t.iter().filter(|o| key(o).as_ref() == Some(&k)) {
+                let mut r = row.clone();
+                r.push(other[kept].clone());
+                out.push(row_text(&r));
+                matched = true;
+            }
+        }
+        if !matched && left {
+            let mut r = row.clone();
+            r.push(None);
+            out.push(row_text(&r));
+        }
+    }
+    sorted(out)
+}
+
 /// Stable sort of `t` by (column, descending) keys.
 fn sort(t: &Table, by: &[(usize, bool)]) -> Table {
     let mut t = t.clone();
@@ -253,6 +278,16 @@ fn expected(
             join(&t, &d, true),
             false,
         ),
+        "join_ks" => (
+            vec!["k", "s", "v", "f", "b", "v_right"],
+            self_join(&t, &[K, S], V, false),
+            false,
+        ),
+        "join_kb" => (
+            vec!["k", "s", "v", "f", "b", "f_right"],
+            self_join(&t, &[K, B], F, true),
+            false,
+        ),
         "sort" => (all, lines(&sort(&t, &[(K, false), (V, true)])), true),
         "sort_long" => (all, lines(&sort(&t, &[(S, true), (F, false)])), true),
         "sort_mixed" => (
@@ -332,6 +367,16 @@ fn joins_broadcast_and_co_partitioned_match_a_sequential_run() {
     // 30 right rows are broadcast; 900 are more than the left side: co-partitioned.
     let configs = [(4, 500, 30, 9), (5, 500, 900, 13), (6, 0, 40, 3)];
     for op in ["join_inner", "join_left"] {
+        check(op, &configs);
+    }
+}
+
+/// Self joins on two key columns (INT and STRING, INT and BOOL): the right side is as
+/// large as the left, so broadcast on 1 and 2 ranks and co-partitioned on 3 and 4.
+#[test]
+fn self_joins_on_two_key_columns_match_a_sequential_run() {
+    let configs = [(9, 300, 0, 7), (10, 0, 0, 5)];
+    for op in ["join_ks", "join_kb"] {
         check(op, &configs);
     }
 }

@@ -59,7 +59,7 @@ mod write;
 pub use descriptor::{ChunkInfo, Descriptor};
 pub use dist_frame::DistFrame;
 pub use ops::group::GroupBy;
-pub use ops::join::BROADCAST_MAX_ROWS;
+pub use ops::join::{BROADCAST_MAX_BYTES, BROADCAST_MAX_ROWS};
 pub use ops::shuffle::ROUND_BYTES;
 pub use ops::sort::SAMPLES_PER_RANK;
 pub use ops::{Agg, JoinKind};

@@ -5,9 +5,16 @@
 //! - **Broadcast**: when the right side is small, every rank gets all of it (one
 //!   all-gather of its rows, no row of the left side moves) and joins it with the left
 //!   rows it holds; the result keeps the left side's row order. The right side is small
-//!   when it has at most [`BROADCAST_MAX_ROWS`] rows and sending it to every other rank
-//!   moves fewer rows than moving the left side would (right rows x (n - 1) <= left
-//!   rows). Every rank decides from the frames' descriptors, so all decide alike.
+//!   when its values take at most [`BROADCAST_MAX_BYTES`] and sending it to every other
+//!   rank moves fewer rows than moving the left side would (right rows x (n - 1) <= left
+//!   rows). Every rank decides from the frames' descriptors and the same sum of the
+//!   right side's bytes, so all decide alike.
+//!
+//! The right side is indexed by key in the layout its keys suit best (see [`index`]):
+//! a slot per value for integer ids in a narrow range, an open-addressing table of
+//! whole keys for keys of up to 16 bytes, a hash table of encoded keys for longer ones.
+//!
+//! [`index`]: super::index
 //!
 //! As in SQL and polars, a key with a missing value never matches: an inner join drops
 //! such rows, a left join keeps the left row with missing right columns, a semi join
@@ -18,20 +25,26 @@
 //! key columns are read and sent.
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use hashbrown::HashTable;
 use rayon::prelude::*;
 
-use super::keys::{encode, KeyRef, Keys};
+use super::index::Index;
 use super::shuffle::{decode_blocks, encode_blocks, Block, Collector, Source};
-use super::take::{build, build_columns, flatten_frame, NO_ROW};
+use super::take::{build, build_columns, NO_ROW};
 use super::{column_indices, column_name};
 use crate::error::{DataError, Result};
 use crate::frame::{Chunk, Column, DataFrame, Schema};
 use crate::table::DistFrame;
 
-/// The largest right side that a join broadcasts to every rank.
+/// The largest set of values that a membership filter ([`DistFrame::filter_in`]) holds on
+/// every rank, in rows.
 pub const BROADCAST_MAX_ROWS: u64 = 1 << 20;
+
+/// The largest right side that a join broadcasts to every rank, in bytes of its values
+/// (as [`Chunk::byte_size`] counts them): each rank holds a copy, and an index of it.
+/// 256 MiB holds 30M rows of two INT columns, such as a dimension table of ids.
+pub const BROADCAST_MAX_BYTES: u64 = 256 << 20;
 
 /// Which rows a join keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,78 +66,6 @@ impl JoinKind {
     /// Whether the result has the left columns only, each left row at most once.
     fn filters(self) -> bool {
         matches!(self, JoinKind::Semi | JoinKind::Anti)
-    }
-}
-
-/// The right side, flattened and indexed by key: rows with one key are chained in row
-/// order from an entry's `head` through `next` to its `tail`.
-struct Index {
-    chunks: Vec<Arc<Chunk>>,
-    table: HashTable<Entry>,
-    keys: Keys,
-    next: Vec<u32>,
-}
-
-/// One key of the right side. The key's prefix and hash sit in the table itself, so a
-/// probe touches one bucket and no other memory for keys of up to 16 bytes.
-struct Entry {
-    prefix: u128,
-    hash: u64,
-    head: u32,
-    tail: u32,
-}
-
-impl Index {
-    fn new(right: &DataFrame, on: &[usize]) -> Index {
-        let chunks = flatten_frame(right);
-        let keys = encode(&chunks, on, &vec![false; on.len()]);
-        let mut table: HashTable<Entry> = HashTable::with_capacity(keys.len());
-        let mut next = vec![NO_ROW; keys.len()];
-        for r in 0..keys.len() {
-            if keys.has_missing(r) {
-                continue;
-            }
-            let key = keys.key(r);
-            let hash = key.hash();
-            let same = |e: &Entry| keys.key(e.head as usize) == key;
-            match table.find_mut(hash, same) {
-                Some(e) => {
-                    next[e.tail as usize] = r as u32;
-                    e.tail = r as u32;
-                }
-                None => {
-                    let entry = Entry {
-                        prefix: key.prefix,
-                        hash,
-                        head: r as u32,
-                        tail: r as u32,
-                    };
-                    table.insert_unique(hash, entry, |e| e.hash);
-                }
-            }
-        }
-        Index {
-            chunks,
-            table,
-            keys,
-            next,
-        }
-    }
-
-    /// The right rows matching `key`, in row order.
-    fn matches(&self, key: KeyRef<'_>) -> impl Iterator<Item = u32> + '_ {
-        let short = key.bytes.len() <= 16;
-        let found = self.table.find(key.hash(), |e| {
-            e.prefix == key.prefix && (short || self.keys.get(e.head as usize) == key.bytes)
-        });
-        let (first, last) = found.map_or((NO_ROW, NO_ROW), |e| (e.head, e.tail));
-        std::iter::successors((first != NO_ROW).then_some(first), move |&r| {
-            if r == last {
-                return None;
-            }
-            let n = self.next[r as usize];
-            (n != NO_ROW).then_some(n)
-        })
     }
 }
 
@@ -185,27 +126,62 @@ impl<'n> DistFrame<'n> {
     /// Collective: the join `plan` of this frame with `right`, broadcast or
     /// co-partitioned (see the module's notes).
     fn join_with_plan(&self, right: &DistFrame<'_>, plan: Plan) -> Result<DistFrame<'n>> {
-        let n = self.node.size() as u64;
-        let broadcast = right.nrows() <= BROADCAST_MAX_ROWS
-            && right.nrows().saturating_mul(n - 1) <= self.nrows();
-        if broadcast {
+        // Each stage's time goes to the log (EAU2_LOG=debug), for tuning.
+        let started = Instant::now();
+        let lap = |stage: &str| {
+            tracing::debug!(stage, ms = started.elapsed().as_millis() as u64, "join");
+        };
+        if self.broadcasts(right)? {
             let right_rows = right.all_rows()?;
-            return self.probe_here(&Index::new(&right_rows, &plan.right_on), &plan);
+            lap("right side gathered");
+            let index = Index::new(&right_rows, &plan.right_on);
+            drop(right_rows);
+            lap("indexed");
+            let out = self.probe_here(&index, &plan);
+            lap("probed and stored");
+            return out;
         }
         let left = self.hash_exchange(&plan.left_on, false)?.frame;
+        lap("left side exchanged");
         let right = right.hash_exchange(&plan.right_on, false)?.frame;
+        lap("right side exchanged");
         let index = Index::new(&right, &plan.right_on);
+        drop(right);
+        lap("indexed");
         let sources: Vec<Source> = (0..left.chunk_count())
             .map(|i| Source {
                 chunks: left.row_chunk(i),
                 first_row: left.chunk_rows(i).start,
             })
             .collect();
+        drop(left);
         let pieces = sources
             .par_iter()
             .map(|s| probe(s, &index, &plan, self.out_chunk_len()))
             .collect::<Result<Vec<_>>>()?;
-        DistFrame::finish(self.node, &concat(pieces, &plan.schema)?)
+        drop((sources, index));
+        lap("probed");
+        let out = DistFrame::finish(self.node, &concat(pieces, &plan.schema)?);
+        lap("stored");
+        out
+    }
+
+    /// Collective: whether a join of this frame with `right` broadcasts the right side
+    /// (see the module's notes). The row counts are in the frames' descriptors; the
+    /// right side's bytes take an all-reduce, which every rank runs or skips alike.
+    fn broadcasts(&self, right: &DistFrame<'_>) -> Result<bool> {
+        let n = self.node.size() as u64;
+        if right.nrows().saturating_mul(n - 1) > self.nrows() {
+            return Ok(false);
+        }
+        let mut here = 0u64;
+        for i in right.local_chunks() {
+            for chunk in right.row_chunk(i)? {
+                here += chunk.byte_size() as u64;
+            }
+        }
+        let bytes = self.node.comm().all_reduce(here, |a, b| a + b)?;
+        Ok(bytes <= BROADCAST_MAX_BYTES)
     }
 
     /// Collective: the left rows this rank holds joined with `index` (the whole right
@@ -360,33 +336,33 @@ impl<'n> DistFrame<'n> {
 
 /// Joins one left row chunk with the indexed right side.
 fn probe(left: &Source, index: &Index, plan: &Plan, chunk_len: usize) -> Result<DataFrame> {
-    let keys = encode(
-        &left.chunks,
-        &plan.left_on,
-        &vec![false; plan.left_on.len()],
-    );
+    let keys = index.probe_keys(&left.chunks, &plan.left_on);
     let mut lpicks = Vec::with_capacity(keys.len());
     let mut rpicks = Vec::with_capacity(keys.len());
-    for l in 0..keys.len() {
-        let present = !keys.has_missing(l);
+    for (l, found) in index.find_all(&keys).into_iter().enumerate() {
         if plan.kind.filters() {
-            let found = present && index.matches(keys.key(l)).next().is_some();
-            if found == (plan.kind == JoinKind::Semi) {
+            if found.is_some() == (plan.kind == JoinKind::Semi) {
                 lpicks.push(l as u32);
             }
             continue;
         }
-        let mut matched = false;
-        if present {
-            for r in index.matches(keys.key(l)) {
+        match found {
+            // One match (a foreign key's): no chain to walk.
+            Some((first, last)) if first == last => {
                 lpicks.push(l as u32);
-                rpicks.push(r);
-                matched = true;
+                rpicks.push(first);
             }
-        }
-        if !matched && plan.kind == JoinKind::Left {
-            lpicks.push(l as u32);
-            rpicks.push(NO_ROW);
+            Some(span) => {
+                for r in index.rows(span) {
+                    lpicks.push(l as u32);
+                    rpicks.push(r);
+                }
+            }
+            None if plan.kind == JoinKind::Left => {
+                lpicks.push(l as u32);
+                rpicks.push(NO_ROW);
+            }
+            None => {}
         }
     }
     let right: Vec<(&Chunk, &[u32])> = plan

@@ -70,11 +70,10 @@ impl<'a> KeyRef<'a> {
     /// The key's hash, the same on every rank and in every run.
     #[inline]
     pub(crate) fn hash(&self) -> u64 {
-        let state = foldhash::fast::FixedState::with_seed(HASH_SEED);
         if self.bytes.len() <= 16 {
-            state.hash_one(self.prefix)
+            hash_short(self.prefix)
         } else {
-            state.hash_one(self.bytes)
+            foldhash::fast::FixedState::with_seed(HASH_SEED).hash_one(self.bytes)
         }
     }
 }
@@ -102,6 +101,48 @@ impl Ord for KeyRef<'_> {
             .cmp(&other.prefix)
             .then_with(|| self.bytes.cmp(other.bytes))
     }
+}
+
+/// The hash of a key of at most 16 bytes whose prefix is `prefix`: [`KeyRef::hash`] of
+/// that key, for callers that hold prefixes only ([`short_keys`]).
+#[inline]
+pub(crate) fn hash_short(prefix: u128) -> u64 {
+    foldhash::fast::FixedState::with_seed(HASH_SEED).hash_one(prefix)
+}
+
+/// The keys of one row chunk when each fits in 16 bytes: per row its prefix (the whole
+/// key, see [`KeyRef`]) and whether a key value is missing. Made straight from the
+/// values by [`fill_prefixes`], without writing any key bytes: what joins and exchanges
+/// by short keys (integers, a few narrow columns) need.
+pub(crate) struct ShortKeys {
+    /// Row `i`'s key.
+    pub(crate) prefixes: Vec<u128>,
+    /// Row `i` has a missing key value; empty when no row does.
+    missing: Vec<bool>,
+}
+
+impl ShortKeys {
+    /// True when row `i`'s key has a missing value (such keys never match in a join).
+    #[inline]
+    pub(crate) fn has_missing(&self, i: usize) -> bool {
+        !self.missing.is_empty() && self.missing[i]
+    }
+}
+
+/// The short keys of columns `cols` (ascending) of one row chunk, or `None` when a key
+/// can take more than 16 bytes (a STRING column, or wide columns together; see
+/// [`fixed_key_width`]).
+pub(crate) fn short_keys(chunks: &[Arc<Chunk>], cols: &[usize]) -> Option<ShortKeys> {
+    let len = chunks.first().map_or(0, |c| c.len());
+    let mut prefixes = vec![0u128; len];
+    fill_prefixes(chunks, cols, &vec![false; cols.len()], &mut prefixes)?;
+    let valid: Vec<&Bitmap> = cols.iter().map(|&c| chunks[c].validity()).collect();
+    let missing = if valid.iter().all(|v| v.all_set()) {
+        Vec::new()
+    } else {
+        (0..len).map(|i| valid.iter().any(|v| !v.get(i))).collect()
+    };
+    Some(ShortKeys { prefixes, missing })
 }
 
 /// The rank of `n` that owns a key of hash `hash`: from the high bits, so the low bits,

@@ -40,6 +40,7 @@ pub(crate) mod concat;
 pub(crate) mod global;
 pub(crate) mod group;
 pub(crate) mod head;
+pub(crate) mod index;
 pub(crate) mod is_in;
 pub(crate) mod join;
 pub(crate) mod keys;

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use speedy::{Readable, Writable};
 
-use super::keys::{encode, owner};
+use super::keys::{encode, hash_short, owner, short_keys};
 use super::take::take;
 use crate::cluster::Node;
 use crate::error::{Error, Result};
@@ -286,6 +286,14 @@ impl DistFrame<'_> {
         let n = self.node.size();
         let desc = vec![false; cols.len()];
         let route = |_: usize, s: &Source| -> Vec<u32> {
+            // Short keys hash from their prefixes, as their encoded bytes would.
+            if let Some(keys) = short_keys(&s.chunks, cols) {
+                return keys
+                    .prefixes
+                    .iter()
+                    .map(|&p| owner(hash_short(p), n) as u32)
+                    .collect();
+            }
             let keys = encode(&s.chunks, cols, &desc);
             (0..keys.len())
                 .map(|i| owner(keys.key(i).hash(), n) as u32)

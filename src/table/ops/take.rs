@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::index::prefetch;
 use crate::error::Result;
 use crate::frame::{Chunk, ChunkBuilder, ChunkData, Column, DataFrame, Schema};
 
@@ -75,9 +76,16 @@ fn gather_numbers<T: Copy + Default>(
     mut extend: impl FnMut(&[T], u64),
 ) {
     let mut buf = [T::default(); 64];
-    for block in rows.chunks(64) {
+    for (at, block) in rows.chunks(64).enumerate() {
         let valid = word(block);
         for (b, &r) in block.iter().enumerate() {
+            // Random picks wait on memory: ask for a value some rows ahead.
+            if let Some(v) = rows
+                .get(at * 64 + b + AHEAD)
+                .and_then(|&a| values.get(a as usize))
+            {
+                prefetch(v);
+            }
             buf[b] = if valid >> b & 1 == 1 {
                 values[r as usize]
             } else {
@@ -87,6 +95,9 @@ fn gather_numbers<T: Copy + Default>(
         extend(&buf[..block.len()], valid);
     }
 }
+
+/// How many rows ahead a gather asks for the values it will copy.
+const AHEAD: usize = 32;
 
 /// The rows `rows` of `src` as a new chunk.
 pub(crate) fn take(src: &Chunk, rows: &[u32]) -> Chunk {

@@ -89,6 +89,18 @@ fn run_op<'n>(op: &str, facts: &DistFrame<'n>, dims: &DistFrame<'n>) -> Result<D
         "distinct" => facts.select(&["k", "s"])?.distinct(),
         "join_inner" => facts.join(dims, &["k"], JoinKind::Inner),
         "join_left" => facts.join(dims, &["k"], JoinKind::Left),
+        // Self joins on two key columns: INT and STRING (keys of any length, hashed as
+        // bytes), INT and BOOL (short keys, an open-addressing table).
+        "join_ks" => facts.join(
+            &facts.select(&["k", "s", "v"])?,
+            &["k", "s"],
+            JoinKind::Inner,
+        ),
+        "join_kb" => facts.join(
+            &facts.select(&["k", "b", "f"])?,
+            &["k", "b"],
+            JoinKind::Left,
+        ),
         "sort" => facts.sort_by(&["k", "v"], &[false, true]),
         "sort_long" => facts.sort_by(&["s", "f"], &[true, false]),
         "sort_mixed" => facts.sort_by(&["f", "b", "k"], &[true, false, true]),

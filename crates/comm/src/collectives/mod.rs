@@ -222,8 +222,12 @@ impl Comm {
                 Ok(())
             })
         })?;
+        // The last bodies this rank forwarded may still be leaving: wait for them a
+        // little rather than copy them (see `forward_patience`).
         for (from, bytes) in kept {
-            all[from] = Some(plain::from_body(bytes, || in_call(from, "an all-gather"))?);
+            let patience = forward_patience(bytes.len());
+            let what = || in_call(from, "an all-gather");
+            all[from] = Some(plain::from_forwarded_body(bytes, patience, what)?);
         }
         all.into_iter()
             .map(|value| value.ok_or_else(|| Error::Protocol("an all-gather missed a rank".into())))

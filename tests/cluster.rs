@@ -159,12 +159,14 @@ fn other_launchers_variables_start_a_job_without_eau2_launch() {
     }
 }
 
-/// Encodes the start of a frame the way the runtime does: prefix, a speedy header, and
-/// zeros up to a multiple of 64 bytes.
+/// Encodes the start of a frame the way the runtime does: the 13-byte prefix (header
+/// length, body length, body alignment 0: bytes), a speedy header, and zeros up to a
+/// multiple of 64 bytes.
 fn frame(header: &[u8], body_len: u64) -> Vec<u8> {
     let mut f = Vec::new();
     f.extend_from_slice(&(header.len() as u32).to_le_bytes());
     f.extend_from_slice(&body_len.to_le_bytes());
+    f.push(0);
     f.extend_from_slice(header);
     f.resize(f.len().next_multiple_of(64), 0);
     f

@@ -9,11 +9,10 @@
 use std::time::Duration;
 
 use eau2::frame::{DataType, Schema};
-use eau2::kv::Key;
-use eau2::table::{DistFrame, JoinKind};
+use eau2::table::JoinKind;
 use eau2::{Local, Node, Result};
 use eau2_testkit::cells::{table_of, Cell, Table};
-use eau2_testkit::ops_data::{frame_of, part, row_text, Rng};
+use eau2_testkit::ops_data::{load_share, row_text, Rng};
 
 /// The rank counts every check runs on.
 const RANKS: [usize; 3] = [1, 3, 4];
@@ -132,19 +131,6 @@ fn nested_loop(left: &Table, right: &Table, on: &[usize], kind: JoinKind) -> Vec
     out
 }
 
-/// This rank's uneven share of `table` (rank 0 may hold nothing), in chunks of `chunk`
-/// rows, stored as `name`.
-fn load<'n>(
-    node: &'n Node,
-    name: &str,
-    (schema, table): &(Schema, Table),
-    chunk: usize,
-) -> Result<DistFrame<'n>> {
-    let mine = part(node.rank(), node.size(), table.len());
-    let local = frame_of(schema, &table[mine], chunk);
-    DistFrame::from_local_parts(node, &Key::new(name, 0), &local)
-}
-
 /// Every case: (key type, shape, sizes, join kind).
 fn cases() -> Vec<(&'static str, &'static str, (usize, usize), JoinKind)> {
     let mut all = Vec::new();
@@ -175,8 +161,8 @@ fn joins_on_every_key_layout_and_distribution_match_a_nested_loop() {
             let mut out = Vec::new();
             for (i, &(ty, shape, sizes, kind)) in cases.iter().enumerate() {
                 let (left, right) = sides(ty, shape, sizes);
-                let l = load(node, &format!("l{i}"), &left, 7)?;
-                let r = load(node, &format!("r{i}"), &right, 5)?;
+                let l = load_share(node, &format!("l{i}"), &left, 7)?;
+                let r = load_share(node, &format!("r{i}"), &right, 5)?;
                 let joined = l.join(&r, &on(ty), kind)?;
                 out.push(format!("case {i}"));
                 // Only rank 0's lines are checked: the others need not fetch the rows.
@@ -235,9 +221,9 @@ fn joins_with_nothing_to_match() {
     let empty = (right.0.clone(), Table::new());
     for n in RANKS {
         let got = job(n, |node| {
-            let l = load(node, "l", &(schema.clone(), none.clone()), 6)?;
-            let r = load(node, "r", &right, 4)?;
-            let e = load(node, "e", &empty, 4)?;
+            let l = load_share(node, "l", &(schema.clone(), none.clone()), 6)?;
+            let r = load_share(node, "r", &right, 4)?;
+            let e = load_share(node, "e", &empty, 4)?;
             let counts = [
                 l.join(&r, &["k"], JoinKind::Inner)?.nrows(),
                 l.join(&r, &["k"], JoinKind::Left)?.nrows(),

@@ -9,11 +9,10 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use eau2::frame::Schema;
-use eau2::kv::Key;
 use eau2::table::{Agg, DistFrame, JoinKind};
 use eau2::{Local, Node, Result};
 use eau2_testkit::cells::{table_of, Cell, Table};
-use eau2_testkit::ops_data::{dims, facts, frame_of, part, row_text};
+use eau2_testkit::ops_data::{dims, facts, load_share, row_text};
 
 /// The rank counts every check runs on.
 const RANKS: [usize; 3] = [1, 3, 4];
@@ -26,18 +25,6 @@ fn job(n: usize, program: impl Fn(&Node) -> Result<Vec<String>> + Sync) -> Vec<S
         .run(program)
         .unwrap_or_else(|e| panic!("job on {n} ranks failed: {e}"));
     out.swap_remove(0)
-}
-
-/// This rank's uneven share of `table`, in chunks of `chunk` rows, stored as `name`.
-fn load<'n>(
-    node: &'n Node,
-    name: &str,
-    (schema, table): &(Schema, Table),
-    chunk: usize,
-) -> Result<DistFrame<'n>> {
-    let mine = part(node.rank(), node.size(), table.len());
-    let local = frame_of(schema, &table[mine], chunk);
-    DistFrame::from_local_parts(node, &Key::new(name, 0), &local)
 }
 
 /// Every row of `frame` as text, in the frame's order (each rank fetches all of it).
@@ -77,9 +64,9 @@ fn concat_keeps_every_input_in_order_and_moves_nothing() {
     want.extend(texts(&a.1));
     for n in RANKS {
         let got = job(n, |node| {
-            let fa = load(node, "a", &a, 7)?;
-            let fb = load(node, "b", &b, 5)?;
-            let fe = load(node, "e", &empty, 4)?;
+            let fa = load_share(node, "a", &a, 7)?;
+            let fb = load_share(node, "b", &b, 5)?;
+            let fe = load_share(node, "e", &empty, 4)?;
             let both = DistFrame::concat(&[&fa, &fe, &fb, &fa])?;
             // Chunks stay where they were: every rank stores as many rows as before.
             let held = |f: &DistFrame<'_>| -> u64 {
@@ -104,8 +91,8 @@ fn concat_of_different_schemas_names_both() {
     let d = dims(1, 10);
     for n in RANKS {
         let errs = job(n, |node| {
-            let fa = load(node, "a", &a, 7)?;
-            let fd = load(node, "d", &d, 3)?;
+            let fa = load_share(node, "a", &a, 7)?;
+            let fd = load_share(node, "d", &d, 3)?;
             let renamed = fa.rename(&[("v", "w")])?;
             let one = DistFrame::concat(&[&fa, &fd]).err().map(|e| e.to_string());
             let two = DistFrame::concat(&[&fa, &renamed])
@@ -163,8 +150,8 @@ fn semi_and_anti_joins_match_a_sequential_run() {
         let want_anti = semi_anti(&t.1, &keys, &[0], false);
         for n in RANKS {
             let got = job(n, |node| {
-                let f = load(node, "f", &t, 9)?;
-                let dd = load(node, "d", &d, 4)?;
+                let f = load_share(node, "f", &t, 9)?;
+                let dd = load_share(node, "d", &d, 4)?;
                 let semi = f.semi_join(&dd, &["k"])?;
                 let anti = f.join(&dd, &["k"], JoinKind::Anti)?;
                 assert_eq!(semi.schema(), f.schema());
@@ -199,8 +186,8 @@ fn semi_and_anti_joins_on_two_columns_of_sorted_keys() {
     let want_anti = sorted(semi_anti(&t.1, &keys, &[0, 1], false));
     for n in RANKS {
         let got = job(n, |node| {
-            let f = load(node, "f", &t, 11)?;
-            let o = load(node, "o", &other, 6)?;
+            let f = load_share(node, "f", &t, 11)?;
+            let o = load_share(node, "o", &other, 6)?;
             let semi = f.join(&o, &["k", "s"], JoinKind::Semi)?;
             let anti = f.anti_join(&o, &["k", "s"])?;
             let mut out = rows_of(&semi)?;
@@ -223,7 +210,7 @@ fn semi_join_of_mismatched_key_types_is_an_error() {
     let t = facts(1, 20);
     for n in RANKS {
         let errs = job(n, |node| {
-            let f = load(node, "f", &t, 9)?;
+            let f = load_share(node, "f", &t, 9)?;
             let e = f.semi_join_err(&f)?;
             Ok(vec![e])
         });
@@ -264,8 +251,8 @@ fn membership_filters_keep_order_and_skip_missing_values() {
         let want_list = semi_anti(&t.1, &words, &[1], true);
         for n in RANKS {
             let got = job(n, |node| {
-                let f = load(node, "f", &t, 7)?;
-                let dd = load(node, "d", &d, 3)?;
+                let f = load_share(node, "f", &t, 7)?;
+                let dd = load_share(node, "d", &d, 3)?;
                 let mut out = rows_of(&f.filter_in("k", &dd, "k")?)?;
                 out.push("--".into());
                 out.extend(rows_of(&f.filter_in_list("s", &["a", "été", ""])?)?);
@@ -321,7 +308,7 @@ fn rename_changes_names_only() {
     let want = texts(&t.1);
     for n in RANKS {
         let got = job(n, |node| {
-            let f = load(node, "f", &t, 8)?;
+            let f = load_share(node, "f", &t, 8)?;
             let g = f.rename(&[("k", "key"), ("b", "flag")])?;
             assert_eq!(g.schema().names(), ["key", "s", "v", "f", "flag"]);
             assert_eq!(g.schema().types(), f.schema().types());
@@ -357,7 +344,7 @@ fn head_takes_the_first_rows_in_frame_order() {
     let counts = [0u64, 1, 7, 8, 100, 333, 1000];
     for n in RANKS {
         let got = job(n, |node| {
-            let f = load(node, "f", &t, 7)?;
+            let f = load_share(node, "f", &t, 7)?;
             let mut out = Vec::new();
             for &c in &counts {
                 let h = f.head(c)?;
@@ -412,7 +399,7 @@ fn global_aggregates_give_one_row_even_when_empty() {
         );
         for n in RANKS {
             let got = job(n, |node| {
-                let f = load(node, "f", &t, 6)?;
+                let f = load_share(node, "f", &t, 6)?;
                 let g = f.agg(&[
                     Agg::count(),
                     Agg::count_of("v"),
@@ -472,7 +459,7 @@ fn global_aggregates_of_every_type_match_a_group_by_on_one_key() {
     for (i, table) in tables.iter().enumerate() {
         for n in RANKS {
             let got = job(n, |node| {
-                let f = load(node, "f", table, 100)?;
+                let f = load_share(node, "f", table, 100)?;
                 let global = f.agg(&aggs)?;
                 let names: Vec<String> = global.schema().names().to_vec();
                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -535,7 +522,7 @@ fn count_distinct_of_long_strings_in_many_skewed_groups() {
     let t = (schema, table);
     for n in RANKS {
         let got = job(n, |node| {
-            let f = load(node, "f", &t, 97)?;
+            let f = load_share(node, "f", &t, 97)?;
             let counts = f.group_by(&["g"])?.agg(&[Agg::count_distinct("s")])?;
             rows_of(&counts)
         });
@@ -653,7 +640,7 @@ fn count_distinct_and_distinct_by_one_fixed_width_key_match_a_sequential_count()
         }
         for n in RANKS {
             let got = job(n, |node| {
-                let f = load(node, "f", &t, 13)?;
+                let f = load_share(node, "f", &t, 13)?;
                 let mut out = Vec::new();
                 for k in names {
                     let d = f.select(&[k])?.distinct()?;
@@ -721,7 +708,7 @@ fn count_distinct_stays_exact_across_compactions_of_repeated_pairs() {
     let t = (schema, table);
     for n in [1, 3] {
         let got = job(n, |node| {
-            let f = load(node, "f", &t, 4096)?;
+            let f = load_share(node, "f", &t, 4096)?;
             rows_of(&f.group_by(&["k"])?.agg(&[Agg::count_distinct("v")])?)
         });
         assert_eq!(sorted(got), want, "on {n} ranks");
@@ -789,8 +776,8 @@ fn foreign_key_joins_match_a_sequential_run() {
         for n in RANKS {
             for chunk in [64, 100] {
                 let got = job(n, |node| {
-                    let l = load(node, "l", &left, chunk)?;
-                    let r = load(node, "r", &right, chunk)?;
+                    let l = load_share(node, "l", &left, chunk)?;
+                    let r = load_share(node, "r", &right, chunk)?;
                     let mut out = Vec::new();
                     for kind in [JoinKind::Inner, JoinKind::Left, JoinKind::Semi] {
                         out.push(rows_of(&l.join(&r, &["k"], kind)?)?);
@@ -849,7 +836,7 @@ fn sorts_by_integer_keys_give_back_every_value_exactly() {
     ];
     for n in RANKS {
         let got = job(n, |node| {
-            let f = load(node, "f", &t, 90)?;
+            let f = load_share(node, "f", &t, 90)?;
             let mut out = vec![rows_of(&f.sort_by(&["v"], &[true])?)?];
             out.push(rows_of(&f.sort_by(&["v"], &[false])?)?);
             out.push(rows_of(&f.sort_by(&["k", "v"], &[false, true])?)?);

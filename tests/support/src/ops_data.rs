@@ -107,6 +107,19 @@ pub fn part(rank: usize, n: usize, rows: usize) -> Range<usize> {
     rows * before / total..rows * (before + weight(rank)) / total
 }
 
+/// Collective: this rank's uneven share ([`part`]) of `table`, in chunks of `chunk`
+/// rows, stored as the frame `name` (rank 0 may hold nothing).
+pub fn load_share<'n>(
+    node: &'n eau2::Node,
+    name: &str,
+    (schema, table): &(Schema, Table),
+    chunk: usize,
+) -> eau2::Result<eau2::table::DistFrame<'n>> {
+    let mine = part(node.rank(), node.size(), table.len());
+    let local = frame_of(schema, &table[mine], chunk);
+    eau2::table::DistFrame::from_local_parts(node, &eau2::kv::Key::new(name, 0), &local)
+}
+
 /// One cell as text: `NA` when missing, floats through their value.
 pub fn cell_text(cell: &Option<Cell>) -> String {
     match cell {

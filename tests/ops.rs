@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use eau2_testkit::cells::{Cell, Table};
-use eau2_testkit::ops_data::{dims, facts, row_text};
+use eau2_testkit::ops_data::{dims, facts, nested_loop_join, row_text};
 use eau2_testkit::{bin, launch_probe};
 
 const DEADLINE: Duration = Duration::from_secs(180);
@@ -150,49 +150,13 @@ fn group_by(t: &Table) -> Vec<String> {
 
 /// A join of facts with dims on k, sequentially.
 fn join(t: &Table, d: &Table, left: bool) -> Vec<String> {
-    let mut out = Vec::new();
-    for row in t {
-        let mut matched = false;
-        if row[K].is_some() {
-            for dim in d.iter().filter(|dim| dim[0] == row[K]) {
-                let mut r = row.clone();
-                r.push(dim[1].clone());
-                out.push(row_text(&r));
-                matched = true;
-            }
-        }
-        if !matched && left {
-            let mut r = row.clone();
-            r.push(None);
-            out.push(row_text(&r));
-        }
-    }
-    sorted(out)
+    sorted(nested_loop_join(t, d, (&[K], &[0]), &[1], left))
 }
 
 /// A join of `t` with itself on the columns `on`, keeping column `kept` of the right
 /// side, sequentially; a row whose key has a missing value matches nothing.
 fn self_join(t: &Table, on: &[usize], kept: usize, left: bool) -> Vec<String> {
-    let key =
-        |r: &[Option<Cell>]| -> Option<Vec<Cell>> { on.iter().map(|&c| r[c].clone()).collect() };
-    let mut out = Vec::new();
-    for row in t {
-        let mut matched = false;
-        if let Some(k) = key(row) {
-            for other in t.iter().filter(|o| key(o).as_ref() == Some(&k)) {
-                let mut r = row.clone();
-                r.push(other[kept].clone());
-                out.push(row_text(&r));
-                matched = true;
-            }
-        }
-        if !matched && left {
-            let mut r = row.clone();
-            r.push(None);
-            out.push(row_text(&r));
-        }
-    }
-    sorted(out)
+    sorted(nested_loop_join(t, t, (on, on), &[kept], left))
 }
 
 /// Stable sort of `t` by (column, descending) keys.

@@ -12,7 +12,7 @@ use eau2::frame::{DataType, Schema};
 use eau2::table::JoinKind;
 use eau2::{Local, Node, Result};
 use eau2_testkit::cells::{table_of, Cell, Table};
-use eau2_testkit::ops_data::{load_share, row_text, Rng};
+use eau2_testkit::ops_data::{load_share, nested_loop_join, row_text, Rng};
 
 /// The rank counts every check runs on.
 const RANKS: [usize; 3] = [1, 3, 4];
@@ -108,27 +108,8 @@ fn on(ty: &str) -> Vec<&'static str> {
 /// missing key value matches nothing); a left join keeps unmatched rows with missing
 /// right columns. Columns: the left ones, then the right ones but the keys.
 fn nested_loop(left: &Table, right: &Table, on: &[usize], kind: JoinKind) -> Vec<String> {
-    let key =
-        |r: &[Option<Cell>]| -> Option<Vec<Cell>> { on.iter().map(|&c| r[c].clone()).collect() };
     let kept: Vec<usize> = (0..3).filter(|c| !on.contains(c)).collect();
-    let mut out = Vec::new();
-    for l in left {
-        let mut matched = false;
-        if let Some(k) = key(l) {
-            for r in right.iter().filter(|r| key(r).as_ref() == Some(&k)) {
-                let mut row = l.clone();
-                row.extend(kept.iter().map(|&c| r[c].clone()));
-                out.push(row_text(&row));
-                matched = true;
-            }
-        }
-        if !matched && kind == JoinKind::Left {
-            let mut row = l.clone();
-            row.extend(kept.iter().map(|_| None));
-            out.push(row_text(&row));
-        }
-    }
-    out
+    nested_loop_join(left, right, (on, on), &kept, kind == JoinKind::Left)
 }
 
 /// Every case: (key type, shape, sizes, join kind).

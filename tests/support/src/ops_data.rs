@@ -120,6 +120,44 @@ pub fn load_share<'n>(
     eau2::table::DistFrame::from_local_parts(node, &eau2::kv::Key::new(name, 0), &local)
 }
 
+/// A join done the plain way, as the reference the operator is checked against: each
+/// `left` row in order with every `right` row (in order) whose columns `right_on` equal
+/// its columns `left_on` (a key with a missing value matches nothing), extended with
+/// that right row's columns `kept`. With `keep_unmatched` (a left join), a left row
+/// without a match is kept with missing values for them. Each row as [`row_text`].
+pub fn nested_loop_join(
+    left: &Table,
+    right: &Table,
+    (left_on, right_on): (&[usize], &[usize]),
+    kept: &[usize],
+    keep_unmatched: bool,
+) -> Vec<String> {
+    let key = |r: &[Option<Cell>], on: &[usize]| -> Option<Vec<Cell>> {
+        on.iter().map(|&c| r[c].clone()).collect()
+    };
+    let mut out = Vec::new();
+    for l in left {
+        let mut matched = false;
+        if let Some(k) = key(l, left_on) {
+            for r in right
+                .iter()
+                .filter(|r| key(r, right_on).as_ref() == Some(&k))
+            {
+                let mut row = l.clone();
+                row.extend(kept.iter().map(|&c| r[c].clone()));
+                out.push(row_text(&row));
+                matched = true;
+            }
+        }
+        if !matched && keep_unmatched {
+            let mut row = l.clone();
+            row.extend(kept.iter().map(|_| None));
+            out.push(row_text(&row));
+        }
+    }
+    out
+}
+
 /// One cell as text: `NA` when missing, floats through their value.
 pub fn cell_text(cell: &Option<Cell>) -> String {
     match cell {

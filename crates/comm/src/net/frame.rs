@@ -492,6 +492,26 @@ mod tests {
         wire
     }
 
+    /// Every frame of `wire`, read from a stream that hands out `step` bytes per read,
+    /// until the stream ends.
+    fn read_trickled(wire: &[u8], step: usize) -> Vec<InFrame> {
+        let mut stream = Trickle {
+            data: wire.to_vec(),
+            at: 0,
+            step,
+            block_next: false,
+        };
+        let mut reader = FrameReader::new(LIMITS);
+        let mut out = Vec::new();
+        loop {
+            match reader.read_from(&mut Zeroing(&mut stream), &mut out) {
+                Ok(()) => continue,
+                Err(ReadError::Closed) => return out,
+                Err(e) => panic!("step {step}: {e:?}"),
+            }
+        }
+    }
+
     #[test]
     fn frames_survive_any_fragmentation() {
         let big: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
@@ -503,21 +523,7 @@ mod tests {
         ];
         let wire = encode(&frames);
         for step in [1, 7, 4096, 1 << 20] {
-            let mut stream = Trickle {
-                data: wire.clone(),
-                at: 0,
-                step,
-                block_next: false,
-            };
-            let mut reader = FrameReader::new(LIMITS);
-            let mut out = Vec::new();
-            loop {
-                match reader.read_from(&mut Zeroing(&mut stream), &mut out) {
-                    Ok(()) => continue,
-                    Err(ReadError::Closed) => break,
-                    Err(e) => panic!("step {step}: {e:?}"),
-                }
-            }
+            let out = read_trickled(&wire, step);
             assert_eq!(out.len(), frames.len(), "step {step}");
             for (got, (control, body)) in out.iter().zip(&frames) {
                 assert_eq!(&got.control, control);
@@ -720,19 +726,8 @@ mod tests {
             assert!(f.write_to(&mut wire).unwrap());
         }
         for step in [5, 4096, 1 << 22] {
-            let mut stream = Trickle {
-                data: wire.clone(),
-                at: 0,
-                step,
-                block_next: false,
-            };
-            let mut reader = FrameReader::new(LIMITS);
-            let mut out = Vec::new();
-            while out.len() < 4 {
-                reader
-                    .read_from(&mut Zeroing(&mut stream), &mut out)
-                    .unwrap();
-            }
+            let out = read_trickled(&wire, step);
+            assert_eq!(out.len(), 4, "step {step}");
             let mut out = out.into_iter().map(|f| f.body);
             let got: Vec<u64> =
                 aligned::take_vec(out.next().unwrap(), std::time::Duration::ZERO).unwrap();

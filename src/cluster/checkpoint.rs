@@ -154,13 +154,15 @@ impl Node {
         let buddy = (rank + 1) % size;
         let mut out = vec![Bytes::new(); size];
         out[buddy] = Bytes::from(bytes);
-        let from = (rank + size - 1) % size;
+        let from = rank_before(rank, size);
         let got = self.comm().all_to_all_bytes(out)?;
         write_whole(&file(&ck.dir, "copy", from, stamp), &got[from])?;
         // Complete on every rank once this passes.
         self.comm().all_reduce(1u64, |a, b| a + b)?;
         write_whole(&file(&ck.dir, "done", rank, stamp), b"")?;
-        self.forget_before(&ck.dir, stamp, rank, from);
+        // Older checkpoints are no longer needed (best effort: a file left behind is only
+        // space, removed with the folder when the job ends).
+        remove_held(&ck.dir, (rank, from), |old| old < stamp);
         Ok(())
     }
 
@@ -174,7 +176,7 @@ impl Node {
             return Ok(None);
         };
         let (rank, size) = (self.rank(), self.size());
-        let from = (rank + size - 1) % size;
+        let from = rank_before(rank, size);
         let mine = Holdings {
             own: stamps(&ck.dir, "own", Some(rank)),
             copies: stamps(&ck.dir, "copy", Some(from)),
@@ -206,16 +208,15 @@ impl Node {
         })?;
         Ok(Some(state))
     }
+}
 
-    /// Removes what this rank keeps of checkpoints older than `stamp` (its own files, the
-    /// copies of `from`'s and its markers). Best effort: a file left behind is only
-    /// space, and is removed with the folder when the job ends.
-    fn forget_before(&self, dir: &Path, stamp: Stamp, rank: usize, from: usize) {
-        for (kind, whose) in [("own", rank), ("copy", from), ("done", rank)] {
-            for old in stamps(dir, kind, Some(whose)) {
-                if old < stamp {
-                    let _ = fs::remove_file(file(dir, kind, whose, old));
-                }
+/// Removes the files in `dir` that `rank` keeps (its own states, the copies of `from`'s
+/// and its markers) of the checkpoints `which` picks; a file that will not go is left.
+fn remove_held(dir: &Path, (rank, from): (usize, usize), which: impl Fn(Stamp) -> bool) {
+    for (kind, whose) in [("own", rank), ("copy", from), ("done", rank)] {
+        for stamp in stamps(dir, kind, Some(whose)) {
+            if which(stamp) {
+                let _ = fs::remove_file(file(dir, kind, whose, stamp));
             }
         }
     }
@@ -246,12 +247,7 @@ pub(crate) fn clean_up(node: &Node) {
         return;
     };
     let (rank, size) = (node.rank(), node.size());
-    let from = rank_before(rank, size);
-    for (kind, whose) in [("own", rank), ("copy", from), ("done", rank)] {
-        for stamp in stamps(&ck.dir, kind, Some(whose)) {
-            let _ = fs::remove_file(file(&ck.dir, kind, whose, stamp));
-        }
-    }
+    remove_held(&ck.dir, (rank, rank_before(rank, size)), |_| true);
     // Empty once every rank of this host is done with it; until then this fails.
     let _ = fs::remove_dir(&ck.dir);
 }

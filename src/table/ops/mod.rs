@@ -58,4 +58,4 @@ pub(crate) mod types;
 pub use group::Agg;
 pub use join::JoinKind;
 use results::reclaim;
-pub(crate) use results::{column_indices, column_name};
+pub(crate) use results::{column_indices, column_name, frame_of_row_chunks};

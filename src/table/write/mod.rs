@@ -27,6 +27,7 @@
 mod ipc;
 mod parquet;
 mod phases;
+mod placed;
 mod replace;
 
 use std::fs::File;

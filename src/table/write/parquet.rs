@@ -12,9 +12,7 @@
 //! Parquet file into the temporary folder swapped in for the destination.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use eau2_arrow::{
     encode_part, encode_parts, stitch_footer, without_missing, write_parquet, ParquetPart,
@@ -22,9 +20,9 @@ use eau2_arrow::{
 };
 
 use super::replace::Temp;
-use super::{agree, is_part, DistFrame};
+use super::{is_part, DistFrame};
 use crate::error::{Error, Result};
-use crate::frame::{Chunk, Column, DataFrame};
+use crate::frame::DataFrame;
 
 /// A part's place in the frame: (the first row chunk of its run, its index in the run).
 type Place = (u64, u64);
@@ -97,73 +95,6 @@ impl<'n> DistFrame<'n> {
         self.write_placed(path, (MAGIC, bodies_end), footer, pieces)
     }
 
-    /// Collective: every rank's `summary` of what it `encoded` (for the others to place
-    /// its pieces), or, when some rank could not encode its rows, an error on every rank
-    /// naming the first that could not (`what` says what that was).
-    pub(super) fn gather_encoded<E, S: crate::collectives::Wire + Clone>(
-        &self,
-        encoded: Result<E>,
-        summary: impl FnOnce(&E) -> S,
-        what: impl Fn(u32) -> String,
-    ) -> Result<(E, Vec<S>)> {
-        let told: std::result::Result<S, String> = match &encoded {
-            Ok(e) => Ok(summary(e)),
-            Err(e) => Err(e.to_string()),
-        };
-        let all: Vec<(Option<S>, Option<String>)> = self
-            .node
-            .comm()
-            .all_gather(&(told.clone().ok(), told.err()))?;
-        let failed = all.iter().position(|(_, e)| e.is_some()).map(|r| r as u32);
-        let encoded = agree(encoded, failed, what)?;
-        let all = all
-            .into_iter()
-            .map(|(s, _)| s.expect("no rank failed: agreed above"));
-        Ok((encoded, all.collect()))
-    }
-
-    /// Collective: the end of a one-file write whose pieces every rank has placed. Rank 0
-    /// makes the file's `tail` (its footer) and a temporary beside `path` of its final
-    /// length, and writes `head` at its start and the tail at `tail_at`; every rank
-    /// writes its `pieces` (bytes, offset) with positional writes and flushes them; then
-    /// all agree, and rank 0 renames the temporary over `path` ([`Self::put_in_place`]).
-    pub(super) fn write_placed<'a>(
-        &self,
-        path: &Path,
-        (head, tail_at): (&[u8], u64),
-        tail: impl FnOnce() -> Result<Vec<u8>>,
-        pieces: impl Iterator<Item = (&'a [u8], u64)>,
-    ) -> Result<()> {
-        let made = (self.node.rank() == 0).then(|| {
-            let tail = tail()?;
-            let temp = Temp::create_file(path, tail_at + tail.len() as u64)?;
-            Ok((temp, tail))
-        });
-        let (made, tail) = match made {
-            Some(Ok((temp, tail))) => (Some(Ok(temp)), Some(tail)),
-            Some(Err(e)) => (Some(Err(e)), None),
-            None => (None, None),
-        };
-        let temp = self.share_temp(made, path, false)?;
-        let written = temp.and_then(|temp| {
-            let file = temp.file();
-            let put = |bytes: &[u8], at: u64| {
-                file.write_all_at(bytes, at)
-                    .map_err(|e| Error::io_path("writing", temp.path(), e))
-            };
-            if let Some(tail) = &tail {
-                put(head, 0)?;
-                put(tail, tail_at)?;
-            }
-            for (bytes, at) in pieces {
-                put(bytes, at)?;
-            }
-            temp.sync()?;
-            Ok(temp)
-        });
-        self.put_in_place(written, path)
-    }
-
     /// Collective: writes the frame as Parquet into one file per rank,
     /// `dir/part-00000.parquet`, ...: each rank's rows (in row order) as a whole Parquet
     /// file, all swapped in for `dir` in one step as [`DistFrame::write_csv_parts`]
@@ -195,22 +126,6 @@ impl<'n> DistFrame<'n> {
         });
         self.swap_in_parts(written, dir, &carry)?;
         Ok(dir.join(name))
-    }
-
-    /// The last phases of a one-file write: all ranks agree they wrote, rank 0 renames
-    /// the temporary over `path`, all learn how that went (the others keep their handle
-    /// until then, and remove the temporary after a failure).
-    pub(super) fn put_in_place(&self, written: Result<Temp>, path: &Path) -> Result<()> {
-        let temp = self.agree_written(written, path)?;
-        let (renamed, held) = match self.node.rank() {
-            0 => (Some(temp.replace_file(path)), None),
-            _ => (None, Some(temp)),
-        };
-        let agreed = self.agree_renamed(renamed, path);
-        if let (Some(temp), true) = (held, agreed.is_ok()) {
-            temp.keep();
-        }
-        agreed
     }
 
     /// This rank's row chunks as Parquet parts, each with its place in the frame: runs
@@ -252,22 +167,5 @@ impl<'n> DistFrame<'n> {
             out.push(((u64::MAX, 0), encode_part(&empty, options)?));
         }
         Ok(out)
-    }
-
-    /// The row chunks `chunks` (stored here) as one local frame, sharing them.
-    pub(super) fn local_frame(&self, chunks: &[usize]) -> Result<DataFrame> {
-        let mut columns: Vec<Vec<Arc<Chunk>>> =
-            vec![Vec::with_capacity(chunks.len()); self.ncols()];
-        for &i in chunks {
-            for (c, chunk) in self.row_chunk(i)?.into_iter().enumerate() {
-                columns[c].push(chunk);
-            }
-        }
-        let columns = columns
-            .into_iter()
-            .zip(self.schema().types())
-            .map(|(chunks, &t)| Column::from_chunks(t, chunks))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(DataFrame::new(self.schema().clone(), columns)?)
     }
 }

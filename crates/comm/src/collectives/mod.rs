@@ -55,7 +55,6 @@ mod reduce;
 mod tree;
 
 use bytes::Bytes;
-use speedy::{LittleEndian, Readable, Writable};
 
 use crate::endpoint::Comm;
 use crate::error::{Error, Result};
@@ -66,22 +65,9 @@ use op::Op;
 
 pub use bytemuck::Pod;
 
-/// Types that collectives can carry: anything speedy encodes and decodes that owns its
-/// data. A `Vec` of a primitive number type (`Vec<u64>`, `Vec<f32>`, ...) travels as its
-/// bytes, without encoding; other values are encoded with speedy. (`'static` lets the
-/// collectives recognise plain vectors by their type id; a type that decodes from any
-/// buffer borrows nothing from it, so this excludes no type that could travel before.)
-pub trait Wire: for<'a> Readable<'a, LittleEndian> + Writable<LittleEndian> + 'static {}
-
-impl<T> Wire for T where T: for<'a> Readable<'a, LittleEndian> + Writable<LittleEndian> + 'static {}
-
-/// Encodes a value for the wire.
-pub(crate) fn encode<T: Wire>(value: &T) -> Result<Bytes> {
-    value
-        .write_to_vec()
-        .map(Bytes::from)
-        .map_err(|e| Error::decode(format!("cannot encode a collective's value: {e}")))
-}
+// Defined beside the plain-vector fast path, which `op` also uses, so that no module
+// of this folder imports this one back.
+pub use plain::Wire;
 
 /// One collective call: its sequence number names the messages of its steps, and its
 /// operation rides on each of them.

@@ -24,10 +24,29 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use bytemuck::Pod;
+use speedy::{LittleEndian, Readable, Writable};
+
 use super::lent::lend;
-use super::{encode, Pod, Wire};
 use crate::error::{Error, Result};
 use crate::net::aligned;
+
+/// Types that collectives can carry: anything speedy encodes and decodes that owns its
+/// data. A `Vec` of a primitive number type (`Vec<u64>`, `Vec<f32>`, ...) travels as its
+/// bytes, without encoding; other values are encoded with speedy. (`'static` lets the
+/// collectives recognise plain vectors by their type id; a type that decodes from any
+/// buffer borrows nothing from it, so this excludes no type that could travel before.)
+pub trait Wire: for<'a> Readable<'a, LittleEndian> + Writable<LittleEndian> + 'static {}
+
+impl<T> Wire for T where T: for<'a> Readable<'a, LittleEndian> + Writable<LittleEndian> + 'static {}
+
+/// Encodes a value for the wire.
+fn encode<T: Wire>(value: &T) -> Result<Bytes> {
+    value
+        .write_to_vec()
+        .map(Bytes::from)
+        .map_err(|e| Error::decode(format!("cannot encode a collective's value: {e}")))
+}
 
 /// Calls `$found!(E)` for the element type `E` of `$t` when `$t` is `Vec<E>` for a
 /// primitive number type `E`. The type ids are constants, so each use compiles to the

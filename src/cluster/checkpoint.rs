@@ -27,36 +27,18 @@
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use speedy::{Readable, Writable};
 
-use super::Node;
+use super::node::Node;
 use crate::collectives::Wire;
 use crate::error::{Error, Result};
 
 /// A checkpoint's name: the attempt that saved it and its number in that attempt
 /// (from 1). Ordered in time.
 type Stamp = (u32, u64);
-
-/// The job's checkpoint folder and the count of checkpoints this attempt has saved.
-pub(crate) struct Checkpoints {
-    dir: PathBuf,
-    epoch: u32,
-    saved: AtomicU64,
-}
-
-impl Checkpoints {
-    /// The folder `name` under this host's temporary folder, for attempt `epoch`.
-    pub(crate) fn new(name: &str, epoch: u32) -> Checkpoints {
-        Checkpoints {
-            dir: std::env::temp_dir().join(name),
-            epoch,
-            saved: AtomicU64::new(0),
-        }
-    }
-}
 
 /// What a rank holds of each checkpoint, as it tells the others in a restore.
 #[derive(Readable, Writable, Clone, Debug, Default)]
@@ -239,17 +221,33 @@ fn latest_complete(all: &[Holdings]) -> Option<Stamp> {
     })
 }
 
-/// Removes this rank's checkpoint files once the job has succeeded: nothing can restart
-/// it any more. The launcher removes its own host's folder as well; this reaches the
-/// other hosts.
-pub(crate) fn clean_up(node: &Node) {
-    let Some(ck) = node.checkpoints() else {
-        return;
-    };
-    let (rank, size) = (node.rank(), node.size());
-    remove_held(&ck.dir, (rank, rank_before(rank, size)), |_| true);
-    // Empty once every rank of this host is done with it; until then this fails.
-    let _ = fs::remove_dir(&ck.dir);
+/// The checkpoint files a rank keeps, noted before it leaves the job, to be removed once
+/// it has left cleanly ([`Leftovers::remove`]).
+pub(crate) struct Leftovers {
+    dir: PathBuf,
+    rank: usize,
+    from: usize,
+}
+
+impl Leftovers {
+    /// What `node` keeps, when the job keeps checkpoints.
+    pub(crate) fn of(node: &Node) -> Option<Leftovers> {
+        let (rank, size) = (node.rank(), node.size());
+        node.checkpoints().map(|ck| Leftovers {
+            dir: ck.dir.clone(),
+            rank,
+            from: rank_before(rank, size),
+        })
+    }
+
+    /// Removes the files, once the job has succeeded (every rank passed the final
+    /// barrier, so nothing can restart it). The launcher removes its own host's folder
+    /// as well; this reaches the other hosts.
+    pub(crate) fn remove(self) {
+        remove_held(&self.dir, (self.rank, self.from), |_| true);
+        // Empty once every rank of this host is done with it; until then this fails.
+        let _ = fs::remove_dir(&self.dir);
+    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@
 //! ```
 
 mod checkpoint;
+mod checkpoint_folder;
 mod env;
 mod local;
 mod node;
@@ -87,8 +88,16 @@ pub fn run(program: impl FnOnce(&Node) -> Result<()>) -> ExitCode {
         node.comm().abort();
         return failure(&e);
     }
+    let leftovers = checkpoint::Leftovers::of(&node);
     match node.shutdown() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            // Past the final barrier every rank has finished its program: no restart
+            // needs this rank's checkpoints any more.
+            if let Some(leftovers) = leftovers {
+                leftovers.remove();
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             tracing::error!("rank {}: error while leaving the job: {e}", env.rank);
             failure(&e)

@@ -1,7 +1,7 @@
 //! A rank's context, [`Node`]: its communication layer and the state of the frames its
 //! operators make.
 
-use super::checkpoint::Checkpoints;
+use super::checkpoint_folder::CheckpointFolder;
 use super::env::LaunchEnv;
 use super::temps::Temps;
 use crate::error::Result;
@@ -16,7 +16,7 @@ pub struct Node {
     /// Which attempt of the job this is.
     epoch: u32,
     /// Where [`Node::checkpoint`] keeps its files, when the job can be restarted.
-    checkpoints: Option<Checkpoints>,
+    checkpoints: Option<CheckpointFolder>,
 }
 
 impl Node {
@@ -27,7 +27,7 @@ impl Node {
         node.checkpoints = env
             .checkpoints
             .as_deref()
-            .map(|name| Checkpoints::new(name, env.epoch));
+            .map(|name| CheckpointFolder::new(name, env.epoch));
         Ok(node)
     }
 
@@ -47,7 +47,7 @@ impl Node {
     }
 
     /// The job's checkpoint folder, when `eau2-launch --tolerate` can restart the job.
-    pub(crate) fn checkpoints(&self) -> Option<&Checkpoints> {
+    pub(crate) fn checkpoints(&self) -> Option<&CheckpointFolder> {
         self.checkpoints.as_ref()
     }
 
@@ -92,9 +92,6 @@ impl Node {
             self.comm.abort();
             return Err(explained(&self.comm, e.into()));
         }
-        // Past the final barrier every rank has finished its program: no restart needs
-        // this rank's checkpoints any more.
-        super::checkpoint::clean_up(&self);
         Ok(self.comm.shutdown()?)
     }
 }

@@ -27,7 +27,7 @@ use hashbrown::HashTable;
 use rayon::prelude::*;
 
 use super::keys::{encode, short_keys, Keys, ShortKeys};
-use super::take::{flatten_frame, take, NO_ROW};
+use super::take::{flatten_frame, prefetch, take, NO_ROW};
 use crate::frame::{Chunk, DataFrame, DataType};
 
 /// The most slots per right row that the dense layout may take: above it (sparse key
@@ -323,22 +323,6 @@ impl Index {
 /// How many keys ahead of the one it reads a probe asks for a slot: enough misses in
 /// flight to cover a memory access, few enough that the slots are still cached when read.
 const AHEAD: usize = 16;
-
-/// Asks the processor to bring the cache line of `item` closer, without waiting for it.
-#[inline(always)]
-pub(crate) fn prefetch<T>(item: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint: it reads nothing into the program and never
-    // faults, and `item` is a valid reference anyway.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(
-            (item as *const T).cast::<i8>(),
-            std::arch::x86_64::_MM_HINT_T0,
-        );
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = item;
-}
 
 /// Appends row `r` to the chain `span` (empty or not).
 #[inline]

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::index::prefetch;
 use crate::error::Result;
 use crate::frame::{Chunk, ChunkBuilder, ChunkData, Column, DataFrame, Schema};
 
@@ -164,4 +163,20 @@ pub(crate) fn build_columns(sources: &[(&Chunk, &[u32])], chunk_len: usize) -> R
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(columns)
+}
+
+/// Asks the processor to bring the cache line of `item` closer, without waiting for it.
+#[inline(always)]
+pub(crate) fn prefetch<T>(item: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it reads nothing into the program and never
+    // faults, and `item` is a valid reference anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(
+            (item as *const T).cast::<i8>(),
+            std::arch::x86_64::_MM_HINT_T0,
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = item;
 }

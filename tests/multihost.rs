@@ -15,7 +15,6 @@
 //! `SKIPPED: <why>` and passes.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -111,8 +110,7 @@ impl Cluster {
             dir = self.dir.display(),
             id = self.id
         );
-        fs::write(&path, script).expect("writing the rsh script");
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod rsh");
+        eau2_testkit::write_script(&path, &script);
         path
     }
 
@@ -131,8 +129,7 @@ impl Cluster {
             dir = self.dir.display(),
             id = self.id
         );
-        fs::write(&path, script).expect("writing the rsh script");
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod rsh");
+        eau2_testkit::write_script(&path, &script);
         path
     }
 

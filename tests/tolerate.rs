@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use eau2_testkit::{bin, run_with_deadline, Finished};
+use eau2_testkit::{bin, run_with_deadline, write_script, Finished};
 
 /// Generous: a debug build on a busy two-core machine, and a restart or two.
 const DEADLINE: Duration = Duration::from_secs(240);
@@ -126,14 +126,12 @@ fn a_rank_frozen_before_rendezvous_is_replaced() {
     let dir = scratch("rendezvous");
     for victim in [0, 2] {
         let script = dir.join(format!("freeze-{victim}.sh"));
-        fs::write(
+        write_script(
             &script,
-            format!(
+            &format!(
                 "#!/bin/sh\nif [ \"$EAU2_RANK\" = {victim} ] && [ \"${{EAU2_EPOCH:-0}}\" = 0 ]; then kill -STOP $$; fi\nexec \"$@\"\n"
             ),
-        )
-        .unwrap();
-        make_executable(&script);
+        );
         let script_args = [probe.to_str().unwrap(), "loop", "5"];
         let out = run(
             3,
@@ -248,12 +246,6 @@ fn a_checkpointed_loop_resumes_where_it_was() {
     // to 5 + 3(i - 4); call 20 is iteration 9's checkpoint's last (its commit), which
     // never completes: the latest whole checkpoint is iteration 8's, state 9.
     assert!(out.stderr.contains("rank 0 resumes at 9"), "{}", out.stderr);
-}
-
-/// Sets the owner's execute bit of `path`.
-fn make_executable(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// With K = 2 a second loss, in the restarted attempt, is survived too.

@@ -200,6 +200,15 @@ pub fn check(ok: bool, what: impl FnOnce() -> String) -> eau2::Result<()> {
     }
 }
 
+/// Writes `text` to `path` as an executable script (mode 0755), for tests that run a
+/// wrapper or a stand-in for a tool.
+pub fn write_script(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).expect("the test folder is writable");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .expect("a file the test wrote can be made executable");
+}
+
 /// A fresh, empty folder for one test: `<tmp>/eau2-<name>-<pid>`, emptied first if a
 /// previous run of the same process id left it.
 pub fn scratch(name: &str) -> PathBuf {

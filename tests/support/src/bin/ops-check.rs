@@ -105,8 +105,28 @@ fn run_op<'n>(op: &str, facts: &DistFrame<'n>, dims: &DistFrame<'n>) -> Result<D
         "sort_long" => facts.sort_by(&["s", "f"], &[true, false]),
         "sort_mixed" => facts.sort_by(&["f", "b", "k"], &[true, false, true]),
         "top_k" => facts.top_k(7, &["f"], &[true]),
+        "pipeline" => pipeline(facts, dims),
         other => Err(Error::Config(format!("unknown operator {other:?}"))),
     }
+}
+
+/// Six operators, each on the previous one's output (the dims join brings several rows
+/// per key, and rows with missing keys on both sides).
+fn pipeline<'n>(facts: &DistFrame<'n>, dims: &DistFrame<'n>) -> Result<DistFrame<'n>> {
+    let kept =
+        facts.filter(|row: &Row<'_>| Ok(row.get_as::<i32>("v")?.is_some_and(|v| v > -50)))?;
+    let groups = kept.group_by(&["k"])?.agg(&[
+        Agg::count(),
+        Agg::sum("v").alias("total"),
+        Agg::max("f").alias("top"),
+    ])?;
+    let named = groups.join(dims, &["k"], JoinKind::Left)?;
+    let sorted = named.sort_by(&["k", "name"], &[false, true])?;
+    let scored = sorted.with_column("score", |row: &Row<'_>| {
+        let (n, k) = (row.get_as::<i64>("count")?, row.get_as::<i32>("k")?);
+        Ok(n.map(|n| n * 3 + i64::from(k.unwrap_or(-1))))
+    })?;
+    scored.select(&["k", "name", "score", "total", "top"])
 }
 
 fn print(frame: &DataFrame) {

@@ -536,6 +536,70 @@ fn without_tolerate_operators_save_nothing() {
     }
 }
 
+/// An input file replaced between attempts: the restarted attempt's load reads the new
+/// version, so no operator output saved from the old one is used (every operator is
+/// computed again, with a note), and the answer is the new file's. Without the
+/// replacement, the same kill resumes the two operators done before it.
+#[test]
+fn memos_of_a_replaced_input_are_not_used() {
+    let dir = scratch("memo-input");
+    let tmp = scratch("memo-input-tmp");
+    for (name, modulus, mul) in [("a", 13, 7), ("b", 17, 11)] {
+        let mut text = String::from("id,name,score\n");
+        for i in 0..5000 {
+            text.push_str(&format!("{i},n{},{}\n", i % modulus, i * mul % 1000));
+        }
+        fs::write(dir.join(format!("{name}.csv")), text).unwrap();
+    }
+    let path = dir.join("t.csv");
+    let file_args = ["file", path.to_str().unwrap()];
+    let answer = |version: &str| {
+        fs::copy(dir.join(format!("{version}.csv")), &path).unwrap();
+        let out = run(3, None, &bin("ops-check"), &file_args, &[]);
+        out.assert_success();
+        out.stdout
+    };
+    let (old, new) = (answer("a"), answer("b"));
+    assert_ne!(old, new);
+    // The CSV load makes 10 collective calls here; the filter's memo is complete after
+    // call 13, the group-by's after 18.
+    let fault = [
+        ("EAU2_TEST_FAULT", "1:0:18:kill"),
+        ("TMPDIR", tmp.to_str().unwrap()),
+    ];
+    fs::copy(dir.join("a.csv"), &path).unwrap();
+    let out = run(3, Some(1), &bin("ops-check"), &file_args, &fault);
+    assert_recovered(&out, &[(1, KILLED)], 1);
+    assert_eq!(out.stdout, old);
+    assert_eq!(resumed(&out), [2], "{}", out.stderr);
+
+    // Each rank's wrapper, in epoch 1, replaces the file once (by rename) before its
+    // program starts: the ranks agree on the new version when they open it.
+    let script = dir.join("replace.sh");
+    let d = dir.to_str().unwrap();
+    write_script(
+        &script,
+        &format!(
+            "#!/bin/sh\nif [ \"${{EAU2_EPOCH:-0}}\" = 1 ] && mkdir {d}/replaced 2>/dev/null; then \
+             cp {d}/b.csv {d}/t.new && mv {d}/t.new {d}/t.csv; fi\nexec \"$@\"\n"
+        ),
+    );
+    fs::copy(dir.join("a.csv"), &path).unwrap();
+    let ops_check = bin("ops-check");
+    let wrapped = [ops_check.to_str().unwrap(), file_args[0], file_args[1]];
+    let out = run(3, Some(1), &script, &wrapped, &fault);
+    assert_recovered(&out, &[(1, KILLED)], 1);
+    assert_eq!(out.stdout, new, "{}", out.stderr);
+    assert_eq!(resumed(&out), [0], "{}", out.stderr);
+    assert!(
+        out.stderr.contains("eau2: an input changed"),
+        "{}",
+        out.stderr
+    );
+    assert_empty(&tmp);
+    let _ = fs::remove_dir_all(&dir);
+}
+
 /// A fresh folder under the temporary folder.
 fn scratch(name: &str) -> PathBuf {
     eau2_testkit::scratch(&format!("tolerate-{name}"))

@@ -128,6 +128,12 @@ fn plan(node: &Node, ck: &CheckpointFolder) -> Result<Arc<MemoPlan>> {
     let held: Vec<Holdings> = all.into_iter().map(|(_, h, _)| h).collect();
     let resume = if changed {
         drop_all(node, ck);
+        if rank == 0 {
+            eprintln!(
+                "eau2: an input changed since the operators' outputs were saved (a file was \
+                 replaced): every operator is computed again"
+            );
+        }
         Vec::new()
     } else {
         resumable(&complete(&held))

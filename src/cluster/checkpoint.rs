@@ -30,28 +30,29 @@ use bytes::Bytes;
 
 use super::checkpoint_folder::{
     file, io_err, latest_complete, rank_before, read_whole, remove_held, remove_loads, write_whole,
-    CheckpointFolder, Holdings, Kinds, Stamp, CHECKPOINTS, MEMOS,
+    write_whole_with, CheckpointFolder, Holdings, Kinds, Stamp, WritePart, CHECKPOINTS, MEMOS,
 };
 use super::node::Node;
 use crate::collectives::Wire;
 use crate::error::{Error, Result};
 use std::sync::atomic::Ordering;
 
-/// Collective: saves `bytes` as this rank's part of `stamp` in `kinds`' files: its own
-/// file, a copy at its buddy (the next rank), then an all-reduce, after which every
-/// part and copy is written and each rank marks the stamp done. `copies` says which
-/// ranks send a copy (`None`: all); when none does, the exchange is left out.
+/// Collective: saves what `part` writes as this rank's part of `stamp` in `kinds`'
+/// files: its own file, a copy at its buddy (the next rank), then an all-reduce, after
+/// which every part and copy is written and each rank marks the stamp done. `copies`
+/// says which ranks send a copy (`None`: all); when none does, the exchange is left out.
 pub(crate) fn save(
     node: &Node,
     ck: &CheckpointFolder,
     kinds: &Kinds,
     stamp: Stamp,
-    bytes: Bytes,
+    part: &WritePart<'_>,
     copies: Option<&[bool]>,
 ) -> Result<()> {
     let (rank, size) = (node.rank(), node.size());
     fs::create_dir_all(&ck.dir).map_err(|e| io_err("creating", &ck.dir, e))?;
-    write_whole(&file(&ck.dir, kinds.own, rank, stamp), &bytes)?;
+    let own = file(&ck.dir, kinds.own, rank, stamp);
+    write_whole_with(&own, part)?;
     let sends = |r: usize| copies.is_none_or(|c| c[r]);
     if (0..size).any(sends) {
         // The copy goes to the buddy (an all-to-all with one full slot: every rank sends
@@ -60,7 +61,9 @@ pub(crate) fn save(
         let from = rank_before(rank, size);
         let mut out = vec![Bytes::new(); size];
         if sends(rank) {
-            out[buddy] = bytes;
+            let mut bytes = Vec::new();
+            part(&mut bytes).map_err(|e| io_err("encoding the copy of", &own, e))?;
+            out[buddy] = Bytes::from(bytes);
         }
         let got = node.comm().all_to_all_bytes(out)?;
         if sends(from) {
@@ -138,7 +141,14 @@ impl Node {
         let bytes = state
             .write_to_vec()
             .map_err(|e| Error::internal(format!("encoding a checkpoint's state: {e}")))?;
-        save(self, ck, &CHECKPOINTS, stamp, Bytes::from(bytes), None)?;
+        save(
+            self,
+            ck,
+            &CHECKPOINTS,
+            stamp,
+            &|w| w.write_all(&bytes),
+            None,
+        )?;
         // Older checkpoints are no longer needed (best effort: a file left behind is only
         // space, removed with the folder when the job ends).
         let (rank, from) = (self.rank(), rank_before(self.rank(), self.size()));

@@ -135,13 +135,26 @@ pub(crate) fn io_err(action: &str, path: &Path, e: std::io::Error) -> Error {
 
 /// Writes `bytes` to `path` whole or not at all: a temporary beside it, then a rename.
 pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_whole_with(path, &|w| w.write_all(bytes))
+}
+
+/// Writes what `part` writes to `path`, whole or not at all: into a temporary beside
+/// it (buffered), then a rename. Streaming lets a large part go to the file without
+/// being put together in memory first.
+pub(crate) fn write_whole_with(path: &Path, part: &WritePart<'_>) -> Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut file = fs::File::create(&tmp).map_err(|e| io_err("creating", &tmp, e))?;
-    file.write_all(bytes)
+    let file = fs::File::create(&tmp).map_err(|e| io_err("creating", &tmp, e))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    part(&mut out)
+        .and_then(|()| out.flush())
         .map_err(|e| io_err("writing saved state to", &tmp, e))?;
-    drop(file);
+    drop(out);
     fs::rename(&tmp, path).map_err(|e| io_err("renaming saved state to", path, e))
 }
+
+/// Writes a rank's part of a saved stamp to a stream (a file, or a buffer for the copy
+/// sent to the buddy).
+pub(crate) type WritePart<'a> = dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()> + 'a;
 
 /// Reads the file `path` whole.
 pub(crate) fn read_whole(path: &Path) -> Result<Vec<u8>> {

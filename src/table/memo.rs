@@ -38,7 +38,6 @@ use std::os::unix::fs::MetadataExt as _;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use rayon::prelude::*;
 use speedy::{Readable, Writable};
 
 use super::DistFrame;
@@ -53,7 +52,6 @@ use crate::frame::{Chunk, Schema};
 use crate::kv::Key;
 use crate::sor::FileIdentity;
 use crate::table::ops::frame_of_row_chunks;
-use crate::Bytes;
 
 /// What a memo file holds before its chunks.
 #[derive(Readable, Writable)]
@@ -188,35 +186,37 @@ fn save_output(
         .iter()
         .flat_map(|&i| (0..ncols).map(move |c| (c, i)))
         .collect();
-    let encoded: Vec<Vec<u8>> = cells
-        .par_iter()
-        .map(|&(c, i)| Ok(out.chunk(c, i)?.to_bytes()))
+    let chunks: Vec<Arc<Chunk>> = cells
+        .iter()
+        .map(|&(c, i)| out.chunk(c, i))
         .collect::<Result<_>>()?;
+    let lens = chunks
+        .iter()
+        .map(|c| Writable::<speedy::LittleEndian>::bytes_needed(&**c).map(|n| n as u64))
+        .collect::<std::result::Result<Vec<u64>, _>>()
+        .map_err(|e| Error::internal(format!("sizing a chunk for a memo: {e}")))?;
     let header = Header {
         schema: out.schema().clone(),
         key: (!out.temp).then(|| (out.key.name().to_string(), out.key.home() as u32)),
         order: local.iter().map(|&i| i as u64).collect(),
-        lens: encoded.iter().map(|b| b.len() as u64).collect(),
+        lens,
     };
     let head = header
         .write_to_vec()
         .map_err(|e| Error::internal(format!("encoding a memo's header: {e}")))?;
-    let total = 8 + head.len() + encoded.iter().map(Vec::len).sum::<usize>();
-    let mut bytes = Vec::with_capacity(total);
-    bytes.extend_from_slice(&(head.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&head);
-    for b in &encoded {
-        bytes.extend_from_slice(b);
-    }
-    drop(encoded);
-    save(
-        node,
-        ck,
-        &MEMOS,
-        stamp,
-        Bytes::from(bytes),
-        Some(&plan.copy_to_buddy),
-    )
+    // Streamed to the file chunk by chunk, each encoded as the store sends it to another
+    // rank: no copy of the output is put together in memory.
+    let part = |w: &mut dyn std::io::Write| -> std::io::Result<()> {
+        w.write_all(&(head.len() as u64).to_le_bytes())?;
+        w.write_all(&head)?;
+        for chunk in &chunks {
+            chunk
+                .write_to_stream(&mut *w)
+                .map_err(std::io::Error::other)?;
+        }
+        Ok(())
+    };
+    save(node, ck, &MEMOS, stamp, &part, Some(&plan.copy_to_buddy))
 }
 
 /// Collective: the output of the operator `stamp` names, rebuilt from its memo.

@@ -427,11 +427,20 @@ fn a_rank_killed_on_a_remote_host_fails_the_job() {
 /// moment. `mode` is the probe's: `loop`, or `ckpt` for the loop that resumes from its
 /// checkpoints. Returns the launcher's stderr.
 fn lose_host_3(cluster: &Cluster, outage: bool, mode: &str) -> String {
+    lose_host_3_running(cluster, outage, &bin("tolerate-probe"), &[mode, "30"])
+}
+
+/// [`lose_host_3`] for any program: `probe args`.
+fn lose_host_3_running(
+    cluster: &Cluster,
+    outage: bool,
+    probe: &std::path::Path,
+    args: &[&str],
+) -> String {
     let hostfile = cluster.hostfile();
     let hostfile = hostfile.to_str().expect("utf-8 path");
-    let probe = bin("tolerate-probe");
     let mut clean = cluster.launcher(&["--hostfile", hostfile]);
-    clean.arg(&probe).args([mode, "30"]);
+    clean.arg(probe).args(args);
     let clean = run_with_deadline(&mut clean, DEADLINE);
     assert!(clean.status.success(), "{}", show(&clean));
 
@@ -443,8 +452,8 @@ fn lose_host_3(cluster: &Cluster, outage: bool, mode: &str) -> String {
     cmd.args(["--hostfile", hostfile, "--tolerate", "1", "--rsh"])
         .arg(rsh)
         .current_dir(repo_root())
-        .arg(&probe)
-        .args([mode, "30"])
+        .arg(probe)
+        .args(args)
         .env("EAU2_TEST_FAULT", "2:0:10:stop")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -552,6 +561,30 @@ fn a_host_down_resumes_from_the_buddys_checkpoint_copy() {
             "rank {rank} did not resume at 2:\n{stderr}"
         );
     }
+}
+
+/// A host down for good under a job of DistFrame operators (ops-check's pipeline):
+/// rank 2 restarts on host 1, where none of its memo files are, and the restarted
+/// attempt still resumes the operators completed before the loss, rank 2's part of each
+/// from the copy its buddy, rank 3 on host 4, kept. Over four hosts each operator's
+/// save is three calls (its own, the buddy copy's exchange, the all-reduce) after the
+/// loads (2) and the first operator's agreement (1): the filter is complete after call
+/// 6, and rank 2 freezes at call 10, in the group-by.
+#[test]
+fn a_host_down_resumes_operators_from_the_buddys_copies() {
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let args = ["pipeline", "11", "3000", "40", "64"];
+    let stderr = lose_host_3_running(&cluster, true, &bin("ops-check"), &args);
+    assert!(
+        stderr.contains("eau2-launch: rank 2 moves to 198.18.0.1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("eau2: resumed 1 operators saved by epoch 0"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -391,7 +391,8 @@ fn ops(args: &[&str], k: Option<u32>, fault: Option<&str>) -> Finished {
 
 /// Group-by, join and sort survive a kill of each rank at different points of the
 /// operator (loading the frames, exchanging, gathering the result) with the same answer,
-/// in the same order. (Group-by and join make 5 collective calls in ops-check, sort 7;
+/// in the same order. (Group-by and join make 5 collective calls in ops-check, sort 7,
+/// and 2 more under `--tolerate 1`, where the operator's output is saved;
 /// `assert_recovered` fails if a fault point is never reached.)
 #[test]
 fn operators_survive_a_lost_rank() {
@@ -409,6 +410,194 @@ fn operators_survive_a_lost_rank() {
             assert_eq!(out.stdout, clean.stdout, "{op} with {fault}");
         }
     }
+}
+
+/// The pipeline of ops-check (six operators: filter, group-by, join, sort, with_column,
+/// select) on seeded data, on 3 ranks with `--tolerate k` (`None`: none), `fault`, and
+/// `TMPDIR` set to `tmp`.
+fn pipeline(k: Option<u32>, fault: Option<&str>, tmp: &Path) -> Finished {
+    let mut env = vec![("TMPDIR", tmp.to_str().unwrap())];
+    env.extend(fault.map(|f| ("EAU2_TEST_FAULT", f)));
+    let args = ["pipeline", "11", "3000", "40", "64"];
+    run(3, k, &bin("ops-check"), &args, &env)
+}
+
+/// The counts of `eau2: resumed N operators` lines on stderr, in order.
+fn resumed(out: &Finished) -> Vec<usize> {
+    out.stderr
+        .lines()
+        .filter_map(|l| l.split("eau2: resumed ").nth(1))
+        .map(|rest| rest.split(' ').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+/// Panics unless `dir` is empty (the memo and checkpoint folder is gone).
+fn assert_empty(dir: &Path) {
+    let left: Vec<_> = fs::read_dir(dir).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "left behind in {}: {left:?}",
+        dir.display()
+    );
+}
+
+// The pipeline's collective calls under `--tolerate 1` on one host: 2 loads, then the
+// first operator's agreement on what to resume (call 3); each operator then ends with
+// its memo's all-reduce (no buddy copy: one folder), which is the last call before it
+// counts as complete: the filter's is call 5, the group-by's 8, the join's 14, the
+// sort's 19, with_column's 21, select's 23. A kill at call C resumes every operator
+// whose all-reduce came before C.
+
+/// Operator outputs survive a lost rank (each rank in turn, rank 0 included): the
+/// restarted attempt skips the operators completed before the kill (it says how many),
+/// and prints the fault-free rows in the fault-free order. No memo file is left after
+/// the job.
+#[test]
+fn completed_operators_are_resumed_after_a_lost_rank() {
+    let tmp = scratch("memo");
+    let clean = pipeline(Some(0), None, &tmp);
+    clean.assert_success();
+    assert!(clean.stdout.contains("pipeline ok"), "{}", clean.stdout);
+    for (victim, call, done) in [(0, 22, 5), (1, 20, 4), (2, 24, 6), (0, 9, 2)] {
+        let fault = format!("{victim}:0:{call}:kill");
+        let out = pipeline(Some(1), Some(&fault), &tmp);
+        assert_recovered(&out, &[(victim, KILLED)], 1);
+        assert_eq!(out.stdout, clean.stdout, "{fault}");
+        assert_eq!(resumed(&out), [done], "{fault}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains(&format!("eau2: resumed {done} operators saved by epoch 0")),
+            "{}",
+            out.stderr
+        );
+        assert_empty(&tmp);
+    }
+}
+
+/// A rank killed during an operator's save (at its all-reduce, after every rank wrote
+/// its memo but before any marked it done): that operator is computed again, the ones
+/// before it are resumed, and the answer is the fault-free one.
+#[test]
+fn a_kill_during_a_save_recomputes_that_operator() {
+    let tmp = scratch("memo-save");
+    let clean = pipeline(None, None, &tmp);
+    clean.assert_success();
+    for (fault, done) in [("1:0:14:kill", 2), ("0:0:5:kill", 0), ("2:0:19:kill", 3)] {
+        let out = pipeline(Some(1), Some(fault), &tmp);
+        let victim: usize = fault[..1].parse().unwrap();
+        assert_recovered(&out, &[(victim, KILLED)], 1);
+        assert_eq!(out.stdout, clean.stdout, "{fault}");
+        assert_eq!(resumed(&out), [done], "{fault}: {}", out.stderr);
+        assert_empty(&tmp);
+    }
+}
+
+/// With K = 2, the second attempt's memos are used too: the third attempt resumes the
+/// operators of the first (1 to 3) and those the second computed after them.
+#[test]
+fn a_second_loss_resumes_the_second_attempts_operators_too() {
+    let tmp = scratch("memo-k2");
+    let clean = pipeline(None, None, &tmp);
+    clean.assert_success();
+    // Epoch 1 resumes 3 operators (calls 4 to 6 rebuild them); its sort ends at call 11
+    // and its with_column at 13.
+    for (second, done) in [("2:1:12:kill", 4), ("0:1:14:kill", 5)] {
+        let fault = format!("1:0:15:kill,{second}");
+        let out = pipeline(Some(2), Some(&fault), &tmp);
+        let victim: usize = second[..1].parse().unwrap();
+        assert_recovered(&out, &[(1, KILLED), (victim, KILLED)], 2);
+        assert_eq!(out.stdout, clean.stdout, "{fault}");
+        assert_eq!(resumed(&out), [3, done], "{fault}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains(&format!("eau2: resumed {done} operators saved by epoch 1")),
+            "{}",
+            out.stderr
+        );
+        assert_empty(&tmp);
+    }
+}
+
+/// Without `--tolerate` (or with 0) operators save nothing: no file under TMPDIR, and
+/// not one collective call more (the pipeline makes 17: a kill at the 17th is reached,
+/// one at the 18th is not).
+#[test]
+fn without_tolerate_operators_save_nothing() {
+    let tmp = scratch("memo-none");
+    for k in [None, Some(0)] {
+        let out = pipeline(k, None, &tmp);
+        out.assert_success();
+        assert!(!out.stderr.contains("eau2: resumed"), "{}", out.stderr);
+        assert_empty(&tmp);
+        let out = pipeline(k, Some("1:0:18:kill"), &tmp);
+        out.assert_success();
+        let out = pipeline(k, Some("1:0:17:kill"), &tmp);
+        assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    }
+}
+
+/// An input file replaced between attempts: the restarted attempt's load reads the new
+/// version, so no operator output saved from the old one is used (every operator is
+/// computed again, with a note), and the answer is the new file's. Without the
+/// replacement, the same kill resumes the two operators done before it.
+#[test]
+fn memos_of_a_replaced_input_are_not_used() {
+    let dir = scratch("memo-input");
+    let tmp = scratch("memo-input-tmp");
+    for (name, modulus, mul) in [("a", 13, 7), ("b", 17, 11)] {
+        let mut text = String::from("id,name,score\n");
+        for i in 0..5000 {
+            text.push_str(&format!("{i},n{},{}\n", i % modulus, i * mul % 1000));
+        }
+        fs::write(dir.join(format!("{name}.csv")), text).unwrap();
+    }
+    let path = dir.join("t.csv");
+    let file_args = ["file", path.to_str().unwrap()];
+    let answer = |version: &str| {
+        fs::copy(dir.join(format!("{version}.csv")), &path).unwrap();
+        let out = run(3, None, &bin("ops-check"), &file_args, &[]);
+        out.assert_success();
+        out.stdout
+    };
+    let (old, new) = (answer("a"), answer("b"));
+    assert_ne!(old, new);
+    // The CSV load makes 10 collective calls here; the filter's memo is complete after
+    // call 13, the group-by's after 18.
+    let fault = [
+        ("EAU2_TEST_FAULT", "1:0:18:kill"),
+        ("TMPDIR", tmp.to_str().unwrap()),
+    ];
+    fs::copy(dir.join("a.csv"), &path).unwrap();
+    let out = run(3, Some(1), &bin("ops-check"), &file_args, &fault);
+    assert_recovered(&out, &[(1, KILLED)], 1);
+    assert_eq!(out.stdout, old);
+    assert_eq!(resumed(&out), [2], "{}", out.stderr);
+
+    // Each rank's wrapper, in epoch 1, replaces the file once (by rename) before its
+    // program starts: the ranks agree on the new version when they open it.
+    let script = dir.join("replace.sh");
+    let d = dir.to_str().unwrap();
+    write_script(
+        &script,
+        &format!(
+            "#!/bin/sh\nif [ \"${{EAU2_EPOCH:-0}}\" = 1 ] && mkdir {d}/replaced 2>/dev/null; then \
+             cp {d}/b.csv {d}/t.new && mv {d}/t.new {d}/t.csv; fi\nexec \"$@\"\n"
+        ),
+    );
+    fs::copy(dir.join("a.csv"), &path).unwrap();
+    let ops_check = bin("ops-check");
+    let wrapped = [ops_check.to_str().unwrap(), file_args[0], file_args[1]];
+    let out = run(3, Some(1), &script, &wrapped, &fault);
+    assert_recovered(&out, &[(1, KILLED)], 1);
+    assert_eq!(out.stdout, new, "{}", out.stderr);
+    assert_eq!(resumed(&out), [0], "{}", out.stderr);
+    assert!(
+        out.stderr.contains("eau2: an input changed"),
+        "{}",
+        out.stderr
+    );
+    assert_empty(&tmp);
+    let _ = fs::remove_dir_all(&dir);
 }
 
 /// A fresh folder under the temporary folder.

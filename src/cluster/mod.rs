@@ -34,8 +34,8 @@
 //! # main();
 //! ```
 
-mod checkpoint;
-mod checkpoint_folder;
+pub(crate) mod checkpoint;
+pub(crate) mod checkpoint_folder;
 mod env;
 mod local;
 mod node;

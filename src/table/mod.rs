@@ -51,6 +51,7 @@
 
 mod descriptor;
 mod dist_frame;
+pub(crate) mod memo;
 mod ops;
 mod quick;
 mod read;

@@ -174,6 +174,7 @@ pub(crate) fn load(
             ),
         ));
     }
+    group.opened(all[0].0.as_deref().unwrap_or_default())?;
     let loaded = load_opened(group.rank(), group.size(), &opened, options);
     // Every rank learns whether every rank loaded, so none waits for another that gave
     // up. (The files were read through descriptors whose identities the ranks agreed

@@ -52,6 +52,11 @@ pub(crate) trait Group {
     fn size(&self) -> usize;
     /// Collective: every member's `value`, in rank order.
     fn gather<T: Wire + Clone>(&self, value: &T) -> Result<Vec<T>>;
+    /// The members agreed that the load reads the files of identities `ids`: a job that
+    /// saves operator outputs records them (`table::memo::loaded`).
+    fn opened(&self, _ids: &[FileIdentity]) -> Result<()> {
+        Ok(())
+    }
 }
 
 impl Group for Node {
@@ -63,6 +68,9 @@ impl Group for Node {
     }
     fn gather<T: Wire + Clone>(&self, value: &T) -> Result<Vec<T>> {
         Ok(self.comm().all_gather(value)?)
+    }
+    fn opened(&self, ids: &[FileIdentity]) -> Result<()> {
+        super::memo::loaded(self, ids)
     }
 }
 
@@ -506,6 +514,7 @@ fn open_agreed<V: Version>(
         }
         let ids: Vec<FileIdentity> = all.into_iter().filter_map(|(id, _)| id).collect();
         if ids.iter().all(|id| *id == ids[0]) {
+            group.opened(&ids[..1])?;
             return Ok(view?);
         }
         tracing::warn!(

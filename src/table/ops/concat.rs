@@ -64,14 +64,16 @@ impl<'n> DistFrame<'n> {
             }
         }
         // Chunk i of input f takes place (chunks before f) + i.
-        let mut rows = Vec::new();
-        let mut before = 0u64;
-        for f in frames {
-            for i in f.local_chunks() {
-                rows.push((before + i as u64, f.row_chunk(i)?));
+        crate::table::memo::op(first.node, || {
+            let mut rows = Vec::new();
+            let mut before = 0u64;
+            for f in frames {
+                for i in f.local_chunks() {
+                    rows.push((before + i as u64, f.row_chunk(i)?));
+                }
+                before += f.chunk_count() as u64;
             }
-            before += f.chunk_count() as u64;
-        }
-        DistFrame::finish_chunks(first.node, schema, rows)
+            DistFrame::finish_chunks(first.node, schema, rows)
+        })
     }
 }

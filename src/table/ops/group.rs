@@ -773,11 +773,13 @@ impl<'n> DistFrame<'n> {
 
     /// Collective: the distinct rows (every column is a key), in no particular order.
     pub fn distinct(&self) -> Result<DistFrame<'n>> {
-        GroupBy {
-            frame: self,
-            keys: (0..self.ncols()).collect(),
-        }
-        .agg(&[])
+        crate::table::memo::op(self.node, || {
+            GroupBy {
+                frame: self,
+                keys: (0..self.ncols()).collect(),
+            }
+            .agg(&[])
+        })
     }
 }
 
@@ -785,107 +787,111 @@ impl<'n> GroupBy<'_, 'n> {
     /// Collective: one row per group, with the key columns and then one column per
     /// aggregate of `aggs`.
     pub fn agg(&self, aggs: &[Agg]) -> Result<DistFrame<'n>> {
-        let frame = self.frame;
-        let node: &Node = frame.node;
-        let schema = frame.schema();
-        let plans = aggs
-            .iter()
-            .map(|a| Plan::new(a, schema))
-            .collect::<Result<Vec<_>>>()?;
-        if let Some(job) = self.sorted_job(&plans) {
-            let name = plans.first().map_or("", |p| p.name.as_str());
-            return frame.sorted_pairs(job, name);
-        }
-        // Partial aggregation of the rows held here, on all cores: rows are split into
-        // PARTS partitions by hash, and each partition aggregates on its own, so no two
-        // tasks ever hold the same group and nothing is merged. The chunks' encoded keys
-        // are made a batch at a time, so they cost memory for a few chunks per core, not
-        // for every row held (a copy of each key plus 12 bytes a row).
-        let sources = frame.sources()?;
-        let mut parts: Vec<Groups> = (0..PARTS).map(|_| Groups::new(&plans)).collect();
-        if self.keys.is_empty() {
-            // One group of every row: a fold per row chunk, not a hash look-up per row
-            // (which would also put every row in one partition, on one core).
-            let (hash, groups) = Groups::of_every_row(&sources, &plans);
-            parts[part_of(hash)] = groups;
-        } else {
-            for batch in sources.chunks(4 * rayon::current_num_threads()) {
-                let keyed: Vec<Keyed> = batch
-                    .par_iter()
-                    .map(|s| Keyed::new(s, &self.keys, &plans))
+        crate::table::memo::op(self.frame.node, || {
+            let frame = self.frame;
+            let node: &Node = frame.node;
+            let schema = frame.schema();
+            let plans = aggs
+                .iter()
+                .map(|a| Plan::new(a, schema))
+                .collect::<Result<Vec<_>>>()?;
+            if let Some(job) = self.sorted_job(&plans) {
+                let name = plans.first().map_or("", |p| p.name.as_str());
+                return frame.sorted_pairs(job, name);
+            }
+            // Partial aggregation of the rows held here, on all cores: rows are split into
+            // PARTS partitions by hash, and each partition aggregates on its own, so no two
+            // tasks ever hold the same group and nothing is merged. The chunks' encoded keys
+            // are made a batch at a time, so they cost memory for a few chunks per core, not
+            // for every row held (a copy of each key plus 12 bytes a row).
+            let sources = frame.sources()?;
+            let mut parts: Vec<Groups> = (0..PARTS).map(|_| Groups::new(&plans)).collect();
+            if self.keys.is_empty() {
+                // One group of every row: a fold per row chunk, not a hash look-up per row
+                // (which would also put every row in one partition, on one core).
+                let (hash, groups) = Groups::of_every_row(&sources, &plans);
+                parts[part_of(hash)] = groups;
+            } else {
+                for batch in sources.chunks(4 * rayon::current_num_threads()) {
+                    let keyed: Vec<Keyed> = batch
+                        .par_iter()
+                        .map(|s| Keyed::new(s, &self.keys, &plans))
+                        .collect();
+                    parts.par_iter_mut().enumerate().for_each(|(p, groups)| {
+                        for (s, k) in batch.iter().zip(&keyed) {
+                            groups.add_rows(s, k, &k.parts[p], &plans);
+                        }
+                    });
+                }
+            }
+            drop(sources);
+            // Each group to the rank its key's hash picks; the receiver merges, again by
+            // partition.
+            let n = node.size();
+            let mut merged: Vec<Groups> = if n > 1 {
+                let mut per_dest: Vec<Vec<Partial>> = (0..n).map(|_| Vec::new()).collect();
+                for groups in parts {
+                    let dest: Vec<u32> =
+                        groups.hashes.iter().map(|&h| owner(h, n) as u32).collect();
+                    for (d, partial) in groups.split_by(&dest, n).into_iter().enumerate() {
+                        per_dest[d].push(partial);
+                    }
+                }
+                let partials: Vec<Partial> =
+                    swap(node, per_dest, "partial groups", |from, got| {
+                        for partial in got {
+                            if partial.accs.len() != plans.len()
+                                || partial.offsets.len() != partial.hashes.len() + 1
+                                || !partial.accs.iter().all(|a| a.fits(partial.hashes.len()))
+                            {
+                                return Err(Error::decode(format!(
+                                    "partial groups sent by rank {from} do not fit this group-by"
+                                )));
+                            }
+                        }
+                        Ok(())
+                    })?
+                    .into_iter()
+                    .flatten()
                     .collect();
-                parts.par_iter_mut().enumerate().for_each(|(p, groups)| {
-                    for (s, k) in batch.iter().zip(&keyed) {
-                        groups.add_rows(s, k, &k.parts[p], &plans);
-                    }
-                });
-            }
-        }
-        drop(sources);
-        // Each group to the rank its key's hash picks; the receiver merges, again by
-        // partition.
-        let n = node.size();
-        let mut merged: Vec<Groups> = if n > 1 {
-            let mut per_dest: Vec<Vec<Partial>> = (0..n).map(|_| Vec::new()).collect();
-            for groups in parts {
-                let dest: Vec<u32> = groups.hashes.iter().map(|&h| owner(h, n) as u32).collect();
-                for (d, partial) in groups.split_by(&dest, n).into_iter().enumerate() {
-                    per_dest[d].push(partial);
+                let picks: Vec<Vec<Vec<u32>>> = partials
+                    .par_iter()
+                    .map(|p| {
+                        let mut picks = vec![Vec::new(); PARTS];
+                        for (g, &h) in p.hashes.iter().enumerate() {
+                            picks[part_of(h)].push(g as u32);
+                        }
+                        picks
+                    })
+                    .collect();
+                (0..PARTS)
+                    .into_par_iter()
+                    .map(|p| {
+                        let mut groups = Groups::new(&plans);
+                        for (partial, picks) in partials.iter().zip(&picks) {
+                            groups.absorb(partial, &picks[p]);
+                        }
+                        groups
+                    })
+                    .collect()
+            } else {
+                parts
+            };
+            if self.keys.is_empty() {
+                // No key columns: one group of every row, even of none (as SQL's aggregates
+                // without GROUP BY), held by the rank that owns the empty key.
+                let empty = KeyRef::of(&[]);
+                let hash = empty.hash();
+                if owner(hash, n) == node.rank() {
+                    merged[part_of(hash)].group_of(empty, hash);
                 }
             }
-            let partials: Vec<Partial> = swap(node, per_dest, "partial groups", |from, got| {
-                for partial in got {
-                    if partial.accs.len() != plans.len()
-                        || partial.offsets.len() != partial.hashes.len() + 1
-                        || !partial.accs.iter().all(|a| a.fits(partial.hashes.len()))
-                    {
-                        return Err(Error::decode(format!(
-                            "partial groups sent by rank {from} do not fit this group-by"
-                        )));
-                    }
-                }
-                Ok(())
-            })?
-            .into_iter()
-            .flatten()
-            .collect();
-            let picks: Vec<Vec<Vec<u32>>> = partials
-                .par_iter()
-                .map(|p| {
-                    let mut picks = vec![Vec::new(); PARTS];
-                    for (g, &h) in p.hashes.iter().enumerate() {
-                        picks[part_of(h)].push(g as u32);
-                    }
-                    picks
-                })
-                .collect();
-            (0..PARTS)
-                .into_par_iter()
-                .map(|p| {
-                    let mut groups = Groups::new(&plans);
-                    for (partial, picks) in partials.iter().zip(&picks) {
-                        groups.absorb(partial, &picks[p]);
-                    }
-                    groups
-                })
-                .collect()
-        } else {
-            parts
-        };
-        if self.keys.is_empty() {
-            // No key columns: one group of every row, even of none (as SQL's aggregates
-            // without GROUP BY), held by the rank that owns the empty key.
-            let empty = KeyRef::of(&[]);
-            let hash = empty.hash();
-            if owner(hash, n) == node.rank() {
-                merged[part_of(hash)].group_of(empty, hash);
-            }
-        }
-        merged
-            .par_iter_mut()
-            .for_each(|groups| groups.accs.iter_mut().for_each(Acc::seal));
-        let local = self.result(&merged, &plans)?;
-        DistFrame::finish(node, &local)
+            merged
+                .par_iter_mut()
+                .for_each(|groups| groups.accs.iter_mut().for_each(Acc::seal));
+            let local = self.result(&merged, &plans)?;
+            DistFrame::finish(node, &local)
+        })
     }
 
     /// The sort-based plan for this group-by, when it has one: one fixed-width key and

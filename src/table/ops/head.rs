@@ -22,27 +22,29 @@ impl<'n> DistFrame<'n> {
     /// # Ok::<(), eau2::Error>(())
     /// ```
     pub fn head(&self, n: u64) -> Result<DistFrame<'n>> {
-        let mut rows = Vec::new();
-        for i in self.local_chunks() {
-            let info = self.desc.chunks[i];
-            if info.start >= n {
-                continue;
+        crate::table::memo::op(self.node, || {
+            let mut rows = Vec::new();
+            for i in self.local_chunks() {
+                let info = self.desc.chunks[i];
+                if info.start >= n {
+                    continue;
+                }
+                let keep = (n - info.start).min(info.rows);
+                let chunks = self.row_chunk(i)?;
+                let chunks = if keep == info.rows {
+                    chunks
+                } else {
+                    let picks: Vec<u32> = (0..keep as u32).collect();
+                    chunks.iter().map(|c| Arc::new(take(c, &picks))).collect()
+                };
+                rows.push((i as u64, chunks));
             }
-            let keep = (n - info.start).min(info.rows);
-            let chunks = self.row_chunk(i)?;
-            let chunks = if keep == info.rows {
-                chunks
-            } else {
-                let picks: Vec<u32> = (0..keep as u32).collect();
-                chunks.iter().map(|c| Arc::new(take(c, &picks))).collect()
-            };
-            rows.push((i as u64, chunks));
-        }
-        DistFrame::finish_chunks(self.node, self.schema(), rows)
+            DistFrame::finish_chunks(self.node, self.schema(), rows)
+        })
     }
 
     /// Collective: the same as [`DistFrame::head`], under SQL's name.
     pub fn limit(&self, n: u64) -> Result<DistFrame<'n>> {
-        self.head(n)
+        crate::table::memo::op(self.node, || self.head(n))
     }
 }

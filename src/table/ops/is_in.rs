@@ -29,16 +29,18 @@ impl<'n> DistFrame<'n> {
     /// # Ok::<(), eau2::Error>(())
     /// ```
     pub fn filter_in_list<T: Element>(&self, col: &str, values: &[T]) -> Result<DistFrame<'n>> {
-        let c = self.schema().index(col)?;
-        let have = self.schema().types()[c];
-        if have != T::DTYPE {
-            return Err(DataError::Schema(format!(
-                "filter_in_list on column {col:?}: the column is {have} but the values are {}",
-                T::DTYPE
-            ))
-            .into());
-        }
-        self.semi_join_local(col, &DataFrame::from_array(values))
+        crate::table::memo::op(self.node, || {
+            let c = self.schema().index(col)?;
+            let have = self.schema().types()[c];
+            if have != T::DTYPE {
+                return Err(DataError::Schema(format!(
+                    "filter_in_list on column {col:?}: the column is {have} but the values are {}",
+                    T::DTYPE
+                ))
+                .into());
+            }
+            self.semi_join_local(col, &DataFrame::from_array(values))
+        })
     }
 
     /// Collective: the rows whose value in column `col` is among the values of column
@@ -61,20 +63,22 @@ impl<'n> DistFrame<'n> {
         other: &DistFrame<'_>,
         other_col: &str,
     ) -> Result<DistFrame<'n>> {
-        let (a, b) = (self.schema().index(col)?, other.schema().index(other_col)?);
-        let (ta, tb) = (self.schema().types()[a], other.schema().types()[b]);
-        if ta != tb {
-            return Err(DataError::Schema(format!(
-                "filter_in: column {col:?} is {ta} but column {other_col:?} of frame {} is {tb}",
-                other.key()
-            ))
-            .into());
-        }
-        let set = other.select(&[other_col])?.distinct()?;
-        if set.nrows() <= BROADCAST_MAX_ROWS {
-            let values = set.all_rows()?;
-            return self.semi_join_local(col, &values);
-        }
-        self.join_on(&set, &[col], &[other_col], JoinKind::Semi)
+        crate::table::memo::op(self.node, || {
+            let (a, b) = (self.schema().index(col)?, other.schema().index(other_col)?);
+            let (ta, tb) = (self.schema().types()[a], other.schema().types()[b]);
+            if ta != tb {
+                return Err(DataError::Schema(format!(
+                    "filter_in: column {col:?} is {ta} but column {other_col:?} of frame {} is {tb}",
+                    other.key()
+                ))
+                .into());
+            }
+            let set = other.select(&[other_col])?.distinct()?;
+            if set.nrows() <= BROADCAST_MAX_ROWS {
+                let values = set.all_rows()?;
+                return self.semi_join_local(col, &values);
+            }
+            self.join_on(&set, &[col], &[other_col], JoinKind::Semi)
+        })
     }
 }

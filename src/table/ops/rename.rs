@@ -19,32 +19,35 @@ impl<'n> DistFrame<'n> {
     /// # Ok::<(), eau2::Error>(())
     /// ```
     pub fn rename(&self, pairs: &[(&str, &str)]) -> Result<DistFrame<'n>> {
-        let old = self.schema();
-        let mut names: Vec<String> = old.names().to_vec();
-        let mut renamed = vec![false; names.len()];
-        for &(from, to) in pairs {
-            let c = old.index(from)?;
-            if std::mem::replace(&mut renamed[c], true) {
-                return Err(
-                    DataError::Schema(format!("rename: column {from:?} is renamed twice")).into(),
-                );
+        crate::table::memo::op(self.node, || {
+            let old = self.schema();
+            let mut names: Vec<String> = old.names().to_vec();
+            let mut renamed = vec![false; names.len()];
+            for &(from, to) in pairs {
+                let c = old.index(from)?;
+                if std::mem::replace(&mut renamed[c], true) {
+                    return Err(DataError::Schema(format!(
+                        "rename: column {from:?} is renamed twice"
+                    ))
+                    .into());
+                }
+                names[c] = to.to_string();
             }
-            names[c] = to.to_string();
-        }
-        let mut schema = Schema::default();
-        for (&t, name) in old.types().iter().zip(names) {
-            schema.try_push(t, name).map_err(|e| {
-                DataError::Schema(format!(
-                    "rename {pairs:?} of [{}]: {e}",
-                    old.names().join(", ")
-                ))
-            })?;
-        }
-        let rows = self
-            .local_chunks()
-            .into_iter()
-            .map(|i| Ok((i as u64, self.row_chunk(i)?)))
-            .collect::<Result<Vec<_>>>()?;
-        DistFrame::finish_chunks(self.node, &schema, rows)
+            let mut schema = Schema::default();
+            for (&t, name) in old.types().iter().zip(names) {
+                schema.try_push(t, name).map_err(|e| {
+                    DataError::Schema(format!(
+                        "rename {pairs:?} of [{}]: {e}",
+                        old.names().join(", ")
+                    ))
+                })?;
+            }
+            let rows = self
+                .local_chunks()
+                .into_iter()
+                .map(|i| Ok((i as u64, self.row_chunk(i)?)))
+                .collect::<Result<Vec<_>>>()?;
+            DistFrame::finish_chunks(self.node, &schema, rows)
+        })
     }
 }

@@ -92,20 +92,22 @@ impl<'n> DistFrame<'n> {
     where
         F: Fn(&Row<'_>) -> Result<bool> + Sync,
     {
-        let key = Key::new(self.node.temps().fresh(), 0);
-        let error = Mutex::new(None);
-        let pred = Pred {
-            f: &keep,
-            error: &error,
-        };
-        let mut frame = self.filter_with(&key, &pred)?;
-        if let Some(e) = error.into_inner() {
-            // Every rank ran the collective filter; the failing ones report.
-            return Err(e);
-        }
-        frame.temp = true;
-        reclaim(self.node);
-        Ok(frame)
+        crate::table::memo::op(self.node, || {
+            let key = Key::new(self.node.temps().fresh(), 0);
+            let error = Mutex::new(None);
+            let pred = Pred {
+                f: &keep,
+                error: &error,
+            };
+            let mut frame = self.filter_with(&key, &pred)?;
+            if let Some(e) = error.into_inner() {
+                // Every rank ran the collective filter; the failing ones report.
+                return Err(e);
+            }
+            frame.temp = true;
+            reclaim(self.node);
+            Ok(frame)
+        })
     }
 
     /// Collective: a new frame with a column `name` computed by `f` from each row (an
@@ -126,64 +128,68 @@ impl<'n> DistFrame<'n> {
         T: Element,
         F: Fn(&Row<'_>) -> Result<T> + Sync,
     {
-        let replaced = self.schema().index_of(name);
-        let mut schema = Schema::default();
-        for c in 0..self.ncols() {
-            if Some(c) != replaced {
-                schema.push(
-                    self.schema().types()[c],
-                    Some(column_name(self.schema(), c)),
-                );
+        crate::table::memo::op(self.node, || {
+            let replaced = self.schema().index_of(name);
+            let mut schema = Schema::default();
+            for c in 0..self.ncols() {
+                if Some(c) != replaced {
+                    schema.push(
+                        self.schema().types()[c],
+                        Some(column_name(self.schema(), c)),
+                    );
+                }
             }
-        }
-        schema.try_push(T::DTYPE, name)?;
-        self.map_chunks(schema, |source| {
-            let mut compute = Compute {
-                f: &f,
-                out: ColumnBuilder::new(T::DTYPE, source.chunks[0].len().max(1)),
-                error: None,
-            };
-            visit_chunk_rows(
-                self.schema(),
-                &source.chunks,
-                source.first_row,
-                &mut compute,
-            )?;
-            if let Some(e) = compute.error {
-                return Err(e);
-            }
-            let column = compute.out.finish();
-            let mut chunks: Vec<Arc<Chunk>> = source
-                .chunks
-                .iter()
-                .enumerate()
-                .filter(|&(c, _)| Some(c) != replaced)
-                .map(|(_, c)| Arc::clone(c))
-                .collect();
-            chunks.push(match column.chunks().first() {
-                Some(c) => Arc::clone(c),
-                None => Arc::new(crate::frame::ChunkBuilder::new(T::DTYPE, 0).finish()),
-            });
-            Ok(chunks)
+            schema.try_push(T::DTYPE, name)?;
+            self.map_chunks(schema, |source| {
+                let mut compute = Compute {
+                    f: &f,
+                    out: ColumnBuilder::new(T::DTYPE, source.chunks[0].len().max(1)),
+                    error: None,
+                };
+                visit_chunk_rows(
+                    self.schema(),
+                    &source.chunks,
+                    source.first_row,
+                    &mut compute,
+                )?;
+                if let Some(e) = compute.error {
+                    return Err(e);
+                }
+                let column = compute.out.finish();
+                let mut chunks: Vec<Arc<Chunk>> = source
+                    .chunks
+                    .iter()
+                    .enumerate()
+                    .filter(|&(c, _)| Some(c) != replaced)
+                    .map(|(_, c)| Arc::clone(c))
+                    .collect();
+                chunks.push(match column.chunks().first() {
+                    Some(c) => Arc::clone(c),
+                    None => Arc::new(crate::frame::ChunkBuilder::new(T::DTYPE, 0).finish()),
+                });
+                Ok(chunks)
+            })
         })
     }
 
     /// Collective: a new frame of the columns `names`, in that order. Rows keep their
     /// place and order; chunks are shared, not copied.
     pub fn select(&self, names: &[&str]) -> Result<DistFrame<'n>> {
-        let cols = column_indices(self.schema(), names)?;
-        let mut schema = Schema::default();
-        for &c in &cols {
-            schema.push(
-                self.schema().types()[c],
-                Some(column_name(self.schema(), c)),
-            );
-        }
-        self.map_chunks(schema, |source| {
-            Ok(cols
-                .iter()
-                .map(|&c| Arc::clone(&source.chunks[c]))
-                .collect())
+        crate::table::memo::op(self.node, || {
+            let cols = column_indices(self.schema(), names)?;
+            let mut schema = Schema::default();
+            for &c in &cols {
+                schema.push(
+                    self.schema().types()[c],
+                    Some(column_name(self.schema(), c)),
+                );
+            }
+            self.map_chunks(schema, |source| {
+                Ok(cols
+                    .iter()
+                    .map(|&c| Arc::clone(&source.chunks[c]))
+                    .collect())
+            })
         })
     }
 
@@ -191,9 +197,11 @@ impl<'n> DistFrame<'n> {
     /// columns `keys` are at one rank (the rank their hash picks). Rows keep the order
     /// they had within each sending rank.
     pub fn repartition(&self, keys: &[&str]) -> Result<DistFrame<'n>> {
-        let cols = column_indices(self.schema(), keys)?;
-        let received = self.hash_exchange(&cols, false)?;
-        DistFrame::finish(self.node, &received.frame)
+        crate::table::memo::op(self.node, || {
+            let cols = column_indices(self.schema(), keys)?;
+            let received = self.hash_exchange(&cols, false)?;
+            DistFrame::finish(self.node, &received.frame)
+        })
     }
 
     /// Collective: a frame of `schema` whose row chunk for each of this rank's row

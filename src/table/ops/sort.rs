@@ -404,105 +404,110 @@ impl<'n> DistFrame<'n> {
     /// of `descending` is true (one entry applies to every key). Missing values come
     /// last, ties keep the input's order; see the module's notes.
     pub fn sort_by(&self, by: &[&str], descending: &[bool]) -> Result<DistFrame<'n>> {
-        let order = Order::new(self, by, descending)?;
-        let node = self.node;
-        if node.size() == 1 {
-            // Nothing to exchange: every row is here, in frame order.
-            let local = self.to_local()?;
-            let rows: Vec<u64> = (0..local.nrows()).collect();
-            let sorted = order.sort_local(local, rows, self.out_chunk_len())?;
-            return DistFrame::finish(node, &sorted);
-        }
-        let sources = self.sources()?;
-        let lens: Vec<usize> = sources
-            .iter()
-            .map(|s| s.chunks.first().map_or(0, |c| c.len()))
-            .collect();
-        let total = self.nrows();
-        // Each row goes to the rank of its splitter range, by (key, global index): short
-        // keys compare as (integer, index) pairs, long ones as their tied bytes.
-        let received = if order.short {
-            let prefixes: Vec<Vec<u128>> = sources
-                .par_iter()
-                .map(|s| order.prefixes(&s.chunks))
+        crate::table::memo::op(self.node, || {
+            let order = Order::new(self, by, descending)?;
+            let node = self.node;
+            if node.size() == 1 {
+                // Nothing to exchange: every row is here, in frame order.
+                let local = self.to_local()?;
+                let rows: Vec<u64> = (0..local.nrows()).collect();
+                let sorted = order.sort_local(local, rows, self.out_chunk_len())?;
+                return DistFrame::finish(node, &sorted);
+            }
+            let sources = self.sources()?;
+            let lens: Vec<usize> = sources
+                .iter()
+                .map(|s| s.chunks.first().map_or(0, |c| c.len()))
                 .collect();
-            let tied = |c: usize, r: usize| (prefixes[c][r], sources[c].first_row + r as u64);
-            let splitters = splitters(node, total, &lens, tied)?;
-            let route = |c: usize, _: &Source| route_rows(&splitters, lens[c], |r| tied(c, r));
-            exchange(node, self.schema(), &sources, route, true)?
-        } else {
-            let keys: Vec<Keys> = sources.par_iter().map(|s| order.keys(s)).collect();
-            let splitters = splitters(node, total, &lens, |c, r| keys[c].get(r).to_vec())?;
-            let splitters: Vec<KeyRef<'_>> = splitters.iter().map(|s| KeyRef::of(s)).collect();
-            let route = |c: usize, _: &Source| route_rows(&splitters, lens[c], |r| keys[c].key(r));
-            exchange(node, self.schema(), &sources, route, true)?
-        };
-        drop(sources);
-        let sorted = order.sort_local(received.frame, received.rows, self.out_chunk_len())?;
-        DistFrame::finish(node, &sorted)
+            let total = self.nrows();
+            // Each row goes to the rank of its splitter range, by (key, global index): short
+            // keys compare as (integer, index) pairs, long ones as their tied bytes.
+            let received = if order.short {
+                let prefixes: Vec<Vec<u128>> = sources
+                    .par_iter()
+                    .map(|s| order.prefixes(&s.chunks))
+                    .collect();
+                let tied = |c: usize, r: usize| (prefixes[c][r], sources[c].first_row + r as u64);
+                let splitters = splitters(node, total, &lens, tied)?;
+                let route = |c: usize, _: &Source| route_rows(&splitters, lens[c], |r| tied(c, r));
+                exchange(node, self.schema(), &sources, route, true)?
+            } else {
+                let keys: Vec<Keys> = sources.par_iter().map(|s| order.keys(s)).collect();
+                let splitters = splitters(node, total, &lens, |c, r| keys[c].get(r).to_vec())?;
+                let splitters: Vec<KeyRef<'_>> = splitters.iter().map(|s| KeyRef::of(s)).collect();
+                let route =
+                    |c: usize, _: &Source| route_rows(&splitters, lens[c], |r| keys[c].key(r));
+                exchange(node, self.schema(), &sources, route, true)?
+            };
+            drop(sources);
+            let sorted = order.sort_local(received.frame, received.rows, self.out_chunk_len())?;
+            DistFrame::finish(node, &sorted)
+        })
     }
 
     /// Collective: the first `k` rows in the order of [`DistFrame::sort_by`]`(by,
     /// descending)`, without sorting the frame: each rank offers its own first `k`, and
     /// the best `k` of those are the result (held by rank 0).
     pub fn top_k(&self, k: usize, by: &[&str], descending: &[bool]) -> Result<DistFrame<'n>> {
-        let order = Order::new(self, by, descending)?;
-        let node = self.node;
-        let sources = self.sources()?;
-        let keys: Vec<Keys> = sources.par_iter().map(|s| order.keys(s)).collect();
-        let cmp = |a: &(usize, u32), b: &(usize, u32)| {
-            keys[a.0]
-                .key(a.1 as usize)
-                .cmp(&keys[b.0].key(b.1 as usize))
-        };
-        let best = |mut rows: Vec<(usize, u32)>| {
-            if rows.len() > k && k > 0 {
-                rows.select_nth_unstable_by(k - 1, cmp);
-            }
-            rows.truncate(k);
-            rows
-        };
-        // The first k of each chunk, then the first k of those.
-        let per_chunk: Vec<Vec<(usize, u32)>> = keys
-            .par_iter()
-            .enumerate()
-            .map(|(s, ks)| best((0..ks.len() as u32).map(|r| (s, r)).collect()))
-            .collect();
-        let mut all = best(per_chunk.into_iter().flatten().collect());
-        all.sort_unstable_by(cmp);
-        // The candidates, one block per row chunk they come from.
-        let mut blocks = Vec::new();
-        for (s, source) in sources.iter().enumerate() {
-            let rows: Vec<u32> = all.iter().filter(|c| c.0 == s).map(|c| c.1).collect();
-            if rows.is_empty() {
-                continue;
-            }
-            blocks.push(Block {
-                rows: rows
-                    .iter()
-                    .map(|&r| source.first_row + u64::from(r))
-                    .collect(),
-                chunks: source.chunks.iter().map(|c| take(c, &rows)).collect(),
-            });
-        }
-        let offered = node.comm().all_gather_bytes(encode_blocks(&blocks)?)?;
-        let local = if node.rank() == 0 {
-            let mut collector = Collector::default();
-            for (from, bytes) in offered.iter().enumerate() {
-                for b in decode_blocks(bytes, self.schema(), from)? {
-                    collector.push(b);
+        crate::table::memo::op(self.node, || {
+            let order = Order::new(self, by, descending)?;
+            let node = self.node;
+            let sources = self.sources()?;
+            let keys: Vec<Keys> = sources.par_iter().map(|s| order.keys(s)).collect();
+            let cmp = |a: &(usize, u32), b: &(usize, u32)| {
+                keys[a.0]
+                    .key(a.1 as usize)
+                    .cmp(&keys[b.0].key(b.1 as usize))
+            };
+            let best = |mut rows: Vec<(usize, u32)>| {
+                if rows.len() > k && k > 0 {
+                    rows.select_nth_unstable_by(k - 1, cmp);
                 }
+                rows.truncate(k);
+                rows
+            };
+            // The first k of each chunk, then the first k of those.
+            let per_chunk: Vec<Vec<(usize, u32)>> = keys
+                .par_iter()
+                .enumerate()
+                .map(|(s, ks)| best((0..ks.len() as u32).map(|r| (s, r)).collect()))
+                .collect();
+            let mut all = best(per_chunk.into_iter().flatten().collect());
+            all.sort_unstable_by(cmp);
+            // The candidates, one block per row chunk they come from.
+            let mut blocks = Vec::new();
+            for (s, source) in sources.iter().enumerate() {
+                let rows: Vec<u32> = all.iter().filter(|c| c.0 == s).map(|c| c.1).collect();
+                if rows.is_empty() {
+                    continue;
+                }
+                blocks.push(Block {
+                    rows: rows
+                        .iter()
+                        .map(|&r| source.first_row + u64::from(r))
+                        .collect(),
+                    chunks: source.chunks.iter().map(|c| take(c, &rows)).collect(),
+                });
             }
-            let candidates = collector.finish(self.schema())?;
-            let sorted = order.sort_local(candidates.frame, candidates.rows, k.max(1))?;
-            let flat = flatten_frame(&sorted);
-            let first: Vec<u32> = (0..(k as u64).min(sorted.nrows()) as u32).collect();
-            let sources: Vec<_> = flat.iter().map(|c| (&**c, first.as_slice())).collect();
-            build(self.schema(), &sources, self.out_chunk_len())?
-        } else {
-            DataFrame::empty(self.schema().clone())
-        };
-        DistFrame::finish(node, &local)
+            let offered = node.comm().all_gather_bytes(encode_blocks(&blocks)?)?;
+            let local = if node.rank() == 0 {
+                let mut collector = Collector::default();
+                for (from, bytes) in offered.iter().enumerate() {
+                    for b in decode_blocks(bytes, self.schema(), from)? {
+                        collector.push(b);
+                    }
+                }
+                let candidates = collector.finish(self.schema())?;
+                let sorted = order.sort_local(candidates.frame, candidates.rows, k.max(1))?;
+                let flat = flatten_frame(&sorted);
+                let first: Vec<u32> = (0..(k as u64).min(sorted.nrows()) as u32).collect();
+                let sources: Vec<_> = flat.iter().map(|c| (&**c, first.as_slice())).collect();
+                build(self.schema(), &sources, self.out_chunk_len())?
+            } else {
+                DataFrame::empty(self.schema().clone())
+            };
+            DistFrame::finish(node, &local)
+        })
     }
 }
 

@@ -34,6 +34,14 @@ fn main() -> ExitCode {
     eau2::run(|node| {
         if op == "freed" {
             freed(node)?;
+        } else if op == "file" {
+            let path = args
+                .get(1)
+                .ok_or_else(|| Error::Config("file needs a path".into()))?;
+            let local = file_pipeline(&DistFrame::read(node, path)?)?.to_local()?;
+            if node.rank() == 0 {
+                print(&local);
+            }
         } else {
             let (seed, rows, right_rows, chunk) = (number(1)?, number(2)?, number(3)?, number(4)?);
             let facts = load(node, "facts", facts(seed as u64, rows), chunk)?;
@@ -105,8 +113,38 @@ fn run_op<'n>(op: &str, facts: &DistFrame<'n>, dims: &DistFrame<'n>) -> Result<D
         "sort_long" => facts.sort_by(&["s", "f"], &[true, false]),
         "sort_mixed" => facts.sort_by(&["f", "b", "k"], &[true, false, true]),
         "top_k" => facts.top_k(7, &["f"], &[true]),
+        "pipeline" => pipeline(facts, dims),
         other => Err(Error::Config(format!("unknown operator {other:?}"))),
     }
+}
+
+/// Six operators, each on the previous one's output (the dims join brings several rows
+/// per key, and rows with missing keys on both sides).
+fn pipeline<'n>(facts: &DistFrame<'n>, dims: &DistFrame<'n>) -> Result<DistFrame<'n>> {
+    let kept =
+        facts.filter(|row: &Row<'_>| Ok(row.get_as::<i32>("v")?.is_some_and(|v| v > -50)))?;
+    let groups = kept.group_by(&["k"])?.agg(&[
+        Agg::count(),
+        Agg::sum("v").alias("total"),
+        Agg::max("f").alias("top"),
+    ])?;
+    let named = groups.join(dims, &["k"], JoinKind::Left)?;
+    let sorted = named.sort_by(&["k", "name"], &[false, true])?;
+    let scored = sorted.with_column("score", |row: &Row<'_>| {
+        let (n, k) = (row.get_as::<i64>("count")?, row.get_as::<i32>("k")?);
+        Ok(n.map(|n| n * 3 + i64::from(k.unwrap_or(-1))))
+    })?;
+    scored.select(&["k", "name", "score", "total", "top"])
+}
+
+/// Three operators on a loaded file.
+fn file_pipeline<'n>(rows: &DistFrame<'n>) -> Result<DistFrame<'n>> {
+    let kept =
+        rows.filter(|row: &Row<'_>| Ok(row.get_as::<i64>("id")?.is_some_and(|i| i % 3 > 0)))?;
+    let groups = kept
+        .group_by(&["name"])?
+        .agg(&[Agg::count(), Agg::sum("score").alias("total")])?;
+    groups.sort_by(&["name"], &[false])
 }
 
 fn print(frame: &DataFrame) {

@@ -1,0 +1,357 @@
+//! Operator outputs saved and reused across attempts ("memos"), so that a job that
+//! `eau2-launch --tolerate K` restarts after a lost rank continues from the boundary of
+//! the last operator every rank completed instead of from its inputs.
+//!
+//! Only when the job keeps checkpoints (`--tolerate K > 0` under eau2-launch); without
+//! them [`op`] runs the operator's body and nothing else, not even a collective.
+//!
+//! **Numbering.** Every outermost operator the program enters (an operator that another
+//! operator calls does not count) takes the next number of a per-node sequence. Every
+//! rank calls operators in the same order, so the numbers agree, and they are the same
+//! in every attempt up to the point where the program's course depends on them (it
+//! never does: a resumed operator returns the same frame as the first attempt's).
+//! Temporary names (`~N`) are not used: a skipped operator draws none of its inner ones.
+//!
+//! **Save.** When operator N finishes, each rank writes its chunks of the output (each
+//! with its place in the frame's order, the global chunk index, and the schema) to its
+//! `op-R-E-N` file, sends a copy to its buddy, which keeps `opcopy-R-E-N`, then an
+//! all-reduce and a `done` marker: the protocol of `node.checkpoint`
+//! (`cluster::checkpoint::save`). The copy is left out for a rank whose buddy's folder is
+//! its own (one host): a copy beside the original protects nothing. Chunks are encoded
+//! as the store sends them between ranks ([`Chunk::to_bytes`]).
+//!
+//! **Resume.** At an attempt's first operator the ranks tell each other (one
+//! all-gather) their folder's identity and, from the second attempt on, which memos
+//! they hold. The operators 1..P whose memos are complete (some rank marked done, every
+//! rank can read its part from its own file or its buddy's copy) are resumed: their
+//! bodies do not run, and each rank rebuilds its chunks of the output from its part, in
+//! the saved order, so the frame has the rows, order and chunk layout of the first
+//! attempt's. Later operators save memos again, so a second loss resumes later still.
+//!
+//! **Inputs.** A load records the identity of the files it read (`load-R-L` files, L
+//! counting the attempt's loads); a later attempt whose load L reads another version
+//! (the file was replaced) drops every memo and resumes nothing from that load on, with
+//! a note on stderr: memos of the old content must not meet a load of the new.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt as _;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use speedy::{Readable, Writable};
+
+use super::DistFrame;
+use crate::cluster::checkpoint::{fetch, save};
+use crate::cluster::checkpoint_folder::{
+    complete, file, io_err, rank_before, read_whole, remove_held, write_whole, CheckpointFolder,
+    Holdings, MemoPlan, MemoState, Stamp, MEMOS,
+};
+use crate::cluster::Node;
+use crate::error::{Error, Result};
+use crate::frame::{Chunk, Schema};
+use crate::kv::Key;
+use crate::sor::FileIdentity;
+use crate::table::ops::frame_of_row_chunks;
+
+/// What a memo file holds before its chunks.
+#[derive(Readable, Writable)]
+struct Header {
+    /// The output's schema.
+    schema: Schema,
+    /// The output's key, when it is not an operator's temporary name (which a resumed
+    /// attempt draws afresh).
+    key: Option<(String, u32)>,
+    /// Per chunk of this rank: its place in the frame's order (its global index).
+    order: Vec<u64>,
+    /// The encoded length of each column chunk, chunk by chunk, column by column.
+    lens: Vec<u64>,
+}
+
+/// Leaves an operator: one level less deep.
+struct Depth<'a>(&'a MemoState);
+
+impl Drop for Depth<'_> {
+    fn drop(&mut self) {
+        self.0.depth.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Runs the operator `body` of a program on `node`: when the job keeps checkpoints and
+/// this is an outermost operator, its output is resumed from an earlier attempt's memo
+/// (the body does not run) or saved as a memo once the body has made it.
+pub(crate) fn op<'n>(
+    node: &'n Node,
+    body: impl FnOnce() -> Result<DistFrame<'n>>,
+) -> Result<DistFrame<'n>> {
+    let Some(ck) = node.checkpoints() else {
+        return body();
+    };
+    let memos = &ck.memos;
+    let outer = memos.depth.fetch_add(1, Ordering::SeqCst) == 0;
+    let _depth = Depth(memos);
+    if !outer {
+        return body();
+    }
+    let n = memos.next.fetch_add(1, Ordering::SeqCst) + 1;
+    let plan = plan(node, ck)?;
+    if let Some(&stamp) = plan.resume.get(n as usize - 1) {
+        return resume(node, ck, &plan, stamp);
+    }
+    let out = body()?;
+    save_output(node, ck, &plan, (ck.epoch, n), &out)?;
+    Ok(out)
+}
+
+/// The attempt's plan, agreed at its first operator (a collective then, and only then).
+fn plan(node: &Node, ck: &CheckpointFolder) -> Result<Arc<MemoPlan>> {
+    let mut slot = ck.memos.plan.lock();
+    if let Some(plan) = slot.as_ref() {
+        return Ok(Arc::clone(plan));
+    }
+    let (rank, size) = (node.rank(), node.size());
+    fs::create_dir_all(&ck.dir).map_err(|e| io_err("creating", &ck.dir, e))?;
+    let meta = fs::metadata(&ck.dir).map_err(|e| io_err("reading", &ck.dir, e))?;
+    let held = match ck.epoch {
+        0 => Holdings::default(),
+        _ => Holdings::scan(&ck.dir, &MEMOS, rank, size),
+    };
+    let changed = ck.memos.changed.load(Ordering::SeqCst);
+    let all: Vec<((u64, u64), Holdings, bool)> =
+        node.comm()
+            .all_gather(&((meta.dev(), meta.ino()), held, changed))?;
+    let copy_to_buddy = (0..size)
+        .map(|r| all[r].0 != all[(r + 1) % size].0)
+        .collect();
+    let changed = all.iter().any(|(_, _, c)| *c);
+    let held: Vec<Holdings> = all.into_iter().map(|(_, h, _)| h).collect();
+    let resume = if changed {
+        drop_all(node, ck);
+        if rank == 0 {
+            eprintln!(
+                "eau2: an input changed since the operators' outputs were saved (a file was \
+                 replaced): every operator is computed again"
+            );
+        }
+        Vec::new()
+    } else {
+        resumable(&complete(&held))
+    };
+    if rank == 0 && ck.epoch > 0 {
+        let epochs = resume.iter().map(|s| s.0).max().unwrap_or(0);
+        eprintln!(
+            "eau2: resumed {} operators saved by epoch {epochs}",
+            resume.len()
+        );
+    }
+    let plan = Arc::new(MemoPlan {
+        copy_to_buddy,
+        held,
+        resume,
+    });
+    *slot = Some(Arc::clone(&plan));
+    Ok(plan)
+}
+
+/// The stamps of operators 1, 2, ... while each has a complete memo (the latest attempt's
+/// when several have one): a prefix of the program, its last consistent point.
+fn resumable(complete: &[Stamp]) -> Vec<Stamp> {
+    let mut resume = Vec::new();
+    for n in 1.. {
+        match complete.iter().filter(|s| s.1 == n).max() {
+            Some(&stamp) => resume.push(stamp),
+            None => break,
+        }
+    }
+    resume
+}
+
+/// Removes every memo this rank keeps (its own parts, its copies, its markers).
+fn drop_all(node: &Node, ck: &CheckpointFolder) {
+    let (rank, from) = (node.rank(), rank_before(node.rank(), node.size()));
+    remove_held(&ck.dir, &MEMOS, (rank, from), |_| true);
+}
+
+/// Collective: saves this rank's part of `out`, the output of the operator `stamp`
+/// names.
+fn save_output(
+    node: &Node,
+    ck: &CheckpointFolder,
+    plan: &MemoPlan,
+    stamp: Stamp,
+    out: &DistFrame<'_>,
+) -> Result<()> {
+    let local = out.local_chunks();
+    let ncols = out.ncols();
+    let cells: Vec<(usize, usize)> = local
+        .iter()
+        .flat_map(|&i| (0..ncols).map(move |c| (c, i)))
+        .collect();
+    let chunks: Vec<Arc<Chunk>> = cells
+        .iter()
+        .map(|&(c, i)| out.chunk(c, i))
+        .collect::<Result<_>>()?;
+    let lens = chunks
+        .iter()
+        .map(|c| Writable::<speedy::LittleEndian>::bytes_needed(&**c).map(|n| n as u64))
+        .collect::<std::result::Result<Vec<u64>, _>>()
+        .map_err(|e| Error::internal(format!("sizing a chunk for a memo: {e}")))?;
+    let header = Header {
+        schema: out.schema().clone(),
+        key: (!out.temp).then(|| (out.key.name().to_string(), out.key.home() as u32)),
+        order: local.iter().map(|&i| i as u64).collect(),
+        lens,
+    };
+    let head = header
+        .write_to_vec()
+        .map_err(|e| Error::internal(format!("encoding a memo's header: {e}")))?;
+    // Streamed to the file chunk by chunk, each encoded as the store sends it to another
+    // rank: no copy of the output is put together in memory.
+    let part = |w: &mut dyn std::io::Write| -> std::io::Result<()> {
+        w.write_all(&(head.len() as u64).to_le_bytes())?;
+        w.write_all(&head)?;
+        for chunk in &chunks {
+            chunk
+                .write_to_stream(&mut *w)
+                .map_err(std::io::Error::other)?;
+        }
+        Ok(())
+    };
+    save(node, ck, &MEMOS, stamp, &part, Some(&plan.copy_to_buddy))
+}
+
+/// Collective: the output of the operator `stamp` names, rebuilt from its memo.
+fn resume<'n>(
+    node: &'n Node,
+    ck: &CheckpointFolder,
+    plan: &MemoPlan,
+    stamp: Stamp,
+) -> Result<DistFrame<'n>> {
+    let bytes = fetch(node, ck, &MEMOS, stamp, &plan.held, false)?;
+    let path = file(&ck.dir, MEMOS.own, node.rank(), stamp);
+    let bad = |why: String| {
+        Error::decode(format!(
+            "rank {}'s memo of operator {} (saved by epoch {}, {}): {why}",
+            node.rank(),
+            stamp.1,
+            stamp.0,
+            path.display()
+        ))
+    };
+    let head_len = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()) as usize)
+        .ok_or_else(|| bad("shorter than its header".into()))?;
+    let body_at = 8usize
+        .checked_add(head_len)
+        .filter(|&end| end <= bytes.len())
+        .ok_or_else(|| bad("shorter than its header".into()))?;
+    let header =
+        Header::read_from_buffer(&bytes[8..body_at]).map_err(|e| bad(format!("header: {e}")))?;
+    let ncols = header.schema.width();
+    if header.lens.len() != header.order.len() * ncols {
+        return Err(bad(format!(
+            "{} chunk lengths for {} chunks of {ncols} columns",
+            header.lens.len(),
+            header.order.len()
+        )));
+    }
+    let mut at = body_at;
+    let mut rows = Vec::with_capacity(header.order.len());
+    for i in 0..header.order.len() {
+        let mut row = Vec::with_capacity(ncols);
+        for c in 0..ncols {
+            let len = header.lens[i * ncols + c] as usize;
+            let piece = at
+                .checked_add(len)
+                .and_then(|end| bytes.get(at..end))
+                .ok_or_else(|| bad("shorter than its chunks".into()))?;
+            row.push(Arc::new(
+                Chunk::from_bytes(piece).map_err(|e| bad(e.to_string()))?,
+            ));
+            at += len;
+        }
+        rows.push(row);
+    }
+    drop(bytes);
+    let local = frame_of_row_chunks(&header.schema, rows)?;
+    match header.key {
+        None => DistFrame::finish_ordered(node, &local, &header.order),
+        Some((name, home)) => {
+            DistFrame::assemble(node, &Key::new(name, home as usize), &local, &header.order)
+        }
+    }
+}
+
+/// A load read the files `ids`: records them in the attempt that first loads, and from
+/// the second attempt on checks them against the record. A different version (a file
+/// replaced between attempts) drops every memo: the ranks agree on it at the attempt's
+/// first operator, or here when that has passed (one all-reduce, only while memos are
+/// still being resumed). Without checkpoints, nothing.
+pub(crate) fn loaded(node: &Node, ids: &[FileIdentity]) -> Result<()> {
+    let Some(ck) = node.checkpoints() else {
+        return Ok(());
+    };
+    let memos = &ck.memos;
+    if memos.depth.load(Ordering::SeqCst) > 0 {
+        // A load inside an operator is part of what the operator's memo stands for.
+        return Ok(());
+    }
+    let l = memos.loads.fetch_add(1, Ordering::SeqCst) + 1;
+    fs::create_dir_all(&ck.dir).map_err(|e| io_err("creating", &ck.dir, e))?;
+    let record = ck.dir.join(format!("load-{}-{l}", node.rank()));
+    let now = ids
+        .to_vec()
+        .write_to_vec()
+        .map_err(|e| Error::internal(format!("encoding a load's file identities: {e}")))?;
+    let differs = match read_whole(&record) {
+        Ok(before) => before != now,
+        Err(_) => false,
+    };
+    if differs || !record.exists() {
+        write_whole(&record, &now)?;
+    }
+    let plan = memos.plan.lock().clone();
+    match plan {
+        // Before the first operator: told there.
+        None => {
+            if differs {
+                memos.changed.store(true, Ordering::SeqCst);
+            }
+        }
+        // After it, while operators past this point would still be resumed: agree now.
+        Some(plan) if (memos.next.load(Ordering::SeqCst) as usize) < plan.resume.len() => {
+            let any = node.comm().all_reduce(differs as u64, |a, b| a.max(b))?;
+            if any > 0 {
+                drop_all(node, ck);
+                let mut cut = (*plan).clone();
+                cut.resume
+                    .truncate(memos.next.load(Ordering::SeqCst) as usize);
+                if node.rank() == 0 {
+                    eprintln!(
+                        "eau2: an input changed since the memos were saved: operators from \
+                         number {} on are recomputed",
+                        cut.resume.len() + 1
+                    );
+                }
+                *memos.plan.lock() = Some(Arc::new(cut));
+            }
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resumed_operators_are_a_prefix() {
+        assert_eq!(resumable(&[]), Vec::<Stamp>::new());
+        // 1 and 2 from epoch 0, 3 from epoch 1; 5 without 4 is not resumed.
+        let complete = [(0, 1), (0, 2), (1, 3), (1, 5)];
+        assert_eq!(resumable(&complete), vec![(0, 1), (0, 2), (1, 3)]);
+        // The latest attempt's memo of an operator wins.
+        assert_eq!(resumable(&[(0, 1), (1, 1)]), vec![(1, 1)]);
+    }
+}

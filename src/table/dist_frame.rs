@@ -13,8 +13,8 @@ use super::descriptor::Descriptor;
 use crate::cluster::Node;
 use crate::error::{DataError, Error, Result};
 use crate::frame::{
-    filter_chunk_rows, take_rows, visit_chunk_rows, Chunk, Column, ColumnRef, DataFrame, DataType,
-    Element, FromValue, Rower, Schema, Value, Writer, DEFAULT_CHUNK_LEN,
+    visit_chunk_rows, Chunk, Column, ColumnRef, DataFrame, DataType, Element, FromValue, Rower,
+    Schema, Value, Writer, DEFAULT_CHUNK_LEN,
 };
 use crate::kv::{Key, Object};
 use crate::sor::Deviations;
@@ -395,55 +395,6 @@ impl<'n> DistFrame<'n> {
             }
         }
         Ok(())
-    }
-
-    /// Collective: the rows for which `rower.accept` is true, as a new distributed frame
-    /// under `key`. Each rank filters the chunks it stores (on all cores) and keeps the
-    /// result at home; the order of rows is kept. [`DistFrame::filter`] takes a closure.
-    pub fn filter_with<R: Rower + Clone + Send + Sync>(
-        &self,
-        key: &Key,
-        rower: &R,
-    ) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || {
-            let local = self.local_chunks();
-            let parts: Vec<DataFrame> = local
-                .par_iter()
-                .map(|&i| {
-                    let chunks = self.row_chunk(i)?;
-                    let mut r = rower.clone();
-                    let keep = filter_chunk_rows(
-                        self.schema(),
-                        &chunks,
-                        self.desc.chunks[i].start,
-                        &mut r,
-                    )?;
-                    if keep.count_ones() == 0 {
-                        // No chunk at all rather than an empty one: each would cost keys.
-                        return Ok(DataFrame::empty(self.schema().clone()));
-                    }
-                    let columns = take_rows(&chunks, &keep)
-                        .into_iter()
-                        .zip(self.schema().types())
-                        .map(|(chunk, &dtype)| Column::from_chunks(dtype, vec![Arc::new(chunk)]))
-                        .collect::<Result<Vec<_>, DataError>>()?;
-                    Ok(DataFrame::new(self.schema().clone(), columns)?)
-                })
-                .collect::<Result<_>>()?;
-            // Each kept piece stays where its source chunk lives and takes its place in the
-            // frame's order.
-            let order: Vec<u64> = local
-                .iter()
-                .zip(&parts)
-                .flat_map(|(&i, part)| std::iter::repeat_n(i as u64, part.chunk_count()))
-                .collect();
-            let kept = if parts.is_empty() {
-                DataFrame::empty(self.schema().clone())
-            } else {
-                DataFrame::concat(parts)?
-            };
-            DistFrame::assemble(self.node, key, &kept, &order)
-        })
     }
 
     /// The whole frame, fetched to this rank.

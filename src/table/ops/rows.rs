@@ -8,8 +8,11 @@ use rayon::prelude::*;
 
 use super::shuffle::Source;
 use super::{column_indices, column_name, reclaim};
-use crate::error::{Error, Result};
-use crate::frame::{visit_chunk_rows, Chunk, ColumnBuilder, Element, Row, Rower, Schema};
+use crate::error::{DataError, Error, Result};
+use crate::frame::{
+    filter_chunk_rows, take_rows, visit_chunk_rows, Chunk, Column, ColumnBuilder, DataFrame,
+    Element, Row, Rower, Schema,
+};
 use crate::kv::Key;
 use crate::table::DistFrame;
 use parking_lot::Mutex;
@@ -223,5 +226,56 @@ impl<'n> DistFrame<'n> {
         }
         let rows = local.iter().map(|&i| i as u64).zip(pieces).collect();
         DistFrame::finish_chunks(self.node, &schema, rows)
+    }
+}
+
+impl<'n> DistFrame<'n> {
+    /// Collective: the rows for which `rower.accept` is true, as a new distributed frame
+    /// under `key`. Each rank filters the chunks it stores (on all cores) and keeps the
+    /// result at home; the order of rows is kept. [`DistFrame::filter`] takes a closure.
+    pub fn filter_with<R: Rower + Clone + Send + Sync>(
+        &self,
+        key: &Key,
+        rower: &R,
+    ) -> Result<DistFrame<'n>> {
+        crate::table::memo::op(self.node, || {
+            let local = self.local_chunks();
+            let parts: Vec<DataFrame> = local
+                .par_iter()
+                .map(|&i| {
+                    let chunks = self.row_chunk(i)?;
+                    let mut r = rower.clone();
+                    let keep = filter_chunk_rows(
+                        self.schema(),
+                        &chunks,
+                        self.desc.chunks[i].start,
+                        &mut r,
+                    )?;
+                    if keep.count_ones() == 0 {
+                        // No chunk at all rather than an empty one: each would cost keys.
+                        return Ok(DataFrame::empty(self.schema().clone()));
+                    }
+                    let columns = take_rows(&chunks, &keep)
+                        .into_iter()
+                        .zip(self.schema().types())
+                        .map(|(chunk, &dtype)| Column::from_chunks(dtype, vec![Arc::new(chunk)]))
+                        .collect::<Result<Vec<_>, DataError>>()?;
+                    Ok(DataFrame::new(self.schema().clone(), columns)?)
+                })
+                .collect::<Result<_>>()?;
+            // Each kept piece stays where its source chunk lives and takes its place in the
+            // frame's order.
+            let order: Vec<u64> = local
+                .iter()
+                .zip(&parts)
+                .flat_map(|(&i, part)| std::iter::repeat_n(i as u64, part.chunk_count()))
+                .collect();
+            let kept = if parts.is_empty() {
+                DataFrame::empty(self.schema().clone())
+            } else {
+                DataFrame::concat(parts)?
+            };
+            DistFrame::assemble(self.node, key, &kept, &order)
+        })
     }
 }

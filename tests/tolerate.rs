@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use eau2_testkit::{bin, run_with_deadline, write_script, Finished};
+use eau2_testkit::{bin, files_under, run_with_deadline, write_script, Finished};
 
 /// Generous: a debug build on a busy two-core machine, and a restart or two.
 const DEADLINE: Duration = Duration::from_secs(240);
@@ -633,25 +633,6 @@ fn a_load_survives_a_lost_rank() {
     let _ = fs::remove_dir_all(&dir);
 }
 
-/// Every file under `dir`, relative path and content, sorted by path.
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut all = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir).unwrap().display().to_string();
-                all.push((rel, fs::read(&path).unwrap()));
-            }
-        }
-    }
-    all.sort();
-    all
-}
-
 /// Writes (one file, part files, CSV and SoR) re-run after a lost rank leave exactly
 /// the files of a fault-free run: same names, same bytes, no temporary left behind.
 #[test]
@@ -660,7 +641,7 @@ fn a_write_survives_a_lost_rank() {
     let args = ["write", clean_dir.to_str().unwrap(), "3000"];
     let clean = run(3, None, &bin("write-probe"), &args, &[]);
     clean.assert_success();
-    let want = files(&clean_dir);
+    let want = files_under(&clean_dir);
     assert!(want.len() >= 4, "{want:?}");
     for fault in ["1:0:4:kill", "0:0:12:kill", "2:0:20:kill"] {
         let dir = scratch("write");
@@ -675,7 +656,7 @@ fn a_write_survives_a_lost_rank() {
         let victim: usize = fault[..1].parse().unwrap();
         assert_recovered(&out, &[(victim, KILLED)], 1);
         assert!(out.stdout.contains("write ok"), "{}", out.stdout);
-        let got = files(&dir);
+        let got = files_under(&dir);
         let names = |f: &[(String, Vec<u8>)]| f.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
         assert_eq!(names(&got), names(&want), "{fault}");
         assert!(

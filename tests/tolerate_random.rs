@@ -16,7 +16,9 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use eau2_testkit::{bin, run_with_deadline, scratch, wait_for_paths, write_script, Finished};
+use eau2_testkit::{
+    bin, files_under, run_with_deadline, scratch, wait_for_paths, write_script, Finished,
+};
 
 /// Generous: a debug build on a busy two-core machine, and a restart.
 const DEADLINE: Duration = Duration::from_secs(240);
@@ -112,32 +114,13 @@ fn run(job: &Job, dir: &Path, kill: Option<(usize, Duration)>) -> (Finished, boo
     (out, killed)
 }
 
-/// Every file under `dir` (relative path, bytes), sorted.
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut all = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir).unwrap().display().to_string();
-                all.push((rel, fs::read(&path).unwrap()));
-            }
-        }
-    }
-    all.sort();
-    all
-}
-
 /// Breaks `job` once per rank, each at a random moment of its run, and checks every
 /// run ends with the fault-free answer (stdout and written files).
 fn survive_random_kills(job: &Job) {
     let dir = scratch(&format!("random-kill-{}", job.name));
     let (clean, _) = run(job, &dir, None);
     clean.assert_success();
-    let want_files = job.output_dir.as_deref().map(files);
+    let want_files = job.output_dir.as_deref().map(files_under);
     let mut draw = Draw::new();
     let seed = draw.0;
     let mut missed = 0;
@@ -157,6 +140,9 @@ fn survive_random_kills(job: &Job) {
             out.stderr
         );
         let restarted = out.stderr.contains("restarting (1 of 1)");
+        if let Some(resumed) = out.stderr.lines().find(|l| l.contains("eau2: resumed")) {
+            eprintln!("{what}: {resumed}");
+        }
         if restarted {
             let said = format!("eau2-launch: rank {victim} lost (killed by signal 9");
             assert!(
@@ -176,7 +162,7 @@ fn survive_random_kills(job: &Job) {
         assert_eq!(out.stdout, clean.stdout, "{what}: stdout differs");
         if let (Some(out_dir), Some(want)) = (&job.output_dir, &want_files) {
             assert!(
-                files(out_dir) == *want,
+                files_under(out_dir) == *want,
                 "{what}: the files differ from the fault-free run's"
             );
         }
@@ -213,6 +199,13 @@ fn group_by_survives_a_kill_at_a_random_moment() {
 #[test]
 fn join_survives_a_kill_at_a_random_moment() {
     survive_random_kills(&ops("join_inner", "60000", "20"));
+}
+
+/// Six operators in a row: a kill after some have completed resumes those from their
+/// saved outputs (`eau2: resumed N operators`), whatever the moment.
+#[test]
+fn an_operator_pipeline_survives_a_kill_at_a_random_moment() {
+    survive_random_kills(&ops("pipeline", "200000", "20"));
 }
 
 #[test]

@@ -237,3 +237,30 @@ pub fn wait_for_paths(paths: &[PathBuf], deadline: Instant) {
         thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// Every file under `dir` (path relative to it, bytes), sorted by path: what a test
+/// compares to check that two runs left exactly the same files.
+pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut all = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("the test's folder is readable") {
+            let path = entry.expect("the test's folder is readable").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(dir)
+                    .expect("under dir")
+                    .display()
+                    .to_string();
+                all.push((
+                    rel,
+                    std::fs::read(&path).expect("the test's file is readable"),
+                ));
+            }
+        }
+    }
+    all.sort();
+    all
+}

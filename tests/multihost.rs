@@ -437,6 +437,19 @@ fn lose_host_3_running(
     probe: &std::path::Path,
     args: &[&str],
 ) -> String {
+    lose_hosts(cluster, (outage, &[3], 1), probe, args)
+}
+
+/// Runs `probe args` over the four hosts with `--tolerate k`; rank 2 (host 3) freezes at
+/// its 10th collective, then every process on each host of `hosts` (3 first) is killed
+/// at once, and with `outage` those hosts stay down. Checks that the job succeeds after
+/// one restart with the fault-free output, and returns the launcher's stderr.
+fn lose_hosts(
+    cluster: &Cluster,
+    (outage, hosts, k): (bool, &[usize], u32),
+    probe: &std::path::Path,
+    args: &[&str],
+) -> String {
     let hostfile = cluster.hostfile();
     let hostfile = hostfile.to_str().expect("utf-8 path");
     let mut clean = cluster.launcher(&["--hostfile", hostfile]);
@@ -449,15 +462,21 @@ fn lose_host_3_running(
         true => cluster.rsh_with_outages(),
         false => cluster.rsh(),
     };
-    cmd.args(["--hostfile", hostfile, "--tolerate", "1", "--rsh"])
-        .arg(rsh)
-        .current_dir(repo_root())
-        .arg(probe)
-        .args(args)
-        .env("EAU2_TEST_FAULT", "2:0:10:stop")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "--hostfile",
+        hostfile,
+        "--tolerate",
+        &k.to_string(),
+        "--rsh",
+    ])
+    .arg(rsh)
+    .current_dir(repo_root())
+    .arg(probe)
+    .args(args)
+    .env("EAU2_TEST_FAULT", "2:0:10:stop")
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let started = Instant::now();
     let mut child = cmd.spawn().expect("starting eau2-launch");
     let pipe = |p: Option<Box<dyn std::io::Read + Send>>| {
@@ -488,11 +507,15 @@ fn lose_host_3_running(
         assert!(Instant::now() < deadline, "rank 2 never froze on host 3");
         std::thread::sleep(Duration::from_millis(20));
     }
-    if outage {
-        fs::write(cluster.dir.join("gone-3"), "").expect("marking host 3 down");
+    for &host in hosts {
+        if outage {
+            fs::write(cluster.dir.join(format!("gone-{host}")), "").expect("marking a host down");
+        }
     }
-    for pid in cluster.pids(3) {
-        let _ = Command::new("kill").args(["-9", &pid]).status();
+    for &host in hosts {
+        for pid in cluster.pids(host) {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+        }
     }
     let status = wait_until(&mut child, deadline).expect("eau2-launch ended before the deadline");
     let (stdout, stderr) = (
@@ -502,7 +525,7 @@ fn lose_host_3_running(
     assert!(status.success(), "{status}\n{stderr}");
     assert!(
         stderr.contains("eau2-launch: rank 2 on 198.18.0.3 lost (")
-            && stderr.contains("in epoch 0; restarting (1 of 1)"),
+            && stderr.contains(&format!("in epoch 0; restarting (1 of {k})")),
         "{stderr}"
     );
     let sorted = |text: &str| {
@@ -581,6 +604,31 @@ fn a_host_down_resumes_operators_from_the_buddys_copies() {
         stderr.contains("eau2-launch: rank 2 moves to 198.18.0.1"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("eau2: resumed 1 operators saved by epoch 0"),
+        "{stderr}"
+    );
+}
+
+/// Two hosts down for good at once under `--tolerate 2`: every operator output has two
+/// copies, on the next two hosts, so rank 2's part of the filter survives on host 1
+/// although its own file (host 3) and its first copy (rank 3's, host 4) are gone. Ranks
+/// 2 and 3 move to hosts 1 and 2, and the restarted attempt resumes the filter.
+#[test]
+fn two_hosts_down_resume_operators_from_the_second_copies() {
+    let Some(cluster) = cluster_or_skip() else {
+        return;
+    };
+    let args = ["pipeline", "11", "3000", "40", "64"];
+    let stderr = lose_hosts(&cluster, (true, &[3, 4], 2), &bin("ops-check"), &args);
+    for (rank, host) in [(2, 1), (3, 2)] {
+        assert!(
+            stderr.contains(&format!(
+                "eau2-launch: rank {rank} moves to 198.18.0.{host}"
+            )),
+            "{stderr}"
+        );
+    }
     assert!(
         stderr.contains("eau2: resumed 1 operators saved by epoch 0"),
         "{stderr}"

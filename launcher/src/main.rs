@@ -290,7 +290,7 @@ fn launch(cli: &Cli) -> Result<Outcome, String> {
             cli,
             &program,
             &placement,
-            (epoch, checkpoints.as_deref()),
+            (epoch, checkpoints.as_deref().map(|name| (name, tolerate))),
             spool.clone(),
             deadline,
         )?;
@@ -408,7 +408,7 @@ fn attempt(
     cli: &Cli,
     program: &Path,
     placement: &[Option<String>],
-    (epoch, checkpoints): (u32, Option<&str>),
+    (epoch, checkpoints): (u32, Option<(&str, u32)>),
     spool: Option<Arc<Spool>>,
     deadline: Option<(Instant, &str)>,
 ) -> Result<Outcome, String> {

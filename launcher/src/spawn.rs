@@ -54,8 +54,9 @@ pub struct JobSpec<'a> {
     pub epoch: u32,
     /// Where the ranks' stdout goes: the launcher's, or the attempt's spool.
     pub stdout: Dest,
-    /// The job's checkpoint folder name, `EAU2_CHECKPOINTS` (with `--tolerate` only).
-    pub checkpoints: Option<&'a str>,
+    /// The job's checkpoint folder name, `EAU2_CHECKPOINTS`, and K, `EAU2_TOLERATE`
+    /// (with `--tolerate K` only: the ranks keep K copies of what they save).
+    pub checkpoints: Option<(&'a str, u32)>,
 }
 
 /// A started rank.
@@ -82,8 +83,9 @@ pub fn spawn_rank(spec: &JobSpec<'_>, rank: u32, group: Option<pid_t>) -> io::Re
         epoch: spec.epoch,
     };
     let mut env: Vec<(&str, String)> = vars::for_rank(rank, &attempt).into();
-    if let Some(name) = spec.checkpoints {
+    if let Some((name, tolerate)) = spec.checkpoints {
         env.push((vars::CHECKPOINTS, name.to_string()));
+        env.push((vars::TOLERATE, tolerate.to_string()));
     }
     let host = spec.hosts.get(rank as usize).cloned().flatten();
     let mut command = match &host {

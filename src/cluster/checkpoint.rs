@@ -6,10 +6,10 @@
 //! **Where the state lives.** A restart ends every process of the job, so the state is
 //! kept in files: in the folder `$TMPDIR/NAME` of the rank's host, NAME being the job's
 //! (`EAU2_CHECKPOINTS`, set by eau2-launch when K > 0). Each rank writes its own state
-//! there and sends a copy to its buddy, the next rank (rank `(r + 1) % n`, on another
-//! host whenever the job has several), which writes it to the same folder of *its* host.
-//! A rank whose host is gone, and which the launcher moved to another host, gets its
-//! state back from that copy.
+//! there and sends a copy to each of its K buddies, the next ranks (`r + 1`, ...,
+//! `r + K`, on other hosts whenever the ranks are spread over hosts), which write it to
+//! the same folder of *their* hosts. A rank whose host is gone, and which the launcher
+//! moved to another host, gets its state back from a copy.
 //!
 //! **When a checkpoint counts.** A checkpoint is complete once every rank has written
 //! its file and its buddy's copy: the all-reduce that ends [`Node::checkpoint`] passes
@@ -29,8 +29,9 @@ use std::path::PathBuf;
 use bytes::Bytes;
 
 use super::checkpoint_folder::{
-    file, io_err, latest_complete, rank_before, read_whole, remove_held, remove_loads, write_whole,
-    write_whole_with, CheckpointFolder, Holdings, Kinds, Stamp, WritePart, CHECKPOINTS, MEMOS,
+    file, io_err, keeper, latest_complete, read_whole, remove_held, remove_loads, ring_buddies,
+    write_whole, write_whole_with, CheckpointFolder, Holdings, Kinds, Stamp, WritePart,
+    CHECKPOINTS, MEMOS,
 };
 use super::node::Node;
 use crate::collectives::Wire;
@@ -38,36 +39,38 @@ use crate::error::{Error, Result};
 use std::sync::atomic::Ordering;
 
 /// Collective: saves what `part` writes as this rank's part of `stamp` in `kinds`'
-/// files: its own file, a copy at its buddy (the next rank), then an all-reduce, after
-/// which every part and copy is written and each rank marks the stamp done. `copies`
-/// says which ranks send a copy (`None`: all); when none does, the exchange is left out.
+/// files: its own file, a copy at each of its buddies (`buddies[r]` are rank r's), then
+/// an all-reduce, after which every part and copy is written and each rank marks the
+/// stamp done. When no rank has a buddy, the exchange is left out.
 pub(crate) fn save(
     node: &Node,
     ck: &CheckpointFolder,
     kinds: &Kinds,
     stamp: Stamp,
     part: &WritePart<'_>,
-    copies: Option<&[bool]>,
+    buddies: &[Vec<usize>],
 ) -> Result<()> {
     let (rank, size) = (node.rank(), node.size());
     fs::create_dir_all(&ck.dir).map_err(|e| io_err("creating", &ck.dir, e))?;
     let own = file(&ck.dir, kinds.own, rank, stamp);
     write_whole_with(&own, part)?;
-    let sends = |r: usize| copies.is_none_or(|c| c[r]);
-    if (0..size).any(sends) {
-        // The copy goes to the buddy (an all-to-all with one full slot: every rank sends
-        // one part and receives one).
-        let buddy = (rank + 1) % size;
-        let from = rank_before(rank, size);
+    if buddies.iter().any(|b| !b.is_empty()) {
+        // The copies go to the buddies in one all-to-all: the same bytes in each of this
+        // rank's buddies' slots, and a copy from every rank that counts this one a buddy.
         let mut out = vec![Bytes::new(); size];
-        if sends(rank) {
+        if !buddies[rank].is_empty() {
             let mut bytes = Vec::new();
             part(&mut bytes).map_err(|e| io_err("encoding the copy of", &own, e))?;
-            out[buddy] = Bytes::from(bytes);
+            let bytes = Bytes::from(bytes);
+            for &b in &buddies[rank] {
+                out[b] = bytes.clone();
+            }
         }
         let got = node.comm().all_to_all_bytes(out)?;
-        if sends(from) {
-            write_whole(&file(&ck.dir, kinds.copy, from, stamp), &got[from])?;
+        for (from, theirs) in buddies.iter().enumerate() {
+            if theirs.contains(&rank) {
+                write_whole(&file(&ck.dir, kinds.copy, from, stamp), &got[from])?;
+            }
         }
     }
     // Complete on every rank once this passes.
@@ -76,10 +79,10 @@ pub(crate) fn save(
 }
 
 /// Collective: this rank's part of the complete `stamp` of `kinds`, from its own file or,
-/// when it has none (its host was lost and it was moved), from the copy its buddy (the
-/// next rank) keeps and sends it. `all` is what every rank holds. The exchange is left
-/// out when every rank has its own file, unless `always` (which keeps a checkpoint's
-/// restore at a fixed number of collective calls).
+/// when it has none (its host was lost and it was moved), from a copy that a buddy keeps
+/// and sends it (the [`keeper`] every rank picks alike). `all` is what every rank holds.
+/// The exchange is left out when every rank has its own file, unless `always` (which
+/// keeps a checkpoint's restore at a fixed number of collective calls).
 pub(crate) fn fetch(
     node: &Node,
     ck: &CheckpointFolder,
@@ -89,21 +92,22 @@ pub(crate) fn fetch(
     always: bool,
 ) -> Result<Vec<u8>> {
     let (rank, size) = (node.rank(), node.size());
-    let from = rank_before(rank, size);
     let mut got = Vec::new();
     if always || (0..size).any(|r| !all[r].own.contains(&stamp)) {
-        // A rank without its own file gets the copy its buddy keeps: this rank keeps the
-        // previous rank's.
         let mut out = vec![Bytes::new(); size];
-        if !all[from].own.contains(&stamp) {
-            out[from] = Bytes::from(read_whole(&file(&ck.dir, kinds.copy, from, stamp))?);
+        for (r, slot) in out.iter_mut().enumerate() {
+            if r != rank && keeper(all, r, &stamp) == Some(rank) {
+                *slot = Bytes::from(read_whole(&file(&ck.dir, kinds.copy, r, stamp))?);
+            }
         }
         got = node.comm().all_to_all_bytes(out)?;
     }
-    if all[rank].own.contains(&stamp) {
-        read_whole(&file(&ck.dir, kinds.own, rank, stamp))
-    } else {
-        Ok(got[(rank + 1) % size].to_vec())
+    match keeper(all, rank, &stamp) {
+        Some(k) if k == rank => read_whole(&file(&ck.dir, kinds.own, rank, stamp)),
+        Some(k) => Ok(got[k].to_vec()),
+        None => Err(Error::internal(format!(
+            "rank {rank} has no part of {stamp:?}, which every rank agreed was complete"
+        ))),
     }
 }
 
@@ -141,18 +145,18 @@ impl Node {
         let bytes = state
             .write_to_vec()
             .map_err(|e| Error::internal(format!("encoding a checkpoint's state: {e}")))?;
+        let buddies = ring_buddies(self.size(), ck.replicas);
         save(
             self,
             ck,
             &CHECKPOINTS,
             stamp,
             &|w| w.write_all(&bytes),
-            None,
+            &buddies,
         )?;
         // Older checkpoints are no longer needed (best effort: a file left behind is only
         // space, removed with the folder when the job ends).
-        let (rank, from) = (self.rank(), rank_before(self.rank(), self.size()));
-        remove_held(&ck.dir, &CHECKPOINTS, (rank, from), |old| old < stamp);
+        remove_held(&ck.dir, &CHECKPOINTS, self.rank(), |old| old < stamp);
         Ok(())
     }
 
@@ -165,8 +169,8 @@ impl Node {
         let Some(ck) = self.checkpoints() else {
             return Ok(None);
         };
-        let (rank, size) = (self.rank(), self.size());
-        let mine = Holdings::scan(&ck.dir, &CHECKPOINTS, rank, size);
+        let rank = self.rank();
+        let mine = Holdings::scan(&ck.dir, &CHECKPOINTS, rank);
         let all: Vec<Holdings> = self.comm().all_gather(&mine)?;
         let Some(stamp) = latest_complete(&all) else {
             return Ok(None);
@@ -187,17 +191,14 @@ impl Node {
 pub(crate) struct Leftovers {
     dir: PathBuf,
     rank: usize,
-    from: usize,
 }
 
 impl Leftovers {
     /// What `node` keeps, when the job keeps checkpoints.
     pub(crate) fn of(node: &Node) -> Option<Leftovers> {
-        let (rank, size) = (node.rank(), node.size());
         node.checkpoints().map(|ck| Leftovers {
             dir: ck.dir.clone(),
-            rank,
-            from: rank_before(rank, size),
+            rank: node.rank(),
         })
     }
 
@@ -206,7 +207,7 @@ impl Leftovers {
     /// as well; this reaches the other hosts.
     pub(crate) fn remove(self) {
         for kinds in [&CHECKPOINTS, &MEMOS] {
-            remove_held(&self.dir, kinds, (self.rank, self.from), |_| true);
+            remove_held(&self.dir, kinds, self.rank, |_| true);
         }
         remove_loads(&self.dir, self.rank);
         // Empty once every rank of this host is done with it; until then this fails.

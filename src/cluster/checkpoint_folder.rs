@@ -9,9 +9,15 @@
 //!
 //! **Files.** Every saved thing is named by a [`Stamp`] (the attempt that saved it and
 //! its number in that attempt) and a [`Kinds`] of three file kinds: `OWN-R-E-N` (rank
-//! R's part), `COPY-R-E-N` (rank R's part, kept by R's buddy, the next rank) and
-//! `DONE-H-E-N` (rank H saw (E, N) complete). The names say whose part and who holds
-//! it, since the ranks of one host share the folder.
+//! R's part), `COPY-R-E-N` (rank R's part, kept by one of R's buddies) and `DONE-H-E-N`
+//! (rank H saw (E, N) complete). The names say whose part it is, since the ranks of one
+//! host share the folder.
+//!
+//! **Replicas.** Under `--tolerate K` every part has K copies besides its own file, at
+//! K buddies: the ranks after it in the ring (`r + 1`, `r + 2`, ...), and for operator
+//! outputs only those whose folders differ from the owner's and from each other's (a
+//! copy in a folder that already holds one protects nothing). So a saved stamp survives
+//! any K lost hosts while it has K buddies on other hosts ([`buddies_by_folder`]).
 
 use std::fs;
 use std::io::Write as _;
@@ -58,6 +64,8 @@ pub(crate) struct CheckpointFolder {
     pub(crate) dir: PathBuf,
     /// The attempt, which names this attempt's saves.
     pub(crate) epoch: u32,
+    /// How many copies of each part go to buddies (K of `--tolerate K`).
+    pub(crate) replicas: usize,
     /// How many checkpoints this attempt has begun.
     pub(crate) saved: AtomicU64,
     /// The state of operator memos.
@@ -85,9 +93,9 @@ pub(crate) struct MemoState {
 /// What the ranks agreed at an attempt's first operator.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct MemoPlan {
-    /// Per rank: whether it sends a copy of its memos to its buddy (whose folder is
-    /// another one).
-    pub(crate) copy_to_buddy: Vec<bool>,
+    /// Per rank: the buddies it sends copies of its memos to (see
+    /// [`buddies_by_folder`]).
+    pub(crate) buddies: Vec<Vec<usize>>,
     /// What each rank held when the attempt began.
     pub(crate) held: Vec<Holdings>,
     /// The stamps of operators 1, 2, ... that are resumed (a prefix of the program).
@@ -95,11 +103,13 @@ pub(crate) struct MemoPlan {
 }
 
 impl CheckpointFolder {
-    /// The folder `name` under this host's temporary folder, for attempt `epoch`.
-    pub(crate) fn new(name: &str, epoch: u32) -> CheckpointFolder {
+    /// The folder `name` under this host's temporary folder, for attempt `epoch` of a job
+    /// that keeps `replicas` copies of each part.
+    pub(crate) fn new(name: &str, epoch: u32, replicas: usize) -> CheckpointFolder {
         CheckpointFolder {
             dir: std::env::temp_dir().join(name),
             epoch,
+            replicas,
             saved: AtomicU64::new(0),
             memos: MemoState::default(),
         }
@@ -111,18 +121,19 @@ impl CheckpointFolder {
 pub(crate) struct Holdings {
     /// Stamps whose own file this rank has.
     pub(crate) own: Vec<Stamp>,
-    /// Stamps whose copy of the previous rank's part this rank has.
-    pub(crate) copies: Vec<Stamp>,
+    /// The copies in this rank's folder: (whose part, stamp). Ranks of one host share
+    /// the folder, so each of them reports the same copies and any can send one.
+    pub(crate) copies: Vec<(usize, Stamp)>,
     /// Stamps this rank, or a rank of this host, marked done.
     pub(crate) done: Vec<Stamp>,
 }
 
 impl Holdings {
-    /// What `rank` (of `size`) holds in `dir` of `kinds`.
-    pub(crate) fn scan(dir: &Path, kinds: &Kinds, rank: usize, size: usize) -> Holdings {
+    /// What `rank` holds in `dir` of `kinds`.
+    pub(crate) fn scan(dir: &Path, kinds: &Kinds, rank: usize) -> Holdings {
         Holdings {
             own: stamps(dir, kinds.own, Some(rank)),
-            copies: stamps(dir, kinds.copy, Some(rank_before(rank, size))),
+            copies: named(dir, kinds.copy),
             done: stamps(dir, kinds.done, None),
         }
     }
@@ -140,9 +151,11 @@ pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Writes what `part` writes to `path`, whole or not at all: into a temporary beside
 /// it (buffered), then a rename. Streaming lets a large part go to the file without
-/// being put together in memory first.
+/// being put together in memory first. The temporary is this process's own: two ranks
+/// of one host may write the same copy at once (both buddies of its owner), and each
+/// rename then puts a whole file in place.
 pub(crate) fn write_whole_with(path: &Path, part: &WritePart<'_>) -> Result<()> {
-    let tmp = path.with_extension("tmp");
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let file = fs::File::create(&tmp).map_err(|e| io_err("creating", &tmp, e))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     part(&mut out)
@@ -171,14 +184,24 @@ fn parse(name: &str, kind: &str) -> Option<(usize, Stamp)> {
     parts.next().is_none().then_some((rank, (epoch, n)))
 }
 
-/// The stamps of the files `KIND-rank-E-N` in `dir` (none when it does not exist).
-fn stamps(dir: &Path, kind: &str, rank: Option<usize>) -> Vec<Stamp> {
+/// The (rank, stamp) of every file `KIND-R-E-N` in `dir` (none when it does not exist),
+/// sorted.
+fn named(dir: &Path, kind: &str) -> Vec<(usize, Stamp)> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
     };
-    let mut found: Vec<Stamp> = entries
+    let mut found: Vec<(usize, Stamp)> = entries
         .filter_map(|e| e.ok())
         .filter_map(|e| parse(&e.file_name().to_string_lossy(), kind))
+        .collect();
+    found.sort_unstable();
+    found
+}
+
+/// The stamps of the files `KIND-rank-E-N` in `dir` (of any rank when `None`), sorted.
+fn stamps(dir: &Path, kind: &str, rank: Option<usize>) -> Vec<Stamp> {
+    let mut found: Vec<Stamp> = named(dir, kind)
+        .into_iter()
         .filter(|(r, _)| rank.is_none_or(|want| *r == want))
         .map(|(_, stamp)| stamp)
         .collect();
@@ -191,19 +214,20 @@ pub(crate) fn file(dir: &Path, kind: &str, rank: usize, (epoch, n): Stamp) -> Pa
     dir.join(format!("{kind}-{rank}-{epoch}-{n}"))
 }
 
-/// Removes the files of `kinds` in `dir` that `rank` keeps (its own parts, the copies of
-/// `from`'s and its markers) of the stamps `which` picks; a file that will not go is
-/// left (it is only space, removed with the folder when the job ends).
-pub(crate) fn remove_held(
-    dir: &Path,
-    kinds: &Kinds,
-    (rank, from): (usize, usize),
-    which: impl Fn(Stamp) -> bool,
-) {
-    for (kind, whose) in [(kinds.own, rank), (kinds.copy, from), (kinds.done, rank)] {
-        for stamp in stamps(dir, kind, Some(whose)) {
-            if which(stamp) {
-                let _ = fs::remove_file(file(dir, kind, whose, stamp));
+/// Removes, of the stamps `which` picks, `rank`'s own parts and markers in `dir` and
+/// every copy there. Copies are not one rank's: the ranks of a host share the folder,
+/// and every caller removes stamps no rank needs any more (older than a complete one,
+/// or all). A file that will not go is left (it is only space, removed with the folder
+/// when the job ends); two ranks removing the same copy is harmless.
+pub(crate) fn remove_held(dir: &Path, kinds: &Kinds, rank: usize, which: impl Fn(Stamp) -> bool) {
+    for (kind, whose) in [
+        (kinds.own, Some(rank)),
+        (kinds.copy, None),
+        (kinds.done, Some(rank)),
+    ] {
+        for (r, stamp) in named(dir, kind) {
+            if whose.is_none_or(|w| w == r) && which(stamp) {
+                let _ = fs::remove_file(file(dir, kind, r, stamp));
             }
         }
     }
@@ -223,15 +247,55 @@ pub(crate) fn remove_loads(dir: &Path, rank: usize) {
     }
 }
 
-/// The rank before `rank` in the buddy ring.
-pub(crate) fn rank_before(rank: usize, size: usize) -> usize {
-    (rank + size - 1) % size
+/// Per rank, its buddies when every rank keeps `replicas` copies: the next ranks of the
+/// ring (`r + 1`, `r + 2`, ...), at most one per other rank. For saves whose folders are
+/// not known (checkpoints: see [`buddies_by_folder`] for operator outputs).
+pub(crate) fn ring_buddies(size: usize, replicas: usize) -> Vec<Vec<usize>> {
+    (0..size)
+        .map(|r| {
+            (1..=replicas.min(size - 1))
+                .map(|d| (r + d) % size)
+                .collect()
+        })
+        .collect()
 }
 
-/// Whether rank `r`'s part of `stamp` is at hand: its own file, or the copy its buddy
-/// (the next rank) keeps.
+/// Per rank, its buddies when rank `r` saves into the folder `folders[r]` and keeps
+/// `replicas` copies: the next ranks of the ring whose folders differ from `r`'s and
+/// from those already picked, so that every copy is on another host. A job on one host
+/// has no buddies: a copy beside the original protects nothing.
+pub(crate) fn buddies_by_folder<F: PartialEq>(folders: &[F], replicas: usize) -> Vec<Vec<usize>> {
+    let size = folders.len();
+    (0..size)
+        .map(|r| {
+            let mut picked: Vec<usize> = Vec::new();
+            for b in (1..size).map(|d| (r + d) % size) {
+                if picked.len() == replicas {
+                    break;
+                }
+                let taken = |f: &F| *f == folders[r] || picked.iter().any(|&p| folders[p] == *f);
+                if !taken(&folders[b]) {
+                    picked.push(b);
+                }
+            }
+            picked
+        })
+        .collect()
+}
+
+/// Which rank can hand rank `r` its part of `stamp`: `r` itself (its own file), else the
+/// first rank (by number) whose folder holds a copy of it; `None` when no rank can.
+/// Every rank computes the same answer from the same holdings.
+pub(crate) fn keeper(all: &[Holdings], r: usize, stamp: &Stamp) -> Option<usize> {
+    if all[r].own.contains(stamp) {
+        return Some(r);
+    }
+    (0..all.len()).find(|&s| s != r && all[s].copies.contains(&(r, *stamp)))
+}
+
+/// Whether rank `r`'s part of `stamp` is at hand (see [`keeper`]).
 pub(crate) fn gettable(all: &[Holdings], r: usize, stamp: &Stamp) -> bool {
-    all[r].own.contains(stamp) || all[(r + 1) % all.len()].copies.contains(stamp)
+    keeper(all, r, stamp).is_some()
 }
 
 /// The stamps that some rank marked done and whose part every rank can get (from its
@@ -253,48 +317,113 @@ pub(crate) fn latest_complete(all: &[Holdings]) -> Option<Stamp> {
 mod tests {
     use super::*;
 
-    fn held(own: &[Stamp], copies: &[Stamp], done: &[Stamp]) -> Holdings {
+    /// Rank `r`'s holdings among `n` ranks with one copy each, at the next rank: `copies`
+    /// are of the previous rank's part.
+    fn held(r: usize, n: usize, own: &[Stamp], copies: &[Stamp], done: &[Stamp]) -> Holdings {
         Holdings {
             own: own.to_vec(),
-            copies: copies.to_vec(),
+            copies: copies.iter().map(|&s| ((r + n - 1) % n, s)).collect(),
             done: done.to_vec(),
         }
+    }
+
+    /// Holdings of `n` ranks, each from (own, copies of the previous rank, done).
+    fn ring(parts: &[(&[Stamp], &[Stamp], &[Stamp])]) -> Vec<Holdings> {
+        let n = parts.len();
+        parts
+            .iter()
+            .enumerate()
+            .map(|(r, (own, copies, done))| held(r, n, own, copies, done))
+            .collect()
     }
 
     #[test]
     fn the_latest_checkpoint_every_rank_can_get_wins() {
         let (a, b, c) = ((0, 1), (0, 2), (1, 1));
         // Every rank has its own files of a and b; b was marked done by rank 1 only.
-        let all = vec![
-            held(&[a, b], &[a, b], &[a]),
-            held(&[a, b], &[a, b], &[b]),
-            held(&[a, b], &[a, b], &[a]),
-        ];
+        let all = ring(&[
+            (&[a, b], &[a, b], &[a]),
+            (&[a, b], &[a, b], &[b]),
+            (&[a, b], &[a, b], &[a]),
+        ]);
         assert_eq!(latest_complete(&all), Some(b));
         // Rank 2's host is gone (it has nothing); its buddy, rank 0, keeps copies of it.
-        let all = vec![
-            held(&[a, b], &[a, b], &[b]),
-            held(&[a, b], &[a, b], &[b]),
-            held(&[], &[], &[]),
-        ];
+        let all = ring(&[
+            (&[a, b], &[a, b], &[b]),
+            (&[a, b], &[a, b], &[b]),
+            (&[], &[], &[]),
+        ]);
         assert_eq!(latest_complete(&all), Some(b));
+        assert_eq!(keeper(&all, 2, &b), Some(0));
+        assert_eq!(keeper(&all, 1, &b), Some(1));
         // ... unless rank 0 lost its copy of b too (two losses at once): b cannot be
         // restored, and a's completion was forgotten when b completed, so nothing is.
-        let all = vec![
-            held(&[a, b], &[a], &[b]),
-            held(&[a, b], &[a, b], &[b]),
-            held(&[], &[], &[]),
-        ];
+        let all = ring(&[
+            (&[a, b], &[a], &[b]),
+            (&[a, b], &[a, b], &[b]),
+            (&[], &[], &[]),
+        ]);
         assert_eq!(latest_complete(&all), None);
         // A later attempt's checkpoint is later, whatever its number.
-        let all = vec![held(&[b, c], &[b, c], &[c]), held(&[b, c], &[b, c], &[b])];
+        let all = ring(&[(&[b, c], &[b, c], &[c]), (&[b, c], &[b, c], &[b])]);
         assert_eq!(latest_complete(&all), Some(c));
         // Nothing done: nothing to restore.
-        let all = vec![held(&[a], &[a], &[]), held(&[a], &[a], &[])];
+        let all = ring(&[(&[a], &[a], &[]), (&[a], &[a], &[])]);
         assert_eq!(latest_complete(&all), None);
         // Every complete stamp, in order.
-        let all = vec![held(&[a, b, c], &[], &[a, c]), held(&[a, b, c], &[], &[b])];
+        let all = ring(&[(&[a, b, c], &[], &[a, c]), (&[a, b, c], &[], &[b])]);
         assert_eq!(complete(&all), vec![a, b, c]);
+    }
+
+    #[test]
+    fn with_two_copies_a_part_survives_its_owner_and_one_buddy() {
+        let a = (0, 1);
+        // Four ranks, each part copied to the next two; ranks 1 and 2 lost everything.
+        // Rank 1's copies were at 2 (gone) and 3; rank 2's at 3 and 0.
+        let copies = |of: &[usize]| -> Vec<(usize, Stamp)> { of.iter().map(|&r| (r, a)).collect() };
+        let all = vec![
+            Holdings {
+                own: vec![a],
+                copies: copies(&[2, 3]),
+                done: vec![a],
+            },
+            Holdings::default(),
+            Holdings::default(),
+            Holdings {
+                own: vec![a],
+                copies: copies(&[1, 2]),
+                done: vec![a],
+            },
+        ];
+        assert_eq!(keeper(&all, 1, &a), Some(3));
+        assert_eq!(keeper(&all, 2, &a), Some(0));
+        assert_eq!(complete(&all), vec![a]);
+    }
+
+    #[test]
+    fn buddies_are_the_next_ranks_and_on_other_hosts_when_hosts_are_known() {
+        assert_eq!(ring_buddies(4, 1), vec![vec![1], vec![2], vec![3], vec![0]]);
+        assert_eq!(ring_buddies(3, 2), vec![vec![1, 2], vec![2, 0], vec![0, 1]]);
+        // More copies than other ranks: one per other rank.
+        assert_eq!(ring_buddies(2, 5), vec![vec![1], vec![0]]);
+        // Two ranks per host (hosts A A B B C C): the copies skip the rank's own host
+        // and a host that already has one.
+        let hosts = ['A', 'A', 'B', 'B', 'C', 'C'];
+        let b = buddies_by_folder(&hosts, 2);
+        assert_eq!(b[0], vec![2, 4]);
+        assert_eq!(b[1], vec![2, 4]);
+        assert_eq!(b[3], vec![4, 0]);
+        assert_eq!(b[5], vec![0, 2]);
+        // Fewer other hosts than copies: as many as there are hosts.
+        assert_eq!(
+            buddies_by_folder(&['A', 'B', 'A', 'B'], 3),
+            vec![vec![1], vec![2], vec![3], vec![0]]
+        );
+        // One host: no copies at all.
+        assert_eq!(
+            buddies_by_folder(&['A'; 3], 1),
+            vec![Vec::<usize>::new(); 3]
+        );
     }
 
     #[test]
@@ -316,19 +445,29 @@ mod tests {
             "op-1-0-3",
             "op-2-0-3",
             "opcopy-0-0-3",
+            "opcopy-2-0-4",
             "opdone-2-0-3",
             "own-1-0-1",
         ] {
             write_whole(&dir.join(name), b"x").unwrap();
         }
-        let h = Holdings::scan(&dir, &MEMOS, 1, 3);
-        assert_eq!(h, held(&[(0, 3)], &[(0, 3)], &[(0, 3)]));
-        remove_held(&dir, &MEMOS, (1, 0), |_| true);
-        assert_eq!(
-            Holdings::scan(&dir, &MEMOS, 1, 3),
-            held(&[], &[], &[(0, 3)])
-        );
-        assert_eq!(Holdings::scan(&dir, &CHECKPOINTS, 1, 3).own, vec![(0, 1)]);
+        let h = Holdings::scan(&dir, &MEMOS, 1);
+        let want = Holdings {
+            own: vec![(0, 3)],
+            copies: vec![(0, (0, 3)), (2, (0, 4))],
+            done: vec![(0, 3)],
+        };
+        assert_eq!(h, want);
+        // Rank 1's own parts and markers go, and every copy; rank 2's own part stays.
+        remove_held(&dir, &MEMOS, 1, |_| true);
+        let left = Holdings {
+            own: vec![],
+            copies: vec![],
+            done: vec![(0, 3)],
+        };
+        assert_eq!(Holdings::scan(&dir, &MEMOS, 1), left);
+        assert_eq!(Holdings::scan(&dir, &MEMOS, 2).own, vec![(0, 3)]);
+        assert_eq!(Holdings::scan(&dir, &CHECKPOINTS, 1).own, vec![(0, 1)]);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -81,6 +81,10 @@ pub struct LaunchEnv {
     /// The job's checkpoint folder name (`EAU2_CHECKPOINTS`, set by `eau2-launch
     /// --tolerate`), or `None`: then `Node::checkpoint` keeps nothing.
     pub checkpoints: Option<String>,
+    /// How many losses the job survives (`EAU2_TOLERATE`, which eau2-launch passes to
+    /// its ranks with `--tolerate K`): with checkpoints, each saved part gets that many
+    /// copies on buddy ranks.
+    pub tolerate: u32,
 }
 
 impl LaunchEnv {
@@ -155,6 +159,7 @@ impl LaunchEnv {
             net_poll: vars::net_poll(&get)?,
             epoch: vars::epoch(&get)?,
             checkpoints: vars::checkpoints(&get)?,
+            tolerate: vars::tolerate(&get)?,
         })
     }
 

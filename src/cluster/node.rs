@@ -27,7 +27,7 @@ impl Node {
         node.checkpoints = env
             .checkpoints
             .as_deref()
-            .map(|name| CheckpointFolder::new(name, env.epoch));
+            .map(|name| CheckpointFolder::new(name, env.epoch, env.tolerate.max(1) as usize));
         Ok(node)
     }
 

@@ -43,8 +43,8 @@ use speedy::{Readable, Writable};
 use super::DistFrame;
 use crate::cluster::checkpoint::{fetch, save};
 use crate::cluster::checkpoint_folder::{
-    complete, file, io_err, rank_before, read_whole, remove_held, write_whole, CheckpointFolder,
-    Holdings, MemoPlan, MemoState, Stamp, MEMOS,
+    buddies_by_folder, complete, file, io_err, read_whole, remove_held, write_whole,
+    CheckpointFolder, Holdings, MemoPlan, MemoState, Stamp, MEMOS,
 };
 use crate::cluster::Node;
 use crate::error::{Error, Result};
@@ -108,20 +108,19 @@ fn plan(node: &Node, ck: &CheckpointFolder) -> Result<Arc<MemoPlan>> {
     if let Some(plan) = slot.as_ref() {
         return Ok(Arc::clone(plan));
     }
-    let (rank, size) = (node.rank(), node.size());
+    let rank = node.rank();
     fs::create_dir_all(&ck.dir).map_err(|e| io_err("creating", &ck.dir, e))?;
     let meta = fs::metadata(&ck.dir).map_err(|e| io_err("reading", &ck.dir, e))?;
     let held = match ck.epoch {
         0 => Holdings::default(),
-        _ => Holdings::scan(&ck.dir, &MEMOS, rank, size),
+        _ => Holdings::scan(&ck.dir, &MEMOS, rank),
     };
     let changed = ck.memos.changed.load(Ordering::SeqCst);
     let all: Vec<((u64, u64), Holdings, bool)> =
         node.comm()
             .all_gather(&((meta.dev(), meta.ino()), held, changed))?;
-    let copy_to_buddy = (0..size)
-        .map(|r| all[r].0 != all[(r + 1) % size].0)
-        .collect();
+    let folders: Vec<(u64, u64)> = all.iter().map(|(f, _, _)| *f).collect();
+    let buddies = buddies_by_folder(&folders, ck.replicas);
     let changed = all.iter().any(|(_, _, c)| *c);
     let held: Vec<Holdings> = all.into_iter().map(|(_, h, _)| h).collect();
     let resume = if changed {
@@ -144,7 +143,7 @@ fn plan(node: &Node, ck: &CheckpointFolder) -> Result<Arc<MemoPlan>> {
         );
     }
     let plan = Arc::new(MemoPlan {
-        copy_to_buddy,
+        buddies,
         held,
         resume,
     });
@@ -167,8 +166,7 @@ fn resumable(complete: &[Stamp]) -> Vec<Stamp> {
 
 /// Removes every memo this rank keeps (its own parts, its copies, its markers).
 fn drop_all(node: &Node, ck: &CheckpointFolder) {
-    let (rank, from) = (node.rank(), rank_before(node.rank(), node.size()));
-    remove_held(&ck.dir, &MEMOS, (rank, from), |_| true);
+    remove_held(&ck.dir, &MEMOS, node.rank(), |_| true);
 }
 
 /// Collective: saves this rank's part of `out`, the output of the operator `stamp`
@@ -216,7 +214,7 @@ fn save_output(
         }
         Ok(())
     };
-    save(node, ck, &MEMOS, stamp, &part, Some(&plan.copy_to_buddy))
+    save(node, ck, &MEMOS, stamp, &part, &plan.buddies)
 }
 
 /// Collective: the output of the operator `stamp` names, rebuilt from its memo.

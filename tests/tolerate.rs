@@ -722,3 +722,50 @@ fn a_timeout_is_not_restarted() {
     assert!(!out.stderr.contains("restarting"), "{}", out.stderr);
     assert_eq!(sorted(&out), ["[0] rank 0 epoch 0", "[1] rank 1 epoch 0"]);
 }
+
+/// The folder of saved outputs fills up mid-run (`TMPDIR` on a 256 KiB tmpfs, far less
+/// than the pipeline's outputs): the save that does not fit fails the job at once with
+/// an error naming the file, as an error of the rank's own (not restarted: it would
+/// only happen again), and nothing hangs. Needs root for the mount; says SKIPPED
+/// otherwise.
+#[test]
+fn a_full_folder_fails_the_job_naming_the_file() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("SKIPPED: mounting a small tmpfs needs root");
+        return;
+    }
+    let tmp = scratch("memo-full");
+    let mounted = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=256k",
+            "eau2-full",
+            tmp.to_str().unwrap(),
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        println!("SKIPPED: cannot mount a tmpfs on {}", tmp.display());
+        return;
+    }
+    let args = ["pipeline", "11", "20000", "40", "64"];
+    let out = run(
+        3,
+        Some(1),
+        &bin("ops-check"),
+        &args,
+        &[("TMPDIR", tmp.to_str().unwrap())],
+    );
+    let _ = Command::new("umount").arg(&tmp).status();
+    let _ = fs::remove_dir_all(&tmp);
+    assert!(!out.status.success(), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("No space left on device") && out.stderr.contains("eau2-checkpoints-"),
+        "the error should say the disk is full and name the file:\n{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("restarting ("), "{}", out.stderr);
+}

@@ -160,7 +160,7 @@ pub(crate) fn write_whole_with(path: &Path, part: &WritePart<'_>) -> Result<()> 
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     part(&mut out)
         .and_then(|()| out.flush())
-        .map_err(|e| io_err("writing saved state to", &tmp, e))?;
+        .map_err(|e| io_err("writing saved state (what --tolerate keeps under TMPDIR: operator outputs and checkpoints) to", &tmp, e))?;
     drop(out);
     fs::rename(&tmp, path).map_err(|e| io_err("renaming saved state to", path, e))
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use eau2_testkit::{bin, files_under, run_with_deadline, write_script, Finished};
+use eau2_testkit::{bin, files_under, run_with_deadline, write_script, Finished, SmallTmpfs};
 
 /// Generous: a debug build on a busy two-core machine, and a restart or two.
 const DEADLINE: Duration = Duration::from_secs(240);
@@ -730,37 +730,22 @@ fn a_timeout_is_not_restarted() {
 /// otherwise.
 #[test]
 fn a_full_folder_fails_the_job_naming_the_file() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("SKIPPED: mounting a small tmpfs needs root");
-        return;
-    }
-    let tmp = scratch("memo-full");
-    let mounted = Command::new("mount")
-        .args([
-            "-t",
-            "tmpfs",
-            "-o",
-            "size=256k",
-            "eau2-full",
-            tmp.to_str().unwrap(),
-        ])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !mounted {
-        println!("SKIPPED: cannot mount a tmpfs on {}", tmp.display());
-        return;
-    }
+    let tmp = match SmallTmpfs::mount("memo-full", "256k") {
+        Ok(mnt) => mnt,
+        Err(why) => {
+            println!("SKIPPED: {why}");
+            return;
+        }
+    };
     let args = ["pipeline", "11", "20000", "40", "64"];
     let out = run(
         3,
         Some(1),
         &bin("ops-check"),
         &args,
-        &[("TMPDIR", tmp.to_str().unwrap())],
+        &[("TMPDIR", tmp.0.to_str().unwrap())],
     );
-    let _ = Command::new("umount").arg(&tmp).status();
-    let _ = fs::remove_dir_all(&tmp);
+    drop(tmp);
     assert!(!out.status.success(), "{}", out.stderr);
     assert!(
         out.stderr.contains("No space left on device") && out.stderr.contains("eau2-checkpoints-"),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use eau2::frame::CsvWriteOptions;
 use eau2_testkit::frames::{all_types, share_start};
-use eau2_testkit::{bin, launch_command, run_with_deadline, wait_until};
+use eau2_testkit::{bin, launch_command, run_with_deadline, wait_until, SmallTmpfs};
 
 /// The longest any job may take.
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -356,16 +356,6 @@ fn two_jobs_writing_one_part_folder_each_write_it_whole() {
     concurrent(true);
 }
 
-/// A tmpfs mounted for one test, unmounted when dropped (also when the test fails).
-struct Mount(PathBuf);
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-        let _ = fs::remove_dir(&self.0);
-    }
-}
-
 /// Bytes free for writing under `dir`.
 fn free_bytes(dir: &Path) -> u64 {
     let path = std::ffi::CString::new(dir.to_str().unwrap()).unwrap();
@@ -382,31 +372,13 @@ fn free_bytes(dir: &Path) -> u64 {
 /// is left and the space is free again.
 #[test]
 fn a_full_disk_fails_the_write_on_every_rank_and_keeps_the_old_content() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("SKIPPED: mounting a small tmpfs needs root");
-        return;
-    }
-    let mnt = scratch("tmpfs");
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=20m", "tmpfs"])
-        .arg(&mnt)
-        .output();
-    match mounted {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => {
-            println!(
-                "SKIPPED: mount failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+    let mnt = match SmallTmpfs::mount("tmpfs", "20m") {
+        Ok(mnt) => mnt,
+        Err(why) => {
+            println!("SKIPPED: {why}");
             return;
         }
-        Err(e) => {
-            println!("SKIPPED: cannot run mount: {e}");
-            return;
-        }
-    }
-    let mnt = Mount(mnt);
+    };
     let empty = free_bytes(&mnt.0);
     for parts in [false, true] {
         let dest = mnt.0.join(if parts { "out" } else { "out.csv" });

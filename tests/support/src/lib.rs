@@ -264,3 +264,40 @@ pub fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
     all.sort();
     all
 }
+
+/// A tmpfs of a given size mounted for one test (to fill a disk on purpose), unmounted
+/// and removed when dropped, also when the test fails.
+pub struct SmallTmpfs(pub PathBuf);
+
+impl SmallTmpfs {
+    /// Mounts a tmpfs of `size` (as mount's `size=` option: `256k`, `20m`) on a fresh
+    /// folder named after `name`, or says why it cannot (mounting needs root): the
+    /// caller prints `SKIPPED: <why>` and passes.
+    pub fn mount(name: &str, size: &str) -> Result<SmallTmpfs, String> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return Err("mounting a small tmpfs needs root".into());
+        }
+        let dir = scratch(name);
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&dir)
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            let _ = std::fs::remove_dir(&dir);
+            return Err(format!(
+                "mount failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(SmallTmpfs(dir))
+    }
+}
+
+impl Drop for SmallTmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -102,6 +102,23 @@ pub(crate) fn op<'n>(
     Ok(out)
 }
 
+/// Runs the operator `body` of a program on `node` without saving its output: for the
+/// operators whose output shares its input's chunks (select, rename, concat), which a
+/// restarted attempt re-runs on its resumed inputs at no cost, and whose memo would
+/// write the same bytes again. Operators it calls inside are not numbered, as under
+/// [`op`]; it takes no number itself, so the resumed prefix is unchanged by it.
+pub(crate) fn shared<'n>(
+    node: &'n Node,
+    body: impl FnOnce() -> Result<DistFrame<'n>>,
+) -> Result<DistFrame<'n>> {
+    let Some(ck) = node.checkpoints() else {
+        return body();
+    };
+    ck.memos.depth.fetch_add(1, Ordering::SeqCst);
+    let _depth = Depth(&ck.memos);
+    body()
+}
+
 /// The attempt's plan, agreed at its first operator (a collective then, and only then).
 fn plan(node: &Node, ck: &CheckpointFolder) -> Result<Arc<MemoPlan>> {
     let mut slot = ck.memos.plan.lock();

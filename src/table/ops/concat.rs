@@ -64,7 +64,8 @@ impl<'n> DistFrame<'n> {
             }
         }
         // Chunk i of input f takes place (chunks before f) + i.
-        crate::table::memo::op(first.node, || {
+        // Shares its inputs' chunks: re-run on resume rather than saved (see memo::shared).
+        crate::table::memo::shared(first.node, || {
             let mut rows = Vec::new();
             let mut before = 0u64;
             for f in frames {

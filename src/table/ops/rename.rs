@@ -19,7 +19,8 @@ impl<'n> DistFrame<'n> {
     /// # Ok::<(), eau2::Error>(())
     /// ```
     pub fn rename(&self, pairs: &[(&str, &str)]) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || {
+        // Shares its input's chunks: re-run on resume rather than saved (see memo::shared).
+        crate::table::memo::shared(self.node, || {
             let old = self.schema();
             let mut names: Vec<String> = old.names().to_vec();
             let mut renamed = vec![false; names.len()];

@@ -178,7 +178,8 @@ impl<'n> DistFrame<'n> {
     /// Collective: a new frame of the columns `names`, in that order. Rows keep their
     /// place and order; chunks are shared, not copied.
     pub fn select(&self, names: &[&str]) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || {
+        // Shares its input's chunks: re-run on resume rather than saved (see memo::shared).
+        crate::table::memo::shared(self.node, || {
             let cols = column_indices(self.schema(), names)?;
             let mut schema = Schema::default();
             for &c in &cols {

@@ -605,7 +605,7 @@ fn a_host_down_resumes_operators_from_the_buddys_copies() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("eau2: resumed 1 operators saved by epoch 0"),
+        stderr.contains("resumed 1 operators saved by epoch 0"),
         "{stderr}"
     );
 }
@@ -630,7 +630,7 @@ fn two_hosts_down_resume_operators_from_the_second_copies() {
         );
     }
     assert!(
-        stderr.contains("eau2: resumed 1 operators saved by epoch 0"),
+        stderr.contains("resumed 1 operators saved by epoch 0"),
         "{stderr}"
     );
 }

@@ -140,7 +140,11 @@ fn survive_random_kills(job: &Job) {
             out.stderr
         );
         let restarted = out.stderr.contains("restarting (1 of 1)");
-        if let Some(resumed) = out.stderr.lines().find(|l| l.contains("eau2: resumed")) {
+        if let Some(resumed) = out
+            .stderr
+            .lines()
+            .find(|l| l.contains("resumed ") && l.contains(" operators saved by epoch"))
+        {
             eprintln!("{what}: {resumed}");
         }
         if restarted {
@@ -202,7 +206,7 @@ fn join_survives_a_kill_at_a_random_moment() {
 }
 
 /// Six operators in a row: a kill after some have completed resumes those from their
-/// saved outputs (`eau2: resumed N operators`), whatever the moment.
+/// saved outputs (`resumed N operators saved by epoch E` on stderr), whatever the moment.
 #[test]
 fn an_operator_pipeline_survives_a_kill_at_a_random_moment() {
     survive_random_kills(&ops("pipeline", "200000", "20"));

@@ -143,8 +143,8 @@ fn plan(node: &Node, ck: &CheckpointFolder) -> Result<Arc<MemoPlan>> {
     let resume = if changed {
         drop_all(node, ck);
         if rank == 0 {
-            eprintln!(
-                "eau2: an input changed since the operators' outputs were saved (a file was \
+            tracing::warn!(
+                "an input changed since the operators' outputs were saved (a file was \
                  replaced): every operator is computed again"
             );
         }
@@ -154,10 +154,7 @@ fn plan(node: &Node, ck: &CheckpointFolder) -> Result<Arc<MemoPlan>> {
     };
     if rank == 0 && ck.epoch > 0 {
         let epochs = resume.iter().map(|s| s.0).max().unwrap_or(0);
-        eprintln!(
-            "eau2: resumed {} operators saved by epoch {epochs}",
-            resume.len()
-        );
+        tracing::warn!("resumed {} operators saved by epoch {epochs}", resume.len());
     }
     let plan = Arc::new(MemoPlan {
         buddies,
@@ -342,8 +339,8 @@ pub(crate) fn loaded(node: &Node, ids: &[FileIdentity]) -> Result<()> {
                 cut.resume
                     .truncate(memos.next.load(Ordering::SeqCst) as usize);
                 if node.rank() == 0 {
-                    eprintln!(
-                        "eau2: an input changed since the memos were saved: operators from \
+                    tracing::warn!(
+                        "an input changed since the memos were saved: operators from \
                          number {} on are recomputed",
                         cut.resume.len() + 1
                     );

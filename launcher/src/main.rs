@@ -112,10 +112,11 @@ struct Cli {
     /// under the next EAU2_EPOCH, up to K times. The ranks' stdout is held back (in a
     /// temporary file) and written once their attempt is the last, so it comes out
     /// exactly once; stderr streams live. A rank that fails by itself (an error, a
-    /// crash) is not restarted. A program that saves its state with node.checkpoint
-    /// resumes from its latest checkpoint (EAU2_CHECKPOINTS names the job's folder under
-    /// each host's TMPDIR). [default: EAU2_TOLERATE, else 0: the first lost rank fails
-    /// the job]
+    /// crash) is not restarted. The restarted job resumes the DistFrame operators it had
+    /// completed (their outputs are saved under each host's TMPDIR, with K copies on
+    /// other hosts) and a program's node.checkpoint state (EAU2_CHECKPOINTS names the
+    /// job's folder). [default: EAU2_TOLERATE, else 0: the first lost rank fails the
+    /// job]
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(0..=100))]
     tolerate: Option<u32>,
 

@@ -756,3 +756,38 @@ fn a_full_folder_fails_the_job_naming_the_file() {
     );
     assert!(!out.stderr.contains("restarting ("), "{}", out.stderr);
 }
+
+/// A program whose operators differ between attempts (ops-check's `drift`: the first
+/// attempt filters then counts, a restarted one sorts then counts): the restarted
+/// attempt does not take the filter's saved output for its sort, nor the first
+/// attempt's counts for its own; it says why it stops resuming and ends with the
+/// answer of its own course (a fault-free run of it, `DRIFT_FORCE`).
+#[test]
+fn operators_that_differ_between_attempts_are_not_resumed() {
+    let args = ["drift", "11", "3000", "40", "64"];
+    let clean = run(
+        3,
+        Some(1),
+        &bin("ops-check"),
+        &args,
+        &[("DRIFT_FORCE", "1")],
+    );
+    clean.assert_success();
+    // Calls: 2 loads, the agreement (3), the filter (4) and its save (5), the group-by
+    // and its save (8): a kill at 9 leaves both saved.
+    let out = run(
+        3,
+        Some(1),
+        &bin("ops-check"),
+        &args,
+        &[("EAU2_TEST_FAULT", "1:0:9:kill")],
+    );
+    assert_recovered(&out, &[(1, KILLED)], 1);
+    assert!(
+        out.stderr
+            .contains("operator 1 is sort_by in this attempt but was filter"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout, clean.stdout);
+}

@@ -56,6 +56,9 @@ use crate::table::ops::frame_of_row_chunks;
 /// What a memo file holds before its chunks.
 #[derive(Readable, Writable)]
 struct Header {
+    /// The operator that made it (`sort_by`, `join`, ...): a resumed attempt whose
+    /// operator of this number is another one does not take it.
+    operator: String,
     /// The output's schema.
     schema: Schema,
     /// The output's key, when it is not an operator's temporary name (which a resumed
@@ -76,11 +79,13 @@ impl Drop for Depth<'_> {
     }
 }
 
-/// Runs the operator `body` of a program on `node`: when the job keeps checkpoints and
-/// this is an outermost operator, its output is resumed from an earlier attempt's memo
-/// (the body does not run) or saved as a memo once the body has made it.
+/// Runs the operator `body` (named `operator`, e.g. `"sort_by"`) of a program on `node`:
+/// when the job keeps checkpoints and this is an outermost operator, its output is
+/// resumed from an earlier attempt's memo (the body does not run) or saved as a memo
+/// once the body has made it.
 pub(crate) fn op<'n>(
     node: &'n Node,
+    operator: &'static str,
     body: impl FnOnce() -> Result<DistFrame<'n>>,
 ) -> Result<DistFrame<'n>> {
     let Some(ck) = node.checkpoints() else {
@@ -95,11 +100,41 @@ pub(crate) fn op<'n>(
     let n = memos.next.fetch_add(1, Ordering::SeqCst) + 1;
     let plan = plan(node, ck)?;
     if let Some(&stamp) = plan.resume.get(n as usize - 1) {
-        return resume(node, ck, &plan, stamp);
+        match resume(node, ck, &plan, stamp, operator)? {
+            Ok(out) => return Ok(out),
+            Err(saved) => stop_resuming(node, ck, (n, operator), &saved),
+        }
     }
     let out = body()?;
-    save_output(node, ck, &plan, (ck.epoch, n), &out)?;
+    save_output(node, ck, &plan, ((ck.epoch, n), operator), &out)?;
     Ok(out)
+}
+
+/// Operator `n` of this attempt is `operator`, but the memo saved under that number was
+/// made by `saved`: the program's operators are not the same sequence in every attempt
+/// (its course depends on something besides its inputs). Resuming goes no further:
+/// operators from `n` on are computed again, and the earlier attempts' memos of them
+/// are removed so that no later attempt mixes them with this one's. Every rank reads
+/// the same name (every part of a memo was saved by the same operator), so all decide
+/// alike without a collective.
+fn stop_resuming(node: &Node, ck: &CheckpointFolder, (n, operator): (u64, &str), saved: &str) {
+    let memos = &ck.memos;
+    let mut slot = memos.plan.lock();
+    if let Some(plan) = slot.as_ref() {
+        let mut cut = (**plan).clone();
+        cut.resume.truncate(n as usize - 1);
+        *slot = Some(Arc::new(cut));
+    }
+    drop(slot);
+    remove_held(&ck.dir, &MEMOS, node.rank(), |stamp| stamp.1 >= n);
+    if node.rank() == 0 {
+        tracing::warn!(
+            "operator {n} is {operator} in this attempt but was {saved} when its output was \
+             saved: the program's operators differ between attempts (does their order depend \
+             on something besides the program's inputs?); operators from {n} on are computed \
+             again"
+        );
+    }
 }
 
 /// Runs the operator `body` of a program on `node` without saving its output: for the
@@ -189,7 +224,7 @@ fn save_output(
     node: &Node,
     ck: &CheckpointFolder,
     plan: &MemoPlan,
-    stamp: Stamp,
+    (stamp, operator): (Stamp, &str),
     out: &DistFrame<'_>,
 ) -> Result<()> {
     let local = out.local_chunks();
@@ -208,6 +243,7 @@ fn save_output(
         .collect::<std::result::Result<Vec<u64>, _>>()
         .map_err(|e| Error::internal(format!("sizing a chunk for a memo: {e}")))?;
     let header = Header {
+        operator: operator.to_string(),
         schema: out.schema().clone(),
         key: (!out.temp).then(|| (out.key.name().to_string(), out.key.home() as u32)),
         order: local.iter().map(|&i| i as u64).collect(),
@@ -232,12 +268,14 @@ fn save_output(
 }
 
 /// Collective: the output of the operator `stamp` names, rebuilt from its memo.
+/// `Ok(Err(saved))` when the memo was made by another operator, `saved`.
 fn resume<'n>(
     node: &'n Node,
     ck: &CheckpointFolder,
     plan: &MemoPlan,
     stamp: Stamp,
-) -> Result<DistFrame<'n>> {
+    operator: &str,
+) -> Result<std::result::Result<DistFrame<'n>, String>> {
     let bytes = fetch(node, ck, &MEMOS, stamp, &plan.held, false)?;
     let path = file(&ck.dir, MEMOS.own, node.rank(), stamp);
     let bad = |why: String| {
@@ -259,6 +297,9 @@ fn resume<'n>(
         .ok_or_else(|| bad("shorter than its header".into()))?;
     let header =
         Header::read_from_buffer(&bytes[8..body_at]).map_err(|e| bad(format!("header: {e}")))?;
+    if header.operator != operator {
+        return Ok(Err(header.operator));
+    }
     let ncols = header.schema.width();
     if header.lens.len() != header.order.len() * ncols {
         return Err(bad(format!(
@@ -286,12 +327,13 @@ fn resume<'n>(
     }
     drop(bytes);
     let local = frame_of_row_chunks(&header.schema, rows)?;
-    match header.key {
-        None => DistFrame::finish_ordered(node, &local, &header.order),
+    let frame = match header.key {
+        None => DistFrame::finish_ordered(node, &local, &header.order)?,
         Some((name, home)) => {
-            DistFrame::assemble(node, &Key::new(name, home as usize), &local, &header.order)
+            DistFrame::assemble(node, &Key::new(name, home as usize), &local, &header.order)?
         }
-    }
+    };
+    Ok(Ok(frame))
 }
 
 /// A load read the files `ids`: records them in the attempt that first loads, and from

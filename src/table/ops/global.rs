@@ -30,7 +30,7 @@ impl<'n> DistFrame<'n> {
     /// # Ok::<(), eau2::Error>(())
     /// ```
     pub fn agg(&self, aggs: &[Agg]) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || self.group_by(&[])?.agg(aggs))
+        crate::table::memo::op(self.node, "global agg", || self.group_by(&[])?.agg(aggs))
     }
 }
 

@@ -773,7 +773,7 @@ impl<'n> DistFrame<'n> {
 
     /// Collective: the distinct rows (every column is a key), in no particular order.
     pub fn distinct(&self) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || {
+        crate::table::memo::op(self.node, "distinct", || {
             GroupBy {
                 frame: self,
                 keys: (0..self.ncols()).collect(),
@@ -787,7 +787,7 @@ impl<'n> GroupBy<'_, 'n> {
     /// Collective: one row per group, with the key columns and then one column per
     /// aggregate of `aggs`.
     pub fn agg(&self, aggs: &[Agg]) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.frame.node, || {
+        crate::table::memo::op(self.frame.node, "group_by agg", || {
             let frame = self.frame;
             let node: &Node = frame.node;
             let schema = frame.schema();

@@ -22,7 +22,7 @@ impl<'n> DistFrame<'n> {
     /// # Ok::<(), eau2::Error>(())
     /// ```
     pub fn head(&self, n: u64) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || {
+        crate::table::memo::op(self.node, "head", || {
             let mut rows = Vec::new();
             for i in self.local_chunks() {
                 let info = self.desc.chunks[i];
@@ -45,6 +45,6 @@ impl<'n> DistFrame<'n> {
 
     /// Collective: the same as [`DistFrame::head`], under SQL's name.
     pub fn limit(&self, n: u64) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || self.head(n))
+        crate::table::memo::op(self.node, "limit", || self.head(n))
     }
 }

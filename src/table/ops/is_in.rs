@@ -29,7 +29,7 @@ impl<'n> DistFrame<'n> {
     /// # Ok::<(), eau2::Error>(())
     /// ```
     pub fn filter_in_list<T: Element>(&self, col: &str, values: &[T]) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || {
+        crate::table::memo::op(self.node, "filter_in_list", || {
             let c = self.schema().index(col)?;
             let have = self.schema().types()[c];
             if have != T::DTYPE {
@@ -63,7 +63,7 @@ impl<'n> DistFrame<'n> {
         other: &DistFrame<'_>,
         other_col: &str,
     ) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || {
+        crate::table::memo::op(self.node, "filter_in", || {
             let (a, b) = (self.schema().index(col)?, other.schema().index(other_col)?);
             let (ta, tb) = (self.schema().types()[a], other.schema().types()[b]);
             if ta != tb {

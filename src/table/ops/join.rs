@@ -88,7 +88,7 @@ impl<'n> DistFrame<'n> {
         on: &[&str],
         kind: JoinKind,
     ) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || self.join_on(right, on, on, kind))
+        crate::table::memo::op(self.node, "join", || self.join_on(right, on, on, kind))
     }
 
     /// Collective: joins this frame (left) with `right` where the left columns
@@ -113,7 +113,7 @@ impl<'n> DistFrame<'n> {
         right_on: &[&str],
         kind: JoinKind,
     ) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || {
+        crate::table::memo::op(self.node, "join_on", || {
             let plan = self.join_plan(right, left_on, right_on, kind)?;
             if kind.filters() {
                 // Only the right keys matter: the other right columns are never read.
@@ -227,13 +227,17 @@ impl<'n> DistFrame<'n> {
     /// # Ok::<(), eau2::Error>(())
     /// ```
     pub fn semi_join(&self, right: &DistFrame<'_>, on: &[&str]) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || self.join_on(right, on, on, JoinKind::Semi))
+        crate::table::memo::op(self.node, "semi_join", || {
+            self.join_on(right, on, on, JoinKind::Semi)
+        })
     }
 
     /// Collective: an anti join (see [`JoinKind::Anti`]) on the columns `on`, named alike
     /// on both sides: the left rows without a match (rows with a missing key included).
     pub fn anti_join(&self, right: &DistFrame<'_>, on: &[&str]) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || self.join_on(right, on, on, JoinKind::Anti))
+        crate::table::memo::op(self.node, "anti_join", || {
+            self.join_on(right, on, on, JoinKind::Anti)
+        })
     }
 
     fn join_plan(

@@ -95,7 +95,7 @@ impl<'n> DistFrame<'n> {
     where
         F: Fn(&Row<'_>) -> Result<bool> + Sync,
     {
-        crate::table::memo::op(self.node, || {
+        crate::table::memo::op(self.node, "filter", || {
             let key = Key::new(self.node.temps().fresh(), 0);
             let error = Mutex::new(None);
             let pred = Pred {
@@ -131,7 +131,7 @@ impl<'n> DistFrame<'n> {
         T: Element,
         F: Fn(&Row<'_>) -> Result<T> + Sync,
     {
-        crate::table::memo::op(self.node, || {
+        crate::table::memo::op(self.node, "with_column", || {
             let replaced = self.schema().index_of(name);
             let mut schema = Schema::default();
             for c in 0..self.ncols() {
@@ -201,7 +201,7 @@ impl<'n> DistFrame<'n> {
     /// columns `keys` are at one rank (the rank their hash picks). Rows keep the order
     /// they had within each sending rank.
     pub fn repartition(&self, keys: &[&str]) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || {
+        crate::table::memo::op(self.node, "repartition", || {
             let cols = column_indices(self.schema(), keys)?;
             let received = self.hash_exchange(&cols, false)?;
             DistFrame::finish(self.node, &received.frame)
@@ -239,7 +239,7 @@ impl<'n> DistFrame<'n> {
         key: &Key,
         rower: &R,
     ) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || {
+        crate::table::memo::op(self.node, "filter_with", || {
             let local = self.local_chunks();
             let parts: Vec<DataFrame> = local
                 .par_iter()

@@ -404,7 +404,7 @@ impl<'n> DistFrame<'n> {
     /// of `descending` is true (one entry applies to every key). Missing values come
     /// last, ties keep the input's order; see the module's notes.
     pub fn sort_by(&self, by: &[&str], descending: &[bool]) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || {
+        crate::table::memo::op(self.node, "sort_by", || {
             let order = Order::new(self, by, descending)?;
             let node = self.node;
             if node.size() == 1 {
@@ -449,7 +449,7 @@ impl<'n> DistFrame<'n> {
     /// descending)`, without sorting the frame: each rank offers its own first `k`, and
     /// the best `k` of those are the result (held by rank 0).
     pub fn top_k(&self, k: usize, by: &[&str], descending: &[bool]) -> Result<DistFrame<'n>> {
-        crate::table::memo::op(self.node, || {
+        crate::table::memo::op(self.node, "top_k", || {
             let order = Order::new(self, by, descending)?;
             let node = self.node;
             let sources = self.sources()?;

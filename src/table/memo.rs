@@ -118,14 +118,7 @@ pub(crate) fn op<'n>(
 /// the same name (every part of a memo was saved by the same operator), so all decide
 /// alike without a collective.
 fn stop_resuming(node: &Node, ck: &CheckpointFolder, (n, operator): (u64, &str), saved: &str) {
-    let memos = &ck.memos;
-    let mut slot = memos.plan.lock();
-    if let Some(plan) = slot.as_ref() {
-        let mut cut = (**plan).clone();
-        cut.resume.truncate(n as usize - 1);
-        *slot = Some(Arc::new(cut));
-    }
-    drop(slot);
+    resume_only(&ck.memos, n as usize - 1);
     remove_held(&ck.dir, &MEMOS, node.rank(), |stamp| stamp.1 >= n);
     if node.rank() == 0 {
         tracing::warn!(
@@ -134,6 +127,18 @@ fn stop_resuming(node: &Node, ck: &CheckpointFolder, (n, operator): (u64, &str),
              on something besides the program's inputs?); operators from {n} on are computed \
              again"
         );
+    }
+}
+
+/// Cuts the attempt's agreed plan to resume only its first `keep` operators; the rest
+/// are computed again. Every rank cuts alike (each caller's decision is the same on
+/// every rank).
+fn resume_only(memos: &MemoState, keep: usize) {
+    let mut slot = memos.plan.lock();
+    if let Some(plan) = slot.as_ref() {
+        let mut cut = (**plan).clone();
+        cut.resume.truncate(keep);
+        *slot = Some(Arc::new(cut));
     }
 }
 
@@ -357,11 +362,10 @@ pub(crate) fn loaded(node: &Node, ids: &[FileIdentity]) -> Result<()> {
         .to_vec()
         .write_to_vec()
         .map_err(|e| Error::internal(format!("encoding a load's file identities: {e}")))?;
-    let differs = match read_whole(&record) {
-        Ok(before) => before != now,
-        Err(_) => false,
-    };
-    if differs || !record.exists() {
+    // No record yet (the first attempt to load this far) is no difference.
+    let before = read_whole(&record).ok();
+    let differs = before.as_ref().is_some_and(|before| *before != now);
+    if before.is_none() || differs {
         write_whole(&record, &now)?;
     }
     let plan = memos.plan.lock().clone();
@@ -377,17 +381,15 @@ pub(crate) fn loaded(node: &Node, ids: &[FileIdentity]) -> Result<()> {
             let any = node.comm().all_reduce(differs as u64, |a, b| a.max(b))?;
             if any > 0 {
                 drop_all(node, ck);
-                let mut cut = (*plan).clone();
-                cut.resume
-                    .truncate(memos.next.load(Ordering::SeqCst) as usize);
+                let done = memos.next.load(Ordering::SeqCst) as usize;
+                resume_only(memos, done);
                 if node.rank() == 0 {
                     tracing::warn!(
                         "an input changed since the memos were saved: operators from \
                          number {} on are recomputed",
-                        cut.resume.len() + 1
+                        done + 1
                     );
                 }
-                *memos.plan.lock() = Some(Arc::new(cut));
             }
         }
         Some(_) => {}

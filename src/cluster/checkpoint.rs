@@ -29,7 +29,7 @@ use std::path::PathBuf;
 use bytes::Bytes;
 
 use super::checkpoint_folder::{
-    file, io_err, keeper, latest_complete, read_whole, remove_held, remove_loads, ring_buddies,
+    file, keeper, latest_complete, read_whole, remove_held, remove_loads, ring_buddies,
     write_whole, write_whole_with, CheckpointFolder, Holdings, Kinds, Stamp, WritePart,
     CHECKPOINTS, MEMOS,
 };
@@ -51,7 +51,7 @@ pub(crate) fn save(
     buddies: &[Vec<usize>],
 ) -> Result<()> {
     let (rank, size) = (node.rank(), node.size());
-    fs::create_dir_all(&ck.dir).map_err(|e| io_err("creating", &ck.dir, e))?;
+    ck.create()?;
     let own = file(&ck.dir, kinds.own, rank, stamp);
     write_whole_with(&own, part)?;
     if buddies.iter().any(|b| !b.is_empty()) {
@@ -60,7 +60,7 @@ pub(crate) fn save(
         let mut out = vec![Bytes::new(); size];
         if !buddies[rank].is_empty() {
             let mut bytes = Vec::new();
-            part(&mut bytes).map_err(|e| io_err("encoding the copy of", &own, e))?;
+            part(&mut bytes).map_err(|e| Error::io_path("encoding the copy of", &own, e))?;
             let bytes = Bytes::from(bytes);
             for &b in &buddies[rank] {
                 out[b] = bytes.clone();

@@ -114,6 +114,11 @@ impl CheckpointFolder {
             memos: MemoState::default(),
         }
     }
+
+    /// Makes the folder if it is not there yet (every save and record goes into it).
+    pub(crate) fn create(&self) -> Result<()> {
+        fs::create_dir_all(&self.dir).map_err(|e| Error::io_path("creating", &self.dir, e))
+    }
 }
 
 /// What a rank holds of each saved stamp of one kind, as it tells the others.
@@ -139,11 +144,6 @@ impl Holdings {
     }
 }
 
-/// An I/O error naming the path.
-pub(crate) fn io_err(action: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::io_path(action, path, e)
-}
-
 /// Writes `bytes` to `path` whole or not at all: a temporary beside it, then a rename.
 pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
     write_whole_with(path, &|w| w.write_all(bytes))
@@ -156,13 +156,13 @@ pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
 /// rename then puts a whole file in place.
 pub(crate) fn write_whole_with(path: &Path, part: &WritePart<'_>) -> Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let file = fs::File::create(&tmp).map_err(|e| io_err("creating", &tmp, e))?;
+    let file = fs::File::create(&tmp).map_err(|e| Error::io_path("creating", &tmp, e))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
     part(&mut out)
         .and_then(|()| out.flush())
-        .map_err(|e| io_err("writing saved state (what --tolerate keeps under TMPDIR: operator outputs and checkpoints) to", &tmp, e))?;
+        .map_err(|e| Error::io_path("writing saved state (what --tolerate keeps under TMPDIR: operator outputs and checkpoints) to", &tmp, e))?;
     drop(out);
-    fs::rename(&tmp, path).map_err(|e| io_err("renaming saved state to", path, e))
+    fs::rename(&tmp, path).map_err(|e| Error::io_path("renaming saved state to", path, e))
 }
 
 /// Writes a rank's part of a saved stamp to a stream (a file, or a buffer for the copy
@@ -171,7 +171,7 @@ pub(crate) type WritePart<'a> = dyn Fn(&mut dyn std::io::Write) -> std::io::Resu
 
 /// Reads the file `path` whole.
 pub(crate) fn read_whole(path: &Path) -> Result<Vec<u8>> {
-    fs::read(path).map_err(|e| io_err("reading", path, e))
+    fs::read(path).map_err(|e| Error::io_path("reading", path, e))
 }
 
 /// Parses `KIND-R-E-N` into (R, (E, N)) when the name is of that kind.

@@ -43,8 +43,8 @@ use speedy::{Readable, Writable};
 use super::DistFrame;
 use crate::cluster::checkpoint::{fetch, save};
 use crate::cluster::checkpoint_folder::{
-    buddies_by_folder, complete, file, io_err, read_whole, remove_held, write_whole,
-    CheckpointFolder, Holdings, MemoPlan, MemoState, Stamp, MEMOS,
+    buddies_by_folder, complete, file, read_whole, remove_held, write_whole, CheckpointFolder,
+    Holdings, MemoPlan, MemoState, Stamp, MEMOS,
 };
 use crate::cluster::Node;
 use crate::error::{Error, Result};
@@ -166,8 +166,8 @@ fn plan(node: &Node, ck: &CheckpointFolder) -> Result<Arc<MemoPlan>> {
         return Ok(Arc::clone(plan));
     }
     let rank = node.rank();
-    fs::create_dir_all(&ck.dir).map_err(|e| io_err("creating", &ck.dir, e))?;
-    let meta = fs::metadata(&ck.dir).map_err(|e| io_err("reading", &ck.dir, e))?;
+    ck.create()?;
+    let meta = fs::metadata(&ck.dir).map_err(|e| Error::io_path("reading", &ck.dir, e))?;
     let held = match ck.epoch {
         0 => Holdings::default(),
         _ => Holdings::scan(&ck.dir, &MEMOS, rank),
@@ -356,7 +356,7 @@ pub(crate) fn loaded(node: &Node, ids: &[FileIdentity]) -> Result<()> {
         return Ok(());
     }
     let l = memos.loads.fetch_add(1, Ordering::SeqCst) + 1;
-    fs::create_dir_all(&ck.dir).map_err(|e| io_err("creating", &ck.dir, e))?;
+    ck.create()?;
     let record = ck.dir.join(format!("load-{}-{l}", node.rank()));
     let now = ids
         .to_vec()

@@ -64,6 +64,6 @@ pub use ops::join::{BROADCAST_MAX_BYTES, BROADCAST_MAX_ROWS};
 pub use ops::shuffle::ROUND_BYTES;
 pub use ops::sort::SAMPLES_PER_RANK;
 pub use ops::{Agg, JoinKind};
-pub use read::{Cmp, Filter, Format, ReadOptions, Scalar};
+pub use read::{open_part, Cmp, Filter, Format, ReadOptions, Scalar};
 #[doc(hidden)]
 pub use write::set_write_buffers;

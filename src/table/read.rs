@@ -373,10 +373,7 @@ pub(crate) fn load_local(
     };
     match format {
         Format::Words => {
-            let (rank, size) = (group.rank(), group.size());
-            let reader = open_agreed(group, path, |p| {
-                BlockReader::open(p, Records::Words)?.for_rank(rank, size)
-            })?;
+            let reader = open_part_of(group, path, Records::Words)?;
             let loaded = load_words(&reader, options);
             return settle(group, loaded, || reader.check());
         }
@@ -388,10 +385,7 @@ pub(crate) fn load_local(
     } else {
         Records::Csv
     };
-    let (rank, size) = (group.rank(), group.size());
-    let file = open_agreed(group, path, |p| {
-        BlockReader::open(p, records)?.for_rank(rank, size)
-    })?;
+    let file = open_part_of(group, path, records)?;
     let loaded = if format == Format::Sor {
         load_sor(group, &file, options)
     } else {
@@ -479,6 +473,24 @@ impl Version for BlockReader {
     fn version(&self) -> FileIdentity {
         self.identity()
     }
+}
+
+/// Collective: this rank's part of the text file at `path`, cut into `records`
+/// ([`BlockReader::for_rank`]), opened again until every rank opened the same version
+/// of it: a file replaced while the ranks open it would give each rank a part of
+/// another file. This is how [`DistFrame::read_with`] opens SoR, CSV and words, for
+/// programs that parse their blocks themselves (`apps/linus`); under `--tolerate` the
+/// file's identity is recorded like a load's.
+pub fn open_part(node: &Node, path: &Path, records: Records) -> Result<BlockReader> {
+    open_part_of(node, path, records)
+}
+
+/// [`open_part`] for any group of ranks.
+fn open_part_of(group: &impl Group, path: &Path, records: Records) -> Result<BlockReader> {
+    let (rank, size) = (group.rank(), group.size());
+    open_agreed(group, path, |p| {
+        BlockReader::open(p, records)?.for_rank(rank, size)
+    })
 }
 
 /// Collective: opens `path` with `open` on every rank, until all ranks opened the same

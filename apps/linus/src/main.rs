@@ -5,8 +5,8 @@
 //! tagged project. Rank 0 prints the totals tagged so far after each stage.
 //!
 //! Each rank loads its share of the commits ([`load`], through the library's block
-//! reader for SoR or its Parquet reader ([`parquet`]), only the two INT columns it
-//! needs) and groups them into cells of nearby ids
+//! reader for SoR or its Parquet reader, only the two id columns it needs) and groups
+//! them into cells of nearby ids
 //! ([`cells`]). Every half-stage walks the rank's commits ([`edges`]: dense scans of a
 //! list that drops the commits of tagged projects, or sparse walks of an index once that
 //! list is short), then the ranks take the union of what they found (`eau2::set`).
@@ -14,7 +14,6 @@
 mod cells;
 mod edges;
 mod load;
-mod parquet;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

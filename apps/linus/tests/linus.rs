@@ -332,6 +332,10 @@ fn commits_naming_unknown_ids_are_a_clear_error() {
             "<0> <1> <1>\n<2> <0> <0>\n",
             "project ids range over 0..=2 but projects.ltgt has ids below 2",
         ),
+        (
+            "<0> <1> <1>\n<1> <-2> <2>\n",
+            "commits.ltgt:2: column 1: -2 is not an id",
+        ),
     ] {
         std::fs::write(dir.join("commits.ltgt"), commits).unwrap();
         for n in [1, 2] {
@@ -466,7 +470,7 @@ fn parquet_graphs_get_the_checks_of_sor_ones() {
         (
             "<0> <1> <1>\n<1> <-2> <2>\n",
             "Ann",
-            "row 1: column \"author\": -2 is not an id",
+            "row 1: column author: -2 is not an id",
         ),
     ] {
         std::fs::write(sor.join("commits.ltgt"), commits).unwrap();
@@ -513,4 +517,31 @@ fn parquet_graphs_get_the_checks_of_sor_ones() {
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_dir_all(&sor).unwrap();
     std::fs::remove_file(&renamed).unwrap();
+}
+
+#[test]
+fn a_user_row_without_its_uid_is_named_in_either_format() {
+    let sor = std::env::temp_dir().join(format!("eau2-linus-no-uid-{}", std::process::id()));
+    std::fs::create_dir_all(&sor).unwrap();
+    std::fs::write(sor.join("projects.ltgt"), "<0> <\"p0\">\n").unwrap();
+    std::fs::write(sor.join("users.ltgt"), "<0> <\"Ann\">\n<> <\"Bob\">\n").unwrap();
+    std::fs::write(sor.join("commits.ltgt"), "<0> <0> <0>\n").unwrap();
+    let parquet = to_parquet(&sor, "no-uid");
+    for (dir, format, message) in [
+        (&sor, "sor", "users.ltgt:2: a row without its id"),
+        (
+            &parquet,
+            "parquet",
+            "users.parquet: row 1: a row without its id",
+        ),
+    ] {
+        for n in [1, 2] {
+            let args = ["--data", dir.to_str().unwrap(), "--format", format];
+            let out = launch(n, &bin("linus"), &args, DEADLINE);
+            assert!(!out.status.success(), "n = {n}, {format}: accepted");
+            assert!(out.stderr.contains(message), "n = {n}: {}", out.stderr);
+        }
+    }
+    std::fs::remove_dir_all(&sor).unwrap();
+    std::fs::remove_dir_all(&parquet).unwrap();
 }

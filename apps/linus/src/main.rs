@@ -76,16 +76,11 @@ fn main() -> ExitCode {
         };
         let graph = Graph::load(node, &args.data, &Start::parse(&args.start), opts)?;
         let (loaded, rank0) = (started.elapsed(), node.rank() == 0);
-        let times: Vec<String> = graph
-            .times
-            .iter()
-            .map(|(f, t)| format!("{f} {t:.2?}"))
-            .collect();
         if rank0 {
             let (c, u, p, s) = (graph.commits, graph.users, graph.projects, graph.start);
             eprintln!(
                 "linus: {c} commits, uids below {u}, pids below {p}, start uid {s}; rank 0 read {}",
-                times.join(", ")
+                graph.times.join(", ")
             );
         }
         let (cell_bits, uid_bits) = (args.project_cell_bits, args.author_cell_bits);
@@ -112,12 +107,8 @@ fn main() -> ExitCode {
                 progress.add(walk.commits as u64);
                 let found = set::union(node, &local)?;
                 tagged.union_with(&found)?;
-                let how = if walk.sparse {
-                    "sparse walk"
-                } else {
-                    "dense scan"
-                };
-                let form = if found.is_list() { "id list" } else { "bitmap" };
+                let how = ["dense scan", "sparse walk"][usize::from(walk.sparse)];
+                let form = ["bitmap", "id list"][usize::from(found.is_list())];
                 let (n, c) = (found.len(), walk.commits);
                 log.push(format!(
                     "{n} new ({how} of {c} commits {walked:.0} ms, union as {form} {:.0} ms)",

@@ -326,11 +326,11 @@ fn commits_naming_unknown_ids_are_a_clear_error() {
     for (commits, message) in [
         (
             "<0> <1> <1>\n<1> <7> <7>\n",
-            "author ids range over 1..=7 but users.ltgt has ids below 3",
+            "author id 7 is unknown: users.ltgt has ids below 3",
         ),
         (
             "<0> <1> <1>\n<2> <0> <0>\n",
-            "project ids range over 0..=2 but projects.ltgt has ids below 2",
+            "project id 2 is unknown: projects.ltgt has ids below 2",
         ),
         (
             "<0> <1> <1>\n<1> <-2> <2>\n",
@@ -454,12 +454,12 @@ fn parquet_graphs_get_the_checks_of_sor_ones() {
         (
             "<0> <1> <1>\n<1> <7> <7>\n",
             "Ann",
-            "author ids range over 1..=7 but users.parquet has ids below 3",
+            "author id 7 is unknown: users.parquet has ids below 3",
         ),
         (
             "<0> <1> <1>\n<2> <0> <0>\n",
             "Bob",
-            "project ids range over 0..=2 but projects.parquet has ids below 2",
+            "project id 2 is unknown: projects.parquet has ids below 2",
         ),
         ("<0> <1> <1>\n<1> <2> <2>\n", "Dee", "no user named \"Dee\""),
         (

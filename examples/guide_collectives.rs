@@ -46,7 +46,7 @@ fn collectives(node: &Node) -> eau2::Result<Vec<String>> {
     lines.push(format!("all_reduce_slice of rank % 4: {histogram:?}"));
 
     // all_gather: one value from every rank, in rank order, on every rank.
-    let squares: Vec<u64> = node.comm().all_gather(&(rank * rank))?;
+    let squares: Vec<u64> = node.comm().all_gather(rank * rank)?;
     lines.push(format!("all_gather of rank^2: {squares:?}"));
 
     // scatter: rank 0 hands element i to rank i.
@@ -69,7 +69,7 @@ fn collectives(node: &Node) -> eau2::Result<Vec<String>> {
     let mine = format!(
         "rank {rank}: scatter gave {mine}; all_to_all got {incoming:?}; rows {start}..{end}"
     );
-    match node.comm().gather(0, &mine)? {
+    match node.comm().gather(0, mine)? {
         Some(all) => lines.extend(all),
         None => lines.clear(),
     }

@@ -90,7 +90,7 @@ fn main() -> ExitCode {
         node.comm().all_reduce_slice(&mut totals, |acc, other| {
             acc.iter_mut().zip(other).for_each(|(a, b)| *a += b)
         })?;
-        let chunks_per_rank: Option<Vec<usize>> = node.comm().gather(0, &local_chunks)?;
+        let chunks_per_rank: Option<Vec<usize>> = node.comm().gather(0, local_chunks)?;
 
         // filter: a collective that makes a new frame; each rank filters its own chunks.
         let by_others = commits.filter_with(&Key::new("by-others", 0), &CommittedByOther)?;

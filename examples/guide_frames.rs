@@ -79,7 +79,7 @@ fn main() -> ExitCode {
         } else {
             DistFrame::get(node, &floats)?
         };
-        let held: Vec<Vec<usize>> = node.comm().all_gather(&frame.local_chunks())?;
+        let held: Vec<Vec<usize>> = node.comm().all_gather(frame.local_chunks())?;
         if rank == 0 {
             println!(
                 "floats: {} rows in {} chunks; chunks per rank: {held:?}",

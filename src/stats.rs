@@ -148,7 +148,7 @@ pub(crate) fn report(node: &Node, wall: Duration, mode: &StatsMode) -> Result<()
         return Ok(());
     };
     let mine = collect(node, wall)?;
-    let Some(all) = node.comm().gather(0, &mine)? else {
+    let Some(all) = node.comm().gather(0, mine)? else {
         return Ok(());
     };
     let job = JobStats {

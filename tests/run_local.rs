@@ -31,7 +31,7 @@ fn results_come_back_in_rank_order_for_any_size() {
     for n in 1..=8 {
         let results = within(move || {
             run_local(n, |node| {
-                let everyone: Vec<u64> = node.comm().all_gather(&(node.rank() as u64))?;
+                let everyone: Vec<u64> = node.comm().all_gather(node.rank() as u64)?;
                 Ok((node.rank(), node.size(), everyone))
             })
         })

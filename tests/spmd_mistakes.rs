@@ -236,7 +236,7 @@ fn run_local_reports_a_collective_on_one_rank_and_other_roots() {
         let err = job
             .run(|node| {
                 if node.rank() == 0 {
-                    node.comm().all_gather(&1u64)?;
+                    node.comm().all_gather(1u64)?;
                 }
                 Ok(())
             })
@@ -248,7 +248,7 @@ fn run_local_reports_a_collective_on_one_rank_and_other_roots() {
         );
         let err = eau2::Local::new(n)
             .timeout(Duration::from_secs(120))
-            .run(|node| Ok(node.comm().gather(node.rank() % 2, &1u64).map(|_| ())?))
+            .run(|node| Ok(node.comm().gather(node.rank() % 2, 1u64).map(|_| ())?))
             .expect_err("gathers at two roots must fail");
         assert!(
             err.to_string()

@@ -171,7 +171,7 @@ impl Node {
         };
         let rank = self.rank();
         let mine = Holdings::scan(&ck.dir, &CHECKPOINTS, rank);
-        let all: Vec<Holdings> = self.comm().all_gather(&mine)?;
+        let all: Vec<Holdings> = self.comm().all_gather(mine)?;
         let Some(stamp) = latest_complete(&all) else {
             return Ok(None);
         };

@@ -89,7 +89,7 @@ pub fn difference(node: &Node, local: &IdSet, minus: &IdSet) -> Result<IdSet> {
 fn combine(node: &Node, local: &IdSet, how: Combine, op: &str) -> Result<IdSet> {
     let facts = node
         .comm()
-        .all_gather(&(local.bound as u64, local.len() as u64))?;
+        .all_gather((local.bound as u64, local.len() as u64))?;
     if let Some((rank, (bound, _))) = facts.iter().enumerate().find(|(_, f)| f.0 != facts[0].0) {
         return Err(Error::App(format!(
             "{op}: rank {rank} passes a set of ids below {bound} but rank 0 one below {} \

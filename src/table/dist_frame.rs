@@ -176,7 +176,7 @@ impl<'n> DistFrame<'n> {
         // The types and a hash of the names, not the schema: a CSV header can be hundreds
         // of MB of names, and every rank derived them from the same file (issue 20).
         let local_schema = local.schema();
-        let parts: Vec<RankLayout> = node.comm().all_gather(&(
+        let parts: Vec<RankLayout> = node.comm().all_gather((
             local_schema.types().to_vec(),
             names_hash(local_schema.names()),
             rows,

@@ -175,7 +175,7 @@ fn plan(node: &Node, ck: &CheckpointFolder) -> Result<Arc<MemoPlan>> {
     let changed = ck.memos.changed.load(Ordering::SeqCst);
     let all: Vec<((u64, u64), Holdings, bool)> =
         node.comm()
-            .all_gather(&((meta.dev(), meta.ino()), held, changed))?;
+            .all_gather(((meta.dev(), meta.ino()), held, changed))?;
     let folders: Vec<(u64, u64)> = all.iter().map(|(f, _, _)| *f).collect();
     let buddies = buddies_by_folder(&folders, ck.replicas);
     let changed = all.iter().any(|(_, _, c)| *c);

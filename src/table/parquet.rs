@@ -145,7 +145,7 @@ pub(crate) fn load(
         Err(e) => Err(e.to_string()),
     };
     let all: Vec<(Option<Vec<FileIdentity>>, Option<String>)> =
-        group.gather(&(mine.clone().ok(), mine.err()))?;
+        group.gather((mine.clone().ok(), mine.err()))?;
     if let Some((rank, why)) = all
         .iter()
         .enumerate()

@@ -51,7 +51,7 @@ pub(crate) trait Group {
     /// The number of processes in the group.
     fn size(&self) -> usize;
     /// Collective: every member's `value`, in rank order.
-    fn gather<T: Wire + Clone>(&self, value: &T) -> Result<Vec<T>>;
+    fn gather<T: Wire>(&self, value: T) -> Result<Vec<T>>;
     /// The members agreed that the load reads the files of identities `ids`: a job that
     /// saves operator outputs records them (`table::memo::loaded`).
     fn opened(&self, _ids: &[FileIdentity]) -> Result<()> {
@@ -66,7 +66,7 @@ impl Group for Node {
     fn size(&self) -> usize {
         Node::size(self)
     }
-    fn gather<T: Wire + Clone>(&self, value: &T) -> Result<Vec<T>> {
+    fn gather<T: Wire>(&self, value: T) -> Result<Vec<T>> {
         Ok(self.comm().all_gather(value)?)
     }
     fn opened(&self, ids: &[FileIdentity]) -> Result<()> {
@@ -408,7 +408,7 @@ fn settle<T>(
         Ok(_) => check().err().map(|e| e.to_string()),
         Err(e) => Some(e.to_string()),
     };
-    let failures: Vec<Option<String>> = group.gather(&local)?;
+    let failures: Vec<Option<String>> = group.gather(local)?;
     if let Some((rank, why)) = failures
         .iter()
         .enumerate()
@@ -510,7 +510,7 @@ fn open_agreed<V: Version>(
             Err(e) => Err(e.to_string()),
         };
         let all: Vec<(Option<FileIdentity>, Option<String>)> =
-            group.gather(&(local.clone().ok(), local.clone().err()))?;
+            group.gather((local.clone().ok(), local.clone().err()))?;
         if let Some((rank, why)) = all
             .iter()
             .enumerate()
@@ -605,7 +605,7 @@ fn agree_types(
     local: Vec<Option<DataType>>,
     untyped: DataType,
 ) -> Result<Vec<DataType>> {
-    let all: Vec<Vec<Option<DataType>>> = group.gather(&local)?;
+    let all: Vec<Vec<Option<DataType>>> = group.gather(local)?;
     let width = all.iter().map(Vec::len).max().unwrap_or(0);
     Ok((0..width)
         .map(|c| {
@@ -636,7 +636,7 @@ fn widen_until_fits<T>(
             _ => None,
         };
         let failed = result.as_ref().err().map(ToString::to_string);
-        let all: Vec<(Option<Misfit>, Option<String>)> = group.gather(&(local, failed))?;
+        let all: Vec<(Option<Misfit>, Option<String>)> = group.gather((local, failed))?;
         if let Some((rank, why)) = all
             .iter()
             .enumerate()
@@ -797,7 +797,7 @@ fn load_csv(
     };
     let part = reader.part(group.rank(), group.size());
     let quotes = part.part_quotes_file(file)? % 2;
-    let before: Vec<u64> = group.gather(&quotes)?;
+    let before: Vec<u64> = group.gather(quotes)?;
     let odd = before[..group.rank()].iter().fold(0, |a, b| a ^ b) == 1;
     let part = part.quotes_before_part(odd);
     let types: Vec<DataType> = match (&options.schema, options.mode) {
@@ -912,7 +912,7 @@ fn honest(
     local: Deviations,
 ) -> Result<Deviations> {
     let all: Vec<(u64, Option<u64>, u64)> =
-        group.gather(&(local.rows, local.first_line, frame.nrows()))?;
+        group.gather((local.rows, local.first_line, frame.nrows()))?;
     let deviations = Deviations {
         rows: all.iter().map(|d| d.0).sum(),
         first_line: all.iter().filter_map(|d| d.1).min(),

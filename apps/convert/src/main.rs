@@ -204,7 +204,7 @@ fn read_arrow<'n>(node: &'n Node, args: &Args) -> Result<DistFrame<'n>> {
         Ok((id, _)) => (Some(*id), None),
         Err(e) => (None, Some(e.to_string())),
     };
-    let all: Vec<(Option<FileIdentity>, Option<String>)> = node.comm().all_gather(&mine)?;
+    let all: Vec<(Option<FileIdentity>, Option<String>)> = node.comm().all_gather(mine)?;
     let (_, mut file) = opened?;
     if let Some((rank, why)) = all
         .iter()
@@ -248,7 +248,7 @@ fn read_arrow<'n>(node: &'n Node, args: &Args) -> Result<DistFrame<'n>> {
     // Every rank learns whether every rank read its run, so none waits for another.
     let failed: Vec<Option<String>> = node
         .comm()
-        .all_gather(&local.as_ref().err().map(|e| e.to_string()))?;
+        .all_gather(local.as_ref().err().map(|e| e.to_string()))?;
     let local = local?;
     if let Some((rank, why)) = failed
         .iter()

@@ -686,6 +686,14 @@ impl Buffers {
             part_words: vec![0x5a5a_5a5a_5a5a_5a5a; part / 8],
         }
     }
+
+    /// Makes the share a typed gather sent away again (untimed): a program gathers a
+    /// new value each time.
+    fn refill(&mut self, bytes: usize, n: usize) {
+        if self.part_words.is_empty() {
+            self.part_words = vec![0x5a5a_5a5a_5a5a_5a5a; bytes / n / 8];
+        }
+    }
 }
 
 /// Folds `other` into `acc` word by word with bitwise OR, as every all-reduce here does.
@@ -727,13 +735,17 @@ fn run_collective(node: &Node, op: &str, buffers: &mut Buffers) -> Result<()> {
             node.comm().all_gather_bytes(buffers.parts[0].clone())?;
         }
         "all_gather_typed" => {
-            node.comm().all_gather(&buffers.part_words)?;
+            let mine = std::mem::take(&mut buffers.part_words);
+            buffers.part_words = node.comm().all_gather(mine)?.swap_remove(node.rank());
         }
         "gather" => {
             node.comm().gather_bytes(0, buffers.parts[0].clone())?;
         }
         "gather_typed" => {
-            node.comm().gather(0, &buffers.part_words)?;
+            let mine = std::mem::take(&mut buffers.part_words);
+            if let Some(mut all) = node.comm().gather(0, mine)? {
+                buffers.part_words = all.swap_remove(0);
+            }
         }
         other => {
             return Err(Error::Config(format!(
@@ -767,6 +779,7 @@ fn collectives(
         for op in ops.iter().map(String::as_str) {
             let mut times = Vec::with_capacity(runs);
             for i in 0..warmup + runs {
+                buffers.refill(bytes, n);
                 node.comm().barrier()?;
                 let (done, took) = time_once(|| run_collective(node, op, &mut buffers));
                 done?;

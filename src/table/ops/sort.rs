@@ -378,7 +378,7 @@ fn splitters<S: Wire + Ord>(
     }
     let mut all: Vec<S> = node
         .comm()
-        .all_gather(&samples)?
+        .all_gather(samples)?
         .into_iter()
         .flatten()
         .collect();

@@ -149,7 +149,7 @@ impl<'n> DistFrame<'n> {
                 .as_ref()
                 .ok()
                 .map(|s| s.iter().map(|c| c.size).collect());
-            let all = node.comm().all_gather(&sizes)?;
+            let all = node.comm().all_gather(sizes)?;
             match all.iter().position(Option::is_none) {
                 Some(r) => (Vec::new(), 0, Some(r as u32)),
                 None => {

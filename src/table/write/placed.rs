@@ -30,7 +30,7 @@ impl DistFrame<'_> {
         let all: Vec<(Option<S>, Option<String>)> = self
             .node
             .comm()
-            .all_gather(&(told.clone().ok(), told.err()))?;
+            .all_gather((told.clone().ok(), told.err()))?;
         let failed = all.iter().position(|(_, e)| e.is_some()).map(|r| r as u32);
         let encoded = agree(encoded, failed, what)?;
         let all = all

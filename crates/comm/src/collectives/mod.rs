@@ -43,7 +43,7 @@
 //! comm.all_reduce_slice(&mut bits, |acc, other| {
 //!     acc.iter_mut().zip(other).for_each(|(a, b)| *a |= b)
 //! })?;
-//! assert_eq!(comm.all_gather(&(comm.rank() as u32))?, vec![0]);
+//! assert_eq!(comm.all_gather(comm.rank() as u32)?, vec![0]);
 //! # Ok::<(), eau2_comm::Error>(())
 //! ```
 
@@ -175,21 +175,30 @@ impl Comm {
         Ok(value)
     }
 
-    /// [`Comm::gather_bytes`] for any [`Wire`] type.
-    pub fn gather<T: Wire>(&self, root: usize, value: &T) -> Result<Option<Vec<T>>> {
+    /// [`Comm::gather_bytes`] for any [`Wire`] type. Like every collective, it takes
+    /// the rank's value by value: the root's own becomes its place in the result
+    /// without a copy (clone a value you keep).
+    pub fn gather<T: Wire>(&self, root: usize, value: T) -> Result<Option<Vec<T>>> {
         let op = Op::rooted(op::Kind::Gather, root).of::<T>();
         let mut all = Vec::new();
-        let at_root = plain::with_body(value, |body| {
+        let at_root = plain::with_body(&value, |body| {
             self.gather_as(op, root, body, |from, bytes| {
-                all.push(plain::from_body(bytes, || in_call(from, "a gather"))?);
+                if from != root {
+                    all.push(plain::from_body(bytes, || in_call(from, "a gather"))?);
+                }
                 Ok(())
             })
         })?;
+        if at_root {
+            all.insert(root, value);
+        }
         Ok(at_root.then_some(all))
     }
 
-    /// Every rank's `value`, in rank order, on every rank.
-    pub fn all_gather<T: Wire>(&self, value: &T) -> Result<Vec<T>> {
+    /// Every rank's `value`, in rank order, on every rank. The value is taken by value:
+    /// the rank's own becomes its place in the result without a copy (clone a value
+    /// you keep).
+    pub fn all_gather<T: Wire>(&self, value: T) -> Result<Vec<T>> {
         let op = Op::plain(op::Kind::AllGather).of::<T>();
         let mut all: Vec<Option<T>> = std::iter::repeat_with(|| None).take(self.size()).collect();
         // A plain vector becomes its received body once the ring no longer forwards it,
@@ -197,9 +206,12 @@ impl Comm {
         // values are decoded while the next one is on its way.
         let keep = plain::body_align::<T>() != 0;
         let mut kept: Vec<(usize, Bytes)> = Vec::new();
-        plain::with_body(value, |body| {
+        let rank = self.rank();
+        plain::with_body(&value, |body| {
             self.all_gather_as(op, body, |from, bytes| {
-                if keep && from != self.rank() {
+                if from == rank {
+                    // Moved into its place below.
+                } else if keep {
                     kept.push((from, bytes.clone()));
                 } else {
                     let what = || in_call(from, "an all-gather");
@@ -208,6 +220,7 @@ impl Comm {
                 Ok(())
             })
         })?;
+        all[rank] = Some(value);
         // The last bodies this rank forwarded may still be leaving: wait for them a
         // little rather than copy them (see `forward_patience`).
         for (from, bytes) in kept {
@@ -336,7 +349,7 @@ mod tests {
                     (0..7).map(|i| i + 1 - rank as u16).collect::<Vec<_>>()
                 );
                 let wide = vec![u128::MAX - rank as u128; 5];
-                if let Some(all) = comm.gather(1, &wide)? {
+                if let Some(all) = comm.gather(1, wide)? {
                     assert_eq!(all, vec![vec![u128::MAX; 5], vec![u128::MAX - 1; 5]]);
                 }
                 let empty = comm.broadcast(1, (rank == 1).then(Vec::<f32>::new))?;

@@ -217,7 +217,7 @@ fn collectives(node: &Node) -> Result<()> {
             format!("broadcast from {root} gave {got}")
         })?;
 
-        let gathered = node.comm().gather(root, &(rank as u64 * 10))?;
+        let gathered = node.comm().gather(root, rank as u64 * 10)?;
         let expected = (rank == root).then(|| (0..size as u64).map(|r| r * 10).collect::<Vec<_>>());
         check(gathered == expected, || {
             format!("gather to {root} gave {gathered:?}")
@@ -242,7 +242,7 @@ fn collectives(node: &Node) -> Result<()> {
     check(sum == n * (n + 1) / 2, || {
         format!("all_reduce sum gave {sum}")
     })?;
-    let all = node.comm().all_gather(&(rank as u32))?;
+    let all = node.comm().all_gather(rank as u32)?;
     check(all == (0..size as u32).collect::<Vec<_>>(), || {
         format!("all_gather gave {all:?}")
     })?;

@@ -68,7 +68,7 @@ fn gauges(node: &Node) -> Result<()> {
         b.publish(7)?;
         // Links are FIFO: once rank 0 has every rank's gather message, it has their
         // gauge updates too.
-        node.comm().gather(0, &())?;
+        node.comm().gather(0, ())?;
         if node.rank() == 0 {
             let want = (round * n * (n + 1) / 2, 7 * n);
             if (a.total(), b.total()) != want {

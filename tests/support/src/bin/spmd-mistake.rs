@@ -29,7 +29,7 @@ fn main() -> ExitCode {
             }
             "only0-all-gather" => {
                 if rank == 0 {
-                    node.comm().all_gather(&7u64)?;
+                    node.comm().all_gather(7u64)?;
                 }
             }
             "only0-broadcast" => {
@@ -53,7 +53,7 @@ fn main() -> ExitCode {
             }
             // Odd ranks gather at rank 1, even ones at rank 0: the two roots only wait.
             "gather-roots" => {
-                node.comm().gather(rank % 2, &(rank as u64))?;
+                node.comm().gather(rank % 2, rank as u64)?;
             }
             // The last rank passes a longer vector.
             "slice-lengths" => {
@@ -95,7 +95,7 @@ fn main() -> ExitCode {
                     }
                 };
                 late();
-                let all = node.comm().gather(0, &(rank as u64))?;
+                let all = node.comm().gather(0, rank as u64)?;
                 if rank == 0 && all != Some((0..node.size() as u64).collect()) {
                     return Err(Error::App(format!("slow: gathered {all:?}")));
                 }

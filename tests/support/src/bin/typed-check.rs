@@ -70,7 +70,7 @@ fn float_sums_agree(node: &Node, seed: u64) -> Result<()> {
         let mine: Vec<f64> = (0..len).map(|i| value(node.rank(), i)).collect();
         let got = node.comm().all_reduce_elementwise(mine, |a, b| a + b)?;
         let bits: Vec<u64> = got.iter().map(|x| x.to_bits()).collect();
-        let everyone = node.comm().all_gather(&bits)?;
+        let everyone = node.comm().all_gather(bits.clone())?;
         check(everyone.iter().all(|b| *b == bits), || {
             format!("ranks got different bits from an f64 sum of {len} elements")
         })?;
@@ -187,11 +187,11 @@ where
         check(got == prefix, || what("scan"))?;
 
         let each: Vec<Vec<E>> = (0..n).map(|r| own(r, s + 3)).collect();
-        let got = node.comm().gather(root, &own(rank, s + 3))?;
+        let got = node.comm().gather(root, own(rank, s + 3))?;
         check(got == (rank == root).then(|| each.clone()), || {
             what("gather")
         })?;
-        let got = node.comm().all_gather(&own(rank, s + 3))?;
+        let got = node.comm().all_gather(own(rank, s + 3))?;
         check(got == each, || what("all_gather"))?;
 
         // Part `from -> to` of an all-to-all or a scatter, of a length of its own.

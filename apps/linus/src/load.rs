@@ -24,7 +24,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use eau2::blocks::{count_newlines, RecordFault, Records};
-use eau2::frame::{Chunk, DataType, Value};
+use eau2::frame::{Chunk, ChunkData, DataType};
 use eau2::progress::Progress;
 use eau2::sor::{field_text, int_columns, int_rows};
 use eau2::table::{open_part, DistFrame, ReadOptions};
@@ -84,15 +84,8 @@ impl Table {
 
     /// The table's file in `format`.
     fn file(self, format: DataFormat) -> String {
-        let table = match self {
-            Table::Projects => "projects",
-            Table::Users => "users",
-            Table::Commits => "commits",
-        };
-        match format {
-            DataFormat::Sor => format!("{table}.ltgt"),
-            DataFormat::Parquet => format!("{table}.parquet"),
-        }
+        let table = ["projects", "users", "commits"][self as usize];
+        format!("{table}.{}", ["ltgt", "parquet"][format as usize])
     }
 
     /// The names of the id columns read, as Parquet names them (SoR numbers them).
@@ -223,9 +216,10 @@ impl Block {
     /// The block with its commits' count and largest ids set: one pass over the pairs
     /// at the end costs less than keeping them at every row.
     fn counted(mut self) -> Block {
-        let f = &mut self.facts;
-        f.commit_pid_max = self.commits.iter().map(|c| c.project).max();
-        f.commit_uid_max = self.commits.iter().map(|c| c.author).max();
+        let max = |(p, a): (u32, u32), c: &Commit| (p.max(c.project), a.max(c.author));
+        let (p, a) = self.commits.iter().fold((0, 0), max);
+        let (f, some) = (&mut self.facts, !self.commits.is_empty());
+        (f.commit_pid_max, f.commit_uid_max) = (some.then_some(p), some.then_some(a));
         f.commits = self.commits.len() as u64;
         self
     }
@@ -293,14 +287,19 @@ fn parquet_block(
             )));
         }
     }
-    let integer = |chunk: &Chunk, r| match chunk.value(r)? {
-        Value::Bool(b) => Some(i64::from(b)),
-        Value::Int(v) => Some(i64::from(v)),
-        Value::I64(v) => Some(v),
+    let dense = chunks.iter().all(|c| c.validity().all_set());
+    let integer = |chunk: &Chunk, r| match chunk.data() {
+        _ if !dense && !chunk.validity().get(r) => None,
+        ChunkData::Int(v) => Some(i64::from(v[r])),
+        ChunkData::I64(v) => Some(v[r]),
+        ChunkData::Bool(b) => Some(i64::from(b.get(r))),
         _ => None,
     };
-    let (mut facts, mut commits, mut ids) = (Facts::default(), Vec::new(), [None; 2]);
-    for r in 0..chunks[0].len() {
+    let rows = chunks[0].len();
+    let capacity = if table == Table::Commits { rows } else { 0 };
+    let (mut facts, mut commits) = (Facts::default(), Vec::with_capacity(capacity));
+    let mut ids = [None; 2];
+    for r in 0..rows {
         for (id, chunk) in ids.iter_mut().zip(chunks) {
             *id = integer(chunk, r);
         }

@@ -68,6 +68,20 @@ fn typed_collectives_of_plain_vectors_round_trip_every_type_and_length() {
     launch_probe(4, &bin("typed-check"), &["plain", "9"], &tiny, DEADLINE);
 }
 
+/// A typed all-reduce of plain vectors goes by recursive doubling, or on a crowded job
+/// (more ranks than CPUs on a machine) by reduce + broadcast: both keep rank order
+/// (the concatenation check) and agree with a local computation, whatever this
+/// machine's CPUs would choose.
+#[test]
+fn typed_all_reduce_agrees_crowded_or_not() {
+    for crowded in ["0", "1"] {
+        for n in [3, 4, 5] {
+            let env = [("EAU2_CROWDED", crowded)];
+            launch_probe(n, &bin("typed-check"), &["plain", "7"], &env, DEADLINE);
+        }
+    }
+}
+
 /// A rank receiving a `Vec<u64>` that another broadcast as a `Vec<u32>` fails with an
 /// error naming the value types, instead of reading the bytes as the wrong type.
 #[test]

@@ -75,6 +75,9 @@ pub struct LaunchEnv {
     /// How long the network thread polls after bytes came in while the program waits
     /// (`EAU2_NET_POLL_US`, microseconds; default 50, 0 for never).
     pub net_poll: Duration,
+    /// Whether some machine runs more ranks than it has CPUs (`EAU2_CROWDED`, 1 or 0;
+    /// unset: the ranks find out when a collective needs to know).
+    pub crowded: Option<bool>,
     /// Which attempt of the job this is (`EAU2_EPOCH`; 0, the first, unless
     /// `eau2-launch --tolerate` restarted the job after a lost rank).
     pub epoch: u32,
@@ -157,6 +160,7 @@ impl LaunchEnv {
             source,
             msg_window: vars::msg_window(&get)?,
             net_poll: vars::net_poll(&get)?,
+            crowded: vars::crowded(&get)?,
             epoch: vars::epoch(&get)?,
             checkpoints: vars::checkpoints(&get)?,
             tolerate: vars::tolerate(&get)?,
@@ -186,6 +190,7 @@ impl LaunchEnv {
         cfg.msg_window = self.msg_window;
         cfg.peer_timeout = self.peer_timeout;
         cfg.net_poll = self.net_poll;
+        cfg.crowded = self.crowded;
         Ok(cfg)
     }
 }

@@ -19,6 +19,9 @@ pub struct Comm {
     kv: Kv,
     mailbox: Arc<Mailbox>,
     pub(crate) gauges: Arc<Gauges>,
+    /// Whether some machine of the job runs more ranks than it has CPUs, once a
+    /// collective needed to know (`collectives::layout`).
+    pub(crate) crowded: std::sync::OnceLock<bool>,
 }
 
 impl Comm {
@@ -44,6 +47,9 @@ impl Comm {
             net,
             mailbox,
             gauges,
+            crowded: cfg
+                .crowded
+                .map_or_else(std::sync::OnceLock::new, std::sync::OnceLock::from),
         })
     }
 

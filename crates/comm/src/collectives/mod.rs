@@ -48,6 +48,7 @@
 //! ```
 
 mod exchange;
+mod layout;
 mod lent;
 pub(crate) mod op;
 mod plain;
@@ -157,21 +158,41 @@ impl Comm {
     /// the others may pass `None`, and get a copy of the root's. The root gets its own
     /// value back; a plain vector leaves straight from its memory.
     pub fn broadcast<T: Wire>(&self, root: usize, value: Option<T>) -> Result<T> {
+        self.check_root(root)?;
         let op = Op::rooted(op::Kind::Broadcast, root).of::<T>();
-        if self.rank() != root {
-            let bytes = self.broadcast_as(op, root, Bytes::new())?;
+        let value = match value {
+            None if self.rank() == root => {
+                return Err(Error::Config(format!(
+                    "broadcast from rank {root}: the root passed no value"
+                )))
+            }
+            value => value,
+        };
+        let bytes = value.as_ref().and_then(plain::plain_bytes).map(<[u8]>::len);
+        let call = Call::new(self, op, bytes);
+        self.broadcast_value_on(&call, root, 0, value)
+    }
+
+    /// [`Comm::broadcast`] as a phase of `call` from step `first_step` on; the root
+    /// passes `Some`.
+    pub(crate) fn broadcast_value_on<T: Wire>(
+        &self,
+        call: &Call<'_>,
+        root: usize,
+        first_step: u32,
+        value: Option<T>,
+    ) -> Result<T> {
+        let Some(value) = value.filter(|_| self.rank() == root) else {
+            let bytes = self.broadcast_on(call, root, first_step, Bytes::new())?;
             // An inner rank of the tree has passed the value on; its sends may still be
             // leaving (see `plain::from_forwarded_body`).
             let what = || format!("a broadcast from rank {root}");
             let patience = forward_patience(bytes.len());
             return plain::from_forwarded_body(bytes, patience, what);
-        }
-        let value = value.ok_or_else(|| {
-            Error::Config(format!(
-                "broadcast from rank {root}: the root passed no value"
-            ))
+        };
+        plain::with_body(&value, |body| {
+            self.broadcast_on(call, root, first_step, body).map(drop)
         })?;
-        plain::with_body(&value, |body| self.broadcast_as(op, root, body).map(drop))?;
         Ok(value)
     }
 

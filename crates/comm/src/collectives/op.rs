@@ -54,6 +54,8 @@ pub(crate) enum Kind {
     AllReduceElementwise,
     /// The final barrier of a rank whose program has returned ([`crate::Comm::finish`]).
     Finish,
+    /// The all-gather by which ranks learn what machines they run on (`layout.rs`).
+    Layout,
 }
 
 impl Kind {
@@ -72,6 +74,7 @@ impl Kind {
             Kind::Scan => "scan",
             Kind::AllReduceElementwise => "all_reduce_elementwise",
             Kind::Finish => "finish",
+            Kind::Layout => "layout",
         }
     }
 }

@@ -196,10 +196,25 @@ impl Comm {
     /// combining in rank order: `merge` must be associative, as in MPI, but need not be
     /// commutative, and every rank gets exactly the same result. Each round sends the
     /// whole value; for large plain vectors [`Comm::all_reduce_slice`] sends about
-    /// twice the vector in all instead.
+    /// twice the vector in all instead. A plain vector on a crowded job (some machine
+    /// runs more ranks than it has CPUs, `EAU2_CROWDED`) goes to rank 0 by a binomial
+    /// tree, in the same order, and comes back by a broadcast: fewer bytes in all where
+    /// the ranks' copies compete for cores.
     pub fn all_reduce<T: Wire>(&self, value: T, merge: impl FnMut(T, T) -> T) -> Result<T> {
         let size = plain::plain_bytes(&value).map(<[u8]>::len);
+        // On a crowded job, plain vectors (the large values) go to rank 0 by a binomial
+        // tree and back by a broadcast: 2(n - 1) transfers and n - 1 merges in all,
+        // where recursive doubling makes n log2 n of each. With cores to spare the
+        // doubling's log2 n steps are faster; without, the volume decides (16 MiB on 8
+        // ranks of 2 cores: 67-76 ms against 123-131 ms; bench/RESULTS.md, session 10).
+        let plain = plain::body_align::<T>() != 0;
+        let by_volume = plain && self.size() > 2 && self.crowded()?;
         let call = Call::new(self, Op::typed::<T>(Kind::AllReduce, None), size);
+        if by_volume {
+            let reduced = self.reduce_in(&call, 0, value, merge)?;
+            // The reduce and its hand-over use steps 0 and 1 (see `reduce_in`).
+            return self.broadcast_value_on(&call, 0, 2, reduced);
+        }
         doubling(&call, value, &Typed, merge)
     }
 

@@ -77,6 +77,18 @@ impl Comm {
     pub(crate) fn broadcast_as(&self, op: Op, root: usize, value: Bytes) -> Result<Bytes> {
         self.check_root(root)?;
         let call = Call::new(self, op, Some(value.len()));
+        self.broadcast_on(&call, root, 0, value)
+    }
+
+    /// [`Comm::broadcast_bytes`] as a phase of `call` whose messages have steps from
+    /// `first_step` on (earlier phases use the steps before it).
+    pub(crate) fn broadcast_on(
+        &self,
+        call: &Call<'_>,
+        root: usize,
+        first_step: u32,
+        value: Bytes,
+    ) -> Result<Bytes> {
         let n = self.size();
         if n == 1 {
             return Ok(value);
@@ -87,21 +99,21 @@ impl Comm {
             let len = value.len();
             if len < CHAIN_FROM || n == 2 {
                 binomial_children(me, n, |child| {
-                    call.send_aux(real(child), 0, len as u64, value.clone())
+                    call.send_aux(real(child), first_step, len as u64, value.clone())
                 })?;
             } else {
                 let segment = segment_len(len);
                 for (i, start) in (0..len).step_by(segment).enumerate() {
                     let piece = value.slice(start..(start + segment).min(len));
-                    call.send_aux(real(1), i as u32, CHAINED | len as u64, piece)?;
+                    call.send_aux(real(1), first_step + i as u32, CHAINED | len as u64, piece)?;
                 }
             }
             return Ok(value);
         }
-        let (from, aux, first) = call.recv_any(0)?;
+        let (from, aux, first) = call.recv_any(first_step)?;
         if aux & CHAINED == 0 {
             binomial_children(me, n, |child| {
-                call.send_aux(real(child), 0, aux, first.clone())
+                call.send_aux(real(child), first_step, aux, first.clone())
             })?;
             return Ok(first);
         }
@@ -113,10 +125,10 @@ impl Comm {
         let mut piece = first;
         for i in 0..segments {
             if i > 0 {
-                piece = call.recv(from, i as u32)?;
+                piece = call.recv(from, first_step + i as u32)?;
             }
             if let Some(next) = next {
-                call.send_aux(next, i as u32, aux, piece.clone())?;
+                call.send_aux(next, first_step + i as u32, aux, piece.clone())?;
             }
             out.extend_from_slice(&piece);
         }

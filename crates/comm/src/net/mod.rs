@@ -138,6 +138,9 @@ pub struct NetConfig {
     /// turns it off). It halves the small round trip on a VM, where waking a sleeping
     /// thread costs tens of microseconds, for at most this much CPU after each frame.
     pub net_poll: Duration,
+    /// Whether some machine of the job runs more ranks than it has CPUs
+    /// (`EAU2_CROWDED`); `None`: the ranks find out at the first call that needs it.
+    pub crowded: Option<bool>,
 }
 
 impl NetConfig {
@@ -156,6 +159,7 @@ impl NetConfig {
             listener: None,
             peer_timeout: DEFAULT_PEER_TIMEOUT,
             net_poll: DEFAULT_NET_POLL,
+            crowded: None,
         }
     }
 }

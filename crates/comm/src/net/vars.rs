@@ -153,6 +153,10 @@ pub const KNOWN: &[(&str, &str)] = &[
     ),
     ("EAU2_MSG_WINDOW", "unconsumed message bytes held per peer"),
     (
+        "EAU2_CROWDED",
+        "1 or 0: whether ranks outnumber the CPUs of a machine",
+    ),
+    (
         "EAU2_NET_POLL_US",
         "microseconds the network thread polls after data",
     ),
@@ -227,7 +231,7 @@ pub fn process_env(name: &str) -> Option<String> {
 /// `EAU2_LOG` is not checked here (its syntax belongs to `tracing-subscriber`, which
 /// this crate does not use); `EAU2_RANK`/`EAU2_SIZE` are checked where a rank reads them.
 pub fn check_all(get: Get<'_>) -> Vec<VarError> {
-    let checks: [Result<(), VarError>; 15] = [
+    let checks: [Result<(), VarError>; 16] = [
         master(get).map(drop),
         epoch(get).map(drop),
         checkpoints(get).map(drop),
@@ -237,6 +241,7 @@ pub fn check_all(get: Get<'_>) -> Vec<VarError> {
         peer_timeout(get).map(drop),
         msg_window(get).map(drop),
         net_poll(get).map(drop),
+        crowded(get).map(drop),
         pmi_version(get).map(drop),
         slurm_ports(get).map(drop),
         stats(get).map(drop),
@@ -467,6 +472,20 @@ pub fn msg_window(get: Get<'_>) -> Result<u64, VarError> {
     )
 }
 
+/// `EAU2_CROWDED`: 1 or 0 to say whether some machine of the job runs more ranks than
+/// it has CPUs (which picks the typed all-reduce's algorithm), instead of the ranks
+/// finding out; `None` when unset. Every rank must be given the same value.
+pub fn crowded(get: Get<'_>) -> Result<Option<bool>, VarError> {
+    let Some(text) = get("EAU2_CROWDED") else {
+        return Ok(None);
+    };
+    match text.trim() {
+        "1" => Ok(Some(true)),
+        "0" => Ok(Some(false)),
+        _ => Err(VarError::new("EAU2_CROWDED", &text, "1 or 0")),
+    }
+}
+
 /// `EAU2_NET_POLL_US`: how long the network thread polls after data while a program
 /// thread waits (default 50 µs; 0 turns it off; at most a second, as it spins a core).
 pub fn net_poll(get: Get<'_>) -> Result<Duration, VarError> {
@@ -597,6 +616,7 @@ mod tests {
         assert_eq!(stats(&get), Ok(Stats::Off));
         assert_eq!((pmi_version(&get), slurm_ports(&get)), (Ok(None), Ok(None)));
         assert_eq!(status_cols(&get), Ok(None));
+        assert_eq!(crowded(&get), Ok(None));
         assert!(check_all(&get).is_empty());
     }
 
@@ -614,6 +634,7 @@ mod tests {
             ("EAU2_SLURM_PORTS", "30000-30009"),
             ("EAU2_STATUS_COLS", "80"),
             ("EAU2_MASTER", "[::1]:4000"),
+            ("EAU2_CROWDED", "0"),
         ]);
         assert_eq!(peer_timeout(&get), Ok(Duration::from_millis(2500)));
         assert_eq!(rendezvous_timeout(&get), Ok(Duration::from_secs(1)));
@@ -625,6 +646,7 @@ mod tests {
         assert_eq!(pmi_version(&get), Ok(Some(2)));
         assert_eq!(slurm_ports(&get), Ok(Some((30000, 30009))));
         assert_eq!(status_cols(&get), Ok(Some(80)));
+        assert_eq!(crowded(&get), Ok(Some(false)));
         assert_eq!(split_host_port("[::1]:4000"), Some(("::1", 4000)));
         assert!(check_all(&get).is_empty());
     }
@@ -651,7 +673,7 @@ mod tests {
             let get = env(&[("EAU2_RENDEZVOUS_TIMEOUT", bad)]);
             assert!(rendezvous_timeout(&get).is_err(), "{bad}");
         }
-        let cases: [(&str, &str); 14] = [
+        let cases: [(&str, &str); 15] = [
             ("EAU2_MASTER", "node1"),
             ("EAU2_MASTER", ":4000"),
             ("EAU2_RENDEZVOUS_TIMEOUT", "0.5"),
@@ -666,6 +688,7 @@ mod tests {
             ("EAU2_STATS", "json:"),
             ("EAU2_PMI_VERSION", "3"),
             ("EAU2_SLURM_PORTS", "9-1"),
+            ("EAU2_CROWDED", "yes"),
         ];
         for (name, value) in cases {
             let errors = check_all(&env(&[(name, value)]));

@@ -170,6 +170,17 @@ fn all_reduces_of_different_value_types_fail_every_rank() {
     }
 }
 
+/// On a crowded job a vector's all-reduce takes the reduce + broadcast path, while a
+/// number's stays with recursive doubling: a rank with the wrong type still fails with
+/// the others, at once, whichever path each took.
+#[test]
+fn a_vector_all_reduce_against_a_number_fails_every_rank() {
+    for n in [2, 3, 4] {
+        fails_everywhere(n, "vector-vs-scalar", &["all_reduce(value type "]);
+        fails_everywhere(n, "vector-vs-scalar-found", &["all_reduce"]);
+    }
+}
+
 #[test]
 fn a_rank_skipping_an_iteration_fails_every_rank_at_the_end() {
     for n in [2, 3, 4] {

@@ -74,7 +74,7 @@ impl Kind {
             Kind::Scan => "scan",
             Kind::AllReduceElementwise => "all_reduce_elementwise",
             Kind::Finish => "finish",
-            Kind::Layout => "layout",
+            Kind::Layout => "the layout step of an all_reduce of a plain vector",
         }
     }
 }

@@ -17,6 +17,12 @@ fn main() -> ExitCode {
         eprintln!("usage: spmd-mistake SCENARIO");
         return ExitCode::from(2);
     };
+    if scenario == "vector-vs-scalar" {
+        // Crowded by decree: no layout step. `vector-vs-scalar-found` lets the ranks find
+        // out, and on a crowded machine the vector's rank is in the layout step while
+        // the others are in the all-reduce itself.
+        std::env::set_var("EAU2_CROWDED", "1");
+    }
     eau2::run(|node| {
         let rank = node.rank();
         match scenario.as_str() {
@@ -69,6 +75,14 @@ fn main() -> ExitCode {
                     node.comm().all_reduce(1u64, |a, b| a + b)?;
                 } else {
                     node.comm().all_reduce(1u32, |a, b| a + b)?;
+                }
+            }
+            // Rank 0 all-reduces a vector, the others a number.
+            "vector-vs-scalar" | "vector-vs-scalar-found" => {
+                if rank == 0 {
+                    node.comm().all_reduce(vec![1u64; 4], |a, _| a)?;
+                } else {
+                    node.comm().all_reduce(1u64, |a, b| a + b)?;
                 }
             }
             // The last rank skips one iteration of a loop of all-reduces.

@@ -255,3 +255,34 @@ fn two_jobs_run_at_once() {
 fn zero_ranks_is_an_error() {
     assert!(run_local(0, |_| Ok(())).is_err());
 }
+
+/// `eau2::table::open_part` (a program's own reading of a file in blocks): the ranks'
+/// parts hold every line of the file exactly once, in order, for any number of ranks
+/// and a block size that cuts the parts into many blocks.
+#[test]
+fn open_part_hands_every_line_to_exactly_one_rank() {
+    let dir = std::env::temp_dir().join(format!("eau2-open-part-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("lines.sor");
+    let text: String = (0..5000)
+        .map(|i| format!("<{i}> <\"row {i}\">\n"))
+        .collect();
+    std::fs::write(&path, &text).unwrap();
+    for n in [1, 2, 3, 5] {
+        let file = path.clone();
+        let parts = within(move || {
+            run_local(n, move |node| {
+                let reader = eau2::table::open_part(node, &file, eau2::blocks::Records::Lines)?
+                    .block_bytes(1000);
+                Ok(reader.map_blocks(|block| Ok(block.to_vec()))?.concat())
+            })
+        })
+        .unwrap();
+        assert!(
+            parts.iter().all(|p| !p.is_empty()),
+            "n = {n}: an empty part"
+        );
+        assert_eq!(parts.concat(), text.as_bytes(), "n = {n}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

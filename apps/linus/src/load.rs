@@ -273,7 +273,8 @@ fn parquet_block(
     name: Option<&[u8]>,
 ) -> Result<Block> {
     let names = table.id_columns();
-    for (chunk, column) in chunks.iter().zip(names) {
+    let id_chunks = &chunks[..names.len()];
+    for (chunk, column) in id_chunks.iter().zip(names) {
         // SoR's typing rule makes a column of only 0s and 1s BOOL, so a small table
         // converted from SoR may hold its ids so.
         if !matches!(
@@ -287,7 +288,7 @@ fn parquet_block(
             )));
         }
     }
-    let dense = chunks.iter().all(|c| c.validity().all_set());
+    let dense = id_chunks.iter().all(|c| c.validity().all_set());
     let integer = |chunk: &Chunk, r| match chunk.data() {
         _ if !dense && !chunk.validity().get(r) => None,
         ChunkData::Int(v) => Some(i64::from(v[r])),
@@ -300,7 +301,7 @@ fn parquet_block(
     let (mut facts, mut commits) = (Facts::default(), Vec::with_capacity(capacity));
     let mut ids = [None; 2];
     for r in 0..rows {
-        for (id, chunk) in ids.iter_mut().zip(chunks) {
+        for (id, chunk) in ids.iter_mut().zip(id_chunks) {
             *id = integer(chunk, r);
         }
         let row = first_row + r as u64;

@@ -11,6 +11,7 @@ use eau2::frame::DataFrame;
 use eau2::kv::Key;
 use eau2::table::DistFrame;
 use eau2::{run_local, Error, Local, Node, Result};
+use eau2_testkit::scratch;
 
 /// Long enough for a loaded machine; a hang fails the test instead of blocking it.
 const DEADLINE: Duration = Duration::from_secs(90);
@@ -261,8 +262,7 @@ fn zero_ranks_is_an_error() {
 /// and a block size that cuts the parts into many blocks.
 #[test]
 fn open_part_hands_every_line_to_exactly_one_rank() {
-    let dir = std::env::temp_dir().join(format!("eau2-open-part-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("open-part");
     let path = dir.join("lines.sor");
     let text: String = (0..5000)
         .map(|i| format!("<{i}> <\"row {i}\">\n"))

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
-use eau2_testkit::{bin, launch, repo_root, run_with_deadline};
+use eau2_testkit::{bin, launch, repo_root, run_with_deadline, scratch};
 
 const DEADLINE: Duration = Duration::from_secs(180);
 
@@ -222,8 +222,7 @@ fn dense_and_sparse_walks_agree() {
 /// line, read like their plain twins.
 #[test]
 fn sor_spellings_of_ids_read_like_plain_ones() {
-    let dir = std::env::temp_dir().join(format!("eau2-linus-spelling-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("linus-spelling");
     std::fs::write(
         dir.join("projects.ltgt"),
         "<0> <\"p0\">\n< 1 > <p1>\n<+2> <\"p 2\">\n",
@@ -260,8 +259,7 @@ fn sor_spellings_of_ids_read_like_plain_ones() {
 
 #[test]
 fn a_malformed_commit_names_its_file_line_and_rank() {
-    let dir = std::env::temp_dir().join(format!("eau2-linus-malformed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("linus-malformed");
     std::fs::write(dir.join("projects.ltgt"), "<0> <\"p0\">\n").unwrap();
     std::fs::write(dir.join("users.ltgt"), "<0> <\"u0\">\n").unwrap();
     std::fs::write(
@@ -315,8 +313,7 @@ fn a_missing_data_folder_is_a_clear_error() {
 
 #[test]
 fn commits_naming_unknown_ids_are_a_clear_error() {
-    let dir = std::env::temp_dir().join(format!("eau2-linus-bad-ids-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch("linus-bad-ids");
     std::fs::write(dir.join("projects.ltgt"), "<0> <\"p0\">\n<1> <\"p1\">\n").unwrap();
     std::fs::write(
         dir.join("users.ltgt"),
@@ -356,8 +353,7 @@ fn commits_naming_unknown_ids_are_a_clear_error() {
 /// ranks, small row groups so that 3 and 4 ranks each read several), with the column
 /// names `--format parquet` reads.
 fn to_parquet(sor: &Path, name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("eau2-linus-pq-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch(&format!("linus-pq-{name}"));
     for (table, names) in [
         ("commits", "pid,author,committer"),
         ("projects", "pid,name"),
@@ -442,8 +438,7 @@ fn parquet_graphs_with_missing_ids_read_like_their_sor_files() {
 
 #[test]
 fn parquet_graphs_get_the_checks_of_sor_ones() {
-    let sor = std::env::temp_dir().join(format!("eau2-linus-pq-checks-{}", std::process::id()));
-    std::fs::create_dir_all(&sor).unwrap();
+    let sor = scratch("linus-checks-sor");
     std::fs::write(sor.join("projects.ltgt"), "<0> <\"p0\">\n<1> <\"p1\">\n").unwrap();
     std::fs::write(
         sor.join("users.ltgt"),
@@ -521,8 +516,7 @@ fn parquet_graphs_get_the_checks_of_sor_ones() {
 
 #[test]
 fn a_user_row_without_its_uid_is_named_in_either_format() {
-    let sor = std::env::temp_dir().join(format!("eau2-linus-no-uid-{}", std::process::id()));
-    std::fs::create_dir_all(&sor).unwrap();
+    let sor = scratch("linus-no-uid");
     std::fs::write(sor.join("projects.ltgt"), "<0> <\"p0\">\n").unwrap();
     std::fs::write(sor.join("users.ltgt"), "<0> <\"Ann\">\n<> <\"Bob\">\n").unwrap();
     std::fs::write(sor.join("commits.ltgt"), "<0> <0> <0>\n").unwrap();

@@ -551,10 +551,7 @@ fn memos_of_a_replaced_input_are_not_used() {
     let dir = scratch("memo-input");
     let tmp = scratch("memo-input-tmp");
     for (name, modulus, mul) in [("a", 13, 7), ("b", 17, 11)] {
-        let mut text = String::from("id,name,score\n");
-        for i in 0..5000 {
-            text.push_str(&format!("{i},n{},{}\n", i % modulus, i * mul % 1000));
-        }
+        let text = eau2_testkit::scores_csv(5000, modulus, mul);
         fs::write(dir.join(format!("{name}.csv")), text).unwrap();
     }
     let path = dir.join("t.csv");
@@ -612,11 +609,7 @@ fn scratch(name: &str) -> PathBuf {
 fn a_load_survives_a_lost_rank() {
     let dir = scratch("load");
     let path = dir.join("t.csv");
-    let mut text = String::from("id,name,score\n");
-    for i in 0..5000 {
-        text.push_str(&format!("{i},n{},{}.5\n", i % 97, i * 7 % 1000));
-    }
-    fs::write(&path, text).unwrap();
+    fs::write(&path, eau2_testkit::scores_csv(5000, 97, 7)).unwrap();
     let args = ["read", path.to_str().unwrap()];
     let clean = run(3, None, &bin("load-check"), &args, &[]);
     clean.assert_success();

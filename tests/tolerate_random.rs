@@ -231,11 +231,7 @@ fn a_checkpointed_loop_survives_a_kill_at_a_random_moment() {
 fn a_load_survives_a_kill_at_a_random_moment() {
     let dir = scratch("random-kill-load-input");
     let path = dir.join("t.csv");
-    let mut text = String::from("id,name,score\n");
-    for i in 0..300_000 {
-        text.push_str(&format!("{i},n{},{}.5\n", i % 997, i * 7 % 1000));
-    }
-    fs::write(&path, text).unwrap();
+    fs::write(&path, eau2_testkit::scores_csv(300_000, 997, 7)).unwrap();
     survive_random_kills(&Job {
         name: "load",
         program: bin("load-check"),

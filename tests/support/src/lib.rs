@@ -218,6 +218,16 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A CSV of `rows` rows `id,name,score`: ids 0.., names `n{id % names}` and scores
+/// `{id * mul % 1000}.5` (a small table to load, whose two variants differ everywhere).
+pub fn scores_csv(rows: usize, names: usize, mul: usize) -> String {
+    let mut text = String::from("id,name,score\n");
+    for i in 0..rows {
+        text.push_str(&format!("{i},n{},{}.5\n", i % names, i * mul % 1000));
+    }
+    text
+}
+
 /// `load-check read PATH OPTIONS..` on `n` ranks under eau2-launch: the probe the loading
 /// tests use to read a file into a DistFrame and print what it holds.
 pub fn load_check(n: usize, path: &Path, options: &[&str], deadline: Duration) -> Finished {

@@ -196,8 +196,8 @@ impl Comm {
         Ok(value)
     }
 
-    /// [`Comm::gather_bytes`] for any [`Wire`] type. Like every collective, it takes
-    /// the rank's value by value: the root's own becomes its place in the result
+    /// [`Comm::gather_bytes`] for any [`Wire`] type. Like `broadcast`, `all_reduce` and
+    /// `all_to_all`, it takes the rank's value by value: the root's own becomes its place in the result
     /// without a copy (clone a value you keep).
     pub fn gather<T: Wire>(&self, root: usize, value: T) -> Result<Option<Vec<T>>> {
         let op = Op::rooted(op::Kind::Gather, root).of::<T>();

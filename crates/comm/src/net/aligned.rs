@@ -329,8 +329,18 @@ thread_local! {
 /// in a VM a fault costs microseconds. On 4 ranks of the 2-core development VM, a typed
 /// gather of 1 MiB went from 0.56 and 0.69 ms to 0.30 and 0.35 ms with these settings
 /// (given through glibc's environment variables, same runs). Open MPI changes the same
-/// settings for its own reasons. The cost: a process keeps up to 128 MiB of freed
-/// memory per heap mapped.
+/// settings for its own reasons.
+///
+/// The trim threshold covers the main heap and shrinking the others, but not a thread's
+/// extra heaps (64 MiB each) that become wholly free: glibc unmaps those unless the
+/// heap before has `M_TOP_PAD` bytes to spare. The network thread's arena, which holds
+/// every received vector, grows such heaps for large bodies and lost them between
+/// calls: a typed all-gather of 16 MiB on 4 ranks faulted about 1,800 pages per call
+/// on some ranks and took 1.2-1.4x its byte path after other collectives had run;
+/// with the pad at a whole heap it took 1.0x (bench/RESULTS.md, session 11). The pad
+/// also rounds up each growth of a heap, which reserves address space but touches no
+/// page. The cost: a process keeps freed memory mapped, up to 128 MiB at the top of
+/// its main heap and the peak of each thread's heaps.
 pub(crate) fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -341,6 +351,7 @@ pub(crate) fn keep_freed_memory() {
             unsafe {
                 libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
                 libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 20);
+                libc::mallopt(libc::M_TOP_PAD, 64 << 20);
             }
         });
     }

@@ -165,6 +165,15 @@ fn spans_show_only_when_eau2_log_asks() {
                     out.stderr
                 );
             }
+            // The broadcast of an encoded string names its size on the root and the
+            // receivers alike.
+            assert!(
+                spans.iter().any(|l| l.starts_with(&format!("[{rank}] "))
+                    && l.contains("op=\"broadcast\"")
+                    && l.contains("bytes=54")),
+                "EAU2_LOG={filter}: no broadcast span with its size from rank {rank}:\n{}",
+                out.stderr
+            );
         }
     }
     // A filter for one crate's module shows only its spans.

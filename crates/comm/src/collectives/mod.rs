@@ -79,7 +79,7 @@ pub(crate) struct Call<'c> {
     /// The call's `collective` span, entered for as long as the call lasts, so that a
     /// subscriber with `FmtSpan::CLOSE` reports each call's time. Collectives can be
     /// called in tight loops: a disabled `debug_span!` costs one branch.
-    _span: tracing::span::EnteredSpan,
+    span: tracing::span::EnteredSpan,
 }
 
 impl<'c> Call<'c> {
@@ -107,8 +107,14 @@ impl<'c> Call<'c> {
             comm,
             seq,
             op,
-            _span: span.entered(),
+            span: span.entered(),
         }
+    }
+
+    /// Records the bytes this rank moves in the call once they are known: an encoded
+    /// value's size is known only after encoding, a broadcast's only once it arrived.
+    fn record_bytes(&self, bytes: usize) {
+        self.span.record("bytes", bytes as u64);
     }
 
     fn rank(&self) -> usize {
@@ -184,6 +190,7 @@ impl Comm {
     ) -> Result<T> {
         let Some(value) = value.filter(|_| self.rank() == root) else {
             let bytes = self.broadcast_on(call, root, first_step, Bytes::new())?;
+            call.record_bytes(bytes.len());
             // An inner rank of the tree has passed the value on; its sends may still be
             // leaving (see `plain::from_forwarded_body`).
             let what = || format!("a broadcast from rank {root}");
@@ -191,6 +198,7 @@ impl Comm {
             return plain::from_forwarded_body(bytes, patience, what);
         };
         plain::with_body(&value, |body| {
+            call.record_bytes(body.len());
             self.broadcast_on(call, root, first_step, body).map(drop)
         })?;
         Ok(value)

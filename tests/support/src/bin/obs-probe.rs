@@ -96,6 +96,12 @@ fn traffic(node: &Node) -> Result<()> {
     // Collectives.
     let sum = node.comm().all_reduce(rank as u64, |a, b| a + b)?;
     assert_eq!(sum, (n * (n - 1) / 2) as u64);
+    // An encoded (not plain) value: its span learns its size only once it is encoded
+    // or has arrived (a 4-byte length and 50 bytes).
+    let said = node
+        .comm()
+        .broadcast(0, (rank == 0).then(|| "hello".repeat(10)))?;
+    assert_eq!(said.len(), 50);
     let mut words = vec![rank as u64; 10_000];
     node.comm().all_reduce_slice(&mut words, |a, b| {
         a.iter_mut().zip(b).for_each(|(x, y)| *x |= y)

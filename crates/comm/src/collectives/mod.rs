@@ -174,8 +174,8 @@ impl Comm {
             }
             value => value,
         };
-        let bytes = value.as_ref().and_then(plain::plain_bytes).map(<[u8]>::len);
-        let call = Call::new(self, op, bytes);
+        // Every rank records its bytes once it has its body (`broadcast_value_on`).
+        let call = Call::new(self, op, None);
         self.broadcast_value_on(&call, root, 0, value)
     }
 
@@ -205,8 +205,8 @@ impl Comm {
     }
 
     /// [`Comm::gather_bytes`] for any [`Wire`] type. Like `broadcast`, `all_reduce` and
-    /// `all_to_all`, it takes the rank's value by value: the root's own becomes its place in the result
-    /// without a copy (clone a value you keep).
+    /// `all_to_all`, it takes the rank's value by value: the root's own becomes its place
+    /// in the result without a copy (clone a value you keep).
     pub fn gather<T: Wire>(&self, root: usize, value: T) -> Result<Option<Vec<T>>> {
         let op = Op::rooted(op::Kind::Gather, root).of::<T>();
         let mut all = Vec::new();

@@ -207,8 +207,7 @@ impl Comm {
         // where recursive doubling makes n log2 n of each. With cores to spare the
         // doubling's log2 n steps are faster; without, the volume decides (16 MiB on 8
         // ranks of 2 cores: 67-76 ms against 123-131 ms; bench/RESULTS.md, session 10).
-        let plain = plain::body_align::<T>() != 0;
-        let by_volume = plain && self.size() > 2 && self.crowded()?;
+        let by_volume = size.is_some() && self.size() > 2 && self.crowded()?;
         let call = Call::new(self, Op::typed::<T>(Kind::AllReduce, None), size);
         if by_volume {
             let reduced = self.reduce_in(&call, 0, value, merge)?;

@@ -26,10 +26,7 @@ const NEITHER: &str = "neither the old nor a new write";
 
 /// A fresh folder for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("eau2-wsafe-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+    eau2_testkit::scratch(&format!("wsafe-{name}"))
 }
 
 /// A file of a write by name and content (one unnamed entry for a single file), as

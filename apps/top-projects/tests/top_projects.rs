@@ -24,9 +24,7 @@ fn small() -> PathBuf {
 
 /// A fresh folder for one test's files.
 fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("eau2-top-{test}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    eau2_testkit::scratch(&format!("top-{test}"))
 }
 
 /// `COUNT PID NAME` lines of the `top` projects with the most commits in `dir`, counted

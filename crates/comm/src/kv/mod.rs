@@ -508,7 +508,8 @@ impl Kv {
             return Err(e);
         }
         let result = self.shared.waited.time(|| {
-            receive(&rx, timeout, self.net.brief_poll(), || {
+            let poll = self.net.brief_poll_from(Some(key.home()));
+            receive(&rx, timeout, poll, || {
                 format!("waiting for rank {} to answer about key {key}", key.home())
             })
         });

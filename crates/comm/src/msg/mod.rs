@@ -205,9 +205,13 @@ impl Comm {
         let deadline = timeout.map(|t| Instant::now() + t);
         let ask = || self.ask_where(from, tag);
         let long_wait = seq_of(tag).is_some().then_some(&ask as &dyn Fn());
-        let received =
-            self.mailbox()
-                .receive(from, tag, deadline, self.net().brief_poll(), long_wait);
+        let received = self.mailbox().receive(
+            from,
+            tag,
+            deadline,
+            self.net().brief_poll_from(from),
+            long_wait,
+        );
         if received.is_err() {
             self.tell_mistake();
         }

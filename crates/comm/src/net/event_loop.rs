@@ -1,8 +1,9 @@
 //! The network thread: one mio `Poll` over the listener, the waker and every peer link.
 //!
-//! It never blocks and never runs user code. It alone reads the links; incoming data
-//! frames go to the upper layer's [`Handler`], which may queue replies through an
-//! [`Outbox`]. Senders write to links themselves ([`Link::send`]) and hand the network
+//! It never blocks and never runs user code. It reads every link (a program thread
+//! waiting for a peer may read that one link too, taking turns: see `read_side`);
+//! incoming data frames go to the upper layer's [`Handler`], which may queue replies
+//! through an [`Outbox`]. Senders write to links themselves ([`Link::send`]) and hand the network
 //! thread [`Command`]s through a channel, with a `mio::Waker`, only to finish writes the
 //! socket did not take at once, and to shut down.
 //!
@@ -14,8 +15,7 @@
 //!   short deadline, and a cap on how many may wait at once; their rejections are
 //!   logged through a [`RejectLog`], a count rather than a line each in a flood.
 
-use std::io::{self, Read};
-use std::mem::MaybeUninit;
+use std::io;
 use std::net::TcpListener as StdListener;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
@@ -28,13 +28,13 @@ use mio::net::{TcpListener, TcpStream};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use super::aligned::ReadUninit;
 use super::control::Control;
-use super::frame::{FrameReader, InFrame, Limits, OutFrame, ReadError};
-use super::handler::{Handler, Outbox};
+use super::frame::{InFrame, Limits, OutFrame, ReadError};
+use super::handler::SharedHandler;
 use super::hello::{proves_job, Expect, HelloRead, HelloReader};
 use super::link::{Link, Sent};
 use super::ratelog::{accept_waiting, RejectLog};
+use super::read_side::ReadSide;
 use crate::brief_poll::{WaitSignals, POLL_WHILE_RECEIVING};
 
 pub(crate) const LISTENER: Token = Token(0);
@@ -56,6 +56,9 @@ pub(crate) const MAX_STRANGERS: usize = 256;
 pub(crate) enum Command {
     /// A sender left frames queued on the link to this rank: write them.
     Flush { to: usize },
+    /// A program thread reading the link from this rank left frames (or the end of the
+    /// stream) that only the network thread handles: handle them, and read on.
+    Read { from: usize },
     /// Say goodbye to every peer, flush, close, and report on the channel.
     Shutdown { done: Sender<()> },
     /// Report on the channel once everything queued so far is written (the process is
@@ -100,12 +103,7 @@ impl LoopConfig {
 /// A connection to a peer rank, as the network thread sees it.
 struct RankConn {
     link: Arc<Link>,
-    reader: FrameReader,
     said_goodbye: bool,
-    /// When a byte last came from the peer.
-    last_heard: Instant,
-    /// Whether a large body from it is being read, as counted in `receiving`.
-    mid_body: bool,
 }
 
 /// A connection made after rendezvous, not yet rejected. Nothing is ever sent to it.
@@ -130,41 +128,6 @@ impl Conn {
     }
 }
 
-/// A reader that notes whether any byte came through.
-struct Heard<'a, R> {
-    inner: &'a mut R,
-    any: bool,
-}
-
-impl<R: Read> Read for Heard<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.any |= n > 0;
-        Ok(n)
-    }
-}
-
-// SAFETY: read(2) writes only the bytes it reports, at most the length it is given.
-unsafe impl ReadUninit for Heard<'_, &TcpStream> {
-    /// A socket reads into uninitialised memory (a large body's own allocation) with
-    /// read(2) itself: `Read` takes initialised bytes only.
-    fn read_uninit(&mut self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
-        // SAFETY: `buf` is writable memory of `buf.len()` bytes, borrowed for the call.
-        let n = unsafe {
-            libc::read(
-                self.inner.as_raw_fd(),
-                buf.as_mut_ptr().cast::<libc::c_void>(),
-                buf.len(),
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        self.any |= n > 0;
-        Ok(n as usize)
-    }
-}
-
 /// The state owned by the network thread.
 pub(crate) struct EventLoop {
     cfg: LoopConfig,
@@ -179,7 +142,7 @@ pub(crate) struct EventLoop {
     /// since the edge-triggered listener will not report the queued connections again.
     retry_accept: bool,
     commands: Receiver<Command>,
-    handler: Box<dyn Handler>,
+    handler: SharedHandler,
     shutting_down: Option<(Sender<()>, Instant)>,
     /// Whether this rank has told its peers about a lost rank (it does so once).
     relayed_loss: bool,
@@ -187,9 +150,9 @@ pub(crate) struct EventLoop {
     draining: Vec<Sender<()>>,
     /// Set by [`Command::Abort`]: the loop ends at the end of this turn.
     aborted: bool,
-    /// When a peer link last became readable: bytes came in. (Room to send opening up
-    /// does not count: it showed no clear gain in an A/B, and every write would keep
-    /// the loop spinning.)
+    /// When this thread last read bytes from a peer link. (Room to send opening up does
+    /// not count: it showed no clear gain in an A/B, and every write would keep the loop
+    /// spinning. Nor do bytes a waiting program thread read itself: it needs no help.)
     last_traffic: Instant,
     /// Program threads' waits, and this thread's large reads, for each other.
     waits: Arc<WaitSignals>,
@@ -205,7 +168,7 @@ impl EventLoop {
         listener: StdListener,
         streams: Vec<Option<std::net::TcpStream>>,
         commands: Receiver<Command>,
-        handler: Box<dyn Handler>,
+        handler: SharedHandler,
         waits: Arc<WaitSignals>,
     ) -> io::Result<(EventLoop, Vec<Option<Arc<Link>>>)> {
         listener.set_nonblocking(true)?;
@@ -226,13 +189,10 @@ impl EventLoop {
                 Token(FIRST_CONN + index),
                 Interest::READABLE | Interest::WRITABLE,
             )?;
-            let link = Arc::new(Link::new(peer, stream));
+            let link = Arc::new(Link::new(peer, stream, cfg.limits));
             conns.push(Some(Conn::Rank(RankConn {
                 link: Arc::clone(&link),
-                reader: FrameReader::new(cfg.limits),
                 said_goodbye: false,
-                last_heard: Instant::now(),
-                mid_body: false,
             })));
             links[peer] = Some(link);
             by_rank[peer] = Some(index);
@@ -293,10 +253,6 @@ impl EventLoop {
                     WAKER => {}
                     Token(t) => {
                         let index = t - FIRST_CONN;
-                        let is_rank = matches!(self.conns.get(index), Some(Some(Conn::Rank(_))));
-                        if is_rank && event.is_readable() {
-                            self.last_traffic = Instant::now();
-                        }
                         if event.is_readable() || event.is_read_closed() || event.is_error() {
                             self.read(index);
                         }
@@ -361,6 +317,11 @@ impl EventLoop {
         while let Ok(command) = self.commands.try_recv() {
             match command {
                 Command::Flush { to } => self.flush_rank(to),
+                Command::Read { from } => {
+                    if let Some(Some(index)) = self.by_rank.get(from).copied() {
+                        self.read(index);
+                    }
+                }
                 Command::Shutdown { done } => {
                     for rank in 0..self.by_rank.len() {
                         self.send(rank, OutFrame::new(&Control::Goodbye, Bytes::new()));
@@ -418,23 +379,24 @@ impl EventLoop {
     /// than the peer timeout. Reads first: bytes may be waiting that this thread, busy
     /// with other links, has not read yet.
     fn check_heard(&mut self, index: usize) {
-        let silent = |conn: &Option<Conn>, limit| match conn {
-            Some(Conn::Rank(c)) => c.last_heard.elapsed() > limit,
-            _ => false,
+        let silent_for = |conn: &Option<Conn>| match conn {
+            Some(Conn::Rank(c)) => Some(c.link.reading().last_heard().elapsed()),
+            _ => None,
         };
-        if !silent(&self.conns[index], self.cfg.peer_timeout) {
+        if silent_for(&self.conns[index]).is_none_or(|d| d <= self.cfg.peer_timeout) {
             return;
         }
         self.read(index);
         let Some(Conn::Rank(c)) = &self.conns[index] else {
             return;
         };
-        if c.last_heard.elapsed() > self.cfg.peer_timeout {
+        let silent = c.link.reading().last_heard().elapsed();
+        if silent > self.cfg.peer_timeout {
             let rank = c.link.rank();
             let reason = format!(
                 "no sign of life from rank {rank} for {} ms (the limit, EAU2_PEER_TIMEOUT, \
                  is {:?}): it is frozen (stopped, or its machine hangs) or unreachable",
-                c.last_heard.elapsed().as_millis(),
+                silent.as_millis(),
                 self.cfg.peer_timeout
             );
             tracing::error!(rank = self.cfg.rank, "{reason}");
@@ -492,42 +454,44 @@ impl EventLoop {
         }
     }
 
+    /// Reads the link on connection `index`, unless a program thread is reading it
+    /// (which then reads once more on this thread's behalf: see `read_side`).
     fn read_rank(&mut self, index: usize) {
-        let mut frames = Vec::new();
-        let result = {
-            let Some(Conn::Rank(conn)) = self.conns[index].as_mut() else {
-                return;
-            };
-            let mut stream = conn.link.stream();
-            let mut heard = Heard {
-                inner: &mut stream,
-                any: false,
-            };
-            let result = conn.reader.read_from(&mut heard, &mut frames);
-            if heard.any {
-                conn.last_heard = Instant::now();
-            }
-            let mid_body = conn.reader.mid_body();
-            if mid_body != conn.mid_body {
-                conn.mid_body = mid_body;
-                match mid_body {
-                    true => self.waits.receiving.fetch_add(1, Ordering::Relaxed),
-                    false => self.waits.receiving.fetch_sub(1, Ordering::Relaxed),
-                };
-            }
-            result
+        let Some(Conn::Rank(conn)) = &self.conns[index] else {
+            return;
         };
+        let link = Arc::clone(&conn.link);
+        link.reading()
+            .in_turn(|side| self.read_turn(index, &link, side));
+    }
+
+    /// One turn at reading `link` (connection `index`): first what a program thread left
+    /// here, then the socket. Returns whether the connection is still open.
+    fn read_turn(&mut self, index: usize, link: &Link, side: &mut ReadSide) -> bool {
+        let (mut frames, mut end) = side.take_left();
+        if end.is_none() {
+            let (heard, read_end) =
+                link.reading()
+                    .read(side, link.stream(), &self.waits, &mut frames);
+            if heard {
+                self.last_traffic = Instant::now();
+            }
+            end = read_end;
+        }
         for frame in frames {
             if self.conns[index].is_none() {
-                return;
+                return false;
             }
             self.dispatch(index, frame);
         }
-        match result {
-            Ok(()) => {}
-            Err(ReadError::Closed) => self.close(index, "connection closed"),
-            Err(ReadError::Io(e)) => self.close(index, &format!("connection broken: {e}")),
-            Err(ReadError::Protocol(why)) => {
+        if self.conns[index].is_none() {
+            return false;
+        }
+        match end {
+            None => return true,
+            Some(ReadError::Closed) => self.close(index, "connection closed"),
+            Some(ReadError::Io(e)) => self.close(index, &format!("connection broken: {e}")),
+            Some(ReadError::Protocol(why)) => {
                 let who = self.describe(index);
                 tracing::warn!(
                     rank = self.cfg.rank,
@@ -536,6 +500,7 @@ impl EventLoop {
                 self.close(index, &format!("protocol error: {why}"));
             }
         }
+        false
     }
 
     fn dispatch(&mut self, index: usize, frame: InFrame) {
@@ -548,9 +513,7 @@ impl EventLoop {
                 conn.link
                     .traffic()
                     .received((header.len() + frame.body.len()) as u64);
-                let mut outbox = Outbox::default();
-                self.handler
-                    .on_message(from, header, frame.body, &mut outbox);
+                let outbox = self.handler.on_message(from, header, frame.body);
                 for (to, header, body) in outbox.frames {
                     self.send(to, OutFrame::data(header, body, 0));
                 }
@@ -676,9 +639,7 @@ impl EventLoop {
         let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
         match conn {
             Conn::Rank(c) => {
-                if c.mid_body {
-                    self.waits.receiving.fetch_sub(1, Ordering::Relaxed);
-                }
+                c.link.reading().forget_body(&self.waits);
                 c.link.close();
                 self.by_rank[c.link.rank()] = None;
                 if !c.said_goodbye {

@@ -1,6 +1,7 @@
 //! A connection to a peer rank, shared by the network thread and every sending thread.
 //!
-//! Only the network thread reads a link. Any thread may write to it: a sender whose
+//! The network thread reads a link, and so may a program thread waiting for that peer
+//! (see `read_side`). Any thread may write to it: a sender whose
 //! frame finds the queue empty writes it to the socket itself, and only what the socket
 //! does not take at once is left queued for the network thread to finish. A small
 //! request thus leaves without waking the network thread, one thread wake-up fewer per
@@ -15,7 +16,8 @@ use mio::net::TcpStream;
 use parking_lot::Mutex;
 
 use super::control::Control;
-use super::frame::OutFrame;
+use super::frame::{Limits, OutFrame};
+use super::read_side::Reading;
 use super::traffic::{Flow, LinkTraffic};
 
 /// One peer rank's connection.
@@ -23,6 +25,7 @@ pub(crate) struct Link {
     rank: usize,
     stream: TcpStream,
     out: Mutex<Outgoing>,
+    reading: Reading,
     traffic: LinkTraffic,
 }
 
@@ -46,8 +49,9 @@ pub(crate) enum Sent {
 }
 
 impl Link {
-    /// Wraps `stream`, which must already be registered with the network thread's poll.
-    pub(crate) fn new(rank: usize, stream: TcpStream) -> Link {
+    /// Wraps `stream`, which must already be registered with the network thread's poll;
+    /// frames read from it must keep within `limits`.
+    pub(crate) fn new(rank: usize, stream: TcpStream, limits: Limits) -> Link {
         Link {
             rank,
             stream,
@@ -56,8 +60,14 @@ impl Link {
                 closed: false,
                 last_write: Instant::now(),
             }),
+            reading: Reading::new(limits),
             traffic: LinkTraffic::default(),
         }
+    }
+
+    /// The link's incoming side.
+    pub(crate) fn reading(&self) -> &Reading {
+        &self.reading
     }
 
     /// The link's traffic counters.
@@ -70,7 +80,7 @@ impl Link {
         self.rank
     }
 
-    /// The socket, for reading and (de)registration by the network thread.
+    /// The socket, for reading, and for (de)registration by the network thread.
     pub(crate) fn stream(&self) -> &TcpStream {
         &self.stream
     }
@@ -193,7 +203,14 @@ mod tests {
         let sending = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (receiving, _) = listener.accept().unwrap();
         sending.set_nonblocking(true).unwrap();
-        (Link::new(1, TcpStream::from_std(sending)), receiving)
+        let limits = Limits {
+            max_header: 1 << 10,
+            max_body: 1 << 30,
+        };
+        (
+            Link::new(1, TcpStream::from_std(sending), limits),
+            receiving,
+        )
     }
 
     /// Several threads send through one link over real loopback TCP while another

@@ -9,7 +9,9 @@
 //!    body) to ranks; the loop hands incoming ones to the upper layer's [`Handler`] on the
 //!    network thread, and [`NetHandle::shutdown`] says goodbye to every peer and closes.
 //!
-//! Only the network thread reads sockets and runs the [`Handler`]. A sending thread whose
+//! The network thread reads the sockets and runs the [`Handler`]; so does, for one
+//! peer's link, a program thread waiting for a message from that peer, in its polling
+//! phase (see `read_side`). A sending thread whose
 //! frame finds nothing queued on the link writes it itself, and leaves the rest (when the
 //! socket is full) for the network thread, which it wakes through a channel and a
 //! `mio::Waker`. Handing every small request to the network thread cost one more
@@ -65,6 +67,7 @@ mod hello;
 mod link;
 mod pool;
 mod ratelog;
+mod read_side;
 mod rendezvous;
 pub mod token;
 mod traffic;
@@ -88,10 +91,12 @@ use bytes::Bytes;
 use mio::Waker;
 use parking_lot::Mutex;
 
-use crate::brief_poll::{BriefPoll, Expecting, WaitSignals};
+use crate::brief_poll::{BriefPoll, Expecting, Progress, WaitSignals};
 use crate::error::{Error, Result};
+use control::Control;
 use event_loop::{poll_with_waker, Command, EventLoop, LoopConfig};
-use frame::{Limits, OutFrame};
+use frame::{InFrame, Limits, OutFrame};
+use handler::SharedHandler;
 use link::{Link, Sent};
 
 /// The default largest frame body: values of hundreds of MiB fit.
@@ -177,6 +182,9 @@ pub struct NetHandle {
     /// Waiting program threads and large reads in progress (see
     /// [`NetHandle::expecting`], [`NetHandle::brief_poll`]).
     waits: Arc<WaitSignals>,
+    /// The handler, for the messages a waiting program thread reads itself (`None` in
+    /// a job of one rank, which has no links).
+    handler: Option<SharedHandler>,
 }
 
 /// Joins the job described by `cfg` and starts the network thread, which hands incoming
@@ -200,6 +208,7 @@ pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> 
             waker: None,
             thread: Mutex::new(None),
             waits: Default::default(),
+            handler: None,
         });
     }
     let joined = rendezvous::rendezvous(cfg)?;
@@ -217,13 +226,14 @@ pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> 
         poll_for: cfg.net_poll,
     };
     let waits = Arc::new(WaitSignals::default());
+    let handler = SharedHandler::new(handler);
     let (event_loop, links) = EventLoop::new(
         loop_cfg,
         poll,
         joined.listener,
         joined.links,
         rx,
-        handler,
+        handler.clone(),
         Arc::clone(&waits),
     )
     .map_err(|e| Error::io("registering connections with the event loop", e))?;
@@ -240,6 +250,7 @@ pub fn connect(cfg: &NetConfig, handler: Box<dyn Handler>) -> Result<NetHandle> 
         waker: Some(Arc::new(waker)),
         thread: Mutex::new(Some(thread)),
         waits,
+        handler: Some(handler),
     })
 }
 
@@ -297,6 +308,75 @@ impl NetHandle {
     /// expecting a peer (see [`NetHandle::expecting`]) for as long as it lives.
     pub(crate) fn brief_poll(&self) -> BriefPoll<'_> {
         BriefPoll::new(&self.waits)
+    }
+
+    /// [`NetHandle::brief_poll`] for a message from `from` (any rank if `None`): when it
+    /// names another rank, the polling phase reads that rank's link on the waiting
+    /// thread (see [`Progress`]).
+    pub(crate) fn brief_poll_from(&self, from: Option<usize>) -> BriefPoll<'_> {
+        match from {
+            Some(peer) if peer != self.rank && self.handler.is_some() => {
+                BriefPoll::with_progress(&self.waits, self, peer)
+            }
+            _ => self.brief_poll(),
+        }
+    }
+
+    /// One turn at reading the link from `from` on this thread (see `read_side`): the
+    /// data frames go to the handler, and its replies are sent from here. Frames only
+    /// the network thread handles, and the end of the stream, are left for it.
+    fn read_link(&self, link: &Link, from: usize, handler: &SharedHandler) -> Result<bool> {
+        let mut heard = false;
+        let mut replies = Vec::new();
+        let mut for_network_thread = false;
+        link.reading().in_turn(|side| {
+            if side.has_left() {
+                // The network thread has been asked to deal with it, and reads on then.
+                return false;
+            }
+            let mut frames = Vec::new();
+            let (any, end) = link
+                .reading()
+                .read(side, link.stream(), &self.waits, &mut frames);
+            heard |= any;
+            let mut frames = frames.into_iter();
+            while let Some(frame) = frames.next() {
+                match frame.control {
+                    Control::Data(header) => {
+                        link.traffic()
+                            .received((header.len() + frame.body.len()) as u64);
+                        replies.extend(handler.on_message(from, header, frame.body).frames);
+                    }
+                    Control::Heartbeat => {}
+                    Control::Mark => link.traffic().mark_arrived(),
+                    control => {
+                        let body = frame.body;
+                        side.leave(
+                            std::iter::once(InFrame { control, body }).chain(frames),
+                            end,
+                        );
+                        for_network_thread = true;
+                        return false;
+                    }
+                }
+            }
+            if end.is_some() {
+                side.leave([], end);
+                for_network_thread = true;
+                return false;
+            }
+            true
+        });
+        for (to, header, body) in replies {
+            self.send(to, header, body)?;
+        }
+        if for_network_thread {
+            self.commands
+                .send(Command::Read { from })
+                .map_err(|_| Error::Shutdown("the network thread has stopped".into()))?;
+            self.wake()?;
+        }
+        Ok(heard)
     }
 
     /// Asks the network thread to write what a sender left queued on the link to `to`.
@@ -419,5 +499,22 @@ impl NetHandle {
         thread
             .join()
             .map_err(|_| Error::Shutdown("the network thread panicked".into()))
+    }
+}
+
+impl Progress for NetHandle {
+    fn progress(&self, from: usize) -> bool {
+        let (Some(Some(link)), Some(handler)) = (self.links.get(from), &self.handler) else {
+            return false;
+        };
+        // What this rank left queued for the peer goes first: the peer may be waiting
+        // for it before it sends what this thread waits for. A failed write is left
+        // for the network thread, which meets it too and closes the link.
+        if link.flush().is_err() {
+            let _ = self.flush_later(from);
+        }
+        // A failure here is the network thread's to report (the link's loss reaches
+        // the waiter through the handler); the wait itself goes on.
+        self.read_link(link, from, handler).unwrap_or(false)
     }
 }

@@ -3,9 +3,14 @@
 //! It never blocks and never runs user code. It reads every link (a program thread
 //! waiting for a peer may read that one link too, taking turns: see `read_side`);
 //! incoming data frames go to the upper layer's [`Handler`], which may queue replies
-//! through an [`Outbox`]. Senders write to links themselves ([`Link::send`]) and hand the network
-//! thread [`Command`]s through a channel, with a `mio::Waker`, only to finish writes the
-//! socket did not take at once, and to shut down.
+//! through an [`Outbox`]. Senders write to links themselves ([`Link::send`]) and hand
+//! the network thread [`Command`]s through a channel, with a `mio::Waker`, only to
+//! finish writes the socket did not take at once, to handle what a reading program
+//! thread left, and to shut down.
+//!
+//! [`Handler`]: super::handler::Handler
+//! [`Outbox`]: super::handler::Outbox
+//! [`Handler::on_peer_lost`]: super::handler::Handler::on_peer_lost
 //!
 //! Every tick (a fraction of the peer timeout) it also keeps the job honest:
 //! - **liveness**: a [`Control::Heartbeat`] goes on every link idle for a while, so a

@@ -286,7 +286,7 @@ impl FrameReader {
     /// completed before that are still in `out`).
     ///
     /// Large bodies of elements are read into uninitialised memory, which `stream` must
-    /// allow ([`ReadUninit`]; wrap an in-memory stream in [`aligned::Zeroing`]).
+    /// allow ([`ReadUninit`]; tests wrap an in-memory stream in `aligned::Zeroing`).
     pub(crate) fn read_from<S: Read + ReadUninit>(
         &mut self,
         stream: &mut S,

@@ -48,7 +48,7 @@ pub(crate) struct Reading {
 pub(crate) struct ReadSide {
     reader: FrameReader,
     /// When a byte last came from the peer.
-    pub(crate) last_heard: Instant,
+    last_heard: Instant,
     /// Frames a program thread read but left for the network thread, oldest first.
     left: VecDeque<InFrame>,
     /// The end of the stream, when a program thread met it (after the `left` frames).

@@ -39,7 +39,7 @@ use super::handler::SharedHandler;
 use super::hello::{proves_job, Expect, HelloRead, HelloReader};
 use super::link::{Link, Sent};
 use super::ratelog::{accept_waiting, RejectLog};
-use super::read_side::ReadSide;
+use super::read_side::{deliver, ReadSide};
 use crate::brief_poll::{WaitSignals, POLL_WHILE_RECEIVING};
 
 pub(crate) const LISTENER: Token = Token(0);
@@ -384,20 +384,11 @@ impl EventLoop {
     /// than the peer timeout. Reads first: bytes may be waiting that this thread, busy
     /// with other links, has not read yet.
     fn check_heard(&mut self, index: usize) {
-        let silent_for = |conn: &Option<Conn>| match conn {
-            Some(Conn::Rank(c)) => Some(c.link.reading().last_heard().elapsed()),
-            _ => None,
-        };
-        if silent_for(&self.conns[index]).is_none_or(|d| d <= self.cfg.peer_timeout) {
+        if self.overdue(index).is_none() {
             return;
         }
         self.read(index);
-        let Some(Conn::Rank(c)) = &self.conns[index] else {
-            return;
-        };
-        let silent = c.link.reading().last_heard().elapsed();
-        if silent > self.cfg.peer_timeout {
-            let rank = c.link.rank();
+        if let Some((rank, silent)) = self.overdue(index) {
             let reason = format!(
                 "no sign of life from rank {rank} for {} ms (the limit, EAU2_PEER_TIMEOUT, \
                  is {:?}): it is frozen (stopped, or its machine hangs) or unreachable",
@@ -407,6 +398,16 @@ impl EventLoop {
             tracing::error!(rank = self.cfg.rank, "{reason}");
             self.close(index, &reason);
         }
+    }
+
+    /// The rank on connection `index` and how long nothing has come from it, if that
+    /// is longer than the peer timeout.
+    fn overdue(&self, index: usize) -> Option<(usize, Duration)> {
+        let Some(Conn::Rank(c)) = &self.conns[index] else {
+            return None;
+        };
+        let silent = c.link.reading().last_heard().elapsed();
+        (silent > self.cfg.peer_timeout).then(|| (c.link.rank(), silent))
     }
 
     /// Sends a frame to `rank` from the network thread. Frames to ranks that are gone
@@ -509,23 +510,25 @@ impl EventLoop {
     }
 
     fn dispatch(&mut self, index: usize, frame: InFrame) {
-        let Some(Conn::Rank(conn)) = self.conns[index].as_mut() else {
+        let Some(Conn::Rank(conn)) = &self.conns[index] else {
             return;
         };
         let from = conn.link.rank();
-        match frame.control {
-            Control::Data(header) => {
-                conn.link
-                    .traffic()
-                    .received((header.len() + frame.body.len()) as u64);
-                let outbox = self.handler.on_message(from, header, frame.body);
+        let frame = match deliver(frame, from, conn.link.traffic(), &self.handler) {
+            Ok(outbox) => {
                 for (to, header, body) in outbox.frames {
                     self.send(to, OutFrame::data(header, body, 0));
                 }
+                return;
             }
-            Control::Heartbeat => {}
-            Control::Mark => conn.link.traffic().mark_arrived(),
-            Control::Goodbye => conn.said_goodbye = true,
+            Err(frame) => frame,
+        };
+        match frame.control {
+            Control::Goodbye => {
+                if let Some(Conn::Rank(conn)) = self.conns[index].as_mut() {
+                    conn.said_goodbye = true;
+                }
+            }
             Control::Lost { rank, reason } => {
                 let reason = format!("{reason} (reported by rank {from})");
                 self.lose(rank as usize, &reason);

@@ -451,6 +451,13 @@ impl FrameReader {
     }
 }
 
+/// Limits for tests of links over loopback, whose frames have headers of a few bytes.
+#[cfg(test)]
+pub(crate) const TEST_LIMITS: Limits = Limits {
+    max_header: 1 << 10,
+    max_body: 1 << 30,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

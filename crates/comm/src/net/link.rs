@@ -174,7 +174,7 @@ impl Link {
 mod tests {
     use super::*;
     use crate::net::control::Control;
-    use crate::net::frame::{FrameReader, Limits};
+    use crate::net::frame::{FrameReader, TEST_LIMITS};
     use bytes::Bytes;
     use std::io::Read;
     use std::sync::Arc;
@@ -203,12 +203,8 @@ mod tests {
         let sending = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (receiving, _) = listener.accept().unwrap();
         sending.set_nonblocking(true).unwrap();
-        let limits = Limits {
-            max_header: 1 << 10,
-            max_body: 1 << 30,
-        };
         (
-            Link::new(1, TcpStream::from_std(sending), limits),
+            Link::new(1, TcpStream::from_std(sending), TEST_LIMITS),
             receiving,
         )
     }
@@ -226,11 +222,7 @@ mod tests {
             receiving
                 .set_read_timeout(Some(Duration::from_millis(50)))
                 .unwrap();
-            let limits = Limits {
-                max_header: 1 << 10,
-                max_body: 1 << 30,
-            };
-            let mut reader = FrameReader::new(limits);
+            let mut reader = FrameReader::new(TEST_LIMITS);
             let mut next_seq = [0usize; SENDERS];
             let mut received = 0;
             while received < SENDERS * FRAMES {

@@ -93,11 +93,11 @@ use parking_lot::Mutex;
 
 use crate::brief_poll::{BriefPoll, Expecting, Progress, WaitSignals};
 use crate::error::{Error, Result};
-use control::Control;
 use event_loop::{poll_with_waker, Command, EventLoop, LoopConfig};
-use frame::{InFrame, Limits, OutFrame};
+use frame::{Limits, OutFrame};
 use handler::SharedHandler;
 use link::{Link, Sent};
+use read_side::deliver;
 
 /// The default largest frame body: values of hundreds of MiB fit.
 pub const DEFAULT_MAX_FRAME: u64 = 2 << 30;
@@ -341,20 +341,10 @@ impl NetHandle {
             heard |= any;
             let mut frames = frames.into_iter();
             while let Some(frame) = frames.next() {
-                match frame.control {
-                    Control::Data(header) => {
-                        link.traffic()
-                            .received((header.len() + frame.body.len()) as u64);
-                        replies.extend(handler.on_message(from, header, frame.body).frames);
-                    }
-                    Control::Heartbeat => {}
-                    Control::Mark => link.traffic().mark_arrived(),
-                    control => {
-                        let body = frame.body;
-                        side.leave(
-                            std::iter::once(InFrame { control, body }).chain(frames),
-                            end,
-                        );
+                match deliver(frame, from, link.traffic(), handler) {
+                    Ok(outbox) => replies.extend(outbox.frames),
+                    Err(frame) => {
+                        side.leave(std::iter::once(frame).chain(frames), end);
                         for_network_thread = true;
                         return false;
                     }

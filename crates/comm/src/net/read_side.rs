@@ -30,7 +30,10 @@ use mio::net::TcpStream;
 use parking_lot::Mutex;
 
 use super::aligned::ReadUninit;
+use super::control::Control;
 use super::frame::{FrameReader, InFrame, Limits, ReadError};
+use super::handler::{Outbox, SharedHandler};
+use super::traffic::LinkTraffic;
 use crate::brief_poll::WaitSignals;
 
 /// A link's incoming side and the mark of a missed turn.
@@ -166,6 +169,34 @@ impl ReadSide {
     }
 }
 
+/// Delivers a frame that rank `from` sent on the link with `traffic`, whichever thread
+/// read it: a message goes to the handler (its replies are returned, for the caller to
+/// send), a traffic mark is counted, a heartbeat only showed the peer alive. Any other
+/// frame (a goodbye, a relayed loss, something unexpected) decides the link's fate,
+/// which is the network thread's: it is given back.
+pub(crate) fn deliver(
+    frame: InFrame,
+    from: usize,
+    traffic: &LinkTraffic,
+    handler: &SharedHandler,
+) -> Result<Outbox, InFrame> {
+    match frame.control {
+        Control::Data(header) => {
+            traffic.received((header.len() + frame.body.len()) as u64);
+            Ok(handler.on_message(from, header, frame.body))
+        }
+        Control::Heartbeat => Ok(Outbox::default()),
+        Control::Mark => {
+            traffic.mark_arrived();
+            Ok(Outbox::default())
+        }
+        control => Err(InFrame {
+            control,
+            body: frame.body,
+        }),
+    }
+}
+
 /// A reader that notes whether any byte came through.
 struct Heard<'a, R> {
     inner: &'a mut R,
@@ -205,7 +236,7 @@ unsafe impl ReadUninit for Heard<'_, &TcpStream> {
 mod tests {
     use super::*;
     use crate::net::control::Control;
-    use crate::net::frame::OutFrame;
+    use crate::net::frame::{OutFrame, TEST_LIMITS};
     use bytes::Bytes;
     use std::sync::Arc;
     use std::time::Duration;
@@ -228,11 +259,7 @@ mod tests {
         let mut writing = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (accepted, _) = listener.accept().unwrap();
         accepted.set_nonblocking(true).unwrap();
-        let limits = Limits {
-            max_header: 1 << 10,
-            max_body: 1 << 30,
-        };
-        let reading = Arc::new(Reading::new(limits));
+        let reading = Arc::new(Reading::new(TEST_LIMITS));
         let stream = Arc::new(TcpStream::from_std(accepted));
         let waits = Arc::new(WaitSignals::default());
         let taken = Arc::new(Mutex::new(Vec::new()));
